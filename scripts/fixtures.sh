@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Test fixtures from real footage: Debian's opencv-doc package (pedestrian clip vtest.avi and photos),
+# converted with ffmpeg. Nothing here is committed; everything lands in fixtures/ (git-ignored).
+# Idempotent: files already made are kept. Needs apt-get (for the download) and ffmpeg.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=fixtures
+mkdir -p "$out"
+data="$out/opencv-doc/usr/share/doc/opencv-doc/examples/data"
+
+if [ ! -f "$data/vtest.avi" ]; then
+  command -v ffmpeg >/dev/null || { echo "fixtures: ffmpeg is missing (apt-get install -y ffmpeg)" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  echo "fixtures: downloading Debian's opencv-doc package (~96 MB) ..."
+  (cd "$tmp" && chmod 755 . && apt-get download opencv-doc >/dev/null 2>&1) || {
+    echo "fixtures: 'apt-get download opencv-doc' failed (run 'apt-get update' first?)" >&2; exit 1; }
+  dpkg -x "$tmp"/opencv-doc_*.deb "$out/opencv-doc.partial"
+  rm -rf "$out/opencv-doc" && mv "$out/opencv-doc.partial" "$out/opencv-doc"
+  rm -rf "$tmp"
+  # keep only what the tests use
+  find "$out/opencv-doc" -type f ! -name vtest.avi ! -name messi5.jpg ! -name basketball1.png -delete
+fi
+
+ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
+make() { # make TARGET ffmpeg-args...: write atomically
+  local target=$1; shift
+  [ -s "$out/$target" ] && return 0
+  local fmt
+  case ${target##*.} in rgb) fmt=rawvideo ;; png) fmt=image2 ;; y4m) fmt=yuv4mpegpipe ;; *) fmt=${target##*.} ;; esac
+  ff "$@" -f "$fmt" "$out/.$target.tmp"
+  mv "$out/.$target.tmp" "$out/$target"
+  echo "fixtures: made $out/$target"
+}
+
+# 512x512 RGB frames (the default model's input size) for parity tests, plus source-size copies.
+make messi5-512.rgb -i "$data/messi5.jpg" -vf scale=512:512 -pix_fmt rgb24
+make vtest-f100-512.rgb -i "$data/vtest.avi" -vf "select=eq(n\,100),scale=512:512" -frames:v 1 -pix_fmt rgb24
+make vtest-f100.png -i "$data/vtest.avi" -vf "select=eq(n\,100)" -frames:v 1
+# Fake-camera clip: 40 s of vtest at 640x480, 10 fps (y4m keeps its rate and loops).
+make vtest.y4m -i "$data/vtest.avi" -t 40 -vf scale=640:480 -pix_fmt yuv420p

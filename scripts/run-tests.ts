@@ -1,0 +1,64 @@
+/**
+ * The one test command (`npm test`): fixtures, then every suite — Vitest (Node) and Playwright (Chromium) —
+ * each reporting to the terminal and to JSON, then one closing line `N passed, N failed[, N skipped]`.
+ * Exit status is non-zero if any suite failed or ran nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const out = join(root, 'test-results');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+const only = process.argv.slice(2); // e.g. `npm test -- unit` or `npm test -- e2e`
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  console.log(`\n$ ${[cmd, ...args].join(' ')}`);
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
+}
+
+const fx = run('bash', ['scripts/fixtures.sh']);
+if (fx !== 0) {
+  console.log('fixtures failed: 0 passed, 1 failed');
+  process.exit(1);
+}
+
+let passed = 0, failed = 0, skipped = 0;
+const suites: string[] = [];
+
+if (!only.length || only.includes('unit')) {
+  const file = join(out, 'vitest.json');
+  const status = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
+  if (existsSync(file)) {
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + (status !== 0 && r.numFailedTests === 0 ? 1 : 0);
+    skipped += r.numPendingTests + r.numTodoTests;
+    suites.push(`unit: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  } else {
+    failed += 1;
+    suites.push('unit: no report (the runner crashed)');
+  }
+}
+
+if ((!only.length || only.includes('e2e')) && existsSync(join(root, 'playwright.config.ts'))) {
+  const file = join(out, 'playwright.json');
+  const status = run(bin('playwright'), ['test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
+  if (existsSync(file)) {
+    const s = JSON.parse(readFileSync(file, 'utf8')).stats;
+    const f = s.unexpected + s.flaky * 0;
+    passed += s.expected + s.flaky;
+    failed += f + (status !== 0 && f === 0 ? 1 : 0);
+    skipped += s.skipped;
+    suites.push(`e2e: ${s.expected + s.flaky} passed, ${s.unexpected} failed${s.flaky ? ` (${s.flaky} flaky)` : ''}`);
+  } else {
+    failed += 1;
+    suites.push('e2e: no report (the runner crashed)');
+  }
+}
+
+console.log(`\n${suites.join('\n')}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
