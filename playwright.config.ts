@@ -1,7 +1,10 @@
 import { defineConfig } from '@playwright/test';
+import { resolve } from 'node:path';
 
-const PORT = Number(process.env.E2E_PORT ?? 5199);
-const chromiumArgs = [
+const DEV_PORT = Number(process.env.E2E_DEV_PORT ?? 5199);
+const KIOSK_PORT = Number(process.env.E2E_PORT ?? 5200);
+const camera = resolve(import.meta.dirname, 'fixtures', 'vtest.y4m');
+const base = [
   ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   '--disable-background-networking',
   '--disable-component-update',
@@ -10,28 +13,47 @@ const chromiumArgs = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
   '--use-angle=swiftshader',
-  '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',
+  `--use-file-for-fake-video-capture=${camera}`,
 ];
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
   testDir: 'e2e',
   timeout: 180_000,
-  expect: { timeout: 30_000 },
+  expect: { timeout: 60_000 },
   fullyParallel: false,
   workers: 1,
   retries: 0,
   reporter: 'list',
-  use: {
-    baseURL: `http://127.0.0.1:${PORT}`,
-    browserName: 'chromium',
-    launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: chromiumArgs },
-  },
-  webServer: {
-    command: `npx vite --port ${PORT} --strictPort`,
-    url: `http://127.0.0.1:${PORT}/e2e/pages/parity.html`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 120_000,
-    env: { PORT: String(PORT) },
-  },
+  use: { browserName: 'chromium', baseURL: `http://127.0.0.1:${KIOSK_PORT}` },
+  projects: [
+    {
+      name: 'chromium',
+      testIgnore: /camera-denied/,
+      use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
+    },
+    {
+      // no auto-accepting permission UI: getUserMedia is refused
+      name: 'camera-denied',
+      testMatch: /camera-denied/,
+      use: { launchOptions: { executablePath, args: base } },
+    },
+  ],
+  webServer: [
+    {
+      // dev server: test pages under e2e/pages
+      command: `npx vite --port ${DEV_PORT} --strictPort`,
+      url: `http://127.0.0.1:${DEV_PORT}/e2e/pages/parity.html`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 120_000,
+    },
+    {
+      // the kiosk as it ships: production build, strict CSP, COOP/COEP
+      command: `npx vite build --outDir dist-e2e --emptyOutDir && npx vite preview --outDir dist-e2e --port ${KIOSK_PORT} --strictPort`,
+      url: `http://127.0.0.1:${KIOSK_PORT}/`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 180_000,
+    },
+  ],
 });

@@ -1,4 +1,6 @@
-import { defineConfig } from 'vite';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
 
 /** Cross-origin isolation, so WASM can use threads (SharedArrayBuffer). Hosts must send these too. */
 const isolation = {
@@ -7,11 +9,26 @@ const isolation = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
+/** The generated default model (models/*.onnx + manifests) ships inside the kiosk build at /models/. */
+function bundledModels(): Plugin {
+  const dir = join(import.meta.dirname, 'models');
+  return {
+    name: 'bundled-models',
+    apply: 'build',
+    generateBundle() {
+      for (const f of readdirSync(dir).filter((f) => /\.(json|onnx)$/.test(f)))
+        this.emitFile({ type: 'asset', fileName: `models/${f}`, source: readFileSync(join(dir, f)) });
+    },
+  };
+}
+
 export default defineConfig({
   server: { host: '127.0.0.1', port: Number(process.env.PORT ?? 4173), strictPort: true, headers: isolation },
   preview: { host: '127.0.0.1', port: Number(process.env.PORT ?? 4173), strictPort: true, headers: isolation },
   // onnxruntime-web finds its .wasm/.mjs by URL; pre-bundling would move it away from them.
   optimizeDeps: { exclude: ['onnxruntime-web'] },
+  appType: 'mpa', // a missing file is a 404, not the kiosk page
   worker: { format: 'es' },
-  build: { target: 'es2022' },
+  plugins: [bundledModels()],
+  build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
 });

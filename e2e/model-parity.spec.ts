@@ -28,7 +28,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     test.setTimeout(backend === 'webgpu' ? 420_000 : 120_000);
     const console: string[] = [];
     page.on('console', (m) => console.push(m.text()));
-    await page.goto('/e2e/pages/parity.html');
+    await page.goto(`http://127.0.0.1:${process.env.E2E_DEV_PORT ?? 5199}/e2e/pages/parity.html`);
     await expect(page.locator('body[data-ready="1"]')).toBeAttached();
     const result = await page.evaluate(
       ([b, f]) => (globalThis as unknown as { runParity: (b: string, f: string) => Promise<any> }).runParity(b, f),

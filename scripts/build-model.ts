@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelManifest } from '../src/inference/manifest.ts';
+import { parseManifest, type ModelManifest } from '../src/inference/manifest.ts';
 import { COCO_LABELS } from '../src/inference/coco-labels.ts';
 import { convertTfjsToOnnx } from './tfjs2onnx/convert.ts';
 import { ConvertError } from './tfjs2onnx/errors.ts';
@@ -97,6 +97,7 @@ async function main() {
       why: 'fp16 weights with a Cast to fp32: half the download (4.1 MB vs 8.1 MB), bit-identical output (the source weights are fp16) and the same speed, since onnxruntime folds the Casts at session creation',
     },
   };
+  parseManifest(manifest, manifestPath); // the manifest we commit must pass the schema the browser applies
   await mkdir(modelsDir, { recursive: true });
   await writeFileAtomic(onnxPath, result.onnx);
   const text = `${JSON.stringify(manifest, null, 2)}\n`;

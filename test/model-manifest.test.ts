@@ -23,6 +23,6 @@ describe('default model manifest', () => {
     expect(manifest.labels).toHaveLength(80);
     expect(manifest.labels[0]).toBe('person');
     expect(manifest.source.package).toBe('@vladmandic/human');
-    expect(manifest.license.model).toBe('MIT');
+    expect(manifest.license?.model).toBe('MIT');
   });
 });

@@ -1,0 +1,48 @@
+import type { Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'models', 'centernet-coco.json'), 'utf8'));
+
+export interface Recorded {
+  type: 'ready' | 'inference' | 'error';
+  detail: any;
+  at: number;
+}
+
+/** Records the monitor's events (they bubble and are composed) and page errors, from before the page loads. */
+export async function recordEvents(page: Page) {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.addInitScript(() => {
+    const w = window as unknown as { __events: unknown[] };
+    w.__events = [];
+    for (const type of ['ready', 'inference', 'error'])
+      document.addEventListener(type, (e) => {
+        if (e instanceof CustomEvent) w.__events.push({ type, detail: JSON.parse(JSON.stringify(e.detail)), at: Date.now() });
+      });
+    window.addEventListener('unhandledrejection', (e) => w.__events.push({ type: 'unhandledrejection', detail: String(e.reason), at: Date.now() }));
+  });
+  return {
+    pageErrors,
+    events: () => page.evaluate(() => (window as unknown as { __events: Recorded[] }).__events),
+  };
+}
+
+/** Polls (from Node, so nothing is evaluated as code inside the CSP-protected page) for a recorded event. */
+export async function waitForEvent(
+  page: Page,
+  type: Recorded['type'],
+  pred: (e: Recorded) => boolean = () => true,
+  timeout = 60_000,
+): Promise<Recorded> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const all = await page.evaluate(() => (window as unknown as { __events: Recorded[] }).__events);
+    const hit = all.find((e) => e.type === type && pred(e));
+    if (hit) return hit;
+    if (Date.now() > end)
+      throw new Error(`no '${type}' event matched within ${timeout} ms; saw: ${JSON.stringify(all.map((e) => [e.type, e.type === 'error' ? e.detail : ''])).slice(0, 800)}`);
+    await page.waitForTimeout(250);
+  }
+}

@@ -1,0 +1,100 @@
+import type { ModelManifest } from '../manifest.ts';
+import { type Fit, toSourceBox } from '../preprocess.ts';
+import type { Detection } from '../types.ts';
+import { decodeCenternet, type RawDetection } from './centernet.ts';
+import { decodeClassification } from './classification.ts';
+import { decodeYolo } from './yolo.ts';
+
+export interface OutputTensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface Decoded {
+  detections: Detection[];
+  /** Why the output cannot be trusted; the result is kept and marked, never dropped. */
+  malformed?: string;
+}
+
+/** How far a box may reach outside the model input before the output counts as malformed (fraction of size). */
+const OUT_OF_FRAME_SLACK = 0.25;
+
+/** Checks an output tensor: present, of the manifest's shape, non-empty, all finite. Returns a reason or undefined. */
+export function checkOutput(name: string, t: OutputTensor | undefined, expected?: readonly number[]): string | undefined {
+  if (!t) return `output '${name}' is missing`;
+  if (t.data.length === 0 || t.dims.some((d) => d === 0)) return `output '${name}' is empty`;
+  if (expected && (expected.length !== t.dims.length || expected.some((d, i) => d > 0 && d !== t.dims[i])))
+    return `output '${name}' has shape [${t.dims}], expected [${expected}]`;
+  for (let i = 0; i < t.data.length; i++)
+    if (!Number.isFinite(t.data[i]!)) return `output '${name}' has a non-finite value (${t.data[i]}) at ${i}`;
+  return undefined;
+}
+
+const num = (m: ModelManifest, key: string, dflt: number) => {
+  const v = m.decode[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+};
+
+/**
+ * Decodes a model's outputs by its manifest adapter into detections in source-frame pixels.
+ * Validation failures (NaN/Inf, wrong shape, empty, boxes far outside the frame) mark the result malformed.
+ */
+export function decodeOutputs(
+  m: ModelManifest,
+  outputs: Record<string, OutputTensor>,
+  frame: { width: number; height: number; fit: Fit; inputWidth: number; inputHeight: number },
+  threshold: number,
+): Decoded {
+  for (const spec of m.outputs) {
+    const reason = checkOutput(spec.name, outputs[spec.name], spec.shape);
+    if (reason) return { detections: [], malformed: reason };
+  }
+  let raw: RawDetection[];
+  const topK = num(m, 'topK', 100);
+  try {
+    if (m.adapter === 'centernet') {
+      const heat = outputs[String(m.decode.heatmap ?? m.outputs[0]!.name)];
+      const sizes = outputs[String(m.decode.sizes ?? m.outputs[1]?.name)];
+      if (!heat || !sizes) return { detections: [], malformed: 'centernet needs a heatmap and a size output' };
+      const [, C, H, W] = heat.dims as [number, number, number, number];
+      if (C !== m.labels.length) return { detections: [], malformed: `heatmap has ${C} classes, the manifest ${m.labels.length} labels` };
+      raw = decodeCenternet(
+        { heatmap: heat.data, sizes: sizes.data, classes: C, height: H, width: W },
+        { stride: num(m, 'stride', 4), topK, minScore: Math.min(threshold, num(m, 'minScore', 0.05)) },
+      );
+    } else if (m.adapter === 'yolo') {
+      const out = outputs[String(m.decode.output ?? m.outputs[0]!.name)]!;
+      raw = decodeYolo(out.data, out.dims, {
+        classes: m.labels.length,
+        scoreThreshold: Math.min(threshold, num(m, 'minScore', 0.05)),
+        iouThreshold: num(m, 'iou', 0.45),
+        topK,
+      });
+    } else {
+      const out = outputs[String(m.decode.output ?? m.outputs[0]!.name)]!;
+      const top = decodeClassification(out.data, out.dims, m.labels.length, num(m, 'topK', 5));
+      return {
+        detections: top.map((c) => ({ classId: c.classId, label: m.labels[c.classId]!, score: c.score, box: [0, 0, frame.width, frame.height] })),
+      };
+    }
+  } catch (e) {
+    return { detections: [], malformed: (e as Error).message };
+  }
+  const sx = frame.inputWidth * OUT_OF_FRAME_SLACK;
+  const sy = frame.inputHeight * OUT_OF_FRAME_SLACK;
+  const far = raw.find(
+    (d) => d.score >= threshold && (d.x1 < -sx || d.y1 < -sy || d.x2 > frame.inputWidth + sx || d.y2 > frame.inputHeight + sy || d.x2 < d.x1 || d.y2 < d.y1),
+  );
+  const detections = raw.filter((d) => d.score >= threshold).map((d) => ({
+    classId: d.classId,
+    label: m.labels[d.classId] ?? `class ${d.classId}`,
+    score: d.score,
+    box: toSourceBox(d.x1, d.y1, d.x2, d.y2, frame.fit, frame.width, frame.height),
+  }));
+  if (far)
+    return {
+      detections,
+      malformed: `box out of frame: ${m.labels[far.classId] ?? far.classId} at [${[far.x1, far.y1, far.x2, far.y2].map((v) => v.toFixed(0))}] in a ${frame.inputWidth}×${frame.inputHeight} input`,
+    };
+  return { detections };
+}

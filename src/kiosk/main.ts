@@ -1,0 +1,71 @@
+/**
+ * The kiosk page: a full-window monitor configured by URL parameters (model, backend, camera, threshold),
+ * holding a screen wake lock and restarting the pipeline after a failure, with back-off.
+ */
+import '../ui/inference-monitor.ts';
+import type { MonitorErrorDetail } from '../ui/inference-monitor.ts';
+
+const monitor = document.querySelector('inference-monitor')!;
+const status = document.getElementById('kiosk-status')!;
+const params = new URLSearchParams(location.search);
+for (const key of ['model', 'backend', 'camera', 'threshold', 'width', 'height']) {
+  const value = params.get(key);
+  if (value !== null) monitor.setAttribute(key, value); // attribute values are inert text
+}
+
+let retries = 0;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let countdown: ReturnType<typeof setInterval> | undefined;
+
+function scheduleRestart(reason: string) {
+  clearTimeout(retryTimer);
+  clearInterval(countdown);
+  const delay = Math.min(60, 2 ** Math.min(retries, 6)) * 1000;
+  retries++;
+  let left = Math.round(delay / 1000);
+  const show = () => (status.textContent = `${reason} — retrying in ${left} s`);
+  show();
+  countdown = setInterval(() => {
+    left = Math.max(0, left - 1);
+    show();
+  }, 1000);
+  retryTimer = setTimeout(() => {
+    clearInterval(countdown);
+    status.textContent = 'Restarting…';
+    void monitor.start();
+  }, delay);
+}
+
+monitor.addEventListener('ready', () => {
+  retries = 0;
+  clearTimeout(retryTimer);
+  clearInterval(countdown);
+  status.textContent = '';
+});
+monitor.addEventListener('error', (e) => {
+  const d = (e as unknown as CustomEvent<MonitorErrorDetail>).detail;
+  if (d.fatal) scheduleRestart(d.code === 'camera-not-found' ? 'No camera' : `Stopped (${d.code})`);
+});
+// A camera plugged in while we wait: try at once.
+navigator.mediaDevices?.addEventListener?.('devicechange', () => {
+  if (monitor.state === 'error') {
+    clearTimeout(retryTimer);
+    clearInterval(countdown);
+    void monitor.start();
+  }
+});
+
+// Keep the screen on while the kiosk runs; the lock is released when the page is hidden, so re-take it.
+let wakeLock: WakeLockSentinel | undefined;
+async function holdWakeLock() {
+  try {
+    if (document.visibilityState === 'visible' && 'wakeLock' in navigator) wakeLock = await navigator.wakeLock.request('screen');
+  } catch {
+    /* not allowed here (e.g. not visible, or policy): the kiosk still runs */
+  }
+  document.body.dataset.wakeLock = wakeLock && !wakeLock.released ? 'held' : 'none';
+}
+document.addEventListener('visibilitychange', () => void holdWakeLock());
+void holdWakeLock();
+
+void monitor.start();

@@ -1,0 +1,413 @@
+import * as Comlink from 'comlink';
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { closeCamera, frameStream, openCamera } from '../capture/camera.ts';
+import { BACKENDS, type BackendChoice, type LoadProgress } from '../inference/engine.ts';
+import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../inference/errors.ts';
+import { shortVersion } from '../inference/manifest.ts';
+import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
+import type { InferenceWorkerApi } from '../inference/worker.ts';
+import { epochNow } from '../lib/epoch-now.ts';
+
+export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
+export interface MonitorErrorDetail {
+  code: MonitorErrorCode;
+  message: string;
+  /** false when the pipeline carries on (a timed-out run, a lost GPU device being rebuilt) */
+  fatal: boolean;
+}
+
+/** The bundled default model's manifest, relative to the page. */
+export const DEFAULT_MODEL = 'models/centernet-coco.json';
+
+const COLORS = ['#ff595e', '#ffca3a', '#8ac926', '#1982c4', '#6a4c93', '#ff924c', '#52a675', '#4267ac'];
+
+/**
+ * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with
+ * boxes, and emits `ready`, `inference` and `error` events (bubbling, composed).
+ */
+export class InferenceMonitor extends LitElement {
+  static override properties = {
+    model: { type: String, reflect: true },
+    backend: { type: String, reflect: true },
+    camera: { type: String, reflect: true },
+    width: { type: Number, reflect: true },
+    height: { type: Number, reflect: true },
+    threshold: { type: Number, reflect: true },
+    autostart: { type: Boolean, reflect: true },
+    state: { type: String, reflect: true, attribute: 'state' },
+    _progress: { state: true },
+    _error: { state: true },
+    _ready: { state: true },
+    _fps: { state: true },
+  };
+
+  // Reactive properties are declared, not initialised as class fields: a class field would shadow
+  // Lit's accessors under standard (define) class-field semantics.
+  /** manifest URL (default: the bundled COCO model) */
+  declare model: string;
+  declare backend: string;
+  declare camera: string;
+  declare width: number;
+  declare height: number;
+  declare threshold: number;
+  declare autostart: boolean;
+  declare state: MonitorState;
+  declare private _progress: string;
+  declare private _error?: MonitorErrorDetail;
+  declare private _ready?: ReadyInfo;
+  declare private _fps: number;
+
+  constructor() {
+    super();
+    this.model = DEFAULT_MODEL;
+    this.backend = 'auto';
+    this.camera = 'default';
+    this.width = 640;
+    this.height = 480;
+    this.threshold = 0.3;
+    this.autostart = false;
+    this.state = 'idle';
+    this._progress = '';
+    this._fps = 0;
+  }
+
+  private worker?: Worker;
+  private api?: Comlink.Remote<InferenceWorkerApi>;
+  private stream?: MediaStream;
+  private run = 0;
+  private last?: InferenceResult;
+  private drawPending = false;
+  private fallbackLoop?: number;
+  private lastResultAt = 0;
+
+  /** The latest result, for hosts that poll rather than listen. */
+  get lastResult(): InferenceResult | undefined {
+    return this.last;
+  }
+  get readyInfo(): ReadyInfo | undefined {
+    return this._ready;
+  }
+  get lastError(): MonitorErrorDetail | undefined {
+    return this._error;
+  }
+
+  override connectedCallback() {
+    super.connectedCallback();
+    if (this.autostart) void this.start();
+  }
+
+  override disconnectedCallback() {
+    super.disconnectedCallback();
+    void this.stop();
+  }
+
+  protected override updated(changed: PropertyValues) {
+    if (changed.has('threshold') && this.api && this.validThreshold()) void this.api.setThreshold(this.threshold);
+  }
+
+  private validThreshold() {
+    return Number.isFinite(this.threshold) && this.threshold >= 0 && this.threshold <= 1;
+  }
+
+  /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
+  async start(): Promise<boolean> {
+    await this.stop();
+    const run = ++this.run;
+    this.state = 'loading';
+    this._error = undefined;
+    this._ready = undefined;
+    this._progress = 'Loading model…';
+    try {
+      if (!BACKENDS.includes(this.backend as BackendChoice))
+        throw new MonitorError('backend-unknown', `unknown backend '${this.backend}' (use auto, webgpu or wasm)`);
+      if (!this.validThreshold()) throw new MonitorError('attribute-invalid', `threshold must be a number from 0 to 1, not '${this.getAttribute('threshold')}'`);
+      if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
+      const manifestUrl = new URL(this.model || DEFAULT_MODEL, document.baseURI).href;
+      this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
+      const workerFailed = new Promise<never>((_, reject) => {
+        this.worker!.addEventListener('error', (e) => reject(new MonitorError('worker-failed', `inference worker failed: ${e.message || 'could not load'}`)), { once: true });
+      });
+      workerFailed.catch(() => {});
+      this.api = Comlink.wrap<InferenceWorkerApi>(this.worker);
+      const onProgress = Comlink.proxy((p: LoadProgress) => {
+        if (run !== this.run) return;
+        this._progress =
+          p.phase === 'download'
+            ? `Downloading model… ${p.total ? `${Math.round((100 * (p.loaded ?? 0)) / p.total)}%` : `${((p.loaded ?? 0) / 1e6).toFixed(1)} MB`}`
+            : p.phase === 'compile'
+              ? 'Preparing model…'
+              : 'Loading manifest…';
+      });
+      const [ready, stream] = await Promise.all([
+        Promise.race([this.api.load(manifestUrl, this.backend as BackendChoice, onProgress), workerFailed]),
+        openCamera({ camera: this.camera, width: this.width, height: this.height }),
+      ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
+      if ('failed' in stream) throw stream.failed;
+      this.stream = stream;
+      if ('failed' in ready) throw ready.failed;
+      if (run !== this.run) return false;
+      await this.api.setThreshold(this.threshold);
+      const video = this.renderRoot.querySelector('video')!;
+      video.srcObject = stream;
+      await video.play().catch(() => {});
+      const onResult = Comlink.proxy((r: InferenceResult) => this.onResult(run, r));
+      const onError = Comlink.proxy((e: MonitorErrorDetail) => {
+        if (run === this.run) this.fail(e);
+      });
+      const track = stream.getVideoTracks()[0]!;
+      track.addEventListener('ended', () => run === this.run && this.fail({ code: 'camera-failed', message: 'the camera stopped (unplugged or taken by another app)', fatal: true }));
+      const frames = frameStream(track);
+      if (frames) await this.api.attachStream(Comlink.transfer(frames, [frames as unknown as Transferable]), onResult, onError);
+      else {
+        await this.api.setCallbacks(onResult, onError);
+        this.startFallbackLoop(run, video);
+      }
+      this._ready = ready;
+      this.state = 'running';
+      this._progress = '';
+      this.emit('ready', {
+        backend: ready.backend,
+        modelVersion: ready.modelVersion,
+        ...(ready.fallbackReason ? { fallbackReason: ready.fallbackReason } : {}),
+        adapter: ready.adapter,
+        warnings: ready.warnings,
+        modelId: ready.modelId,
+        labels: ready.labels,
+      });
+      return true;
+    } catch (e) {
+      if (run === this.run) {
+        this.fail({ ...toErrorInfo(e, 'worker-failed'), fatal: true });
+      }
+      return false;
+    }
+  }
+
+  /** Stops the camera and the worker. */
+  async stop(): Promise<void> {
+    this.run++;
+    if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
+    this.fallbackLoop = undefined;
+    closeCamera(this.stream);
+    this.stream = undefined;
+    const api = this.api;
+    const worker = this.worker;
+    this.api = undefined;
+    this.worker = undefined;
+    if (api) await Promise.race([api.dispose().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    api?.[Comlink.releaseProxy]();
+    worker?.terminate();
+    const video = this.renderRoot?.querySelector('video');
+    if (video) video.srcObject = null;
+    if (this.state === 'running' || this.state === 'loading') this.state = 'stopped';
+  }
+
+  private startFallbackLoop(run: number, video: HTMLVideoElement) {
+    // No MediaStreamTrackProcessor: grab each new video frame as an ImageBitmap and transfer it.
+    const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { captureTime?: number }) => void) => number })
+      .requestVideoFrameCallback;
+    const tick = (_now: number, meta?: { captureTime?: number }) => {
+      if (run !== this.run || !this.api) return;
+      const capture = meta?.captureTime !== undefined ? performance.timeOrigin + meta.captureTime : undefined;
+      createImageBitmap(video)
+        .then((bmp) => this.api?.submit(Comlink.transfer(bmp, [bmp]), capture))
+        .catch(() => {});
+      if (rvfc) rvfc.call(video, tick);
+      else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
+    };
+    if (rvfc) rvfc.call(video, tick);
+    else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
+  }
+
+  private onResult(run: number, r: InferenceResult) {
+    if (run !== this.run) return;
+    const now = epochNow();
+    r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
+    if (this.lastResultAt) {
+      const fps = 1000 / Math.max(1, now - this.lastResultAt);
+      this._fps = this._fps ? this._fps * 0.8 + fps * 0.2 : fps;
+    }
+    this.lastResultAt = now;
+    this.last = r;
+    this.emit('inference', r);
+    if (!this.drawPending) {
+      this.drawPending = true;
+      requestAnimationFrame(() => {
+        this.drawPending = false;
+        this.draw();
+      });
+    }
+  }
+
+  private fail(e: MonitorErrorDetail) {
+    this.emit('error', e);
+    if (!e.fatal) return;
+    this._error = e;
+    this.state = 'error';
+    this._progress = '';
+    void this.stop().then(() => {
+      this.state = 'error';
+    });
+  }
+
+  private emit(type: string, detail: unknown) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  private draw() {
+    const canvas = this.renderRoot.querySelector('canvas');
+    const r = this.last;
+    if (!canvas || !r) return;
+    const { width, height } = r.frame;
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    const ctx = canvas.getContext('2d')!;
+    ctx.clearRect(0, 0, width, height);
+    const line = Math.max(2, Math.round(width / 320));
+    ctx.lineWidth = line;
+    ctx.font = `${Math.max(12, Math.round(width / 45))}px system-ui, sans-serif`;
+    ctx.textBaseline = 'top';
+    for (const d of r.detections) {
+      const color = COLORS[d.classId % COLORS.length]!;
+      const [x, y, w, h] = d.box;
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x, y, w, h);
+      const text = `${d.label} ${(d.score * 100).toFixed(0)}%`; // canvas text: never parsed as HTML
+      const tw = ctx.measureText(text).width + 8;
+      const th = Math.max(14, Math.round(width / 40));
+      ctx.fillStyle = color;
+      ctx.fillRect(x - line / 2, Math.max(0, y - th), tw, th);
+      ctx.fillStyle = '#000';
+      ctx.fillText(text, x + 4, Math.max(0, y - th) + 2);
+    }
+  }
+
+  static override styles = css`
+    :host {
+      display: block;
+      position: relative;
+      background: var(--im-background, #111);
+      color: var(--im-foreground, #eee);
+      font: var(--im-font, 14px system-ui, sans-serif);
+      overflow: hidden;
+      min-height: 120px;
+    }
+    .stage {
+      position: relative;
+      width: 100%;
+      height: 100%;
+    }
+    video,
+    canvas {
+      position: absolute;
+      inset: 0;
+      width: 100%;
+      height: 100%;
+      object-fit: contain;
+    }
+    .bar {
+      position: absolute;
+      left: 0;
+      right: 0;
+      bottom: 0;
+      display: flex;
+      gap: 1em;
+      flex-wrap: wrap;
+      padding: 0.35em 0.75em;
+      background: rgb(0 0 0 / 0.6);
+      font-variant-numeric: tabular-nums;
+    }
+    .state-running {
+      color: var(--im-ok, #8ac926);
+    }
+    .state-error {
+      color: var(--im-alert, #ff595e);
+    }
+    .overlay {
+      position: absolute;
+      inset: 0;
+      display: grid;
+      place-content: center;
+      text-align: center;
+      padding: 1em;
+      gap: 0.5em;
+    }
+    .error {
+      color: var(--im-alert, #ff595e);
+    }
+    .error code {
+      color: inherit;
+      opacity: 0.8;
+    }
+    .warn {
+      color: var(--im-warn, #ffca3a);
+    }
+  `;
+
+  override render() {
+    const r = this._ready;
+    const err = this._error;
+    return html`
+      <div class="stage" part="stage">
+        <video part="video" muted playsinline></video>
+        <canvas part="overlay"></canvas>
+      </div>
+      ${this.state === 'loading'
+        ? html`<div class="overlay" part="status" role="status">${this._progress}</div>`
+        : this.state === 'error' && err
+          ? html`<div class="overlay error" part="error" role="alert">
+              <strong>${describe(err.code)}</strong>
+              <span>${err.message}</span>
+              <code>${err.code}</code>
+            </div>`
+          : this.state === 'idle' || this.state === 'stopped'
+            ? html`<div class="overlay" part="status">${this.state === 'idle' ? 'Not started' : 'Stopped'}</div>`
+            : nothing}
+      <div class="bar" part="bar">
+        <span class="state-${this.state}">● ${this.state}</span>
+        ${r
+          ? html`<span title=${r.modelVersion}>${r.modelId} ${shortVersion(r.modelVersion)}</span>
+              <span title=${r.fallbackReason ?? ''}>${r.backend}${r.fallbackReason ? html` <span class="warn">(fallback)</span>` : nothing}</span>
+              <span>${this._fps.toFixed(1)} fps</span>`
+          : nothing}
+        ${this.last ? html`<span>${this.last.timings.inference.toFixed(0)} ms inference</span>` : nothing}
+      </div>
+    `;
+  }
+}
+
+function describe(code: MonitorErrorCode): string {
+  switch (code) {
+    case 'camera-denied':
+      return 'Camera access was denied';
+    case 'camera-not-found':
+      return 'No camera';
+    case 'camera-failed':
+      return 'The camera failed';
+    case 'manifest-not-found':
+    case 'model-not-found':
+      return 'Model not found';
+    case 'manifest-invalid':
+      return 'Model manifest is invalid';
+    case 'model-invalid':
+    case 'model-checksum-mismatch':
+      return 'Model file is invalid';
+    case 'backend-unknown':
+    case 'attribute-invalid':
+      return 'Invalid setting';
+    case 'backend-unavailable':
+      return 'Backend unavailable';
+    default:
+      return 'Inference failed';
+  }
+}
+
+if (!customElements.get('inference-monitor')) customElements.define('inference-monitor', InferenceMonitor);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'inference-monitor': InferenceMonitor;
+  }
+}
