@@ -36,5 +36,7 @@ make() { # make TARGET ffmpeg-args...: write atomically
 make messi5-512.rgb -i "$data/messi5.jpg" -vf scale=512:512 -pix_fmt rgb24
 make vtest-f100-512.rgb -i "$data/vtest.avi" -vf "select=eq(n\,100),scale=512:512" -frames:v 1 -pix_fmt rgb24
 make vtest-f100.png -i "$data/vtest.avi" -vf "select=eq(n\,100)" -frames:v 1
+# 30 consecutive vtest frames at 512×512 RGB, for the benchmark's bare onnxruntime loop.
+make vtest-30x512.rgb -i "$data/vtest.avi" -vf "select=between(n\,100\,129),scale=512:512" -frames:v 30 -pix_fmt rgb24
 # Fake-camera clip: 40 s of vtest at 640x480, 10 fps (y4m keeps its rate and loops).
 make vtest.y4m -i "$data/vtest.avi" -t 40 -vf scale=640:480 -pix_fmt yuv420p

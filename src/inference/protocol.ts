@@ -9,6 +9,8 @@ export interface ReadyInfo extends EngineInfo {
   modelName: string;
   labels: string[];
   input: { width: number; height: number };
+  /** how the frame worker must prepare frames for this model */
+  prep: import('../capture/frame-worker.ts').PrepSpec;
 }
 
 /** Stage times in milliseconds. */

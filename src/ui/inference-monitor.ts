@@ -6,7 +6,9 @@ import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../inference/e
 import { shortVersion } from '../inference/manifest.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import type { InferenceWorkerApi } from '../inference/worker.ts';
+import type { FrameWorkerApi } from '../capture/frame-worker.ts';
 import { epochNow } from '../lib/epoch-now.ts';
+import { drawDetections } from './draw-detections.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 export interface MonitorErrorDetail {
@@ -19,7 +21,6 @@ export interface MonitorErrorDetail {
 /** The bundled default model's manifest, relative to the page. */
 export const DEFAULT_MODEL = 'models/centernet-coco.json';
 
-const COLORS = ['#ff595e', '#ffca3a', '#8ac926', '#1982c4', '#6a4c93', '#ff924c', '#52a675', '#4267ac'];
 
 /**
  * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with
@@ -73,12 +74,20 @@ export class InferenceMonitor extends LitElement {
 
   private worker?: Worker;
   private api?: Comlink.Remote<InferenceWorkerApi>;
+  private frameWorker?: Worker;
+  private frames?: Comlink.Remote<FrameWorkerApi>;
   private stream?: MediaStream;
   private run = 0;
   private last?: InferenceResult;
   private drawPending = false;
   private fallbackLoop?: number;
   private lastResultAt = 0;
+  /** main-thread ms per frame (result handling + drawing), last 512 frames */
+  private mainThreadMs: number[] = [];
+  private pendingMainMs = 0;
+  private fpsEstimate = 0;
+  private offscreenOverlay = false;
+  private barUpdatedAt = 0;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -89,6 +98,10 @@ export class InferenceMonitor extends LitElement {
   }
   get lastError(): MonitorErrorDetail | undefined {
     return this._error;
+  }
+  /** Main-thread milliseconds spent per frame by the monitor (handling a result and drawing it), recent frames. */
+  get mainThreadCost(): readonly number[] {
+    return this.mainThreadMs;
   }
 
   override connectedCallback() {
@@ -156,12 +169,31 @@ export class InferenceMonitor extends LitElement {
       });
       const track = stream.getVideoTracks()[0]!;
       track.addEventListener('ended', () => run === this.run && this.fail({ code: 'camera-failed', message: 'the camera stopped (unplugged or taken by another app)', fatal: true }));
-      const frames = frameStream(track);
-      if (frames) await this.api.attachStream(Comlink.transfer(frames, [frames as unknown as Transferable]), onResult, onError);
-      else {
-        await this.api.setCallbacks(onResult, onError);
-        this.startFallbackLoop(run, video);
-      }
+      // frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel
+      this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
+      this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker);
+      const { port1, port2 } = new MessageChannel();
+      // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
+      // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
+      const stage = this.renderRoot.querySelector('.stage')!;
+      this.renderRoot.querySelector('canvas')?.remove();
+      const canvas = document.createElement('canvas');
+      canvas.setAttribute('part', 'overlay');
+      stage.append(canvas);
+      this.offscreenOverlay = typeof canvas.transferControlToOffscreen === 'function';
+      if (this.offscreenOverlay) {
+        const overlay = canvas.transferControlToOffscreen();
+        await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]));
+      } else await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep);
+      const readable = frameStream(track);
+      if (readable)
+        await this.frames.attachStream(
+          Comlink.transfer(readable, [readable as unknown as Transferable]),
+          Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
+          track.getSettings().frameRate,
+        );
+      else this.startFallbackLoop(run, video);
+      await this.api.attach(Comlink.transfer(port2, [port2]), onResult, onError);
       this._ready = ready;
       this.state = 'running';
       this._progress = '';
@@ -190,12 +222,16 @@ export class InferenceMonitor extends LitElement {
     this.fallbackLoop = undefined;
     closeCamera(this.stream);
     this.stream = undefined;
-    const api = this.api;
-    const worker = this.worker;
+    const { api, worker, frames, frameWorker } = this;
     this.api = undefined;
     this.worker = undefined;
-    if (api) await Promise.race([api.dispose().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    this.frames = undefined;
+    this.frameWorker = undefined;
+    const settle = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    await Promise.all([settle(frames?.detach()), settle(api?.dispose())]);
+    frames?.[Comlink.releaseProxy]();
     api?.[Comlink.releaseProxy]();
+    frameWorker?.terminate();
     worker?.terminate();
     const video = this.renderRoot?.querySelector('video');
     if (video) video.srcObject = null;
@@ -207,10 +243,10 @@ export class InferenceMonitor extends LitElement {
     const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { captureTime?: number }) => void) => number })
       .requestVideoFrameCallback;
     const tick = (_now: number, meta?: { captureTime?: number }) => {
-      if (run !== this.run || !this.api) return;
+      if (run !== this.run || !this.frames) return;
       const capture = meta?.captureTime !== undefined ? performance.timeOrigin + meta.captureTime : undefined;
       createImageBitmap(video)
-        .then((bmp) => this.api?.submit(Comlink.transfer(bmp, [bmp]), capture))
+        .then((bmp) => this.frames?.submit(Comlink.transfer(bmp, [bmp]), capture))
         .catch(() => {});
       if (rvfc) rvfc.call(video, tick);
       else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
@@ -221,22 +257,35 @@ export class InferenceMonitor extends LitElement {
 
   private onResult(run: number, r: InferenceResult) {
     if (run !== this.run) return;
+    const t0 = performance.now();
     const now = epochNow();
     r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
     if (this.lastResultAt) {
       const fps = 1000 / Math.max(1, now - this.lastResultAt);
-      this._fps = this._fps ? this._fps * 0.8 + fps * 0.2 : fps;
+      this.fpsEstimate = this.fpsEstimate ? this.fpsEstimate * 0.8 + fps * 0.2 : fps;
     }
     this.lastResultAt = now;
+    // the status bar re-renders at most twice a second, not per frame
+    if (now - this.barUpdatedAt > 500) {
+      this.barUpdatedAt = now;
+      this._fps = this.fpsEstimate;
+    }
     this.last = r;
     this.emit('inference', r);
-    if (!this.drawPending) {
+    if (this.offscreenOverlay) this.mainThreadMs.push(performance.now() - t0);
+    else if (!this.drawPending) {
       this.drawPending = true;
       requestAnimationFrame(() => {
         this.drawPending = false;
+        const t1 = performance.now();
         this.draw();
+        this.mainThreadMs.push(this.pendingMainMs + performance.now() - t1);
+        if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
+        this.pendingMainMs = 0;
       });
     }
+    if (!this.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
+    if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
   }
 
   private fail(e: MonitorErrorDetail) {
@@ -256,32 +305,7 @@ export class InferenceMonitor extends LitElement {
 
   private draw() {
     const canvas = this.renderRoot.querySelector('canvas');
-    const r = this.last;
-    if (!canvas || !r) return;
-    const { width, height } = r.frame;
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    const ctx = canvas.getContext('2d')!;
-    ctx.clearRect(0, 0, width, height);
-    const line = Math.max(2, Math.round(width / 320));
-    ctx.lineWidth = line;
-    ctx.font = `${Math.max(12, Math.round(width / 45))}px system-ui, sans-serif`;
-    ctx.textBaseline = 'top';
-    for (const d of r.detections) {
-      const color = COLORS[d.classId % COLORS.length]!;
-      const [x, y, w, h] = d.box;
-      ctx.strokeStyle = color;
-      ctx.strokeRect(x, y, w, h);
-      const text = `${d.label} ${(d.score * 100).toFixed(0)}%`; // canvas text: never parsed as HTML
-      const tw = ctx.measureText(text).width + 8;
-      const th = Math.max(14, Math.round(width / 40));
-      ctx.fillStyle = color;
-      ctx.fillRect(x - line / 2, Math.max(0, y - th), tw, th);
-      ctx.fillStyle = '#000';
-      ctx.fillText(text, x + 4, Math.max(0, y - th) + 2);
-    }
+    if (canvas && this.last) drawDetections(canvas.getContext('2d')!, this.last.detections, this.last.frame);
   }
 
   static override styles = css`
@@ -352,7 +376,6 @@ export class InferenceMonitor extends LitElement {
     return html`
       <div class="stage" part="stage">
         <video part="video" muted playsinline></video>
-        <canvas part="overlay"></canvas>
       </div>
       ${this.state === 'loading'
         ? html`<div class="overlay" part="status" role="status">${this._progress}</div>`

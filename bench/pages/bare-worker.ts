@@ -1,0 +1,35 @@
+import * as Comlink from 'comlink';
+import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import { loadOrt, type OrtModule } from '../../src/inference/ort.ts';
+
+let ort: OrtModule;
+let session: InferenceSession;
+let frames: Tensor[] = [];
+
+const api = {
+  async load() {
+    ort = await loadOrt('wasm');
+    const model = new Uint8Array(await (await fetch('/models/centernet-coco.onnx')).arrayBuffer());
+    session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const rgb = new Uint8Array(await (await fetch('/fixtures/vtest-30x512.rgb')).arrayBuffer());
+    const size = 512 * 512 * 3;
+    frames = [];
+    for (let o = 0; o + size <= rgb.length; o += size) frames.push(new ort.Tensor('float32', Float32Array.from(rgb.subarray(o, o + size)), [1, 512, 512, 3]));
+    await session.run({ images: frames[0]! }); // warm-up
+    return { threads: ort.env.wasm.numThreads, isolated: crossOriginIsolated, frames: frames.length };
+  },
+  /** Runs back to back for `seconds`; returns each run's ms. */
+  async loop(seconds: number) {
+    const times: number[] = [];
+    const end = performance.now() + seconds * 1000;
+    for (let i = 0; performance.now() < end; i++) {
+      const t = performance.now();
+      const out = await session.run({ images: frames[i % frames.length]! });
+      times.push(performance.now() - t);
+      for (const v of Object.values(out)) v.dispose();
+    }
+    return times;
+  },
+};
+export type BareApi = typeof api;
+Comlink.expose(api);
