@@ -89,7 +89,8 @@ async function main() {
     });
     await pipePage.goto(`${base}/?backend=wasm`);
     await pipePage.waitForFunction(() => (window as any).__results.length >= 3, undefined, { timeout: 120_000 });
-    console.log('pipeline ready');
+    if (process.env.BENCH_HIDE_VIDEO) await pipePage.evaluate(() => ((document.querySelector('inference-monitor') as HTMLElement).style.display = 'none'));
+    console.log(`pipeline ready${process.env.BENCH_HIDE_VIDEO ? ' (video hidden: no compositing)' : ''}`);
 
     const bare: number[] = [], bareFps: number[] = [], pipeFps: number[] = [], stages: Record<string, number[]> = {};
     let mainInstr: number[] = [], mainTask: number[] = [], dropped = 0, frames = 0;

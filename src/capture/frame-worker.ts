@@ -57,11 +57,15 @@ export class FrameWorker {
     this.spec = spec;
     this.port = port;
     const ctx = overlay?.getContext('2d');
-    port.onmessage = (e: MessageEvent<{ buffer?: Float32Array; drawn?: { detections: Detection[]; frame: { width: number; height: number } } }>) => {
+    port.onmessage = (
+      e: MessageEvent<{ want?: boolean; buffer?: Float32Array; drawn?: { detections: Detection[]; frame: { width: number; height: number } } }>,
+    ) => {
       if (e.data.buffer) this.pool.push(e.data.buffer);
       if (ctx && e.data.drawn) drawDetections(ctx, e.data.drawn.detections, e.data.drawn.frame);
-      this.wanted = true;
-      this.flush();
+      if (e.data.want) {
+        this.wanted = true;
+        this.flush();
+      }
     };
   }
 

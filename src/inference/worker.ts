@@ -21,7 +21,6 @@ export class InferenceWorker {
   private threshold = 0.3;
   private port?: MessagePort;
   private spare?: Float32Array;
-  private drawn?: Pick<InferenceResult, 'detections' | 'frame'>;
   private onResult?: (r: InferenceResult) => void;
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
   private rebuilding?: Promise<void>;
@@ -78,23 +77,30 @@ export class InferenceWorker {
     return { frames: this.frames };
   }
 
-  /** Asks the frame worker for the latest frame, returning the last tensor's buffer and the boxes to draw. */
+  /** Asks the frame worker for the latest frame, returning the last tensor's buffer for reuse. */
   private next() {
     if (!this.port) return;
     const buffer = this.spare;
-    const drawn = this.drawn;
     this.spare = undefined;
-    this.drawn = undefined;
-    this.port.postMessage({ buffer, drawn }, buffer ? [buffer.buffer] : []);
+    this.port.postMessage({ want: true, buffer }, buffer ? [buffer.buffer] : []);
   }
 
   private async process(p: PreparedFrame) {
     this.frames++;
+    let asked = false;
+    // Ask for the next frame as soon as the input tensor is free (right after the run), so its transfer
+    // overlaps decoding instead of following it.
+    const askNext = () => {
+      if (asked) return;
+      asked = true;
+      this.spare = p.tensor;
+      this.next();
+    };
     try {
       if (this.rebuilding) await this.rebuilding;
-      const r = await this.infer(p);
+      const r = await this.infer(p, askNext);
       if (r) {
-        this.drawn = { detections: r.detections, frame: r.frame };
+        this.port?.postMessage({ drawn: { detections: r.detections, frame: r.frame } }); // boxes for the overlay
         this.onResult?.(r);
       }
     } catch (e) {
@@ -103,8 +109,7 @@ export class InferenceWorker {
       this.onError?.({ ...info, fatal });
       if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
     }
-    this.spare = p.tensor;
-    this.next();
+    askNext();
   }
 
   /** After a timeout or device loss the old session is unusable: build a fresh one on the same choice. */
@@ -125,7 +130,8 @@ export class InferenceWorker {
     return this.rebuilding;
   }
 
-  private async infer(p: PreparedFrame): Promise<InferenceResult | undefined> {
+  /** Runs one frame; `inputFree` is called once the input tensor is no longer needed. Nothing awaits after the run. */
+  private async infer(p: PreparedFrame, inputFree: () => void): Promise<InferenceResult | undefined> {
     const engine = this.engine;
     const model = this.model;
     if (!engine || !model) return undefined;
@@ -134,6 +140,7 @@ export class InferenceWorker {
     const t1 = performance.now();
     const out = await engine.run({ [m.input.name]: new engine.ort.Tensor('float32', p.tensor, m.input.shape) });
     const t2 = performance.now();
+    inputFree();
     const outputs: Record<string, OutputTensor> = {};
     for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
     const { width, height } = p.frame;

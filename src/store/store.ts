@@ -1,0 +1,386 @@
+import { type IDBPDatabase, openDB } from 'idb';
+import type { Detection } from '../inference/types.ts';
+import { latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
+import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
+import { bucketStart, emptyRollup, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
+import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
+
+export interface RetentionOptions {
+  /** raw frames older than this are deleted (ms; default 24 h) */
+  frameMaxAgeMs: number;
+  /** at most this many raw frames (default 500,000) */
+  frameMaxCount: number;
+  /** 10-s rollups (default 24 h), 1-min (30 days), 1-h (1 year) */
+  rollupMaxAgeMs: Record<Resolution, number>;
+  /** full detections kept for the newest frames (default 2,000) */
+  detectionsMaxCount: number;
+}
+
+export const DEFAULT_RETENTION: RetentionOptions = {
+  frameMaxAgeMs: 24 * 3600_000,
+  frameMaxCount: 500_000,
+  rollupMaxAgeMs: { '10s': 24 * 3600_000, '1m': 30 * 24 * 3600_000, '1h': 365 * 24 * 3600_000 },
+  detectionsMaxCount: 2_000,
+};
+
+export interface StoreOptions {
+  dbName?: string;
+  /** commit at least this often (ms) */
+  flushIntervalMs?: number;
+  /** …or when this many records are buffered */
+  flushCount?: number;
+  retention?: Partial<RetentionOptions>;
+}
+
+export interface StoreStatus {
+  mode: 'indexeddb' | 'memory';
+  error?: string;
+  /** records written to IndexedDB since start */
+  written: number;
+  /** records buffered, not yet committed */
+  buffered: number;
+  /** raw frames evicted early to make room (quota) */
+  evicted: number;
+  /** failed commits (retried) */
+  failedCommits: number;
+  lastFlushAt?: number;
+}
+
+export interface Filters {
+  mv?: string;
+  camera_id?: string;
+  location?: string;
+  classId?: number;
+}
+
+export interface Range extends Filters {
+  from: number;
+  to: number;
+}
+
+/** Resolution for a time range: fine enough for ~100+ points, coarse enough to stay cheap. */
+export function resolutionFor(from: number, to: number): Resolution {
+  const span = to - from;
+  if (span <= 2 * 3600_000) return '10s';
+  if (span <= 3 * 24 * 3600_000) return '1m';
+  return '1h';
+}
+
+const matchesTags = (g: string, f: Filters) => {
+  if (f.camera_id === undefined && f.location === undefined) return true;
+  const t = parseTagKey(g);
+  return (f.camera_id === undefined || t.camera_id === f.camera_id) && (f.location === undefined || t.location === f.location);
+};
+
+const frameMatches = (r: FrameRecord, f: Filters) =>
+  (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f) && (f.classId === undefined || r.k.some((k) => k[0] === f.classId));
+
+const isQuota = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError';
+
+/**
+ * The store: buffers frame records and commits them with their rollups in one relaxed readwrite
+ * transaction per flush; enforces retention; answers queries. Runs in a worker. If IndexedDB is
+ * unavailable it keeps working in memory and says so in its status.
+ */
+export class MonitorStore {
+  private db?: IDBPDatabase<MonitorDB>;
+  private buffer: FrameRecord[] = [];
+  private detections: { id: string; t: number; detections: Detection[] }[] = [];
+  private models = new Map<string, string>();
+  private timer?: ReturnType<typeof setTimeout>;
+  private flushing?: Promise<void>;
+  private status: StoreStatus = { mode: 'indexeddb', written: 0, buffered: 0, evicted: 0, failedCommits: 0 };
+  private retention: RetentionOptions;
+  private memFrames: FrameRecord[] = [];
+  private memRollups = new Map<string, Rollup>();
+  private readonly flushIntervalMs: number;
+  private readonly flushCount: number;
+
+  constructor(private readonly options: StoreOptions = {}) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 500;
+    this.flushCount = options.flushCount ?? 1000;
+    this.retention = { ...DEFAULT_RETENTION, ...options.retention, rollupMaxAgeMs: { ...DEFAULT_RETENTION.rollupMaxAgeMs, ...options.retention?.rollupMaxAgeMs } };
+  }
+
+  /** Opens (and migrates) the database; on failure the store runs in memory. Never throws. */
+  async open(): Promise<StoreStatus> {
+    try {
+      if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
+      this.db = await Promise.race([
+        openDB<MonitorDB>(this.options.dbName ?? DB_NAME, DB_VERSION, {
+          upgrade(db, oldVersion, newVersion, tx) {
+            for (let v = oldVersion + 1; v <= (newVersion ?? DB_VERSION); v++) migrations[v]?.(db, tx);
+          },
+          blocking: () => this.db?.close(), // a newer tab upgrades: step aside
+        }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('opening IndexedDB is blocked (another tab holds an old version open)')), 10_000)),
+      ]);
+      this.status.mode = 'indexeddb';
+      delete this.status.error;
+    } catch (e) {
+      this.db = undefined;
+      this.status.mode = 'memory';
+      this.status.error = `storage unavailable, keeping data in memory only: ${(e as Error).message}`;
+    }
+    return this.getStatus();
+  }
+
+  getStatus(): StoreStatus {
+    return { ...this.status, buffered: this.buffer.length };
+  }
+
+  /** Registers the full sha256 behind a short model version. */
+  noteModel(sha256: string) {
+    this.models.set(sha256.slice(0, 12), sha256);
+  }
+
+  /** Queues records (and optionally their full detections); commits on the interval or when enough are queued. */
+  add(records: FrameRecord[], detections?: { id: string; t: number; detections: Detection[] }[]) {
+    for (const r of records) this.buffer.push(r);
+    if (detections) for (const d of detections) this.detections.push(d);
+    if (this.detections.length > this.retention.detectionsMaxCount) this.detections.splice(0, this.detections.length - this.retention.detectionsMaxCount);
+    if (this.buffer.length >= this.flushCount) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+  }
+
+  /** Commits everything buffered now. Resolves when committed (or kept in memory). */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.flushing) await this.flushing;
+    if (!this.buffer.length && !this.detections.length) return;
+    const batch = this.buffer;
+    const dets = this.detections;
+    this.buffer = [];
+    this.detections = [];
+    this.flushing = this.commit(batch, dets).finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
+  private deltas(batch: FrameRecord[]): Rollup[] {
+    const out: Rollup[] = [];
+    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) out.push(...rollFrames(batch, res).values());
+    return out;
+  }
+
+  private async commit(batch: FrameRecord[], dets: { id: string; t: number; detections: Detection[] }[]): Promise<void> {
+    if (!this.db) return this.commitMemory(batch);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models'], 'readwrite', { durability: 'relaxed' });
+        const frames = tx.objectStore('frames');
+        const rollups = tx.objectStore('rollups');
+        for (const r of batch) void frames.put(r);
+        for (const d of dets) void tx.objectStore('detections').put(d);
+        for (const [mv, sha256] of this.models) void tx.objectStore('models').put({ mv, sha256, firstSeen: Date.now() });
+        // read-modify-write inside the same transaction: other tabs' rollups for the same key merge safely
+        await Promise.all(
+          this.deltas(batch).map(async (delta) => {
+            const existing = await rollups.get([delta.res, delta.start, delta.mv, delta.g]);
+            await rollups.put(existing ? mergeRollup(existing, delta) : delta);
+          }),
+        );
+        await tx.done;
+        this.status.written += batch.length;
+        this.status.lastFlushAt = Date.now();
+        return;
+      } catch (e) {
+        this.status.failedCommits++;
+        if (isQuota(e) && attempt < 5) {
+          // make room: oldest raw frames go first, never rollups
+          await this.evictOldestFrames(Math.max(1000, batch.length * 4));
+          continue;
+        }
+        if (attempt < 1 && !isQuota(e)) continue;
+        // storage keeps failing: switch to memory, keep the batch
+        this.status.mode = 'memory';
+        this.status.error = `storage failed, keeping data in memory only: ${(e as Error)?.message ?? e}`;
+        this.db.close();
+        this.db = undefined;
+        return this.commitMemory(batch);
+      }
+    }
+  }
+
+  private commitMemory(batch: FrameRecord[]) {
+    this.memFrames.push(...batch);
+    const cap = Math.min(this.retention.frameMaxCount, 50_000);
+    if (this.memFrames.length > cap) this.memFrames.splice(0, this.memFrames.length - cap);
+    for (const d of this.deltas(batch)) {
+      const k = `${d.res}|${d.start}|${d.mv}|${d.g}`;
+      const r = this.memRollups.get(k);
+      this.memRollups.set(k, r ? mergeRollup(r, d) : d);
+    }
+  }
+
+  /** Deletes the n oldest raw frames (and their detections). */
+  async evictOldestFrames(n: number): Promise<number> {
+    if (!this.db) return 0;
+    const tx = this.db.transaction(['frames', 'detections'], 'readwrite');
+    let cursor = await tx.objectStore('frames').openKeyCursor();
+    let deleted = 0;
+    let last: string | undefined;
+    while (cursor && deleted < n) {
+      last = cursor.primaryKey;
+      deleted++;
+      cursor = await cursor.continue();
+    }
+    if (last !== undefined) {
+      await tx.objectStore('frames').delete(IDBKeyRange.upperBound(last));
+      await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
+    }
+    await tx.done;
+    this.status.evicted += deleted;
+    return deleted;
+  }
+
+  /** Applies retention (age and count limits). Call under a Web Lock so only one tab does it at a time. */
+  async applyRetention(now = Date.now()): Promise<{ frames: number }> {
+    if (!this.db) return { frames: 0 };
+    const r = this.retention;
+    const tx = this.db.transaction(['frames', 'rollups', 'detections'], 'readwrite');
+    const frames = tx.objectStore('frames');
+    const cutoff = IDBKeyRange.upperBound(idFloor(now - r.frameMaxAgeMs), true);
+    const before = await frames.count();
+    await frames.delete(cutoff);
+    await tx.objectStore('detections').delete(cutoff);
+    let count = await frames.count();
+    if (count > r.frameMaxCount) {
+      let cursor = await frames.openKeyCursor();
+      let skip = count - r.frameMaxCount;
+      let last: string | undefined;
+      while (cursor && skip-- > 0) {
+        last = cursor.primaryKey;
+        cursor = await cursor.continue();
+      }
+      if (last !== undefined) await frames.delete(IDBKeyRange.upperBound(last));
+      count = await frames.count();
+    }
+    const dcount = await tx.objectStore('detections').count();
+    if (dcount > r.detectionsMaxCount) {
+      let cursor = await tx.objectStore('detections').openKeyCursor();
+      let skip = dcount - r.detectionsMaxCount;
+      let last: string | undefined;
+      while (cursor && skip-- > 0) {
+        last = cursor.primaryKey;
+        cursor = await cursor.continue();
+      }
+      if (last !== undefined) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
+    }
+    for (const res of Object.keys(RESOLUTIONS) as Resolution[])
+      await tx.objectStore('rollups').delete(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res]], false, true));
+    await tx.done;
+    return { frames: before - count };
+  }
+
+  // ---------- queries ----------
+
+  private async rollupsIn(res: Resolution, from: number, to: number, f: Filters): Promise<Rollup[]> {
+    const start = bucketStart(from, res);
+    let rows: Rollup[];
+    if (this.db) rows = await this.db.getAll('rollups', IDBKeyRange.bound([res, start], [res, to, '\uffff', '\uffff']));
+    else rows = [...this.memRollups.values()].filter((r) => r.res === res && r.start >= start && r.start <= to);
+    return rows.filter((r) => (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f));
+  }
+
+  /** Everything in a range merged into one rollup (at the range's resolution). */
+  async merged(range: Range): Promise<Rollup> {
+    const res = resolutionFor(range.from, range.to);
+    const out = emptyRollup(res, range.from, range.mv ?? '*', '*');
+    for (const r of await this.rollupsIn(res, range.from, range.to, range)) mergeRollup(out, r);
+    return out;
+  }
+
+  /** Totals over any range: frames, errors, success rate, mean confidence, class counts. */
+  async totals(range: Range) {
+    const m = await this.merged(range);
+    return {
+      frames: m.frames,
+      valid: m.valid,
+      malformed: m.malformed,
+      dropped: m.dropped,
+      errors: m.errors,
+      successRate: m.frames ? m.valid / m.frames : NaN,
+      meanConfidence: m.detections ? m.scoreSum / m.detections : NaN,
+      classCounts: m.classes,
+      first: m.first,
+      last: m.last,
+    };
+  }
+
+  /** Percentiles of a stage's latency (or of confidence) over a range, from merged histograms. */
+  async percentiles(range: Range, what: Stage | 'confidence', qs: number[] = [0.5, 0.95, 0.99]) {
+    const m = await this.merged(range);
+    const h = what === 'confidence' ? m.conf : m.lat[what];
+    return { n: histTotal(h), values: qs.map((q) => (what === 'confidence' ? confidenceQuantile(h, q) : latencyQuantile(h, q))) };
+  }
+
+  /**
+   * A time series over a range at the resolution the range calls for, columnar (`t` plus one array per
+   * metric, as uPlot takes them); buckets with no frames are absent.
+   */
+  async series(range: Range, res: Resolution = resolutionFor(range.from, range.to)) {
+    const byStart = new Map<number, Rollup>();
+    for (const r of await this.rollupsIn(res, range.from, range.to, range)) {
+      const m = byStart.get(r.start);
+      if (m) mergeRollup(m, r);
+      else byStart.set(r.start, mergeRollup(emptyRollup(res, r.start, r.mv, '*'), r));
+    }
+    const starts = [...byStart.keys()].sort((a, b) => a - b);
+    const rows = starts.map((s) => byStart.get(s)!);
+    const col = (f: (r: Rollup) => number) => rows.map(f);
+    return {
+      res,
+      t: starts,
+      frames: col((r) => r.frames),
+      successRate: col((r) => (r.frames ? r.valid / r.frames : NaN)),
+      malformed: col((r) => r.malformed),
+      dropped: col((r) => r.dropped),
+      meanConfidence: col((r) => (r.detections ? r.scoreSum / r.detections : NaN)),
+      p50: Object.fromEntries(STAGES.map((s) => [s, col((r) => latencyQuantile(r.lat[s], 0.5))])) as Record<Stage, number[]>,
+      p95: Object.fromEntries(STAGES.map((s) => [s, col((r) => latencyQuantile(r.lat[s], 0.95))])) as Record<Stage, number[]>,
+      classCounts: rows.map((r) => r.classes),
+    };
+  }
+
+  /** The inference log: newest first, in pages; pass the previous page's `next` to continue. */
+  async log(opts: Filters & { before?: string; limit?: number } = {}) {
+    const limit = Math.min(opts.limit ?? 50, 1000);
+    const rows: (FrameRecord & { detections?: Detection[] })[] = [];
+    let next: string | undefined;
+    if (!this.db) {
+      const all = this.memFrames.filter((r) => (opts.before === undefined || r.id < opts.before) && frameMatches(r, opts));
+      return { rows: all.slice(-limit).reverse(), next: all.length > limit ? all[all.length - limit]!.id : undefined };
+    }
+    const tx = this.db.transaction(['frames', 'detections']);
+    let cursor = await tx.objectStore('frames').openCursor(opts.before ? IDBKeyRange.upperBound(opts.before, true) : undefined, 'prev');
+    while (cursor) {
+      if (frameMatches(cursor.value, opts)) {
+        if (rows.length === limit) {
+          next = rows.at(-1)!.id;
+          break;
+        }
+        rows.push(cursor.value);
+      }
+      cursor = await cursor.continue();
+    }
+    for (const r of rows) {
+      const d = await tx.objectStore('detections').get(r.id);
+      if (d) r.detections = d.detections;
+    }
+    return { rows, next };
+  }
+
+  /** Storage used and quota (navigator.storage.estimate), and whether storage is persistent. */
+  async usage() {
+    const est = await navigator.storage?.estimate?.().catch(() => undefined);
+    const persisted = await navigator.storage?.persisted?.().catch(() => false);
+    return { usage: est?.usage, quota: est?.quota, persisted: Boolean(persisted), status: this.getStatus() };
+  }
+
+  async close() {
+    await this.flush();
+    this.db?.close();
+    this.db = undefined;
+  }
+}

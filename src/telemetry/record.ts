@@ -1,0 +1,97 @@
+import type { InferenceResult } from '../inference/protocol.ts';
+import { confidenceBin } from './histogram.ts';
+
+/** Stages recorded per frame, in this order in `FrameRecord.l`. */
+export const STAGES = ['capture', 'queue', 'preprocess', 'inference', 'postprocess', 'total'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Metadata tags: camera_id, location, device_id and free key/values set on the element. */
+export type Tags = Record<string, string>;
+
+/**
+ * One frame's health, compact (short keys: IndexedDB stores every key of every record).
+ * `k` per class: [classId, count, maxScore, meanScore].
+ */
+export interface FrameRecord {
+  /** inferenceId (UUIDv7: sorts by time) */
+  id: string;
+  /** epoch ms */
+  t: number;
+  /** source id: one per monitor instance */
+  src: string;
+  /** model version: the ONNX sha256, short form (12 hex) — the full hash lives in the model's rollups */
+  mv: string;
+  /** backend: 'webgpu' | 'wasm' */
+  b: string;
+  /** stage latencies (ms, 0.01 precision) in STAGES order; -1 where unknown */
+  l: number[];
+  /** frames dropped before this one */
+  d: number;
+  /** per class: [classId, count, maxScore, meanScore] */
+  k: [number, number, number, number][];
+  /** frame score stats over detections: [mean, min, max], or [] when nothing was detected */
+  s: number[];
+  /** confidence bin (see histogram.ts) of each detection, ascending; absent when nothing was detected */
+  h?: number[];
+  /** malformed reason */
+  m?: string;
+  /** error kind when the frame failed */
+  e?: string;
+  /** input-image statistics (brightness, contrast, …) when present */
+  i?: Record<string, number>;
+  /** tag combination key (see tagKey) */
+  g: string;
+}
+
+const r2 = (v: number) => Math.round(v * 100) / 100;
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/** A stable key for a tag combination: sorted `k=v` pairs joined by '&' (values URI-encoded). */
+export function tagKey(tags: Tags): string {
+  return Object.keys(tags)
+    .filter((k) => tags[k] !== undefined && tags[k] !== '')
+    .sort()
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(tags[k]!)}`)
+    .join('&');
+}
+
+export function parseTagKey(key: string): Tags {
+  const t: Tags = {};
+  for (const pair of key.split('&').filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    t[decodeURIComponent(k!)] = decodeURIComponent(v ?? '');
+  }
+  return t;
+}
+
+/** An inference result → its frame record. */
+export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): FrameRecord {
+  const perClass = new Map<number, [number, number, number]>(); // count, max, sum
+  let sum = 0, min = Infinity, max = -Infinity;
+  for (const d of r.detections) {
+    const c = perClass.get(d.classId) ?? [0, 0, 0];
+    c[0]++;
+    c[1] = Math.max(c[1], d.score);
+    c[2] += d.score;
+    perClass.set(d.classId, c);
+    sum += d.score;
+    min = Math.min(min, d.score);
+    max = Math.max(max, d.score);
+  }
+  const n = r.detections.length;
+  const rec: FrameRecord = {
+    id: r.inferenceId,
+    t: Math.round(r.timestamp),
+    src,
+    mv: r.modelVersion.slice(0, 12),
+    b: r.backend,
+    l: STAGES.map((s) => (typeof r.timings[s] === 'number' ? r2(r.timings[s]!) : -1)),
+    d: r.droppedFrames,
+    k: [...perClass].sort((a, b) => a[0] - b[0]).map(([id, [c, mx, su]]) => [id, c, r3(mx), r3(su / c)]),
+    s: n ? [r3(sum / n), r3(min), r3(max)] : [],
+    g: tagKey(tags),
+  };
+  if (n) rec.h = r.detections.map((d) => confidenceBin(d.score)).sort((a, b) => a - b);
+  if (r.malformed) rec.m = r.malformed;
+  return rec;
+}

@@ -1,0 +1,140 @@
+import { addTo, type Hist, latencyBucket, merge } from './histogram.ts';
+import { type FrameRecord, STAGES, type Stage } from './record.ts';
+
+export const RESOLUTIONS = { '10s': 10_000, '1m': 60_000, '1h': 3_600_000 } as const;
+export type Resolution = keyof typeof RESOLUTIONS;
+
+/**
+ * A mergeable summary of the frames of one model version and tag combination in one time bucket.
+ * Every field merges by addition (or min/max), so any rollup equals the merge of the finer ones inside it.
+ */
+export interface Rollup {
+  res: Resolution;
+  start: number;
+  mv: string;
+  g: string;
+  frames: number;
+  /** frames whose output was valid (not malformed, not failed) */
+  valid: number;
+  malformed: number;
+  dropped: number;
+  /** failures and malformed outputs by kind */
+  errors: Record<string, number>;
+  lat: Record<Stage, Hist>;
+  /** detection scores */
+  conf: Hist;
+  scoreSum: number;
+  detections: number;
+  /** frames with ≥ 1 detection, and the sum of their mean scores */
+  scoredFrames: number;
+  frameScoreSum: number;
+  /** class id → detections, and the sum of their scores */
+  classes: Record<number, number>;
+  classScore: Record<number, number>;
+  /** input statistic → [sum, count] */
+  img: Record<string, [number, number]>;
+  first: number;
+  last: number;
+}
+
+export const bucketStart = (t: number, res: Resolution) => Math.floor(t / RESOLUTIONS[res]) * RESOLUTIONS[res];
+
+/** The key a rollup is stored under: sorts by resolution, then time. */
+export const rollupKey = (r: Pick<Rollup, 'res' | 'start' | 'mv' | 'g'>) => [r.res, r.start, r.mv, r.g] as const;
+
+export function emptyRollup(res: Resolution, start: number, mv: string, g: string): Rollup {
+  return {
+    res, start, mv, g,
+    frames: 0, valid: 0, malformed: 0, dropped: 0, errors: {},
+    lat: Object.fromEntries(STAGES.map((s) => [s, {}])) as Record<Stage, Hist>,
+    conf: {}, scoreSum: 0, detections: 0, scoredFrames: 0, frameScoreSum: 0,
+    classes: {}, classScore: {}, img: {},
+    first: Infinity, last: -Infinity,
+  };
+}
+
+/** A malformed reason or error code → a short kind for counting. */
+export function errorKind(reason: string): string {
+  if (/non-finite/i.test(reason)) return 'non-finite';
+  if (/shape|classes, the manifest/i.test(reason)) return 'wrong-shape';
+  if (/empty/i.test(reason)) return 'empty-output';
+  if (/out of frame/i.test(reason)) return 'box-out-of-frame';
+  if (/missing/i.test(reason)) return 'missing-output';
+  if (/^[a-z-]+$/.test(reason)) return reason; // already an error code
+  return 'other';
+}
+
+export function addFrame(r: Rollup, f: FrameRecord): Rollup {
+  r.frames++;
+  r.dropped += f.d;
+  if (f.m) {
+    r.malformed++;
+    r.errors[errorKind(f.m)] = (r.errors[errorKind(f.m)] ?? 0) + 1;
+  } else if (f.e) r.errors[errorKind(f.e)] = (r.errors[errorKind(f.e)] ?? 0) + 1;
+  else r.valid++;
+  for (let i = 0; i < STAGES.length; i++) {
+    const v = f.l[i]!;
+    if (v >= 0) addTo(r.lat[STAGES[i]!], latencyBucket(v));
+  }
+  for (const [classId, count, , mean] of f.k) {
+    r.classes[classId] = (r.classes[classId] ?? 0) + count;
+    r.classScore[classId] = (r.classScore[classId] ?? 0) + mean * count;
+    r.detections += count;
+    r.scoreSum += mean * count;
+  }
+  for (const bin of f.h ?? []) addTo(r.conf, bin);
+  if (f.s.length) {
+    r.scoredFrames++;
+    r.frameScoreSum += f.s[0]!;
+  }
+  if (f.i) for (const [k, v] of Object.entries(f.i)) {
+    const a = (r.img[k] ??= [0, 0]);
+    a[0] += v;
+    a[1]++;
+  }
+  r.first = Math.min(r.first, f.t);
+  r.last = Math.max(r.last, f.t);
+  return r;
+}
+
+const addMap = (into: Record<string | number, number>, from: Record<string | number, number>) => {
+  for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
+};
+
+/** Adds `from` into `into` (any resolution, any bucket; the caller keeps keys consistent). */
+export function mergeRollup(into: Rollup, from: Rollup): Rollup {
+  into.frames += from.frames;
+  into.valid += from.valid;
+  into.malformed += from.malformed;
+  into.dropped += from.dropped;
+  addMap(into.errors, from.errors);
+  for (const s of STAGES) merge(into.lat[s], from.lat[s]);
+  merge(into.conf, from.conf);
+  into.scoreSum += from.scoreSum;
+  into.detections += from.detections;
+  into.scoredFrames += from.scoredFrames;
+  into.frameScoreSum += from.frameScoreSum;
+  addMap(into.classes, from.classes);
+  addMap(into.classScore, from.classScore);
+  for (const [k, [s, n]] of Object.entries(from.img)) {
+    const a = (into.img[k] ??= [0, 0]);
+    a[0] += s;
+    a[1] += n;
+  }
+  into.first = Math.min(into.first, from.first);
+  into.last = Math.max(into.last, from.last);
+  return into;
+}
+
+/** Rolls frames up at one resolution, keyed by bucket × model version × tag combination. */
+export function rollFrames(frames: Iterable<FrameRecord>, res: Resolution): Map<string, Rollup> {
+  const out = new Map<string, Rollup>();
+  for (const f of frames) {
+    const start = bucketStart(f.t, res);
+    const key = `${start}|${f.mv}|${f.g}`;
+    let r = out.get(key);
+    if (!r) out.set(key, (r = emptyRollup(res, start, f.mv, f.g)));
+    addFrame(r, f);
+  }
+  return out;
+}
