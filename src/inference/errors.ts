@@ -14,7 +14,8 @@ export type MonitorErrorCode =
   | 'inference-timeout'
   | 'device-lost'
   | 'worker-failed'
-  | 'attribute-invalid';
+  | 'attribute-invalid'
+  | 'storage-unavailable';
 
 /** An error with a stable code, safe to pass across the worker boundary as plain data. */
 export class MonitorError extends Error {

@@ -13,6 +13,8 @@ import { type MonitorErrorCode, toErrorInfo } from './errors.ts';
 import { inputSize } from './manifest.ts';
 import type { InferenceResult, ReadyInfo } from './protocol.ts';
 import type { PreparedFrame } from '../capture/frame-worker.ts';
+import { STAGES, type Tags, tagKey, toFrameRecord } from '../telemetry/record.ts';
+import type { RecordMessage } from '../store/store-worker.ts';
 
 export class InferenceWorker {
   private model?: LoadedModel;
@@ -25,6 +27,9 @@ export class InferenceWorker {
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
   private rebuilding?: Promise<void>;
   private frames = 0;
+  private storePort?: MessagePort;
+  private sourceId = '';
+  private tags: Tags = {};
 
   /** Loads the manifest and model and creates the session; reports progress while downloading and compiling. */
   async load(manifestUrl: string, backend: BackendChoice, onProgress?: (p: LoadProgress) => void): Promise<ReadyInfo> {
@@ -66,7 +71,37 @@ export class InferenceWorker {
     this.next();
   }
 
+  /** Sends every frame's record to the store worker over `port` (the page never handles them). */
+  attachStore(port: MessagePort, sourceId: string, tags: Tags) {
+    this.storePort = port;
+    this.sourceId = sourceId;
+    this.tags = tags;
+    if (this.model) port.postMessage({ records: [], model: this.model.version } satisfies RecordMessage);
+  }
+
+  setTags(tags: Tags) {
+    this.tags = tags;
+  }
+
+  private record(r: InferenceResult) {
+    this.storePort?.postMessage({
+      records: [toFrameRecord(r, this.sourceId, this.tags)],
+      detections: r.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined,
+    } satisfies RecordMessage);
+  }
+
+  /** A frame that produced no result still counts: recorded with its error kind. */
+  private recordFailure(p: PreparedFrame, code: string) {
+    if (!this.storePort || !this.model) return;
+    const t = p.captureEpoch ?? p.handoffEpoch;
+    this.storePort.postMessage({
+      records: [{ id: uuidv7(Math.floor(t)), t: Math.round(t), src: this.sourceId, mv: this.model.version.slice(0, 12), b: this.engine?.info.backend ?? '', l: STAGES.map(() => -1), d: p.dropped, k: [], s: [], e: code, g: tagKey(this.tags) }],
+    } satisfies RecordMessage);
+  }
+
   async dispose() {
+    this.storePort?.close();
+    this.storePort = undefined;
     this.port?.close();
     this.port = undefined;
     await this.engine?.dispose();
@@ -101,10 +136,12 @@ export class InferenceWorker {
       const r = await this.infer(p, askNext);
       if (r) {
         this.port?.postMessage({ drawn: { detections: r.detections, frame: r.frame } }); // boxes for the overlay
+        this.record(r);
         this.onResult?.(r);
       }
     } catch (e) {
       const info = toErrorInfo(e, 'inference-failed');
+      this.recordFailure(p, info.code);
       const fatal = !['inference-timeout', 'device-lost', 'inference-failed'].includes(info.code);
       this.onError?.({ ...info, fatal });
       if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();

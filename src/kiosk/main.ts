@@ -8,9 +8,13 @@ import type { MonitorErrorDetail } from '../ui/inference-monitor.ts';
 const monitor = document.querySelector('inference-monitor')!;
 const status = document.getElementById('kiosk-status')!;
 const params = new URLSearchParams(location.search);
-for (const key of ['model', 'backend', 'camera', 'threshold', 'width', 'height']) {
-  const value = params.get(key);
-  if (value !== null) monitor.setAttribute(key, value); // attribute values are inert text
+const attributes: Record<string, string> = {
+  model: 'model', backend: 'backend', camera: 'camera', threshold: 'threshold', width: 'width', height: 'height',
+  camera_id: 'camera-id', location: 'location', device_id: 'device-id', record: 'record',
+};
+for (const [param, attr] of Object.entries(attributes)) {
+  const value = params.get(param);
+  if (value !== null) monitor.setAttribute(attr, value); // attribute values are inert text
 }
 
 let retries = 0;

@@ -9,6 +9,9 @@ import type { InferenceWorkerApi } from '../inference/worker.ts';
 import type { FrameWorkerApi } from '../capture/frame-worker.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from './draw-detections.ts';
+import { getStore, type StoreClient } from '../store/client.ts';
+import { uuidv7 } from '../lib/uuidv7.ts';
+import type { Tags } from '../telemetry/record.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 export interface MonitorErrorDetail {
@@ -35,6 +38,11 @@ export class InferenceMonitor extends LitElement {
     height: { type: Number, reflect: true },
     threshold: { type: Number, reflect: true },
     autostart: { type: Boolean, reflect: true },
+    cameraId: { type: String, reflect: true, attribute: 'camera-id' },
+    location: { type: String, reflect: true },
+    deviceId: { type: String, reflect: true, attribute: 'device-id' },
+    metadata: { attribute: false },
+    record: { type: String, reflect: true },
     state: { type: String, reflect: true, attribute: 'state' },
     _progress: { state: true },
     _error: { state: true },
@@ -52,6 +60,16 @@ export class InferenceMonitor extends LitElement {
   declare height: number;
   declare threshold: number;
   declare autostart: boolean;
+  /** metadata tags recorded with every frame */
+  declare cameraId?: string;
+  declare location: string;
+  declare deviceId?: string;
+  /** free key/values recorded with every frame (besides camera_id, location, device_id) */
+  declare metadata: Record<string, string>;
+  /** 'on' (default): record every frame to IndexedDB; 'off': do not */
+  declare record: string;
+  /** one per monitor instance: tells its records apart from other tabs' and monitors' */
+  readonly sourceId = uuidv7();
   declare state: MonitorState;
   declare private _progress: string;
   declare private _error?: MonitorErrorDetail;
@@ -67,6 +85,8 @@ export class InferenceMonitor extends LitElement {
     this.height = 480;
     this.threshold = 0.3;
     this.autostart = false;
+    this.metadata = {};
+    this.record = 'on';
     this.state = 'idle';
     this._progress = '';
     this._fps = 0;
@@ -93,6 +113,21 @@ export class InferenceMonitor extends LitElement {
   get lastResult(): InferenceResult | undefined {
     return this.last;
   }
+  /** The page's store (shared by every monitor on it): totals, percentiles, series, log, usage. */
+  store(): Promise<StoreClient> {
+    return getStore();
+  }
+
+  /** The tags recorded with each frame. */
+  get tags(): Tags {
+    const t: Tags = {};
+    for (const [k, v] of Object.entries(this.metadata ?? {})) if (typeof v === 'string' || typeof v === 'number') t[k] = String(v);
+    if (this.cameraId) t.camera_id = this.cameraId;
+    if (this.location) t.location = this.location;
+    if (this.deviceId) t.device_id = this.deviceId;
+    return t;
+  }
+
   get readyInfo(): ReadyInfo | undefined {
     return this._ready;
   }
@@ -116,6 +151,7 @@ export class InferenceMonitor extends LitElement {
 
   protected override updated(changed: PropertyValues) {
     if (changed.has('threshold') && this.api && this.validThreshold()) void this.api.setThreshold(this.threshold);
+    if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && this.api) void this.api.setTags(this.tags);
   }
 
   private validThreshold() {
@@ -193,6 +229,20 @@ export class InferenceMonitor extends LitElement {
           track.getSettings().frameRate,
         );
       else this.startFallbackLoop(run, video);
+      if (this.record !== 'off') {
+        // frame records go from the inference worker straight to the store worker
+        const store = await getStore();
+        const ch = new MessageChannel();
+        await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
+        await this.api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
+        const status = await store.status();
+        if (status?.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: status.error ?? 'storage unavailable', fatal: false });
+        void store.onStatus(
+          Comlink.proxy((s) => {
+            if (run === this.run && s.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: s.error ?? 'storage unavailable', fatal: false });
+          }),
+        );
+      }
       await this.api.attach(Comlink.transfer(port2, [port2]), onResult, onError);
       this._ready = ready;
       this.state = 'running';

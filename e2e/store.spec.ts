@@ -1,0 +1,158 @@
+/**
+ * Recording in a real browser: the kiosk's frames reach IndexedDB and the query API; nothing committed
+ * is lost on reload; quota pressure evicts raw frames, never rollups; retention by age and count.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { manifest, recordEvents, waitForEvent } from './helpers.ts';
+import { syntheticRecords } from './pages/synthetic.ts';
+
+const DEV = `http://127.0.0.1:${process.env.E2E_DEV_PORT ?? 5199}`;
+
+async function openStorePage(page: Page, options: object) {
+  await page.goto(`${DEV}/e2e/pages/store.html`);
+  await expect(page.locator('body[data-ready="1"]')).toBeAttached();
+  return page.evaluate((o) => (globalThis as any).openTestStore(o), options);
+}
+
+test('the kiosk on the vtest camera writes records that the query API returns', async ({ page }) => {
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=wasm&camera_id=cam-7&location=line%203');
+  await waitForEvent(page, 'ready');
+  for (let i = 0; i < 40 && (await rec.events()).filter((e) => e.type === 'inference').length < 6; i++) await page.waitForTimeout(500);
+  const ids = (await rec.events()).filter((e) => e.type === 'inference').map((e) => e.detail.inferenceId);
+  expect(ids.length).toBeGreaterThanOrEqual(6);
+  const q = await page.evaluate(async () => {
+    const store = await (document.querySelector('inference-monitor') as any).store();
+    await store.flush();
+    const now = Date.now();
+    const range = { from: now - 10 * 60_000, to: now + 1000 };
+    return {
+      log: await store.log({ limit: 100 }),
+      filtered: await store.log({ limit: 100, camera_id: 'cam-7', classId: 0 }),
+      other: await store.log({ limit: 100, camera_id: 'cam-8' }),
+      totals: await store.totals(range),
+      p: await store.percentiles(range, 'inference'),
+      series: await store.series(range),
+      usage: await store.usage(),
+    };
+  });
+  const logged = new Set(q.log.rows.map((r: any) => r.id));
+  for (const id of ids) expect(logged.has(id), `record ${id}`).toBe(true);
+  const row = q.log.rows.find((r: any) => r.id === ids[0]);
+  expect(row.mv).toBe(manifest.sha256.slice(0, 12));
+  expect(row.g).toBe('camera_id=cam-7&location=line%203');
+  expect(row.l[3]).toBeGreaterThan(0);
+  expect(q.log.rows[0].t).toBeGreaterThanOrEqual(q.log.rows.at(-1).t); // newest first
+  expect(q.filtered.rows.length).toBeGreaterThan(0);
+  expect(q.other.rows).toEqual([]);
+  expect(q.totals.frames).toBeGreaterThanOrEqual(ids.length);
+  expect(q.totals.classCounts[0]).toBeGreaterThan(0); // people
+  expect(q.totals.successRate).toBeGreaterThan(0.9);
+  expect(q.p.values[0]).toBeGreaterThan(0);
+  expect(q.series.res).toBe('10s');
+  expect(q.series.t.length).toBeGreaterThan(0);
+  expect(q.usage.status.mode).toBe('indexeddb');
+  expect(q.usage.usage).toBeGreaterThan(0);
+});
+
+test('reload mid-run: every record flushed before the reload is there; loss is at most one flush interval', async ({ page }) => {
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=wasm&camera_id=reload');
+  await waitForEvent(page, 'ready');
+  await page.waitForTimeout(6000);
+  const before = (await rec.events()).filter((e) => e.type === 'inference');
+  const reloadAt = Date.now();
+  await page.reload();
+  await waitForEvent(page, 'ready');
+  const ids: string[] = await page.evaluate(async () => {
+    const store = await (document.querySelector('inference-monitor') as any).store();
+    const out: string[] = [];
+    let next: string | undefined;
+    do {
+      const page = await store.log({ camera_id: 'reload', limit: 500, before: next });
+      out.push(...page.rows.map((r: any) => r.id));
+      next = page.next;
+    } while (next);
+    return out;
+  });
+  const have = new Set(ids);
+  const old = before.filter((e) => e.at < reloadAt - 500);
+  const lost = before.filter((e) => !have.has(e.detail.inferenceId));
+  test.info().annotations.push({ type: 'reload', description: `${before.length} results before reload, ${lost.length} lost (all within the last flush interval)` });
+  expect(old.length).toBeGreaterThan(3);
+  for (const e of old) expect(have.has(e.detail.inferenceId), `record from ${reloadAt - e.at} ms before reload`).toBe(true);
+});
+
+test('retention: raw frames by age and by count; rollups stay', async ({ page }) => {
+  await openStorePage(page, { dbName: `retention-${Date.now()}`, retention: { frameMaxCount: 1000, frameMaxAgeMs: 3600_000 } });
+  const now = Date.now();
+  const r = await page.evaluate(async (now) => {
+    const g = globalThis as any;
+    await g.ingest(600, now - 3 * 3600_000, 10, { seed: 1 }); // 1 min of frames, 3 h ago
+    await g.ingest(1500, now - 5 * 60_000, 10, { seed: 2 }); // 2.5 min of recent frames
+    const range = { from: now - 4 * 3600_000, to: now };
+    const before = await g.testStore.totals(range);
+    const removed = await g.testStore.applyRetention(now);
+    const after = await g.testStore.totals(range);
+    let rows = 0, next, oldest = Infinity;
+    do {
+      const p = await g.testStore.log({ limit: 1000, before: next });
+      rows += p.rows.length;
+      for (const x of p.rows) oldest = Math.min(oldest, x.t);
+      next = p.next;
+    } while (next);
+    return { before: before.frames, after: after.frames, removed, rows, oldest };
+  }, now);
+  expect(r.rows).toBe(1000); // count cap
+  expect(r.oldest).toBeGreaterThan(now - 3600_000); // age cap
+  expect(r.removed.frames).toBe(1100);
+  expect(r.before).toBe(2100);
+  expect(r.after).toBe(2100); // rollups keep every frame's summary
+});
+
+test('quota exceeded: the oldest raw frames are evicted, rollups kept, the pipeline keeps running', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=wasm&camera_id=quota');
+  await waitForEvent(page, 'ready');
+  const cdp = await context.newCDPSession(page);
+  const origin = new URL(page.url()).origin;
+  const base = (await page.evaluate(() => navigator.storage.estimate())).usage ?? 0;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: base + 6 * 1024 * 1024 });
+  const now = Date.now();
+  let ingested = 0;
+  for (let i = 0; i < 12; i++) {
+    const batch = syntheticRecords(5000, now - 3600_000 + ingested * 100, 10, { seed: i + 1, camera: 'synthetic' });
+    await page.evaluate(async (b) => {
+      const store = await (document.querySelector('inference-monitor') as any).store();
+      await store.add(b);
+      await store.flush();
+    }, batch);
+    ingested += batch.length;
+  }
+  const inferencesBefore = (await rec.events()).filter((e) => e.type === 'inference').length;
+  await page.waitForTimeout(4000);
+  const r = await page.evaluate(async (now) => {
+    const store = await (document.querySelector('inference-monitor') as any).store();
+    await store.flush();
+    let rows = 0, next;
+    do {
+      const p = await store.log({ limit: 1000, before: next, camera_id: 'synthetic' });
+      rows += p.rows.length;
+      next = p.next;
+    } while (next);
+    const totals = await store.totals({ from: now - 2 * 3600_000, to: now + 3600_000, camera_id: 'synthetic' });
+    return { rows, totals, status: await store.status(), kioskRows: (await store.log({ limit: 5, camera_id: 'quota' })).rows.length };
+  }, now);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  test.info().annotations.push({ type: 'quota', description: JSON.stringify({ ingested, rows: r.rows, status: r.status }) });
+  expect(r.status.evicted).toBeGreaterThan(0);
+  expect(r.rows).toBeLessThan(ingested);
+  expect(r.totals.frames).toBe(ingested); // every frame is still in the rollups
+  expect(r.status.mode).toBe('indexeddb');
+  // the pipeline kept running and recording all along
+  expect((await rec.events()).filter((e) => e.type === 'inference').length).toBeGreaterThan(inferencesBefore);
+  expect(r.kioskRows).toBeGreaterThan(0);
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  expect(rec.pageErrors).toEqual([]);
+});
