@@ -94,9 +94,9 @@ test('retention: raw frames by age and by count; rollups stay', async ({ page })
     const before = await g.testStore.totals(range);
     const removed = await g.testStore.applyRetention(now);
     const after = await g.testStore.totals(range);
-    let rows = 0, next, oldest = Infinity;
+    let rows = 0, next: string | undefined, oldest = Infinity;
     do {
-      const p = await g.testStore.log({ limit: 1000, before: next });
+      const p: any = await g.testStore.log({ limit: 1000, before: next });
       rows += p.rows.length;
       for (const x of p.rows) oldest = Math.min(oldest, x.t);
       next = p.next;
@@ -135,9 +135,9 @@ test('quota exceeded: the oldest raw frames are evicted, rollups kept, the pipel
   const r = await page.evaluate(async (now) => {
     const store = await (document.querySelector('inference-monitor') as any).store();
     await store.flush();
-    let rows = 0, next;
+    let rows = 0, next: string | undefined;
     do {
-      const p = await store.log({ limit: 1000, before: next, camera_id: 'synthetic' });
+      const p: any = await store.log({ limit: 1000, before: next, camera_id: "synthetic" });
       rows += p.rows.length;
       next = p.next;
     } while (next);

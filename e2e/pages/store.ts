@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import type { StoreWorkerApi } from '../../src/store/store-worker.ts';
 import type { StoreOptions } from '../../src/store/store.ts';
 import { syntheticRecords } from './synthetic.ts';
+import { rollFrames } from '../../src/telemetry/rollup.ts';
 
 async function openTestStore(options: StoreOptions) {
   const api = Comlink.wrap<StoreWorkerApi>(new Worker(new URL('../../src/store/store-worker.ts', import.meta.url), { type: 'module' }));
@@ -21,5 +22,21 @@ async function ingest(n: number, start: number, fps: number, opts: Parameters<ty
   return { ms: performance.now() - t0, n };
 }
 
-Object.assign(globalThis, { openTestStore, ingest });
+/** Rolls up `hours` of synthetic frames at `fps` for `cameras` cameras, in chunks, and imports only the rollups. */
+async function importDay(hours: number, fps: number, cameras: number, end: number) {
+  const api = (globalThis as unknown as { testStore: Comlink.Remote<StoreWorkerApi> }).testStore;
+  let frames = 0;
+  for (let c = 0; c < cameras; c++) {
+    for (let h = 0; h < hours; h++) {
+      const start = end - (hours - h) * 3600_000;
+      const recs = syntheticRecords(3600 * fps, start, fps, { camera: `cam-${c}`, seed: h * 31 + c });
+      frames += recs.length;
+      const rows = (['10s', '1m', '1h'] as const).flatMap((res) => [...rollFrames(recs, res).values()]);
+      await api.importRollups(rows);
+    }
+  }
+  return frames;
+}
+
+Object.assign(globalThis, { openTestStore, ingest, importDay });
 document.body.dataset.ready = '1';

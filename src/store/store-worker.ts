@@ -78,6 +78,7 @@ const api = {
   log: (...a: Parameters<MonitorStore['log']>) => store!.log(...a),
   usage: () => store!.usage(),
   applyRetention: (now?: number) => store!.applyRetention(now),
+  importRollups: (...a: Parameters<MonitorStore['importRollups']>) => store!.importRollups(...a),
   evictOldestFrames: (n: number) => store!.evictOldestFrames(n),
   async close() {
     clearInterval(retentionTimer);

@@ -273,6 +273,26 @@ export class MonitorStore {
     return { frames: before - count };
   }
 
+  /** Merges rollups in as they are (imports, benchmarks, sync from another device). */
+  async importRollups(rows: Rollup[]): Promise<void> {
+    if (!this.db) {
+      for (const d of rows) {
+        const k = `${d.res}|${d.start}|${d.mv}|${d.g}`;
+        const r = this.memRollups.get(k);
+        this.memRollups.set(k, r ? mergeRollup(r, d) : d);
+      }
+      return;
+    }
+    const tx = this.db.transaction('rollups', 'readwrite', { durability: 'relaxed' });
+    await Promise.all(
+      rows.map(async (d) => {
+        const existing = await tx.store.get([d.res, d.start, d.mv, d.g]);
+        await tx.store.put(existing ? mergeRollup(existing, d) : d);
+      }),
+    );
+    await tx.done;
+  }
+
   // ---------- queries ----------
 
   private async rollupsIn(res: Resolution, from: number, to: number, f: Filters): Promise<Rollup[]> {
