@@ -156,3 +156,24 @@ test('quota exceeded: the oldest raw frames are evicted, rollups kept, the pipel
   await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
   expect(rec.pageErrors).toEqual([]);
 });
+
+test('series: cached closed buckets give the same answer, and a late write to a closed bucket is seen', async ({ page }) => {
+  await openStorePage(page, { dbName: `series-${Date.now()}` });
+  const now = Date.now();
+  const r = await page.evaluate(async (now) => {
+    const g = globalThis as any;
+    await g.ingest(3600, now - 2 * 3600_000, 0.5, { seed: 3 }); // 2 h at one frame per 2 s
+    const range = { from: now - 3 * 3600_000, to: now };
+    const a = await g.testStore.series(range, '1m');
+    const b = await g.testStore.series(range, '1m'); // from the cache
+    const late = (await import('/e2e/pages/synthetic.ts')).syntheticRecords(30, a.t[10] + 1000, 1, { seed: 9 });
+    await g.testStore.add(late);
+    await g.testStore.flush();
+    const c = await g.testStore.series(range, '1m');
+    return { a, b, c, t10: a.t[10] };
+  }, now);
+  expect(r.b).toEqual(r.a);
+  expect(r.a.t.length).toBeGreaterThan(100);
+  const i = r.c.t.indexOf(r.t10);
+  expect(r.c.frames[i]).toBe(r.a.frames[i] + 30);
+});

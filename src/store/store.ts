@@ -1,6 +1,6 @@
 import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../inference/types.ts';
-import { latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
+import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
@@ -74,6 +74,33 @@ const matchesTags = (g: string, f: Filters) => {
 
 const frameMatches = (r: FrameRecord, f: Filters) =>
   (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f) && (f.classId === undefined || r.k.some((k) => k[0] === f.classId));
+
+/** One bucket of a series, all filters merged. */
+interface SeriesPoint {
+  frames: number;
+  successRate: number;
+  malformed: number;
+  dropped: number;
+  meanConfidence: number;
+  mean: number[];
+  p50: number[];
+  p95: number[];
+  classCounts: Record<number, number>;
+}
+
+function seriesPoint(r: Rollup): SeriesPoint {
+  return {
+    frames: r.frames,
+    successRate: r.frames ? r.valid / r.frames : NaN,
+    malformed: r.malformed,
+    dropped: r.dropped,
+    meanConfidence: r.detections ? r.scoreSum / r.detections : NaN,
+    mean: STAGES.map((s) => latencyMean(r.lat[s])),
+    p50: STAGES.map((s) => latencyQuantile(r.lat[s], 0.5)),
+    p95: STAGES.map((s) => latencyQuantile(r.lat[s], 0.95)),
+    classCounts: r.classes,
+  };
+}
 
 const isQuota = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError';
 
@@ -165,6 +192,7 @@ export class MonitorStore {
 
   private async commit(batch: FrameRecord[], dets: { id: string; t: number; detections: Detection[] }[]): Promise<void> {
     if (!this.db) return this.commitMemory(batch);
+    const deltas = this.deltas(batch);
     for (let attempt = 0; ; attempt++) {
       try {
         const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models'], 'readwrite', { durability: 'relaxed' });
@@ -175,12 +203,13 @@ export class MonitorStore {
         for (const [mv, sha256] of this.models) void tx.objectStore('models').put({ mv, sha256, firstSeen: Date.now() });
         // read-modify-write inside the same transaction: other tabs' rollups for the same key merge safely
         await Promise.all(
-          this.deltas(batch).map(async (delta) => {
+          deltas.map(async (delta) => {
             const existing = await rollups.get([delta.res, delta.start, delta.mv, delta.g]);
             await rollups.put(existing ? mergeRollup(existing, delta) : delta);
           }),
         );
         await tx.done;
+        this.invalidate(deltas);
         this.status.written += batch.length;
         this.status.lastFlushAt = Date.now();
         return;
@@ -267,6 +296,7 @@ export class MonitorStore {
       }
       if (last !== undefined) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
     }
+    this.invalidate('all');
     for (const res of Object.keys(RESOLUTIONS) as Resolution[])
       await tx.objectStore('rollups').delete(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res]], false, true));
     await tx.done;
@@ -283,6 +313,7 @@ export class MonitorStore {
       }
       return;
     }
+    this.invalidate('all');
     const tx = this.db.transaction('rollups', 'readwrite', { durability: 'relaxed' });
     await Promise.all(
       rows.map(async (d) => {
@@ -295,11 +326,43 @@ export class MonitorStore {
 
   // ---------- queries ----------
 
+  /**
+   * Rollups of closed buckets never change (a late flush lands within seconds), so once read they are
+   * kept here per resolution: a dashboard re-querying a day reads only the open buckets again.
+   */
+  private closed: Record<Resolution, { upTo: number; from: number; rows: Rollup[] } | undefined> = { '10s': undefined, '1m': undefined, '1h': undefined };
+
+  private points = new Map<string, { upTo: number; points: Map<number, SeriesPoint> }>();
+
+  /** Drops cached closed buckets that these rollups touch (late frames, imports, retention). */
+  private invalidate(rows: Pick<Rollup, 'res' | 'start'>[] | 'all') {
+    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
+      const c = this.closed[res];
+      if (c && (rows === 'all' || rows.some((r) => r.res === res && r.start <= c.upTo))) {
+        this.closed[res] = undefined;
+        for (const k of this.points.keys()) if (k.startsWith(`${res}|`)) this.points.delete(k);
+      }
+    }
+  }
+
   private async rollupsIn(res: Resolution, from: number, to: number, f: Filters): Promise<Rollup[]> {
     const start = bucketStart(from, res);
     let rows: Rollup[];
-    if (this.db) rows = await this.db.getAll('rollups', IDBKeyRange.bound([res, start], [res, to, '\uffff', '\uffff']));
-    else rows = [...this.memRollups.values()].filter((r) => r.res === res && r.start >= start && r.start <= to);
+    if (this.db) {
+      // buckets that ended over 10 s ago are closed
+      const closedBefore = bucketStart(Date.now() - 10_000, res) - RESOLUTIONS[res];
+      const cache = this.closed[res];
+      const readRange = async (a: number, b: number, open = false) =>
+        a > b ? [] : this.db!.getAll('rollups', IDBKeyRange.bound([res, a], [res, b, '\uffff', '\uffff'], false, open));
+      if (cache && cache.from <= start && to <= cache.upTo) rows = cache.rows.filter((r) => r.start >= start && r.start <= to);
+      else if (cache && cache.from <= start && start <= cache.upTo) {
+        rows = [...cache.rows.filter((r) => r.start >= start), ...(await readRange(cache.upTo + 1, to))];
+      } else rows = await readRange(start, to);
+      // remember the closed part of what was read
+      const closedRows = rows.filter((r) => r.start <= closedBefore);
+      if (closedRows.length && (!cache || start <= cache.from || closedBefore > cache.upTo))
+        this.closed[res] = { from: start, upTo: Math.min(closedBefore, to), rows: closedRows };
+    } else rows = [...this.memRollups.values()].filter((r) => r.res === res && r.start >= start && r.start <= to);
     return rows.filter((r) => (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f));
   }
 
@@ -340,26 +403,39 @@ export class MonitorStore {
    * metric, as uPlot takes them); buckets with no frames are absent.
    */
   async series(range: Range, res: Resolution = resolutionFor(range.from, range.to)) {
+    const rowsIn = await this.rollupsIn(res, range.from, range.to, range);
+    // per-bucket points of closed buckets are computed once per filter set and reused
+    const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}`;
+    const cached = this.points.get(key);
+    const closedUpTo = this.closed[res]?.upTo ?? -Infinity;
     const byStart = new Map<number, Rollup>();
-    for (const r of await this.rollupsIn(res, range.from, range.to, range)) {
+    for (const r of rowsIn) {
+      if (cached && r.start <= cached.upTo && r.start <= closedUpTo && cached.points.has(r.start)) continue;
       const m = byStart.get(r.start);
       if (m) mergeRollup(m, r);
       else byStart.set(r.start, mergeRollup(emptyRollup(res, r.start, r.mv, '*'), r));
     }
-    const starts = [...byStart.keys()].sort((a, b) => a - b);
-    const rows = starts.map((s) => byStart.get(s)!);
-    const col = (f: (r: Rollup) => number) => rows.map(f);
+    const points = new Map<number, SeriesPoint>();
+    if (cached) for (const [t, p] of cached.points) if (t >= bucketStart(range.from, res) && t <= range.to && t <= closedUpTo) points.set(t, p);
+    for (const [t, r] of byStart) points.set(t, seriesPoint(r));
+    const fresh = new Map([...points].filter(([t]) => t <= closedUpTo));
+    if (fresh.size) this.points.set(key, { upTo: closedUpTo, points: cached && cached.upTo === closedUpTo ? new Map([...cached.points, ...fresh]) : fresh });
+    const t = [...points.keys()].sort((a, b) => a - b);
+    const rows = t.map((s) => points.get(s)!);
+    const col = <K extends keyof SeriesPoint>(k: K) => rows.map((p) => p[k]);
     return {
       res,
-      t: starts,
-      frames: col((r) => r.frames),
-      successRate: col((r) => (r.frames ? r.valid / r.frames : NaN)),
-      malformed: col((r) => r.malformed),
-      dropped: col((r) => r.dropped),
-      meanConfidence: col((r) => (r.detections ? r.scoreSum / r.detections : NaN)),
-      p50: Object.fromEntries(STAGES.map((s) => [s, col((r) => latencyQuantile(r.lat[s], 0.5))])) as Record<Stage, number[]>,
-      p95: Object.fromEntries(STAGES.map((s) => [s, col((r) => latencyQuantile(r.lat[s], 0.95))])) as Record<Stage, number[]>,
-      classCounts: rows.map((r) => r.classes),
+      t,
+      frames: col('frames'),
+      successRate: col('successRate'),
+      malformed: col('malformed'),
+      dropped: col('dropped'),
+      meanConfidence: col('meanConfidence'),
+      /** mean latency per stage */
+      mean: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.mean[i]!)])) as Record<Stage, number[]>,
+      p50: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.p50[i]!)])) as Record<Stage, number[]>,
+      p95: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.p95[i]!)])) as Record<Stage, number[]>,
+      classCounts: col('classCounts'),
     };
   }
 

@@ -51,9 +51,10 @@ export function latencyQuantile(h: Hist, q: number): number {
   const n = total(h);
   if (!n) return NaN;
   const rank = q * n;
-  const keys = Object.keys(h).map(Number).sort((a, b) => a - b);
   let seen = 0;
-  for (const k of keys) {
+  // bucket indices are integer keys: the language enumerates them in ascending order
+  for (const key in h) {
+    const k = +key;
     const c = h[k]!;
     if (seen + c >= rank) {
       const lo = k === 0 ? LATENCY_BOUNDS[0]! / 1.25 : LATENCY_BOUNDS[k - 1]!;
@@ -78,4 +79,17 @@ export function confidenceQuantile(h: Hist, q: number): number {
     seen += c;
   }
   return 1;
+}
+
+/** Mean of a latency histogram, taking each bucket at its geometric middle. */
+export function latencyMean(h: Hist): number {
+  let n = 0, sum = 0;
+  for (const key in h) {
+    const k = +key;
+    const hi = LATENCY_BOUNDS[k] ?? LATENCY_BOUNDS.at(-1)! * 1.25;
+    const lo = k === 0 ? hi / 1.25 : LATENCY_BOUNDS[k - 1]!;
+    n += h[k]!;
+    sum += h[k]! * Math.sqrt(lo * hi);
+  }
+  return n ? sum / n : NaN;
 }
