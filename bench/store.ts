@@ -75,8 +75,9 @@ async function main() {
         out.push(performance.now() - t);
         if (r.t.length < 1400) throw new Error(`expected ~1440 points, got ${r.t.length}`);
       }
-      return out.slice(1);
+      return out;
     }, end);
+    const coldQueryMs = queryMs.shift()!; // the first read fills the worker's cache of closed buckets
     const pointCheck = await page.evaluate(async (end) => {
       const r = await (globalThis as any).testStore.series({ from: end - 24 * 3600_000, to: end }, '1m');
       return { points: r.t.length, res: r.res };
@@ -118,7 +119,7 @@ async function main() {
       date: new Date().toISOString(),
       ingest: { recordsPerSecond: q(rates, 0.5), rounds: rates, target: '≥ 20,000' },
       bytesPerRecord: { value: bytesPerRecord, records: ingested, target: '≤ 300' },
-      query24hAt1m: { medianMs: q(queryMs, 0.5), p95Ms: q(queryMs, 0.95), points: pointCheck.points, framesRolledUp: frames, importSeconds: importS, target: '≤ 30 ms' },
+      query24hAt1m: { medianMs: q(queryMs, 0.5), p95Ms: q(queryMs, 0.95), coldMs: coldQueryMs, points: pointCheck.points, framesRolledUp: frames, importSeconds: importS, target: '≤ 30 ms' },
       mainThreadAddedByRecording: {
         cdpTaskMsPerFrame: { off: q(off, 0.5), on: q(on, 0.5), delta: q(on, 0.5) - q(off, 0.5) },
         instrumentedMsPerFrame: { off: q(offI, 0.5), on: q(onI, 0.5) },
@@ -130,7 +131,7 @@ async function main() {
     console.log('\n== store benchmark (Chromium, IndexedDB) ==');
     console.log(`ingest: ${fmt(summary.ingest.recordsPerSecond, 0)} records/s median of ${rates.map((r) => fmt(r, 0)).join(', ')} (target ≥ 20,000)`);
     console.log(`bytes per raw frame record: ${fmt(bytesPerRecord, 0)} (storage.estimate delta over ${ingested} records; target ≤ 300)`);
-    console.log(`24-h series at 1-min resolution (${pointCheck.points} points, ${frames.toLocaleString()} frames at 30 fps × 2 cameras rolled up): median ${fmt(summary.query24hAt1m.medianMs)} ms, p95 ${fmt(summary.query24hAt1m.p95Ms)} ms (target ≤ 30 ms)`);
+    console.log(`24-h series at 1-min resolution (${pointCheck.points} points, ${frames.toLocaleString()} frames at 30 fps × 2 cameras rolled up): median ${fmt(summary.query24hAt1m.medianMs)} ms, p95 ${fmt(summary.query24hAt1m.p95Ms)} ms (target ≤ 30 ms); first (cold) query ${fmt(coldQueryMs)} ms`);
     const mt = summary.mainThreadAddedByRecording;
     console.log(`main thread per frame, recording off → on: all tasks ${fmt(mt.cdpTaskMsPerFrame.off, 2)} → ${fmt(mt.cdpTaskMsPerFrame.on, 2)} ms (Δ ${fmt(mt.cdpTaskMsPerFrame.delta, 3)}); monitor's own handler ${fmt(mt.instrumentedMsPerFrame.off, 3)} → ${fmt(mt.instrumentedMsPerFrame.on, 3)} ms (target Δ ≤ 0.1 ms)`);
     console.log('written: bench/results/store.json');

@@ -38,5 +38,5 @@ async function importDay(hours: number, fps: number, cameras: number, end: numbe
   return frames;
 }
 
-Object.assign(globalThis, { openTestStore, ingest, importDay });
+Object.assign(globalThis, { openTestStore, ingest, importDay, syntheticRecords });
 document.body.dataset.ready = '1';

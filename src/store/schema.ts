@@ -1,10 +1,10 @@
 import type { DBSchema } from 'idb';
 import type { Detection } from '../inference/types.ts';
-import type { FrameRecord } from '../telemetry/record.ts';
+import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
 
 export const DB_NAME = 'inference-health';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
 export interface DetectionsRow {
@@ -14,13 +14,14 @@ export interface DetectionsRow {
 }
 
 /**
- * The IndexedDB schema. Frames are keyed by their UUIDv7 inferenceId, which sorts by time: age-based
- * retention and newest-first paging need no extra index (every index costs bytes on every frame).
+ * The IndexedDB schema. Frames are stored in blocks keyed by [first UUIDv7 inferenceId, count]: ids sort by
+ * time, so age-based retention and newest-first paging need no extra index, and counts need no values.
  * Rollups are keyed [resolution, bucket start, model version, tag key], so one key range reads a
  * resolution over a time range.
  */
 export interface MonitorDB extends DBSchema {
-  frames: { key: string; value: FrameRecord };
+  /** raw frame records, in columnar blocks keyed [first id, count] (see frame-block.ts) */
+  frames: { key: [string, number]; value: FrameBlock };
   detections: { key: string; value: DetectionsRow };
   rollups: { key: [Resolution, number, string, string]; value: Rollup };
   alerts: { key: string; value: { id: string; t: number; rule: string; state: string; [k: string]: unknown }; indexes: { rule: string } };
@@ -41,6 +42,12 @@ export const migrations: Record<number, (db: import('idb').IDBPDatabase<MonitorD
     db.createObjectStore('flagged', { keyPath: 'id' });
     db.createObjectStore('models', { keyPath: 'mv' });
     db.createObjectStore('meta');
+  },
+  // v2: raw frames move from one value per frame to columnar blocks (pre-release raw frames are dropped;
+  // rollups, which hold every frame's summary, are kept)
+  2: (db) => {
+    if (db.objectStoreNames.contains('frames')) db.deleteObjectStore('frames');
+    db.createObjectStore('frames', { keyPath: 'key' });
   },
 };
 

@@ -4,6 +4,7 @@ import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } 
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
+import { BLOCK_SPAN_MS, packBlocks, unpackBlock } from './frame-block.ts';
 
 export interface RetentionOptions {
   /** raw frames older than this are deleted (ms; default 24 h) */
@@ -198,7 +199,7 @@ export class MonitorStore {
         const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models'], 'readwrite', { durability: 'relaxed' });
         const frames = tx.objectStore('frames');
         const rollups = tx.objectStore('rollups');
-        for (const r of batch) void frames.put(r);
+        for (const block of packBlocks(batch)) void frames.put(block);
         for (const d of dets) void tx.objectStore('detections').put(d);
         for (const [mv, sha256] of this.models) void tx.objectStore('models').put({ mv, sha256, firstSeen: Date.now() });
         // read-modify-write inside the same transaction: other tabs' rollups for the same key merge safely
@@ -242,57 +243,71 @@ export class MonitorStore {
     }
   }
 
-  /** Deletes the n oldest raw frames (and their detections). */
+  /** Deletes at least n of the oldest raw frames (whole blocks), and their detections. */
   async evictOldestFrames(n: number): Promise<number> {
     if (!this.db) return 0;
     const tx = this.db.transaction(['frames', 'detections'], 'readwrite');
     let cursor = await tx.objectStore('frames').openKeyCursor();
     let deleted = 0;
-    let last: string | undefined;
+    let last: [string, number] | undefined;
     while (cursor && deleted < n) {
       last = cursor.primaryKey;
-      deleted++;
+      deleted += last[1];
       cursor = await cursor.continue();
     }
-    if (last !== undefined) {
+    if (last) {
       await tx.objectStore('frames').delete(IDBKeyRange.upperBound(last));
-      await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
+      // detections of evicted frames: everything before the next block's first id
+      if (cursor) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(cursor.primaryKey[0], true));
+      else await tx.objectStore('detections').clear();
     }
     await tx.done;
     this.status.evicted += deleted;
     return deleted;
   }
 
-  /** Applies retention (age and count limits). Call under a Web Lock so only one tab does it at a time. */
+  /** Number of raw frames stored (from block keys; no values read). */
+  async frameCount(): Promise<number> {
+    if (!this.db) return this.memFrames.length;
+    let n = 0;
+    let cursor = await this.db.transaction('frames').store.openKeyCursor();
+    while (cursor) {
+      n += cursor.primaryKey[1];
+      cursor = await cursor.continue();
+    }
+    return n;
+  }
+
+  /**
+   * Applies retention (age and count limits, in whole blocks of ≤ 5 s). Call under a Web Lock so only
+   * one tab does it at a time.
+   */
   async applyRetention(now = Date.now()): Promise<{ frames: number }> {
     if (!this.db) return { frames: 0 };
     const r = this.retention;
+    const before = await this.frameCount();
     const tx = this.db.transaction(['frames', 'rollups', 'detections'], 'readwrite');
     const frames = tx.objectStore('frames');
-    const cutoff = IDBKeyRange.upperBound(idFloor(now - r.frameMaxAgeMs), true);
-    const before = await frames.count();
-    await frames.delete(cutoff);
-    await tx.objectStore('detections').delete(cutoff);
-    let count = await frames.count();
-    if (count > r.frameMaxCount) {
-      let cursor = await frames.openKeyCursor();
-      let skip = count - r.frameMaxCount;
-      let last: string | undefined;
-      while (cursor && skip-- > 0) {
-        last = cursor.primaryKey;
-        cursor = await cursor.continue();
-      }
-      if (last !== undefined) await frames.delete(IDBKeyRange.upperBound(last));
-      count = await frames.count();
+    // blocks that started over a span before the cutoff hold only frames older than it
+    const ageCut = idFloor(now - r.frameMaxAgeMs - BLOCK_SPAN_MS);
+    await frames.delete(IDBKeyRange.upperBound([ageCut]));
+    await tx.objectStore('detections').delete(IDBKeyRange.upperBound(idFloor(now - r.frameMaxAgeMs), true));
+    // count: keep the newest blocks that fit
+    let kept = 0;
+    let cursor = await frames.openKeyCursor(null, 'prev');
+    while (cursor && kept + cursor.primaryKey[1] <= r.frameMaxCount) {
+      kept += cursor.primaryKey[1];
+      cursor = await cursor.continue();
     }
+    if (cursor) await frames.delete(IDBKeyRange.upperBound(cursor.primaryKey));
     const dcount = await tx.objectStore('detections').count();
     if (dcount > r.detectionsMaxCount) {
-      let cursor = await tx.objectStore('detections').openKeyCursor();
+      let dc = await tx.objectStore('detections').openKeyCursor();
       let skip = dcount - r.detectionsMaxCount;
       let last: string | undefined;
-      while (cursor && skip-- > 0) {
-        last = cursor.primaryKey;
-        cursor = await cursor.continue();
+      while (dc && skip-- > 0) {
+        last = dc.primaryKey;
+        dc = await dc.continue();
       }
       if (last !== undefined) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
     }
@@ -300,7 +315,7 @@ export class MonitorStore {
     for (const res of Object.keys(RESOLUTIONS) as Resolution[])
       await tx.objectStore('rollups').delete(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res]], false, true));
     await tx.done;
-    return { frames: before - count };
+    return { frames: before - (await this.frameCount()) };
   }
 
   /** Merges rollups in as they are (imports, benchmarks, sync from another device). */
@@ -449,17 +464,20 @@ export class MonitorStore {
       return { rows: all.slice(-limit).reverse(), next: all.length > limit ? all[all.length - limit]!.id : undefined };
     }
     const tx = this.db.transaction(['frames', 'detections']);
-    let cursor = await tx.objectStore('frames').openCursor(opts.before ? IDBKeyRange.upperBound(opts.before, true) : undefined, 'prev');
+    // Blocks come newest first by their first id; a block holds ≤ BLOCK_SPAN_MS of frames, so once the
+    // cursor is at first-time T, no unread block holds a frame later than T + span: those are final.
+    const candidates: FrameRecord[] = [];
+    let cursor = await tx.objectStore('frames').openCursor(opts.before ? IDBKeyRange.upperBound([opts.before]) : null, 'prev');
+    const final = (c: FrameRecord, keyT: number) => c.t > keyT + BLOCK_SPAN_MS;
     while (cursor) {
-      if (frameMatches(cursor.value, opts)) {
-        if (rows.length === limit) {
-          next = rows.at(-1)!.id;
-          break;
-        }
-        rows.push(cursor.value);
-      }
+      for (const r of unpackBlock(cursor.value)) if ((opts.before === undefined || r.id < opts.before) && frameMatches(r, opts)) candidates.push(r);
+      const keyT = cursor.value.t0;
+      if (candidates.filter((c) => final(c, keyT)).length > limit) break;
       cursor = await cursor.continue();
     }
+    candidates.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    rows.push(...candidates.slice(0, limit));
+    if (candidates.length > limit) next = rows.at(-1)!.id;
     for (const r of rows) {
       const d = await tx.objectStore('detections').get(r.id);
       if (d) r.detections = d.detections;
