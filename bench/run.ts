@@ -5,36 +5,16 @@
  * alternated twice, then onnxruntime-node on the same frames. Prints medians/p95 and ratios, writes
  * bench/results/pipeline.json.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Page } from '@playwright/test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { fmt, launchChromium, median, q, root, startDevServer } from './lib.ts';
 import * as ortNode from 'onnxruntime-node';
 
-const root = resolve(import.meta.dirname, '..');
 const PORT = Number(process.env.BENCH_PORT ?? 5301);
-const base = `http://127.0.0.1:${PORT}`;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
-const q = (xs: number[], p: number) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
-};
-const median = (xs: number[]) => q(xs, 0.5);
-const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
-
-async function waitFor(url: string, ms: number) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`server at ${url} did not start`);
-}
 
 async function bareRound(page: Page, seconds: number) {
   const times = (await page.evaluate((s) => (globalThis as any).bare.loop(s), seconds)) as number[];
@@ -61,19 +41,9 @@ async function pipelineRound(page: Page, seconds: number) {
 }
 
 async function main() {
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  const server = spawn(join(root, 'node_modules/.bin/vite'), ['--port', String(PORT), '--strictPort'], { cwd: root, stdio: 'ignore' });
+  const { base, server } = await startDevServer(PORT, '/bench/pages/bare.html');
   try {
-    await waitFor(`${base}/bench/pages/bare.html`, 60_000);
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
-        '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-        '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-video-capture=${join(root, 'fixtures', 'vtest.y4m')}`,
-      ],
-    });
+    const browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 960, height: 720 } });
     const barePage = await ctx.newPage();
     await barePage.goto(`${base}/bench/pages/bare.html`);

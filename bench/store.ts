@@ -3,42 +3,16 @@
  * deltas), a 24-h query at 1-min resolution over 24 h of 30-fps data rolled up, and the main-thread
  * time recording adds per frame (kiosk with recording on vs off, side by side).
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium } from '@playwright/test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fmt, launchChromium, q, root, startDevServer } from './lib.ts';
 
-const root = resolve(import.meta.dirname, '..');
 const PORT = Number(process.env.BENCH_PORT ?? 5302);
-const base = `http://127.0.0.1:${PORT}`;
-const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * (xs.length - 1) + 0.5))]!;
-const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
-
-async function waitFor(url: string, ms: number) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`server at ${url} did not start`);
-}
 
 async function main() {
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  const server = spawn(join(root, 'node_modules/.bin/vite'), ['--port', String(PORT), '--strictPort'], { cwd: root, stdio: 'ignore' });
+  const { base, server } = await startDevServer(PORT, '/e2e/pages/store.html');
   try {
-    await waitFor(`${base}/e2e/pages/store.html`, 60_000);
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
-        '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-        '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-video-capture=${join(root, 'fixtures', 'vtest.y4m')}`,
-      ],
-    });
+    const browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${base}/e2e/pages/store.html`);
     await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
