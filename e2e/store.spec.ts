@@ -56,10 +56,13 @@ test('the kiosk on the vtest camera writes records that the query API returns', 
 });
 
 test('reload mid-run: every record flushed before the reload is there; loss is at most one flush interval', async ({ page }) => {
+  test.setTimeout(240_000);
   const rec = await recordEvents(page);
   await page.goto('/?backend=wasm&camera_id=reload');
   await waitForEvent(page, 'ready');
-  await page.waitForTimeout(6000);
+  const end = Date.now() + 90_000;
+  while ((await rec.events()).filter((e) => e.type === 'inference').length < 8 && Date.now() < end) await page.waitForTimeout(500);
+  await page.waitForTimeout(1000);
   const before = (await rec.events()).filter((e) => e.type === 'inference');
   const reloadAt = Date.now();
   await page.reload();
@@ -133,7 +136,8 @@ test('quota exceeded: the oldest raw frames are evicted, rollups kept, the pipel
     ingested += batch.length;
   }
   const inferencesBefore = (await rec.events()).filter((e) => e.type === 'inference').length;
-  await page.waitForTimeout(4000);
+  for (let end = Date.now() + 60_000; Date.now() < end; await page.waitForTimeout(500))
+    if ((await rec.events()).filter((e) => e.type === 'inference').length > inferencesBefore + 1) break;
   const r = await page.evaluate(async (now) => {
     const store = await (document.querySelector('inference-monitor') as any).store();
     await store.flush();
@@ -181,11 +185,17 @@ test('series: cached closed buckets give the same answer, and a late write to a 
 });
 
 test('two tabs record side by side: every frame of each lands once, under its own source id', async ({ context }) => {
+  test.setTimeout(300_000);
   const tabs = [await context.newPage(), await context.newPage()];
   const recs = await Promise.all(tabs.map((p) => recordEvents(p)));
   await Promise.all(tabs.map((p, i) => p.goto(`/?backend=wasm&camera_id=tab-${i}`)));
   await Promise.all(tabs.map((p) => waitForEvent(p, 'ready')));
-  await tabs[0]!.waitForTimeout(8000);
+  // two tabs share two cores: wait for enough frames in each rather than a fixed time
+  for (const [i, p] of tabs.entries()) {
+    const n = async () => (await recs[i]!.events()).filter((e) => e.type === 'inference').length;
+    const end = Date.now() + 90_000;
+    while ((await n()) < 4 && Date.now() < end) await p.waitForTimeout(500);
+  }
   await Promise.all(tabs.map((p) => p.evaluate(() => (document.querySelector('inference-monitor') as any).stop())));
   // each tab has its own store worker: let both commit what they hold before reading
   await Promise.all(tabs.map((p) => p.evaluate(async () => (await (document.querySelector('inference-monitor') as any).store()).flush())));

@@ -27,6 +27,7 @@ export class InferenceWorker {
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
   private rebuilding?: Promise<void>;
   private frames = 0;
+  private closing = false;
   private storePort?: MessagePort;
   private sourceId = '';
   private tags: Tags = {};
@@ -100,6 +101,7 @@ export class InferenceWorker {
   }
 
   async dispose() {
+    this.closing = true; // a run cut short by shutdown is not a failure of the model: record nothing for it
     this.storePort?.close();
     this.storePort = undefined;
     this.port?.close();
@@ -140,6 +142,7 @@ export class InferenceWorker {
         this.onResult?.(r);
       }
     } catch (e) {
+      if (this.closing) return;
       const info = toErrorInfo(e, 'inference-failed');
       this.recordFailure(p, info.code);
       const fatal = !['inference-timeout', 'device-lost', 'inference-failed'].includes(info.code);
