@@ -279,25 +279,7 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
         const [dh, dw] = [dil[1]!, dil[2]!];
         const [H, W] = [x.shape[1]!, x.shape[2]!];
         const padding = attrStr(node, 'padding');
-        let pads: number[];
-        let oh: number, ow: number;
-        const ek = (k: number, d: number) => (k - 1) * d + 1;
-        if (padding === 'SAME') {
-          oh = Math.ceil(H / sh);
-          ow = Math.ceil(W / sw);
-          const ph = Math.max((oh - 1) * sh + ek(kh, dh) - H, 0);
-          const pw = Math.max((ow - 1) * sw + ek(kw, dw) - W, 0);
-          pads = [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)];
-        } else if (padding === 'VALID') {
-          oh = Math.ceil((H - ek(kh, dh) + 1) / sh);
-          ow = Math.ceil((W - ek(kw, dw) + 1) / sw);
-          pads = [0, 0, 0, 0];
-        } else if (padding === 'EXPLICIT') {
-          const e = attrInts(node, 'explicit_paddings');
-          pads = [e[2]!, e[4]!, e[3]!, e[5]!];
-          oh = Math.floor((H + pads[0]! + pads[2]! - ek(kh, dh)) / sh) + 1;
-          ow = Math.floor((W + pads[1]! + pads[3]! - ek(kw, dw)) / sw) + 1;
-        } else return fail(node, `unsupported padding ${padding}`);
+        const { oh, ow, pads } = spatial(node, padding, H, W, [kh, kw], [sh, sw], [dh, dw]);
         const outC = depthwise ? cin * cout : cout;
         // TF filter [kh,kw,in,out] → ONNX [out,in,kh,kw]; depthwise [kh,kw,in,mult] → [in*mult,1,kh,kw]
         const wd = w.constData as Float32Array;
@@ -441,18 +423,8 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
         if (k[0] !== 1 || k[3] !== 1 || s[0] !== 1 || s[3] !== 1) fail(node, 'pooling over batch or channels');
         const [H, W] = [x.shape[1]!, x.shape[2]!];
         const padding = attrStr(node, 'padding');
-        let oh: number, ow: number, pads: number[];
-        if (padding === 'SAME') {
-          oh = Math.ceil(H / s[1]!);
-          ow = Math.ceil(W / s[2]!);
-          const ph = Math.max((oh - 1) * s[1]! + k[1]! - H, 0);
-          const pw = Math.max((ow - 1) * s[2]! + k[2]! - W, 0);
-          pads = [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)];
-        } else if (padding === 'VALID') {
-          oh = Math.ceil((H - k[1]! + 1) / s[1]!);
-          ow = Math.ceil((W - k[2]! + 1) / s[2]!);
-          pads = [0, 0, 0, 0];
-        } else return fail(node, `unsupported padding ${padding}`);
+        if (padding === 'EXPLICIT') fail(node, 'explicit padding is not supported for pooling');
+        const { oh, ow, pads } = spatial(node, padding, H, W, [k[1]!, k[2]!], [s[1]!, s[2]!], [1, 1]);
         const o = out([x.shape[0]!, oh, ow, x.shape[3]!], x.dtype, 'nchw');
         const attrs: Record<string, number | number[]> = { kernel_shape: [k[1]!, k[2]!], strides: [s[1]!, s[2]!], pads };
         if (node.op === 'AvgPool') attrs.count_include_pad = 0;
@@ -676,6 +648,31 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
       default:
         fail(node, `unsupported op '${node.op}'`);
     }
+  }
+
+  /** Output size and ONNX pads [top, left, bottom, right] of a 2-D window op, exactly as TF pads it. */
+  function spatial(node: TfNode, padding: string, H: number, W: number, [kh, kw]: number[], [sh, sw]: number[], [dh, dw]: number[]) {
+    const ek = (k: number, d: number) => (k - 1) * d + 1;
+    if (padding === 'SAME') {
+      // TF 'SAME': output ceil(in/stride); the odd pixel of padding goes at the end
+      const oh = Math.ceil(H / sh!);
+      const ow = Math.ceil(W / sw!);
+      const ph = Math.max((oh - 1) * sh! + ek(kh!, dh!) - H, 0);
+      const pw = Math.max((ow - 1) * sw! + ek(kw!, dw!) - W, 0);
+      return { oh, ow, pads: [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)] };
+    }
+    if (padding === 'VALID')
+      return { oh: Math.ceil((H - ek(kh!, dh!) + 1) / sh!), ow: Math.ceil((W - ek(kw!, dw!) + 1) / sw!), pads: [0, 0, 0, 0] };
+    if (padding === 'EXPLICIT') {
+      const e = attrInts(node, 'explicit_paddings');
+      const pads = [e[2]!, e[4]!, e[3]!, e[5]!];
+      return {
+        oh: Math.floor((H + pads[0]! + pads[2]! - ek(kh!, dh!)) / sh!) + 1,
+        ow: Math.floor((W + pads[1]! + pads[3]! - ek(kw!, dw!)) / sw!) + 1,
+        pads,
+      };
+    }
+    return fail(node, `unsupported padding ${padding}`);
   }
 
   function emitActivation(node: TfNode, kind: string, input: string, output: string) {

@@ -26,7 +26,6 @@ export class InferenceWorker {
   private onResult?: (r: InferenceResult) => void;
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
   private rebuilding?: Promise<void>;
-  private frames = 0;
   private closing = false;
   private storePort?: MessagePort;
   private sourceId = '';
@@ -110,10 +109,6 @@ export class InferenceWorker {
     this.engine = undefined;
   }
 
-  stats() {
-    return { frames: this.frames };
-  }
-
   /** Asks the frame worker for the latest frame, returning the last tensor's buffer for reuse. */
   private next() {
     if (!this.port) return;
@@ -123,7 +118,6 @@ export class InferenceWorker {
   }
 
   private async process(p: PreparedFrame) {
-    this.frames++;
     let asked = false;
     // Ask for the next frame as soon as the input tensor is free (right after the run), so its transfer
     // overlaps decoding instead of following it.
