@@ -11,6 +11,8 @@ describe('frame blocks', () => {
     recs[9]!.s = [];
     delete recs[9]!.h;
     recs[10]!.i = { brightness: 0.4 };
+    recs[11]!.i = { br: 101.25, co: 40.5, sa: 0.125, sh: 300.5, sc: 0.0625 };
+    recs[12]!.i = { br: 99.5, co: 39.75, sa: 0.25, sh: 280.25 };
     const shuffled = [...recs].reverse();
     const blocks = packBlocks(shuffled);
     expect(blocks.every((b) => b.key[1] <= BLOCK_MAX)).toBe(true);
@@ -20,6 +22,10 @@ describe('frame blocks', () => {
       expect(rs.at(-1)!.t - rs[0]!.t).toBeLessThanOrEqual(BLOCK_SPAN_MS);
     }
     expect(blocks.flatMap(unpackBlock)).toEqual(recs);
+    // image statistics are columnar (not one object per record)
+    const withImg = blocks.find((b) => b.img)!;
+    expect(withImg.img!.length).toBe(withImg.key[1] * 5);
+    expect(withImg.i).toEqual({ 10: { brightness: 0.4 } });
   });
 
   it('a record costs ~100 bytes of columns (before LevelDB compression)', () => {

@@ -3,16 +3,7 @@ import { CONFIDENCE_BINS, confidenceQuantile, LATENCY_BOUNDS, latencyBucket, lat
 import { type FrameRecord, parseTagKey, tagKey, toFrameRecord } from '../src/telemetry/record.ts';
 import { bucketStart, emptyRollup, errorKind, mergeRollup, rollFrames, type Rollup } from '../src/telemetry/rollup.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.ts';
 
 function syntheticFrames(n: number, start: number, fps: number, seed = 1): FrameRecord[] {
   const rand = rng(seed);

@@ -11,6 +11,7 @@ import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from '../inferenc
 import { yuvLayout, yuvToTensor } from '../inference/yuv.ts';
 import type { Detection } from '../inference/types.ts';
 import { drawDetections } from '../ui/draw-detections.ts';
+import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from '../health/image-stats.ts';
 
 export interface PrepSpec extends TensorLayout {
   width: number;
@@ -28,6 +29,8 @@ export interface PreparedFrame {
   preprocessMs: number;
   /** frames dropped since the previous prepared frame was taken */
   dropped: number;
+  /** input-image statistics and their cost (ms) */
+  image?: ImageStats & { ms: number };
 }
 
 type Frame = VideoFrame | ImageBitmap;
@@ -48,6 +51,7 @@ export class FrameWorker {
   private tsOffset?: number | null;
   private lastTs?: number;
   private interval?: number;
+  private statsScratch = new ImageStatsScratch();
 
   /**
    * Connects to the inference worker's port and starts preparing frames to `spec`. With `overlay` (the
@@ -176,13 +180,19 @@ export class FrameWorker {
     let out = this.pool.pop();
     if (!out || out.length !== n) out = new Float32Array(n);
     let tensor: Float32Array | undefined;
+    let image: PreparedFrame['image'];
     if (video && (f.format === 'I420' || f.format === 'NV12')) {
       // straight from the camera's planes: no full-frame RGBA conversion, no canvas readback
       const size = f.allocationSize();
       if (!this.yuv || this.yuv.length < size) this.yuv = new Uint8Array(size);
       const layout = await f.copyTo(this.yuv);
       const yuv = yuvLayout(f.format, this.yuv, layout, width, height, f.colorSpace ?? {});
-      if (yuv) tensor = yuvToTensor(yuv, fit, spec.width, spec.height, spec, out);
+      if (yuv) {
+        tensor = yuvToTensor(yuv, fit, spec.width, spec.height, spec, out);
+        const t = performance.now();
+        image = { ...yuvImageStats(yuv, this.statsScratch), ms: 0 };
+        image.ms = performance.now() - t;
+      }
     }
     if (!tensor) {
       if (!this.canvas || this.canvas.width !== spec.width || this.canvas.height !== spec.height) {
@@ -195,9 +205,13 @@ export class FrameWorker {
         ctx.fillRect(0, 0, spec.width, spec.height);
       }
       ctx.drawImage(f, fit.dx, fit.dy, fit.dw, fit.dh);
-      tensor = rgbaToTensor(ctx.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, spec, out);
+      const rgba = ctx.getImageData(0, 0, spec.width, spec.height).data;
+      tensor = rgbaToTensor(rgba, spec.width, spec.height, spec, out);
+      const t = performance.now();
+      image = { ...rgbaImageStats(rgba, spec.width, spec.height, { x: fit.dx, y: fit.dy, width: fit.dw, height: fit.dh }, this.statsScratch), ms: 0 };
+      image.ms = performance.now() - t;
     }
-    return { tensor, frame: { width, height }, fit, handoffEpoch: 0, preprocessMs: 0, dropped: 0 };
+    return { tensor, frame: { width, height }, fit, handoffEpoch: 0, preprocessMs: 0, dropped: 0, image };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { ImageStats } from '../health/image-stats.ts';
 import type { EngineInfo } from './engine.ts';
 import type { Detection } from './types.ts';
 
@@ -43,4 +44,6 @@ export interface InferenceResult {
   detections: Detection[];
   /** why this output cannot be trusted (NaN, wrong shape, empty, boxes out of frame) */
   malformed?: string;
+  /** input-image statistics of the frame (computed in the frame worker), and what they cost (ms) */
+  image?: ImageStats & { ms: number };
 }

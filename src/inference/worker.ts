@@ -201,6 +201,7 @@ export class InferenceWorker {
       droppedFrames: p.dropped,
       detections: decoded.detections,
       ...(decoded.malformed ? { malformed: decoded.malformed } : {}),
+      ...(p.image ? { image: p.image } : {}),
     };
   }
 }

@@ -35,11 +35,17 @@ export interface FrameBlock {
   b: Uint16Array;
   src: Uint16Array;
   g: Uint16Array;
-  /** sparse: record index → malformed reason / error kind / input statistics */
+  /** sparse: record index → malformed reason / error kind */
   m?: Record<number, string>;
   e?: Record<number, string>;
+  /** input-image statistics, IMAGE_KEYS.length per record (NaN where absent); only when some record has them */
+  img?: Float32Array;
+  /** statistics under other keys (sparse; blocks written before `img` hold all of them here) */
   i?: Record<number, Record<string, number>>;
 }
+
+/** The input-image statistics a record carries, stored columnar in this order (see FrameRecord.i). */
+export const IMAGE_KEYS = ['br', 'co', 'sa', 'sh', 'sc'] as const;
 
 const ID_LENGTH = 36;
 
@@ -107,7 +113,14 @@ function packBlock(rs: FrameRecord[]): FrameBlock {
     b.g[i] = intern(r.g);
     if (r.m) (b.m ??= {})[i] = r.m;
     if (r.e) (b.e ??= {})[i] = r.e;
-    if (r.i) (b.i ??= {})[i] = r.i;
+    if (r.i) {
+      const img = (b.img ??= new Float32Array(n * IMAGE_KEYS.length).fill(NaN));
+      for (const [k, v] of Object.entries(r.i)) {
+        const j = (IMAGE_KEYS as readonly string[]).indexOf(k);
+        if (j >= 0) img[i * IMAGE_KEYS.length + j] = v;
+        else ((b.i ??= {})[i] ??= {})[k] = v;
+      }
+    }
   });
   b.kOff[n] = ko;
   b.hOff[n] = ho;
@@ -142,7 +155,13 @@ export function unpackBlock(b: FrameBlock): FrameRecord[] {
     if (b.hOff[i + 1]! > b.hOff[i]!) r.h = Array.from(b.h.subarray(b.hOff[i]!, b.hOff[i + 1]!));
     if (b.m?.[i]) r.m = b.m[i];
     if (b.e?.[i]) r.e = b.e[i];
-    if (b.i?.[i]) r.i = b.i[i];
+    if (b.img) {
+      for (let j = 0; j < IMAGE_KEYS.length; j++) {
+        const v = b.img[i * IMAGE_KEYS.length + j]!;
+        if (!Number.isNaN(v)) (r.i ??= {})[IMAGE_KEYS[j]!] = +v.toPrecision(5);
+      }
+    }
+    if (b.i?.[i]) r.i = { ...r.i, ...b.i[i] };
     out[i] = r;
   }
   return out;

@@ -37,8 +37,10 @@ export interface FrameRecord {
   m?: string;
   /** error kind when the frame failed */
   e?: string;
-  /** input-image statistics (brightness, contrast, …) when present */
+  /** input-image statistics when present: br brightness, co contrast, sa saturation, sh sharpness, sc scene distance to the baseline */
   i?: Record<string, number>;
+  /** the frame's 16×16 luma thumbnail: read by the health engine, never stored */
+  th?: Uint8Array;
   /** tag combination key (see tagKey) */
   g: string;
 }
@@ -93,5 +95,9 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
   };
   if (n) rec.h = r.detections.map((d) => confidenceBin(d.score)).sort((a, b) => a - b);
   if (r.malformed) rec.m = r.malformed;
+  if (r.image) {
+    rec.i = { br: r2(r.image.brightness), co: r2(r.image.contrast), sa: r3(r.image.saturation), sh: r2(r.image.sharpness) };
+    rec.th = r.image.thumb;
+  }
   return rec;
 }

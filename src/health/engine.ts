@@ -1,0 +1,706 @@
+/**
+ * The health engine: watches frame records as they come, per stream (model version × camera_id), keeps
+ * short windows of them, captures a baseline, evaluates the alert rules against it, and reports alert
+ * state changes. Pure logic over plain data (no DOM, no IndexedDB): the store worker runs it and keeps
+ * what it reports; benchmarks and tests run it in Node.
+ */
+import { uuidv7 } from '../lib/uuidv7.ts';
+import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
+import { type FrameRecord, parseTagKey, type Stage } from '../telemetry/record.ts';
+import { addFrame, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { sceneDistance, THUMB } from './image-stats.ts';
+import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
+import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
+
+/** Metrics the control charts (ewma, cusum) run on: one mean per window. */
+export const CHART_METRICS = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'] as const;
+export type ChartMetric = (typeof CHART_METRICS)[number];
+const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
+
+export interface HealthOptions {
+  /** how long a baseline is captured for (ms; default 5 min) */
+  baselineMs?: number;
+  /** the engine's window (ms; default 5 s): every rule window is a whole number of these */
+  windowMs?: number;
+  rules?: readonly AlertRule[];
+  /** false-alarm probability the distribution tests' thresholds are calibrated for (default 0.001) */
+  alpha?: number;
+  /**
+   * Independent observations per second of footage, for the distribution tests' sample sizes (default 1):
+   * consecutive frames of a scene are near-copies, so 10 frames are not 10 independent samples.
+   */
+  samplesPerSecond?: number;
+  /** smallest σ a control chart uses, per metric (a steady scene has almost none) */
+  sigmaFloor?: Partial<Record<ChartMetric, number>>;
+  /** …and at least this share of the baseline mean (default 3 %; sharpness: 10 %) */
+  relativeSigmaFloor?: number;
+}
+
+/** Error kinds (see errorKind) that are malformed outputs rather than failed runs. */
+const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-of-frame', 'missing-output', 'other'];
+
+/**
+ * The smallest σ each control chart uses: a steady scene's window means barely move, and a chart on that
+ * σ alone alarms on shifts nobody would call a change (and on the footage's own slow wander).
+ * Confidence 0.02 of score, brightness 2.5 and contrast 2 luma levels, saturation 0.01, scene distance 0.02.
+ */
+const DEFAULT_SIGMA_FLOOR: Record<ChartMetric, number> = { confidence: 0.02, brightness: 2.5, contrast: 2, saturation: 0.01, sharpness: 0, scene: 0.02 };
+
+/** What a baseline remembers of healthy operation; stored in IndexedDB under [mv, camera]. */
+export interface Baseline {
+  mv: string;
+  camera: string;
+  location?: string;
+  createdAt: number;
+  from: number;
+  to: number;
+  source: 'auto' | 'manual';
+  windowMs: number;
+  frames: number;
+  /** seconds of footage with frames */
+  seconds: number;
+  rollup: Rollup;
+  /** per chart metric, the mean of each window */
+  windows: Partial<Record<ChartMetric, number[]>>;
+  /** mean 16×16 luma thumbnail (the scene signature), when frames had image statistics */
+  thumb: number[] | null;
+  /** results per second */
+  fps: number;
+}
+
+export type AlertState = 'inactive' | 'pending' | 'firing';
+
+/** One rule's latest evaluation for one stream: the drift signals and vitals the panel shows. */
+export interface Signal {
+  rule: string;
+  name: string;
+  metric: Metric;
+  aggregation: AlertRule['aggregation'];
+  severity: AlertRule['severity'];
+  value: number;
+  /** the threshold in force (distribution tests: raised to their chance level for the sample sizes) */
+  threshold: number;
+  status: 'ok' | 'warn' | 'alert' | 'learning' | 'no-data';
+  state: AlertState;
+  mv: string;
+  camera_id: string;
+  location?: string;
+  t: number;
+}
+
+/** An alert state change: the element's `alert` event detail and a row of the alert history. */
+export interface AlertEvent {
+  id: string;
+  rule: string;
+  name: string;
+  severity: AlertRule['severity'];
+  state: 'firing' | 'resolved';
+  value: number;
+  threshold: number;
+  mv: string;
+  camera_id: string;
+  location?: string;
+  /** when the state changed (epoch ms; frame time for frame-driven rules) */
+  t: number;
+  /** when the condition started (firing) or the alert fired (resolved) */
+  since: number;
+}
+
+/** A periodic sample from the page running a monitor: heap, long tasks, and whether frames flowed. */
+export interface ResourceSample {
+  t: number;
+  mv: string;
+  camera_id: string;
+  /** used JS heap, MB (absent where the browser does not tell) */
+  heapMB?: number;
+  /** long tasks since the previous sample */
+  longTasks: number;
+  /** results since the previous sample */
+  results: number;
+}
+
+export type HealthEvent =
+  | { type: 'alert'; alert: AlertEvent }
+  | { type: 'baseline'; baseline: Baseline }
+  | { type: 'baseline-cleared'; mv: string; camera: string };
+
+interface Win {
+  start: number;
+  r: Rollup;
+  thumb: Float64Array | null;
+  thumbN: number;
+}
+
+interface Stream {
+  key: string;
+  mv: string;
+  camera: string;
+  location?: string;
+  baseline?: Baseline;
+  capture: Win[];
+  cur?: Win;
+  recent: Win[];
+  charts: Map<string, Ewma | Cusum>;
+  alerts: Map<string, { state: AlertState; since: number }>;
+  signals: Map<string, Signal>;
+  lastFrameT: number;
+  samples: ResourceSample[];
+}
+
+const tagsCache = new Map<string, { camera: string; location?: string }>();
+function tagsOf(g: string) {
+  let t = tagsCache.get(g);
+  if (!t) {
+    const p = parseTagKey(g);
+    t = { camera: p.camera_id ?? '', ...(p.location ? { location: p.location } : {}) };
+    if (tagsCache.size > 1000) tagsCache.clear();
+    tagsCache.set(g, t);
+  }
+  return t;
+}
+
+/** A window's (or merged windows') mean of a chart metric; `ref` is the baseline thumbnail for `scene`. */
+function chartValue(metric: ChartMetric, r: Rollup, thumb: Float64Array | number[] | null, ref: number[] | null | undefined): number {
+  if (metric === 'confidence') return r.detections ? r.scoreSum / r.detections : NaN;
+  if (metric === 'scene') return thumb && ref ? sceneDistance(thumb, ref) : NaN;
+  const a = r.img[IMAGE_KEY[metric]];
+  return a && a[1] ? a[0] / a[1] : NaN;
+}
+
+const meanThumb = (w: Pick<Win, 'thumb' | 'thumbN'>) => (w.thumb && w.thumbN ? Array.from(w.thumb, (v) => v / w.thumbN) : null);
+
+function mergeWins(ws: Win[], start: number): Win {
+  const out: Win = { start, r: emptyRollup('10s', start, ws[0]?.r.mv ?? '', '*'), thumb: null, thumbN: 0 };
+  for (const w of ws) {
+    mergeRollup(out.r, w.r);
+    if (w.thumb) {
+      out.thumb ??= new Float64Array(THUMB * THUMB);
+      for (let i = 0; i < w.thumb.length; i++) out.thumb[i]! += w.thumb[i]!;
+      out.thumbN += w.thumbN;
+    }
+  }
+  return out;
+}
+
+/** Dense counts over the union of two sparse histograms' buckets, in bucket order. */
+function aligned(a: Hist, b: Hist, bins?: number): [number[], number[]] {
+  const keys = bins ? Array.from({ length: bins }, (_, i) => i) : [...new Set([...Object.keys(a), ...Object.keys(b)].map(Number))].sort((x, y) => x - y);
+  return [keys.map((k) => a[k] ?? 0), keys.map((k) => b[k] ?? 0)];
+}
+
+export class HealthEngine {
+  readonly baselineMs: number;
+  readonly windowMs: number;
+  private rules: AlertRule[];
+  private readonly alpha: number;
+  private readonly sps: number;
+  private readonly floor: Record<ChartMetric, number>;
+  private readonly relFloor: number;
+  private streams = new Map<string, Stream>();
+  private listeners = new Set<(e: HealthEvent) => void>();
+  private keepMs: number;
+
+  constructor(opts: HealthOptions = {}) {
+    this.baselineMs = opts.baselineMs ?? 5 * 60_000;
+    this.windowMs = opts.windowMs ?? 5_000;
+    this.alpha = opts.alpha ?? 0.001;
+    this.sps = opts.samplesPerSecond ?? 1;
+    this.floor = { ...DEFAULT_SIGMA_FLOOR, ...opts.sigmaFloor };
+    this.relFloor = opts.relativeSigmaFloor ?? 0.03;
+    this.rules = [...(opts.rules ?? DEFAULT_RULES)];
+    this.keepMs = this.keepFor();
+  }
+
+  on(listener: (e: HealthEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: HealthEvent) {
+    for (const l of this.listeners) l(e);
+  }
+
+  getRules(): AlertRule[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  /** Replaces the rules (already validated: see parseRules). Alerts of removed or changed rules resolve. */
+  setRules(rules: readonly AlertRule[], now = Date.now()) {
+    const before = new Map(this.rules.map((r) => [r.id, JSON.stringify(r)]));
+    this.rules = rules.map((r) => ({ ...r }));
+    const kept = new Set(this.rules.filter((r) => before.get(r.id) === JSON.stringify(r)).map((r) => r.id));
+    for (const s of this.streams.values()) {
+      for (const [id, st] of s.alerts) {
+        if (kept.has(id)) continue;
+        if (st.state === 'firing') {
+          const old = s.signals.get(id);
+          this.emitAlert(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since);
+        }
+        s.alerts.delete(id);
+        s.charts.delete(id);
+        s.signals.delete(id);
+      }
+    }
+    this.keepMs = this.keepFor();
+  }
+
+  private keepFor() {
+    return Math.max(this.baselineMs, ...this.rules.map((r) => r.window)) + this.windowMs;
+  }
+
+  /** Baselines kept from earlier runs (IndexedDB). */
+  loadBaselines(list: Baseline[]) {
+    for (const b of list) {
+      const s = this.stream(b.mv, b.camera, b.location);
+      s.baseline = b;
+      s.capture = [];
+    }
+  }
+
+  private stream(mv: string, camera: string, location?: string): Stream {
+    const key = `${mv}|${camera}`;
+    let s = this.streams.get(key);
+    if (!s) {
+      s = { key, mv, camera, capture: [], recent: [], charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, samples: [] };
+      this.streams.set(key, s);
+    }
+    if (location) s.location = location;
+    return s;
+  }
+
+  /**
+   * One frame's record. Fills in its scene distance (`i.sc`) when there is a baseline thumbnail, and
+   * drops the thumbnail (`th`) it carried, so the store never keeps it.
+   */
+  observe(rec: FrameRecord): void {
+    const tags = tagsOf(rec.g);
+    const s = this.stream(rec.mv, tags.camera, tags.location);
+    const th = rec.th;
+    delete rec.th;
+    if (th && s.baseline?.thumb && rec.i) rec.i.sc = Math.round(sceneDistance(th, s.baseline.thumb) * 1e4) / 1e4;
+    const start = Math.floor(rec.t / this.windowMs) * this.windowMs;
+    if (s.cur && start >= s.cur.start + this.windowMs) this.close(s);
+    if (!s.cur) s.cur = { start, r: emptyRollup('10s', start, rec.mv, rec.g), thumb: null, thumbN: 0 };
+    addFrame(s.cur.r, rec);
+    if (th) {
+      s.cur.thumb ??= new Float64Array(THUMB * THUMB);
+      for (let i = 0; i < th.length; i++) s.cur.thumb[i]! += th[i]!;
+      s.cur.thumbN++;
+    }
+    s.lastFrameT = Math.max(s.lastFrameT, rec.t);
+  }
+
+  /** A resource sample from the page (every few seconds while a monitor runs). */
+  observeResources(x: ResourceSample) {
+    const s = this.stream(x.mv, x.camera_id);
+    s.samples.push(x);
+    const cut = x.t - this.keepMs;
+    while (s.samples.length && s.samples[0]!.t < cut) s.samples.shift();
+  }
+
+  /**
+   * Time passes: closes windows no frame has closed (a stalled camera) and evaluates the rules that do not
+   * wait for frames. Call about once a second.
+   */
+  tick(now: number) {
+    for (const s of this.streams.values()) {
+      if (s.cur && now >= s.cur.start + 2 * this.windowMs) this.close(s);
+      const running = s.samples.length > 0 && now - s.samples.at(-1)!.t < 15_000;
+      for (const rule of this.rules) {
+        if (rule.enabled === false) continue;
+        if (rule.aggregation === 'gap') {
+          const value = running && Number.isFinite(s.lastFrameT) ? Math.max(0, now - s.lastFrameT) / 1000 : running ? (now - s.samples[0]!.t) / 1000 : NaN;
+          this.judge(s, rule, value, rule.threshold, now);
+        } else if (rule.metric === 'heap' || rule.metric === 'longtasks') this.judge(s, rule, this.resourceValue(s, rule, now), rule.threshold, now);
+      }
+    }
+  }
+
+  private close(s: Stream) {
+    const w = s.cur!;
+    s.cur = undefined;
+    s.recent.push(w);
+    const end = w.start + this.windowMs;
+    while (s.recent.length && s.recent[0]!.start < end - this.keepMs) s.recent.shift();
+    const learning = !s.baseline;
+    if (learning) {
+      s.capture.push(w);
+      const span = end - s.capture[0]!.start;
+      if (span >= this.baselineMs) this.finalize(s, s.capture, 'auto', end);
+    }
+    for (const rule of this.rules) {
+      if (rule.enabled === false || rule.aggregation === 'gap' || rule.metric === 'heap' || rule.metric === 'longtasks') continue;
+      // rules against the baseline start with the first window after it
+      if (needsBaseline(rule) && learning) continue;
+      this.evaluate(s, rule, end);
+    }
+  }
+
+  private finalize(s: Stream, wins: Win[], source: Baseline['source'], now: number) {
+    const all = mergeWins(wins, wins[0]!.start);
+    const thumb = meanThumb(all);
+    const windows: Baseline['windows'] = {};
+    for (const m of CHART_METRICS) {
+      const xs = wins.map((w) => chartValue(m, w.r, meanThumb(w), thumb));
+      if (xs.some(Number.isFinite)) windows[m] = xs;
+    }
+    const seconds = (wins.length * this.windowMs) / 1000;
+    s.baseline = {
+      mv: s.mv,
+      camera: s.camera,
+      ...(s.location ? { location: s.location } : {}),
+      createdAt: now,
+      from: wins[0]!.start,
+      to: wins.at(-1)!.start + this.windowMs,
+      source,
+      windowMs: this.windowMs,
+      frames: all.r.frames,
+      seconds,
+      rollup: all.r,
+      windows,
+      thumb,
+      fps: all.r.frames / seconds,
+    };
+    s.capture = [];
+    s.charts.clear();
+    this.emit({ type: 'baseline', baseline: s.baseline });
+  }
+
+  /** The windows inside (end − window, end]. */
+  private span(s: Stream, window: number, end: number) {
+    return s.recent.filter((w) => w.start >= end - window && w.start < end);
+  }
+
+  private evaluate(s: Stream, rule: AlertRule, end: number) {
+    const b = s.baseline;
+    const wins = this.span(s, rule.window, end);
+    const agg = rule.aggregation;
+    if (agg === 'ewma' || agg === 'cusum') {
+      if (!b || end % rule.window !== 0) return; // one sample per whole window
+      const metric = rule.metric as ChartMetric;
+      const merged = wins.length ? mergeWins(wins, end - rule.window) : undefined;
+      const x = merged ? chartValue(metric, merged.r, meanThumb(merged), b.thumb) : NaN;
+      let chart = s.charts.get(rule.id);
+      if (!chart) {
+        const ref = this.chartReference(b, metric, rule.window);
+        if (!ref) return this.judge(s, rule, NaN, rule.threshold, end);
+        chart = agg === 'ewma' ? new Ewma(ref.mu, ref.sigma, 0.2, rule.threshold) : new Cusum(ref.mu, ref.sigma, 0.5, rule.threshold);
+        s.charts.set(rule.id, chart);
+      }
+      const value = Number.isFinite(x) ? chart.update(x) : chart.value();
+      return this.judge(s, rule, Number.isFinite(x) ? value : NaN, rule.threshold, end);
+    }
+    // the other rules need half their window covered (a count needs no more than one frame)
+    const covered = wins.length * this.windowMs;
+    if (agg !== 'count' && covered < rule.window / 2) return this.judge(s, rule, NaN, rule.threshold, end);
+    const m = mergeWins(wins, end - rule.window);
+    const r = m.r;
+    const seconds = covered / 1000;
+    const metric = rule.metric;
+    if (agg === 'psi' || agg === 'ks' || agg === 'js') {
+      if (!b) return;
+      const lat = metric.startsWith('latency.') ? (metric.slice(8) as Stage) : undefined;
+      let a: number[], e: number[], n: number;
+      if (metric === 'classes') {
+        [a, e] = aligned(r.classes, b.rollup.classes);
+        n = r.detections;
+      } else if (lat) {
+        [a, e] = aligned(r.lat[lat], b.rollup.lat[lat]);
+        n = a.reduce((x, y) => x + y, 0);
+      } else {
+        [a, e] = aligned(r.conf, b.rollup.conf, CONFIDENCE_BINS);
+        n = r.detections;
+      }
+      const mTotal = e.reduce((x, y) => x + y, 0);
+      if (!n || !mTotal) return this.judge(s, rule, NaN, rule.threshold, end);
+      const nEff = Math.min(n, seconds * this.sps);
+      const mEff = Math.min(mTotal, b.seconds * this.sps);
+      const bins = a.filter((x, i) => x + e[i]! > 0).length;
+      const value = agg === 'psi' ? psi(e, a) : agg === 'js' ? jsDistance(e, a) : ksStatistic(e, a);
+      const threshold = Math.max(rule.threshold, nullThreshold(agg, bins, nEff, mEff, this.alpha));
+      return this.judge(s, rule, value, threshold, end);
+    }
+    return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
+  }
+
+  /** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
+  private chartReference(b: Baseline, metric: ChartMetric, window: number) {
+    const xs = b.windows[metric];
+    if (!xs?.length) return undefined;
+    const k = Math.max(1, Math.round(window / b.windowMs));
+    const chunks: number[] = [];
+    for (let i = 0; i + k <= xs.length; i += k) {
+      const part = xs.slice(i, i + k).filter(Number.isFinite);
+      if (part.length) chunks.push(part.reduce((x, y) => x + y, 0) / part.length);
+    }
+    const { mean, std } = meanStd(chunks);
+    if (!Number.isFinite(mean)) return undefined;
+    return { mu: mean, sigma: Math.max(std, this.floor[metric], (metric === 'sharpness' ? Math.max(0.1, this.relFloor) : this.relFloor) * Math.abs(mean), 1e-9) };
+  }
+
+  private plainValue(s: Stream, rule: AlertRule, r: Rollup, seconds: number, m: Win): number {
+    const b = s.baseline;
+    const metric = rule.metric;
+    const agg = rule.aggregation;
+    const of = (x: Rollup, secs: number, q?: number): number => {
+      if (metric.startsWith('latency.')) {
+        const h = x.lat[metric.slice(8) as Stage];
+        return q !== undefined ? latencyQuantile(h, q) : latencyMean(h);
+      }
+      switch (metric) {
+        case 'confidence': return q !== undefined ? confidenceQuantile(x.conf, q) : x.detections ? x.scoreSum / x.detections : NaN;
+        case 'success': return x.frames ? x.valid / x.frames : NaN;
+        case 'malformed': return agg === 'count' || agg === 'rate' ? x.malformed : x.frames ? x.malformed / x.frames : NaN;
+        case 'errors': return agg === 'count' || agg === 'rate' ? x.frames - x.valid : x.frames ? (x.frames - x.valid) / x.frames : NaN;
+        case 'frames': return x.frames;
+        case 'fps': return x.frames / secs;
+        case 'dropped': return agg === 'count' || agg === 'rate' ? x.dropped : x.frames + x.dropped ? x.dropped / (x.frames + x.dropped) : NaN;
+        case 'scene': {
+          if (!b?.thumb) return NaN;
+          if (x !== r) return meanStd(b.windows.scene ?? []).mean;
+          const t = meanThumb(m);
+          return t ? sceneDistance(t, b.thumb) : NaN;
+        }
+        default: return chartValue(metric as ChartMetric, x, null, null);
+      }
+    };
+    switch (agg) {
+      case 'mean':
+      case 'count': return of(r, seconds);
+      case 'rate': return of(r, seconds) / (seconds / 60);
+      case 'p50': return of(r, seconds, 0.5);
+      case 'p95': return of(r, seconds, 0.95);
+      case 'ratio': {
+        if (!b) return NaN;
+        const q = metric.startsWith('latency.') ? 0.95 : undefined;
+        return of(r, seconds, q) / of(b.rollup, b.seconds, q);
+      }
+      default: return NaN;
+    }
+  }
+
+  private resourceValue(s: Stream, rule: AlertRule, now: number): number {
+    const xs = s.samples.filter((x) => x.t > now - rule.window);
+    if (!xs.length) return NaN;
+    const spanMin = (xs.at(-1)!.t - xs[0]!.t) / 60_000;
+    if (rule.metric === 'longtasks') {
+      const n = xs.reduce((a, x) => a + x.longTasks, 0);
+      const minutes = Math.max(spanMin, rule.window / 60_000 / 2);
+      return rule.aggregation === 'rate' ? n / minutes : n;
+    }
+    const heap = xs.filter((x) => x.heapMB !== undefined);
+    if (rule.aggregation === 'slope') {
+      // a trend needs most of its window
+      if (heap.length < 5 || (heap.at(-1)!.t - heap[0]!.t) < rule.window / 2) return NaN;
+      return theilSen(heap.map((x) => x.t / 60_000), heap.map((x) => x.heapMB!));
+    }
+    return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
+  }
+
+  /** Moves a rule's alert through inactive → pending → firing → resolved for a new value. */
+  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number) {
+    const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
+    const learning = needsBaseline(rule) && !s.baseline;
+    if (Number.isFinite(value)) {
+      const breach = passes(value, rule.comparator, threshold);
+      if (st.state === 'inactive' && breach) {
+        st.state = 'pending';
+        st.since = t;
+      } else if (st.state === 'pending' && !breach) st.state = 'inactive';
+      if (st.state === 'pending' && t - st.since >= rule.for) {
+        st.state = 'firing';
+        this.emitAlert(s, rule, 'firing', value, threshold, t, st.since);
+        st.since = t;
+      } else if (st.state === 'firing') {
+        const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
+        if (!passes(value, rule.comparator, clear)) {
+          this.emitAlert(s, rule, 'resolved', value, threshold, t, st.since);
+          st.state = 'inactive';
+        }
+      }
+    }
+    s.alerts.set(rule.id, st);
+    const near = Number.isFinite(value) && passes(value, rule.comparator, threshold);
+    s.signals.set(rule.id, {
+      rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
+      value, threshold,
+      status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
+      state: st.state, mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
+    });
+  }
+
+  private emitAlert(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number) {
+    this.emit({
+      type: 'alert',
+      alert: { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since },
+    });
+  }
+
+  private matching(f: { mv?: string; camera_id?: string } = {}) {
+    return [...this.streams.values()].filter((s) => (f.mv === undefined || s.mv === f.mv.slice(0, 12)) && (f.camera_id === undefined || s.camera === f.camera_id));
+  }
+
+  /**
+   * "Mark current as healthy": the last baseline-length of frames becomes the baseline (or, with none
+   * seen yet, capture starts afresh). Firing alerts of the stream resolve.
+   */
+  markHealthy(f: { mv?: string; camera_id?: string } = {}, now = Date.now()): Baseline[] {
+    const out: Baseline[] = [];
+    for (const s of this.matching(f)) {
+      if (s.cur) this.close(s);
+      this.resolveAll(s, now);
+      const end = s.recent.at(-1) ? s.recent.at(-1)!.start + this.windowMs : now;
+      const wins = s.recent.filter((w) => w.start >= end - this.baselineMs && w.r.frames > 0);
+      if (wins.length) {
+        this.finalize(s, wins, 'manual', now);
+        out.push(s.baseline!);
+      } else this.clear(s);
+    }
+    return out;
+  }
+
+  /** Forgets the baseline: a new one is captured from the next frames. */
+  resetBaseline(f: { mv?: string; camera_id?: string } = {}, now = Date.now()) {
+    for (const s of this.matching(f)) {
+      this.resolveAll(s, now);
+      this.clear(s);
+    }
+  }
+
+  private clear(s: Stream) {
+    s.baseline = undefined;
+    s.capture = [];
+    s.charts.clear();
+    s.signals.clear();
+    this.emit({ type: 'baseline-cleared', mv: s.mv, camera: s.camera });
+  }
+
+  private resolveAll(s: Stream, now: number) {
+    for (const [id, st] of s.alerts) {
+      if (st.state === 'firing') {
+        const sig = s.signals.get(id);
+        this.emitAlert(s, this.rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since);
+      }
+    }
+    s.alerts.clear();
+  }
+
+  /** The latest evaluation of every rule, per stream (filters: model version, camera_id, location). */
+  signals(f: { mv?: string; camera_id?: string; location?: string } = {}): Signal[] {
+    return this.matching(f)
+      .filter((s) => f.location === undefined || s.location === f.location)
+      .flatMap((s) =>
+        this.rules.map(
+          (rule) =>
+            s.signals.get(rule.id) ?? {
+              rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
+              value: NaN, threshold: rule.threshold, status: needsBaseline(rule) && !s.baseline ? 'learning' : 'no-data', state: 'inactive' as AlertState,
+              mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t: NaN,
+            },
+        ),
+      );
+  }
+
+  baselines(): Baseline[] {
+    return [...this.streams.values()].flatMap((s) => (s.baseline ? [s.baseline] : []));
+  }
+
+  /**
+   * The vital signs of each stream, live: the last minute against the baseline (latency, reliability,
+   * confidence, consistency, malformed outputs, the input image, resources), with its signals.
+   */
+  vitals(f: { mv?: string; camera_id?: string; location?: string } = {}, now?: number): Vitals[] {
+    return this.matching(f)
+      .filter((s) => f.location === undefined || s.location === f.location)
+      .map((s) => this.streamVitals(s, now));
+  }
+
+  private streamVitals(s: Stream, now?: number): Vitals {
+    const wins = [...s.recent, ...(s.cur ? [s.cur] : [])];
+    const end = now ?? (wins.length ? wins.at(-1)!.start + this.windowMs : 0);
+    const last = wins.filter((w) => w.start >= end - 60_000 - this.windowMs);
+    const m = mergeWins(last, end - 60_000);
+    const r = m.r;
+    const b = s.baseline;
+    const seconds = Math.max(1, (last.length * this.windowMs) / 1000);
+    const per = (x: Rollup, secs: number) => {
+      const out: Record<number, number> = {};
+      for (const [k, n] of Object.entries(x.classes)) out[+k] = n / (secs / 60);
+      return out;
+    };
+    const stages: Stage[] = ['capture', 'queue', 'preprocess', 'inference', 'postprocess', 'total'];
+    const latency = Object.fromEntries(
+      stages.map((st) => {
+        const ws = s.recent.slice(-120);
+        const trend = theilSen(ws.map((w) => w.start / 60_000), ws.map((w) => latencyQuantile(w.r.lat[st], 0.5))); // ms per minute
+        return [st, { p50: latencyQuantile(r.lat[st], 0.5), p95: latencyQuantile(r.lat[st], 0.95), baselineP50: b ? latencyQuantile(b.rollup.lat[st], 0.5) : NaN, baselineP95: b ? latencyQuantile(b.rollup.lat[st], 0.95) : NaN, trendPerMinute: trend }];
+      }),
+    ) as Vitals['latency'];
+    const img = (x: Rollup, k: string) => (x.img[k] && x.img[k][1] ? x.img[k][0] / x.img[k][1] : NaN);
+    const samples = s.samples.filter((x) => x.t > end - 10 * 60_000);
+    const heap = samples.filter((x) => x.heapMB !== undefined);
+    const perClass: Vitals['confidence']['perClass'] = {};
+    for (const k of new Set([...Object.keys(r.classes), ...Object.keys(b?.rollup.classes ?? {})].map(Number)))
+      perClass[k] = { mean: r.classes[k] ? r.classScore[k]! / r.classes[k]! : NaN, baselineMean: b?.rollup.classes[k] ? b.rollup.classScore[k]! / b.rollup.classes[k]! : NaN, count: r.classes[k] ?? 0 };
+    const sigs = this.signals({ mv: s.mv, camera_id: s.camera });
+    return {
+      mv: s.mv,
+      camera_id: s.camera,
+      ...(s.location ? { location: s.location } : {}),
+      t: end,
+      baseline: b
+        ? { state: 'ready', source: b.source, createdAt: b.createdAt, from: b.from, to: b.to, frames: b.frames, progress: 1 }
+        : { state: 'learning', progress: s.capture.length ? Math.min(1, (s.capture.length * this.windowMs) / this.baselineMs) : 0 },
+      latency,
+      reliability: {
+        frames: r.frames,
+        successRate: r.frames ? r.valid / r.frames : NaN,
+        errors: r.errors,
+        uptime: samples.length ? samples.filter((x) => x.results > 0).length / samples.length : NaN,
+        fps: r.frames / seconds,
+        baselineFps: b?.fps ?? NaN,
+        cameraFps: (r.frames + r.dropped) / seconds,
+      },
+      confidence: {
+        mean: r.detections ? r.scoreSum / r.detections : NaN,
+        baselineMean: b?.rollup.detections ? b.rollup.scoreSum / b.rollup.detections : NaN,
+        p10: confidenceQuantile(r.conf, 0.1),
+        p90: confidenceQuantile(r.conf, 0.9),
+        perClass,
+      },
+      consistency: { perMinute: per(r, seconds), baselinePerMinute: b ? per(b.rollup, b.seconds) : {} },
+      malformed: { count: r.malformed, reasons: Object.fromEntries(Object.entries(r.errors).filter(([k]) => MALFORMED_KINDS.includes(k))) },
+      image: {
+        brightness: img(r, 'br'), contrast: img(r, 'co'), saturation: img(r, 'sa'), sharpness: img(r, 'sh'),
+        scene: b?.thumb ? chartValue('scene', r, meanThumb(m), b.thumb) : NaN,
+        baseline: b ? { brightness: img(b.rollup, 'br'), contrast: img(b.rollup, 'co'), saturation: img(b.rollup, 'sa'), sharpness: img(b.rollup, 'sh') } : undefined,
+      },
+      resources: {
+        heapMB: heap.at(-1)?.heapMB ?? NaN,
+        heapSlopeMBPerMinute: heap.length >= 5 ? theilSen(heap.map((x) => x.t / 60_000), heap.map((x) => x.heapMB!)) : NaN,
+        longTasksPerMinute: samples.length >= 2 ? samples.reduce((a, x) => a + x.longTasks, 0) / Math.max(1 / 6, (samples.at(-1)!.t - samples[0]!.t) / 60_000) : NaN,
+        droppedShare: r.frames + r.dropped ? r.dropped / (r.frames + r.dropped) : NaN,
+      },
+      signals: sigs,
+      firing: sigs.filter((x) => x.state === 'firing').length,
+    };
+  }
+}
+
+/** One stream's vital signs (see HealthEngine.vitals). */
+export interface Vitals {
+  mv: string;
+  camera_id: string;
+  location?: string;
+  t: number;
+  baseline: { state: 'learning' | 'ready'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number };
+  latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
+  reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; cameraFps: number };
+  confidence: { mean: number; baselineMean: number; p10: number; p90: number; perClass: Record<number, { mean: number; baselineMean: number; count: number }> };
+  consistency: { perMinute: Record<number, number>; baselinePerMinute: Record<number, number> };
+  malformed: { count: number; reasons: Record<string, number> };
+  image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number } };
+  resources: { heapMB: number; heapSlopeMBPerMinute: number; longTasksPerMinute: number; droppedShare: number };
+  signals: Signal[];
+  firing: number;
+}

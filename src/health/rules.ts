@@ -1,0 +1,135 @@
+import * as v from 'valibot';
+
+/**
+ * Alert rules are data: which metric, aggregated how over what window, compared with what threshold, for
+ * how long before firing, how severe. Read and change them through the element (`rules()`,
+ * `setRules()`); they are kept in IndexedDB.
+ *
+ * Metrics: `confidence` (detection scores), `brightness`, `contrast`, `saturation`, `sharpness`, `scene`
+ * (distance of the view from the baseline's), `latency.<stage>` (capture, queue, preprocess, inference,
+ * postprocess, total), `success` (valid results / frames), `malformed`, `errors`, `fps`, `dropped`
+ * (share of camera frames dropped), `classes` (class distribution), `frames` (with `gap`), `heap` (MB),
+ * `longtasks`.
+ *
+ * Aggregations over the window: `mean`, `p50`, `p95`, `count`, `rate` (per minute), `ratio` (window
+ * value ÷ baseline value; p95 for latency, mean otherwise), `ewma` and `cusum` (control charts on the
+ * metric's window means, in σ of the baseline), `psi`, `js`, `ks` (distance of the window's
+ * distribution from the baseline's; the threshold is raised to the distance's chance level for the
+ * sample sizes), `slope` (Theil–Sen trend per minute), `gap` (seconds since the last frame while the
+ * monitor runs).
+ */
+export const AGGREGATIONS = ['mean', 'p50', 'p95', 'count', 'rate', 'ratio', 'ewma', 'cusum', 'psi', 'js', 'ks', 'slope', 'gap'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+export const COMPARATORS = ['>', '>=', '<', '<='] as const;
+export type Comparator = (typeof COMPARATORS)[number];
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const METRICS = [
+  'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
+  'latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total',
+  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'frames', 'heap', 'longtasks',
+] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface AlertRule {
+  /** stable id (letters, digits, dashes) */
+  id: string;
+  /** what a person reads */
+  name: string;
+  metric: Metric;
+  aggregation: Aggregation;
+  /** window in ms (for ewma/cusum: the length of one sample window) */
+  window: number;
+  comparator: Comparator;
+  threshold: number;
+  /** the condition must hold this long (ms) before the alert fires; 0 fires at once */
+  for: number;
+  severity: Severity;
+  /** hysteresis: a firing alert resolves only once the value no longer passes this (default: threshold) */
+  clear?: number;
+  enabled?: boolean;
+}
+
+const RuleSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/i, 'id: letters, digits and dashes, at most 64')),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  metric: v.picklist(METRICS),
+  aggregation: v.picklist(AGGREGATIONS),
+  window: v.pipe(v.number(), v.integer(), v.minValue(1000), v.maxValue(24 * 3600_000)),
+  comparator: v.picklist(COMPARATORS),
+  threshold: v.pipe(v.number(), v.finite()),
+  for: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(24 * 3600_000)),
+  severity: v.picklist(SEVERITIES),
+  clear: v.optional(v.pipe(v.number(), v.finite())),
+  enabled: v.optional(v.boolean()),
+});
+
+/** Needs a baseline to mean anything. */
+export const needsBaseline = (r: Pick<AlertRule, 'aggregation'>) => ['ratio', 'ewma', 'cusum', 'psi', 'js', 'ks'].includes(r.aggregation);
+
+/** Validates rules (a clear message naming the rule and field), and that ids are unique. */
+export function parseRules(input: unknown): AlertRule[] {
+  if (!Array.isArray(input)) throw new TypeError('rules must be an array');
+  const out: AlertRule[] = [];
+  const ids = new Set<string>();
+  input.forEach((r, i) => {
+    const res = v.safeParse(RuleSchema, r);
+    if (!res.success) {
+      const issue = res.issues[0];
+      const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+      throw new TypeError(`rule ${i} (${(r as { id?: unknown })?.id ?? '?'}): ${path ? `${path}: ` : ''}${issue.message}`);
+    }
+    if (ids.has(res.output.id)) throw new TypeError(`rule ${i}: duplicate id '${res.output.id}'`);
+    if (['ewma', 'cusum', 'psi', 'ks'].includes(res.output.aggregation) && !['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'].concat(res.output.aggregation === 'ks' || res.output.aggregation === 'psi' ? ['latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total'] : []).includes(res.output.metric))
+      throw new TypeError(`rule ${i} (${res.output.id}): ${res.output.aggregation} does not apply to ${res.output.metric}`);
+    if (res.output.aggregation === 'js' && res.output.metric !== 'classes') throw new TypeError(`rule ${i} (${res.output.id}): js applies to classes only`);
+    if (res.output.metric === 'classes' && res.output.aggregation !== 'js') throw new TypeError(`rule ${i} (${res.output.id}): classes takes the js aggregation`);
+    ids.add(res.output.id);
+    out.push(res.output as AlertRule);
+  });
+  return out;
+}
+
+const S = 1000, MIN = 60_000;
+
+/** The defaults: one or more rules for every vital sign and drift signal. */
+export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
+  // reliability
+  { id: 'frames-stalled', name: 'No frames are coming through', metric: 'frames', aggregation: 'gap', window: 10 * S, comparator: '>', threshold: 10, clear: 2, for: 0, severity: 'critical' },
+  { id: 'success-rate', name: 'Success rate below 95 %', metric: 'success', aggregation: 'mean', window: MIN, comparator: '<', threshold: 0.95, clear: 0.98, for: 30 * S, severity: 'critical' },
+  { id: 'malformed-output', name: 'Malformed model output', metric: 'malformed', aggregation: 'count', window: MIN, comparator: '>', threshold: 0, for: 0, severity: 'critical' },
+  { id: 'fps-drop', name: 'Frame rate below half the baseline', metric: 'fps', aggregation: 'ratio', window: MIN, comparator: '<', threshold: 0.5, clear: 0.7, for: MIN, severity: 'warning' },
+  // latency
+  { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
+  { id: 'latency-total-creep', name: 'End-to-end p95 latency 1.5× the baseline', metric: 'latency.total', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
+  { id: 'latency-shift', name: 'Inference latency distribution shifted', metric: 'latency.inference', aggregation: 'ks', window: MIN, comparator: '>', threshold: 0.3, for: 2 * MIN, severity: 'info' },
+  // confidence
+  { id: 'confidence-ewma', name: 'Mean confidence drifting (EWMA)', metric: 'confidence', aggregation: 'ewma', window: 10 * S, comparator: '>=', threshold: 3, clear: 2, for: 10 * S, severity: 'warning' },
+  { id: 'confidence-cusum', name: 'Mean confidence shifted (CUSUM)', metric: 'confidence', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },
+  { id: 'confidence-psi', name: 'Confidence distribution shifted (PSI)', metric: 'confidence', aggregation: 'psi', window: MIN, comparator: '>', threshold: 0.25, clear: 0.2, for: 30 * S, severity: 'warning' },
+  { id: 'confidence-ks', name: 'Confidence distribution shifted (KS)', metric: 'confidence', aggregation: 'ks', window: MIN, comparator: '>', threshold: 0.2, for: 30 * S, severity: 'info' },
+  // consistency of output
+  { id: 'classes-minute', name: 'Class mix changed (last minute)', metric: 'classes', aggregation: 'js', window: MIN, comparator: '>', threshold: 0.2, clear: 0.15, for: MIN, severity: 'warning' },
+  { id: 'classes-hour', name: 'Class mix changed (last 10 minutes)', metric: 'classes', aggregation: 'js', window: 10 * MIN, comparator: '>', threshold: 0.1, clear: 0.08, for: 5 * MIN, severity: 'info' },
+  // the input image
+  { id: 'brightness-ewma', name: 'Lighting changed (EWMA)', metric: 'brightness', aggregation: 'ewma', window: 10 * S, comparator: '>=', threshold: 3, clear: 2, for: 10 * S, severity: 'warning' },
+  { id: 'brightness-cusum', name: 'Lighting shifted (CUSUM)', metric: 'brightness', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },
+  { id: 'sharpness-ewma', name: 'Image sharpness changed: lens dirty or out of focus? (EWMA)', metric: 'sharpness', aggregation: 'ewma', window: 10 * S, comparator: '>=', threshold: 3, clear: 2, for: 10 * S, severity: 'warning' },
+  { id: 'sharpness-cusum', name: 'Image sharpness shifted (CUSUM)', metric: 'sharpness', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },
+  { id: 'scene-ewma', name: 'Camera view changed: bumped or blocked? (EWMA)', metric: 'scene', aggregation: 'ewma', window: 10 * S, comparator: '>=', threshold: 3, clear: 2, for: 10 * S, severity: 'warning' },
+  { id: 'scene-cusum', name: 'Camera view shifted (CUSUM)', metric: 'scene', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },
+  // resources
+  { id: 'memory-staircase', name: 'JS heap keeps growing (leak?)', metric: 'heap', aggregation: 'slope', window: 10 * MIN, comparator: '>', threshold: 1, clear: 0.3, for: 5 * MIN, severity: 'warning' },
+  { id: 'long-tasks', name: 'Main thread blocked by long tasks', metric: 'longtasks', aggregation: 'rate', window: MIN, comparator: '>', threshold: 30, clear: 10, for: MIN, severity: 'info' },
+] satisfies AlertRule[]);
+
+/** value passes `threshold` under `cmp` */
+export function passes(value: number, cmp: Comparator, threshold: number): boolean {
+  switch (cmp) {
+    case '>': return value > threshold;
+    case '>=': return value >= threshold;
+    case '<': return value < threshold;
+    case '<=': return value <= threshold;
+  }
+}
