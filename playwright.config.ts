@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 const DEV_PORT = Number(process.env.E2E_DEV_PORT ?? 5199);
 const KIOSK_PORT = Number(process.env.E2E_PORT ?? 5200);
 const camera = resolve(import.meta.dirname, 'fixtures', 'vtest.y4m');
-const base = [
+const flags = [
   ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   '--disable-background-networking',
   '--disable-component-update',
@@ -14,8 +14,8 @@ const base = [
   '--enable-features=Vulkan',
   '--use-angle=swiftshader',
   '--use-fake-device-for-media-stream',
-  `--use-file-for-fake-video-capture=${camera}`,
 ];
+const base = [...flags, `--use-file-for-fake-video-capture=${camera}`];
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
@@ -30,7 +30,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied/,
+      testIgnore: /camera-denied|health-dark/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -38,6 +38,12 @@ export default defineConfig({
       name: 'camera-denied',
       testMatch: /camera-denied/,
       use: { launchOptions: { executablePath, args: base } },
+    },
+    {
+      // the camera's lighting drops halfway through the clip
+      name: 'health-dark',
+      testMatch: /health-dark/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-dark.y4m')}`] } },
     },
   ],
   webServer: [

@@ -30,5 +30,10 @@ export default defineConfig({
   appType: 'mpa', // a missing file is a 404, not the kiosk page
   worker: { format: 'es' },
   plugins: [bundledModels()],
-  build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 2000,
+    // the kiosk, and the history page (the health panel alone, no camera)
+    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html') } },
+  },
 });

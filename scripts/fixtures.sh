@@ -40,3 +40,6 @@ make vtest-f100.png -i "$data/vtest.avi" -vf "select=eq(n\,100)" -frames:v 1
 make vtest-30x512.rgb -i "$data/vtest.avi" -vf "select=between(n\,100\,129),scale=512:512" -frames:v 30 -pix_fmt rgb24
 # Fake-camera clip: 40 s of vtest at 640x480, 10 fps (y4m keeps its rate and loops).
 make vtest.y4m -i "$data/vtest.avi" -t 40 -vf scale=640:480 -pix_fmt yuv420p
+# Lighting change: 50 s of vtest whose second half (from 25 s) is darkened (brightness −0.45), for the
+# health e2e test (an alert must fire within 30 s of the change).
+make vtest-dark.y4m -i "$data/vtest.avi" -t 50 -vf "scale=640:480,eq=brightness=-0.45:enable='gte(t,25)'" -pix_fmt yuv420p

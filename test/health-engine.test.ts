@@ -222,4 +222,20 @@ describe('health engine: rules and baselines on request', () => {
     expect(v!.consistency.perMinute[0]! / v!.consistency.baselinePerMinute[0]!).toBeCloseTo(1, 0);
     expect(v!.firing).toBeGreaterThan(0);
   });
+
+  it('overview: the worst status of each rule across cameras, overall and per camera', () => {
+    const engine = new HealthEngine();
+    const a = healthRecords(T0, 5 * 60, {}, { camera: 'cam-1', location: 'dock' });
+    const b = healthRecords(T0, 5 * 60, {}, { camera: 'cam-2', location: 'line 3', seed: 3 });
+    const a2 = healthRecords(T0 + 5 * MIN, 60, {}, { camera: 'cam-1', location: 'dock', seed: 4 });
+    const b2 = healthRecords(T0 + 5 * MIN, 60, { brightness: 50 }, { camera: 'cam-2', location: 'line 3', seed: 5 });
+    run(engine, [...a, ...b, ...a2, ...b2].sort((x, y) => x.t - y.t));
+    const all = engine.overview();
+    expect(all.streams).toBe(2);
+    expect(all.status).toBe('alert');
+    const br = all.rules.find((r) => r.rule === 'brightness-cusum')!;
+    expect(br).toMatchObject({ status: 'alert', camera_id: 'cam-2', location: 'line 3' });
+    expect(engine.overview({ location: 'dock' }).rules.find((r) => r.rule === 'brightness-cusum')!.status).toBe('ok');
+    expect(engine.signals({ camera_id: 'cam-1' }).every((x) => x.camera_id === 'cam-1' && x.location === 'dock')).toBe(true);
+  });
 });

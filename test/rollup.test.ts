@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIDENCE_BINS, confidenceQuantile, LATENCY_BOUNDS, latencyBucket, latencyQuantile, total } from '../src/telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, tagKey, toFrameRecord } from '../src/telemetry/record.ts';
-import { bucketStart, emptyRollup, errorKind, mergeRollup, rollFrames, type Rollup } from '../src/telemetry/rollup.ts';
+import { bucketStart, emptyRollup, errorKind, gaugeRollups, mergeRollup, rollFrames, type Rollup } from '../src/telemetry/rollup.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
 import { rng } from './helpers/rng.ts';
 
@@ -87,6 +87,19 @@ describe('rollups', () => {
     expect(parseTagKey(tagKey({ location: 'line 3', camera_id: 'a&b=c' }))).toEqual({ camera_id: 'a&b=c', location: 'line 3' });
     const minutes = rollFrames(syntheticFrames(240, 0, 2), '1m');
     expect(new Set([...minutes.values()].map((r) => r.g))).toEqual(new Set(['camera_id=cam-a&location=line%203', 'camera_id=cam-b&location=line%203']));
+  });
+
+  it('page resource samples become gauges that merge like everything else, and leave frame counts alone', () => {
+    const t = Date.UTC(2026, 10, 25, 8, 0, 3);
+    const [s10, m1, h1] = gaugeRollups(t, 'mv', 'camera_id=a', { heapMB: 40, longTasks: 2, up: 1, bad: NaN });
+    expect([s10!.res, m1!.res, h1!.res]).toEqual(['10s', '1m', '1h']);
+    expect(m1!.start).toBe(bucketStart(t, '1m'));
+    expect(m1!.gauge).toEqual({ heapMB: [40, 1], longTasks: [2, 1], up: [1, 1] });
+    const next = gaugeRollups(t + 5000, 'mv', 'camera_id=a', { heapMB: 44, longTasks: 0, up: 0 })[1]!;
+    const frames = rollFrames(syntheticFrames(10, t, 10), '1m').values().next().value!;
+    const merged = mergeRollup(mergeRollup(mergeRollup(emptyRollup('1m', m1!.start, 'mv', 'camera_id=a'), m1!), next), frames);
+    expect(merged.gauge).toEqual({ heapMB: [84, 2], longTasks: [2, 2], up: [1, 2] });
+    expect(merged.frames).toBe(frames.frames);
   });
 
   it('classifies error kinds', () => {

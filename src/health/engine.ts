@@ -189,7 +189,15 @@ function aligned(a: Hist, b: Hist, bins?: number): [number[], number[]] {
 }
 
 export class HealthEngine {
-  readonly baselineMs: number;
+  private _baselineMs: number;
+  /** how long a baseline is captured for (ms); a change applies to captures still running */
+  get baselineMs() {
+    return this._baselineMs;
+  }
+  set baselineMs(ms: number) {
+    this._baselineMs = ms;
+    this.keepMs = this.keepFor();
+  }
   readonly windowMs: number;
   private rules: AlertRule[];
   private readonly alpha: number;
@@ -198,10 +206,10 @@ export class HealthEngine {
   private readonly relFloor: number;
   private streams = new Map<string, Stream>();
   private listeners = new Set<(e: HealthEvent) => void>();
-  private keepMs: number;
+  private keepMs = 0;
 
   constructor(opts: HealthOptions = {}) {
-    this.baselineMs = opts.baselineMs ?? 5 * 60_000;
+    this._baselineMs = opts.baselineMs ?? 5 * 60_000;
     this.windowMs = opts.windowMs ?? 5_000;
     this.alpha = opts.alpha ?? 0.001;
     this.sps = opts.samplesPerSecond ?? 1;
@@ -387,8 +395,14 @@ export class HealthEngine {
         chart = agg === 'ewma' ? new Ewma(ref.mu, ref.sigma, 0.2, rule.threshold) : new Cusum(ref.mu, ref.sigma, 0.5, rule.threshold);
         s.charts.set(rule.id, chart);
       }
-      const value = Number.isFinite(x) ? chart.update(x) : chart.value();
-      return this.judge(s, rule, Number.isFinite(x) ? value : NaN, rule.threshold, end);
+      if (!Number.isFinite(x)) return this.judge(s, rule, NaN, rule.threshold, end);
+      const value = chart.update(x);
+      // A firing chart resolves on the present, not on its memory: once a sample is back within `clear` σ
+      // of the baseline, the shift is over and the chart restarts (as after any out-of-control signal).
+      const now = Math.abs(x - chart.mu0) / chart.sigma;
+      const resolved = this.judge(s, rule, value, rule.threshold, end, now);
+      if (resolved) s.charts.delete(rule.id);
+      return;
     }
     // the other rules need half their window covered (a count needs no more than one frame)
     const covered = wins.length * this.windowMs;
@@ -497,8 +511,12 @@ export class HealthEngine {
     return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
   }
 
-  /** Moves a rule's alert through inactive → pending → firing → resolved for a new value. */
-  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number) {
+  /**
+   * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clearValue`, when
+   * given, decides resolution instead). Returns true when the alert resolved.
+   */
+  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number, clearValue = value): boolean {
+    let resolved = false;
     const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
     const learning = needsBaseline(rule) && !s.baseline;
     if (Number.isFinite(value)) {
@@ -513,9 +531,10 @@ export class HealthEngine {
         st.since = t;
       } else if (st.state === 'firing') {
         const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
-        if (!passes(value, rule.comparator, clear)) {
+        if (!passes(clearValue, rule.comparator, clear)) {
           this.emitAlert(s, rule, 'resolved', value, threshold, t, st.since);
           st.state = 'inactive';
+          resolved = true;
         }
       }
     }
@@ -527,6 +546,7 @@ export class HealthEngine {
       status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
       state: st.state, mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
     });
+    return resolved;
   }
 
   private emitAlert(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number) {
@@ -599,6 +619,23 @@ export class HealthEngine {
             },
         ),
       );
+  }
+
+  /**
+   * Every rule across all streams (or those matching): the worst status and the stream it comes from —
+   * the overall view, beside the per camera_id/location view of `signals()`.
+   */
+  overview(f: { mv?: string; camera_id?: string; location?: string } = {}): { status: Signal['status']; firing: number; streams: number; rules: Signal[] } {
+    const rank: Record<Signal['status'], number> = { alert: 4, warn: 3, ok: 2, learning: 1, 'no-data': 0 };
+    const worst = new Map<string, Signal>();
+    const all = this.signals(f);
+    for (const x of all) {
+      const w = worst.get(x.rule);
+      if (!w || rank[x.status] > rank[w.status]) worst.set(x.rule, x);
+    }
+    const rules = [...worst.values()];
+    const status = rules.reduce<Signal['status']>((a, x) => (rank[x.status] > rank[a] ? x.status : a), 'no-data');
+    return { status, firing: all.filter((x) => x.state === 'firing').length, streams: new Set(all.map((x) => `${x.mv}|${x.camera_id}`)).size, rules };
   }
 
   baselines(): Baseline[] {

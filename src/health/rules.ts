@@ -103,7 +103,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   // latency
   { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
   { id: 'latency-total-creep', name: 'End-to-end p95 latency 1.5× the baseline', metric: 'latency.total', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
-  { id: 'latency-shift', name: 'Inference latency distribution shifted', metric: 'latency.inference', aggregation: 'ks', window: MIN, comparator: '>', threshold: 0.3, for: 2 * MIN, severity: 'info' },
+  { id: 'latency-shift', name: 'Inference latency distribution shifted', metric: 'latency.inference', aggregation: 'ks', window: MIN, comparator: '>', threshold: 0.35, for: 5 * MIN, severity: 'info' },
   // confidence
   { id: 'confidence-ewma', name: 'Mean confidence drifting (EWMA)', metric: 'confidence', aggregation: 'ewma', window: 10 * S, comparator: '>=', threshold: 3, clear: 2, for: 10 * S, severity: 'warning' },
   { id: 'confidence-cusum', name: 'Mean confidence shifted (CUSUM)', metric: 'confidence', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },

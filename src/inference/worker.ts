@@ -131,6 +131,8 @@ export class InferenceWorker {
       if (this.rebuilding) await this.rebuilding;
       const r = await this.infer(p, askNext);
       if (r) {
+        // end to end as far as the worker sees it; the page replaces it with capture → result on the page
+        r.timings.total = r.workerDoneEpoch - (r.captureEpoch ?? r.handoffEpoch);
         this.port?.postMessage({ drawn: { detections: r.detections, frame: r.frame } }); // boxes for the overlay
         this.record(r);
         this.onResult?.(r);

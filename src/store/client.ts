@@ -1,6 +1,5 @@
 import * as Comlink from 'comlink';
-import type { StoreOptions } from './store.ts';
-import type { StoreWorkerApi } from './store-worker.ts';
+import type { OpenOptions, StoreWorkerApi } from './store-worker.ts';
 
 export type StoreClient = Comlink.Remote<StoreWorkerApi>;
 
@@ -10,7 +9,7 @@ let shared: { worker: Worker; api: StoreClient } | undefined;
  * The page's one store worker (shared by every monitor and panel on the page), opened on first use.
  * Also asks the browser to keep the data (navigator.storage.persist), and flushes when the page hides.
  */
-export async function getStore(options: StoreOptions = {}): Promise<StoreClient> {
+export async function getStore(options: OpenOptions = {}): Promise<StoreClient> {
   if (!shared) {
     const worker = new Worker(new URL('./store-worker.ts', import.meta.url), { type: 'module', name: 'store' });
     const api = Comlink.wrap<StoreWorkerApi>(worker);

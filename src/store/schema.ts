@@ -2,6 +2,7 @@ import type { DBSchema } from 'idb';
 import type { Detection } from '../inference/types.ts';
 import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
+import type { AlertEvent, Baseline } from '../health/engine.ts';
 
 export const DB_NAME = 'inference-health';
 export const DB_VERSION = 2;
@@ -24,8 +25,10 @@ export interface MonitorDB extends DBSchema {
   frames: { key: [string, number]; value: FrameBlock };
   detections: { key: string; value: DetectionsRow };
   rollups: { key: [Resolution, number, string, string]; value: Rollup };
-  alerts: { key: string; value: { id: string; t: number; rule: string; state: string; [k: string]: unknown }; indexes: { rule: string } };
-  baselines: { key: [string, string]; value: { mv: string; camera: string; createdAt: number; [k: string]: unknown } };
+  /** alert state changes (firing, resolved), keyed by UUIDv7 id: newest last */
+  alerts: { key: string; value: AlertEvent; indexes: { rule: string } };
+  /** one baseline per [model version, camera_id] */
+  baselines: { key: [string, string]; value: Baseline };
   flagged: { key: string; value: { id: string; t: number; reason: string; [k: string]: unknown } };
   models: { key: string; value: { mv: string; sha256: string; firstSeen: number } };
   meta: { key: string; value: unknown };

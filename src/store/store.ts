@@ -2,9 +2,10 @@ import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../inference/types.ts';
 import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
-import { bucketStart, emptyRollup, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
+import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
-import { BLOCK_SPAN_MS, packBlocks, unpackBlock } from './frame-block.ts';
+import { BLOCK_SPAN_MS, IMAGE_KEYS, packBlocks, unpackBlock } from './frame-block.ts';
+import type { AlertEvent, Baseline } from '../health/engine.ts';
 
 export interface RetentionOptions {
   /** raw frames older than this are deleted (ms; default 24 h) */
@@ -15,6 +16,8 @@ export interface RetentionOptions {
   rollupMaxAgeMs: Record<Resolution, number>;
   /** full detections kept for the newest frames (default 2,000) */
   detectionsMaxCount: number;
+  /** alert history: at most this many state changes (default 10,000), none older than a year */
+  alertsMaxCount: number;
 }
 
 export const DEFAULT_RETENTION: RetentionOptions = {
@@ -22,6 +25,7 @@ export const DEFAULT_RETENTION: RetentionOptions = {
   frameMaxCount: 500_000,
   rollupMaxAgeMs: { '10s': 24 * 3600_000, '1m': 30 * 24 * 3600_000, '1h': 365 * 24 * 3600_000 },
   detectionsMaxCount: 2_000,
+  alertsMaxCount: 10_000,
 };
 
 export interface StoreOptions {
@@ -87,6 +91,12 @@ interface SeriesPoint {
   p50: number[];
   p95: number[];
   classCounts: Record<number, number>;
+  /** mean input-image statistics (br, co, sa, sh, sc) */
+  image: Record<string, number>;
+  confP10: number;
+  confP90: number;
+  /** mean page resources (heapMB, longTasks per sample, up = share of samples with results) */
+  gauge: Record<string, number>;
 }
 
 function seriesPoint(r: Rollup): SeriesPoint {
@@ -100,6 +110,10 @@ function seriesPoint(r: Rollup): SeriesPoint {
     p50: STAGES.map((s) => latencyQuantile(r.lat[s], 0.5)),
     p95: STAGES.map((s) => latencyQuantile(r.lat[s], 0.95)),
     classCounts: r.classes,
+    image: Object.fromEntries(Object.entries(r.img).map(([k, [sum, n]]) => [k, n ? sum / n : NaN])),
+    confP10: confidenceQuantile(r.conf, 0.1),
+    confP90: confidenceQuantile(r.conf, 0.9),
+    gauge: Object.fromEntries(Object.entries(r.gauge ?? {}).map(([k, [sum, n]]) => [k, n ? sum / n : NaN])),
   };
 }
 
@@ -114,6 +128,7 @@ export class MonitorStore {
   private db?: IDBPDatabase<MonitorDB>;
   private buffer: FrameRecord[] = [];
   private detections: { id: string; t: number; detections: Detection[] }[] = [];
+  private gauges: Rollup[] = [];
   private models = new Map<string, string>();
   private timer?: ReturnType<typeof setTimeout>;
   private flushing?: Promise<void>;
@@ -176,24 +191,52 @@ export class MonitorStore {
     clearTimeout(this.timer);
     this.timer = undefined;
     while (this.flushing) await this.flushing;
-    if (!this.buffer.length && !this.detections.length) return;
+    if (!this.buffer.length && !this.detections.length && !this.gauges.length) return;
     const batch = this.buffer;
     const dets = this.detections;
+    const gauges = this.gauges;
     this.buffer = [];
     this.detections = [];
-    this.flushing = this.commit(batch, dets).finally(() => (this.flushing = undefined));
+    this.gauges = [];
+    this.flushing = this.commit(batch, dets, gauges).finally(() => (this.flushing = undefined));
     await this.flushing;
   }
 
-  private deltas(batch: FrameRecord[]): Rollup[] {
+  /**
+   * A page resource sample (heap MB, long tasks, whether results flowed) for a stream; kept in the rollups'
+   * gauges, committed with the next flush.
+   */
+  addGauges(t: number, mv: string, g: string, values: Record<string, number>) {
+    this.gauges.push(...gaugeRollups(t, mv, g, values));
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+  }
+
+  private deltas(batch: FrameRecord[], gauges: Rollup[] = []): Rollup[] {
     const out: Rollup[] = [];
-    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) out.push(...rollFrames(batch, res).values());
+    const byKey = new Map<string, Rollup>();
+    for (const g of gauges) {
+      const k = `${g.res}|${g.start}|${g.mv}|${g.g}`;
+      const r = byKey.get(k);
+      if (r) mergeRollup(r, g);
+      else byKey.set(k, g);
+    }
+    for (const res of Object.keys(RESOLUTIONS) as Resolution[])
+      for (const r of rollFrames(batch, res).values()) {
+        const k = `${r.res}|${r.start}|${r.mv}|${r.g}`;
+        const gauge = byKey.get(k);
+        if (gauge) {
+          mergeRollup(r, gauge);
+          byKey.delete(k);
+        }
+        out.push(r);
+      }
+    out.push(...byKey.values());
     return out;
   }
 
-  private async commit(batch: FrameRecord[], dets: { id: string; t: number; detections: Detection[] }[]): Promise<void> {
-    if (!this.db) return this.commitMemory(batch);
-    const deltas = this.deltas(batch);
+  private async commit(batch: FrameRecord[], dets: { id: string; t: number; detections: Detection[] }[], gauges: Rollup[] = []): Promise<void> {
+    if (!this.db) return this.commitMemory(batch, gauges);
+    const deltas = this.deltas(batch, gauges);
     for (let attempt = 0; ; attempt++) {
       try {
         const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models'], 'readwrite', { durability: 'relaxed' });
@@ -227,16 +270,16 @@ export class MonitorStore {
         this.status.error = `storage failed, keeping data in memory only: ${(e as Error)?.message ?? e}`;
         this.db.close();
         this.db = undefined;
-        return this.commitMemory(batch);
+        return this.commitMemory(batch, gauges);
       }
     }
   }
 
-  private commitMemory(batch: FrameRecord[]) {
+  private commitMemory(batch: FrameRecord[], gauges: Rollup[] = []) {
     this.memFrames.push(...batch);
     const cap = Math.min(this.retention.frameMaxCount, 50_000);
     if (this.memFrames.length > cap) this.memFrames.splice(0, this.memFrames.length - cap);
-    for (const d of this.deltas(batch)) {
+    for (const d of this.deltas(batch, gauges)) {
       const k = `${d.res}|${d.start}|${d.mv}|${d.g}`;
       const r = this.memRollups.get(k);
       this.memRollups.set(k, r ? mergeRollup(r, d) : d);
@@ -286,7 +329,7 @@ export class MonitorStore {
     if (!this.db) return { frames: 0 };
     const r = this.retention;
     const before = await this.frameCount();
-    const tx = this.db.transaction(['frames', 'rollups', 'detections'], 'readwrite');
+    const tx = this.db.transaction(['frames', 'rollups', 'detections', 'alerts'], 'readwrite');
     const frames = tx.objectStore('frames');
     // blocks that started over a span before the cutoff hold only frames older than it
     const ageCut = idFloor(now - r.frameMaxAgeMs - BLOCK_SPAN_MS);
@@ -310,6 +353,14 @@ export class MonitorStore {
         dc = await dc.continue();
       }
       if (last !== undefined) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
+    }
+    const alerts = tx.objectStore('alerts');
+    await alerts.delete(IDBKeyRange.upperBound(idFloor(now - 365 * 24 * 3600_000), true));
+    const acount = await alerts.count();
+    if (acount > r.alertsMaxCount) {
+      let ac = await alerts.openKeyCursor();
+      if (ac && acount - r.alertsMaxCount > 1) ac = await ac.advance(acount - r.alertsMaxCount - 1);
+      if (ac) await alerts.delete(IDBKeyRange.upperBound(ac.primaryKey));
     }
     this.invalidate('all');
     for (const res of Object.keys(RESOLUTIONS) as Resolution[])
@@ -389,6 +440,20 @@ export class MonitorStore {
     return out;
   }
 
+  /** The model versions, camera_ids and locations that have data in a range (for filter choices). */
+  async dimensions(range: { from: number; to: number }) {
+    const rows = await this.rollupsIn(resolutionFor(range.from, range.to), range.from, range.to, {});
+    const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>();
+    for (const r of rows) {
+      mv.add(r.mv);
+      const t = parseTagKey(r.g);
+      if (t.camera_id) camera_id.add(t.camera_id);
+      if (t.location) location.add(t.location);
+    }
+    const sorted = (s: Set<string>) => [...s].sort();
+    return { mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location), models: Object.fromEntries([...this.models].filter(([k]) => mv.has(k))) };
+  }
+
   /** Totals over any range: frames, errors, success rate, mean confidence, class counts. */
   async totals(range: Range) {
     const m = await this.merged(range);
@@ -451,6 +516,15 @@ export class MonitorStore {
       p50: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.p50[i]!)])) as Record<Stage, number[]>,
       p95: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.p95[i]!)])) as Record<Stage, number[]>,
       classCounts: col('classCounts'),
+      /** mean input-image statistics per bucket: br brightness, co contrast, sa saturation, sh sharpness, sc scene distance */
+      image: Object.fromEntries(IMAGE_KEYS.map((k) => [k, rows.map((p) => p.image[k] ?? NaN)])) as Record<(typeof IMAGE_KEYS)[number], number[]>,
+      /** p10 and p90 of detection scores per bucket */
+      confP10: col('confP10'),
+      confP90: col('confP90'),
+      /** JS heap (MB), long tasks per 5-s sample, uptime share per bucket */
+      heapMB: rows.map((p) => p.gauge.heapMB ?? NaN),
+      longTasks: rows.map((p) => p.gauge.longTasks ?? NaN),
+      uptime: rows.map((p) => p.gauge.up ?? NaN),
     };
   }
 
@@ -483,6 +557,67 @@ export class MonitorStore {
       if (d) r.detections = d.detections;
     }
     return { rows, next };
+  }
+
+  // ---------- baselines, alert history, settings ----------
+
+  private memBaselines = new Map<string, Baseline>();
+  private memAlerts: AlertEvent[] = [];
+  private memMeta = new Map<string, unknown>();
+
+  async baselines(): Promise<Baseline[]> {
+    if (!this.db) return [...this.memBaselines.values()];
+    return this.db.getAll('baselines');
+  }
+
+  async putBaseline(b: Baseline): Promise<void> {
+    this.memBaselines.set(`${b.mv}|${b.camera}`, b);
+    await this.db?.put('baselines', b).catch((e) => this.noteFailure(e));
+  }
+
+  async deleteBaseline(mv: string, camera: string): Promise<void> {
+    this.memBaselines.delete(`${mv}|${camera}`);
+    await this.db?.delete('baselines', [mv, camera]).catch((e) => this.noteFailure(e));
+  }
+
+  async addAlert(a: AlertEvent): Promise<void> {
+    this.memAlerts.push(a);
+    if (this.memAlerts.length > this.retention.alertsMaxCount) this.memAlerts.shift();
+    await this.db?.put('alerts', a).catch((e) => this.noteFailure(e));
+  }
+
+  /** Alert history, newest first, in pages (pass the previous page's `next` as `before`). */
+  async alerts(q: { from?: number; to?: number; camera_id?: string; rule?: string; before?: string; limit?: number } = {}) {
+    const limit = Math.min(q.limit ?? 100, 1000);
+    const ok = (a: AlertEvent) =>
+      (q.from === undefined || a.t >= q.from) && (q.to === undefined || a.t <= q.to) && (q.camera_id === undefined || a.camera_id === q.camera_id) && (q.rule === undefined || a.rule === q.rule) && (q.before === undefined || a.id < q.before);
+    const rows: AlertEvent[] = [];
+    if (!this.db) rows.push(...this.memAlerts.filter(ok).reverse().slice(0, limit + 1));
+    else {
+      const upper = q.before ?? (q.to !== undefined ? idFloor(q.to + 1) : undefined);
+      let c = await this.db.transaction('alerts').store.openCursor(upper ? IDBKeyRange.upperBound(upper, true) : null, 'prev');
+      while (c && rows.length <= limit) {
+        if (q.from !== undefined && c.value.t < q.from) break;
+        if (ok(c.value)) rows.push(c.value);
+        c = await c.continue();
+      }
+    }
+    return { rows: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1]!.id : undefined };
+  }
+
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    if (!this.db) return this.memMeta.get(key) as T | undefined;
+    return (await this.db.get('meta', key)) as T | undefined;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    this.memMeta.set(key, value);
+    await this.db?.put('meta', value, key).catch((e) => this.noteFailure(e));
+  }
+
+  private noteFailure(e: unknown) {
+    this.status.failedCommits++;
+    this.status.error = `a write failed: ${(e as Error)?.message ?? e}`;
   }
 
   /** Storage used and quota (navigator.storage.estimate), and whether storage is persistent. */

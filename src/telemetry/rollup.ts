@@ -33,6 +33,8 @@ export interface Rollup {
   classScore: Record<number, number>;
   /** input statistic → [sum, count] */
   img: Record<string, [number, number]>;
+  /** page resources sampled while running (heapMB, longTasks, up = results flowed) → [sum, count] */
+  gauge?: Record<string, [number, number]>;
   first: number;
   last: number;
 }
@@ -121,6 +123,12 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
     a[0] += s;
     a[1] += n;
   }
+  if (from.gauge)
+    for (const [k, [s, n]] of Object.entries(from.gauge)) {
+      const a = ((into.gauge ??= {})[k] ??= [0, 0]);
+      a[0] += s;
+      a[1] += n;
+    }
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
   return into;
@@ -137,4 +145,14 @@ export function rollFrames(frames: Iterable<FrameRecord>, res: Resolution): Map<
     addFrame(r, f);
   }
   return out;
+}
+
+/** A resource sample as rollup deltas at every resolution (no frames; only gauges). */
+export function gaugeRollups(t: number, mv: string, g: string, values: Record<string, number>): Rollup[] {
+  return (Object.keys(RESOLUTIONS) as Resolution[]).map((res) => {
+    const r = emptyRollup(res, bucketStart(t, res), mv, g);
+    r.gauge = {};
+    for (const [k, v] of Object.entries(values)) if (Number.isFinite(v)) r.gauge[k] = [v, 1];
+    return r;
+  });
 }

@@ -9,9 +9,12 @@ import type { InferenceWorkerApi } from '../inference/worker.ts';
 import type { FrameWorkerApi } from '../capture/frame-worker.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from './draw-detections.ts';
+import './health-panel.ts';
 import { getStore, type StoreClient } from '../store/client.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
-import type { Tags } from '../telemetry/record.ts';
+import { type Tags, tagKey } from '../telemetry/record.ts';
+import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
+import type { AlertRule } from '../health/rules.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 export interface MonitorErrorDetail {
@@ -43,11 +46,16 @@ export class InferenceMonitor extends LitElement {
     deviceId: { type: String, reflect: true, attribute: 'device-id' },
     metadata: { attribute: false },
     record: { type: String, reflect: true },
+    baselineMinutes: { type: Number, reflect: true, attribute: 'baseline-minutes' },
+    notify: { type: Boolean, reflect: true },
+    panel: { type: String, reflect: true },
+    theme: { type: String, reflect: true },
     state: { type: String, reflect: true, attribute: 'state' },
     _progress: { state: true },
     _error: { state: true },
     _ready: { state: true },
     _fps: { state: true },
+    _firing: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -68,6 +76,14 @@ export class InferenceMonitor extends LitElement {
   declare metadata: Record<string, string>;
   /** 'on' (default): record every frame to IndexedDB; 'off': do not */
   declare record: string;
+  /** minutes of frames a new baseline is captured from (default 5; page-wide) */
+  declare baselineMinutes?: number;
+  /** show a browser notification when an alert fires (asks for permission on start) */
+  declare notify: boolean;
+  /** 'on' (default): the health panel beside the video; 'off': video only */
+  declare panel: string;
+  /** the panel's theme: 'auto' (default, the system's), 'dark' or 'light' */
+  declare theme: string;
   /** one per monitor instance: tells its records apart from other tabs' and monitors' */
   readonly sourceId = uuidv7();
   declare state: MonitorState;
@@ -75,6 +91,7 @@ export class InferenceMonitor extends LitElement {
   declare private _error?: MonitorErrorDetail;
   declare private _ready?: ReadyInfo;
   declare private _fps: number;
+  declare private _firing: Map<string, AlertEvent>;
 
   constructor() {
     super();
@@ -87,6 +104,10 @@ export class InferenceMonitor extends LitElement {
     this.autostart = false;
     this.metadata = {};
     this.record = 'on';
+    this.notify = false;
+    this.panel = 'on';
+    this.theme = 'auto';
+    this._firing = new Map();
     this.state = 'idle';
     this._progress = '';
     this._fps = 0;
@@ -108,6 +129,10 @@ export class InferenceMonitor extends LitElement {
   private fpsEstimate = 0;
   private offscreenOverlay = false;
   private barUpdatedAt = 0;
+  private sampler?: ReturnType<typeof setInterval>;
+  private longTasks?: PerformanceObserver;
+  private resultsSinceSample = 0;
+  private alertsSubscribed = false;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -116,6 +141,46 @@ export class InferenceMonitor extends LitElement {
   /** The page's store (shared by every monitor on it): totals, percentiles, series, log, usage. */
   store(): Promise<StoreClient> {
     return getStore();
+  }
+
+  /** This monitor's stream: its model version (short) and camera_id, as the health engine keys them. */
+  private streamFilter() {
+    return { ...(this._ready ? { mv: this._ready.modelVersion.slice(0, 12) } : {}), camera_id: this.cameraId ?? '' };
+  }
+
+  /** Live vital signs of this monitor's stream (last minute vs baseline), or undefined before frames flow. */
+  async vitals(): Promise<(Vitals & { backend?: string; adapter?: unknown; fallbackReason?: string }) | undefined> {
+    const v = (await (await getStore()).vitals(this.streamFilter()))[0];
+    const r = this._ready;
+    return v && { ...v, ...(r ? { backend: r.backend, adapter: r.adapter, ...(r.fallbackReason ? { fallbackReason: r.fallbackReason } : {}) } : {}) };
+  }
+  /** Every rule's latest value, threshold and status for this monitor's stream (drift signals included). */
+  async signals(): Promise<Signal[]> {
+    return (await getStore()).signals(this.streamFilter());
+  }
+  /** The page's alert rules. */
+  async rules(): Promise<AlertRule[]> {
+    return (await getStore()).rules();
+  }
+  /** Replaces the page's alert rules (validated: rejects with a TypeError naming the bad rule; kept in IndexedDB). */
+  async setRules(rules: AlertRule[]): Promise<AlertRule[]> {
+    return (await getStore()).setRules(rules);
+  }
+  /** Alert history of this monitor's camera, newest first (pass `next` back as `before` for the next page). */
+  async alerts(q: { from?: number; to?: number; rule?: string; before?: string; limit?: number } = {}) {
+    return (await getStore()).alerts({ camera_id: this.cameraId ?? '', ...q });
+  }
+  /** "Mark current as healthy": the last baseline-length of frames becomes this stream's baseline. */
+  async markHealthy(): Promise<Baseline | undefined> {
+    return (await (await getStore()).markHealthy(this.streamFilter()))[0];
+  }
+  /** Forgets this stream's baseline; a new one is captured from the next frames. */
+  async resetBaseline(): Promise<void> {
+    await (await getStore()).resetBaseline(this.streamFilter());
+  }
+  /** Alerts firing now on this monitor's stream. */
+  get firingAlerts(): AlertEvent[] {
+    return [...this._firing.values()];
   }
 
   /** The tags recorded with each frame. */
@@ -242,6 +307,17 @@ export class InferenceMonitor extends LitElement {
             if (run === this.run && s.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: s.error ?? 'storage unavailable', fatal: false });
           }),
         );
+        if (this.baselineMinutes !== undefined && this.baselineMinutes !== null) {
+          if (!(this.baselineMinutes > 0 && this.baselineMinutes <= 24 * 60))
+            this.emit('error', { code: 'attribute-invalid', message: `baseline-minutes must be a number of minutes from 0.2 to 1440, not '${this.getAttribute('baseline-minutes')}'`, fatal: false });
+          else await store.setBaselineDuration(Math.max(10_000, this.baselineMinutes * 60_000));
+        }
+        if (!this.alertsSubscribed) {
+          this.alertsSubscribed = true;
+          await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
+        }
+        this.startSampler(run, ready.modelVersion.slice(0, 12), track);
+        if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
       await this.api.attach(Comlink.transfer(port2, [port2]), onResult, onError);
       this._ready = ready;
@@ -265,9 +341,62 @@ export class InferenceMonitor extends LitElement {
     }
   }
 
+  /** Alerts of this monitor's stream become `alert` events (and, with `notify`, notifications). */
+  private onAlert(a: AlertEvent) {
+    if (!this._ready || a.mv !== this._ready.modelVersion.slice(0, 12) || a.camera_id !== (this.cameraId ?? '')) return;
+    const key = a.rule;
+    const firing = new Map(this._firing);
+    if (a.state === 'firing') firing.set(key, a);
+    else firing.delete(key);
+    this._firing = firing;
+    this.emit('alert', { ...a, ruleId: a.rule, time: a.t });
+    if (this.notify && a.state === 'firing' && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+      try {
+        new Notification(a.name, { body: `${a.camera_id || 'camera'}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})`, tag: `${a.rule}|${a.camera_id}` });
+      } catch {
+        // notifications from a page need a service worker on some platforms: the event is enough
+      }
+    }
+  }
+
+  /**
+   * Every 5 s while running: JS heap (the whole agent's memory via measureUserAgentSpecificMemory when
+   * cross-origin isolated, every 30 s; else performance.memory), long tasks, and results since the last
+   * sample — to the health engine (memory staircase, long tasks, uptime, stalled frames).
+   */
+  private startSampler(run: number, mv: string, track: MediaStreamTrack) {
+    let longTasks = 0;
+    if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
+      this.longTasks = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
+      this.longTasks.observe({ type: 'longtask', buffered: false });
+    }
+    let heapMB: number | undefined;
+    let measuredAt = 0;
+    const measure = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }>; memory?: { usedJSHeapSize: number } };
+    this.sampler = setInterval(() => {
+      if (run !== this.run) return;
+      const now = Date.now();
+      if (crossOriginIsolated && measure.measureUserAgentSpecificMemory) {
+        if (now - measuredAt >= 30_000) {
+          measuredAt = now;
+          measure.measureUserAgentSpecificMemory().then((m) => (heapMB = m.bytes / 1e6)).catch(() => {});
+        }
+      } else if (measure.memory) heapMB = measure.memory.usedJSHeapSize / 1e6;
+      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: track.readyState === 'live' ? this.resultsSinceSample : 0 };
+      void getStore().then((s) => s.observeResources(sample));
+      heapMB = crossOriginIsolated && measure.measureUserAgentSpecificMemory ? undefined : heapMB;
+      longTasks = 0;
+      this.resultsSinceSample = 0;
+    }, 5000);
+  }
+
   /** Stops the camera and the worker. */
   async stop(): Promise<void> {
     this.run++;
+    clearInterval(this.sampler);
+    this.sampler = undefined;
+    this.longTasks?.disconnect();
+    this.longTasks = undefined;
     if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
     this.fallbackLoop = undefined;
     closeCamera(this.stream);
@@ -315,6 +444,7 @@ export class InferenceMonitor extends LitElement {
       this.fpsEstimate = this.fpsEstimate ? this.fpsEstimate * 0.8 + fps * 0.2 : fps;
     }
     this.lastResultAt = now;
+    this.resultsSinceSample++;
     // the status bar re-renders at most twice a second, not per frame
     if (now - this.barUpdatedAt > 500) {
       this.barUpdatedAt = now;
@@ -361,12 +491,38 @@ export class InferenceMonitor extends LitElement {
   static override styles = css`
     :host {
       display: block;
+      container: monitor / inline-size;
       position: relative;
       background: var(--im-background, #111);
       color: var(--im-foreground, #eee);
       font: var(--im-font, 14px system-ui, sans-serif);
       overflow: hidden;
       min-height: 120px;
+    }
+    .layout {
+      width: 100%;
+      height: 100%;
+      display: grid;
+      grid-template-columns: minmax(0, 1fr);
+    }
+    .layout.with-panel {
+      grid-template-columns: minmax(0, 1fr) var(--im-panel-width, minmax(380px, 38%));
+    }
+    @container monitor (max-width: 900px) {
+      .layout.with-panel {
+        grid-template-columns: minmax(0, 1fr);
+        grid-template-rows: minmax(240px, 55%) auto;
+      }
+    }
+    .main {
+      position: relative;
+      min-height: 120px;
+      min-width: 0;
+    }
+    inference-health-panel {
+      min-width: 0;
+      min-height: 0;
+      overflow: auto;
     }
     .stage {
       position: relative;
@@ -418,12 +574,18 @@ export class InferenceMonitor extends LitElement {
     .warn {
       color: var(--im-warn, #ffca3a);
     }
+    .alert {
+      color: var(--im-alert, #ff595e);
+      font-weight: 600;
+    }
   `;
 
   override render() {
     const r = this._ready;
     const err = this._error;
-    return html`
+    const panel = this.panel !== 'off';
+    return html`<div class="layout ${panel ? 'with-panel' : ''}">
+      <div class="main">
       <div class="stage" part="stage">
         <video part="video" muted playsinline></video>
       </div>
@@ -446,10 +608,19 @@ export class InferenceMonitor extends LitElement {
               <span>${this._fps.toFixed(1)} fps</span>`
           : nothing}
         ${this.last ? html`<span>${this.last.timings.inference.toFixed(0)} ms inference</span>` : nothing}
+        ${this._firing.size
+          ? html`<span class="alert" part="alerts" role="status" title=${[...this._firing.values()].map((a) => a.name).join('\n')}>⚠ ${this._firing.size} alert${this._firing.size > 1 ? 's' : ''}: ${[...this._firing.values()][0]!.name}</span>`
+          : nothing}
       </div>
-    `;
+      </div>
+      ${panel
+        ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, charts, log, alerts, controls, details" .monitor=${this} camera-id=${this.cameraId ?? ''} theme=${this.theme}></inference-health-panel>`
+        : nothing}
+    </div>`;
   }
 }
+
+const fmt = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : '–');
 
 function describe(code: MonitorErrorCode): string {
   switch (code) {

@@ -1,0 +1,840 @@
+import { css, html, LitElement, nothing, type PropertyValues, unsafeCSS } from 'lit';
+import { ref } from 'lit/directives/ref.js';
+import uplotCss from 'uplot/dist/uPlot.min.css?inline';
+import { getStore, type StoreClient } from '../store/client.ts';
+import type { AlertEvent, Signal, Vitals } from '../health/engine.ts';
+import { COCO_LABELS } from '../inference/coco-labels.ts';
+import { STAGES } from '../telemetry/record.ts';
+import { type AlertMark, type ChartSpec, type ChartTheme, chartOptions, stack, uPlot } from './charts.ts';
+
+type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
+const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
+const RANGE_LABELS: Record<Range, string> = { '5m': '5 min', '1h': '1 h', '24h': '24 h', '7d': '7 d', custom: 'Custom' };
+type Level = 'ok' | 'warn' | 'alert' | 'idle';
+
+/** What the panel shows of a running monitor (the `<inference-monitor>` it sits in, if any). */
+export interface PanelHost {
+  state: string;
+  readyInfo?: { backend: string; modelVersion: string; modelId: string; fallbackReason?: string; labels: string[] };
+}
+
+interface LogRow {
+  id: string;
+  t: number;
+  mv: string;
+  b: string;
+  l: number[];
+  k: [number, number, number, number][];
+  g: string;
+  m?: string;
+  e?: string;
+  detections?: { classId: number; label: string; score: number; box: number[] }[];
+}
+
+const ROW_HEIGHT = 30;
+const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(1)} %`);
+const time = (t: number) => new Date(t).toLocaleTimeString([], { hour12: false });
+const dateTime = (t: number) => new Date(t).toLocaleString([], { hour12: false });
+const mb = (b?: number) => (b === undefined ? '–' : b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+/** Sets an element's height through the CSSOM (a strict CSP blocks style attributes, styleMap's first render included). */
+const height = (px: number) => (el?: Element) => {
+  if (el) (el as HTMLElement).style.height = `${px}px`;
+};
+const toLocalInput = (t: number) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+/**
+ * `<inference-health-panel>`: vital-sign tiles, trend charts (uPlot), the inference log and the alert
+ * history, from this origin's store. Sits inside `<inference-monitor>` by default, or alone on any page.
+ * Themeable with CSS custom properties (`--hp-*`) and `::part`; `theme="dark"|"light"` (default: the
+ * system's). Live updates at most 4 a second, paused while the page is hidden.
+ */
+export class InferenceHealthPanel extends LitElement {
+  static override properties = {
+    cameraId: { type: String, reflect: true, attribute: 'camera-id' },
+    location: { type: String, reflect: true },
+    modelVersion: { type: String, reflect: true, attribute: 'model-version' },
+    range: { type: String, reflect: true },
+    theme: { type: String, reflect: true },
+    live: { type: Boolean, reflect: true },
+    monitor: { attribute: false },
+    _data: { state: true },
+    _log: { state: true },
+    _selected: { state: true },
+    _scroll: { state: true },
+    _from: { state: true },
+    _to: { state: true },
+    _error: { state: true },
+  };
+
+  /** filters (empty: all) */
+  declare cameraId: string;
+  declare location: string;
+  declare modelVersion: string;
+  /** `5m` | `1h` | `24h` | `7d` | `custom` */
+  declare range: Range;
+  /** `dark` | `light` | `auto` */
+  declare theme: string;
+  /** refresh while visible (default on) */
+  declare live: boolean;
+  declare monitor?: PanelHost;
+  declare private _data?: PanelData;
+  declare private _log: { rows: LogRow[]; next?: string; loading: boolean };
+  declare private _selected?: LogRow;
+  declare private _scroll: number;
+  declare private _from: number;
+  declare private _to: number;
+  declare private _error?: string;
+
+  private charts = new Map<string, uPlot>();
+  private timer?: ReturnType<typeof setInterval>;
+  private lastRefresh = 0;
+  private refreshing = false;
+  private resize?: ResizeObserver;
+  private marks: AlertMark[] = [];
+  private onVisibility = () => {
+    if (document.visibilityState === 'visible') void this.refresh();
+  };
+  /** main-thread ms spent applying each refresh (for the benchmark) */
+  readonly refreshCost: number[] = [];
+
+  constructor() {
+    super();
+    this.cameraId = '';
+    this.location = '';
+    this.modelVersion = '';
+    this.range = '1h';
+    this.theme = 'auto';
+    this.live = true;
+    this._log = { rows: [], loading: false };
+    this._scroll = 0;
+    this._from = Date.now() - 3600_000;
+    this._to = Date.now();
+  }
+
+  override connectedCallback() {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.onVisibility);
+    this.timer = setInterval(() => {
+      if (this.live && document.visibilityState === 'visible') void this.refresh();
+    }, 1000);
+    void this.refresh(true);
+  }
+
+  override disconnectedCallback() {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    clearInterval(this.timer);
+    this.resize?.disconnect();
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+  }
+
+  protected override updated(changed: PropertyValues) {
+    if (['cameraId', 'location', 'modelVersion', 'range'].some((k) => changed.has(k)) && this.hasUpdated) void this.refresh(true);
+  }
+
+  private window(): { from: number; to: number } {
+    if (this.range === 'custom') return { from: this._from, to: this._to };
+    const to = Date.now();
+    return { from: to - (SPANS[this.range] ?? SPANS['1h']), to };
+  }
+
+  private filters() {
+    return {
+      ...(this.cameraId ? { camera_id: this.cameraId } : {}),
+      ...(this.location ? { location: this.location } : {}),
+      ...(this.modelVersion ? { mv: this.modelVersion } : {}),
+    };
+  }
+
+  /** Re-reads everything for the range (throttled to 4 a second; `full` also reloads the log). */
+  async refresh(full = false): Promise<void> {
+    const now = performance.now();
+    if (this.refreshing || (!full && now - this.lastRefresh < 250)) return;
+    this.refreshing = true;
+    this.lastRefresh = now;
+    try {
+      const store = await getStore();
+      const range = { ...this.window(), ...this.filters() };
+      const live = { ...(this.cameraId ? { camera_id: this.cameraId } : {}), ...(this.location ? { location: this.location } : {}), ...(this.modelVersion ? { mv: this.modelVersion } : {}) };
+      const [series, totals, latency, overview, vitals, usage, alerts, dims] = await Promise.all([
+        store.series(range),
+        store.totals(range),
+        store.percentiles(range, 'inference', [0.5, 0.95]),
+        store.overview(live),
+        store.vitals(live),
+        store.usage(),
+        store.alerts({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), limit: 200 }),
+        store.dimensions(range),
+      ]);
+      const t0 = performance.now();
+      this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims };
+      this._error = undefined;
+      this.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
+      await this.updateComplete;
+      this.drawCharts();
+      this.refreshCost.push(performance.now() - t0);
+      if (this.refreshCost.length > 500) this.refreshCost.shift();
+      if (full || (this._scroll === 0 && !this._selected)) await this.loadLog(store, true);
+    } catch (e) {
+      this._error = `could not read the health data: ${(e as Error)?.message ?? e}`;
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private async loadLog(store: StoreClient, reset: boolean) {
+    if (this._log.loading || (!reset && !this._log.next)) return;
+    this._log = { ...this._log, loading: true };
+    const page = await store.log({ ...this.filters(), limit: 200, ...(reset ? {} : { before: this._log.next }) });
+    const rows = page.rows as LogRow[];
+    this._log = { rows: reset ? rows : [...this._log.rows, ...rows], ...(page.next ? { next: page.next } : {}), loading: false };
+  }
+
+  private label(id: number): string {
+    const labels = this.monitor?.readyInfo?.labels ?? COCO_LABELS;
+    return labels[id] ?? `class ${id}`;
+  }
+
+  // ---------- charts ----------
+
+  private themeColors = (): ChartTheme => {
+    const s = getComputedStyle(this);
+    const v = (name: string, fallback: string) => s.getPropertyValue(name).trim() || fallback;
+    const dark = this.isDark();
+    return {
+      axis: v('--hp-axis', dark ? '#c8c8c8' : '#333'),
+      grid: v('--hp-grid', dark ? '#ffffff1f' : '#0000001a'),
+      alert: v('--hp-alert', '#e5484d'),
+      band: v('--hp-band', dark ? '#4aa3ff33' : '#1f6feb26'),
+      palette: v('--hp-palette', '#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #17becf').split(/\s+/),
+    };
+  };
+
+  private isDark() {
+    return this.theme === 'dark' || (this.theme !== 'light' && matchMedia?.('(prefers-color-scheme: dark)').matches);
+  }
+
+  private specs(d: PanelData): Record<string, { spec: ChartSpec; data: uPlot.AlignedData }> {
+    const s = d.series;
+    const t = s.t;
+    const stages = ['queue', 'preprocess', 'inference', 'postprocess'] as const;
+    const stacked = stack(stages.map((k) => s.p50[k]));
+    const baselineConf = d.vitals[0]?.confidence.baselineMean ?? NaN;
+    const totals = new Map<number, number>();
+    for (const c of s.classCounts) for (const [k, n] of Object.entries(c)) totals.set(+k, (totals.get(+k) ?? 0) + n);
+    const top = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k]) => k);
+    const perMin = { '10s': 6, '1m': 1, '1h': 1 / 60 }[s.res];
+    const classStack = stack(top.map((k) => s.classCounts.map((c) => (c[k] ?? 0) * perMin)));
+    return {
+      latency: {
+        spec: {
+          title: 'Latency by stage, median per bucket, stacked (ms)',
+          series: stages.map((k, i) => ({ label: k, fill: true, color: i })).reverse(),
+          axes: [{ scale: 'y', side: 3, label: 'ms' }],
+        },
+        data: [t, ...[...stacked].reverse()],
+      },
+      confidence: {
+        spec: {
+          title: 'Mean confidence with p10–p90 band and baseline',
+          series: [{ label: 'mean' }, { label: 'p10', width: 0.5 }, { label: 'p90', width: 0.5 }, { label: 'baseline', dash: [6, 4], color: 3 }],
+          bands: [[3, 2]],
+          scales: { y: { range: [0, 1] } },
+        },
+        data: [t, s.meanConfidence, s.confP10, s.confP90, t.map(() => baselineConf)],
+      },
+      classes: {
+        spec: {
+          title: 'Detections per minute by class, stacked',
+          series: top.map((k, i) => ({ label: this.label(k), fill: true, color: i })).reverse(),
+          axes: [{ scale: 'y', side: 3, label: '/min' }],
+        },
+        data: [t, ...[...classStack].reverse()],
+      },
+      image: {
+        spec: {
+          title: 'Input image: brightness, sharpness and scene distance',
+          series: [{ label: 'brightness', scale: 'luma' }, { label: 'sharpness', scale: 'sharp' }, { label: 'scene distance', scale: 'scene' }],
+          scales: { luma: { range: [0, 255] }, scene: { range: [0, 1] } },
+          axes: [{ scale: 'luma', side: 3, label: 'luma' }, { scale: 'scene', side: 1, label: 'scene' }],
+        },
+        data: [t, s.image.br, s.image.sh, s.image.sc],
+      },
+      memory: {
+        spec: { title: 'JS heap (MB)', series: [{ label: 'heap MB' }], axes: [{ scale: 'y', side: 3, label: 'MB' }] },
+        data: [t, s.heapMB],
+      },
+    };
+  }
+
+  private drawCharts() {
+    const d = this._data;
+    if (!d) return;
+    const specs = this.specs(d);
+    for (const [name, { spec, data }] of Object.entries(specs)) {
+      const el = this.renderRoot.querySelector<HTMLElement>(`[data-chart="${name}"]`);
+      if (!el) continue;
+      let chart = this.charts.get(name);
+      // a chart whose series changed (other classes on top) is rebuilt; otherwise only its data is set
+      if (chart && chart.series.length !== spec.series.length + 1) {
+        chart.destroy();
+        chart = undefined;
+      }
+      if (chart && spec.series.some((s, i) => chart!.series[i + 1]!.label !== s.label)) {
+        chart.destroy();
+        chart = undefined;
+      }
+      if (!chart) {
+        const size = { width: Math.max(200, el.clientWidth), height: 160 };
+        chart = new uPlot(
+          chartOptions(spec, size, this.themeColors, () => this.marks, (from, to) => this.zoom(from, to)),
+          data,
+          el,
+        );
+        this.charts.set(name, chart);
+        this.observe(el);
+      } else chart.setData(data);
+    }
+  }
+
+  private observe(el: HTMLElement) {
+    this.resize ??= new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const name = (e.target as HTMLElement).dataset.chart!;
+        const c = this.charts.get(name);
+        const w = Math.max(200, Math.floor(e.contentRect.width));
+        if (c && Math.abs(c.width - w) > 2) c.setSize({ width: w, height: 160 });
+      }
+    });
+    this.resize.observe(el);
+  }
+
+  private zoom(from: number, to: number) {
+    this.range = 'custom';
+    this._from = from;
+    this._to = to;
+    void this.refresh(true);
+  }
+
+  // ---------- tiles ----------
+
+  private tiles(d: PanelData): { id: string; label: string; value: string; detail: string; level: Level }[] {
+    const v = d.vitals.length === 1 ? d.vitals[0] : undefined;
+    const sig = (ids: string[]) => d.overview.rules.filter((r) => ids.some((id) => r.rule === id || r.rule.startsWith(id)));
+    const level = (rs: Signal[]): Level => (rs.some((r) => r.status === 'alert') ? 'alert' : rs.some((r) => r.status === 'warn') ? 'warn' : rs.some((r) => r.status === 'ok') ? 'ok' : 'idle');
+    const tot = d.totals;
+    const fps = v?.reliability.fps;
+    const confDelta = tot.meanConfidence - (v?.confidence.baselineMean ?? NaN);
+    const drift = d.overview.rules.filter((r) => ['ewma', 'cusum', 'psi', 'js', 'ks'].includes(r.aggregation));
+    const info = this.monitor?.readyInfo;
+    const mv = info?.modelVersion ?? d.dims.mv[0];
+    const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
+    const camState = this.monitor?.state;
+    return [
+      { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : 'no live monitor', level: level(sig(['fps-drop', 'frames-stalled'])) },
+      { id: 'latency', label: 'Latency p50 / p95', value: `${fmt(d.latency.values[0], 0)} / ${fmt(d.latency.values[1], 0)} ms`, detail: v ? `baseline ${fmt(v.latency.inference.baselineP50, 0)} / ${fmt(v.latency.inference.baselineP95, 0)} ms` : 'inference stage', level: level(sig(['latency-'])) },
+      { id: 'success', label: 'Success rate', value: pct(tot.successRate), detail: `${tot.frames} frames, ${tot.frames - tot.valid} failed`, level: tot.frames ? level(sig(['success-rate'])) : 'idle' },
+      { id: 'confidence', label: 'Mean confidence', value: fmt(tot.meanConfidence, 3), detail: Number.isFinite(confDelta) ? `Δ ${confDelta >= 0 ? '+' : ''}${confDelta.toFixed(3)} vs baseline` : 'no baseline yet', level: level(sig(['confidence-'])) },
+      { id: 'malformed', label: 'Malformed outputs', value: String(tot.malformed), detail: Object.entries(tot.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none', level: tot.malformed ? 'alert' : tot.frames ? 'ok' : 'idle' },
+      { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn').length} of ${drift.length} signals off`, level: level(drift) },
+      { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
+      { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? this._log.rows[0]?.b ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
+      { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
+      { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? level(sig(['frames-stalled'])) : 'idle' },
+    ];
+  }
+
+  // ---------- rendering ----------
+
+  static override styles = [
+    unsafeCSS(uplotCss),
+    css`
+      :host {
+        --_bg: var(--hp-background, #fff);
+        --_fg: var(--hp-foreground, #1b1b1f);
+        --_muted: var(--hp-muted, #5c5f66);
+        --_card: var(--hp-card, #f4f5f7);
+        --_border: var(--hp-border, #d9dbe0);
+        --_ok: var(--hp-ok, #1a7f37);
+        --_warn: var(--hp-warn, #9a6700);
+        --_alert: var(--hp-alert, #cf222e);
+        --_accent: var(--hp-accent, #0b57d0);
+        display: block;
+        container-type: inline-size;
+        background: var(--_bg);
+        color: var(--_fg);
+        font: var(--hp-font, 13px/1.35 system-ui, sans-serif);
+        overflow: auto;
+      }
+      :host([theme='dark']) {
+        --_bg: var(--hp-background, #16181d);
+        --_fg: var(--hp-foreground, #e8eaed);
+        --_muted: var(--hp-muted, #a8adb7);
+        --_card: var(--hp-card, #20232a);
+        --_border: var(--hp-border, #353a44);
+        --_ok: var(--hp-ok, #4ac26b);
+        --_warn: var(--hp-warn, #e3b341);
+        --_alert: var(--hp-alert, #ff7b72);
+        --_accent: var(--hp-accent, #79b8ff);
+      }
+      @media (prefers-color-scheme: dark) {
+        :host(:not([theme='light'])) {
+          --_bg: var(--hp-background, #16181d);
+          --_fg: var(--hp-foreground, #e8eaed);
+          --_muted: var(--hp-muted, #a8adb7);
+          --_card: var(--hp-card, #20232a);
+          --_border: var(--hp-border, #353a44);
+          --_ok: var(--hp-ok, #4ac26b);
+          --_warn: var(--hp-warn, #e3b341);
+          --_alert: var(--hp-alert, #ff7b72);
+          --_accent: var(--hp-accent, #79b8ff);
+        }
+      }
+      .wrap {
+        padding: 0.75em;
+        display: grid;
+        gap: 0.75em;
+      }
+      .controls {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5em;
+        align-items: end;
+      }
+      .ranges {
+        display: flex;
+        gap: 0;
+      }
+      button,
+      select,
+      input {
+        font: inherit;
+        color: var(--_fg);
+        background: var(--_card);
+        border: 1px solid var(--_border);
+        border-radius: 4px;
+        padding: 0.25em 0.55em;
+      }
+      button:focus-visible,
+      select:focus-visible,
+      input:focus-visible,
+      .log-row:focus-visible {
+        outline: 2px solid var(--_accent);
+        outline-offset: 1px;
+      }
+      .ranges button[aria-pressed='true'] {
+        background: var(--_accent);
+        color: var(--_bg);
+        border-color: var(--_accent);
+      }
+      label {
+        display: grid;
+        font-size: 0.85em;
+        color: var(--_muted);
+      }
+      .tiles {
+        display: grid;
+        grid-template-columns: repeat(5, minmax(0, 1fr));
+        gap: 0.5em;
+      }
+      .tile {
+        background: var(--_card);
+        border: 1px solid var(--_border);
+        border-left: 4px solid var(--_muted);
+        border-radius: 6px;
+        padding: 0.4em 0.6em;
+        min-width: 0;
+      }
+      .tile[data-level='ok'] {
+        border-left-color: var(--_ok);
+      }
+      .tile[data-level='warn'] {
+        border-left-color: var(--_warn);
+      }
+      .tile[data-level='alert'] {
+        border-left-color: var(--_alert);
+      }
+      .tile h3 {
+        margin: 0;
+        font-size: 0.8em;
+        font-weight: 500;
+        color: var(--_muted);
+      }
+      .tile .value {
+        font-size: 1.25em;
+        font-weight: 600;
+        font-variant-numeric: tabular-nums;
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .tile .detail {
+        font-size: 0.78em;
+        color: var(--_muted);
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .level {
+        font-size: 0.75em;
+        text-transform: uppercase;
+        letter-spacing: 0.04em;
+      }
+      .charts {
+        display: grid;
+        grid-template-columns: repeat(2, minmax(0, 1fr));
+        gap: 0.75em;
+      }
+      figure {
+        margin: 0;
+        min-width: 0;
+        background: var(--_card);
+        border: 1px solid var(--_border);
+        border-radius: 6px;
+        padding: 0.4em;
+      }
+      figcaption,
+      h2 {
+        font-size: 0.9em;
+        font-weight: 600;
+        margin: 0 0 0.3em;
+      }
+      .u-legend {
+        font-size: 0.8em;
+        color: var(--_fg);
+      }
+      .u-select {
+        background: color-mix(in srgb, var(--_accent) 20%, transparent);
+      }
+      .bottom {
+        display: grid;
+        grid-template-columns: minmax(0, 2fr) minmax(0, 1fr);
+        gap: 0.75em;
+      }
+      .log {
+        height: 320px;
+        overflow: auto;
+        border: 1px solid var(--_border);
+        border-radius: 6px;
+        position: relative;
+      }
+      table {
+        border-collapse: collapse;
+        width: 100%;
+        table-layout: fixed;
+        font-variant-numeric: tabular-nums;
+      }
+      th,
+      td {
+        text-align: left;
+        padding: 0 0.5em;
+        height: ${ROW_HEIGHT}px;
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        border-bottom: 1px solid var(--_border);
+      }
+      thead th {
+        position: sticky;
+        top: 0;
+        background: var(--_card);
+        z-index: 1;
+      }
+      .log-row {
+        cursor: pointer;
+      }
+      .c-time {
+        width: 6.5em;
+      }
+      .c-model {
+        width: 6.5em;
+      }
+      .c-lat {
+        width: 4.5em;
+      }
+      .c-tags {
+        width: 9em;
+      }
+      tr.spacer td,
+      tr.spacer {
+        border: 0;
+        padding: 0;
+      }
+      .empty {
+        padding: 0.5em;
+      }
+      .log-row:hover,
+      .log-row[aria-selected='true'] {
+        background: color-mix(in srgb, var(--_accent) 12%, transparent);
+      }
+      .malformed {
+        color: var(--_alert);
+      }
+      .details {
+        background: var(--_card);
+        border: 1px solid var(--_border);
+        border-radius: 6px;
+        padding: 0.5em;
+        overflow: auto;
+        max-height: 320px;
+      }
+      .details dl {
+        display: grid;
+        grid-template-columns: auto 1fr;
+        gap: 0.15em 0.75em;
+        margin: 0;
+      }
+      .details dt {
+        color: var(--_muted);
+      }
+      .details dd {
+        margin: 0;
+        overflow-wrap: anywhere;
+      }
+      ul.alerts {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        max-height: 260px;
+        overflow: auto;
+      }
+      ul.alerts li {
+        padding: 0.3em 0;
+        border-bottom: 1px solid var(--_border);
+      }
+      .state-firing {
+        color: var(--_alert);
+        font-weight: 600;
+      }
+      .state-resolved {
+        color: var(--_ok);
+      }
+      .muted {
+        color: var(--_muted);
+      }
+      .sr-only {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip-path: inset(50%);
+        white-space: nowrap;
+      }
+      .error {
+        color: var(--_alert);
+      }
+      @container (max-width: 720px) {
+        .tiles {
+          grid-template-columns: repeat(2, minmax(0, 1fr));
+        }
+        .charts,
+        .bottom {
+          grid-template-columns: minmax(0, 1fr);
+        }
+      }
+    `,
+  ];
+
+  override render() {
+    const d = this._data;
+    return html`<div class="wrap" part="panel">
+      ${this.renderControls(d)}
+      ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+      <h2 class="sr-only" id="tiles-title">Vital signs</h2>
+      <section class="tiles" part="tiles" aria-labelledby="tiles-title">
+        ${d
+          ? this.tiles(d).map(
+              (t) => html`<div class="tile" part="tile tile-${t.level}" data-tile=${t.id} data-level=${t.level} role="group" aria-label=${t.label}>
+                <h3>${t.label} <span class="level">${t.level === 'idle' ? '' : t.level}</span></h3>
+                <div class="value" title=${t.value}>${t.value}</div>
+                <div class="detail" title=${t.detail}>${t.detail}</div>
+              </div>`,
+            )
+          : html`<p class="muted">Loading…</p>`}
+      </section>
+      <section class="charts" part="charts" aria-label="Trends">
+        ${(['latency', 'confidence', 'classes', 'image', 'memory'] as const).map((name) => {
+          const title = d ? this.specs(d)[name]!.spec.title : name;
+          return html`<figure part="chart">
+            <figcaption id="cap-${name}">${title}</figcaption>
+            <div data-chart=${name} role="img" aria-labelledby="cap-${name}"></div>
+          </figure>`;
+        })}
+      </section>
+      <div class="bottom">
+        <section aria-labelledby="log-title" part="log">
+          <h2 id="log-title">Inference log <span class="muted">(newest first${this._log.rows.length ? `, ${this._log.rows.length}${this._log.next ? '+' : ''} loaded` : ''})</span></h2>
+          ${this.renderLog()}
+        </section>
+        <section aria-labelledby="alerts-title" part="alerts">
+          <h2 id="alerts-title">Alerts</h2>
+          ${this._selected ? this.renderDetails(this._selected) : nothing}
+          ${this.renderAlerts(d)}
+        </section>
+      </div>
+    </div>`;
+  }
+
+  private renderControls(d?: PanelData) {
+    const dims = d?.dims ?? { mv: [], camera_id: [], location: [] };
+    const select = (label: string, prop: 'cameraId' | 'location' | 'modelVersion', options: string[], show: (o: string) => string = (o) => o) => html`<label
+      >${label}
+      <select
+        @change=${(e: Event) => (this[prop] = (e.target as HTMLSelectElement).value)}
+        .value=${this[prop]}
+      >
+        <option value="">all</option>
+        ${[...new Set([...options, ...(this[prop] ? [this[prop]] : [])])].map((o) => html`<option value=${o} ?selected=${o === this[prop]}>${show(o)}</option>`)}
+      </select></label
+    >`;
+    return html`<div class="controls" part="controls">
+      <div class="ranges" role="group" aria-label="Time range">
+        ${(Object.keys(RANGE_LABELS) as Range[]).map(
+          (r) => html`<button type="button" aria-pressed=${this.range === r ? 'true' : 'false'} @click=${() => this.pickRange(r)}>${RANGE_LABELS[r]}</button>`,
+        )}
+      </div>
+      ${this.range === 'custom'
+        ? html`<label>From <input type="datetime-local" .value=${toLocalInput(this._from)} @change=${(e: Event) => this.setCustom('from', (e.target as HTMLInputElement).value)} /></label>
+            <label>To <input type="datetime-local" .value=${toLocalInput(this._to)} @change=${(e: Event) => this.setCustom('to', (e.target as HTMLInputElement).value)} /></label>`
+        : nothing}
+      ${select('Camera', 'cameraId', dims.camera_id)} ${select('Location', 'location', dims.location)}
+      ${select('Model', 'modelVersion', dims.mv, (o) => o.slice(0, 12))}
+      <label
+        >Live
+        <input type="checkbox" .checked=${this.live} @change=${(e: Event) => (this.live = (e.target as HTMLInputElement).checked)}
+      /></label>
+    </div>`;
+  }
+
+  private pickRange(r: Range) {
+    if (r === 'custom' && this.range !== 'custom') {
+      const w = this.window();
+      this._from = w.from;
+      this._to = w.to;
+    }
+    this.range = r;
+  }
+
+  private setCustom(which: 'from' | 'to', value: string) {
+    const t = new Date(value).getTime();
+    if (!Number.isFinite(t)) return;
+    if (which === 'from') this._from = t;
+    else this._to = t;
+    if (this._from < this._to) void this.refresh(true);
+  }
+
+  private renderLog() {
+    const rows = this._log.rows;
+    const visible = 14;
+    const first = Math.max(0, Math.floor(this._scroll / ROW_HEIGHT) - 4);
+    const last = Math.min(rows.length, first + visible + 8);
+    return html`<div class="log" tabindex="0" aria-label="Inference log, scrollable" @scroll=${this.onLogScroll}>
+      <table>
+        <colgroup>
+          <col class="c-time" />
+          <col class="c-model" />
+          <col class="c-lat" />
+          <col />
+          <col class="c-tags" />
+        </colgroup>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Model · backend</th>
+            <th scope="col">Latency</th>
+            <th scope="col">Classes (top score)</th>
+            <th scope="col">Tags · status</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr aria-hidden="true" class="spacer" ${ref(height(first * ROW_HEIGHT))}></tr>
+          ${rows.slice(first, last).map((r) => this.renderRow(r))}
+          <tr aria-hidden="true" class="spacer" ${ref(height((rows.length - last) * ROW_HEIGHT))}></tr>
+        </tbody>
+      </table>
+      ${!rows.length ? html`<p class="muted empty">No inferences recorded in this range.</p>` : nothing}
+    </div>`;
+  }
+
+  private renderRow(r: LogRow) {
+    const classes = r.k.map(([id, n, max]) => `${this.label(id)} ×${n} (${max.toFixed(2)})`).join(', ');
+    const tags = r.g ? decodeURIComponent(r.g.replace(/&/g, ', ')) : '';
+    const status = r.m ? `malformed: ${r.m}` : r.e ? `error: ${r.e}` : '';
+    return html`<tr
+      class="log-row"
+      tabindex="0"
+      data-id=${r.id}
+      aria-selected=${this._selected?.id === r.id ? 'true' : 'false'}
+      @click=${() => (this._selected = r)}
+      @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this._selected = r))}
+    >
+      <td title=${r.id}>${time(r.t)}</td>
+      <td>${r.mv.slice(0, 6)} · ${r.b}</td>
+      <td>${fmt(r.l[3], 0)} ms</td>
+      <td title=${classes}>${classes || html`<span class="muted">none</span>`}</td>
+      <td class=${status ? 'malformed' : ''} title=${`${tags} ${status}`}>${status || tags}</td>
+    </tr>`;
+  }
+
+  private onLogScroll = (e: Event) => {
+    const el = e.target as HTMLElement;
+    this._scroll = el.scrollTop;
+    if (el.scrollTop + el.clientHeight > el.scrollHeight - 20 * ROW_HEIGHT) void getStore().then((s) => this.loadLog(s, false));
+  };
+
+  private renderDetails(r: LogRow) {
+    const tags = r.g ? r.g.split('&').map((p) => p.split('=').map(decodeURIComponent) as [string, string]) : [];
+    return html`<div class="details" part="details" aria-live="polite">
+      <h2>Inference ${r.id} <button type="button" aria-label="Close details" @click=${() => (this._selected = undefined)}>×</button></h2>
+      <dl>
+        <dt>time</dt>
+        <dd>${dateTime(r.t)}</dd>
+        <dt>model</dt>
+        <dd>${r.mv} · ${r.b}</dd>
+        ${STAGES.map((s, i) => (r.l[i]! >= 0 ? html`<dt>${s}</dt><dd>${fmt(r.l[i], 1)} ms</dd>` : nothing))}
+        ${tags.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+        ${r.m ? html`<dt>malformed</dt><dd class="malformed">${r.m}</dd>` : nothing}
+        ${r.e ? html`<dt>error</dt><dd class="malformed">${r.e}</dd>` : nothing}
+        ${(r.detections ?? []).map(
+          (d) => html`<dt>${d.label || this.label(d.classId)}</dt><dd>${d.score.toFixed(3)} at [${d.box.map((v) => Math.round(v)).join(', ')}]</dd>`,
+        )}
+        ${!r.detections && r.k.length ? html`<dt>detections</dt><dd>${r.k.map(([id, n, max, mean]) => `${this.label(id)} ×${n}: max ${max}, mean ${mean}`).join('; ')}</dd>` : nothing}
+      </dl>
+    </div>`;
+  }
+
+  private renderAlerts(d?: PanelData) {
+    const rows = d?.alerts ?? [];
+    if (!rows.length) return html`<p class="muted">No alerts in this range.</p>`;
+    return html`<ul class="alerts">
+      ${rows.map(
+        (a) => html`<li>
+          <span class="state-${a.state}">${a.state}</span> <strong>${a.name}</strong><br />
+          <span class="muted">${dateTime(a.t)} · ${a.camera_id || 'camera'}${a.location ? ` @ ${a.location}` : ''} · value ${fmt(a.value, 3)} / threshold ${fmt(a.threshold, 3)}</span>
+        </li>`,
+      )}
+    </ul>`;
+  }
+}
+
+interface PanelData {
+  range: { from: number; to: number };
+  series: Awaited<ReturnType<StoreClient['series']>>;
+  totals: Awaited<ReturnType<StoreClient['totals']>>;
+  latency: { n: number; values: number[] };
+  overview: { status: Signal['status']; firing: number; streams: number; rules: Signal[] };
+  vitals: Vitals[];
+  usage: Awaited<ReturnType<StoreClient['usage']>>;
+  alerts: AlertEvent[];
+  dims: { mv: string[]; camera_id: string[]; location: string[] };
+}
+
+if (!customElements.get('inference-health-panel')) customElements.define('inference-health-panel', InferenceHealthPanel);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'inference-health-panel': InferenceHealthPanel;
+  }
+}
