@@ -111,7 +111,39 @@ test('history page: the panel alone reads the recorded history; ranges, filters,
   await page.keyboard.press('Enter');
   await expect(panel.locator('.ranges button').nth(1)).toHaveAttribute('aria-pressed', 'true');
   await expect(panel).toHaveAttribute('range', '1h');
-  // a camera with no data: empty log, said so
+  // drag across a chart to zoom: the range becomes the dragged span
+  const chart = panel.locator('[data-chart=confidence] .u-over');
+  const box = (await chart.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await expect(panel).toHaveAttribute('range', 'custom');
+  await expect(panel.locator('input[type=datetime-local]')).toHaveCount(2);
+  await panel.locator('.ranges button').nth(1).click();
+  await expect(panel).toHaveAttribute('range', '1h');
+  // hidden page: no refreshes
+  const refreshesWhile = async (ms: number) =>
+    panel.evaluate(async (el, ms) => {
+      let n = 0;
+      const count = () => n++;
+      el.addEventListener('refreshed', count);
+      await new Promise((r) => setTimeout(r, ms));
+      el.removeEventListener('refreshed', count);
+      return n;
+    }, ms);
+  expect(await refreshesWhile(2500)).toBeGreaterThan(0);
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await page.waitForTimeout(300);
+  expect(await refreshesWhile(2500)).toBe(0);
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  // back to every camera
   await panel.locator('select').first().selectOption('');
   await expect(panel).toHaveAttribute('camera-id', '');
   await page.waitForTimeout(1500);

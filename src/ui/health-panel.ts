@@ -11,6 +11,13 @@ type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
 const RANGE_LABELS: Record<Range, string> = { '5m': '5 min', '1h': '1 h', '24h': '24 h', '7d': '7 d', custom: 'Custom' };
 type Level = 'ok' | 'warn' | 'alert' | 'idle';
+const CHART_TITLES = {
+  latency: 'Latency by stage, median per bucket, stacked (ms)',
+  confidence: 'Mean confidence with p10–p90 band and baseline',
+  classes: 'Detections per minute by class, stacked',
+  image: 'Input image: brightness, sharpness and scene distance',
+  memory: 'JS heap (MB)',
+} as const;
 
 /** What the panel shows of a running monitor (the `<inference-monitor>` it sits in, if any). */
 export interface PanelHost {
@@ -42,6 +49,19 @@ const height = (px: number) => (el?: Element) => {
   if (el) (el as HTMLElement).style.height = `${px}px`;
 };
 const toLocalInput = (t: number) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+/** The dark theme's defaults (each still overridable by its --hp-* property). */
+const DARK = css`
+  --_bg: var(--hp-background, #16181d);
+  --_fg: var(--hp-foreground, #e8eaed);
+  --_muted: var(--hp-muted, #a8adb7);
+  --_card: var(--hp-card, #20232a);
+  --_border: var(--hp-border, #353a44);
+  --_ok: var(--hp-ok, #4ac26b);
+  --_warn: var(--hp-warn, #e3b341);
+  --_alert: var(--hp-alert, #ff7b72);
+  --_accent: var(--hp-accent, #79b8ff);
+`;
 
 /**
  * `<inference-health-panel>`: vital-sign tiles, trend charts (uPlot), the inference log and the alert
@@ -90,6 +110,10 @@ export class InferenceHealthPanel extends LitElement {
   private timer?: ReturnType<typeof setInterval>;
   private lastRefresh = 0;
   private refreshing = false;
+  private pendingFull = false;
+  private chartSig = '';
+  private seriesAt = 0;
+  private slowAt = 0;
   private resize?: ResizeObserver;
   private marks: AlertMark[] = [];
   private onVisibility = () => {
@@ -151,37 +175,73 @@ export class InferenceHealthPanel extends LitElement {
   /** Re-reads everything for the range (throttled to 4 a second; `full` also reloads the log). */
   async refresh(full = false): Promise<void> {
     const now = performance.now();
-    if (this.refreshing || (!full && now - this.lastRefresh < 250)) return;
+    if (this.refreshing) {
+      // a range or filter change during a refresh: run again (fully) as soon as this one ends
+      if (full) this.pendingFull = true;
+      return;
+    }
+    if (!full && now - this.lastRefresh < 250) return;
     this.refreshing = true;
     this.lastRefresh = now;
     try {
       const store = await getStore();
       const range = { ...this.window(), ...this.filters() };
       const live = { ...(this.cameraId ? { camera_id: this.cameraId } : {}), ...(this.location ? { location: this.location } : {}), ...(this.modelVersion ? { mv: this.modelVersion } : {}) };
+      // Tiles follow every refresh; the trend charts, whose buckets are 10 s to 1 h wide, at most every
+      // sixth of a bucket (and the filter choices every 10 s): less to move across from the worker.
+      const prev = this._data;
+      const bucketMs = { '10s': 10_000, '1m': 60_000, '1h': 3600_000 }[prev?.series.res ?? '10s'];
+      const stale = (at: number, every: number) => full || !prev || now - at >= every;
+      const wantSeries = stale(this.seriesAt, Math.min(60_000, Math.max(1000, bucketMs / 6)));
+      const wantSlow = stale(this.slowAt, 10_000);
       const [series, totals, latency, overview, vitals, usage, alerts, dims] = await Promise.all([
-        store.series(range),
+        wantSeries ? store.series(range) : prev!.series,
         store.totals(range),
         store.percentiles(range, 'inference', [0.5, 0.95]),
         store.overview(live),
         store.vitals(live),
-        store.usage(),
+        wantSlow ? store.usage() : prev!.usage,
         store.alerts({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), limit: 200 }),
-        store.dimensions(range),
+        wantSlow ? store.dimensions(range) : prev!.dims,
       ]);
+      if (wantSeries) this.seriesAt = now;
+      if (wantSlow) this.slowAt = now;
       const t0 = performance.now();
       this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims };
       this._error = undefined;
       this.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
       await this.updateComplete;
-      this.drawCharts();
-      this.refreshCost.push(performance.now() - t0);
+      // charts redraw only when their data changed (a new or growing bucket, another range or filter)
+      const sig = `${series.res}|${series.t.length}|${series.t[0]}|${series.t.at(-1)}|${series.frames.at(-1)}|${series.heapMB.at(-1)}|${this.marks.length}|${this.isDark()}`;
+      if (full || sig !== this.chartSig) this.drawCharts();
+      this.chartSig = sig;
+      const ms = performance.now() - t0;
+      this.refreshCost.push(ms);
       if (this.refreshCost.length > 500) this.refreshCost.shift();
-      if (full || (this._scroll === 0 && !this._selected)) await this.loadLog(store, true);
+      if (full) await this.loadLog(store, true);
+      else if (this._scroll === 0 && !this._selected) await this.loadNewest(store);
+      /** after every refresh that reached the screen: {ms (main-thread time applying it), full} */
+      this.dispatchEvent(new CustomEvent('refreshed', { detail: { ms, full } }));
     } catch (e) {
       this._error = `could not read the health data: ${(e as Error)?.message ?? e}`;
     } finally {
       this.refreshing = false;
+      if (this.pendingFull) {
+        this.pendingFull = false;
+        void this.refresh(true);
+      }
     }
+  }
+
+  /** Live: puts rows newer than the newest shown on top (one small page), keeping the rows already loaded. */
+  private async loadNewest(store: StoreClient) {
+    if (this._log.loading) return;
+    const newest = this._log.rows[0]?.id;
+    const page = await store.log({ ...this.filters(), limit: 50 });
+    const fresh = (page.rows as LogRow[]).filter((r) => newest === undefined || r.id > newest);
+    if (!fresh.length) return;
+    if (fresh.length === page.rows.length && newest !== undefined) return this.loadLog(store, true); // a gap: start over
+    this._log = { ...this._log, rows: [...fresh, ...this._log.rows] };
   }
 
   private async loadLog(store: StoreClient, reset: boolean) {
@@ -230,7 +290,7 @@ export class InferenceHealthPanel extends LitElement {
     return {
       latency: {
         spec: {
-          title: 'Latency by stage, median per bucket, stacked (ms)',
+          title: CHART_TITLES.latency,
           series: stages.map((k, i) => ({ label: k, fill: true, color: i })).reverse(),
           axes: [{ scale: 'y', side: 3, label: 'ms' }],
         },
@@ -238,7 +298,7 @@ export class InferenceHealthPanel extends LitElement {
       },
       confidence: {
         spec: {
-          title: 'Mean confidence with p10–p90 band and baseline',
+          title: CHART_TITLES.confidence,
           series: [{ label: 'mean' }, { label: 'p10', width: 0.5 }, { label: 'p90', width: 0.5 }, { label: 'baseline', dash: [6, 4], color: 3 }],
           bands: [[3, 2]],
           scales: { y: { range: [0, 1] } },
@@ -247,7 +307,7 @@ export class InferenceHealthPanel extends LitElement {
       },
       classes: {
         spec: {
-          title: 'Detections per minute by class, stacked',
+          title: CHART_TITLES.classes,
           series: top.map((k, i) => ({ label: this.label(k), fill: true, color: i })).reverse(),
           axes: [{ scale: 'y', side: 3, label: '/min' }],
         },
@@ -255,7 +315,7 @@ export class InferenceHealthPanel extends LitElement {
       },
       image: {
         spec: {
-          title: 'Input image: brightness, sharpness and scene distance',
+          title: CHART_TITLES.image,
           series: [{ label: 'brightness', scale: 'luma' }, { label: 'sharpness', scale: 'sharp' }, { label: 'scene distance', scale: 'scene' }],
           scales: { luma: { range: [0, 255] }, scene: { range: [0, 1] } },
           axes: [{ scale: 'luma', side: 3, label: 'luma' }, { scale: 'scene', side: 1, label: 'scene' }],
@@ -263,7 +323,7 @@ export class InferenceHealthPanel extends LitElement {
         data: [t, s.image.br, s.image.sh, s.image.sc],
       },
       memory: {
-        spec: { title: 'JS heap (MB)', series: [{ label: 'heap MB' }], axes: [{ scale: 'y', side: 3, label: 'MB' }] },
+        spec: { title: CHART_TITLES.memory, series: [{ label: 'heap MB' }], axes: [{ scale: 'y', side: 3, label: 'MB' }] },
         data: [t, s.heapMB],
       },
     };
@@ -369,27 +429,11 @@ export class InferenceHealthPanel extends LitElement {
         overflow: auto;
       }
       :host([theme='dark']) {
-        --_bg: var(--hp-background, #16181d);
-        --_fg: var(--hp-foreground, #e8eaed);
-        --_muted: var(--hp-muted, #a8adb7);
-        --_card: var(--hp-card, #20232a);
-        --_border: var(--hp-border, #353a44);
-        --_ok: var(--hp-ok, #4ac26b);
-        --_warn: var(--hp-warn, #e3b341);
-        --_alert: var(--hp-alert, #ff7b72);
-        --_accent: var(--hp-accent, #79b8ff);
+        ${DARK}
       }
       @media (prefers-color-scheme: dark) {
         :host(:not([theme='light'])) {
-          --_bg: var(--hp-background, #16181d);
-          --_fg: var(--hp-foreground, #e8eaed);
-          --_muted: var(--hp-muted, #a8adb7);
-          --_card: var(--hp-card, #20232a);
-          --_border: var(--hp-border, #353a44);
-          --_ok: var(--hp-ok, #4ac26b);
-          --_warn: var(--hp-warn, #e3b341);
-          --_alert: var(--hp-alert, #ff7b72);
-          --_accent: var(--hp-accent, #79b8ff);
+          ${DARK}
         }
       }
       .wrap {
@@ -656,7 +700,7 @@ export class InferenceHealthPanel extends LitElement {
       </section>
       <section class="charts" part="charts" aria-label="Trends">
         ${(['latency', 'confidence', 'classes', 'image', 'memory'] as const).map((name) => {
-          const title = d ? this.specs(d)[name]!.spec.title : name;
+          const title = CHART_TITLES[name];
           return html`<figure part="chart">
             <figcaption id="cap-${name}">${title}</figcaption>
             <div data-chart=${name} role="img" aria-labelledby="cap-${name}"></div>

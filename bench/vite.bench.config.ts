@@ -1,0 +1,8 @@
+/** The benchmark pages as a production build (no Lit dev mode, minified), served by `vite preview`. */
+import { join } from 'node:path';
+import { defineConfig, mergeConfig } from 'vite';
+import base from '../vite.config.ts';
+
+export default mergeConfig(base, defineConfig({
+  build: { outDir: join(import.meta.dirname, '..', 'dist-bench'), emptyOutDir: true, rollupOptions: { input: { panel: join(import.meta.dirname, 'pages', 'panel.html') } } },
+}));
