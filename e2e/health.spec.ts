@@ -42,6 +42,23 @@ test('unchanged footage: baseline learnt, drift signals evaluated, zero alerts a
   expect(state.v.image.scene).toBeLessThan(0.2);
   expect(state.v.latency.inference.p50).toBeGreaterThan(0);
   expect(state.v.consistency.perMinute[0]).toBeGreaterThan(0); // people
+  // rules through the element: a bad rule is refused with a message naming it, a good change is kept
+  const rules = await page.evaluate(async () => {
+    const m = document.querySelector('inference-monitor')!;
+    const before = await m.rules();
+    let refused = '';
+    try {
+      await m.setRules([{ ...before[0]!, window: 5 }]);
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    const changed = before.map((r) => (r.id === 'latency-creep' ? { ...r, threshold: 2 } : r));
+    await m.setRules(changed);
+    return { refused, count: before.length, after: (await m.rules()).find((r) => r.id === 'latency-creep')!.threshold, stillDefault: (await m.rules()).length };
+  });
+  expect(rules.refused).toMatch(/rule 0 \(frames-stalled\): window/);
+  expect(rules.after).toBe(2);
+  expect(rules.stillDefault).toBe(rules.count);
   // recorded for the panel: image statistics, scene distance once the baseline exists, uptime from the page's samples
   expect(state.series.brightness.length).toBeGreaterThan(3);
   expect(state.series.scene.length).toBeGreaterThan(0);
