@@ -42,13 +42,6 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     expect(csp).toEqual([]);
     const unhandled = (await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection');
     expect(unhandled).toEqual([]);
-    if (backend === 'wasm') {
-      // a few more frames so the screenshot shows boxes on people
-      await page.waitForTimeout(1500);
-      await page.setViewportSize({ width: 960, height: 720 });
-      await page.waitForTimeout(500);
-      await page.screenshot({ path: 'docs/kiosk.png' });
-    }
   });
 }
 
