@@ -100,6 +100,8 @@ test('history page: the panel alone reads the recorded history; ranges, filters,
   await expect(panel.locator('tr.log-row').first()).toBeVisible({ timeout: 30_000 });
   await expect(panel.locator('[data-tile=success] .value')).toHaveText('100.0 %');
   await expect(panel.locator('[data-tile=camera] .value')).toHaveText('–'); // no monitor on this page
+  await expect(panel.locator('[data-tile=fps] .value')).not.toHaveText('–'); // from the recorded history
+  await expect(panel.locator('[data-tile=fps] .detail')).toContainText('recorded');
   // the camera filter lists what was recorded, and is the one applied
   await expect(panel.locator('select').first()).toHaveValue('line-7');
   const tags = await panel.locator('tr.log-row').first().locator('td').nth(4).textContent();

@@ -385,7 +385,12 @@ export class InferenceHealthPanel extends LitElement {
     const sig = (ids: string[]) => d.overview.rules.filter((r) => ids.some((id) => r.rule === id || r.rule.startsWith(id)));
     const level = (rs: Signal[]): Level => (rs.some((r) => r.status === 'alert') ? 'alert' : rs.some((r) => r.status === 'warn') ? 'warn' : rs.some((r) => r.status === 'ok') ? 'ok' : 'idle');
     const tot = d.totals;
-    const fps = v?.reliability.fps;
+    // without a live monitor on this page: results per second over the newest complete bucket, if recent
+    const s = d.series;
+    const bucket = { '10s': 10, '1m': 60, '1h': 3600 }[s.res];
+    const i = s.t.length - 2;
+    const recent = i >= 0 && Date.now() - s.t[i]! < 3 * bucket * 1000;
+    const fps = v?.reliability.fps ?? (recent ? s.frames[i]! / bucket : undefined);
     const confDelta = tot.meanConfidence - (v?.confidence.baselineMean ?? NaN);
     const drift = d.overview.rules.filter((r) => ['ewma', 'cusum', 'psi', 'js', 'ks'].includes(r.aggregation));
     const info = this.monitor?.readyInfo;
@@ -393,7 +398,7 @@ export class InferenceHealthPanel extends LitElement {
     const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
     const camState = this.monitor?.state;
     return [
-      { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : 'no live monitor', level: level(sig(['fps-drop', 'frames-stalled'])) },
+      { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : recent ? `recorded, last ${s.res} bucket` : 'no recent frames', level: level(sig(['fps-drop', 'frames-stalled'])) },
       { id: 'latency', label: 'Latency p50 / p95', value: `${fmt(d.latency.values[0], 0)} / ${fmt(d.latency.values[1], 0)} ms`, detail: v ? `baseline ${fmt(v.latency.inference.baselineP50, 0)} / ${fmt(v.latency.inference.baselineP95, 0)} ms` : 'inference stage', level: level(sig(['latency-'])) },
       { id: 'success', label: 'Success rate', value: pct(tot.successRate), detail: `${tot.frames} frames, ${tot.frames - tot.valid} failed`, level: tot.frames ? level(sig(['success-rate'])) : 'idle' },
       { id: 'confidence', label: 'Mean confidence', value: fmt(tot.meanConfidence, 3), detail: Number.isFinite(confDelta) ? `Δ ${confDelta >= 0 ? '+' : ''}${confDelta.toFixed(3)} vs baseline` : 'no baseline yet', level: level(sig(['confidence-'])) },
