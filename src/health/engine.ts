@@ -6,8 +6,8 @@
  */
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
-import { type FrameRecord, parseTagKey, type Stage } from '../telemetry/record.ts';
-import { addFrame, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { type FrameRecord, parseTagKey, type Stage, STAGES } from '../telemetry/record.ts';
+import { addFrame, emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
@@ -163,8 +163,7 @@ function tagsOf(g: string) {
 function chartValue(metric: ChartMetric, r: Rollup, thumb: Float64Array | number[] | null, ref: number[] | null | undefined): number {
   if (metric === 'confidence') return r.detections ? r.scoreSum / r.detections : NaN;
   if (metric === 'scene') return thumb && ref ? sceneDistance(thumb, ref) : NaN;
-  const a = r.img[IMAGE_KEY[metric]];
-  return a && a[1] ? a[0] / a[1] : NaN;
+  return meanOf(r.img[IMAGE_KEY[metric]]);
 }
 
 const meanThumb = (w: Pick<Win, 'thumb' | 'thumbN'>) => (w.thumb && w.thumbN ? Array.from(w.thumb, (v) => v / w.thumbN) : null);
@@ -665,15 +664,14 @@ export class HealthEngine {
       for (const [k, n] of Object.entries(x.classes)) out[+k] = n / (secs / 60);
       return out;
     };
-    const stages: Stage[] = ['capture', 'queue', 'preprocess', 'inference', 'postprocess', 'total'];
     const latency = Object.fromEntries(
-      stages.map((st) => {
+      STAGES.map((st) => {
         const ws = s.recent.slice(-120);
         const trend = theilSen(ws.map((w) => w.start / 60_000), ws.map((w) => latencyQuantile(w.r.lat[st], 0.5))); // ms per minute
         return [st, { p50: latencyQuantile(r.lat[st], 0.5), p95: latencyQuantile(r.lat[st], 0.95), baselineP50: b ? latencyQuantile(b.rollup.lat[st], 0.5) : NaN, baselineP95: b ? latencyQuantile(b.rollup.lat[st], 0.95) : NaN, trendPerMinute: trend }];
       }),
     ) as Vitals['latency'];
-    const img = (x: Rollup, k: string) => (x.img[k] && x.img[k][1] ? x.img[k][0] / x.img[k][1] : NaN);
+    const img = (x: Rollup, k: string) => meanOf(x.img[k]);
     const samples = s.samples.filter((x) => x.t > end - 10 * 60_000);
     const heap = samples.filter((x) => x.heapMB !== undefined);
     const perClass: Vitals['confidence']['perClass'] = {};

@@ -65,6 +65,16 @@ const RuleSchema = v.object({
   enabled: v.optional(v.boolean()),
 });
 
+const CHART_METRICS: readonly Metric[] = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'];
+const LATENCY_METRICS = METRICS.filter((m) => m.startsWith('latency.'));
+/** Aggregations that apply to some metrics only (js and classes are checked on their own). */
+const APPLIES_TO: Partial<Record<Aggregation, readonly Metric[]>> = {
+  ewma: CHART_METRICS,
+  cusum: CHART_METRICS,
+  psi: [...CHART_METRICS, ...LATENCY_METRICS],
+  ks: [...CHART_METRICS, ...LATENCY_METRICS],
+};
+
 /** Needs a baseline to mean anything. */
 export const needsBaseline = (r: Pick<AlertRule, 'aggregation'>) => ['ratio', 'ewma', 'cusum', 'psi', 'js', 'ks'].includes(r.aggregation);
 
@@ -81,7 +91,8 @@ export function parseRules(input: unknown): AlertRule[] {
       throw new TypeError(`rule ${i} (${(r as { id?: unknown })?.id ?? '?'}): ${path ? `${path}: ` : ''}${issue.message}`);
     }
     if (ids.has(res.output.id)) throw new TypeError(`rule ${i}: duplicate id '${res.output.id}'`);
-    if (['ewma', 'cusum', 'psi', 'ks'].includes(res.output.aggregation) && !['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'].concat(res.output.aggregation === 'ks' || res.output.aggregation === 'psi' ? ['latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total'] : []).includes(res.output.metric))
+    const only = APPLIES_TO[res.output.aggregation];
+    if (only && !only.includes(res.output.metric))
       throw new TypeError(`rule ${i} (${res.output.id}): ${res.output.aggregation} does not apply to ${res.output.metric}`);
     if (res.output.aggregation === 'js' && res.output.metric !== 'classes') throw new TypeError(`rule ${i} (${res.output.id}): js applies to classes only`);
     if (res.output.metric === 'classes' && res.output.aggregation !== 'js') throw new TypeError(`rule ${i} (${res.output.id}): classes takes the js aggregation`);

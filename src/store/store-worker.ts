@@ -6,7 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import type { Detection } from '../inference/types.ts';
-import type { FrameRecord } from '../telemetry/record.ts';
+import { type FrameRecord, tagKey } from '../telemetry/record.ts';
 import { MonitorStore, type StoreOptions, type StoreStatus } from './store.ts';
 import { type AlertEvent, HealthEngine, type HealthOptions, type ResourceSample } from '../health/engine.ts';
 import { type AlertRule, parseRules } from '../health/rules.ts';
@@ -122,7 +122,7 @@ const api = {
   /** A resource sample from a page running a monitor (heap, long tasks, results since the last). */
   observeResources(x: ResourceSample & { g?: string }) {
     engine?.observeResources(x);
-    store?.addGauges(x.t, x.mv, x.g ?? (x.camera_id ? `camera_id=${encodeURIComponent(x.camera_id)}` : ''), {
+    store?.addGauges(x.t, x.mv, x.g ?? tagKey({ camera_id: x.camera_id }), {
       ...(x.heapMB !== undefined ? { heapMB: x.heapMB } : {}),
       longTasks: x.longTasks,
       up: x.results > 0 ? 1 : 0,

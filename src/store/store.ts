@@ -2,7 +2,7 @@ import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../inference/types.ts';
 import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
-import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
+import { bucketStart, emptyRollup, gaugeRollups, meanOf, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
 import { BLOCK_SPAN_MS, IMAGE_KEYS, packBlocks, unpackBlock } from './frame-block.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
@@ -110,10 +110,10 @@ function seriesPoint(r: Rollup): SeriesPoint {
     p50: STAGES.map((s) => latencyQuantile(r.lat[s], 0.5)),
     p95: STAGES.map((s) => latencyQuantile(r.lat[s], 0.95)),
     classCounts: r.classes,
-    image: Object.fromEntries(Object.entries(r.img).map(([k, [sum, n]]) => [k, n ? sum / n : NaN])),
+    image: Object.fromEntries(Object.entries(r.img).map(([k, p]) => [k, meanOf(p)])),
     confP10: confidenceQuantile(r.conf, 0.1),
     confP90: confidenceQuantile(r.conf, 0.9),
-    gauge: Object.fromEntries(Object.entries(r.gauge ?? {}).map(([k, [sum, n]]) => [k, n ? sum / n : NaN])),
+    gauge: Object.fromEntries(Object.entries(r.gauge ?? {}).map(([k, p]) => [k, meanOf(p)])),
   };
 }
 

@@ -99,6 +99,17 @@ export function addFrame(r: Rollup, f: FrameRecord): Rollup {
   return r;
 }
 
+/** The mean behind a [sum, count] pair (NaN when there is none). */
+export const meanOf = (p?: [number, number]) => (p && p[1] ? p[0] / p[1] : NaN);
+
+const addSums = (into: Record<string, [number, number]>, from: Record<string, [number, number]>) => {
+  for (const [k, [s, n]] of Object.entries(from)) {
+    const a = (into[k] ??= [0, 0]);
+    a[0] += s;
+    a[1] += n;
+  }
+};
+
 const addMap = (into: Record<string | number, number>, from: Record<string | number, number>) => {
   for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
 };
@@ -118,17 +129,8 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
   into.frameScoreSum += from.frameScoreSum;
   addMap(into.classes, from.classes);
   addMap(into.classScore, from.classScore);
-  for (const [k, [s, n]] of Object.entries(from.img)) {
-    const a = (into.img[k] ??= [0, 0]);
-    a[0] += s;
-    a[1] += n;
-  }
-  if (from.gauge)
-    for (const [k, [s, n]] of Object.entries(from.gauge)) {
-      const a = ((into.gauge ??= {})[k] ??= [0, 0]);
-      a[0] += s;
-      a[1] += n;
-    }
+  addSums(into.img, from.img);
+  if (from.gauge) addSums((into.gauge ??= {}), from.gauge);
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
   return into;

@@ -186,7 +186,7 @@ export class InferenceHealthPanel extends LitElement {
     try {
       const store = await getStore();
       const range = { ...this.window(), ...this.filters() };
-      const live = { ...(this.cameraId ? { camera_id: this.cameraId } : {}), ...(this.location ? { location: this.location } : {}), ...(this.modelVersion ? { mv: this.modelVersion } : {}) };
+      const live = this.filters();
       // Tiles follow every refresh; the trend charts, whose buckets are 10 s to 1 h wide, at most every
       // sixth of a bucket (and the filter choices every 10 s): less to move across from the worker.
       const prev = this._data;
@@ -385,18 +385,23 @@ export class InferenceHealthPanel extends LitElement {
     const sig = (ids: string[]) => d.overview.rules.filter((r) => ids.some((id) => r.rule === id || r.rule.startsWith(id)));
     const level = (rs: Signal[]): Level => (rs.some((r) => r.status === 'alert') ? 'alert' : rs.some((r) => r.status === 'warn') ? 'warn' : rs.some((r) => r.status === 'ok') ? 'ok' : 'idle');
     const tot = d.totals;
-    // without a live monitor on this page: results per second over the newest complete bucket, if recent
+    // without a live monitor on this page: results per second in the newest bucket, from its first frame
+    // (or the bucket's start) to the last recorded frame, while that is recent
     const s = d.series;
-    const bucket = { '10s': 10, '1m': 60, '1h': 3600 }[s.res];
-    const i = s.t.length - 2;
-    const recent = i >= 0 && Date.now() - s.t[i]! < 3 * bucket * 1000;
-    const fps = v?.reliability.fps ?? (recent ? s.frames[i]! / bucket : undefined);
+    const k = s.t.length - 1;
+    const bucketMs = { '10s': 10_000, '1m': 60_000, '1h': 3600_000 }[s.res];
+    const span = k >= 0 ? (tot.last - Math.max(s.t[k]!, tot.first)) / 1000 : 0;
+    const prevSpan = k >= 1 ? (s.t[k]! - Math.max(s.t[k - 1]!, tot.first)) / 1000 : 0; // a bucket just begun: the one before
+    const recent = k >= 0 && Date.now() - tot.last < 3 * bucketMs && (span >= 1 || prevSpan >= 1);
+    const fps = v?.reliability.fps ?? (!recent ? undefined : span >= 1 ? (s.frames[k]! - 1) / span : s.frames[k - 1]! / prevSpan);
     const confDelta = tot.meanConfidence - (v?.confidence.baselineMean ?? NaN);
     const drift = d.overview.rules.filter((r) => ['ewma', 'cusum', 'psi', 'js', 'ks'].includes(r.aggregation));
     const info = this.monitor?.readyInfo;
     const mv = info?.modelVersion ?? d.dims.mv[0];
     const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
     const camState = this.monitor?.state;
+    const stall = level(sig(['frames-stalled']));
+    const stalled = stall === 'idle' ? 'ok' : stall; // running, not yet checked for stalls: ok
     return [
       { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : recent ? `recorded, last ${s.res} bucket` : 'no recent frames', level: level(sig(['fps-drop', 'frames-stalled'])) },
       { id: 'latency', label: 'Latency p50 / p95', value: `${fmt(d.latency.values[0], 0)} / ${fmt(d.latency.values[1], 0)} ms`, detail: v ? `baseline ${fmt(v.latency.inference.baselineP50, 0)} / ${fmt(v.latency.inference.baselineP95, 0)} ms` : 'inference stage', level: level(sig(['latency-'])) },
@@ -407,7 +412,7 @@ export class InferenceHealthPanel extends LitElement {
       { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
       { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? this._log.rows[0]?.b ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
       { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
-      { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? (level(sig(['frames-stalled'])) === 'idle' ? 'ok' : level(sig(['frames-stalled']))) : 'idle' },
+      { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
     ];
   }
 
