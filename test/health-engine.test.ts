@@ -214,6 +214,7 @@ describe('health engine: rules and baselines on request', () => {
     expect(v!.baseline.state).toBe('ready');
     expect(v!.latency.inference.p50 / v!.latency.inference.baselineP50).toBeCloseTo(200 / 140, 0);
     expect(v!.reliability.successRate).toBe(1);
+    expect(v!.reliability.baselineSuccessRate).toBe(1);
     expect(v!.reliability.fps).toBeCloseTo(10, 0);
     expect(v!.reliability.uptime).toBe(1);
     expect(v!.image.brightness).toBeCloseTo(80, 0);

@@ -694,6 +694,7 @@ export class HealthEngine {
         uptime: samples.length ? samples.filter((x) => x.results > 0).length / samples.length : NaN,
         fps: r.frames / seconds,
         baselineFps: b?.fps ?? NaN,
+        baselineSuccessRate: b?.rollup.frames ? b.rollup.valid / b.rollup.frames : NaN,
         cameraFps: (r.frames + r.dropped) / seconds,
       },
       confidence: {
@@ -730,7 +731,7 @@ export interface Vitals {
   t: number;
   baseline: { state: 'learning' | 'ready'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number };
   latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
-  reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; cameraFps: number };
+  reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
   confidence: { mean: number; baselineMean: number; p10: number; p90: number; perClass: Record<number, { mean: number; baselineMean: number; count: number }> };
   consistency: { perMinute: Record<number, number>; baselinePerMinute: Record<number, number> };
   malformed: { count: number; reasons: Record<string, number> };
