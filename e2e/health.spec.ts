@@ -42,6 +42,16 @@ test('unchanged footage: baseline learnt, drift signals evaluated, zero alerts a
   expect(state.v.image.scene).toBeLessThan(0.2);
   expect(state.v.latency.inference.p50).toBeGreaterThan(0);
   expect(state.v.consistency.perMinute[0]).toBeGreaterThan(0); // people
+  // per class against the baseline: people's counts per minute and hour, and their confidence distribution, unchanged
+  const people = state.v.confidence.perClass[0];
+  expect(people.count).toBeGreaterThan(0);
+  expect(people.p10).toBeLessThanOrEqual(people.p90);
+  expect(people.baselineP90).toBeGreaterThan(0.3);
+  expect(people.psi).toBeLessThan(people.psiThreshold);
+  expect(state.v.consistency.classes[0]).toMatchObject({ change: 'ok' });
+  expect(state.v.consistency.perHour[0] / state.v.consistency.baselinePerHour[0]).toBeGreaterThan(0.5);
+  expect(state.v.consistency.perHour[0] / state.v.consistency.baselinePerHour[0]).toBeLessThan(2);
+  expect(byRule['class-confidence-psi']).toMatchObject({ status: 'ok' });
   // rules through the element: a bad rule is refused with a message naming it, a good change is kept
   const rules = await page.evaluate(async () => {
     const m = document.querySelector('inference-monitor')!;

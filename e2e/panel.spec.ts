@@ -43,6 +43,14 @@ test('kiosk with its panel: tiles, charts, log and details fill in from the live
   await expect(panel.locator('[data-tile=model] .value')).toContainText('4c7094b7091d · wasm');
   await expect(panel.locator('[data-tile=camera] .value')).toHaveText('running');
   await expect(panel.locator('[data-tile=success] .value')).toHaveText('100.0 %', { timeout: 30_000 });
+  // per class, live against the baseline: people counted, their confidence distribution beside the baseline's
+  const person = panel.locator('.classes tr[data-class="0"]');
+  await expect(person.locator('th')).toHaveText(EVIL_LABEL, { timeout: 30_000 });
+  await expect(panel.locator('#classes-title')).toContainText('against the baseline', { timeout: 30_000 });
+  await expect(person.locator('td').nth(0)).toHaveText(/^\d+ \/ \d+$/);
+  await expect(person.locator('td').nth(2)).toHaveText('ok');
+  await expect(person.locator('td').nth(3)).toHaveText(/^0\.\d{3} \/ 0\.\d{3}$/);
+  await expect(person.locator('td').nth(4)).toHaveText(/^0\.\d\d – 0\.\d\d \/ 0\.\d\d – 0\.\d\d$/);
   // charts: five uPlot canvases
   await expect(panel.locator('figure .uplot canvas')).toHaveCount(5, { timeout: 30_000 });
   // the log fills in, newest first; a row opens its details (keyboard too)

@@ -115,6 +115,55 @@ describe('health engine: drift is caught', () => {
     });
   }
 
+  it("one class's confidence slides (a minority class): the per-class test names it within 90 s, before any overall confidence rule", () => {
+    const engine = new HealthEngine();
+    const { steady, changed, changeAt } = scenario({ classShift: { 2: -0.1 } }, 3);
+    const { alerts } = run(engine, [...steady, ...changed]);
+    const fired = firing(alerts);
+    expect(fired.filter((a) => a.t < changeAt)).toEqual([]);
+    const cls = fired.find((a) => a.rule === 'class-confidence-psi');
+    expect(cls, `fired: ${fired.map((a) => a.rule).join(', ')}`).toBeDefined();
+    expect(cls!.classId).toBe(2);
+    expect(cls!.t - changeAt).toBeLessThanOrEqual(90_000);
+    expect(cls!.value).toBeGreaterThan(cls!.threshold);
+    // the overall mean moved by 0.015: the overall charts see it late or not at all
+    expect(fired.filter((a) => a.rule.startsWith('confidence-') && a.t <= cls!.t)).toEqual([]);
+    const { perClass } = engine.vitals()[0]!.confidence;
+    expect(perClass[2]!.p50).toBeLessThan(perClass[2]!.baselineP50 - 0.05);
+    expect(perClass[2]!.psi).toBeGreaterThan(perClass[2]!.psiThreshold);
+    expect(perClass[0]!.psi).toBeLessThan(perClass[0]!.psiThreshold);
+    expect(Math.abs(perClass[0]!.p50 - perClass[0]!.baselineP50)).toBeLessThan(0.03);
+    expect(perClass[2]!.histogram.reduce((a, x) => a + x, 0)).toBe(perClass[2]!.count);
+    expect(perClass[2]!.baselineHistogram).toHaveLength(20);
+  });
+
+  it('class mix: a shift too small for the minute rule is caught over the hour; per-hour counts and changes against the baseline', () => {
+    const engine = new HealthEngine();
+    const { steady, changed, changeAt } = scenario({ class2Share: 0.27 }, 40);
+    const { alerts } = run(engine, [...steady, ...changed]);
+    const fired = firing(alerts);
+    expect(fired.filter((a) => a.rule === 'classes-minute')).toEqual([]);
+    const hour = fired.find((a) => a.rule === 'classes-hour');
+    expect(hour, `fired: ${fired.map((a) => a.rule).join(', ')}`).toBeDefined();
+    expect(hour!.t - changeAt).toBeLessThanOrEqual(35 * MIN);
+    const c = engine.vitals()[0]!.consistency;
+    // the engine has seen only 45 minutes (the open window is not counted yet)
+    expect(c.hourCoveredMinutes).toBeGreaterThan(44.8);
+    expect(c.hourCoveredMinutes).toBeLessThanOrEqual(45);
+    // ~2.5 detections a frame, 10 fps: class 2 at 27 % is ~24,300 an hour against ~13,500 in the baseline
+    expect(c.perHour[2]! / c.baselinePerHour[2]!).toBeGreaterThan(1.5);
+    expect(c.perHour[2]! / c.baselinePerHour[2]!).toBeLessThan(2);
+    expect(c.classes[2]!.change).toBe('ok'); // under 4×: not a spike
+
+    const gone = new HealthEngine();
+    run(gone, [...steady, ...healthRecords(changeAt, 11 * 60, { classId: 0 }, { seed: 2 })]);
+    expect(gone.vitals()[0]!.consistency.classes[2]).toMatchObject({ change: 'vanished', perMinute: 0 });
+    const spike = new HealthEngine();
+    run(spike, [...steady, ...healthRecords(changeAt, 11 * 60, { class2Share: 0.9 }, { seed: 2 })]);
+    expect(spike.vitals()[0]!.consistency.classes[2]!.change).toBe('spike');
+    expect(spike.vitals()[0]!.consistency.classes[0]!.change).toBe('drop');
+  });
+
   it('an alert resolves once the scene returns to normal (hysteresis), and fires again if it changes again', () => {
     const engine = new HealthEngine();
     const { steady, changed } = scenario({ brightness: 50 }, 1);

@@ -5,6 +5,22 @@ import { bucketStart, emptyRollup, errorKind, gaugeRollups, mergeRollup, rollFra
 import type { InferenceResult } from '../src/inference/protocol.ts';
 import { rng } from './helpers/rng.ts';
 
+/** The detections syntheticFrames(n, …, seed) makes, replayed from the same random sequence. */
+function syntheticDetections(n: number, seed: number) {
+  const rand = rng(seed);
+  const out: { classId: number; score: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    rand(); rand(); rand();
+    const k = Math.floor(rand() * 5);
+    for (let j = 0; j < k; j++) {
+      const classId = rand() < 0.7 ? 0 : 2;
+      out.push({ classId, score: 0.3 + 0.7 * rand() });
+    }
+    rand(); rand(); rand(); rand(); rand();
+  }
+  return out;
+}
+
 function syntheticFrames(n: number, start: number, fps: number, seed = 1): FrameRecord[] {
   const rand = rng(seed);
   const frames: FrameRecord[] = [];
@@ -80,6 +96,26 @@ describe('rollups', () => {
     const all = [...hours.values()];
     expect(all.reduce((a, r) => a + r.frames, 0)).toBe(frames.length);
     expect(all.reduce((a, r) => a + (r.errors['non-finite'] ?? 0), 0)).toBe(frames.filter((f) => f.m).length);
+  });
+
+  it("keeps each class's confidence histogram, from the record's bins grouped by class", () => {
+    const frames = syntheticFrames(2000, 0, 10, 3);
+    for (const f of frames) expect(f.h?.length ?? 0).toBe(f.k.reduce((a, x) => a + x[1], 0));
+    // by hand: every detection's bin, per class
+    const exact: Record<number, Record<number, number>> = {};
+    for (const d of syntheticDetections(2000, 3)) {
+      const bin = Math.min(CONFIDENCE_BINS - 1, Math.floor(d.score * CONFIDENCE_BINS));
+      const h = (exact[d.classId] ??= {});
+      h[bin] = (h[bin] ?? 0) + 1;
+    }
+    const all = emptyRollup('1h', 0, 'x', '*');
+    for (const r of rollFrames(frames, '10s').values()) mergeRollup(all, r);
+    expect(all.cc).toEqual(exact);
+    expect(Object.keys(exact).sort()).toEqual(['0', '2']);
+    // the classes' histograms add up to the overall one
+    const sum: Record<number, number> = {};
+    for (const h of Object.values(all.cc!)) for (const [k, n] of Object.entries(h)) sum[+k] = (sum[+k] ?? 0) + n;
+    expect(sum).toEqual(all.conf);
   });
 
   it('keys rollups by tag combination; tag keys are canonical and reversible', () => {

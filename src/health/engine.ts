@@ -82,6 +82,8 @@ export interface Signal {
   threshold: number;
   status: 'ok' | 'warn' | 'alert' | 'learning' | 'no-data';
   state: AlertState;
+  /** per-class rules (class-confidence): the class the value comes from (the one furthest past its threshold) */
+  classId?: number;
   mv: string;
   camera_id: string;
   location?: string;
@@ -97,6 +99,8 @@ export interface AlertEvent {
   state: 'firing' | 'resolved';
   value: number;
   threshold: number;
+  /** per-class rules: the class that fired */
+  classId?: number;
   mv: string;
   camera_id: string;
   location?: string;
@@ -129,7 +133,14 @@ interface Win {
   r: Rollup;
   thumb: Float64Array | null;
   thumbN: number;
+  /** engine windows merged into this one (minute windows); 1 when absent */
+  n?: number;
 }
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+/** rule windows up to this long use the 5-s windows; longer ones whole minutes */
+const LONG = 15 * MINUTE;
 
 interface Stream {
   key: string;
@@ -140,6 +151,10 @@ interface Stream {
   capture: Win[];
   cur?: Win;
   recent: Win[];
+  /** whole minutes of windows merged (for rule windows and vitals longer than the recent windows keep) */
+  minutes: Win[];
+  /** minutes before this are in `minutes` */
+  minutesTo: number;
   charts: Map<string, Ewma | Cusum>;
   alerts: Map<string, { state: AlertState; since: number }>;
   signals: Map<string, Signal>;
@@ -196,6 +211,7 @@ export class HealthEngine {
   set baselineMs(ms: number) {
     this._baselineMs = ms;
     this.keepMs = this.keepFor();
+    this.keepMinutesMs = this.keepMinutesFor();
   }
   readonly windowMs: number;
   private rules: AlertRule[];
@@ -206,6 +222,7 @@ export class HealthEngine {
   private streams = new Map<string, Stream>();
   private listeners = new Set<(e: HealthEvent) => void>();
   private keepMs = 0;
+  private keepMinutesMs = 0;
 
   constructor(opts: HealthOptions = {}) {
     this._baselineMs = opts.baselineMs ?? 5 * 60_000;
@@ -216,6 +233,7 @@ export class HealthEngine {
     this.relFloor = opts.relativeSigmaFloor ?? 0.03;
     this.rules = [...(opts.rules ?? DEFAULT_RULES)];
     this.keepMs = this.keepFor();
+    this.keepMinutesMs = this.keepMinutesFor();
   }
 
   on(listener: (e: HealthEvent) => void): () => void {
@@ -249,10 +267,16 @@ export class HealthEngine {
       }
     }
     this.keepMs = this.keepFor();
+    this.keepMinutesMs = this.keepMinutesFor();
   }
 
+  /** 5-s windows are kept for the baseline's length and the rules up to LONG; minutes for the rest (≥ 1 h). */
   private keepFor() {
-    return Math.max(this.baselineMs, ...this.rules.map((r) => r.window)) + this.windowMs;
+    return Math.max(this.baselineMs, ...this.rules.map((r) => r.window).filter((w) => w <= LONG)) + this.windowMs;
+  }
+
+  private keepMinutesFor() {
+    return Math.max(HOUR, ...this.rules.map((r) => r.window)) + MINUTE;
   }
 
   /** Baselines kept from earlier runs (IndexedDB). */
@@ -268,7 +292,7 @@ export class HealthEngine {
     const key = `${mv}|${camera}`;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, mv, camera, capture: [], recent: [], charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, samples: [] };
+      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, samples: [] };
       this.streams.set(key, s);
     }
     if (location) s.location = location;
@@ -329,6 +353,19 @@ export class HealthEngine {
     s.recent.push(w);
     const end = w.start + this.windowMs;
     while (s.recent.length && s.recent[0]!.start < end - this.keepMs) s.recent.shift();
+    // every minute that has ended: its windows merged
+    const ended = Math.floor(end / MINUTE) * MINUTE;
+    if (ended > s.minutesTo) {
+      const byMinute = new Map<number, Win[]>();
+      for (const x of s.recent) {
+        if (x.start < s.minutesTo || x.start >= ended) continue;
+        const m = Math.floor(x.start / MINUTE) * MINUTE;
+        byMinute.set(m, [...(byMinute.get(m) ?? []), x]);
+      }
+      for (const [m, ws] of byMinute) s.minutes.push({ ...mergeWins(ws, m), n: ws.length });
+      s.minutesTo = ended;
+      while (s.minutes.length && s.minutes[0]!.start < end - this.keepMinutesMs) s.minutes.shift();
+    }
     const learning = !s.baseline;
     if (learning) {
       s.capture.push(w);
@@ -373,9 +410,22 @@ export class HealthEngine {
     this.emit({ type: 'baseline', baseline: s.baseline });
   }
 
-  /** The windows inside (end − window, end]. */
+  /**
+   * The windows inside [end − window, end): 5-s windows, or for long windows the merged minutes and the
+   * 5-s windows after them.
+   */
   private span(s: Stream, window: number, end: number) {
-    return s.recent.filter((w) => w.start >= end - window && w.start < end);
+    if (window <= LONG) return s.recent.filter((w) => w.start >= end - window && w.start < end);
+    const from = end - window;
+    return [
+      ...s.minutes.filter((w) => w.start >= from && w.start < s.minutesTo),
+      ...s.recent.filter((w) => w.start >= Math.max(s.minutesTo, from) && w.start < end),
+    ];
+  }
+
+  /** How much of a span frames covered (ms), counting the 5-s windows merged into minutes. */
+  private covered(wins: Win[]) {
+    return wins.reduce((a, w) => a + (w.n ?? 1), 0) * this.windowMs;
   }
 
   private evaluate(s: Stream, rule: AlertRule, end: number) {
@@ -404,12 +454,18 @@ export class HealthEngine {
       return;
     }
     // the other rules need half their window covered (a count needs no more than one frame)
-    const covered = wins.length * this.windowMs;
+    const covered = this.covered(wins);
     if (agg !== 'count' && covered < rule.window / 2) return this.judge(s, rule, NaN, rule.threshold, end);
     const m = mergeWins(wins, end - rule.window);
     const r = m.r;
     const seconds = covered / 1000;
     const metric = rule.metric;
+    if (metric === 'class-confidence') {
+      if (!b) return;
+      const test = this.classTests(agg as 'psi' | 'ks', r, seconds, b, rule.threshold).sort((x, y) => y.value / y.threshold - x.value / x.threshold)[0];
+      if (!test) return this.judge(s, rule, NaN, rule.threshold, end);
+      return this.judge(s, rule, test.value, test.threshold, end, test.value, test.classId);
+    }
     if (agg === 'psi' || agg === 'ks' || agg === 'js') {
       if (!b) return;
       const lat = metric.startsWith('latency.') ? (metric.slice(8) as Stage) : undefined;
@@ -434,6 +490,23 @@ export class HealthEngine {
       return this.judge(s, rule, value, threshold, end);
     }
     return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
+  }
+
+  /**
+   * Each class's confidence distribution in `r` against the baseline's: PSI or KS, with the threshold
+   * raised to the chance level for its sample sizes at α ÷ (classes tested).
+   */
+  private classTests(agg: 'psi' | 'ks', r: Rollup, seconds: number, b: Baseline, min: number) {
+    const ids = Object.keys(b.rollup.cc ?? {}).map(Number).filter((k) => r.cc?.[k]);
+    return ids.map((classId) => {
+      const [a, e] = aligned(r.cc![classId]!, b.rollup.cc![classId]!, CONFIDENCE_BINS);
+      const n = r.classes[classId] ?? 0;
+      const nEff = Math.min(n, seconds * this.sps);
+      const mEff = Math.min(b.rollup.classes[classId] ?? 0, b.seconds * this.sps);
+      const bins = a.filter((x, i) => x + e[i]! > 0).length;
+      const value = agg === 'psi' ? psi(e, a) : ksStatistic(e, a);
+      return { classId, value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, this.alpha / ids.length)), n };
+    });
   }
 
   /** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
@@ -514,7 +587,7 @@ export class HealthEngine {
    * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clearValue`, when
    * given, decides resolution instead). Returns true when the alert resolved.
    */
-  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number, clearValue = value): boolean {
+  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number, clearValue = value, classId?: number): boolean {
     let resolved = false;
     const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
     const learning = needsBaseline(rule) && !s.baseline;
@@ -526,12 +599,12 @@ export class HealthEngine {
       } else if (st.state === 'pending' && !breach) st.state = 'inactive';
       if (st.state === 'pending' && t - st.since >= rule.for) {
         st.state = 'firing';
-        this.emitAlert(s, rule, 'firing', value, threshold, t, st.since);
+        this.emitAlert(s, rule, 'firing', value, threshold, t, st.since, classId);
         st.since = t;
       } else if (st.state === 'firing') {
         const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
         if (!passes(clearValue, rule.comparator, clear)) {
-          this.emitAlert(s, rule, 'resolved', value, threshold, t, st.since);
+          this.emitAlert(s, rule, 'resolved', value, threshold, t, st.since, classId);
           st.state = 'inactive';
           resolved = true;
         }
@@ -543,15 +616,15 @@ export class HealthEngine {
       rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
       value, threshold,
       status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
-      state: st.state, mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
+      state: st.state, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
     });
     return resolved;
   }
 
-  private emitAlert(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number) {
+  private emitAlert(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number) {
     this.emit({
       type: 'alert',
-      alert: { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since },
+      alert: { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since },
     });
   }
 
@@ -598,7 +671,7 @@ export class HealthEngine {
     for (const [id, st] of s.alerts) {
       if (st.state === 'firing') {
         const sig = s.signals.get(id);
-        this.emitAlert(s, this.rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since);
+        this.emitAlert(s, this.rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId);
       }
     }
     s.alerts.clear();
@@ -675,8 +748,51 @@ export class HealthEngine {
     const samples = s.samples.filter((x) => x.t > end - 10 * 60_000);
     const heap = samples.filter((x) => x.heapMB !== undefined);
     const perClass: Vitals['confidence']['perClass'] = {};
-    for (const k of new Set([...Object.keys(r.classes), ...Object.keys(b?.rollup.classes ?? {})].map(Number)))
-      perClass[k] = { mean: r.classes[k] ? r.classScore[k]! / r.classes[k]! : NaN, baselineMean: b?.rollup.classes[k] ? b.rollup.classScore[k]! / b.rollup.classes[k]! : NaN, count: r.classes[k] ?? 0 };
+    const tests = new Map(b ? this.classTests('psi', r, seconds, b, 0.25).map((x) => [x.classId, x]) : []);
+    const q = (h: Hist | undefined, p: number) => (h ? confidenceQuantile(h, p) : NaN);
+    for (const k of new Set([...Object.keys(r.classes), ...Object.keys(b?.rollup.classes ?? {})].map(Number))) {
+      const bc = b?.rollup.cc?.[k];
+      perClass[k] = {
+        mean: r.classes[k] ? r.classScore[k]! / r.classes[k]! : NaN,
+        baselineMean: b?.rollup.classes[k] ? b.rollup.classScore[k]! / b.rollup.classes[k]! : NaN,
+        count: r.classes[k] ?? 0,
+        p10: q(r.cc?.[k], 0.1), p50: q(r.cc?.[k], 0.5), p90: q(r.cc?.[k], 0.9),
+        baselineP10: q(bc, 0.1), baselineP50: q(bc, 0.5), baselineP90: q(bc, 0.9),
+        histogram: Array.from({ length: CONFIDENCE_BINS }, (_, i) => r.cc?.[k]?.[i] ?? 0),
+        baselineHistogram: Array.from({ length: CONFIDENCE_BINS }, (_, i) => bc?.[i] ?? 0),
+        psi: tests.get(k)?.value ?? NaN,
+        psiThreshold: tests.get(k)?.threshold ?? NaN,
+      };
+    }
+    // the last hour (whole minutes and the current one)
+    const hourWins = [...this.span(s, HOUR, end), ...(s.cur && s.cur.start >= end - HOUR ? [s.cur] : [])];
+    const hour = mergeWins(hourWins, end - HOUR).r;
+    const hourSecs = this.covered(hourWins) / 1000;
+    const perMinute = per(r, seconds);
+    const baselinePerMinute = b ? per(b.rollup, b.seconds) : {};
+    const classes: Vitals['consistency']['classes'] = {};
+    // changes are judged over the last 10 minutes: long enough not to flag a quiet minute
+    const tenWins = [...this.span(s, 10 * MINUTE, end), ...(s.cur && s.cur.start >= end - 10 * MINUTE ? [s.cur] : [])];
+    const ten = mergeWins(tenWins, end - 10 * MINUTE).r;
+    const tenSecs = this.covered(tenWins) / 1000;
+    for (const k of new Set([...Object.keys(hour.classes), ...Object.keys(r.classes), ...Object.keys(baselinePerMinute)].map(Number))) {
+      const base = (baselinePerMinute[k] ?? 0) * 60;
+      const got = hourSecs ? ((hour.classes[k] ?? 0) / hourSecs) * 3600 : NaN;
+      const expected = (base * tenSecs) / 3600; // detections the last 10 minutes would have had at the baseline's rate
+      const observed = ten.classes[k] ?? 0;
+      classes[k] = {
+        perMinute: perMinute[k] ?? 0,
+        baselinePerMinute: baselinePerMinute[k] ?? 0,
+        perHour: got,
+        baselinePerHour: b ? base : NaN,
+        change: !b || !tenSecs ? 'unknown'
+          : base === 0 ? (observed >= 10 ? 'new' : 'ok')
+          : expected >= 10 && observed === 0 ? 'vanished'
+          : expected >= 10 && observed < expected / 4 ? 'drop'
+          : observed >= 10 && observed > expected * 4 ? 'spike'
+          : 'ok',
+      };
+    }
     const sigs = this.signals({ mv: s.mv, camera_id: s.camera });
     return {
       mv: s.mv,
@@ -704,7 +820,13 @@ export class HealthEngine {
         p90: confidenceQuantile(r.conf, 0.9),
         perClass,
       },
-      consistency: { perMinute: per(r, seconds), baselinePerMinute: b ? per(b.rollup, b.seconds) : {} },
+      consistency: {
+        perMinute, baselinePerMinute,
+        perHour: hourSecs ? per(hour, hourSecs / 60) : {},
+        baselinePerHour: Object.fromEntries(Object.entries(baselinePerMinute).map(([k, v]) => [k, v * 60])),
+        hourCoveredMinutes: hourSecs / 60,
+        classes,
+      },
       malformed: { count: r.malformed, reasons: Object.fromEntries(Object.entries(r.errors).filter(([k]) => MALFORMED_KINDS.includes(k))) },
       image: {
         brightness: img(r, 'br'), contrast: img(r, 'co'), saturation: img(r, 'sa'), sharpness: img(r, 'sh'),
@@ -732,8 +854,30 @@ export interface Vitals {
   baseline: { state: 'learning' | 'ready'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number };
   latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
   reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
-  confidence: { mean: number; baselineMean: number; p10: number; p90: number; perClass: Record<number, { mean: number; baselineMean: number; count: number }> };
-  consistency: { perMinute: Record<number, number>; baselinePerMinute: Record<number, number> };
+  confidence: {
+    mean: number; baselineMean: number; p10: number; p90: number;
+    /**
+     * Per class, the last minute against the baseline: mean, quantiles and the 20-bin score histogram of
+     * the class's detections, and PSI between the two with its chance-corrected threshold.
+     */
+    perClass: Record<number, {
+      mean: number; baselineMean: number; count: number;
+      p10: number; p50: number; p90: number; baselineP10: number; baselineP50: number; baselineP90: number;
+      histogram: number[]; baselineHistogram: number[];
+      psi: number; psiThreshold: number;
+    }>;
+  };
+  /**
+   * Class counts per minute (last minute) and per hour (the last hour's covered time, scaled) against the
+   * baseline's rates; per class a `change` over the last 10 minutes: a class that vanished (none where ≥ 10
+   * were expected), dropped below a quarter, spiked past 4×, or is new (≥ 10, none in the baseline).
+   */
+  consistency: {
+    perMinute: Record<number, number>; baselinePerMinute: Record<number, number>;
+    perHour: Record<number, number>; baselinePerHour: Record<number, number>;
+    hourCoveredMinutes: number;
+    classes: Record<number, { perMinute: number; baselinePerMinute: number; perHour: number; baselinePerHour: number; change: 'ok' | 'vanished' | 'drop' | 'spike' | 'new' | 'unknown' }>;
+  };
   malformed: { count: number; reasons: Record<string, number> };
   image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number } };
   resources: { heapMB: number; heapSlopeMBPerMinute: number; longTasksPerMinute: number; droppedShare: number };

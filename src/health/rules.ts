@@ -8,8 +8,9 @@ import * as v from 'valibot';
  * Metrics: `confidence` (detection scores), `brightness`, `contrast`, `saturation`, `sharpness`, `scene`
  * (distance of the view from the baseline's), `latency.<stage>` (capture, queue, preprocess, inference,
  * postprocess, total), `success` (valid results / frames), `malformed`, `errors`, `fps`, `dropped`
- * (share of camera frames dropped), `classes` (class distribution), `frames` (with `gap`), `heap` (MB),
- * `longtasks`.
+ * (share of camera frames dropped), `classes` (class distribution), `class-confidence` (each class's
+ * confidence distribution, with `psi` or `ks`: the class furthest past its threshold decides, thresholds
+ * corrected for the number of classes tested), `frames` (with `gap`), `heap` (MB), `longtasks`.
  *
  * Aggregations over the window: `mean`, `p50`, `p95`, `count`, `rate` (per minute), `ratio` (window
  * value ÷ baseline value; p95 for latency, mean otherwise), `ewma` and `cusum` (control charts on the
@@ -28,7 +29,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export const METRICS = [
   'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
   'latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total',
-  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'frames', 'heap', 'longtasks',
+  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'heap', 'longtasks',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -71,8 +72,8 @@ const LATENCY_METRICS = METRICS.filter((m) => m.startsWith('latency.'));
 const APPLIES_TO: Partial<Record<Aggregation, readonly Metric[]>> = {
   ewma: CHART_METRICS,
   cusum: CHART_METRICS,
-  psi: [...CHART_METRICS, ...LATENCY_METRICS],
-  ks: [...CHART_METRICS, ...LATENCY_METRICS],
+  psi: [...CHART_METRICS, ...LATENCY_METRICS, 'class-confidence'],
+  ks: [...CHART_METRICS, ...LATENCY_METRICS, 'class-confidence'],
 };
 
 /** Needs a baseline to mean anything. */
@@ -96,6 +97,8 @@ export function parseRules(input: unknown): AlertRule[] {
       throw new TypeError(`rule ${i} (${res.output.id}): ${res.output.aggregation} does not apply to ${res.output.metric}`);
     if (res.output.aggregation === 'js' && res.output.metric !== 'classes') throw new TypeError(`rule ${i} (${res.output.id}): js applies to classes only`);
     if (res.output.metric === 'classes' && res.output.aggregation !== 'js') throw new TypeError(`rule ${i} (${res.output.id}): classes takes the js aggregation`);
+    if (res.output.metric === 'class-confidence' && !['psi', 'ks'].includes(res.output.aggregation))
+      throw new TypeError(`rule ${i} (${res.output.id}): class-confidence takes the psi or ks aggregation`);
     ids.add(res.output.id);
     out.push(res.output as AlertRule);
   });
@@ -120,9 +123,10 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   { id: 'confidence-cusum', name: 'Mean confidence shifted (CUSUM)', metric: 'confidence', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },
   { id: 'confidence-psi', name: 'Confidence distribution shifted (PSI)', metric: 'confidence', aggregation: 'psi', window: MIN, comparator: '>', threshold: 0.25, clear: 0.2, for: 30 * S, severity: 'warning' },
   { id: 'confidence-ks', name: 'Confidence distribution shifted (KS)', metric: 'confidence', aggregation: 'ks', window: MIN, comparator: '>', threshold: 0.2, for: 30 * S, severity: 'info' },
+  { id: 'class-confidence-psi', name: "A class's confidence distribution shifted (PSI)", metric: 'class-confidence', aggregation: 'psi', window: 2 * MIN, comparator: '>', threshold: 0.25, clear: 0.2, for: 30 * S, severity: 'warning' },
   // consistency of output
   { id: 'classes-minute', name: 'Class mix changed (last minute)', metric: 'classes', aggregation: 'js', window: MIN, comparator: '>', threshold: 0.2, clear: 0.15, for: MIN, severity: 'warning' },
-  { id: 'classes-hour', name: 'Class mix changed (last 10 minutes)', metric: 'classes', aggregation: 'js', window: 10 * MIN, comparator: '>', threshold: 0.1, clear: 0.08, for: 5 * MIN, severity: 'info' },
+  { id: 'classes-hour', name: 'Class mix changed (last hour)', metric: 'classes', aggregation: 'js', window: 60 * MIN, comparator: '>', threshold: 0.1, clear: 0.08, for: 5 * MIN, severity: 'info' },
   // the input image
   { id: 'brightness-ewma', name: 'Lighting changed (EWMA)', metric: 'brightness', aggregation: 'ewma', window: 10 * S, comparator: '>=', threshold: 3, clear: 2, for: 10 * S, severity: 'warning' },
   { id: 'brightness-cusum', name: 'Lighting shifted (CUSUM)', metric: 'brightness', aggregation: 'cusum', window: 10 * S, comparator: '>=', threshold: 5, clear: 2.5, for: 0, severity: 'warning' },

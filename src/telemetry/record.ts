@@ -31,7 +31,10 @@ export interface FrameRecord {
   k: [number, number, number, number][];
   /** frame score stats over detections: [mean, min, max], or [] when nothing was detected */
   s: number[];
-  /** confidence bin (see histogram.ts) of each detection, ascending; absent when nothing was detected */
+  /**
+   * confidence bin (see histogram.ts) of each detection, grouped by class in `k` order (each class's
+   * `count` bins, ascending), so per-class distributions come from the same bytes; absent when nothing was detected
+   */
   h?: number[];
   /** malformed reason */
   m?: string;
@@ -93,7 +96,7 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
     s: n ? [r3(sum / n), r3(min), r3(max)] : [],
     g: tagKey(tags),
   };
-  if (n) rec.h = r.detections.map((d) => confidenceBin(d.score)).sort((a, b) => a - b);
+  if (n) rec.h = r.detections.map((d) => d.classId * 64 + confidenceBin(d.score)).sort((a, b) => a - b).map((x) => x % 64);
   if (r.malformed) rec.m = r.malformed;
   if (r.image) {
     rec.i = { br: r2(r.image.brightness), co: r2(r.image.contrast), sa: r3(r.image.saturation), sh: r2(r.image.sharpness) };

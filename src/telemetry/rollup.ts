@@ -31,6 +31,8 @@ export interface Rollup {
   /** class id → detections, and the sum of their scores */
   classes: Record<number, number>;
   classScore: Record<number, number>;
+  /** class id → confidence histogram of that class's detections (absent in rollups without detections) */
+  cc?: Record<number, Hist>;
   /** input statistic → [sum, count] */
   img: Record<string, [number, number]>;
   /** page resources sampled while running (heapMB, longTasks, up = results flowed) → [sum, count] */
@@ -78,13 +80,22 @@ export function addFrame(r: Rollup, f: FrameRecord): Rollup {
     const v = f.l[i]!;
     if (v >= 0) addTo(r.lat[STAGES[i]!], latencyBucket(v));
   }
+  // f.h holds each class's bins in f.k order
+  const h = f.h ?? [];
+  const perClass = h.length === f.k.reduce((a, x) => a + x[1], 0);
+  let o = 0;
   for (const [classId, count, , mean] of f.k) {
     r.classes[classId] = (r.classes[classId] ?? 0) + count;
     r.classScore[classId] = (r.classScore[classId] ?? 0) + mean * count;
     r.detections += count;
     r.scoreSum += mean * count;
+    if (perClass) {
+      const ch = ((r.cc ??= {})[classId] ??= {});
+      for (let j = o; j < o + count; j++) addTo(ch, h[j]!);
+    }
+    o += count;
   }
-  for (const bin of f.h ?? []) addTo(r.conf, bin);
+  for (const bin of h) addTo(r.conf, bin);
   if (f.s.length) {
     r.scoredFrames++;
     r.frameScoreSum += f.s[0]!;
@@ -129,6 +140,7 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
   into.frameScoreSum += from.frameScoreSum;
   addMap(into.classes, from.classes);
   addMap(into.classScore, from.classScore);
+  if (from.cc) for (const k in from.cc) merge(((into.cc ??= {})[k] ??= {}), from.cc[k]!);
   addSums(into.img, from.img);
   if (from.gauge) addSums((into.gauge ??= {}), from.gauge);
   into.first = Math.min(into.first, from.first);

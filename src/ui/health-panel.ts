@@ -567,6 +567,21 @@ export class InferenceHealthPanel extends LitElement {
         grid-template-columns: minmax(0, 2fr) minmax(0, 1fr);
         gap: 0.75em;
       }
+      .classes td[data-level='alert'] {
+        color: var(--_alert);
+        font-weight: 600;
+      }
+      .classes td[data-level='warn'] {
+        color: var(--_warn);
+      }
+      .classes .hint {
+        font-size: 0.85em;
+        margin: 0.3em 0 0;
+      }
+      .classes th[scope='row'] {
+        font-weight: 600;
+        border-bottom: 1px solid var(--_border);
+      }
       .log {
         height: 320px;
         overflow: auto;
@@ -717,6 +732,7 @@ export class InferenceHealthPanel extends LitElement {
           </figure>`;
         })}
       </section>
+      ${this.renderClasses(d)}
       <div class="bottom">
         <section aria-labelledby="log-title" part="log">
           <h2 id="log-title">Inference log <span class="muted">(newest first${this._log.rows.length ? `, ${this._log.rows.length}${this._log.next ? '+' : ''} loaded` : ''})</span></h2>
@@ -777,6 +793,51 @@ export class InferenceHealthPanel extends LitElement {
     if (which === 'from') this._from = t;
     else this._to = t;
     if (this._from < this._to) void this.refresh(true);
+  }
+
+  /** Per class, live (one stream): counts per minute and hour and the confidence distribution against the baseline. */
+  private renderClasses(d?: PanelData) {
+    const v = d?.vitals.length === 1 ? d.vitals[0] : undefined;
+    if (!v) return nothing;
+    const c = v.consistency.classes;
+    const pc = v.confidence.perClass;
+    const ids = [...new Set([...Object.keys(c), ...Object.keys(pc)].map(Number))].sort((a, b) => (c[b]?.perHour ?? 0) - (c[a]?.perHour ?? 0) || a - b).slice(0, 12);
+    if (!ids.length) return nothing;
+    const base = v.baseline.state === 'ready';
+    const changeLevel = (x?: string) => (x === 'vanished' || x === 'spike' ? 'alert' : x === 'drop' || x === 'new' ? 'warn' : 'ok');
+    return html`<section class="classes" part="classes" aria-labelledby="classes-title">
+      <h2 id="classes-title">Per class <span class="muted">(last minute and hour${base ? ' against the baseline' : '; baseline still learning'})</span></h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Class</th>
+            <th scope="col">Per minute</th>
+            <th scope="col">Per hour</th>
+            <th scope="col">Change (10 min)</th>
+            <th scope="col">Mean confidence</th>
+            <th scope="col">p10 – p90</th>
+            <th scope="col">PSI</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${ids.map((id) => {
+            const x = c[id];
+            const p = pc[id];
+            const shifted = p && p.psi > p.psiThreshold;
+            return html`<tr data-class=${id}>
+              <th scope="row">${this.label(id)}</th>
+              <td>${fmt(x?.perMinute, 0)}${base ? html` <span class="muted">/ ${fmt(x?.baselinePerMinute, 0)}</span>` : nothing}</td>
+              <td>${fmt(x?.perHour, 0)}${base ? html` <span class="muted">/ ${fmt(x?.baselinePerHour, 0)}</span>` : nothing}</td>
+              <td data-level=${changeLevel(x?.change)}>${x?.change ?? '–'}</td>
+              <td>${fmt(p?.mean, 3)}${base ? html` <span class="muted">/ ${fmt(p?.baselineMean, 3)}</span>` : nothing}</td>
+              <td>${fmt(p?.p10, 2)} – ${fmt(p?.p90, 2)}${base ? html` <span class="muted">/ ${fmt(p?.baselineP10, 2)} – ${fmt(p?.baselineP90, 2)}</span>` : nothing}</td>
+              <td data-level=${shifted ? 'alert' : 'ok'} title=${p ? `threshold ${fmt(p.psiThreshold, 2)}` : ''}>${fmt(p?.psi, 2)}</td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+      <p class="muted hint">Now / baseline. Change: vanished (none where ≥ 10 were expected), drop (under ¼), spike (over 4×), new. PSI: the class's confidence distribution in the last minute against the baseline's; it is off when above its threshold (hover).</p>
+    </section>`;
   }
 
   private renderLog() {

@@ -12,8 +12,12 @@ export interface Scene {
   viewShift?: number;
   /** inference latency, ms */
   inference?: number;
-  /** class of the detections (default 0, person) */
+  /** class of the detections (default: 0, person, or 2 with probability `class2Share`) */
   classId?: number;
+  /** share of class-2 detections (default 0.15) */
+  class2Share?: number;
+  /** added to the scores of one class's detections only */
+  classShift?: Record<number, number>;
   malformed?: boolean;
 }
 
@@ -29,12 +33,11 @@ export function healthRecords(from: number, seconds: number, scene: Scene = {}, 
   for (let i = 0; i < seconds * fps; i++) {
     const t = from + (i * 1000) / fps;
     const n = 1 + Math.floor(rand() * 4);
-    const detections = Array.from({ length: n }, () => ({
-      classId: scene.classId ?? (rand() < 0.85 ? 0 : 2),
-      label: '',
-      score: Math.min(0.99, Math.max(0.3, 0.35 + 0.5 * rand() ** 2 + (scene.confidenceShift ?? 0))),
-      box: [0, 0, 10, 10] as [number, number, number, number],
-    }));
+    const detections = Array.from({ length: n }, () => {
+      const classId = scene.classId ?? (rand() < 1 - (scene.class2Share ?? 0.15) ? 0 : 2);
+      const shift = (scene.confidenceShift ?? 0) + (scene.classShift?.[classId] ?? 0);
+      return { classId, label: '', score: Math.min(0.99, Math.max(0.3, 0.35 + 0.5 * rand() ** 2 + shift)), box: [0, 0, 10, 10] as [number, number, number, number] };
+    });
     const thumb = new Uint8Array(256);
     for (let y = 0; y < 16; y++)
       for (let x = 0; x < 16; x++) {
