@@ -141,6 +141,9 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number) {
 async function main() {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const session = await ort.InferenceSession.create(join(root, 'models', 'centernet-coco.onnx'), { intraOpNumThreads: 2 });
+  // warm up: the first runs are slow, and their times would be a cluster of outliers in the baseline's tail
+  const { width: iw, height: ih } = inputSize(manifest);
+  for (let i = 0; i < 20; i++) await session.run({ [manifest.input.name]: new ort.Tensor('float32', new Float32Array(iw * ih * 3), manifest.input.shape) });
   const statsMs: number[] = [];
   const variants: Record<string, string> = {
     plain: '',

@@ -10,7 +10,21 @@ import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
 test('darkened footage: a lighting/confidence alert fires within 30 s of the change, none before, and resolves after', async ({ page }) => {
   test.setTimeout(300_000);
   const rec = await recordEvents(page);
-  await page.goto('/?backend=wasm&camera_id=dock-1&location=line%203&baseline_minutes=0.25');
+  // `notify`: the page may show notifications; a spy around the browser's Notification records each one
+  await page.context().grantPermissions(['notifications']);
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    const shown: { title: string; body?: string; tag?: string }[] = [];
+    (window as unknown as { __notifications: typeof shown }).__notifications = shown;
+    class Spy extends Real {
+      constructor(title: string, opts?: NotificationOptions) {
+        shown.push({ title, body: opts?.body, tag: opts?.tag });
+        super(title, opts);
+      }
+    }
+    Object.defineProperty(window, 'Notification', { value: Spy, configurable: true, writable: true });
+  });
+  await page.goto('/?backend=wasm&camera_id=dock-1&location=line%203&baseline_minutes=0.25&notify');
   await waitForEvent(page, 'ready', () => true, 60_000);
   // the clip's own brightness, as the frame worker measured it, tells when the light changed
   const first = await waitForEvent(page, 'inference', (e) => e.detail.image?.brightness > 0, 30_000);
@@ -37,6 +51,13 @@ test('darkened footage: a lighting/confidence alert fires within 30 s of the cha
   expect(seen.vitals!.brightness).toBeLessThan(seen.vitals!.baseline_brightness!); // the last minute holds dark frames
   expect(seen.history).toContainEqual([alert.detail.ruleId, 'firing']);
   expect(seen.bar).toMatch(/alert/);
+  // with notify: a notification for each firing alert (none for resolutions), titled with the rule's name
+  const notes = await page.evaluate(() => (window as unknown as { __notifications: { title: string; body?: string; tag?: string }[] }).__notifications);
+  const note = notes.find((n) => n.tag === `${alert.detail.ruleId}|dock-1`);
+  expect(note, JSON.stringify(notes)).toBeDefined();
+  expect(note!.title).toBe(alert.detail.name);
+  expect(note!.body).toMatch(/^dock-1: [\d.]+ \(threshold [\d.]+\)$/);
+  expect(notes.length).toBe((await rec.events()).filter((e: Recorded) => e.type === 'alert' && e.detail.state === 'firing').length);
   // the clip loops back to normal light at 50 s: the alert resolves (hysteresis, no flapping)
   const resolved = await waitForEvent(page, 'alert', (e) => e.detail.state === 'resolved' && e.detail.ruleId === alert.detail.ruleId, 120_000);
   expect(resolved.at).toBeGreaterThan(alert.at);

@@ -352,7 +352,8 @@ export class InferenceMonitor extends LitElement {
     this.emit('alert', { ...a, ruleId: a.rule, time: a.t });
     if (this.notify && a.state === 'firing' && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
       try {
-        new Notification(a.name, { body: `${a.camera_id || 'camera'}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})`, tag: `${a.rule}|${a.camera_id}` });
+        const cls = a.classId !== undefined ? ` · ${this._ready.labels?.[a.classId] ?? `class ${a.classId}`}` : '';
+        new Notification(a.name, { body: `${a.camera_id || 'camera'}${cls}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})`, tag: `${a.rule}|${a.camera_id}` });
       } catch {
         // notifications from a page need a service worker on some platforms: the event is enough
       }
