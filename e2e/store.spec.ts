@@ -184,6 +184,58 @@ test('series: cached closed buckets give the same answer, and a late write to a 
   expect(r.c.frames[i]).toBe(r.a.frames[i] + 30);
 });
 
+test('series pages: a fresh worker reads the points of closed buckets from IndexedDB (same series), and a late write drops the page it touches', async ({ page }) => {
+  const dbName = `series-pages-${Date.now()}`;
+  await openStorePage(page, { dbName });
+  const now = Date.now();
+  const range = { from: now - 3 * 3600_000, to: now };
+  const a = await page.evaluate(async ([now, range]) => {
+    const g = globalThis as any;
+    await g.ingest(3600, now - 2 * 3600_000, 0.5, { seed: 3 }); // 2 h at one frame per 2 s
+    return g.testStore.series(range, '1m');
+  }, [now, range] as const);
+  const pages = () =>
+    page.evaluate(
+      (name) =>
+        new Promise<number[]>((resolve, reject) => {
+          const req = indexedDB.open(name);
+          req.onsuccess = () => {
+            const q = req.result.transaction('seriesPages').objectStore('seriesPages').getAll();
+            q.onsuccess = () => (req.result.close(), resolve(q.result.filter((p: { key: string }) => p.key === '1m|||').map((p: { start: number }) => p.start)));
+            q.onerror = () => reject(q.error);
+          };
+          req.onerror = () => reject(req.error);
+        }),
+      dbName,
+    );
+  await expect.poll(async () => (await pages()).length).toBeGreaterThanOrEqual(3); // ≥ 1.5 h of closed 30-min pages
+  // a fresh worker (reload): the same series, closed buckets from the pages (float32: 7 significant digits)
+  await openStorePage(page, { dbName });
+  const b = await page.evaluate((range) => (globalThis as any).testStore.series(range, '1m'), range);
+  expect(b.t).toEqual(a.t);
+  expect(b.frames).toEqual(a.frames);
+  for (const k of ['successRate', 'meanConfidence', 'confP10', 'confP90'] as const)
+    b[k].forEach((v: number, i: number) => expect(v).toBeCloseTo(a[k][i], 5));
+  b.p95.inference.forEach((v: number, i: number) => expect(Math.abs(v - a.p95.inference[i]) / a.p95.inference[i]).toBeLessThan(1e-6));
+  expect(b.classCounts).toEqual(a.classCounts);
+  // a late write into a closed bucket: its page goes, and a fresh worker sees the new frames
+  const t10 = a.t[10];
+  const before = await pages();
+  await page.evaluate(async (t10) => {
+    const g = globalThis as any;
+    await g.testStore.add(g.syntheticRecords(30, t10 + 1000, 1, { seed: 9 }));
+    await g.testStore.flush();
+  }, t10);
+  const after = await pages();
+  const touched = before.filter((p) => p <= t10 && t10 < p + 60 * 60_000);
+  expect(touched).toHaveLength(1);
+  expect(after).not.toContain(touched[0]);
+  expect(before.filter((p) => p !== touched[0]).every((p) => after.includes(p))).toBe(true);
+  await openStorePage(page, { dbName });
+  const c = await page.evaluate((range) => (globalThis as any).testStore.series(range, '1m'), range);
+  expect(c.frames[c.t.indexOf(t10)]).toBe(a.frames[a.t.indexOf(t10)] + 30);
+});
+
 test('two tabs record side by side: every frame of each lands once, under its own source id', async ({ context }) => {
   test.setTimeout(300_000);
   const tabs = [await context.newPage(), await context.newPage()];

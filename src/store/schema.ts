@@ -2,10 +2,11 @@ import type { DBSchema } from 'idb';
 import type { Detection } from '../inference/types.ts';
 import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
+import type { SeriesPage } from './series-page.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
 
 export const DB_NAME = 'inference-health';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
 export interface DetectionsRow {
@@ -25,6 +26,8 @@ export interface MonitorDB extends DBSchema {
   frames: { key: [string, number]; value: FrameBlock };
   detections: { key: string; value: DetectionsRow };
   rollups: { key: [Resolution, number, string, string]; value: Rollup };
+  /** series points of closed buckets per filter set, 30 buckets a value (a cache: rebuilt from rollups when absent) */
+  seriesPages: { key: [string, Resolution, number]; value: SeriesPage; indexes: { page: [Resolution, number] } };
   /** alert state changes (firing, resolved), keyed by UUIDv7 id: newest last */
   alerts: { key: string; value: AlertEvent; indexes: { rule: string } };
   /** one baseline per [model version, camera_id] */
@@ -51,6 +54,10 @@ export const migrations: Record<number, (db: import('idb').IDBPDatabase<MonitorD
   2: (db) => {
     if (db.objectStoreNames.contains('frames')) db.deleteObjectStore('frames');
     db.createObjectStore('frames', { keyPath: 'key' });
+  },
+  // v3: persisted series points (filled as queries and upkeep compute them)
+  3: (db) => {
+    db.createObjectStore('seriesPages', { keyPath: ['key', 'res', 'start'] }).createIndex('page', ['res', 'start']);
   },
 };
 

@@ -60,9 +60,17 @@ function notify() {
   }
 }
 
-async function retention() {
+async function retention(upkeep = true) {
   if (!store) return;
-  const run = () => store!.applyRetention().catch(() => undefined);
+  const run = async () => {
+    await store!.applyRetention().catch(() => undefined);
+    if (!upkeep) return;
+    // keep the default views' series pages current (a cold panel then reads pages, not rollups); not at
+    // open, where it would compete with the page's own first queries
+    const now = Date.now();
+    await store!.series({ from: now - 24 * 3600_000, to: now }, '1m').catch(() => undefined);
+    await store!.series({ from: now - 2 * 3600_000, to: now }, '10s').catch(() => undefined);
+  };
   const locks = (navigator as Navigator & { locks?: LockManager }).locks;
   if (locks) await locks.request('inference-health-retention', { ifAvailable: true }, async (lock) => (lock ? run() : undefined));
   else await run();
@@ -76,7 +84,7 @@ const api = {
       opening = store.open().then(async (s) => {
         await startHealth(store!, options.health ?? {});
         lastMode = s.mode;
-        void retention();
+        void retention(false);
         retentionTimer = setInterval(() => void retention(), 60_000);
         return s;
       });

@@ -1,9 +1,10 @@
-import { type IDBPDatabase, openDB } from 'idb';
+import { type IDBPDatabase, type IDBPObjectStore, openDB, type StoreNames } from 'idb';
 import type { Detection } from '../inference/types.ts';
 import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, gaugeRollups, meanOf, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
+import { packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
 import { BLOCK_SPAN_MS, IMAGE_KEYS, packBlocks, unpackBlock } from './frame-block.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
 
@@ -81,24 +82,6 @@ const frameMatches = (r: FrameRecord, f: Filters) =>
   (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f) && (f.classId === undefined || r.k.some((k) => k[0] === f.classId));
 
 /** One bucket of a series, all filters merged. */
-interface SeriesPoint {
-  frames: number;
-  successRate: number;
-  malformed: number;
-  dropped: number;
-  meanConfidence: number;
-  mean: number[];
-  p50: number[];
-  p95: number[];
-  classCounts: Record<number, number>;
-  /** mean input-image statistics (br, co, sa, sh, sc) */
-  image: Record<string, number>;
-  confP10: number;
-  confP90: number;
-  /** mean page resources (heapMB, longTasks per sample, up = share of samples with results) */
-  gauge: Record<string, number>;
-}
-
 function seriesPoint(r: Rollup): SeriesPoint {
   return {
     frames: r.frames,
@@ -115,6 +98,32 @@ function seriesPoint(r: Rollup): SeriesPoint {
     confP90: confidenceQuantile(r.conf, 0.9),
     gauge: Object.fromEntries(Object.entries(r.gauge ?? {}).map(([k, p]) => [k, meanOf(p)])),
   };
+}
+
+/**
+ * Deletes the persisted series pages (every filter set) that rollup deltas touch: only pages whose
+ * buckets had all closed are ever persisted, so deltas of the open buckets touch none.
+ */
+async function dropSeriesPages(pages: IDBPObjectStore<MonitorDB, ArrayLike<StoreNames<MonitorDB>>, 'seriesPages', 'readwrite'>, deltas: Pick<Rollup, 'res' | 'start'>[]) {
+  const seen = new Set<string>();
+  const now = Date.now();
+  for (const d of deltas) {
+    const p = seriesPageStart(d.start, d.res);
+    if (p + seriesPageMs(d.res) > bucketStart(now - 10_000, d.res) || seen.has(`${d.res}|${p}`)) continue;
+    seen.add(`${d.res}|${p}`);
+    let c = await pages.index('page').openKeyCursor([d.res, p]);
+    while (c) {
+      await pages.delete(c.primaryKey);
+      c = await c.continue();
+    }
+  }
+}
+
+/** A filter set's series points in memory: closed buckets' points, the pages known whole, a page read in flight. */
+interface SeriesMemory {
+  points: Map<number, SeriesPoint>;
+  pages: Set<number>;
+  loading?: Promise<void>;
 }
 
 const isQuota = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError';
@@ -239,7 +248,7 @@ export class MonitorStore {
     const deltas = this.deltas(batch, gauges);
     for (let attempt = 0; ; attempt++) {
       try {
-        const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models'], 'readwrite', { durability: 'relaxed' });
+        const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models', 'seriesPages'], 'readwrite', { durability: 'relaxed' });
         const frames = tx.objectStore('frames');
         const rollups = tx.objectStore('rollups');
         for (const block of packBlocks(batch)) void frames.put(block);
@@ -252,6 +261,7 @@ export class MonitorStore {
             await rollups.put(existing ? mergeRollup(existing, delta) : delta);
           }),
         );
+        await dropSeriesPages(tx.objectStore('seriesPages'), deltas);
         await tx.done;
         this.invalidate(deltas);
         this.status.written += batch.length;
@@ -329,7 +339,7 @@ export class MonitorStore {
     if (!this.db) return { frames: 0 };
     const r = this.retention;
     const before = await this.frameCount();
-    const tx = this.db.transaction(['frames', 'rollups', 'detections', 'alerts'], 'readwrite');
+    const tx = this.db.transaction(['frames', 'rollups', 'detections', 'alerts', 'seriesPages'], 'readwrite');
     const frames = tx.objectStore('frames');
     // blocks that started over a span before the cutoff hold only frames older than it
     const ageCut = idFloor(now - r.frameMaxAgeMs - BLOCK_SPAN_MS);
@@ -362,9 +372,16 @@ export class MonitorStore {
       if (ac && acount - r.alertsMaxCount > 1) ac = await ac.advance(acount - r.alertsMaxCount - 1);
       if (ac) await alerts.delete(IDBKeyRange.upperBound(ac.primaryKey));
     }
-    this.invalidate('all');
-    for (const res of Object.keys(RESOLUTIONS) as Resolution[])
+    // only buckets past the rollups' age limits go: cached points and rows of younger ones stay valid
+    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) this.forgetBefore(res, now - r.rollupMaxAgeMs[res]);
+    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
       await tx.objectStore('rollups').delete(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res]], false, true));
+      let c = await tx.objectStore('seriesPages').index('page').openKeyCursor(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res] - seriesPageMs(res)]));
+      while (c) {
+        await tx.objectStore('seriesPages').delete(c.primaryKey);
+        c = await c.continue();
+      }
+    }
     await tx.done;
     return { frames: before - (await this.frameCount()) };
   }
@@ -380,13 +397,15 @@ export class MonitorStore {
       return;
     }
     this.invalidate('all');
-    const tx = this.db.transaction('rollups', 'readwrite', { durability: 'relaxed' });
+    const tx = this.db.transaction(['rollups', 'seriesPages'], 'readwrite', { durability: 'relaxed' });
+    const store = tx.objectStore('rollups');
     await Promise.all(
       rows.map(async (d) => {
-        const existing = await tx.store.get([d.res, d.start, d.mv, d.g]);
-        await tx.store.put(existing ? mergeRollup(existing, d) : d);
+        const existing = await store.get([d.res, d.start, d.mv, d.g]);
+        await store.put(existing ? mergeRollup(existing, d) : d);
       }),
     );
+    await dropSeriesPages(tx.objectStore('seriesPages'), rows);
     await tx.done;
   }
 
@@ -398,15 +417,81 @@ export class MonitorStore {
    */
   private closed: Record<Resolution, { upTo: number; from: number; rows: Rollup[] } | undefined> = { '10s': undefined, '1m': undefined, '1h': undefined };
 
-  private points = new Map<string, { upTo: number; points: Map<number, SeriesPoint> }>();
+  /**
+   * Per filter set: points of closed buckets (computed or read from seriesPages), and the pages known
+   * to be persisted.
+   */
+  private points = new Map<string, SeriesMemory>();
+
+  /** Reads the persisted series pages of a filter set in [from, to] (page starts) into memory. */
+  private async loadSeriesPages(key: string, res: Resolution, from: number, to: number, mem: SeriesMemory) {
+    // one read at a time per filter set: a query arriving while another reads waits for it, then reads what is left
+    while (mem.loading) await mem.loading;
+    let done!: () => void;
+    mem.loading = new Promise<void>((r) => (done = r));
+    try {
+      await this.readSeriesPages(key, res, from, to, mem);
+    } finally {
+      mem.loading = undefined;
+      done();
+    }
+  }
+
+  private async readSeriesPages(key: string, res: Resolution, from: number, to: number, mem: SeriesMemory) {
+    let a = from;
+    while (a <= to && mem.pages.has(a)) a += seriesPageMs(res);
+    if (a > to) return;
+    try {
+      const pages = await this.db!.getAll('seriesPages', IDBKeyRange.bound([key, res, a], [key, res, to]));
+      for (const page of pages) {
+        if (mem.pages.has(page.start)) continue;
+        mem.pages.add(page.start);
+        for (const [t, p] of unpackSeriesPage(page)) mem.points.set(t, p);
+      }
+    } catch {
+      // a cache: without it the points come from the rollups
+    }
+  }
+
+  private async saveSeriesPages(pages: ReturnType<typeof packSeriesPage>[]) {
+    try {
+      const tx = this.db!.transaction('seriesPages', 'readwrite', { durability: 'relaxed' });
+      for (const p of pages) void tx.store.put(p);
+      await tx.done;
+    } catch {
+      // a cache (full storage, closed database): the next query computes the points again
+      for (const p of pages) this.points.get(p.key)?.pages.delete(p.start);
+    }
+  }
+
+  /** Drops what is cached of buckets before `cut` (retention deleted them). */
+  private forgetBefore(res: Resolution, cut: number) {
+    const c = this.closed[res];
+    if (c && c.from < cut) this.closed[res] = undefined;
+    for (const [k, mem] of this.points) {
+      if (!k.startsWith(`${res}|`)) continue;
+      for (const t of mem.points.keys()) if (t < cut) mem.points.delete(t);
+      for (const p of mem.pages) if (p < cut) mem.pages.delete(p);
+    }
+  }
 
   /** Drops cached closed buckets that these rollups touch (late frames, imports, retention). */
   private invalidate(rows: Pick<Rollup, 'res' | 'start'>[] | 'all') {
     for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
       const c = this.closed[res];
-      if (c && (rows === 'all' || rows.some((r) => r.res === res && r.start <= c.upTo))) {
-        this.closed[res] = undefined;
-        for (const k of this.points.keys()) if (k.startsWith(`${res}|`)) this.points.delete(k);
+      if (c && (rows === 'all' || rows.some((r) => r.res === res && r.start <= c.upTo))) this.closed[res] = undefined;
+      // series points: the buckets written to, and their pages (recomputed from the rollups when next asked)
+      for (const [k, mem] of this.points) {
+        if (!k.startsWith(`${res}|`)) continue;
+        if (rows === 'all') {
+          this.points.delete(k);
+          continue;
+        }
+        for (const r of rows) {
+          if (r.res !== res) continue;
+          mem.points.delete(r.start);
+          mem.pages.delete(seriesPageStart(r.start, res));
+        }
       }
     }
   }
@@ -483,23 +568,57 @@ export class MonitorStore {
    * metric, as uPlot takes them); buckets with no frames are absent.
    */
   async series(range: Range, res: Resolution = resolutionFor(range.from, range.to)) {
-    const rowsIn = await this.rollupsIn(res, range.from, range.to, range);
-    // per-bucket points of closed buckets are computed once per filter set and reused
+    const RES = RESOLUTIONS[res];
+    const start = bucketStart(range.from, res);
+    const to = range.to;
+    // buckets that ended over 10 s ago are closed: their points never change (a late write invalidates them)
+    const closedUpTo = bucketStart(Date.now() - 10_000, res) - RES;
     const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}`;
-    const cached = this.points.get(key);
-    const closedUpTo = this.closed[res]?.upTo ?? -Infinity;
+    let mem = this.points.get(key);
+    if (!mem) this.points.set(key, (mem = { points: new Map(), pages: new Set() }));
+    const pageMs = seriesPageMs(res);
+    // 1. persisted pages of closed spans this worker has not seen yet
+    const lastClosedPage = seriesPageStart(closedUpTo + RES, res) - pageMs; // the last page whose buckets are all closed
+    if (this.db && start <= lastClosedPage + pageMs - 1) await this.loadSeriesPages(key, res, seriesPageStart(start, res), Math.min(to, lastClosedPage), mem);
+    // 2. from rollups: the pages no known page covers, whole (so the closed ones can be kept)
+    const spans: [number, number][] = [];
+    for (let p = seriesPageStart(start, res); p <= to; p += pageMs) {
+      if (mem.pages.has(p)) continue;
+      const b = Math.min(p + pageMs - RES, to);
+      const last = spans.at(-1);
+      if (last && last[1] + RES === p) last[1] = b;
+      else spans.push([p, b]);
+    }
     const byStart = new Map<number, Rollup>();
-    for (const r of rowsIn) {
-      if (cached && r.start <= cached.upTo && r.start <= closedUpTo && cached.points.has(r.start)) continue;
-      const m = byStart.get(r.start);
-      if (m) mergeRollup(m, r);
-      else byStart.set(r.start, mergeRollup(emptyRollup(res, r.start, r.mv, '*'), r));
+    for (const [a, b] of spans) {
+      for (const r of await this.rollupsIn(res, a, b, range)) {
+        const m = byStart.get(r.start);
+        if (m) mergeRollup(m, r);
+        else byStart.set(r.start, mergeRollup(emptyRollup(res, r.start, r.mv, '*'), r));
+      }
     }
     const points = new Map<number, SeriesPoint>();
-    if (cached) for (const [t, p] of cached.points) if (t >= bucketStart(range.from, res) && t <= range.to && t <= closedUpTo) points.set(t, p);
-    for (const [t, r] of byStart) points.set(t, seriesPoint(r));
-    const fresh = new Map([...points].filter(([t]) => t <= closedUpTo));
-    if (fresh.size) this.points.set(key, { upTo: closedUpTo, points: cached && cached.upTo === closedUpTo ? new Map([...cached.points, ...fresh]) : fresh });
+    const fresh = new Map<number, SeriesPoint>();
+    for (const [t, r] of byStart) {
+      const p = seriesPoint(r);
+      fresh.set(t, p);
+      if (t <= closedUpTo) mem.points.set(t, p);
+      if (t >= start && t <= to) points.set(t, p);
+    }
+    for (const [t, p] of mem.points) if (t >= start && t <= to && t <= closedUpTo && !points.has(t)) points.set(t, p);
+    // 3. keep the closed pages just computed whole
+    if (this.db) {
+      const save = [];
+      for (const [a, b] of spans) {
+        for (let p = a; p <= Math.min(b, lastClosedPage); p += pageMs) {
+          if (p + pageMs - RES > b) break; // cut short by the range's end
+          mem.pages.add(p);
+          const pts = [...fresh.keys()].filter((t) => t >= p && t < p + pageMs).sort((x, y) => x - y).map((t) => [t, fresh.get(t)!] as [number, SeriesPoint]);
+          save.push(packSeriesPage(res, p, key, pts));
+        }
+      }
+      if (save.length) void this.saveSeriesPages(save);
+    }
     const t = [...points.keys()].sort((a, b) => a - b);
     const rows = t.map((s) => points.get(s)!);
     const col = <K extends keyof SeriesPoint>(k: K) => rows.map((p) => p[k]);
