@@ -208,7 +208,7 @@ test('series pages: a fresh worker reads the points of closed buckets from Index
         }),
       dbName,
     );
-  await expect.poll(async () => (await pages()).length).toBeGreaterThanOrEqual(3); // ≥ 1.5 h of closed 30-min pages
+  await expect.poll(async () => (await pages()).length).toBeGreaterThanOrEqual(1); // the 12-h page(s) the range falls in, up to the last closed bucket
   // a fresh worker (reload): the same series, closed buckets from the pages (float32: 7 significant digits)
   await openStorePage(page, { dbName });
   const b = await page.evaluate((range) => (globalThis as any).testStore.series(range, '1m'), range);
@@ -227,7 +227,7 @@ test('series pages: a fresh worker reads the points of closed buckets from Index
     await g.testStore.flush();
   }, t10);
   const after = await pages();
-  const touched = before.filter((p) => p <= t10 && t10 < p + 60 * 60_000);
+  const touched = before.filter((p) => p <= t10 && t10 < p + 12 * 3600_000);
   expect(touched).toHaveLength(1);
   expect(after).not.toContain(touched[0]);
   expect(before.filter((p) => p !== touched[0]).every((p) => after.includes(p))).toBe(true);

@@ -20,11 +20,12 @@ const point = (i: number): SeriesPoint => ({
 describe('series pages', () => {
   it('pack and unpack a page of points: exact where float32 holds the value, NaN and absent keys kept apart', () => {
     const start = seriesPageStart(Date.UTC(2026, 10, 25, 10, 17), '1m');
-    expect(start).toBe(Date.UTC(2026, 10, 25, 10));
+    expect(start).toBe(Date.UTC(2026, 10, 25, 0)); // 12-h pages at 1 min
     expect(seriesPageMs('1m')).toBe(SERIES_PAGE_BUCKETS * 60_000);
     // buckets with no frames are absent: every third one here
-    const pts: [number, SeriesPoint][] = Array.from({ length: SERIES_PAGE_BUCKETS }, (_, i) => i).filter((i) => i % 3 !== 2).map((i) => [start + i * 60_000, point(i)]);
-    const page = packSeriesPage('1m', start, '1m|||', pts);
+    const pts: [number, SeriesPoint][] = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 3 !== 2).map((i) => [start + i * 60_000, point(i)]);
+    const page = packSeriesPage('1m', start, '1m|||', start + (SERIES_PAGE_BUCKETS - 1) * 60_000, pts);
+    expect(page.upTo - page.start).toBe(seriesPageMs('1m') - 60_000);
     expect(page.v).toBeInstanceOf(Float32Array);
     expect(page.cls).toEqual([0, 2]);
     const back = unpackSeriesPage(structuredClone(page));

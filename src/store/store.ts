@@ -100,16 +100,14 @@ function seriesPoint(r: Rollup): SeriesPoint {
   };
 }
 
-/**
- * Deletes the persisted series pages (every filter set) that rollup deltas touch: only pages whose
- * buckets had all closed are ever persisted, so deltas of the open buckets touch none.
- */
+/** Deletes the persisted series pages (every filter set) that rollup deltas of closed buckets touch. */
 async function dropSeriesPages(pages: IDBPObjectStore<MonitorDB, ArrayLike<StoreNames<MonitorDB>>, 'seriesPages', 'readwrite'>, deltas: Pick<Rollup, 'res' | 'start'>[]) {
   const seen = new Set<string>();
   const now = Date.now();
   for (const d of deltas) {
     const p = seriesPageStart(d.start, d.res);
-    if (p + seriesPageMs(d.res) > bucketStart(now - 10_000, d.res) || seen.has(`${d.res}|${p}`)) continue;
+    // only closed buckets are ever in a page (open ones are written every flush)
+    if (d.start > bucketStart(now - 10_000, d.res) - RESOLUTIONS[d.res] || seen.has(`${d.res}|${p}`)) continue;
     seen.add(`${d.res}|${p}`);
     let c = await pages.index('page').openKeyCursor([d.res, p]);
     while (c) {
@@ -119,10 +117,14 @@ async function dropSeriesPages(pages: IDBPObjectStore<MonitorDB, ArrayLike<Store
   }
 }
 
-/** A filter set's series points in memory: closed buckets' points, the pages known whole, a page read in flight. */
+/**
+ * A filter set's series points in memory: closed buckets' points; per page, the last bucket up to which
+ * its points are known (from a stored page or computed), and the upTo it was last stored with; a read in flight.
+ */
 interface SeriesMemory {
   points: Map<number, SeriesPoint>;
-  pages: Set<number>;
+  pages: Map<number, number>;
+  saved: Map<number, number>;
   loading?: Promise<void>;
 }
 
@@ -438,14 +440,22 @@ export class MonitorStore {
   }
 
   private async readSeriesPages(key: string, res: Resolution, from: number, to: number, mem: SeriesMemory) {
-    let a = from;
-    while (a <= to && mem.pages.has(a)) a += seriesPageMs(res);
-    if (a > to) return;
+    // the pages this worker knows nothing of, as runs of consecutive page starts
+    const runs: [number, number][] = [];
+    for (let p = from; p <= to; p += seriesPageMs(res)) {
+      if (mem.pages.has(p)) continue;
+      const last = runs.at(-1);
+      if (last && last[1] + seriesPageMs(res) === p) last[1] = p;
+      else runs.push([p, p]);
+    }
+    if (!runs.length) return;
     try {
-      const pages = await this.db!.getAll('seriesPages', IDBKeyRange.bound([key, res, a], [key, res, to]));
+      const tx = this.db!.transaction('seriesPages');
+      const pages = (await Promise.all(runs.map(([a, b]) => tx.store.getAll(IDBKeyRange.bound([key, res, a], [key, res, b]))))).flat();
       for (const page of pages) {
-        if (mem.pages.has(page.start)) continue;
-        mem.pages.add(page.start);
+        if ((mem.pages.get(page.start) ?? -Infinity) >= page.upTo) continue;
+        mem.pages.set(page.start, page.upTo);
+        mem.saved.set(page.start, page.upTo);
         for (const [t, p] of unpackSeriesPage(page)) mem.points.set(t, p);
       }
     } catch {
@@ -460,7 +470,7 @@ export class MonitorStore {
       await tx.done;
     } catch {
       // a cache (full storage, closed database): the next query computes the points again
-      for (const p of pages) this.points.get(p.key)?.pages.delete(p.start);
+      for (const p of pages) this.points.get(p.key)?.saved.delete(p.start);
     }
   }
 
@@ -471,7 +481,7 @@ export class MonitorStore {
     for (const [k, mem] of this.points) {
       if (!k.startsWith(`${res}|`)) continue;
       for (const t of mem.points.keys()) if (t < cut) mem.points.delete(t);
-      for (const p of mem.pages) if (p < cut) mem.pages.delete(p);
+      for (const p of mem.pages.keys()) if (p < cut) mem.pages.delete(p);
     }
   }
 
@@ -487,10 +497,13 @@ export class MonitorStore {
           this.points.delete(k);
           continue;
         }
+        const closedUpTo = bucketStart(Date.now() - 10_000, res) - RESOLUTIONS[res];
         for (const r of rows) {
-          if (r.res !== res) continue;
+          // open buckets are never cached: a write to one (every flush) changes nothing here
+          if (r.res !== res || r.start > closedUpTo) continue;
           mem.points.delete(r.start);
           mem.pages.delete(seriesPageStart(r.start, res));
+          mem.saved.delete(seriesPageStart(r.start, res));
         }
       }
     }
@@ -575,19 +588,20 @@ export class MonitorStore {
     const closedUpTo = bucketStart(Date.now() - 10_000, res) - RES;
     const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}`;
     let mem = this.points.get(key);
-    if (!mem) this.points.set(key, (mem = { points: new Map(), pages: new Set() }));
+    if (!mem) this.points.set(key, (mem = { points: new Map(), pages: new Map(), saved: new Map() }));
     const pageMs = seriesPageMs(res);
-    // 1. persisted pages of closed spans this worker has not seen yet
-    const lastClosedPage = seriesPageStart(closedUpTo + RES, res) - pageMs; // the last page whose buckets are all closed
-    if (this.db && start <= lastClosedPage + pageMs - 1) await this.loadSeriesPages(key, res, seriesPageStart(start, res), Math.min(to, lastClosedPage), mem);
-    // 2. from rollups: the pages no known page covers, whole (so the closed ones can be kept)
+    const first = seriesPageStart(start, res);
+    // 1. stored pages (whole, or up to their last closed bucket) this worker does not have yet
+    if (this.db && start <= closedUpTo) await this.loadSeriesPages(key, res, first, Math.min(to, closedUpTo), mem);
+    // 2. from rollups: each page's buckets after those known (a page no one knows: all of it, so it can be kept)
     const spans: [number, number][] = [];
-    for (let p = seriesPageStart(start, res); p <= to; p += pageMs) {
-      if (mem.pages.has(p)) continue;
+    for (let p = first; p <= to; p += pageMs) {
+      const a = Math.max(p, (mem.pages.get(p) ?? p - RES) + RES);
       const b = Math.min(p + pageMs - RES, to);
+      if (a > b) continue;
       const last = spans.at(-1);
-      if (last && last[1] + RES === p) last[1] = b;
-      else spans.push([p, b]);
+      if (last && last[1] + RES === a) last[1] = b;
+      else spans.push([a, b]);
     }
     const byStart = new Map<number, Rollup>();
     for (const [a, b] of spans) {
@@ -598,27 +612,30 @@ export class MonitorStore {
       }
     }
     const points = new Map<number, SeriesPoint>();
-    const fresh = new Map<number, SeriesPoint>();
     for (const [t, r] of byStart) {
       const p = seriesPoint(r);
-      fresh.set(t, p);
       if (t <= closedUpTo) mem.points.set(t, p);
       if (t >= start && t <= to) points.set(t, p);
     }
     for (const [t, p] of mem.points) if (t >= start && t <= to && t <= closedUpTo && !points.has(t)) points.set(t, p);
-    // 3. keep the closed pages just computed whole
-    if (this.db) {
-      const save = [];
-      for (const [a, b] of spans) {
-        for (let p = a; p <= Math.min(b, lastClosedPage); p += pageMs) {
-          if (p + pageMs - RES > b) break; // cut short by the range's end
-          mem.pages.add(p);
-          const pts = [...fresh.keys()].filter((t) => t >= p && t < p + pageMs).sort((x, y) => x - y).map((t) => [t, fresh.get(t)!] as [number, SeriesPoint]);
-          save.push(packSeriesPage(res, p, key, pts));
-        }
+    // 3. what is now known of each page, up to its last closed bucket; stored when whole, or when it grew by
+    // 6 buckets since it was last stored (so a fresh worker reads at most that many from the rollups)
+    const save = [];
+    for (const [a, b] of spans) {
+      for (let p = seriesPageStart(a, res); p <= b; p += pageMs) {
+        const known = mem.pages.get(p) ?? p - RES;
+        if (Math.max(p, a) > known + RES) continue; // a gap before this span: not known from the page start
+        const upTo = Math.min(p + pageMs - RES, b, closedUpTo);
+        if (upTo <= known) continue;
+        mem.pages.set(p, upTo);
+        const stored = mem.saved.get(p) ?? p - RES;
+        if (!this.db || (upTo < p + pageMs - RES && upTo - stored < 6 * RES)) continue;
+        mem.saved.set(p, upTo);
+        const pts = [...mem.points].filter(([t]) => t >= p && t <= upTo).sort((x, y) => x[0] - y[0]);
+        save.push(packSeriesPage(res, p, key, upTo, pts));
       }
-      if (save.length) void this.saveSeriesPages(save);
     }
+    if (save.length) void this.saveSeriesPages(save);
     const t = [...points.keys()].sort((a, b) => a - b);
     const rows = t.map((s) => points.get(s)!);
     const col = <K extends keyof SeriesPoint>(k: K) => rows.map((p) => p[k]);
