@@ -14,29 +14,29 @@ export const SERIES_PAGE_BUCKETS = 720;
 export const seriesPageMs = (res: Resolution) => RESOLUTIONS[res] * SERIES_PAGE_BUCKETS;
 export const seriesPageStart = (t: number, res: Resolution) => Math.floor(t / seriesPageMs(res)) * seriesPageMs(res);
 
-/** One bucket's point of a series (see MonitorStore.series). */
-export interface SeriesPoint {
-  frames: number;
-  successRate: number;
-  malformed: number;
-  dropped: number;
-  meanConfidence: number;
-  mean: number[];
-  p50: number[];
-  p95: number[];
-  classCounts: Record<number, number>;
-  /** mean input-image statistics (br, co, sa, sh, sc) */
-  image: Record<string, number>;
-  confP10: number;
-  confP90: number;
-  /** mean page resources (heapMB, longTasks per sample, up = share of samples with results) */
-  gauge: Record<string, number>;
-}
-
-const GAUGES = ['heapMB', 'longTasks', 'up'] as const;
+export const GAUGES = ['heapMB', 'longTasks', 'up'] as const;
 const N = STAGES.length;
-/** frames, successRate, malformed, dropped, meanConfidence, confP10, confP90, mean×N, p50×N, p95×N, image, gauges */
-const FIELDS = 7 + 3 * N + IMAGE_KEYS.length + GAUGES.length;
+
+/** Where each value sits in a point's `v` (absent values are NaN). */
+export const F = {
+  frames: 0, successRate: 1, malformed: 2, dropped: 3, meanConfidence: 4, confP10: 5, confP90: 6,
+  /** mean, p50 and p95 latency: one per stage, in STAGES order */
+  mean: 7, p50: 7 + N, p95: 7 + 2 * N,
+  /** mean input statistics, in IMAGE_KEYS order */
+  image: 7 + 3 * N,
+  /** mean page resources, in GAUGES order */
+  gauge: 7 + 3 * N + IMAGE_KEYS.length,
+} as const;
+export const FIELDS = F.gauge + GAUGES.length;
+
+/**
+ * One bucket's point of a series (see MonitorStore.series): FIELDS numbers laid out as F says (read from a
+ * page, a view into its Float32Array; no per-point objects to build), and the class counts.
+ */
+export interface SeriesPoint {
+  v: Float64Array | Float32Array;
+  classCounts: Record<number, number>;
+}
 
 export interface SeriesPage {
   res: Resolution;
@@ -59,12 +59,7 @@ export function packSeriesPage(res: Resolution, start: number, key: string, upTo
   const v = new Float32Array(points.length * FIELDS);
   const cc = new Float32Array(points.length * cls.length);
   points.forEach(([, p], i) => {
-    let o = i * FIELDS;
-    v[o++] = p.frames; v[o++] = p.successRate; v[o++] = p.malformed; v[o++] = p.dropped;
-    v[o++] = p.meanConfidence; v[o++] = p.confP10; v[o++] = p.confP90;
-    for (const a of [p.mean, p.p50, p.p95]) for (let s = 0; s < N; s++) v[o++] = a[s]!;
-    for (const k of IMAGE_KEYS) v[o++] = p.image[k] ?? NaN;
-    for (const k of GAUGES) v[o++] = p.gauge[k] ?? NaN;
+    v.set(p.v, i * FIELDS);
     cls.forEach((c, j) => (cc[i * cls.length + j] = p.classCounts[c] ?? 0));
   });
   return { res, start, key, upTo, t: Float64Array.from(points, ([t]) => t), v, cls, cc };
@@ -74,26 +69,12 @@ export function unpackSeriesPage(page: SeriesPage): [number, SeriesPoint][] {
   const out: [number, SeriesPoint][] = [];
   const { v, cc, cls } = page;
   for (let i = 0; i < page.t.length; i++) {
-    let o = i * FIELDS;
-    const frames = v[o++]!, successRate = v[o++]!, malformed = v[o++]!, dropped = v[o++]!, meanConfidence = v[o++]!, confP10 = v[o++]!, confP90 = v[o++]!;
-    const mean = Array.from(v.subarray(o, o + N)), p50 = Array.from(v.subarray(o + N, o + 2 * N)), p95 = Array.from(v.subarray(o + 2 * N, o + 3 * N));
-    o += 3 * N;
-    const image: Record<string, number> = {};
-    for (const k of IMAGE_KEYS) {
-      const x = v[o++]!;
-      if (!Number.isNaN(x)) image[k] = x;
-    }
-    const gauge: Record<string, number> = {};
-    for (const k of GAUGES) {
-      const x = v[o++]!;
-      if (!Number.isNaN(x)) gauge[k] = x;
-    }
     const classCounts: Record<number, number> = {};
-    cls.forEach((c, j) => {
+    for (let j = 0; j < cls.length; j++) {
       const n = cc[i * cls.length + j]!;
-      if (n) classCounts[c] = n;
-    });
-    out.push([page.t[i]!, { frames, successRate, malformed, dropped, meanConfidence, mean, p50, p95, classCounts, image, confP10, confP90, gauge }]);
+      if (n) classCounts[cls[j]!] = n;
+    }
+    out.push([page.t[i]!, { v: v.subarray(i * FIELDS, (i + 1) * FIELDS), classCounts }]);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } 
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, gaugeRollups, meanOf, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
-import { packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
+import { F, FIELDS, GAUGES, packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
 import { BLOCK_SPAN_MS, IMAGE_KEYS, packBlocks, unpackBlock } from './frame-block.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
 
@@ -83,21 +83,22 @@ const frameMatches = (r: FrameRecord, f: Filters) =>
 
 /** One bucket of a series, all filters merged. */
 function seriesPoint(r: Rollup): SeriesPoint {
-  return {
-    frames: r.frames,
-    successRate: r.frames ? r.valid / r.frames : NaN,
-    malformed: r.malformed,
-    dropped: r.dropped,
-    meanConfidence: r.detections ? r.scoreSum / r.detections : NaN,
-    mean: STAGES.map((s) => latencyMean(r.lat[s])),
-    p50: STAGES.map((s) => latencyQuantile(r.lat[s], 0.5)),
-    p95: STAGES.map((s) => latencyQuantile(r.lat[s], 0.95)),
-    classCounts: r.classes,
-    image: Object.fromEntries(Object.entries(r.img).map(([k, p]) => [k, meanOf(p)])),
-    confP10: confidenceQuantile(r.conf, 0.1),
-    confP90: confidenceQuantile(r.conf, 0.9),
-    gauge: Object.fromEntries(Object.entries(r.gauge ?? {}).map(([k, p]) => [k, meanOf(p)])),
-  };
+  const v = new Float64Array(FIELDS).fill(NaN);
+  v[F.frames] = r.frames;
+  v[F.successRate] = r.frames ? r.valid / r.frames : NaN;
+  v[F.malformed] = r.malformed;
+  v[F.dropped] = r.dropped;
+  v[F.meanConfidence] = r.detections ? r.scoreSum / r.detections : NaN;
+  v[F.confP10] = confidenceQuantile(r.conf, 0.1);
+  v[F.confP90] = confidenceQuantile(r.conf, 0.9);
+  STAGES.forEach((s, i) => {
+    v[F.mean + i] = latencyMean(r.lat[s]);
+    v[F.p50 + i] = latencyQuantile(r.lat[s], 0.5);
+    v[F.p95 + i] = latencyQuantile(r.lat[s], 0.95);
+  });
+  IMAGE_KEYS.forEach((k, i) => (v[F.image + i] = meanOf(r.img[k])));
+  GAUGES.forEach((k, i) => (v[F.gauge + i] = meanOf(r.gauge?.[k])));
+  return { v, classCounts: r.classes };
 }
 
 /** Deletes the persisted series pages (every filter set) that rollup deltas of closed buckets touch. */
@@ -638,29 +639,29 @@ export class MonitorStore {
     if (save.length) void this.saveSeriesPages(save);
     const t = [...points.keys()].sort((a, b) => a - b);
     const rows = t.map((s) => points.get(s)!);
-    const col = <K extends keyof SeriesPoint>(k: K) => rows.map((p) => p[k]);
+    const col = (at: number) => rows.map((p) => p.v[at]!);
     return {
       res,
       t,
-      frames: col('frames'),
-      successRate: col('successRate'),
-      malformed: col('malformed'),
-      dropped: col('dropped'),
-      meanConfidence: col('meanConfidence'),
+      frames: col(F.frames),
+      successRate: col(F.successRate),
+      malformed: col(F.malformed),
+      dropped: col(F.dropped),
+      meanConfidence: col(F.meanConfidence),
       /** mean latency per stage */
-      mean: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.mean[i]!)])) as Record<Stage, number[]>,
-      p50: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.p50[i]!)])) as Record<Stage, number[]>,
-      p95: Object.fromEntries(STAGES.map((s, i) => [s, rows.map((p) => p.p95[i]!)])) as Record<Stage, number[]>,
-      classCounts: col('classCounts'),
+      mean: Object.fromEntries(STAGES.map((s, i) => [s, col(F.mean + i)])) as Record<Stage, number[]>,
+      p50: Object.fromEntries(STAGES.map((s, i) => [s, col(F.p50 + i)])) as Record<Stage, number[]>,
+      p95: Object.fromEntries(STAGES.map((s, i) => [s, col(F.p95 + i)])) as Record<Stage, number[]>,
+      classCounts: rows.map((p) => p.classCounts),
       /** mean input-image statistics per bucket: br brightness, co contrast, sa saturation, sh sharpness, sc scene distance */
-      image: Object.fromEntries(IMAGE_KEYS.map((k) => [k, rows.map((p) => p.image[k] ?? NaN)])) as Record<(typeof IMAGE_KEYS)[number], number[]>,
+      image: Object.fromEntries(IMAGE_KEYS.map((k, i) => [k, col(F.image + i)])) as Record<(typeof IMAGE_KEYS)[number], number[]>,
       /** p10 and p90 of detection scores per bucket */
-      confP10: col('confP10'),
-      confP90: col('confP90'),
+      confP10: col(F.confP10),
+      confP90: col(F.confP90),
       /** JS heap (MB), long tasks per 5-s sample, uptime share per bucket */
-      heapMB: rows.map((p) => p.gauge.heapMB ?? NaN),
-      longTasks: rows.map((p) => p.gauge.longTasks ?? NaN),
-      uptime: rows.map((p) => p.gauge.up ?? NaN),
+      heapMB: col(F.gauge + GAUGES.indexOf('heapMB')),
+      longTasks: col(F.gauge + GAUGES.indexOf('longTasks')),
+      uptime: col(F.gauge + GAUGES.indexOf('up')),
     };
   }
 
