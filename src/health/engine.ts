@@ -360,7 +360,9 @@ export class HealthEngine {
       for (const x of s.recent) {
         if (x.start < s.minutesTo || x.start >= ended) continue;
         const m = Math.floor(x.start / MINUTE) * MINUTE;
-        byMinute.set(m, [...(byMinute.get(m) ?? []), x]);
+        const ws = byMinute.get(m);
+        if (ws) ws.push(x);
+        else byMinute.set(m, [x]);
       }
       for (const [m, ws] of byMinute) s.minutes.push({ ...mergeWins(ws, m), n: ws.length });
       s.minutesTo = ended;
@@ -482,12 +484,8 @@ export class HealthEngine {
       }
       const mTotal = e.reduce((x, y) => x + y, 0);
       if (!n || !mTotal) return this.judge(s, rule, NaN, rule.threshold, end);
-      const nEff = Math.min(n, seconds * this.sps);
-      const mEff = Math.min(mTotal, b.seconds * this.sps);
-      const bins = a.filter((x, i) => x + e[i]! > 0).length;
-      const value = agg === 'psi' ? psi(e, a) : agg === 'js' ? jsDistance(e, a) : ksStatistic(e, a);
-      const threshold = Math.max(rule.threshold, nullThreshold(agg, bins, nEff, mEff, this.alpha));
-      return this.judge(s, rule, value, threshold, end);
+      const test = this.distance(agg, a, e, n, mTotal, seconds, b.seconds, rule.threshold, this.alpha);
+      return this.judge(s, rule, test.value, test.threshold, end);
     }
     return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
   }
@@ -500,13 +498,27 @@ export class HealthEngine {
     const ids = Object.keys(b.rollup.cc ?? {}).map(Number).filter((k) => r.cc?.[k]);
     return ids.map((classId) => {
       const [a, e] = aligned(r.cc![classId]!, b.rollup.cc![classId]!, CONFIDENCE_BINS);
-      const n = r.classes[classId] ?? 0;
-      const nEff = Math.min(n, seconds * this.sps);
-      const mEff = Math.min(b.rollup.classes[classId] ?? 0, b.seconds * this.sps);
-      const bins = a.filter((x, i) => x + e[i]! > 0).length;
-      const value = agg === 'psi' ? psi(e, a) : ksStatistic(e, a);
-      return { classId, value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, this.alpha / ids.length)), n };
+      const test = this.distance(agg, a, e, r.classes[classId] ?? 0, b.rollup.classes[classId] ?? 0, seconds, b.seconds, min, this.alpha / ids.length);
+      return { classId, ...test };
     });
+  }
+
+  /**
+   * Distance of a window's binned distribution (`a`, n observations over `seconds`) from the baseline's
+   * (`e`, m over `baselineSeconds`), and the threshold in force: at least `min`, raised to the distance's
+   * chance level at `alpha` for the effective sample sizes (samplesPerSecond caps them).
+   */
+  private distance(agg: 'psi' | 'ks' | 'js', a: number[], e: number[], n: number, m: number, seconds: number, baselineSeconds: number, min: number, alpha: number) {
+    const nEff = Math.min(n, seconds * this.sps);
+    const mEff = Math.min(m, baselineSeconds * this.sps);
+    const bins = a.filter((x, i) => x + e[i]! > 0).length;
+    const value = agg === 'psi' ? psi(e, a) : agg === 'js' ? jsDistance(e, a) : ksStatistic(e, a);
+    return { value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, alpha)) };
+  }
+
+  /** The windows of the last `ms` before `end`, with the open one. */
+  private lastWins(s: Stream, ms: number, end: number) {
+    return [...this.span(s, ms, end), ...(s.cur && s.cur.start >= end - ms ? [s.cur] : [])];
   }
 
   /** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
@@ -765,14 +777,14 @@ export class HealthEngine {
       };
     }
     // the last hour (whole minutes and the current one)
-    const hourWins = [...this.span(s, HOUR, end), ...(s.cur && s.cur.start >= end - HOUR ? [s.cur] : [])];
+    const hourWins = this.lastWins(s, HOUR, end);
     const hour = mergeWins(hourWins, end - HOUR).r;
     const hourSecs = this.covered(hourWins) / 1000;
     const perMinute = per(r, seconds);
     const baselinePerMinute = b ? per(b.rollup, b.seconds) : {};
     const classes: Vitals['consistency']['classes'] = {};
     // changes are judged over the last 10 minutes: long enough not to flag a quiet minute
-    const tenWins = [...this.span(s, 10 * MINUTE, end), ...(s.cur && s.cur.start >= end - 10 * MINUTE ? [s.cur] : [])];
+    const tenWins = this.lastWins(s, 10 * MINUTE, end);
     const ten = mergeWins(tenWins, end - 10 * MINUTE).r;
     const tenSecs = this.covered(tenWins) / 1000;
     for (const k of new Set([...Object.keys(hour.classes), ...Object.keys(r.classes), ...Object.keys(baselinePerMinute)].map(Number))) {

@@ -68,12 +68,18 @@ const RuleSchema = v.object({
 
 const CHART_METRICS: readonly Metric[] = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'];
 const LATENCY_METRICS = METRICS.filter((m) => m.startsWith('latency.'));
-/** Aggregations that apply to some metrics only (js and classes are checked on their own). */
+/** Aggregations that apply to some metrics only… */
 const APPLIES_TO: Partial<Record<Aggregation, readonly Metric[]>> = {
   ewma: CHART_METRICS,
   cusum: CHART_METRICS,
   psi: [...CHART_METRICS, ...LATENCY_METRICS, 'class-confidence'],
   ks: [...CHART_METRICS, ...LATENCY_METRICS, 'class-confidence'],
+  js: ['classes'],
+};
+/** …and metrics that take some aggregations only (distributions without a scalar to aggregate). */
+const TAKES: Partial<Record<Metric, readonly Aggregation[]>> = {
+  classes: ['js'],
+  'class-confidence': ['psi', 'ks'],
 };
 
 /** Needs a baseline to mean anything. */
@@ -92,13 +98,11 @@ export function parseRules(input: unknown): AlertRule[] {
       throw new TypeError(`rule ${i} (${(r as { id?: unknown })?.id ?? '?'}): ${path ? `${path}: ` : ''}${issue.message}`);
     }
     if (ids.has(res.output.id)) throw new TypeError(`rule ${i}: duplicate id '${res.output.id}'`);
-    const only = APPLIES_TO[res.output.aggregation];
-    if (only && !only.includes(res.output.metric))
-      throw new TypeError(`rule ${i} (${res.output.id}): ${res.output.aggregation} does not apply to ${res.output.metric}`);
-    if (res.output.aggregation === 'js' && res.output.metric !== 'classes') throw new TypeError(`rule ${i} (${res.output.id}): js applies to classes only`);
-    if (res.output.metric === 'classes' && res.output.aggregation !== 'js') throw new TypeError(`rule ${i} (${res.output.id}): classes takes the js aggregation`);
-    if (res.output.metric === 'class-confidence' && !['psi', 'ks'].includes(res.output.aggregation))
-      throw new TypeError(`rule ${i} (${res.output.id}): class-confidence takes the psi or ks aggregation`);
+    const { metric, aggregation } = res.output;
+    const only = APPLIES_TO[aggregation];
+    if (only && !only.includes(metric)) throw new TypeError(`rule ${i} (${res.output.id}): ${aggregation} does not apply to ${metric} (only to ${only.join(', ')})`);
+    const takes = TAKES[metric];
+    if (takes && !takes.includes(aggregation)) throw new TypeError(`rule ${i} (${res.output.id}): ${metric} takes the ${takes.join(' or ')} aggregation`);
     ids.add(res.output.id);
     out.push(res.output as AlertRule);
   });

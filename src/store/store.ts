@@ -101,20 +101,32 @@ function seriesPoint(r: Rollup): SeriesPoint {
   return { v, classCounts: r.classes };
 }
 
-/** Deletes the persisted series pages (every filter set) that rollup deltas of closed buckets touch. */
-async function dropSeriesPages(pages: IDBPObjectStore<MonitorDB, ArrayLike<StoreNames<MonitorDB>>, 'seriesPages', 'readwrite'>, deltas: Pick<Rollup, 'res' | 'start'>[]) {
+/**
+ * The start of the last closed bucket: buckets that ended over 10 s ago never change again (a late flush
+ * lands within a second), so their rollups and series points can be cached.
+ */
+const lastClosedBucket = (res: Resolution, now = Date.now()) => bucketStart(now - 10_000, res) - RESOLUTIONS[res];
+
+type SeriesPagesStore = IDBPObjectStore<MonitorDB, ArrayLike<StoreNames<MonitorDB>>, 'seriesPages', 'readwrite'>;
+
+/** Deletes the stored series pages (every filter set) whose [res, page start] falls in `range`. */
+async function deleteSeriesPages(pages: SeriesPagesStore, range: IDBKeyRange | [Resolution, number]) {
+  let c = await pages.index('page').openKeyCursor(range);
+  while (c) {
+    await pages.delete(c.primaryKey);
+    c = await c.continue();
+  }
+}
+
+/** Deletes the stored series pages that rollup deltas of closed buckets touch. */
+async function dropSeriesPages(pages: SeriesPagesStore, deltas: Pick<Rollup, 'res' | 'start'>[]) {
   const seen = new Set<string>();
-  const now = Date.now();
   for (const d of deltas) {
     const p = seriesPageStart(d.start, d.res);
     // only closed buckets are ever in a page (open ones are written every flush)
-    if (d.start > bucketStart(now - 10_000, d.res) - RESOLUTIONS[d.res] || seen.has(`${d.res}|${p}`)) continue;
+    if (d.start > lastClosedBucket(d.res) || seen.has(`${d.res}|${p}`)) continue;
     seen.add(`${d.res}|${p}`);
-    let c = await pages.index('page').openKeyCursor([d.res, p]);
-    while (c) {
-      await pages.delete(c.primaryKey);
-      c = await c.continue();
-    }
+    await deleteSeriesPages(pages, [d.res, p]);
   }
 }
 
@@ -379,11 +391,7 @@ export class MonitorStore {
     for (const res of Object.keys(RESOLUTIONS) as Resolution[]) this.forgetBefore(res, now - r.rollupMaxAgeMs[res]);
     for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
       await tx.objectStore('rollups').delete(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res]], false, true));
-      let c = await tx.objectStore('seriesPages').index('page').openKeyCursor(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res] - seriesPageMs(res)]));
-      while (c) {
-        await tx.objectStore('seriesPages').delete(c.primaryKey);
-        c = await c.continue();
-      }
+      await deleteSeriesPages(tx.objectStore('seriesPages'), IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res] - seriesPageMs(res)]));
     }
     await tx.done;
     return { frames: before - (await this.frameCount()) };
@@ -498,7 +506,7 @@ export class MonitorStore {
           this.points.delete(k);
           continue;
         }
-        const closedUpTo = bucketStart(Date.now() - 10_000, res) - RESOLUTIONS[res];
+        const closedUpTo = lastClosedBucket(res);
         for (const r of rows) {
           // open buckets are never cached: a write to one (every flush) changes nothing here
           if (r.res !== res || r.start > closedUpTo) continue;
@@ -514,8 +522,7 @@ export class MonitorStore {
     const start = bucketStart(from, res);
     let rows: Rollup[];
     if (this.db) {
-      // buckets that ended over 10 s ago are closed
-      const closedBefore = bucketStart(Date.now() - 10_000, res) - RESOLUTIONS[res];
+      const closedBefore = lastClosedBucket(res);
       const cache = this.closed[res];
       const readRange = async (a: number, b: number, open = false) =>
         a > b ? [] : this.db!.getAll('rollups', IDBKeyRange.bound([res, a], [res, b, '\uffff', '\uffff'], false, open));
@@ -585,8 +592,7 @@ export class MonitorStore {
     const RES = RESOLUTIONS[res];
     const start = bucketStart(range.from, res);
     const to = range.to;
-    // buckets that ended over 10 s ago are closed: their points never change (a late write invalidates them)
-    const closedUpTo = bucketStart(Date.now() - 10_000, res) - RES;
+    const closedUpTo = lastClosedBucket(res);
     const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}`;
     let mem = this.points.get(key);
     if (!mem) this.points.set(key, (mem = { points: new Map(), pages: new Map(), saved: new Map() }));

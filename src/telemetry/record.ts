@@ -96,6 +96,7 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
     s: n ? [r3(sum / n), r3(min), r3(max)] : [],
     g: tagKey(tags),
   };
+  // sort by (class, bin) in one pass: bins are < 64, so classId·64 + bin orders by class first
   if (n) rec.h = r.detections.map((d) => d.classId * 64 + confidenceBin(d.score)).sort((a, b) => a - b).map((x) => x % 64);
   if (r.malformed) rec.m = r.malformed;
   if (r.image) {
