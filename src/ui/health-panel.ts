@@ -567,6 +567,20 @@ export class InferenceHealthPanel extends LitElement {
         grid-template-columns: minmax(0, 2fr) minmax(0, 1fr);
         gap: 0.75em;
       }
+      .classes {
+        min-width: 0;
+      }
+      .classes .scroll {
+        overflow-x: auto;
+      }
+      .classes table {
+        table-layout: auto;
+      }
+      .classes th,
+      .classes td {
+        overflow: visible;
+        text-overflow: clip;
+      }
       .classes td[data-level='alert'] {
         color: var(--_alert);
         font-weight: 600;
@@ -807,14 +821,14 @@ export class InferenceHealthPanel extends LitElement {
     const changeLevel = (x?: string) => (x === 'vanished' || x === 'spike' ? 'alert' : x === 'drop' || x === 'new' ? 'warn' : 'ok');
     return html`<section class="classes" part="classes" aria-labelledby="classes-title">
       <h2 id="classes-title">Per class <span class="muted">(last minute and hour${base ? ' against the baseline' : '; baseline still learning'})</span></h2>
-      <table>
+      <div class="scroll" tabindex="0" aria-label="Per class, scrollable"><table>
         <thead>
           <tr>
             <th scope="col">Class</th>
-            <th scope="col">Per minute</th>
-            <th scope="col">Per hour</th>
-            <th scope="col">Change (10 min)</th>
-            <th scope="col">Mean confidence</th>
+            <th scope="col">/ min</th>
+            <th scope="col">/ hour</th>
+            <th scope="col" title="over the last 10 minutes">Change</th>
+            <th scope="col" title="mean confidence">Mean</th>
             <th scope="col">p10 – p90</th>
             <th scope="col">PSI</th>
           </tr>
@@ -835,7 +849,7 @@ export class InferenceHealthPanel extends LitElement {
             </tr>`;
           })}
         </tbody>
-      </table>
+      </table></div>
       <p class="muted hint">Now / baseline. Change: vanished (none where ≥ 10 were expected), drop (under ¼), spike (over 4×), new. PSI: the class's confidence distribution in the last minute against the baseline's; it is off when above its threshold (hover).</p>
     </section>`;
   }
