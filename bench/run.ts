@@ -1,92 +1,113 @@
 /**
- * `npm run bench`: the pipeline benchmark, measured side by side in one run (these machines are noisy).
- *   1. bare onnxruntime-web loop (WASM, in a worker, no monitoring) on 30 vtest frames;
- *   2. the kiosk pipeline on a fake camera fed the vtest clip (same model, same backend);
- * alternated twice, then onnxruntime-node on the same frames. Prints medians/p95 and ratios, writes
- * bench/results/pipeline.json.
+ * `npm run bench`: the pipeline benchmark, measured side by side in one run (these machines are noisy),
+ * on the production build (`vite preview`, as it ships).
+ *   1. a bare onnxruntime-web loop (WASM, in a worker, no monitoring, same session options) on 30 vtest
+ *      frames, warmed up first;
+ *   2. the kiosk on a fake camera fed the vtest clip (same model, same backend), in each configuration of
+ *      BENCH_CONFIGS: a fresh page per round, warmed up (the new worker's WASM code tiers up) before it is
+ *      measured, and closed before the next side runs, so the two never share the 2 cores;
+ * alternated for BENCH_ROUNDS rounds (bare, pipeline, bare, …): each pipeline run's ratio is to the mean of
+ * the bare runs right before and after it, and the median of those ratios is reported. Then onnxruntime-node on the same frames. Writes bench/results/pipeline.json
+ * (BENCH_THREADS=N: both sides on N WASM threads, written to pipeline-threads-N.json).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from '@playwright/test';
-import { fmt, launchChromium, median, q, root, startDevServer } from './lib.ts';
+import type { Browser, Page } from '@playwright/test';
+import { fmt, launchChromium, median, q, root, startPreviewServer } from './lib.ts';
 import * as ortNode from 'onnxruntime-node';
 
 const PORT = Number(process.env.BENCH_PORT ?? 5301);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** kiosk URL parameters per configuration: the monitor pipeline (records every frame, no panel), the kiosk as shipped, the live video view */
+const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
+const CONFIGS = (process.env.BENCH_CONFIGS ?? 'panel=off;panel=on;panel=off&view=live').split(';').map((c) => (THREADS ? `${c}&threads=${THREADS}` : c));
 
-
-async function bareRound(page: Page, seconds: number) {
-  const times = (await page.evaluate((s) => (globalThis as any).bare.loop(s), seconds)) as number[];
-  return { times, fps: times.length / (times.reduce((a, b) => a + b, 0) / 1000) };
+interface Measured {
+  fps: number;
+  results: any[];
+  mainThreadInstrumented: number[];
+  mainThreadTaskMsPerFrame: number;
 }
 
-async function pipelineRound(page: Page, seconds: number) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Performance.enable');
-  const metric = async () => {
-    const m = (await cdp.send('Performance.getMetrics')).metrics;
-    return m.find((x) => x.name === 'TaskDuration')!.value * 1000;
-  };
-  const startCount = await page.evaluate(() => (window as any).__results.length);
-  const task0 = await metric();
-  const t0 = Date.now();
-  await page.waitForTimeout(seconds * 1000);
-  const task1 = await metric();
-  const elapsed = (Date.now() - t0) / 1000;
-  const results = (await page.evaluate((n) => (window as any).__results.slice(n), startCount)) as any[];
-  const main = (await page.evaluate(() => [...(document.querySelector('inference-monitor') as any).mainThreadCost])) as number[];
-  await cdp.detach();
-  return { results, fps: results.length / elapsed, mainThreadInstrumented: main, mainThreadTaskMsPerFrame: (task1 - task0) / Math.max(1, results.length) };
+/** One pipeline round: a fresh kiosk page, warmed up, measured for `seconds`, closed. */
+async function pipelineRound(browser: Browser, base: string, params: string, seconds: number): Promise<Measured> {
+  const page: Page = await browser.newPage({ viewport: { width: 960, height: 720 } });
+  try {
+    await page.addInitScript(() => {
+      (window as any).__results = [];
+      document.addEventListener('inference', (e) => (window as any).__results.push((e as CustomEvent).detail));
+    });
+    await page.goto(`${base}/?backend=wasm&${params}`);
+    await page.waitForFunction(() => (window as any).__results.length >= 3, undefined, { timeout: 120_000 });
+    await page.waitForTimeout(WARM_SECONDS * 1000);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const metric = async () => (await cdp.send('Performance.getMetrics')).metrics.find((x) => x.name === 'TaskDuration')!.value * 1000;
+    const startCount = await page.evaluate(() => (window as any).__results.length);
+    const task0 = await metric();
+    const t0 = Date.now();
+    await page.waitForTimeout(seconds * 1000);
+    const task1 = await metric();
+    const elapsed = (Date.now() - t0) / 1000;
+    const results = (await page.evaluate((n) => (window as any).__results.slice(n), startCount)) as any[];
+    const main = (await page.evaluate(() => [...(document.querySelector('inference-monitor') as any).mainThreadCost])) as number[];
+    await cdp.detach();
+    return { results, fps: results.length / elapsed, mainThreadInstrumented: main, mainThreadTaskMsPerFrame: (task1 - task0) / Math.max(1, results.length) };
+  } finally {
+    await page.close();
+  }
+}
+
+/** Gaps between one run's end and the next run's start, from consecutive results (ms). */
+function runGaps(results: any[]): number[] {
+  const start = (r: any) => r.workerDoneEpoch - r.timings.postprocess - r.timings.inference;
+  return results.slice(1).map((r, i) => start(r) - (start(results[i]) + results[i].timings.inference));
 }
 
 async function main() {
-  const { base, server } = await startDevServer(PORT, '/bench/pages/bare.html');
+  const { base, server } = await startPreviewServer(PORT, '/bench/pages/bare.html');
   try {
+    // the bare loop's pre-decoded frames are not part of the build: serve them from it
+    mkdirSync(join(root, 'dist-bench', 'fixtures'), { recursive: true });
+    copyFileSync(join(root, 'fixtures', 'vtest-30x512.rgb'), join(root, 'dist-bench', 'fixtures', 'vtest-30x512.rgb'));
     const browser = await launchChromium();
-    const ctx = await browser.newContext({ viewport: { width: 960, height: 720 } });
-    const barePage = await ctx.newPage();
+    const barePage = await browser.newPage();
     await barePage.goto(`${base}/bench/pages/bare.html`);
     await barePage.waitForSelector('body[data-ready="1"]', { state: 'attached' });
-    const bareInfo = await barePage.evaluate(() => (globalThis as any).bare.load());
-    console.log(`bare loop ready: ${JSON.stringify(bareInfo)}`);
+    const bareInfo = await barePage.evaluate((t) => (globalThis as any).bare.load(t), THREADS);
+    await barePage.evaluate((s) => (globalThis as any).bare.loop(s), WARM_SECONDS); // warm-up, not counted
+    console.log(`bare loop ready: ${JSON.stringify(bareInfo)}; configurations: ${CONFIGS.join(' | ')}; ${ROUNDS} rounds × ${SECONDS} s (+${WARM_SECONDS} s warm-up per page)`);
 
-    const pipePage = await ctx.newPage();
-    await pipePage.addInitScript(() => {
-      (window as any).__results = [];
-      document.addEventListener('inference', (e) => (window as any).__results.push((e as CustomEvent).detail));
-      document.addEventListener('ready', (e) => ((window as any).__ready = (e as CustomEvent).detail));
-    });
-    await pipePage.goto(`${base}/?backend=wasm`);
-    await pipePage.waitForFunction(() => (window as any).__results.length >= 3, undefined, { timeout: 120_000 });
-    if (process.env.BENCH_HIDE_VIDEO) await pipePage.evaluate(() => ((document.querySelector('inference-monitor') as HTMLElement).style.display = 'none'));
-    console.log(`pipeline ready${process.env.BENCH_HIDE_VIDEO ? ' (video hidden: no compositing)' : ''}`);
-
-    const bare: number[] = [], bareFps: number[] = [], pipeFps: number[] = [], stages: Record<string, number[]> = {};
-    let mainInstr: number[] = [], mainTask: number[] = [], dropped = 0, frames = 0;
-    const imageMs: number[] = [];
+    const bare: number[] = [], bareFps: number[] = [];
+    const per = CONFIGS.map(() => ({ fps: [] as number[], ratios: [] as number[], results: [] as any[], mainInstr: [] as number[], mainTask: [] as number[] }));
+    const bareRound = async () => {
+      const times = (await barePage.evaluate((s) => (globalThis as any).bare.loop(s), SECONDS)) as number[];
+      bare.push(...times);
+      const fps = times.length / (times.reduce((a, b) => a + b, 0) / 1000);
+      bareFps.push(fps);
+      return fps;
+    };
+    // bare, pipeline, bare, pipeline, …, bare: each pipeline run is held to the mean of the bare runs just
+    // before and just after it, which cancels the machine's drift over the minute between them
+    let before = await bareRound();
     for (let r = 0; r < ROUNDS; r++) {
-      // one side at a time: the monitor is stopped while the bare loop runs, so they never share the 2 cores
-      await pipePage.evaluate(() => (document.querySelector('inference-monitor') as any).stop());
-      await barePage.bringToFront();
-      const b = await bareRound(barePage, SECONDS);
-      bare.push(...b.times);
-      bareFps.push(b.fps);
-      await pipePage.bringToFront();
-      const before = await pipePage.evaluate(() => (window as any).__results.length);
-      await pipePage.evaluate(() => (document.querySelector('inference-monitor') as any).start());
-      await pipePage.waitForFunction((n) => (window as any).__results.length >= n + 3, before, { timeout: 120_000 });
-      const p = await pipelineRound(pipePage, SECONDS);
-      pipeFps.push(p.fps);
-      for (const res of p.results) {
-        frames++;
-        dropped += res.droppedFrames;
-        for (const [k, v] of Object.entries(res.timings)) if (typeof v === 'number') (stages[k] ??= []).push(v);
-        if (res.image) imageMs.push(res.image.ms);
+      const line: string[] = [`round ${r + 1}:`];
+      for (const [i, params] of CONFIGS.entries()) {
+        const m = await pipelineRound(browser, base, params, SECONDS);
+        const after = await bareRound();
+        const c = per[i]!;
+        const ratio = m.fps / ((before + after) / 2);
+        c.fps.push(m.fps);
+        c.ratios.push(ratio);
+        c.results.push(...m.results);
+        c.mainInstr.push(...m.mainThreadInstrumented);
+        c.mainTask.push(m.mainThreadTaskMsPerFrame);
+        line.push(`bare ${fmt(before, 2)} | ${params} ${fmt(m.fps, 2)} fps (${fmt(ratio, 2)}) | bare ${fmt(after, 2)}`);
+        before = after;
       }
-      mainInstr = p.mainThreadInstrumented;
-      mainTask.push(p.mainThreadTaskMsPerFrame);
-      console.log(`round ${r + 1}: bare ${fmt(b.fps, 2)} fps, pipeline ${fmt(p.fps, 2)} fps`);
+      console.log(line.join(' … '));
     }
     await browser.close();
 
@@ -102,34 +123,55 @@ async function main() {
       if (i >= 5) nodeTimes.push(performance.now() - t);
     }
 
-    const bareMedianFps = median(bareFps), pipeMedianFps = median(pipeFps);
+    const configs = CONFIGS.map((params, i) => {
+      const c = per[i]!;
+      const stages: Record<string, number[]> = {};
+      let dropped = 0;
+      const imageMs: number[] = [];
+      for (const res of c.results) {
+        dropped += res.droppedFrames;
+        for (const [k, v] of Object.entries(res.timings)) if (typeof v === 'number') (stages[k] ??= []).push(v);
+        if (res.image) imageMs.push(res.image.ms);
+      }
+      const gaps = runGaps(c.results).filter((g) => g >= 0 && g < 1000);
+      return {
+        params,
+        fps: median(c.fps),
+        fpsOverBare: { medianOfRounds: median(c.ratios), rounds: c.ratios },
+        frames: c.results.length,
+        droppedFrames: dropped,
+        stagesMs: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { median: median(v), p95: q(v, 0.95) }])),
+        gapBetweenRunsMs: { median: median(gaps), p95: q(gaps, 0.95) },
+        imageStatsMs: { median: median(imageMs), p95: q(imageMs, 0.95), frames: imageMs.length },
+        mainThreadMsPerFrame: { instrumented: { median: median(c.mainInstr), p95: q(c.mainInstr, 0.95), p99: q(c.mainInstr, 0.99) }, cdpTaskDurationAvg: median(c.mainTask) },
+      };
+    });
     const summary = {
       date: new Date().toISOString(),
       machine: { cores: (await import('node:os')).cpus().length, backend: 'wasm', threads: bareInfo.threads, crossOriginIsolated: bareInfo.isolated },
-      seconds: SECONDS, rounds: ROUNDS,
-      bare: { fps: bareMedianFps, inferenceMs: { median: median(bare), p95: q(bare, 0.95) }, runs: bare.length },
-      pipeline: {
-        fps: pipeMedianFps, frames, droppedFrames: dropped,
-        stagesMs: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { median: median(v), p95: q(v, 0.95) }])),
-        imageStatsMs: { median: median(imageMs), p95: q(imageMs, 0.95), frames: imageMs.length },
-        mainThreadMsPerFrame: { instrumented: { median: median(mainInstr), p95: q(mainInstr, 0.95), p99: q(mainInstr, 0.99) }, cdpTaskDurationAvg: median(mainTask) },
-      },
-      ratios: { pipelineFpsOverBare: pipeMedianFps / bareMedianFps, wasmOverNodeCpuLatency: median(bare) / median(nodeTimes) },
+      seconds: SECONDS, warmSeconds: WARM_SECONDS, rounds: ROUNDS,
+      bare: { fps: median(bareFps), inferenceMs: { median: median(bare), p95: q(bare, 0.95) }, runs: bare.length },
+      configs,
+      wasmOverNodeCpuLatency: median(bare) / median(nodeTimes),
       nodeCpu: { inferenceMs: { median: median(nodeTimes), p95: q(nodeTimes, 0.95) } },
-      targets: { pipelineFpsOverBare: '≥ 0.95', mainThreadP99Ms: '≤ 2', imageStatsMs: '≤ 1' },
+      targets: { fpsOverBare: '≥ 0.95', mainThreadP99Ms: '≤ 2', imageStatsMs: '≤ 1' },
     };
-    writeFileSync(join(root, 'bench', 'results', 'pipeline.json'), JSON.stringify(summary, null, 2));
+    const out = THREADS ? `pipeline-threads-${THREADS}.json` : 'pipeline.json';
+    writeFileSync(join(root, 'bench', 'results', out), JSON.stringify(summary, null, 2));
     console.log('\n== pipeline benchmark (Chromium, WASM, default model, vtest frames) ==');
-    console.log(`bare onnxruntime-web loop: ${fmt(bareMedianFps, 2)} fps; inference median ${fmt(median(bare))} ms, p95 ${fmt(q(bare, 0.95))} ms`);
-    console.log(`monitor pipeline:          ${fmt(pipeMedianFps, 2)} fps over ${frames} frames (${dropped} camera frames dropped, latest wins)`);
-    console.log('stage            median     p95  (ms)');
-    for (const [k, v] of Object.entries(summary.pipeline.stagesMs)) console.log(`  ${k.padEnd(13)} ${fmt(v.median).padStart(7)} ${fmt(v.p95).padStart(7)}`);
-    console.log(`input-image statistics in the frame worker: median ${fmt(summary.pipeline.imageStatsMs.median, 3)} ms, p95 ${fmt(summary.pipeline.imageStatsMs.p95, 3)} ms per frame (target ≤ 1)`);
-    const mt = summary.pipeline.mainThreadMsPerFrame;
-    console.log(`main thread per frame: instrumented median ${fmt(mt.instrumented.median, 3)} ms, p99 ${fmt(mt.instrumented.p99, 3)} ms (target ≤ 2); all main-thread tasks (CDP TaskDuration) ${fmt(mt.cdpTaskDurationAvg, 2)} ms/frame`);
-    console.log(`ratio pipeline/bare FPS: ${fmt(summary.ratios.pipelineFpsOverBare, 3)} (target ≥ 0.95)`);
-    console.log(`onnxruntime-node CPU: median ${fmt(median(nodeTimes))} ms → WASM/native latency ratio ${fmt(summary.ratios.wasmOverNodeCpuLatency, 2)}×`);
-    console.log(`written: bench/results/pipeline.json`);
+    console.log(`bare onnxruntime-web loop: ${fmt(summary.bare.fps, 2)} fps; inference median ${fmt(median(bare))} ms, p95 ${fmt(q(bare, 0.95))} ms`);
+    for (const c of configs) {
+      console.log(`\nkiosk ${c.params}: ${fmt(c.fps, 2)} fps over ${c.frames} frames (${c.droppedFrames} camera frames dropped, latest wins)`);
+      console.log(`  FPS / bare FPS: ${fmt(c.fpsOverBare.medianOfRounds, 3)} median of rounds [${c.fpsOverBare.rounds.map((x) => fmt(x, 2)).join(', ')}] (target ≥ 0.95)`);
+      console.log('  stage            median     p95  (ms)');
+      for (const [k, v] of Object.entries(c.stagesMs)) console.log(`    ${k.padEnd(13)} ${fmt(v.median).padStart(7)} ${fmt(v.p95).padStart(7)}`);
+      console.log(`    ${'between runs'.padEnd(13)} ${fmt(c.gapBetweenRunsMs.median).padStart(7)} ${fmt(c.gapBetweenRunsMs.p95).padStart(7)}`);
+      console.log(`  input-image statistics in the frame worker: median ${fmt(c.imageStatsMs.median, 3)} ms, p95 ${fmt(c.imageStatsMs.p95, 3)} ms (target ≤ 1)`);
+      const mt = c.mainThreadMsPerFrame;
+      console.log(`  main thread per frame: instrumented median ${fmt(mt.instrumented.median, 3)} ms, p99 ${fmt(mt.instrumented.p99, 3)} ms (target ≤ 2); all main-thread tasks (CDP TaskDuration) ${fmt(mt.cdpTaskDurationAvg, 2)} ms/frame`);
+    }
+    console.log(`\nonnxruntime-node CPU: median ${fmt(median(nodeTimes))} ms → WASM/native latency ratio ${fmt(summary.wasmOverNodeCpuLatency, 2)}×`);
+    console.log(`written: bench/results/${out}`);
   } finally {
     server.kill();
   }

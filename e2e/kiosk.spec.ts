@@ -2,8 +2,28 @@
  * The kiosk as it ships (production build, strict CSP, COOP/COEP) on a fake camera fed real footage
  * (opencv-doc's vtest.avi pedestrians): ready on the requested backend, then inference events with people.
  */
-import { expect, test } from '@playwright/test';
+import { expect, type Locator, type Page, test } from '@playwright/test';
 import { manifest, recordEvents, waitForEvent } from './helpers.ts';
+
+/** Mean and spread of the luma of what an element shows on screen (a screenshot, decoded in the page). */
+async function pictureStats(page: Page, el: Locator): Promise<{ mean: number; std: number }> {
+  const png = (await el.screenshot()).toString('base64');
+  return page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    const ctx = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d')!;
+    ctx.drawImage(bmp, 0, 0);
+    const d = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    let s = 0, s2 = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const y = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+      s += y;
+      s2 += y * y;
+    }
+    const n = d.length / 4, mean = s / n;
+    return { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)) };
+  }, png);
+}
 
 const hasPerson = (e: { detail: { detections: { label: string; score: number }[] } }) =>
   e.detail.detections.some((d) => d.label === 'person' && d.score >= 0.3);
@@ -38,12 +58,31 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     expect(w * h).toBeGreaterThan(100);
     test.info().annotations.push({ type: 'timings', description: JSON.stringify(r.timings) });
     await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+    // the default view: the judged frame itself, drawn with its boxes in the frame worker; no <video> shown
+    await expect(page.locator('inference-monitor video')).toBeHidden();
+    const picture = await pictureStats(page, page.locator('inference-monitor canvas[part=overlay]'));
+    expect(picture.std, JSON.stringify(picture)).toBeGreaterThan(25); // a street scene, not a blank canvas with boxes
+    expect(picture.mean).toBeGreaterThan(40);
     expect(rec.pageErrors).toEqual([]);
     expect(csp).toEqual([]);
     const unhandled = (await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection');
     expect(unhandled).toEqual([]);
   });
 }
+
+test('kiosk with view=live: the camera video plays under the boxes', async ({ page }) => {
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=wasm&view=live&panel=off');
+  await waitForEvent(page, 'ready', () => true, 60_000);
+  await waitForEvent(page, 'inference', hasPerson, 60_000);
+  const video = page.locator('inference-monitor video');
+  await expect(video).toBeVisible();
+  const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 10_000 }).toBeGreaterThan(t0);
+  const picture = await pictureStats(page, page.locator('inference-monitor [part=stage]'));
+  expect(picture.std, JSON.stringify(picture)).toBeGreaterThan(25);
+  expect(rec.pageErrors).toEqual([]);
+});
 
 test('kiosk on auto: picks a backend and, if it fell back, says why', async ({ page }) => {
   await recordEvents(page);

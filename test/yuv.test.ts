@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fitFrame } from '../src/inference/preprocess.ts';
-import { type Yuv420, yuvToTensor } from '../src/inference/yuv.ts';
+import { type Yuv420, yuvToRgba, yuvToTensor } from '../src/inference/yuv.ts';
 
 const raw = { layout: 'NHWC' as const, channels: 'RGB' as const, normalization: { scale: 1, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] } };
 
@@ -53,5 +53,41 @@ describe('yuvToTensor', () => {
     const t = yuvToTensor(f, fitFrame(4, 4, 2, 2, 'stretch'), 2, 2, spec);
     expect(t[0]!).toBeCloseTo(0, 1); // B plane
     expect(t[8]!).toBeCloseTo(1, 1); // R plane (channel 2 in BGR)
+  });
+});
+
+describe('yuvToRgba (the frame shown with its boxes)', () => {
+  it.each([true, false])('recovers solid colours at the frame size, alpha opaque (full range: %s)', (fullRange) => {
+    for (const rgb of [[255, 0, 0], [0, 255, 0], [0, 0, 255], [128, 128, 128], [200, 150, 50]]) {
+      const out = yuvToRgba(solidI420(6, 4, rgb, fullRange), new Uint8ClampedArray(6 * 4 * 4));
+      for (let i = 0; i < 6 * 4; i++) {
+        for (let c = 0; c < 3; c++) expect(Math.abs(out[i * 4 + c]! - rgb[c]!), `${rgb} pixel ${i} channel ${c}`).toBeLessThanOrEqual(3);
+        expect(out[i * 4 + 3]).toBe(255);
+      }
+    }
+  });
+
+  it('keeps luma per pixel and chroma per 2×2 block, on I420 and NV12 (odd width: the last column too)', () => {
+    // 5×2, full range, grey chroma: luma alone decides, pixel by pixel
+    const w = 5, h = 2, cw = 3;
+    const luma = [0, 50, 100, 150, 200, 10, 60, 110, 160, 210];
+    const i420 = new Uint8Array(w * h + 2 * cw);
+    i420.set(luma);
+    i420.fill(128, w * h);
+    const f: Yuv420 = { data: i420, width: w, height: h, y: { offset: 0, stride: w }, u: { offset: w * h, stride: cw }, v: { offset: w * h + cw, stride: cw }, uvStep: 1, matrix: 'bt601', fullRange: true };
+    const grey = yuvToRgba(f, new Uint8ClampedArray(w * h * 4));
+    expect(Array.from({ length: w * h }, (_, i) => grey[i * 4])).toEqual(luma);
+    // NV12: interleaved UV; the second block (x 2..3) gets a strong red chroma, the others none
+    const nv12 = new Uint8Array(w * h + 2 * cw);
+    nv12.set(luma);
+    nv12.set([128, 128, 128, 255, 128, 128], w * h);
+    const g: Yuv420 = { ...f, data: nv12, u: { offset: w * h, stride: 2 * cw }, v: { offset: w * h + 1, stride: 2 * cw }, uvStep: 2 };
+    const rgba = yuvToRgba(g, new Uint8ClampedArray(w * h * 4));
+    const r = (x: number, y: number) => rgba[(y * w + x) * 4]!, b = (x: number, y: number) => rgba[(y * w + x) * 4 + 2]!;
+    expect(r(2, 0)).toBeGreaterThan(luma[2]! + 100); // red added where V is high
+    expect(r(3, 1)).toBeGreaterThan(luma[8]! + 40);
+    expect(r(1, 0)).toBe(luma[1]); // untouched blocks stay grey
+    expect(r(4, 1)).toBe(luma[9]);
+    expect(b(2, 0)).toBe(luma[2]); // V alone does not change blue
   });
 });

@@ -1,16 +1,16 @@
 import * as Comlink from 'comlink';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import { loadOrt, type OrtModule } from '../../src/inference/ort.ts';
+import { loadOrt, type OrtModule, sessionOptions } from '../../src/inference/ort.ts';
 
 let ort: OrtModule;
 let session: InferenceSession;
 let frames: Tensor[] = [];
 
 const api = {
-  async load() {
-    ort = await loadOrt('wasm');
+  async load(threads?: number) {
+    ort = await loadOrt('wasm', threads);
     const model = new Uint8Array(await (await fetch('/models/centernet-coco.onnx')).arrayBuffer());
-    session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    session = await ort.InferenceSession.create(model, sessionOptions('wasm'));
     const rgb = new Uint8Array(await (await fetch('/fixtures/vtest-30x512.rgb')).arrayBuffer());
     const size = 512 * 512 * 3;
     frames = [];

@@ -1,14 +1,15 @@
 /// <reference lib="webworker" />
 /**
  * The frame worker: reads camera frames as they come (a transferred MediaStreamTrackProcessor stream, or
- * ImageBitmaps one at a time), turns the latest into the model's input tensor, and hands it to the
- * inference worker the moment that asks — so inference never waits on the camera or on preprocessing.
- * Latest frame wins: one tensor ready, older ones dropped and counted. Every VideoFrame is closed.
+ * ImageBitmaps one at a time), keeps the latest, and turns it into the model's input tensor when the
+ * inference worker asks — which it does the moment a run ends, so preprocessing overlaps the previous
+ * frame's decoding instead of competing with the run for the CPU, and no frame is preprocessed only to be
+ * dropped. Latest frame wins: one frame held, older ones closed and counted. Every VideoFrame is closed.
  */
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
 import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from '../inference/preprocess.ts';
-import { yuvLayout, yuvToTensor } from '../inference/yuv.ts';
+import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from '../inference/yuv.ts';
 import type { Detection } from '../inference/types.ts';
 import { drawDetections } from '../ui/draw-detections.ts';
 import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from '../health/image-stats.ts';
@@ -27,6 +28,8 @@ export interface PreparedFrame {
   captureEpoch?: number;
   handoffEpoch: number;
   preprocessMs: number;
+  /** the frame's number in this stream: the inference worker echoes it with the boxes to draw */
+  seq: number;
   /** frames dropped since the previous prepared frame was taken */
   dropped: number;
   /** input-image statistics and their cost (ms) */
@@ -34,43 +37,71 @@ export interface PreparedFrame {
 }
 
 type Frame = VideoFrame | ImageBitmap;
+/** a frame sent to inference, kept until its boxes come back: as its YUV planes, or as the frame */
+type Shown = { seq: number; yuv?: Yuv420; frame?: Frame };
 
 export class FrameWorker {
   private spec?: PrepSpec;
   private port?: MessagePort;
   private reader?: ReadableStreamDefaultReader<VideoFrame>;
-  private ready?: PreparedFrame;
   private wanted = false;
   private pool: Float32Array[] = [];
   private dropped = 0;
   private preparing = false;
   private raw?: { frame: Frame; captureEpoch?: number; handoffEpoch: number };
-  private yuv?: Uint8Array;
+  private yuvPool: Uint8Array[] = [];
+  private rgba?: ImageData;
   private canvas?: OffscreenCanvas;
   private ctx?: OffscreenCanvasRenderingContext2D;
   private tsOffset?: number | null;
   private lastTs?: number;
   private interval?: number;
   private statsScratch = new ImageStatsScratch();
+  private seq = 0;
+  /** frames sent to inference, kept to be drawn with their boxes when `view` is 'inferred' */
+  private shown: Shown[] = [];
+  private view: 'live' | 'inferred' = 'live';
 
   /**
    * Connects to the inference worker's port and starts preparing frames to `spec`. With `overlay` (the
    * page's canvas, transferred), the boxes of each result are drawn here, off the main thread.
    */
-  connect(port: MessagePort, spec: PrepSpec, overlay?: OffscreenCanvas) {
+  connect(port: MessagePort, spec: PrepSpec, overlay?: OffscreenCanvas, view: 'live' | 'inferred' = 'live') {
     this.spec = spec;
     this.port = port;
-    const ctx = overlay?.getContext('2d');
+    this.view = overlay ? view : 'live';
+    const ctx = overlay?.getContext('2d', { alpha: this.view === 'live' }) as OffscreenCanvasRenderingContext2D | undefined;
     port.onmessage = (
-      e: MessageEvent<{ want?: boolean; buffer?: Float32Array; drawn?: { detections: Detection[]; frame: { width: number; height: number } } }>,
+      e: MessageEvent<{ want?: boolean; buffer?: Float32Array; drawn?: { seq: number; detections: Detection[]; frame: { width: number; height: number } } }>,
     ) => {
       if (e.data.buffer) this.pool.push(e.data.buffer);
-      if (ctx && e.data.drawn) drawDetections(ctx, e.data.drawn.detections, e.data.drawn.frame);
+      if (ctx && e.data.drawn) this.draw(ctx, e.data.drawn);
       if (e.data.want) {
         this.wanted = true;
         this.flush();
       }
     };
+  }
+
+  /** Draws a result's boxes; in the 'inferred' view, over the very frame they were found in. */
+  private draw(ctx: OffscreenCanvasRenderingContext2D, d: { seq: number; detections: Detection[]; frame: { width: number; height: number } }) {
+    if (this.view === 'live') return drawDetections(ctx, d.detections, d.frame);
+    let shown: Shown | undefined;
+    while (this.shown.length && this.shown[0]!.seq <= d.seq) {
+      const s = this.shown.shift()!;
+      if (s.seq === d.seq) shown = s;
+      else this.release(s);
+    }
+    if (!shown) return; // its frame is gone (after a failed run): keep the last picture
+    let picture: CanvasImageSource | ImageData | undefined = shown.frame;
+    if (shown.yuv) {
+      const { width, height } = shown.yuv;
+      if (this.rgba?.width !== width || this.rgba.height !== height) this.rgba = new ImageData(width, height);
+      yuvToRgba(shown.yuv, this.rgba.data);
+      picture = this.rgba;
+    }
+    drawDetections(ctx, d.detections, d.frame, picture);
+    this.release(shown);
   }
 
   /** Reads a stream of camera frames until detached; `frameRate` (the track's) lets lost frames be counted. */
@@ -103,6 +134,7 @@ export class FrameWorker {
     await r?.cancel().catch(() => {});
     this.raw?.frame.close();
     this.raw = undefined;
+    for (const s of this.shown.splice(0)) this.release(s);
     this.port?.close();
   }
 
@@ -130,48 +162,59 @@ export class FrameWorker {
       this.dropped++;
     }
     this.raw = raw;
-    if (!this.preparing) void this.prepareLoop();
+    this.flush();
   }
 
-  private async prepareLoop() {
+  /** Prepares the latest frame and sends it, if the inference worker is waiting for one. */
+  private flush() {
+    if (this.wanted && this.raw && !this.preparing) void this.prepareAndSend();
+  }
+
+  private async prepareAndSend() {
     this.preparing = true;
     try {
-      while (this.raw && this.spec) {
-        const raw = this.raw;
-        this.raw = undefined;
-        const t0 = performance.now();
-        let prepared: PreparedFrame;
-        try {
-          prepared = await this.prepare(raw.frame, this.spec);
-        } finally {
-          raw.frame.close();
-        }
-        prepared.captureEpoch = raw.captureEpoch;
-        prepared.handoffEpoch = raw.handoffEpoch;
-        prepared.preprocessMs = performance.now() - t0;
-        if (this.ready) {
-          this.pool.push(this.ready.tensor);
-          this.dropped++;
-        }
-        this.ready = prepared;
-        this.flush();
+      const raw = this.raw!;
+      this.raw = undefined;
+      const t0 = performance.now();
+      let p: PreparedFrame, yuv: Yuv420 | undefined;
+      try {
+        ({ prepared: p, yuv } = await this.prepare(raw.frame, this.spec!));
+      } catch {
+        raw.frame.close();
+        this.dropped++; // a frame that cannot be read (e.g. closed under us) counts as dropped; the next one is tried
+        return;
       }
+      p.seq = ++this.seq;
+      if (this.view === 'inferred') {
+        // kept to be shown with its boxes: as its planes (the camera's frame goes back at once), or as itself
+        this.shown.push({ seq: p.seq, ...(yuv ? { yuv } : { frame: raw.frame }) });
+        if (yuv) raw.frame.close();
+        // a result that never comes (a failed run) must hold nothing for long: keep the last few
+        while (this.shown.length > 3) this.release(this.shown.shift()!);
+      } else {
+        raw.frame.close();
+        if (yuv) this.yuvPool.push(yuv.data);
+      }
+      p.captureEpoch = raw.captureEpoch;
+      p.handoffEpoch = raw.handoffEpoch;
+      p.preprocessMs = performance.now() - t0;
+      p.dropped = this.dropped;
+      this.dropped = 0;
+      this.wanted = false;
+      if (this.port) this.port.postMessage(p, [p.tensor.buffer]);
+      else this.pool.push(p.tensor);
     } finally {
       this.preparing = false;
     }
+    this.flush();
   }
 
-  private flush() {
-    if (!this.wanted || !this.ready || !this.port) return;
-    const p = this.ready;
-    this.ready = undefined;
-    this.wanted = false;
-    p.dropped = this.dropped;
-    this.dropped = 0;
-    this.port.postMessage(p, [p.tensor.buffer]);
+  private release(s: Shown) {
+    s.frame?.close();
+    if (s.yuv) this.yuvPool.push(s.yuv.data);
   }
 
-  private async prepare(f: Frame, spec: PrepSpec): Promise<PreparedFrame> {
+  private async prepare(f: Frame, spec: PrepSpec): Promise<{ prepared: PreparedFrame; yuv?: Yuv420 }> {
     const video = 'format' in f;
     const width = video ? (f.visibleRect?.width ?? f.displayWidth) : f.width;
     const height = video ? (f.visibleRect?.height ?? f.displayHeight) : f.height;
@@ -181,13 +224,16 @@ export class FrameWorker {
     if (!out || out.length !== n) out = new Float32Array(n);
     let tensor: Float32Array | undefined;
     let image: PreparedFrame['image'];
+    let yuv: Yuv420 | undefined;
     if (video && (f.format === 'I420' || f.format === 'NV12')) {
       // straight from the camera's planes: no full-frame RGBA conversion, no canvas readback
       const size = f.allocationSize();
-      if (!this.yuv || this.yuv.length < size) this.yuv = new Uint8Array(size);
-      const layout = await f.copyTo(this.yuv);
-      const yuv = yuvLayout(f.format, this.yuv, layout, width, height, f.colorSpace ?? {});
-      if (yuv) {
+      let buf = this.yuvPool.pop();
+      if (!buf || buf.length < size) buf = new Uint8Array(size);
+      const layout = await f.copyTo(buf);
+      yuv = yuvLayout(f.format, buf, layout, width, height, f.colorSpace ?? {});
+      if (!yuv) this.yuvPool.push(buf);
+      else {
         tensor = yuvToTensor(yuv, fit, spec.width, spec.height, spec, out);
         const t = performance.now();
         image = { ...yuvImageStats(yuv, this.statsScratch), ms: 0 };
@@ -211,7 +257,7 @@ export class FrameWorker {
       image = { ...rgbaImageStats(rgba, spec.width, spec.height, { x: fit.dx, y: fit.dy, width: fit.dw, height: fit.dh }, this.statsScratch), ms: 0 };
       image.ms = performance.now() - t;
     }
-    return { tensor, frame: { width, height }, fit, handoffEpoch: 0, preprocessMs: 0, dropped: 0, image };
+    return { prepared: { tensor, frame: { width, height }, fit, handoffEpoch: 0, preprocessMs: 0, dropped: 0, seq: 0, image }, yuv };
   }
 }
 

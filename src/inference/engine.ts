@@ -1,7 +1,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { MonitorError } from './errors.ts';
 import { type ModelManifest, parseManifest } from './manifest.ts';
-import { type Backend, loadOrt, type OrtModule } from './ort.ts';
+import { type Backend, loadOrt, type OrtModule, sessionOptions } from './ort.ts';
 
 export type BackendChoice = 'auto' | Backend;
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
@@ -103,7 +103,7 @@ export class Engine {
   ) {}
 
   /** Creates a session on the requested backend; `auto` prefers a hardware WebGPU adapter, else WASM, and says why. */
-  static async create(model: LoadedModel, choice: BackendChoice, onProgress: (p: LoadProgress) => void): Promise<Engine> {
+  static async create(model: LoadedModel, choice: BackendChoice, onProgress: (p: LoadProgress) => void, threads?: number): Promise<Engine> {
     if (!BACKENDS.includes(choice)) throw new MonitorError('backend-unknown', `unknown backend '${choice}' (use auto, webgpu or wasm)`);
     onProgress({ phase: 'compile' });
     let fallbackReason: string | undefined;
@@ -111,7 +111,7 @@ export class Engine {
       const gpu = await probeWebGpu();
       if (gpu.ok && (choice === 'webgpu' || !gpu.adapter.isFallbackAdapter)) {
         try {
-          return await Engine.open(model, 'webgpu', gpu.adapter);
+          return await Engine.open(model, 'webgpu', threads, gpu.adapter);
         } catch (e) {
           const reason = `WebGPU session creation failed: ${(e as Error).message}`;
           if (choice === 'webgpu') throw classifySessionError(e, reason);
@@ -125,7 +125,7 @@ export class Engine {
       }
     }
     try {
-      const engine = await Engine.open(model, 'wasm');
+      const engine = await Engine.open(model, 'wasm', threads);
       if (fallbackReason) engine.info.fallbackReason = fallbackReason;
       return engine;
     } catch (e) {
@@ -133,16 +133,13 @@ export class Engine {
     }
   }
 
-  private static async open(model: LoadedModel, backend: Backend, adapter?: AdapterInfo): Promise<Engine> {
-    const ort = await loadOrt(backend);
-    const session = await ort.InferenceSession.create(model.bytes, {
-      executionProviders: [backend],
-      graphOptimizationLevel: 'all',
-    });
+  private static async open(model: LoadedModel, backend: Backend, threads?: number, adapter?: AdapterInfo): Promise<Engine> {
+    const ort = await loadOrt(backend, threads);
+    const session = await ort.InferenceSession.create(model.bytes, sessionOptions(backend));
     const warnings: string[] = [];
     if (adapter?.isFallbackAdapter)
       warnings.push(`software WebGPU adapter (${adapter.architecture || adapter.vendor}): expect it to be ~100× slower than a GPU`);
-    if (backend === 'wasm' && ort.env.wasm.numThreads === 1 && (globalThis.navigator?.hardwareConcurrency ?? 1) > 1)
+    if (backend === 'wasm' && !globalThis.crossOriginIsolated && (globalThis.navigator?.hardwareConcurrency ?? 1) > 1)
       warnings.push('WASM runs single-threaded: serve the page cross-origin isolated (COOP/COEP) for threads');
     const engine = new Engine(ort, session, { backend, adapter, warnings });
     if (backend === 'webgpu') engine.watchDevice();

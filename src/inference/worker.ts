@@ -20,6 +20,7 @@ export class InferenceWorker {
   private model?: LoadedModel;
   private engine?: Engine;
   private backendChoice: BackendChoice = 'auto';
+  private threads?: number;
   private threshold = 0.3;
   private port?: MessagePort;
   private spare?: Float32Array;
@@ -32,12 +33,13 @@ export class InferenceWorker {
   private tags: Tags = {};
 
   /** Loads the manifest and model and creates the session; reports progress while downloading and compiling. */
-  async load(manifestUrl: string, backend: BackendChoice, onProgress?: (p: LoadProgress) => void): Promise<ReadyInfo> {
+  async load(manifestUrl: string, backend: BackendChoice, onProgress?: (p: LoadProgress) => void, threads?: number): Promise<ReadyInfo> {
     const progress = (p: LoadProgress) => onProgress?.(p);
     this.backendChoice = backend;
+    this.threads = threads;
     try {
       this.model = await loadModel(manifestUrl, progress);
-      this.engine = await Engine.create(this.model, backend, progress);
+      this.engine = await Engine.create(this.model, backend, progress, threads);
     } catch (e) {
       // Comlink passes an Error on as name/message only: throw plain data so the code survives.
       throw toErrorInfo(e, 'worker-failed');
@@ -133,7 +135,7 @@ export class InferenceWorker {
       if (r) {
         // end to end as far as the worker sees it; the page replaces it with capture → result on the page
         r.timings.total = r.workerDoneEpoch - (r.captureEpoch ?? r.handoffEpoch);
-        this.port?.postMessage({ drawn: { detections: r.detections, frame: r.frame } }); // boxes for the overlay
+        this.port?.postMessage({ drawn: { seq: p.seq, detections: r.detections, frame: r.frame } }); // boxes for the overlay
         this.record(r);
         this.onResult?.(r);
       }
@@ -156,7 +158,7 @@ export class InferenceWorker {
     this.rebuilding = (async () => {
       void old?.dispose();
       try {
-        this.engine = await Engine.create(this.model!, this.backendChoice, () => {});
+        this.engine = await Engine.create(this.model!, this.backendChoice, () => {}, this.threads);
       } catch (e) {
         this.onError?.({ ...toErrorInfo(e, 'backend-unavailable'), fatal: true });
       } finally {

@@ -107,3 +107,42 @@ export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spe
   }
   return t;
 }
+
+/**
+ * YUV 4:2:0 → RGBA at the frame's own size (nearest chroma, one colour matrix per 2×2 block), for showing
+ * a frame that was kept as its planes. `out` must hold width × height × 4 bytes.
+ */
+export function yuvToRgba(f: Yuv420, out: Uint8ClampedArray): Uint8ClampedArray {
+  const { data, width: w, height: h, uvStep } = f;
+  const [kr, kb] = f.matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
+  const kg = 1 - kr - kb;
+  const ys = f.fullRange ? 1 : 255 / 219;
+  const cs = f.fullRange ? 1 : 255 / 224;
+  const yOff = f.fullRange ? 0 : 16;
+  const crR = 2 * (1 - kr) * cs, cbB = 2 * (1 - kb) * cs;
+  const cbG = (-2 * kb * (1 - kb) * cs) / kg, crG = (-2 * kr * (1 - kr) * cs) / kg;
+  for (let y = 0; y < h; y++) {
+    const yRow = f.y.offset + y * f.y.stride;
+    const uRow = f.u.offset + (y >> 1) * f.u.stride, vRow = f.v.offset + (y >> 1) * f.v.stride;
+    let o = y * w * 4;
+    for (let x = 0; x < w; x += 2) {
+      const c = (x >> 1) * uvStep;
+      const U = data[uRow + c]! - 128, V = data[vRow + c]! - 128;
+      const r = crR * V, g = cbG * U + crG * V, b = cbB * U;
+      const Y0 = (data[yRow + x]! - yOff) * ys;
+      out[o] = Y0 + r;
+      out[o + 1] = Y0 + g;
+      out[o + 2] = Y0 + b;
+      out[o + 3] = 255;
+      if (x + 1 < w) {
+        const Y1 = (data[yRow + x + 1]! - yOff) * ys;
+        out[o + 4] = Y1 + r;
+        out[o + 5] = Y1 + g;
+        out[o + 6] = Y1 + b;
+        out[o + 7] = 255;
+      }
+      o += 8;
+    }
+  }
+  return out;
+}

@@ -4,15 +4,17 @@ const COLORS = ['#ff595e', '#ffca3a', '#8ac926', '#1982c4', '#6a4c93', '#ff924c'
 
 type Ctx = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
 
-/** Draws boxes and labels for one frame, sizing the canvas to the frame. Canvas text is never parsed as HTML. */
-export function drawDetections(ctx: Ctx, detections: readonly Detection[], frame: { width: number; height: number }) {
+/** Draws boxes and labels for one frame (over `image`, the frame itself, when given), sizing the canvas to the frame. Canvas text is never parsed as HTML. */
+export function drawDetections(ctx: Ctx, detections: readonly Detection[], frame: { width: number; height: number }, image?: CanvasImageSource | ImageData) {
   const canvas = ctx.canvas;
   const { width, height } = frame;
   if (canvas.width !== width || canvas.height !== height) {
     canvas.width = width;
     canvas.height = height;
   }
-  ctx.clearRect(0, 0, width, height);
+  if (image && 'data' in image) ctx.putImageData(image, 0, 0);
+  else if (image) ctx.drawImage(image, 0, 0, width, height);
+  else ctx.clearRect(0, 0, width, height);
   const line = Math.max(2, Math.round(width / 320));
   const th = Math.max(14, Math.round(width / 40));
   ctx.lineWidth = line;

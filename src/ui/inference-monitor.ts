@@ -40,6 +40,7 @@ export class InferenceMonitor extends LitElement {
     width: { type: Number, reflect: true },
     height: { type: Number, reflect: true },
     threshold: { type: Number, reflect: true },
+    threads: { type: Number, reflect: true },
     autostart: { type: Boolean, reflect: true },
     cameraId: { type: String, reflect: true, attribute: 'camera-id' },
     location: { type: String, reflect: true },
@@ -49,6 +50,7 @@ export class InferenceMonitor extends LitElement {
     baselineMinutes: { type: Number, reflect: true, attribute: 'baseline-minutes' },
     notify: { type: Boolean, reflect: true },
     panel: { type: String, reflect: true },
+    view: { type: String, reflect: true },
     theme: { type: String, reflect: true },
     state: { type: String, reflect: true, attribute: 'state' },
     _progress: { state: true },
@@ -67,6 +69,8 @@ export class InferenceMonitor extends LitElement {
   declare width: number;
   declare height: number;
   declare threshold: number;
+  /** WASM threads (1–16); unset: as many as the machine has cores, up to 4 (needs cross-origin isolation) */
+  declare threads?: number;
   declare autostart: boolean;
   /** metadata tags recorded with every frame */
   declare cameraId?: string;
@@ -82,6 +86,12 @@ export class InferenceMonitor extends LitElement {
   declare notify: boolean;
   /** 'on' (default): the health panel beside the video; 'off': video only */
   declare panel: string;
+  /**
+   * 'inferred' (default): the frame the model judged, with its boxes (in step with them, at the inference
+   * rate); 'live': the camera's video at its own rate, with the latest boxes over it (they lag by the
+   * inference time). Browsers without MediaStreamTrackProcessor or OffscreenCanvas always show 'live'.
+   */
+  declare view: string;
   /** the panel's theme: 'auto' (default, the system's), 'dark' or 'light' */
   declare theme: string;
   /** one per monitor instance: tells its records apart from other tabs' and monitors' */
@@ -106,6 +116,7 @@ export class InferenceMonitor extends LitElement {
     this.record = 'on';
     this.notify = false;
     this.panel = 'on';
+    this.view = 'inferred';
     this.theme = 'auto';
     this._firing = new Map();
     this.state = 'idle';
@@ -235,6 +246,9 @@ export class InferenceMonitor extends LitElement {
       if (!BACKENDS.includes(this.backend as BackendChoice))
         throw new MonitorError('backend-unknown', `unknown backend '${this.backend}' (use auto, webgpu or wasm)`);
       if (!this.validThreshold()) throw new MonitorError('attribute-invalid', `threshold must be a number from 0 to 1, not '${this.getAttribute('threshold')}'`);
+      if (this.threads !== undefined && this.threads !== null && !(Number.isInteger(this.threads) && this.threads >= 1 && this.threads <= 16))
+        throw new MonitorError('attribute-invalid', `threads must be a whole number from 1 to 16, not '${this.getAttribute('threads')}'`);
+      if (this.view !== 'inferred' && this.view !== 'live') throw new MonitorError('attribute-invalid', `view must be 'inferred' or 'live', not '${this.view}'`);
       if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
       const manifestUrl = new URL(this.model || DEFAULT_MODEL, document.baseURI).href;
       this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
@@ -253,7 +267,7 @@ export class InferenceMonitor extends LitElement {
               : 'Loading manifest…';
       });
       const [ready, stream] = await Promise.all([
-        Promise.race([this.api.load(manifestUrl, this.backend as BackendChoice, onProgress), workerFailed]),
+        Promise.race([this.api.load(manifestUrl, this.backend as BackendChoice, onProgress, this.threads ?? undefined), workerFailed]),
         openCamera({ camera: this.camera, width: this.width, height: this.height }),
       ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
       if ('failed' in stream) throw stream.failed;
@@ -262,13 +276,19 @@ export class InferenceMonitor extends LitElement {
       if (run !== this.run) return false;
       await this.api.setThreshold(this.threshold);
       const video = this.renderRoot.querySelector('video')!;
-      video.srcObject = stream;
-      await video.play().catch(() => {});
+      const track = stream.getVideoTracks()[0]!;
+      const readable = frameStream(track);
+      // the 'inferred' view draws each judged frame in the frame worker: no <video> to decode and composite
+      const view = this.view === 'live' || !readable || typeof HTMLCanvasElement.prototype.transferControlToOffscreen !== 'function' ? 'live' : 'inferred';
+      video.hidden = view !== 'live';
+      if (view === 'live') {
+        video.srcObject = stream;
+        await video.play().catch(() => {});
+      }
       const onResult = Comlink.proxy((r: InferenceResult) => this.onResult(run, r));
       const onError = Comlink.proxy((e: MonitorErrorDetail) => {
         if (run === this.run) this.fail(e);
       });
-      const track = stream.getVideoTracks()[0]!;
       track.addEventListener('ended', () => run === this.run && this.fail({ code: 'camera-failed', message: 'the camera stopped (unplugged or taken by another app)', fatal: true }));
       // frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel
       this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
@@ -284,9 +304,8 @@ export class InferenceMonitor extends LitElement {
       this.offscreenOverlay = typeof canvas.transferControlToOffscreen === 'function';
       if (this.offscreenOverlay) {
         const overlay = canvas.transferControlToOffscreen();
-        await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]));
+        await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]), view);
       } else await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep);
-      const readable = frameStream(track);
       if (readable)
         await this.frames.attachStream(
           Comlink.transfer(readable, [readable as unknown as Transferable]),
