@@ -39,6 +39,8 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     const ready = await waitForEvent(page, 'ready', () => true, slow ? 240_000 : 60_000);
     expect(ready.detail.backend).toBe(backend);
     expect(ready.detail.modelVersion).toBe(manifest.sha256);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(ready.detail.threads).toBe(Math.min(4, cores)); // cross-origin isolated: one WASM thread per core, up to 4
     if (slow) test.info().annotations.push({ type: 'adapter', description: JSON.stringify(ready.detail.adapter) });
     const hit = await waitForEvent(page, 'inference', hasPerson, slow ? 360_000 : 60_000);
     const r = hit.detail;
@@ -70,10 +72,11 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   });
 }
 
-test('kiosk with view=live: the camera video plays under the boxes', async ({ page }) => {
+test('kiosk with view=live and threads=1: the camera video plays under the boxes', async ({ page }) => {
   const rec = await recordEvents(page);
-  await page.goto('/?backend=wasm&view=live&panel=off');
-  await waitForEvent(page, 'ready', () => true, 60_000);
+  await page.goto('/?backend=wasm&view=live&panel=off&threads=1');
+  const ready = await waitForEvent(page, 'ready', () => true, 60_000);
+  expect(ready.detail.threads).toBe(1);
   await waitForEvent(page, 'inference', hasPerson, 60_000);
   const video = page.locator('inference-monitor video');
   await expect(video).toBeVisible();

@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../scripts/tfjs2onnx/onnx-graph.ts';
-import { decodeOutputs, type OutputTensor } from '../src/inference/adapters/index.ts';
+import { decodeOutputs, type OutputTensor, firstNonFinite } from '../src/inference/adapters/index.ts';
 import { nms, yoloFormat } from '../src/inference/adapters/yolo.ts';
 import { parseManifest, type ModelManifest } from '../src/inference/manifest.ts';
 import { fitFrame } from '../src/inference/preprocess.ts';
@@ -126,5 +126,23 @@ describe('malformed outputs are marked with a reason, never dropped silently', (
     const cm = parseManifest({ ...manifest('centernet', ['x', 'y', 'z'], [{ name: 'keypoints' }, { name: 'wh' }]), decode: { heatmap: 'keypoints', sizes: 'wh', stride: 4 } });
     const out = await fixedOutputModel({ keypoints: { dims: [1, 2, 4, 4], data: new Array(32).fill(0.1) }, wh: { dims: [1, 4, 4, 4], data: new Array(64).fill(1) } });
     expect(decodeOutputs(cm, out, frame(640, 640), 0.3).malformed).toMatch(/2 classes, the manifest 3 labels/);
+  });
+});
+
+describe('firstNonFinite (every output is checked on every frame)', () => {
+  it('finds the first NaN or ±Infinity wherever it is — in any of the four running sums or the tail — and -1 when there is none', () => {
+    for (const len of [0, 1, 3, 4, 7, 8, 1001]) {
+      const d = Float32Array.from({ length: len }, (_, i) => Math.sin(i) * 1e30);
+      expect(firstNonFinite(d)).toBe(-1);
+      for (const bad of [NaN, Infinity, -Infinity])
+        for (let at = 0; at < len; at += Math.max(1, Math.floor(len / 9))) {
+          const e = d.slice();
+          e[at] = bad;
+          if (at + 2 < len) e[at + 2] = NaN; // a later one does not hide the first
+          expect(firstNonFinite(e), `${bad} at ${at} of ${len}`).toBe(at);
+        }
+    }
+    // huge but finite values: x·0 stays 0, no false alarm
+    expect(firstNonFinite(Float32Array.of(3.4e38, -3.4e38, 1e-45, -0))).toBe(-1);
   });
 });

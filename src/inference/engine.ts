@@ -22,6 +22,8 @@ export interface AdapterInfo {
 /** What the engine ended up running on, and why, when it is not what was asked for. */
 export interface EngineInfo {
   backend: Backend;
+  /** WASM threads onnxruntime-web runs with (1 without cross-origin isolation) */
+  threads: number;
   fallbackReason?: string;
   adapter?: AdapterInfo;
   warnings: string[];
@@ -141,7 +143,7 @@ export class Engine {
       warnings.push(`software WebGPU adapter (${adapter.architecture || adapter.vendor}): expect it to be ~100× slower than a GPU`);
     if (backend === 'wasm' && !globalThis.crossOriginIsolated && (globalThis.navigator?.hardwareConcurrency ?? 1) > 1)
       warnings.push('WASM runs single-threaded: serve the page cross-origin isolated (COOP/COEP) for threads');
-    const engine = new Engine(ort, session, { backend, adapter, warnings });
+    const engine = new Engine(ort, session, { backend, threads: ort.env.wasm.numThreads ?? 1, adapter, warnings });
     if (backend === 'webgpu') engine.watchDevice();
     return engine;
   }

@@ -65,44 +65,51 @@ export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spe
     cx[x] = (Math.min(Math.round(sx), f.width - 1) >> 1) * f.uvStep;
   }
   const { data } = f;
-  const padV = [pad * a[0]! + b[0]!, pad * a[1]! + b[1]!, pad * a[2]! + b[2]!];
+  // where each channel of pixel i goes: i·ps + offset (NHWC: interleaved; NCHW: planes), and its scale/bias
+  const ps = nhwc ? 3 : 1;
+  const oR = (bgr ? 2 : 0) * (nhwc ? 1 : n), oG = nhwc ? 1 : n, oB = (bgr ? 0 : 2) * (nhwc ? 1 : n);
+  const cR = bgr ? 2 : 0, cB = bgr ? 0 : 2;
+  const aR = a[cR]!, bR = b[cR]!, aG = a[1]!, bG = b[1]!, aB = a[cB]!, bB = b[cB]!;
+  const padR = pad * aR + bR, padG = pad * aG + bG, padB = pad * aB + bB;
+  const xIn0 = Math.max(0, Math.min(dstW, fit.dx)), xIn1 = Math.max(xIn0, Math.min(dstW, fit.dx + fit.dw));
+  const padRun = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const o = i * ps;
+      t[o + oR] = padR;
+      t[o + oG] = padG;
+      t[o + oB] = padB;
+    }
+  };
   for (let y = 0; y < dstH; y++) {
-    const inside = y >= fit.dy && y < fit.dy + fit.dh;
+    const row = y * dstW;
+    if (!(y >= fit.dy && y < fit.dy + fit.dh)) {
+      padRun(row, row + dstW);
+      continue;
+    }
+    padRun(row, row + xIn0);
+    padRun(row + xIn1, row + dstW);
     const sy = Math.min(Math.max((y + 0.5 - fit.dy) / fit.sy - 0.5, 0), f.height - 1);
     const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, f.height - 1), wy = sy - y0;
     const r0 = f.y.offset + y0 * f.y.stride, r1 = f.y.offset + y1 * f.y.stride;
     const cyRow = Math.min(Math.round(sy), f.height - 1) >> 1;
     const uRow = f.u.offset + cyRow * f.u.stride, vRow = f.v.offset + cyRow * f.v.stride;
-    for (let x = 0; x < dstW; x++) {
-      const i = y * dstW + x;
-      let R: number, G: number, B: number;
-      if (!inside || x < fit.dx || x >= fit.dx + fit.dw) {
-        if (nhwc) (t[i * 3] = padV[0]!), (t[i * 3 + 1] = padV[1]!), (t[i * 3 + 2] = padV[2]!);
-        else (t[i] = padV[0]!), (t[n + i] = padV[1]!), (t[2 * n + i] = padV[2]!);
-        continue;
-      }
+    for (let x = xIn0; x < xIn1; x++) {
       const xa = x0[x]!, xb = x1[x]!, w = wx[x]!;
-      const top = data[r0 + xa]! + (data[r0 + xb]! - data[r0 + xa]!) * w;
-      const bot = data[r1 + xa]! + (data[r1 + xb]! - data[r1 + xa]!) * w;
+      const ta = data[r0 + xa]!, ba = data[r1 + xa]!;
+      const top = ta + (data[r0 + xb]! - ta) * w;
+      const bot = ba + (data[r1 + xb]! - ba) * w;
       const Y = (top + (bot - top) * wy - yOff) * ys;
-      const U = data[uRow + cx[x]!]! - 128;
-      const V = data[vRow + cx[x]!]! - 128;
-      R = Y + crR * V;
-      G = Y + cbG * U + crG * V;
-      B = Y + cbB * U;
+      const c = cx[x]!;
+      const U = data[uRow + c]! - 128;
+      const V = data[vRow + c]! - 128;
+      let R = Y + crR * V, G = Y + cbG * U + crG * V, B = Y + cbB * U;
       R = R < 0 ? 0 : R > 255 ? 255 : R;
       G = G < 0 ? 0 : G > 255 ? 255 : G;
       B = B < 0 ? 0 : B > 255 ? 255 : B;
-      const c0 = bgr ? B : R, c1 = G, c2 = bgr ? R : B;
-      if (nhwc) {
-        t[i * 3] = c0 * a[0]! + b[0]!;
-        t[i * 3 + 1] = c1 * a[1]! + b[1]!;
-        t[i * 3 + 2] = c2 * a[2]! + b[2]!;
-      } else {
-        t[i] = c0 * a[0]! + b[0]!;
-        t[n + i] = c1 * a[1]! + b[1]!;
-        t[2 * n + i] = c2 * a[2]! + b[2]!;
-      }
+      const o = (row + x) * ps;
+      t[o + oR] = R * aR + bR;
+      t[o + oG] = G * aG + bG;
+      t[o + oB] = B * aB + bB;
     }
   }
   return t;

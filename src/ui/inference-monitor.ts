@@ -344,6 +344,7 @@ export class InferenceMonitor extends LitElement {
       this._progress = '';
       this.emit('ready', {
         backend: ready.backend,
+        threads: ready.threads,
         modelVersion: ready.modelVersion,
         ...(ready.fallbackReason ? { fallbackReason: ready.fallbackReason } : {}),
         adapter: ready.adapter,
