@@ -19,10 +19,16 @@ import * as ortNode from 'onnxruntime-node';
 const PORT = Number(process.env.BENCH_PORT ?? 5301);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 8);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** kiosk URL parameters per configuration: the monitor pipeline (records every frame, no panel), the kiosk as shipped, the live video view */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+/**
+ * Kiosk URL parameters per configuration — the monitor pipeline (records every frame, no panel), the kiosk
+ * as shipped (with its panel); e.g. `panel=off&view=live` for the live video view — and the bare loop with
+ * the camera open (what the camera alone costs here).
+ */
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
-const CONFIGS = (process.env.BENCH_CONFIGS ?? 'panel=off;panel=on;panel=off&view=live').split(';').map((c) => (THREADS ? `${c}&threads=${THREADS}` : c));
+/** BARE_CAMERA is the bare loop again with the camera open and read (frames closed at once), as a reference */
+const BARE_CAMERA = 'bare+camera';
+const CONFIGS = (process.env.BENCH_CONFIGS ?? `${BARE_CAMERA};panel=off;panel=on`).split(';').map((c) => (THREADS && c !== BARE_CAMERA ? `${c}&threads=${THREADS}` : c));
 
 interface Measured {
   fps: number;
@@ -89,13 +95,20 @@ async function main() {
       bareFps.push(fps);
       return fps;
     };
+    const bareWithCamera = async (): Promise<Measured> => {
+      await barePage.evaluate(() => (globalThis as any).cameraOn());
+      await barePage.waitForTimeout(1000);
+      const times = (await barePage.evaluate((s) => (globalThis as any).bare.loop(s), SECONDS)) as number[];
+      await barePage.evaluate(() => (globalThis as any).cameraOff());
+      return { fps: times.length / (times.reduce((a, b) => a + b, 0) / 1000), results: [], mainThreadInstrumented: [], mainThreadTaskMsPerFrame: NaN };
+    };
     // bare, pipeline, bare, pipeline, …, bare: each pipeline run is held to the mean of the bare runs just
     // before and just after it, which cancels the machine's drift over the minute between them
     let before = await bareRound();
     for (let r = 0; r < ROUNDS; r++) {
       const line: string[] = [`round ${r + 1}:`];
       for (const [i, params] of CONFIGS.entries()) {
-        const m = await pipelineRound(browser, base, params, SECONDS);
+        const m = params === BARE_CAMERA ? await bareWithCamera() : await pipelineRound(browser, base, params, SECONDS);
         const after = await bareRound();
         const c = per[i]!;
         const ratio = m.fps / ((before + after) / 2);
@@ -161,6 +174,10 @@ async function main() {
     console.log('\n== pipeline benchmark (Chromium, WASM, default model, vtest frames) ==');
     console.log(`bare onnxruntime-web loop: ${fmt(summary.bare.fps, 2)} fps; inference median ${fmt(median(bare))} ms, p95 ${fmt(q(bare, 0.95))} ms`);
     for (const c of configs) {
+      if (c.params === BARE_CAMERA) {
+        console.log(`\nbare loop with the camera open and read (no monitor): ${fmt(c.fps, 2)} fps; / bare FPS: ${fmt(c.fpsOverBare.medianOfRounds, 3)} median of rounds [${c.fpsOverBare.rounds.map((x) => fmt(x, 2)).join(', ')}]`);
+        continue;
+      }
       console.log(`\nkiosk ${c.params}: ${fmt(c.fps, 2)} fps over ${c.frames} frames (${c.droppedFrames} camera frames dropped, latest wins)`);
       console.log(`  FPS / bare FPS: ${fmt(c.fpsOverBare.medianOfRounds, 3)} median of rounds [${c.fpsOverBare.rounds.map((x) => fmt(x, 2)).join(', ')}] (target ≥ 0.95)`);
       console.log('  stage            median     p95  (ms)');

@@ -86,6 +86,33 @@ test('reload mid-run: every record flushed before the reload is there; loss is a
   for (const e of old) expect(have.has(e.detail.inferenceId), `record from ${reloadAt - e.at} ms before reload`).toBe(true);
 });
 
+test('log after an id: exactly the frames newer than it, newest first, across blocks and sources; more than a page says so', async ({ page }) => {
+  await openStorePage(page, { dbName: `after-${Date.now()}` });
+  const now = Date.now();
+  const r = await page.evaluate(async (now) => {
+    const g = globalThis as any;
+    await g.ingest(600, now - 60_000, 10, { seed: 3 }); // 1 min at 10 fps: a dozen blocks
+    await g.ingest(300, now - 40_000, 10, { seed: 4 }); // a second source over the same time
+    let all: any[] = [], next: string | undefined;
+    do {
+      const p: any = await g.testStore.log({ limit: 1000, before: next });
+      all = all.concat(p.rows);
+      next = p.next;
+    } while (next);
+    const pivot = all[57].id; // 57 frames are newer
+    const since = await g.testStore.log({ limit: 100, after: pivot });
+    const capped = await g.testStore.log({ limit: 20, after: pivot });
+    const none = await g.testStore.log({ limit: 100, after: all[0].id });
+    return { all: all.map((x: any) => x.id), since: since.rows.map((x: any) => x.id), sinceNext: since.next, capped: capped.rows.length, cappedNext: capped.next, none: none.rows.length };
+  }, now);
+  expect(r.all.length).toBe(900);
+  expect(r.since).toEqual(r.all.slice(0, 57));
+  expect(r.sinceNext).toBeUndefined();
+  expect(r.capped).toBe(20);
+  expect(r.cappedNext).toBeDefined(); // more than a page came since: the panel starts over
+  expect(r.none).toBe(0);
+});
+
 test('retention: raw frames by age and by count; rollups stay', async ({ page }) => {
   await openStorePage(page, { dbName: `retention-${Date.now()}`, retention: { frameMaxCount: 1000, frameMaxAgeMs: 3600_000 } });
   const now = Date.now();

@@ -66,3 +66,8 @@ export function idFloor(t: number): string {
   const h = Math.max(0, Math.floor(t)).toString(16).padStart(12, '0');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-`;
 }
+
+/** The millisecond time a UUIDv7 id was made at (its first 48 bits). */
+export function idTime(id: string): number {
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

@@ -3,7 +3,7 @@ import type { Detection } from '../inference/types.ts';
 import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, gaugeRollups, meanOf, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
-import { DB_NAME, DB_VERSION, idFloor, migrations, type MonitorDB } from './schema.ts';
+import { DB_NAME, DB_VERSION, idFloor, idTime, migrations, type MonitorDB } from './schema.ts';
 import { F, FIELDS, GAUGES, packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
 import { BLOCK_SPAN_MS, IMAGE_KEYS, packBlocks, unpackBlock } from './frame-block.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
@@ -671,13 +671,17 @@ export class MonitorStore {
     };
   }
 
-  /** The inference log: newest first, in pages; pass the previous page's `next` to continue. */
-  async log(opts: Filters & { before?: string; limit?: number } = {}) {
+  /**
+   * The inference log: newest first, in pages; pass the previous page's `next` as `before` to continue,
+   * or the newest id you have as `after` for only what came since (a live view's refresh).
+   */
+  async log(opts: Filters & { before?: string; after?: string; limit?: number } = {}) {
     const limit = Math.min(opts.limit ?? 50, 1000);
     const rows: (FrameRecord & { detections?: Detection[] })[] = [];
     let next: string | undefined;
+    const wanted = (r: FrameRecord) => (opts.before === undefined || r.id < opts.before) && (opts.after === undefined || r.id > opts.after) && frameMatches(r, opts);
     if (!this.db) {
-      const all = this.memFrames.filter((r) => (opts.before === undefined || r.id < opts.before) && frameMatches(r, opts));
+      const all = this.memFrames.filter(wanted);
       return { rows: all.slice(-limit).reverse(), next: all.length > limit ? all[all.length - limit]!.id : undefined };
     }
     const tx = this.db.transaction(['frames', 'detections']);
@@ -686,9 +690,12 @@ export class MonitorStore {
     const candidates: FrameRecord[] = [];
     let cursor = await tx.objectStore('frames').openCursor(opts.before ? IDBKeyRange.upperBound([opts.before]) : null, 'prev');
     const final = (c: FrameRecord, keyT: number) => c.t > keyT + BLOCK_SPAN_MS;
+    // blocks that began more than a span before `after` hold nothing later than it
+    const afterT = opts.after !== undefined ? idTime(opts.after) : -Infinity;
     while (cursor) {
-      for (const r of unpackBlock(cursor.value)) if ((opts.before === undefined || r.id < opts.before) && frameMatches(r, opts)) candidates.push(r);
       const keyT = cursor.value.t0;
+      if (keyT + BLOCK_SPAN_MS < afterT) break;
+      for (const r of unpackBlock(cursor.value)) if (wanted(r)) candidates.push(r);
       if (candidates.filter((c) => final(c, keyT)).length > limit) break;
       cursor = await cursor.continue();
     }

@@ -41,8 +41,12 @@ interface LogRow {
 const ROW_HEIGHT = 30;
 const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(1)} %`);
-const time = (t: number) => new Date(t).toLocaleTimeString([], { hour12: false });
-const dateTime = (t: number) => new Date(t).toLocaleString([], { hour12: false });
+// One formatter each, made once: toLocale*String builds a formatter per call (~0.1 ms), and the log
+// renders a time per row every refresh.
+const timeFormat = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const dateTimeFormat = new Intl.DateTimeFormat([], { year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const time = (t: number) => timeFormat.format(t);
+const dateTime = (t: number) => dateTimeFormat.format(t);
 const mb = (b?: number) => (b === undefined ? '–' : b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 /** Sets an element's height through the CSSOM (a strict CSP blocks style attributes, styleMap's first render included). */
 const height = (px: number) => (el?: Element) => {
@@ -237,10 +241,11 @@ export class InferenceHealthPanel extends LitElement {
   private async loadNewest(store: StoreClient) {
     if (this._log.loading) return;
     const newest = this._log.rows[0]?.id;
-    const page = await store.log({ ...this.filters(), limit: 50 });
-    const fresh = (page.rows as LogRow[]).filter((r) => newest === undefined || r.id > newest);
+    // only what came since the newest row shown (a second's worth, not the 50 newest every second)
+    const page = await store.log({ ...this.filters(), limit: 50, ...(newest !== undefined ? { after: newest } : {}) });
+    const fresh = page.rows as LogRow[];
     if (!fresh.length) return;
-    if (fresh.length === page.rows.length && newest !== undefined) return this.loadLog(store, true); // a gap: start over
+    if (page.next !== undefined && newest !== undefined) return this.loadLog(store, true); // more than a page since: start over
     this._log = { ...this._log, rows: [...fresh, ...this._log.rows] };
   }
 
