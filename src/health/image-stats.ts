@@ -1,4 +1,4 @@
-import type { Yuv420 } from '../inference/yuv.ts';
+import { type Yuv420, yuvMatrix } from '../inference/yuv.ts';
 
 /**
  * Input-image statistics of one frame, from a fixed 160×128 sample grid of it (so the cost does not grow
@@ -49,13 +49,7 @@ const sat = (r: number, g: number, b: number) => {
 export function yuvImageStats(f: Yuv420, scratch = new ImageStatsScratch()): ImageStats {
   columns(scratch, 0, f.width);
   const { data } = f;
-  const ys = f.fullRange ? 1 : 255 / 219;
-  const yOff = f.fullRange ? 0 : 16;
-  const cs = f.fullRange ? 1 : 255 / 224;
-  const [kr, kb] = f.matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
-  const kg = 1 - kr - kb;
-  const crR = 2 * (1 - kr) * cs, cbB = 2 * (1 - kb) * cs;
-  const cbG = (-2 * kb * (1 - kb) * cs) / kg, crG = (-2 * kr * (1 - kr) * cs) / kg;
+  const { yOff, ys, crR, cbB, cbG, crG } = yuvMatrix(f);
   let satSum = 0;
   for (let gy = 0; gy < GRID_H; gy++) {
     const sy = Math.min(f.height - 1, Math.floor(((gy + 0.5) * f.height) / GRID_H));

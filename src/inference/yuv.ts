@@ -33,6 +33,24 @@ export function yuvLayout(
 }
 
 /**
+ * A frame's YUV → RGB conversion (its matrix, limited or full range): R = Y' + crR·V, G = Y' + cbG·U + crG·V,
+ * B = Y' + cbB·U, where Y' = (Y − yOff)·ys and U, V are the chroma bytes − 128.
+ */
+export function yuvMatrix(f: Pick<Yuv420, 'matrix' | 'fullRange'>) {
+  const [kr, kb] = f.matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
+  const kg = 1 - kr - kb;
+  const cs = f.fullRange ? 1 : 255 / 224;
+  return {
+    yOff: f.fullRange ? 0 : 16,
+    ys: f.fullRange ? 1 : 255 / 219,
+    crR: 2 * (1 - kr) * cs,
+    cbB: 2 * (1 - kb) * cs,
+    cbG: (-2 * kb * (1 - kb) * cs) / kg,
+    crG: (-2 * kr * (1 - kr) * cs) / kg,
+  };
+}
+
+/**
  * YUV 4:2:0 → the model's float input in one pass: resize (bilinear on luma, nearest on chroma) into the
  * fitted rectangle, padding elsewhere, colour conversion, channel order, layout and normalisation.
  * Skips the canvas (YUV→RGBA conversion of the whole frame, then a readback): ~3× cheaper per frame.
@@ -45,16 +63,7 @@ export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spe
   const b = [-mean[0] / std[0], -mean[1] / std[1], -mean[2] / std[2]];
   const bgr = spec.channels === 'BGR';
   const nhwc = spec.layout === 'NHWC';
-  // colour matrix (limited or full range)
-  const [kr, kb] = f.matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
-  const kg = 1 - kr - kb;
-  const ys = f.fullRange ? 1 : 255 / 219;
-  const cs = f.fullRange ? 1 : 255 / 224;
-  const yOff = f.fullRange ? 0 : 16;
-  const crR = 2 * (1 - kr) * cs;
-  const cbB = 2 * (1 - kb) * cs;
-  const cbG = (-2 * kb * (1 - kb) * cs) / kg;
-  const crG = (-2 * kr * (1 - kr) * cs) / kg;
+  const { yOff, ys, crR, cbB, cbG, crG } = yuvMatrix(f);
   // per-column source positions (pixel centres)
   const x0 = new Int32Array(dstW), x1 = new Int32Array(dstW), wx = new Float32Array(dstW), cx = new Int32Array(dstW);
   for (let x = 0; x < dstW; x++) {
@@ -121,13 +130,7 @@ export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spe
  */
 export function yuvToRgba(f: Yuv420, out: Uint8ClampedArray): Uint8ClampedArray {
   const { data, width: w, height: h, uvStep } = f;
-  const [kr, kb] = f.matrix === 'bt709' ? [0.2126, 0.0722] : [0.299, 0.114];
-  const kg = 1 - kr - kb;
-  const ys = f.fullRange ? 1 : 255 / 219;
-  const cs = f.fullRange ? 1 : 255 / 224;
-  const yOff = f.fullRange ? 0 : 16;
-  const crR = 2 * (1 - kr) * cs, cbB = 2 * (1 - kb) * cs;
-  const cbG = (-2 * kb * (1 - kb) * cs) / kg, crG = (-2 * kr * (1 - kr) * cs) / kg;
+  const { yOff, ys, crR, cbB, cbG, crG } = yuvMatrix(f);
   for (let y = 0; y < h; y++) {
     const yRow = f.y.offset + y * f.y.stride;
     const uRow = f.u.offset + (y >> 1) * f.u.stride, vRow = f.v.offset + (y >> 1) * f.v.stride;

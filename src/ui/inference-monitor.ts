@@ -279,7 +279,8 @@ export class InferenceMonitor extends LitElement {
       const track = stream.getVideoTracks()[0]!;
       const readable = frameStream(track);
       // the 'inferred' view draws each judged frame in the frame worker: no <video> to decode and composite
-      const view = this.view === 'live' || !readable || typeof HTMLCanvasElement.prototype.transferControlToOffscreen !== 'function' ? 'live' : 'inferred';
+      this.offscreenOverlay = typeof HTMLCanvasElement.prototype.transferControlToOffscreen === 'function';
+      const view = this.view === 'live' || !readable || !this.offscreenOverlay ? 'live' : 'inferred';
       video.hidden = view !== 'live';
       if (view === 'live') {
         video.srcObject = stream;
@@ -301,7 +302,6 @@ export class InferenceMonitor extends LitElement {
       const canvas = document.createElement('canvas');
       canvas.setAttribute('part', 'overlay');
       stage.append(canvas);
-      this.offscreenOverlay = typeof canvas.transferControlToOffscreen === 'function';
       if (this.offscreenOverlay) {
         const overlay = canvas.transferControlToOffscreen();
         await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]), view);
