@@ -72,6 +72,63 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   });
 }
 
+test('kiosk on webgpu: a lost GPU device is reported, the session rebuilt on a new device, and detection carries on', async ({ page }) => {
+  test.setTimeout(900_000); // SwiftShader: two sessions' first runs
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=webgpu&panel=off');
+  const ready = await waitForEvent(page, 'ready', () => true, 240_000);
+  expect(ready.detail.backend).toBe('webgpu');
+  await waitForEvent(page, 'inference', () => true, 360_000);
+  // Lose the device as a GPU reset or a GPU-process crash would: the next WebGPU call the inference worker
+  // makes destroys its device (GPUDevice.destroy() settles device.lost, as a real loss does).
+  // (onnxruntime's own pthread workers sit in a wait loop and never answer an evaluate: skip them)
+  const patched = await Promise.all(
+    page.workers().filter((w) => !/ort-wasm/.test(w.url())).map((w) =>
+      w
+        .evaluate(() => {
+          const P = (globalThis as any).GPUDevice?.prototype;
+          if (!P) return false;
+          const names = ['createCommandEncoder', 'createBuffer', 'createBindGroup'];
+          const orig = Object.fromEntries(names.map((n) => [n, P[n]]));
+          let done = false;
+          for (const n of names)
+            P[n] = function (this: { destroy(): void }, ...a: unknown[]) {
+              const r = orig[n].apply(this, a);
+              if (!done) {
+                done = true;
+                for (const m of names) P[m] = orig[m];
+                queueMicrotask(() => this.destroy());
+              }
+              return r;
+            };
+          return true;
+        })
+        .catch(() => false),
+    ),
+  );
+  expect(patched).toContain(true);
+  const lost = await waitForEvent(page, 'error', (e) => e.detail.code === 'device-lost', 120_000);
+  expect(lost.detail.fatal).toBe(false);
+  expect(lost.detail.message).toMatch(/lost|destroyed/i);
+  // a fresh session on a fresh device: people found again, on WebGPU, and the element never left 'running'
+  const after = await waitForEvent(page, 'inference', (e) => e.at > lost.at && hasPerson(e), 420_000);
+  expect(after.detail.backend).toBe('webgpu');
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  const errors = (await rec.events()).filter((e) => e.type === 'error');
+  expect(errors.map((e) => e.detail.code)).toEqual(['device-lost']); // one loss, one rebuild: no cascade of failures
+  // the frame the loss cost is in the inference log with its error kind, between recorded frames (the store
+  // writes in batches: poll until the last one lands)
+  const kinds = () =>
+    page.evaluate(async () => {
+      const store = await (document.querySelector('inference-monitor') as any).store();
+      return ((await store.log({ limit: 1000 })).rows as { e?: string }[]).map((r) => r.e ?? 'ok').reverse();
+    });
+  await expect.poll(async () => (await kinds()).join(' '), { timeout: 30_000 }).toMatch(/\bok\b.*\bdevice-lost\b.*\bok\b/);
+  expect(rec.pageErrors).toEqual([]);
+  const unhandled = (await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection');
+  expect(unhandled).toEqual([]);
+});
+
 test('kiosk with view=live and threads=1: the camera video plays under the boxes', async ({ page }) => {
   const rec = await recordEvents(page);
   await page.goto('/?backend=wasm&view=live&panel=off&threads=1');

@@ -97,6 +97,8 @@ export async function loadModel(manifestUrl: string, onProgress: (p: LoadProgres
 export class Engine {
   private runTimes: number[] = [];
   private lost?: string;
+  /** settles when the GPU device is lost (never, off WebGPU) */
+  private lostSignal: Promise<void> = new Promise(() => {});
 
   private constructor(
     readonly ort: OrtModule,
@@ -151,7 +153,8 @@ export class Engine {
   private async watchDevice() {
     try {
       const device = (await (this.ort.env.webgpu as { device?: GPUDevice | Promise<GPUDevice> }).device) as GPUDevice | undefined;
-      device?.lost.then((info) => {
+      if (!device) return;
+      this.lostSignal = device.lost.then((info) => {
         this.lost = info.message || info.reason || 'GPU device lost';
       });
     } catch {
@@ -181,6 +184,9 @@ export class Engine {
       return out;
     } catch (e) {
       if (e instanceof MonitorError) throw e;
+      // A run that fails because the device went away (a buffer that cannot be mapped, …) can reject before
+      // `device.lost` settles: give it a moment, so the failure is classed as a loss and the session rebuilt.
+      if (!this.lost && this.info.backend === 'webgpu') await Promise.race([this.lostSignal, new Promise((r) => setTimeout(r, 200))]);
       if (this.lost) throw new MonitorError('device-lost', `GPU device lost: ${this.lost}`);
       throw new MonitorError('inference-failed', (e as Error).message);
     } finally {
