@@ -7,7 +7,6 @@
  * core-millisecond the monitor spends is one onnxruntime does not get: this is the budget behind the
  * pipeline benchmark's FPS ratio. Writes bench/results/cpu.json.
  */
-import { execSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -21,15 +20,15 @@ interface Thread { key: string; proc: string; pid: string; name: string; ticks: 
 
 /** CPU ticks of every thread of the browser under test (its processes carry its profile directory). */
 function threads(): Thread[] {
-  const pids = execSync('pgrep -f playwright_chromiumdev_profile || true').toString().trim().split('\n').filter(Boolean);
   const out: Thread[] = [];
-  for (const pid of pids) {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let cmd = '';
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
     } catch {
       continue;
     }
+    if (!cmd.includes('playwright_chromiumdev_profile')) continue;
     const type = /--type=(\S+)/.exec(cmd)?.[1] ?? 'browser';
     const sub = /--utility-sub-type=(\S+)/.exec(cmd)?.[1]?.split('.').pop();
     const proc = sub ? `${type}:${sub}` : type;
