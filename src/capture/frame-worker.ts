@@ -2,9 +2,10 @@
 /**
  * The frame worker: reads camera frames as they come (a transferred MediaStreamTrackProcessor stream, or
  * ImageBitmaps one at a time), keeps the latest, and turns it into the model's input tensor when the
- * inference worker asks — which it does the moment a run ends, so preprocessing overlaps the previous
- * frame's decoding instead of competing with the run for the CPU, and no frame is preprocessed only to be
- * dropped. Latest frame wins: one frame held, older ones closed and counted. Every VideoFrame is closed.
+ * inference worker asks — timed to be ready just as the current run ends (or at once, when a run ends
+ * first), so the next run starts right after the previous one is decoded, and no frame is preprocessed
+ * only to be dropped. Latest frame wins: one frame held, older ones closed and counted. Every VideoFrame
+ * is closed.
  */
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
@@ -36,6 +37,12 @@ export interface PreparedFrame {
   image?: ImageStats & { ms: number };
 }
 
+/** The inference worker asks for frames by number; `inMs` > 0 asks for one that long from now. */
+export interface FrameRequest {
+  id: number;
+  inMs: number;
+}
+
 type Frame = VideoFrame | ImageBitmap;
 /** a frame sent to inference, kept until its boxes come back: as its YUV planes, or as the frame */
 type Shown = { seq: number; yuv?: Yuv420; frame?: Frame };
@@ -45,6 +52,10 @@ export class FrameWorker {
   private port?: MessagePort;
   private reader?: ReadableStreamDefaultReader<VideoFrame>;
   private wanted = false;
+  /** the inference worker's latest request for a frame, and the last one served */
+  private wantId = 0;
+  private served = 0;
+  private wantTimer?: ReturnType<typeof setTimeout>;
   private pool: Float32Array[] = [];
   private dropped = 0;
   private preparing = false;
@@ -72,15 +83,28 @@ export class FrameWorker {
     this.view = overlay ? view : 'live';
     const ctx = overlay?.getContext('2d', { alpha: this.view === 'live' }) as OffscreenCanvasRenderingContext2D | undefined;
     port.onmessage = (
-      e: MessageEvent<{ want?: boolean; buffer?: Float32Array; drawn?: { seq: number; detections: Detection[]; frame: { width: number; height: number } } }>,
+      e: MessageEvent<{ want?: FrameRequest; buffer?: Float32Array; drawn?: { seq: number; detections: Detection[]; frame: { width: number; height: number } } }>,
     ) => {
       if (e.data.buffer) this.pool.push(e.data.buffer);
       if (ctx && e.data.drawn) this.draw(ctx, e.data.drawn);
-      if (e.data.want) {
-        this.wanted = true;
-        this.flush();
-      }
+      if (e.data.want) this.request(e.data.want);
     };
+  }
+
+  /**
+   * A request for the next frame: now, or in `inMs` (timed by the inference worker to land just as its
+   * run ends, so the frame is prepared while the run is still going). A repeated id brings it forward.
+   */
+  private request({ id, inMs }: FrameRequest) {
+    if (id <= this.served) return; // already sent
+    this.wantId = id;
+    clearTimeout(this.wantTimer);
+    const go = () => {
+      this.wanted = true;
+      this.flush();
+    };
+    if (inMs > 0) this.wantTimer = setTimeout(go, inMs);
+    else go();
   }
 
   /** Draws a result's boxes; in the 'inferred' view, over the very frame they were found in. */
@@ -132,6 +156,7 @@ export class FrameWorker {
     const r = this.reader;
     this.reader = undefined;
     await r?.cancel().catch(() => {});
+    clearTimeout(this.wantTimer);
     this.raw?.frame.close();
     this.raw = undefined;
     for (const s of this.shown.splice(0)) this.release(s);
@@ -201,6 +226,7 @@ export class FrameWorker {
       p.dropped = this.dropped;
       this.dropped = 0;
       this.wanted = false;
+      this.served = this.wantId;
       if (this.port) this.port.postMessage(p, [p.tensor.buffer]);
       else this.pool.push(p.tensor);
     } finally {

@@ -1,8 +1,8 @@
 /// <reference lib="webworker" />
 /**
  * The inference worker: loads a model from its manifest, takes prepared frames from the frame worker
- * (one in flight; the frame worker holds the next and counts what it drops), runs, decodes and
- * validates, and reports each result with its stage timings.
+ * (one in flight, at most one waiting; the frame worker holds the newest camera frame and counts what it
+ * drops), runs, decodes and validates, and reports each result with its stage timings.
  */
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
@@ -12,7 +12,7 @@ import { type BackendChoice, Engine, type LoadedModel, type LoadProgress, loadMo
 import { type MonitorErrorCode, toErrorInfo } from './errors.ts';
 import { inputSize } from './manifest.ts';
 import type { InferenceResult, ReadyInfo } from './protocol.ts';
-import type { PreparedFrame } from '../capture/frame-worker.ts';
+import type { FrameRequest, PreparedFrame } from '../capture/frame-worker.ts';
 import { STAGES, type Tags, tagKey, toFrameRecord } from '../telemetry/record.ts';
 import type { RecordMessage } from '../store/store-worker.ts';
 
@@ -23,7 +23,15 @@ export class InferenceWorker {
   private threads?: number;
   private threshold = 0.3;
   private port?: MessagePort;
-  private spare?: Float32Array;
+  /** a frame that arrived while a run was going: it runs next */
+  private pending?: PreparedFrame;
+  private busy = false;
+  /** the id of the last frame request, and whether its frame is still to come */
+  private requestId = 0;
+  private requested = false;
+  /** recent run and preparation times (ms), to time the next frame's request */
+  private runMs: number[] = [];
+  private prepMs: number[] = [];
   private onResult?: (r: InferenceResult) => void;
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
   private rebuilding?: Promise<void>;
@@ -69,8 +77,8 @@ export class InferenceWorker {
     this.port = port;
     this.onResult = onResult;
     this.onError = onError;
-    port.onmessage = (e: MessageEvent<PreparedFrame>) => void this.process(e.data);
-    this.next();
+    port.onmessage = (e: MessageEvent<PreparedFrame>) => this.receive(e.data);
+    this.request(0);
   }
 
   /** Sends every frame's record to the store worker over `port` (the page never handles them). */
@@ -111,27 +119,54 @@ export class InferenceWorker {
     this.engine = undefined;
   }
 
-  /** Asks the frame worker for the latest frame, returning the last tensor's buffer for reuse. */
-  private next() {
+  /**
+   * Asks the frame worker for its newest frame, now or in `inMs`; asking again for a frame still to come
+   * brings it forward.
+   */
+  private request(inMs: number) {
     if (!this.port) return;
-    const buffer = this.spare;
-    this.spare = undefined;
-    this.port.postMessage({ want: true, buffer }, buffer ? [buffer.buffer] : []);
+    if (!this.requested) {
+      this.requested = true;
+      this.requestId++;
+    }
+    this.port.postMessage({ want: { id: this.requestId, inMs } satisfies FrameRequest });
+  }
+
+  private receive(p: PreparedFrame) {
+    this.requested = false;
+    this.prepMs.push(p.preprocessMs);
+    if (this.prepMs.length > 20) this.prepMs.shift();
+    if (this.busy) this.pending = p;
+    else void this.process(p);
+  }
+
+  /**
+   * When to ask for the next frame, counted from a run's start: so that it is prepared (in the frame
+   * worker, while this run goes on) just before the run ends — the next run then starts as soon as this
+   * one is decoded. Undefined until a few runs have been timed: then the frame is asked for when the run ends.
+   */
+  private requestLead(): number | undefined {
+    if (this.runMs.length < 3 || !this.prepMs.length) return undefined;
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    return Math.max(0, med(this.runMs) - med(this.prepMs) - 5);
   }
 
   private async process(p: PreparedFrame) {
-    let asked = false;
-    // Ask for the next frame as soon as the input tensor is free (right after the run), so its transfer
-    // overlaps decoding instead of following it.
-    const askNext = () => {
-      if (asked) return;
-      asked = true;
-      this.spare = p.tensor;
-      this.next();
+    this.busy = true;
+    let freed = false;
+    // the input tensor's buffer goes back to the frame worker as soon as the run no longer needs it
+    const inputFree = () => {
+      if (freed) return;
+      freed = true;
+      this.port?.postMessage({ buffer: p.tensor }, [p.tensor.buffer]);
+    };
+    const beforeRun = () => {
+      const lead = this.requestLead();
+      if (lead !== undefined && !this.requested && !this.pending) this.request(lead);
     };
     try {
       if (this.rebuilding) await this.rebuilding;
-      const r = await this.infer(p, askNext);
+      const r = await this.infer(p, inputFree, beforeRun);
       if (r) {
         // end to end as far as the worker sees it; the page replaces it with capture → result on the page
         r.timings.total = r.workerDoneEpoch - (r.captureEpoch ?? r.handoffEpoch);
@@ -147,7 +182,12 @@ export class InferenceWorker {
       this.onError?.({ ...info, fatal });
       if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
     }
-    askNext();
+    inputFree();
+    this.busy = false;
+    const next = this.pending;
+    this.pending = undefined;
+    if (next) void this.process(next);
+    else this.request(0); // not asked for yet, or asked for later than now: now
   }
 
   /** After a timeout or device loss the old session is unusable: build a fresh one on the same choice. */
@@ -168,17 +208,24 @@ export class InferenceWorker {
     return this.rebuilding;
   }
 
-  /** Runs one frame; `inputFree` is called once the input tensor is no longer needed. Nothing awaits after the run. */
-  private async infer(p: PreparedFrame, inputFree: () => void): Promise<InferenceResult | undefined> {
+  /**
+   * Runs one frame; `beforeRun` is called just before the run starts, `inputFree` once the input tensor is
+   * no longer needed. Nothing awaits after the run.
+   */
+  private async infer(p: PreparedFrame, inputFree: () => void, beforeRun: () => void): Promise<InferenceResult | undefined> {
     const engine = this.engine;
     const model = this.model;
     if (!engine || !model) return undefined;
     const m = model.manifest;
     const { width: iw, height: ih } = inputSize(m);
+    const input = new engine.ort.Tensor('float32', p.tensor, m.input.shape);
+    beforeRun();
     const t1 = performance.now();
-    const out = await engine.run({ [m.input.name]: new engine.ort.Tensor('float32', p.tensor, m.input.shape) });
+    const out = await engine.run({ [m.input.name]: input });
     const t2 = performance.now();
     inputFree();
+    this.runMs.push(t2 - t1);
+    if (this.runMs.length > 20) this.runMs.shift();
     const outputs: Record<string, OutputTensor> = {};
     for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
     const { width, height } = p.frame;
