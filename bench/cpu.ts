@@ -7,10 +7,10 @@
  * core-millisecond the monitor spends is one onnxruntime does not get: this is the budget behind the
  * pipeline benchmark's FPS ratio. Writes bench/results/cpu.json.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { fmt, launchChromium, median, root, startPreviewServer } from './lib.ts';
+import { fmt, kioskResults, launchChromium, median, openBareLoop, openKiosk, root, runGaps, startPreviewServer } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 25);
 const PORT = Number(process.env.BENCH_PORT ?? 5302);
@@ -86,14 +86,8 @@ async function main() {
   }
   const { base, server } = await startPreviewServer(PORT, '/bench/pages/bare.html');
   try {
-    mkdirSync(join(root, 'dist-bench', 'fixtures'), { recursive: true });
-    copyFileSync(join(root, 'fixtures', 'vtest-30x512.rgb'), join(root, 'dist-bench', 'fixtures', 'vtest-30x512.rgb'));
     const browser = await launchChromium();
-    const bare = await browser.newPage();
-    await bare.goto(`${base}/bench/pages/bare.html`);
-    await bare.waitForSelector('body[data-ready="1"]', { state: 'attached' });
-    const info = (await bare.evaluate(() => (globalThis as any).bare.load())) as { threads: number };
-    await bare.evaluate((s) => (globalThis as any).bare.loop(s), 8); // warm-up
+    const { page: bare, info } = await openBareLoop(browser, base, undefined, 8);
     const rows: { name: string; label: string; fps: number; inferenceMs: number; gapMs?: number; total: number; groups: Record<string, number> }[] = [];
     for (const camera of [false, true]) {
       if (camera) {
@@ -108,24 +102,15 @@ async function main() {
       if (camera) await bare.evaluate(() => (globalThis as any).cameraOff());
       rows.push({ name: camera ? 'bare loop + camera open and read' : 'bare loop', label: camera ? 'bare + camera' : 'bare', fps, inferenceMs: median(times), ...attribute(a, b, times.length, info.threads) });
     }
-    const page = await browser.newPage({ viewport: { width: 960, height: 720 } });
-    await page.addInitScript(() => {
-      (window as any).__results = [];
-      document.addEventListener('inference', (e) => (window as any).__results.push((e as CustomEvent).detail));
-    });
-    await page.goto(`${base}/?backend=wasm&panel=off`);
-    await page.waitForFunction(() => (window as any).__results.length >= 3, undefined, { timeout: 120_000 });
-    await page.waitForTimeout(8000); // the new worker's WASM tiers up
-    const n0 = await page.evaluate(() => (window as any).__results.length);
+    const page = await openKiosk(browser, base, 'panel=off', 8);
+    const n0 = (await kioskResults(page)).length;
     const a = threads();
     const t0 = Date.now();
     await page.waitForTimeout(SECONDS * 1000);
     const b = threads();
     const elapsed = (Date.now() - t0) / 1000;
-    const res = (await page.evaluate((n) => (window as any).__results.slice(n), n0)) as any[];
-    const start = (r: any) => r.workerDoneEpoch - r.timings.postprocess - r.timings.inference;
-    const gaps = res.slice(1).map((r, i) => start(r) - (start(res[i]) + res[i].timings.inference));
-    rows.push({ name: 'monitor pipeline (kiosk, panel=off)', label: 'monitor pipeline', fps: res.length / elapsed, inferenceMs: median(res.map((r) => r.timings.inference)), gapMs: median(gaps), ...attribute(a, b, res.length, info.threads) });
+    const res = await kioskResults(page, n0);
+    rows.push({ name: 'monitor pipeline (kiosk, panel=off)', label: 'monitor pipeline', fps: res.length / elapsed, inferenceMs: median(res.map((r) => r.timings.inference)), gapMs: median(runGaps(res)), ...attribute(a, b, res.length, info.threads) });
     await browser.close();
 
     const summary = { date: new Date().toISOString(), cores: cpus().length, threads: info.threads, seconds: SECONDS, unit: 'core-ms per inference', rows };

@@ -1,8 +1,11 @@
-/** Shared by the benchmarks: quantiles, formatting, a Vite dev server and Debian's Chromium with the fake camera. */
+/**
+ * Shared by the benchmarks: quantiles, formatting, a Vite dev or preview server, Debian's Chromium with the
+ * fake camera, the bare onnxruntime-web loop's page and the kiosk page with its results recorded.
+ */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium } from '@playwright/test';
+import { type Browser, chromium, type Page } from '@playwright/test';
 
 export const root = resolve(import.meta.dirname, '..');
 
@@ -58,4 +61,45 @@ export function launchChromium(): Promise<Browser> {
       `--use-file-for-fake-video-capture=${join(root, 'fixtures', 'vtest.y4m')}`,
     ],
   });
+}
+
+/**
+ * Opens the bare onnxruntime-web loop (bench/pages/bare.html on the benchmark build) with its session on
+ * `threads` WASM threads, and warms it up for `warmSeconds`. Its pre-decoded frames are not part of the
+ * build: they are copied into it first.
+ */
+export async function openBareLoop(browser: Browser, base: string, threads: number | undefined, warmSeconds: number) {
+  mkdirSync(join(root, 'dist-bench', 'fixtures'), { recursive: true });
+  copyFileSync(join(root, 'fixtures', 'vtest-30x512.rgb'), join(root, 'dist-bench', 'fixtures', 'vtest-30x512.rgb'));
+  const page = await browser.newPage();
+  await page.goto(`${base}/bench/pages/bare.html`);
+  await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+  const info = (await page.evaluate((t) => (globalThis as any).bare.load(t), threads)) as { threads: number; isolated: boolean; frames: number };
+  await page.evaluate((s) => (globalThis as any).bare.loop(s), warmSeconds); // warm-up, not counted
+  return { page, info };
+}
+
+/**
+ * Opens the kiosk on WASM with URL parameters `params`, recording every `inference` event's detail in
+ * `window.__results`; waits for its first results, then `warmSeconds` more (a fresh worker's WASM tiers up).
+ */
+export async function openKiosk(browser: Browser, base: string, params: string, warmSeconds: number): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 960, height: 720 } });
+  await page.addInitScript(() => {
+    (window as any).__results = [];
+    document.addEventListener('inference', (e) => (window as any).__results.push((e as CustomEvent).detail));
+  });
+  await page.goto(`${base}/?backend=wasm&${params}`);
+  await page.waitForFunction(() => (window as any).__results.length >= 3, undefined, { timeout: 120_000 });
+  await page.waitForTimeout(warmSeconds * 1000);
+  return page;
+}
+
+/** The kiosk's results recorded so far (by openKiosk), from the `from`-th on. */
+export const kioskResults = (page: Page, from = 0) => page.evaluate((n) => (window as any).__results.slice(n), from) as Promise<any[]>;
+
+/** Gaps between one run's end and the next run's start, from consecutive results (ms). */
+export function runGaps(results: any[]): number[] {
+  const start = (r: any) => r.workerDoneEpoch - r.timings.postprocess - r.timings.inference;
+  return results.slice(1).map((r, i) => start(r) - (start(results[i]) + results[i].timings.inference));
 }

@@ -10,10 +10,10 @@
  * the bare runs right before and after it, and the median of those ratios is reported. Then onnxruntime-node on the same frames. Writes bench/results/pipeline.json
  * (BENCH_THREADS=N: both sides on N WASM threads, written to pipeline-threads-N.json).
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from '@playwright/test';
-import { fmt, launchChromium, median, q, root, startPreviewServer } from './lib.ts';
+import type { Browser } from '@playwright/test';
+import { fmt, kioskResults, launchChromium, median, openBareLoop, openKiosk, q, root, runGaps, startPreviewServer } from './lib.ts';
 import * as ortNode from 'onnxruntime-node';
 
 const PORT = Number(process.env.BENCH_PORT ?? 5301);
@@ -39,25 +39,18 @@ interface Measured {
 
 /** One pipeline round: a fresh kiosk page, warmed up, measured for `seconds`, closed. */
 async function pipelineRound(browser: Browser, base: string, params: string, seconds: number): Promise<Measured> {
-  const page: Page = await browser.newPage({ viewport: { width: 960, height: 720 } });
+  const page = await openKiosk(browser, base, params, WARM_SECONDS);
   try {
-    await page.addInitScript(() => {
-      (window as any).__results = [];
-      document.addEventListener('inference', (e) => (window as any).__results.push((e as CustomEvent).detail));
-    });
-    await page.goto(`${base}/?backend=wasm&${params}`);
-    await page.waitForFunction(() => (window as any).__results.length >= 3, undefined, { timeout: 120_000 });
-    await page.waitForTimeout(WARM_SECONDS * 1000);
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
     const metric = async () => (await cdp.send('Performance.getMetrics')).metrics.find((x) => x.name === 'TaskDuration')!.value * 1000;
-    const startCount = await page.evaluate(() => (window as any).__results.length);
+    const startCount = (await kioskResults(page)).length;
     const task0 = await metric();
     const t0 = Date.now();
     await page.waitForTimeout(seconds * 1000);
     const task1 = await metric();
     const elapsed = (Date.now() - t0) / 1000;
-    const results = (await page.evaluate((n) => (window as any).__results.slice(n), startCount)) as any[];
+    const results = await kioskResults(page, startCount);
     const main = (await page.evaluate(() => [...(document.querySelector('inference-monitor') as any).mainThreadCost])) as number[];
     await cdp.detach();
     return { results, fps: results.length / elapsed, mainThreadInstrumented: main, mainThreadTaskMsPerFrame: (task1 - task0) / Math.max(1, results.length) };
@@ -66,24 +59,11 @@ async function pipelineRound(browser: Browser, base: string, params: string, sec
   }
 }
 
-/** Gaps between one run's end and the next run's start, from consecutive results (ms). */
-function runGaps(results: any[]): number[] {
-  const start = (r: any) => r.workerDoneEpoch - r.timings.postprocess - r.timings.inference;
-  return results.slice(1).map((r, i) => start(r) - (start(results[i]) + results[i].timings.inference));
-}
-
 async function main() {
   const { base, server } = await startPreviewServer(PORT, '/bench/pages/bare.html');
   try {
-    // the bare loop's pre-decoded frames are not part of the build: serve them from it
-    mkdirSync(join(root, 'dist-bench', 'fixtures'), { recursive: true });
-    copyFileSync(join(root, 'fixtures', 'vtest-30x512.rgb'), join(root, 'dist-bench', 'fixtures', 'vtest-30x512.rgb'));
     const browser = await launchChromium();
-    const barePage = await browser.newPage();
-    await barePage.goto(`${base}/bench/pages/bare.html`);
-    await barePage.waitForSelector('body[data-ready="1"]', { state: 'attached' });
-    const bareInfo = await barePage.evaluate((t) => (globalThis as any).bare.load(t), THREADS);
-    await barePage.evaluate((s) => (globalThis as any).bare.loop(s), WARM_SECONDS); // warm-up, not counted
+    const { page: barePage, info: bareInfo } = await openBareLoop(browser, base, THREADS, WARM_SECONDS);
     console.log(`bare loop ready: ${JSON.stringify(bareInfo)}; configurations: ${CONFIGS.join(' | ')}; ${ROUNDS} rounds × ${SECONDS} s (+${WARM_SECONDS} s warm-up per page)`);
 
     const bare: number[] = [], bareFps: number[] = [];

@@ -162,11 +162,18 @@ export class Engine {
     }
   }
 
+  /** The median of the last 50 runs' durations (ms), once at least `minRuns` have been timed. */
+  medianRunMs(minRuns = 1): number | undefined {
+    if (this.runTimes.length < Math.max(1, minRuns)) return undefined;
+    const sorted = [...this.runTimes].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1];
+  }
+
   /** Runs one input; rejects with `inference-timeout` or `device-lost`, after which the engine must be rebuilt. */
   async run(feeds: Record<string, Tensor>): Promise<InferenceSession.OnnxValueMapType> {
     if (this.lost) throw new MonitorError('device-lost', `GPU device lost: ${this.lost}`);
-    const sorted = [...this.runTimes].sort((a, b) => a - b);
-    const timeout = sorted.length ? Math.max(10_000, 10 * sorted[sorted.length >> 1]!) : FIRST_RUN_TIMEOUT_MS;
+    const median = this.medianRunMs();
+    const timeout = median !== undefined ? Math.max(10_000, 10 * median) : FIRST_RUN_TIMEOUT_MS;
     const t0 = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

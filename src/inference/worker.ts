@@ -29,8 +29,7 @@ export class InferenceWorker {
   /** the id of the last frame request, and whether its frame is still to come */
   private requestId = 0;
   private requested = false;
-  /** recent run and preparation times (ms), to time the next frame's request */
-  private runMs: number[] = [];
+  /** recent frames' preparation times (ms): with the engine's run times, they time the next frame's request */
   private prepMs: number[] = [];
   private onResult?: (r: InferenceResult) => void;
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
@@ -146,9 +145,10 @@ export class InferenceWorker {
    * one is decoded. Undefined until a few runs have been timed: then the frame is asked for when the run ends.
    */
   private requestLead(): number | undefined {
-    if (this.runMs.length < 3 || !this.prepMs.length) return undefined;
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-    return Math.max(0, med(this.runMs) - med(this.prepMs) - 5);
+    const run = this.engine?.medianRunMs(3);
+    if (run === undefined || !this.prepMs.length) return undefined;
+    const prep = [...this.prepMs].sort((a, b) => a - b)[this.prepMs.length >> 1]!;
+    return Math.max(0, run - prep - 5);
   }
 
   private async process(p: PreparedFrame) {
@@ -224,8 +224,6 @@ export class InferenceWorker {
     const out = await engine.run({ [m.input.name]: input });
     const t2 = performance.now();
     inputFree();
-    this.runMs.push(t2 - t1);
-    if (this.runMs.length > 20) this.runMs.shift();
     const outputs: Record<string, OutputTensor> = {};
     for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
     const { width, height } = p.frame;
