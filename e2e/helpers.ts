@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'models', 'centernet-coco.json'), 'utf8'));
 
 export interface Recorded {
-  type: 'ready' | 'inference' | 'error' | 'alert';
+  type: 'ready' | 'inference' | 'error' | 'alert' | 'flagged';
   detail: any;
   at: number;
 }
@@ -17,7 +17,7 @@ export async function recordEvents(page: Page) {
   await page.addInitScript(() => {
     const w = window as unknown as { __events: unknown[] };
     w.__events = [];
-    for (const type of ['ready', 'inference', 'error', 'alert'])
+    for (const type of ['ready', 'inference', 'error', 'alert', 'flagged'])
       document.addEventListener(type, (e) => {
         if (e instanceof CustomEvent) w.__events.push({ type, detail: JSON.parse(JSON.stringify(e.detail)), at: Date.now() });
       });

@@ -46,6 +46,31 @@ export interface FrameRequest {
 type Frame = VideoFrame | ImageBitmap;
 /** a frame sent to inference, kept until its boxes come back: as its YUV planes, or as the frame */
 type Shown = { seq: number; yuv?: Yuv420; frame?: Frame };
+/** a judged frame kept a few seconds under its inferenceId, for the store worker to flag */
+type Judged = Shown & { id: string };
+
+/** What the inference worker sends back for each frame it judged (or failed to). */
+export interface Drawn {
+  seq: number;
+  id: string;
+  detections: Detection[];
+  frame: { width: number; height: number };
+  /** the run failed: nothing to draw, the frame is only kept */
+  failed?: boolean;
+}
+
+/** The store worker asks for a judged frame as JPEG (and a thumbnail) over the flag port. */
+export interface EncodeRequest {
+  encode: { id: string; quality: number };
+}
+export interface EncodeReply {
+  encoded: { id: string; jpeg?: Blob; thumb?: Blob; width?: number; height?: number; ms?: number; error?: string };
+}
+
+/** judged frames kept for flagging: as planes (a few seconds at the inference rate), or as camera frames (fewer: they hold the camera's buffers) */
+const KEEP_JUDGED = 8;
+const KEEP_JUDGED_FRAMES = 2;
+const THUMB_WIDTH = 192;
 
 export class FrameWorker {
   private spec?: PrepSpec;
@@ -72,6 +97,10 @@ export class FrameWorker {
   /** frames sent to inference, kept to be drawn with their boxes when `view` is 'inferred' */
   private shown: Shown[] = [];
   private view: 'live' | 'inferred' = 'live';
+  /** the store worker's flag port: while set, judged frames are kept (see KEEP_JUDGED) and encoded on request */
+  private flagPort?: MessagePort;
+  private judged: Judged[] = [];
+  private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D; rgba?: ImageData };
 
   /**
    * Connects to the inference worker's port and starts preparing frames to `spec`. With `overlay` (the
@@ -82,13 +111,72 @@ export class FrameWorker {
     this.port = port;
     this.view = overlay ? view : 'live';
     const ctx = overlay?.getContext('2d', { alpha: this.view === 'live' }) as OffscreenCanvasRenderingContext2D | undefined;
-    port.onmessage = (
-      e: MessageEvent<{ want?: FrameRequest; buffer?: Float32Array; drawn?: { seq: number; detections: Detection[]; frame: { width: number; height: number } } }>,
-    ) => {
+    port.onmessage = (e: MessageEvent<{ want?: FrameRequest; buffer?: Float32Array; drawn?: Drawn }>) => {
       if (e.data.buffer) this.pool.push(e.data.buffer);
-      if (ctx && e.data.drawn) this.draw(ctx, e.data.drawn);
+      if (e.data.drawn) this.judge(ctx, e.data.drawn);
       if (e.data.want) this.request(e.data.want);
     };
+  }
+
+  /**
+   * Connects the store worker's flag port: from now on each judged frame is kept a few seconds under its
+   * inferenceId, and encoded as JPEG (with a thumbnail) here, off the main thread, when the store flags it.
+   */
+  attachFlagPort(port: MessagePort) {
+    this.flagPort = port;
+    port.onmessage = (e: MessageEvent<EncodeRequest>) => {
+      if (e.data.encode) void this.encode(e.data.encode.id, e.data.encode.quality).then(({ reply, transfer }) => port.postMessage(reply, transfer));
+    };
+  }
+
+  /** Keeps frames sent to inference until their result comes back: to draw them ('inferred'), or to flag them. */
+  private get keepsShown() {
+    return this.view === 'inferred' || this.flagPort !== undefined;
+  }
+
+  /** A result (or a failed run) for a frame sent to inference: drawn, then kept for flagging or released. */
+  private judge(ctx: OffscreenCanvasRenderingContext2D | undefined, d: Drawn) {
+    let shown: Shown | undefined;
+    if (this.keepsShown)
+      while (this.shown.length && this.shown[0]!.seq <= d.seq) {
+        const s = this.shown.shift()!;
+        if (s.seq === d.seq) shown = s;
+        else this.release(s);
+      }
+    if (ctx && !d.failed) this.draw(ctx, d, shown);
+    if (!shown) return;
+    if (!this.flagPort) return this.release(shown);
+    this.judged.push({ ...shown, id: d.id });
+    while (this.judged.length > KEEP_JUDGED) this.release(this.judged.shift()!);
+    let frames = 0; // newest first: camera frames past the few allowed go back
+    for (let i = this.judged.length - 1; i >= 0; i--) if (this.judged[i]!.frame && ++frames > KEEP_JUDGED_FRAMES) this.release(this.judged.splice(i, 1)[0]!);
+  }
+
+  /** A kept judged frame as JPEG at capture resolution, plus a small thumbnail (both in this worker). */
+  private async encode(id: string, quality: number): Promise<{ reply: EncodeReply; transfer: Transferable[] }> {
+    const j = this.judged.find((x) => x.id === id);
+    if (!j) return { reply: { encoded: { id, error: 'the frame is no longer held (only the last few judged frames are kept)' } }, transfer: [] };
+    try {
+      const t0 = performance.now();
+      const width = j.yuv ? j.yuv.width : 'format' in j.frame! ? (j.frame.visibleRect?.width ?? j.frame.displayWidth) : j.frame!.width;
+      const height = j.yuv ? j.yuv.height : 'format' in j.frame! ? (j.frame.visibleRect?.height ?? j.frame.displayHeight) : j.frame!.height;
+      if (!this.enc || this.enc.canvas.width !== width || this.enc.canvas.height !== height) {
+        const canvas = new OffscreenCanvas(width, height);
+        const thumb = new OffscreenCanvas(THUMB_WIDTH, Math.max(1, Math.round((height * THUMB_WIDTH) / width)));
+        this.enc = { canvas, ctx: canvas.getContext('2d', { alpha: false })!, thumb, tctx: thumb.getContext('2d', { alpha: false })! };
+      }
+      const e = this.enc;
+      if (j.yuv) {
+        if (e.rgba?.width !== width || e.rgba.height !== height) e.rgba = new ImageData(width, height);
+        yuvToRgba(j.yuv, e.rgba.data);
+        e.ctx.putImageData(e.rgba, 0, 0);
+      } else e.ctx.drawImage(j.frame!, 0, 0, width, height);
+      e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
+      const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
+      return { reply: { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } }, transfer: [] };
+    } catch (err) {
+      return { reply: { encoded: { id, error: `could not encode the frame: ${(err as Error).message}` } }, transfer: [] };
+    }
   }
 
   /**
@@ -107,15 +195,9 @@ export class FrameWorker {
     else go();
   }
 
-  /** Draws a result's boxes; in the 'inferred' view, over the very frame they were found in. */
-  private draw(ctx: OffscreenCanvasRenderingContext2D, d: { seq: number; detections: Detection[]; frame: { width: number; height: number } }) {
+  /** Draws a result's boxes; in the 'inferred' view, over the very frame they were found in (`shown`). */
+  private draw(ctx: OffscreenCanvasRenderingContext2D, d: Drawn, shown: Shown | undefined) {
     if (this.view === 'live') return drawDetections(ctx, d.detections, d.frame);
-    let shown: Shown | undefined;
-    while (this.shown.length && this.shown[0]!.seq <= d.seq) {
-      const s = this.shown.shift()!;
-      if (s.seq === d.seq) shown = s;
-      else this.release(s);
-    }
     if (!shown) return; // its frame is gone (after a failed run): keep the last picture
     let picture: CanvasImageSource | ImageData | undefined = shown.frame;
     if (shown.yuv) {
@@ -125,7 +207,6 @@ export class FrameWorker {
       picture = this.rgba;
     }
     drawDetections(ctx, d.detections, d.frame, picture);
-    this.release(shown);
   }
 
   /** Reads a stream of camera frames until detached; `frameRate` (the track's) lets lost frames be counted. */
@@ -160,7 +241,10 @@ export class FrameWorker {
     this.raw?.frame.close();
     this.raw = undefined;
     for (const s of this.shown.splice(0)) this.release(s);
+    for (const s of this.judged.splice(0)) this.release(s);
     this.port?.close();
+    this.flagPort?.close();
+    this.flagPort = undefined;
   }
 
   /** Camera frames lost before they reached us show as gaps in their timestamps. */
@@ -210,8 +294,8 @@ export class FrameWorker {
         return;
       }
       p.seq = ++this.seq;
-      if (this.view === 'inferred') {
-        // kept to be shown with its boxes: as its planes (the camera's frame goes back at once), or as itself
+      if (this.keepsShown) {
+        // kept to be shown with its boxes, or flagged: as its planes (the camera's frame goes back at once), or as itself
         this.shown.push({ seq: p.seq, ...(yuv ? { yuv } : { frame: raw.frame }) });
         if (yuv) raw.frame.close();
         // a result that never comes (a failed run) must hold nothing for long: keep the last few

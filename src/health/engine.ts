@@ -722,6 +722,16 @@ export class HealthEngine {
     return { status, firing: all.filter((x) => x.state === 'firing').length, streams: new Set(all.map((x) => `${x.mv}|${x.camera_id}`)).size, rules };
   }
 
+  /** What the flag rules need of a stream: the alerts firing on it, and its baseline's detection counts. */
+  flagContext(mv: string, camera: string): { firing: { rule: string; severity: string }[]; baseline?: { frames: number; detections: number; classes: Record<number, number> } } {
+    const s = this.streams.get(`${mv.slice(0, 12)}|${camera}`);
+    if (!s) return { firing: [] };
+    const firing: { rule: string; severity: string }[] = [];
+    for (const [rule, st] of s.alerts) if (st.state === 'firing') firing.push({ rule, severity: this.rules.find((r) => r.id === rule)?.severity ?? 'warning' });
+    const b = s.baseline?.rollup;
+    return { firing, ...(b ? { baseline: { frames: b.frames, detections: b.detections, classes: b.classes } } : {}) };
+  }
+
   baselines(): Baseline[] {
     return [...this.streams.values()].flatMap((s) => (s.baseline ? [s.baseline] : []));
   }

@@ -15,6 +15,7 @@ import type { InferenceResult, ReadyInfo } from './protocol.ts';
 import type { FrameRequest, PreparedFrame } from '../capture/frame-worker.ts';
 import { STAGES, type Tags, tagKey, toFrameRecord } from '../telemetry/record.ts';
 import type { RecordMessage } from '../store/store-worker.ts';
+import type { Detection } from './types.ts';
 
 export class InferenceWorker {
   private model?: LoadedModel;
@@ -22,6 +23,8 @@ export class InferenceWorker {
   private backendChoice: BackendChoice = 'auto';
   private threads?: number;
   private threshold = 0.3;
+  /** the lowest score the flag rules look at (decoded below the threshold as near misses) */
+  private floor?: number;
   private port?: MessagePort;
   /** a frame that arrived while a run was going: it runs next */
   private pending?: PreparedFrame;
@@ -67,6 +70,11 @@ export class InferenceWorker {
     this.threshold = t;
   }
 
+  /** Decodes detections down to `floor` (below the threshold) for the close-to-threshold flag rules; undefined: none. */
+  setNearMissFloor(floor: number | undefined) {
+    this.floor = floor;
+  }
+
   /** Takes prepared frames from the frame worker over `port`, one at a time, asking for the next when done. */
   attach(
     port: MessagePort,
@@ -92,20 +100,23 @@ export class InferenceWorker {
     this.tags = tags;
   }
 
-  private record(r: InferenceResult) {
+  private record(r: InferenceResult, nearMisses?: Detection[]) {
     this.storePort?.postMessage({
       records: [toFrameRecord(r, this.sourceId, this.tags)],
       detections: r.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined,
+      ...(nearMisses?.length ? { nearMisses: [{ id: r.inferenceId, nearMisses }] } : {}),
     } satisfies RecordMessage);
   }
 
-  /** A frame that produced no result still counts: recorded with its error kind. */
-  private recordFailure(p: PreparedFrame, code: string) {
-    if (!this.storePort || !this.model) return;
+  /** A frame that produced no result still counts: recorded with its error kind (its id returned). */
+  private recordFailure(p: PreparedFrame, code: string): string | undefined {
+    if (!this.storePort || !this.model) return undefined;
     const t = p.captureEpoch ?? p.handoffEpoch;
+    const id = uuidv7(Math.floor(t));
     this.storePort.postMessage({
-      records: [{ id: uuidv7(Math.floor(t)), t: Math.round(t), src: this.sourceId, mv: this.model.version.slice(0, 12), b: this.engine?.info.backend ?? '', l: STAGES.map(() => -1), d: p.dropped, k: [], s: [], e: code, g: tagKey(this.tags) }],
+      records: [{ id, t: Math.round(t), src: this.sourceId, mv: this.model.version.slice(0, 12), b: this.engine?.info.backend ?? '', l: STAGES.map(() => -1), d: p.dropped, k: [], s: [], e: code, g: tagKey(this.tags) }],
     } satisfies RecordMessage);
+    return id;
   }
 
   async dispose() {
@@ -166,18 +177,21 @@ export class InferenceWorker {
     };
     try {
       if (this.rebuilding) await this.rebuilding;
-      const r = await this.infer(p, inputFree, beforeRun);
-      if (r) {
+      const out = await this.infer(p, inputFree, beforeRun);
+      if (out) {
+        const { result: r, nearMisses } = out;
         // end to end as far as the worker sees it; the page replaces it with capture → result on the page
         r.timings.total = r.workerDoneEpoch - (r.captureEpoch ?? r.handoffEpoch);
-        this.port?.postMessage({ drawn: { seq: p.seq, detections: r.detections, frame: r.frame } }); // boxes for the overlay
-        this.record(r);
+        // boxes for the overlay; the frame worker keeps the judged frame a few seconds under its id (for flagging)
+        this.port?.postMessage({ drawn: { seq: p.seq, id: r.inferenceId, detections: r.detections, frame: r.frame } });
+        this.record(r, nearMisses);
         this.onResult?.(r);
       }
     } catch (e) {
       if (this.closing) return;
       const info = toErrorInfo(e, 'inference-failed');
-      this.recordFailure(p, info.code);
+      const id = this.recordFailure(p, info.code);
+      if (id) this.port?.postMessage({ drawn: { seq: p.seq, id, failed: true, detections: [], frame: p.frame } }); // kept, not drawn
       const fatal = !['inference-timeout', 'device-lost', 'inference-failed'].includes(info.code);
       this.onError?.({ ...info, fatal });
       if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
@@ -212,7 +226,7 @@ export class InferenceWorker {
    * Runs one frame; `beforeRun` is called just before the run starts, `inputFree` once the input tensor is
    * no longer needed. Nothing awaits after the run.
    */
-  private async infer(p: PreparedFrame, inputFree: () => void, beforeRun: () => void): Promise<InferenceResult | undefined> {
+  private async infer(p: PreparedFrame, inputFree: () => void, beforeRun: () => void): Promise<{ result: InferenceResult; nearMisses?: Detection[] } | undefined> {
     const engine = this.engine;
     const model = this.model;
     if (!engine || !model) return undefined;
@@ -227,11 +241,11 @@ export class InferenceWorker {
     const outputs: Record<string, OutputTensor> = {};
     for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
     const { width, height } = p.frame;
-    const decoded = decodeOutputs(m, outputs, { width, height, fit: p.fit, inputWidth: iw, inputHeight: ih }, this.threshold);
+    const decoded = decodeOutputs(m, outputs, { width, height, fit: p.fit, inputWidth: iw, inputHeight: ih }, this.threshold, this.floor);
     for (const t of Object.values(out)) t.dispose();
     const t3 = performance.now();
     const start = performance.timeOrigin + t1;
-    return {
+    const result: InferenceResult = {
       inferenceId: uuidv7(Math.floor(p.captureEpoch ?? p.handoffEpoch)),
       timestamp: p.captureEpoch ?? p.handoffEpoch,
       captureEpoch: p.captureEpoch,
@@ -252,6 +266,7 @@ export class InferenceWorker {
       ...(decoded.malformed ? { malformed: decoded.malformed } : {}),
       ...(p.image ? { image: p.image } : {}),
     };
+    return { result, ...(decoded.nearMisses ? { nearMisses: decoded.nearMisses } : {}) };
   }
 }
 

@@ -4,9 +4,10 @@ import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
 import type { SeriesPage } from './series-page.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
+import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const DB_NAME = 'inference-health';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
 export interface DetectionsRow {
@@ -32,7 +33,10 @@ export interface MonitorDB extends DBSchema {
   alerts: { key: string; value: AlertEvent; indexes: { rule: string } };
   /** one baseline per [model version, camera_id] */
   baselines: { key: [string, string]; value: Baseline };
-  flagged: { key: string; value: { id: string; t: number; reason: string; [k: string]: unknown } };
+  /** flagged frames' metadata, keyed by inferenceId (UUIDv7: oldest first) */
+  flagged: { key: string; value: FlaggedFrame };
+  /** their images, apart (the gallery and exports read metadata without touching the JPEGs) */
+  flaggedImages: { key: string; value: { id: string; jpeg: Blob; thumb: Blob } };
   models: { key: string; value: { mv: string; sha256: string; firstSeen: number } };
   meta: { key: string; value: unknown };
 }
@@ -58,6 +62,10 @@ export const migrations: Record<number, (db: import('idb').IDBPDatabase<MonitorD
   // v3: persisted series points (filled as queries and upkeep compute them)
   3: (db) => {
     db.createObjectStore('seriesPages', { keyPath: ['key', 'res', 'start'] }).createIndex('page', ['res', 'start']);
+  },
+  // v4: flagged frames' images beside their metadata (the v1 `flagged` store was never written)
+  4: (db) => {
+    db.createObjectStore('flaggedImages', { keyPath: 'id' });
   },
 };
 

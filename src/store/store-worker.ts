@@ -10,10 +10,17 @@ import { type FrameRecord, tagKey } from '../telemetry/record.ts';
 import { MonitorStore, type StoreOptions, type StoreStatus } from './store.ts';
 import { type AlertEvent, HealthEngine, type HealthOptions, type ResourceSample } from '../health/engine.ts';
 import { type AlertRule, parseRules } from '../health/rules.ts';
+import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
+import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
+import { buildLabellingZip } from '../flagging/export/zip.ts';
+import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
+import type { Range } from './store.ts';
 
 export interface RecordMessage {
   records: FrameRecord[];
   detections?: { id: string; t: number; detections: Detection[] }[];
+  /** detections below the threshold the close-to-threshold flag rules look at, per frame */
+  nearMisses?: { id: string; nearMisses: Detection[] }[];
   model?: string;
 }
 
@@ -25,6 +32,31 @@ let lastMode: StoreStatus['mode'] | undefined;
 let engine: HealthEngine | undefined;
 let tickTimer: ReturnType<typeof setInterval> | undefined;
 const alertListeners = new Set<(a: AlertEvent) => void>();
+let flagger: Flagger | undefined;
+const flagListeners = new Set<(f: FlaggedEvent) => void>();
+
+async function startFlagging(s: MonitorStore) {
+  const f = new Flagger(
+    new FlagDb(s.database),
+    { get: (k) => s.getMeta(k), set: (k, v) => s.setMeta(k, v) },
+    (mv, camera) => engine?.flagContext(mv, camera) ?? { firing: [] },
+    (mv) => s.fullVersion(mv),
+  );
+  await f.load().catch(() => undefined);
+  f.on((x) => {
+    for (const l of flagListeners) l(x);
+  });
+  flagger = f;
+}
+
+/** The labels of the model versions of `frames` (kept by the monitors that ran them); the first version's win. */
+async function labelsFor(mvs: string[]): Promise<string[]> {
+  for (const mv of mvs) {
+    const l = await store!.getMeta<string[]>(`labels:${mv.slice(0, 12)}`).catch(() => undefined);
+    if (Array.isArray(l)) return l;
+  }
+  return [];
+}
 
 /** Options for the page's health engine (set once, by the first monitor that opens the store). */
 export interface OpenOptions extends StoreOptions {
@@ -83,6 +115,7 @@ const api = {
       store = new MonitorStore(options);
       opening = store.open().then(async (s) => {
         await startHealth(store!, options.health ?? {});
+        await startFlagging(store!);
         lastMode = s.mode;
         void retention(false);
         retentionTimer = setInterval(() => void retention(), 60_000);
@@ -96,7 +129,13 @@ const api = {
     port.onmessage = (e: MessageEvent<RecordMessage>) => {
       if (!store) return;
       if (e.data.model) store.noteModel(e.data.model);
-      // the health engine sees each record first: it adds the scene distance and drops the thumbnail
+      // flagging sees each record first (it hashes the thumbnail), then the health engine, which adds the
+      // scene distance and drops the thumbnail
+      if (flagger && e.data.records?.length) {
+        const dets = new Map(e.data.detections?.map((d) => [d.id, d.detections]));
+        const near = new Map(e.data.nearMisses?.map((d) => [d.id, d.nearMisses]));
+        for (const r of e.data.records) flagger.observe(r, dets.get(r.id), near.get(r.id));
+      }
       if (engine) for (const r of e.data.records ?? []) engine.observe(r);
       if (e.data.records?.length) store.add(e.data.records, e.data.detections);
       notify();
@@ -155,7 +194,62 @@ const api = {
   resetBaseline: (...a: Parameters<HealthEngine['resetBaseline']>) => engine!.resetBaseline(...a),
   baselines: () => engine!.baselines(),
   alerts: (...a: Parameters<MonitorStore['alerts']>) => store!.alerts(...a),
+  // ---------- flagging ----------
+  /** A monitor's frame worker (it holds the judged frames and encodes those flagged), by source id. */
+  connectFrames(port: MessagePort, src: string) {
+    flagger?.connect(src, port);
+  },
+  disconnectFrames(src: string) {
+    flagger?.disconnect(src);
+  },
+  /** A model version's labels (COCO categories and YOLO names in exports come from them). */
+  async noteLabels(mv: string, labels: string[]) {
+    await store!.setMeta(`labels:${mv.slice(0, 12)}`, labels.map(String));
+  },
+  onFlagged(cb: (f: FlaggedEvent) => void) {
+    flagListeners.add(cb);
+  },
+  flagRules: () => flagger!.getRules(),
+  /** Validates and replaces the flag rules (kept in IndexedDB); throws a TypeError naming the bad rule and field. */
+  setFlagRules: (rules: unknown) => flagger!.setRules(rules),
+  flagSettings: () => flagger!.getSettings(),
+  setFlagSettings: (s: unknown) => flagger!.setSettings(s),
+  /** Flags a frame by hand: `id`, or the newest judged frame of the monitor `src`. */
+  flag: (src: string, id?: string) => flagger!.flag(src, id),
+  flagged: (q?: FlaggedQuery) => flagger!.db.list(q),
+  flaggedFacets: () => flagger!.db.facets(),
+  flaggedFrame: (id: string) => flagger!.db.get(id),
+  /** A flagged frame's JPEG or thumbnail (a Blob: crosses to the page as a handle, not as bytes). */
+  async flaggedImage(id: string, kind: 'jpeg' | 'thumb' = 'jpeg') {
+    return (await flagger!.db.images(id))?.[kind];
+  },
+  deleteFlagged: (ids: string[]) => flagger!.delete(ids),
+  flagStatus: () => flagger!.status(),
+  /**
+   * One ZIP of the flagged frames passing `q` (a selection with `ids`), for labelling tools: images, COCO, YOLO,
+   * Label Studio and a CSV manifest — built here, one image at a time; the page only saves the Blob.
+   */
+  async exportFlagged(q: FlaggedQuery = {}, onProgress?: (done: number, total: number) => void) {
+    const f = flagger!;
+    const ids = f.db.ids({ ...q, limit: undefined }).reverse(); // oldest first
+    const frames = (await f.db.frames(ids)).filter((x): x is NonNullable<typeof x> => !!x);
+    const labels = await labelsFor([...new Set(frames.map((x) => x.mv))]);
+    const fallback = frames.flatMap((x) => x.detections).reduce<string[]>((l, d) => ((l[d.classId] ??= d.label), l), []);
+    return buildLabellingZip({
+      frames,
+      labels: labels.length ? labels : Array.from(fallback, (l, i) => l ?? `class ${i}`),
+      image: async (id) => (await f.db.images(id))?.jpeg,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  },
+  /** The series and totals of a range (what the panel shows) as a CSV or JSON file. */
+  async exportMetrics(range: Range, format: 'csv' | 'json', labels?: string[]) {
+    const [series, totals] = await Promise.all([store!.series(range), store!.totals(range)]);
+    const text = format === 'csv' ? metricsCsv(series, totals, labels) : metricsJson(series, totals, range);
+    return new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/json' });
+  },
   async close() {
+    await flagger?.save();
     clearInterval(retentionTimer);
     clearInterval(tickTimer);
     await store?.close();

@@ -192,6 +192,16 @@ export class MonitorStore {
     return this.getStatus();
   }
 
+  /** The open database (undefined while in memory): for the parts of the page's store kept beside this one (flagged frames). */
+  get database(): IDBPDatabase<MonitorDB> | undefined {
+    return this.db;
+  }
+
+  /** The full sha256 behind a short model version, when seen. */
+  fullVersion(mv: string): string {
+    return this.models.get(mv.slice(0, 12)) ?? mv;
+  }
+
   getStatus(): StoreStatus {
     return { ...this.status, buffered: this.buffer.length };
   }

@@ -6,6 +6,10 @@ import { COCO_LABELS } from '../inference/coco-labels.ts';
 import { STAGES } from '../telemetry/record.ts';
 import { type AlertMark, type ChartSpec, type ChartTheme, chartOptions, stack, uPlot } from './charts.ts';
 import { panelStyles, ROW_HEIGHT } from './panel/styles.ts';
+import './flag-gallery.ts';
+import type { InferenceFlagGallery } from './flag-gallery.ts';
+import type { FlaggedFrame } from '../flagging/types.ts';
+import { fileTime, saveBlob } from './save-blob.ts';
 
 type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
@@ -23,6 +27,8 @@ const CHART_TITLES = {
 export interface PanelHost {
   state: string;
   readyInfo?: { backend: string; modelVersion: string; modelId: string; fallbackReason?: string; labels: string[] };
+  /** flags the frame on screen for labelling (the gallery's "Flag this frame") */
+  flag?: (inferenceId?: string) => Promise<FlaggedFrame>;
 }
 
 interface LogRow {
@@ -76,6 +82,8 @@ export class InferenceHealthPanel extends LitElement {
     _from: { state: true },
     _to: { state: true },
     _error: { state: true },
+    _selectedFlagged: { state: true },
+    _note: { state: true },
   };
 
   /** filters (empty: all) */
@@ -96,6 +104,10 @@ export class InferenceHealthPanel extends LitElement {
   declare private _from: number;
   declare private _to: number;
   declare private _error?: string;
+  /** the log row whose details are open is a flagged frame */
+  declare private _selectedFlagged: boolean;
+  declare private _note?: string;
+  private galleryAt = 0;
 
   private charts = new Map<string, uPlot>();
   private timer?: ReturnType<typeof setInterval>;
@@ -211,6 +223,11 @@ export class InferenceHealthPanel extends LitElement {
       if (this.refreshCost.length > 500) this.refreshCost.shift();
       if (full) await this.loadLog(store, true);
       else if (this._scroll === 0 && !this._selected) await this.loadNewest(store);
+      // the flagged frames: every 2 s (they come a few a minute at most)
+      if (full || now - this.galleryAt >= 2000) {
+        this.galleryAt = now;
+        void this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.refresh();
+      }
       /** after every refresh that reached the screen: {ms (main-thread time applying it), full} */
       this.dispatchEvent(new CustomEvent('refreshed', { detail: { ms, full } }));
     } catch (e) {
@@ -242,6 +259,55 @@ export class InferenceHealthPanel extends LitElement {
     const page = await store.log({ ...this.filters(), limit: 200, ...(reset ? {} : { before: this._log.next }) });
     const rows = page.rows as LogRow[];
     this._log = { rows: reset ? rows : [...this._log.rows, ...rows], ...(page.next ? { next: page.next } : {}), loading: false };
+  }
+
+  /** Opens a log row's details; says whether it is a flagged frame (its details then link to it). */
+  private select(r: LogRow | undefined) {
+    this._selected = r;
+    this._selectedFlagged = false;
+    if (r)
+      void getStore()
+        .then((s) => s.flaggedFrame(r.id))
+        .then((f) => {
+          if (this._selected?.id === r.id) this._selectedFlagged = !!f;
+        });
+  }
+
+  /** From the gallery: the inference log's row of a flagged frame, opened in the details. */
+  private async showInLog(id: string) {
+    const store = await getStore();
+    const page = await store.log({ before: `${id}~`, limit: 1 });
+    const row = page.rows[0] as LogRow | undefined;
+    if (row?.id !== id) {
+      this._note = `Inference ${id} is no longer in the log (raw frames are kept 24 h); the flagged frame keeps its details.`;
+      return;
+    }
+    this._note = undefined;
+    this.select(row);
+    await this.updateComplete;
+    const details = this.renderRoot.querySelector<HTMLElement>('.details');
+    details?.scrollIntoView({ block: 'nearest' });
+    details?.querySelector<HTMLElement>('button')?.focus();
+  }
+
+  private async openFlagged(id: string) {
+    const g = this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery');
+    if (!g) return;
+    await g.open(id);
+    g.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The range's series and totals (what the charts and tiles show) as a CSV or JSON download. */
+  private async downloadMetrics(format: 'csv' | 'json') {
+    try {
+      const range = { ...this.window(), ...this.filters() };
+      const labels = this.monitor?.readyInfo?.labels ?? COCO_LABELS;
+      const blob = await (await getStore()).exportMetrics(range, format, [...labels]);
+      saveBlob(blob, `inference-metrics-${fileTime(range.from)}--${fileTime(range.to)}.${format}`, this.renderRoot);
+      this._note = undefined;
+    } catch (e) {
+      this._note = `The metrics download failed: ${(e as Error)?.message ?? e}`;
+    }
   }
 
   private label(id: number): string {
@@ -417,6 +483,7 @@ export class InferenceHealthPanel extends LitElement {
     return html`<div class="wrap" part="panel">
       ${this.renderControls(d)}
       ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+      ${this._note ? html`<p class="error note" role="status">${this._note}</p>` : nothing}
       <h2 class="sr-only" id="tiles-title">Vital signs</h2>
       <section class="tiles" part="tiles" aria-labelledby="tiles-title">
         ${d
@@ -450,6 +517,17 @@ export class InferenceHealthPanel extends LitElement {
           ${this.renderAlerts(d)}
         </section>
       </div>
+      <section aria-labelledby="gallery-title" part="gallery" class="gallery">
+        <h2 id="gallery-title">Flagged frames <span class="muted">(kept for labelling, newest first)</span></h2>
+        <inference-flag-gallery
+          camera-id=${this.cameraId}
+          .from=${d?.range.from ?? 0}
+          .to=${d?.range.to ?? Date.now()}
+          .labels=${this.monitor?.readyInfo?.labels ?? COCO_LABELS}
+          .monitor=${this.monitor}
+          @show-inference=${(e: CustomEvent<{ id: string }>) => this.showInLog(e.detail.id)}
+        ></inference-flag-gallery>
+      </section>
     </div>`;
   }
 
@@ -481,6 +559,10 @@ export class InferenceHealthPanel extends LitElement {
         >Live
         <input type="checkbox" .checked=${this.live} @change=${(e: Event) => (this.live = (e.target as HTMLInputElement).checked)}
       /></label>
+      <span class="downloads" role="group" aria-label="Download the range's metrics">
+        <button type="button" class="metrics-csv" @click=${() => this.downloadMetrics('csv')}>Metrics CSV</button>
+        <button type="button" class="metrics-json" @click=${() => this.downloadMetrics('json')}>JSON</button>
+      </span>
     </div>`;
   }
 
@@ -588,8 +670,8 @@ export class InferenceHealthPanel extends LitElement {
       tabindex="0"
       data-id=${r.id}
       aria-selected=${this._selected?.id === r.id ? 'true' : 'false'}
-      @click=${() => (this._selected = r)}
-      @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this._selected = r))}
+      @click=${() => this.select(r)}
+      @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), this.select(r))}
     >
       <td title=${r.id}>${time(r.t)}</td>
       <td>${r.mv.slice(0, 6)} · ${r.b}</td>
@@ -608,7 +690,8 @@ export class InferenceHealthPanel extends LitElement {
   private renderDetails(r: LogRow) {
     const tags = r.g ? r.g.split('&').map((p) => p.split('=').map(decodeURIComponent) as [string, string]) : [];
     return html`<div class="details" part="details" aria-live="polite">
-      <h2>Inference ${r.id} <button type="button" aria-label="Close details" @click=${() => (this._selected = undefined)}>×</button></h2>
+      <h2>Inference ${r.id} <button type="button" aria-label="Close details" @click=${() => this.select(undefined)}>×</button></h2>
+      ${this._selectedFlagged ? html`<button type="button" class="open-flagged" @click=${() => this.openFlagged(r.id)}>⚑ Open the flagged frame</button>` : nothing}
       <dl>
         <dt>time</dt>
         <dd>${dateTime(r.t)}</dd>

@@ -15,6 +15,10 @@ import { uuidv7 } from '../lib/uuidv7.ts';
 import { type Tags, tagKey } from '../telemetry/record.ts';
 import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
 import type { AlertRule } from '../health/rules.ts';
+import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
+import type { FlaggedQuery } from '../flagging/flag-db.ts';
+import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
+import { closeToThresholdFloor } from '../flagging/rules.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 export interface MonitorErrorDetail {
@@ -47,6 +51,7 @@ export class InferenceMonitor extends LitElement {
     deviceId: { type: String, reflect: true, attribute: 'device-id' },
     metadata: { attribute: false },
     record: { type: String, reflect: true },
+    flagging: { type: String, reflect: true },
     baselineMinutes: { type: Number, reflect: true, attribute: 'baseline-minutes' },
     notify: { type: Boolean, reflect: true },
     panel: { type: String, reflect: true },
@@ -58,6 +63,7 @@ export class InferenceMonitor extends LitElement {
     _ready: { state: true },
     _fps: { state: true },
     _firing: { state: true },
+    _flagNote: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -80,6 +86,8 @@ export class InferenceMonitor extends LitElement {
   declare metadata: Record<string, string>;
   /** 'on' (default): record every frame to IndexedDB; 'off': do not */
   declare record: string;
+  /** 'on' (default, with recording): keep frames the flag rules pick for labelling; 'off': keep none */
+  declare flagging: string;
   /** minutes of frames a new baseline is captured from (default 5; page-wide) */
   declare baselineMinutes?: number;
   /** show a browser notification when an alert fires (asks for permission on start) */
@@ -102,6 +110,7 @@ export class InferenceMonitor extends LitElement {
   declare private _ready?: ReadyInfo;
   declare private _fps: number;
   declare private _firing: Map<string, AlertEvent>;
+  declare private _flagNote: string;
 
   constructor() {
     super();
@@ -114,6 +123,8 @@ export class InferenceMonitor extends LitElement {
     this.autostart = false;
     this.metadata = {};
     this.record = 'on';
+    this.flagging = 'on';
+    this._flagNote = '';
     this.notify = false;
     this.panel = 'on';
     this.view = 'inferred';
@@ -144,6 +155,8 @@ export class InferenceMonitor extends LitElement {
   private longTasks?: PerformanceObserver;
   private resultsSinceSample = 0;
   private alertsSubscribed = false;
+  private flaggedSubscribed = false;
+  private flagNoteTimer?: ReturnType<typeof setTimeout>;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -189,6 +202,48 @@ export class InferenceMonitor extends LitElement {
   async resetBaseline(): Promise<void> {
     await (await getStore()).resetBaseline(this.streamFilter());
   }
+  // ---------- flagging ----------
+  /** The page's flag rules (defaults until changed). */
+  async flagRules(): Promise<FlagRule[]> {
+    return (await getStore()).flagRules();
+  }
+  /** Replaces the page's flag rules (validated: rejects with a TypeError naming the bad rule and field; kept in IndexedDB). */
+  async setFlagRules(rules: FlagRule[]): Promise<FlagRule[]> {
+    const out = await (await getStore()).setFlagRules(rules);
+    void this.api?.setNearMissFloor(closeToThresholdFloor(out, this.threshold));
+    return out;
+  }
+  /** JPEG quality, the storage cap (frames, bytes) and near-duplicate suppression (page-wide). */
+  async flagSettings(): Promise<FlagSettings> {
+    return (await getStore()).flagSettings();
+  }
+  async setFlagSettings(s: Partial<FlagSettings>): Promise<FlagSettings> {
+    return (await getStore()).setFlagSettings(s);
+  }
+  /**
+   * Flags a frame for labelling by hand: `inferenceId` (one of the last few judged), or the frame on screen.
+   * Resolves with the kept frame; rejects with a clear message when it cannot be kept.
+   */
+  async flag(inferenceId?: string): Promise<FlaggedFrame> {
+    if (this.record === 'off' || this.flagging === 'off') throw new Error('flagging is off (record="off" or flagging="off")');
+    return (await getStore()).flag(this.sourceId, inferenceId ?? this.last?.inferenceId);
+  }
+  /** Flagged frames kept on this origin, newest first (filters: reason, classId, camera_id, from/to; `next` pages). */
+  async flagged(q: FlaggedQuery = {}) {
+    return (await getStore()).flagged(q);
+  }
+
+  private async flagFromUi() {
+    clearTimeout(this.flagNoteTimer);
+    try {
+      const f = await this.flag();
+      this._flagNote = `Flagged (${f.reasons.join(', ')})`;
+    } catch (e) {
+      this._flagNote = `Not flagged: ${(e as Error).message}`;
+    }
+    this.flagNoteTimer = setTimeout(() => (this._flagNote = ''), 4000);
+  }
+
   /** Alerts firing now on this monitor's stream. */
   get firingAlerts(): AlertEvent[] {
     return [...this._firing.values()];
@@ -226,7 +281,10 @@ export class InferenceMonitor extends LitElement {
   }
 
   protected override updated(changed: PropertyValues) {
-    if (changed.has('threshold') && this.api && this.validThreshold()) void this.api.setThreshold(this.threshold);
+    if (changed.has('threshold') && this.api && this.validThreshold()) {
+      void this.api.setThreshold(this.threshold);
+      if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.api?.setNearMissFloor(closeToThresholdFloor(r, this.threshold)));
+    }
     if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && this.api) void this.api.setTags(this.tags);
   }
 
@@ -250,6 +308,7 @@ export class InferenceMonitor extends LitElement {
         throw new MonitorError('attribute-invalid', `threads must be a whole number from 1 to 16, not '${this.getAttribute('threads')}'`);
       if (this.view !== 'inferred' && this.view !== 'live') throw new MonitorError('attribute-invalid', `view must be 'inferred' or 'live', not '${this.view}'`);
       if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
+      if (this.flagging !== 'on' && this.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${this.flagging}'`);
       const manifestUrl = new URL(this.model || DEFAULT_MODEL, document.baseURI).href;
       this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
       const workerFailed = new Promise<never>((_, reject) => {
@@ -335,6 +394,18 @@ export class InferenceMonitor extends LitElement {
           this.alertsSubscribed = true;
           await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
         }
+        if (this.flagging !== 'off') {
+          // the store worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
+          const fc = new MessageChannel();
+          await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
+          await this.frames.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
+          await store.noteLabels(ready.modelVersion, ready.labels);
+          await this.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
+          if (!this.flaggedSubscribed) {
+            this.flaggedSubscribed = true;
+            await store.onFlagged(Comlink.proxy((f: FlaggedEvent) => this.onFlagged(f)));
+          }
+        }
         this.startSampler(run, ready.modelVersion.slice(0, 12), track);
         if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
@@ -359,6 +430,12 @@ export class InferenceMonitor extends LitElement {
       }
       return false;
     }
+  }
+
+  /** Frames this monitor's frames flagged become `flagged` events. */
+  private onFlagged(f: FlaggedEvent) {
+    if (f.src !== this.sourceId) return;
+    this.emit('flagged', { inferenceId: f.id, reasons: f.reasons, time: f.t, tags: f.tags, modelVersion: f.mv, width: f.width, height: f.height, detections: f.detections, bytes: f.bytes, evicted: f.evicted });
   }
 
   /** Alerts of this monitor's stream become `alert` events (and, with `notify`, notifications). */
@@ -599,6 +676,19 @@ export class InferenceMonitor extends LitElement {
       color: var(--im-alert, #ff595e);
       font-weight: 600;
     }
+    .flag {
+      font: inherit;
+      color: inherit;
+      background: rgb(255 255 255 / 0.12);
+      border: 1px solid rgb(255 255 255 / 0.35);
+      border-radius: 4px;
+      padding: 0 0.6em;
+      cursor: pointer;
+    }
+    .flag:focus-visible {
+      outline: 2px solid var(--im-ok, #8ac926);
+      outline-offset: 1px;
+    }
   `;
 
   override render() {
@@ -629,6 +719,10 @@ export class InferenceMonitor extends LitElement {
               <span>${this._fps.toFixed(1)} fps</span>`
           : nothing}
         ${this.last ? html`<span>${this.last.timings.inference.toFixed(0)} ms inference</span>` : nothing}
+        ${this.state === 'running' && this.record !== 'off' && this.flagging !== 'off'
+          ? html`<button type="button" class="flag" part="flag-button" title="Keep the frame on screen for labelling" @click=${() => this.flagFromUi()}>⚑ Flag this frame</button>`
+          : nothing}
+        ${this._flagNote ? html`<span part="flag-note" role="status">${this._flagNote}</span>` : nothing}
         ${this._firing.size
           ? html`<span class="alert" part="alerts" role="status" title=${[...this._firing.values()].map((a) => a.name).join('\n')}>⚠ ${this._firing.size} alert${this._firing.size > 1 ? 's' : ''}: ${[...this._firing.values()][0]!.name}</span>`
           : nothing}

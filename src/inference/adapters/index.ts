@@ -14,7 +14,11 @@ export interface Decoded {
   detections: Detection[];
   /** Why the output cannot be trusted; the result is kept and marked, never dropped. */
   malformed?: string;
+  /** detections scoring below the threshold but at or above the requested floor, best first (at most 20) */
+  nearMisses?: Detection[];
 }
+
+const MAX_NEAR_MISSES = 20;
 
 /** How far a box may reach outside the model input before the output counts as malformed (fraction of size). */
 const OUT_OF_FRAME_SLACK = 0.25;
@@ -63,7 +67,10 @@ export function decodeOutputs(
   outputs: Record<string, OutputTensor>,
   frame: { width: number; height: number; fit: Fit; inputWidth: number; inputHeight: number },
   threshold: number,
+  /** also decode detections down to this score (≤ threshold), returned apart as `nearMisses` (for flagging) */
+  floor = threshold,
 ): Decoded {
+  const lowest = Math.min(threshold, floor);
   for (const spec of m.outputs) {
     const reason = checkOutput(spec.name, outputs[spec.name], spec.shape);
     if (reason) return { detections: [], malformed: reason };
@@ -79,13 +86,13 @@ export function decodeOutputs(
       if (C !== m.labels.length) return { detections: [], malformed: `heatmap has ${C} classes, the manifest ${m.labels.length} labels` };
       raw = decodeCenternet(
         { heatmap: heat.data, sizes: sizes.data, classes: C, height: H, width: W },
-        { stride: num(m, 'stride', 4), topK, minScore: Math.min(threshold, num(m, 'minScore', 0.05)) },
+        { stride: num(m, 'stride', 4), topK, minScore: Math.min(lowest, num(m, 'minScore', 0.05)) },
       );
     } else if (m.adapter === 'yolo') {
       const out = outputs[String(m.decode.output ?? m.outputs[0]!.name)]!;
       raw = decodeYolo(out.data, out.dims, {
         classes: m.labels.length,
-        scoreThreshold: Math.min(threshold, num(m, 'minScore', 0.05)),
+        scoreThreshold: Math.min(lowest, num(m, 'minScore', 0.05)),
         iouThreshold: num(m, 'iou', 0.45),
         topK,
       });
@@ -104,16 +111,20 @@ export function decodeOutputs(
   const far = raw.find(
     (d) => d.score >= threshold && (d.x1 < -sx || d.y1 < -sy || d.x2 > frame.inputWidth + sx || d.y2 > frame.inputHeight + sy || d.x2 < d.x1 || d.y2 < d.y1),
   );
-  const detections = raw.filter((d) => d.score >= threshold).map((d) => ({
+  const toDetection = (d: RawDetection): Detection => ({
     classId: d.classId,
     label: m.labels[d.classId] ?? `class ${d.classId}`,
     score: d.score,
     box: toSourceBox(d.x1, d.y1, d.x2, d.y2, frame.fit, frame.width, frame.height),
-  }));
+  });
+  const detections = raw.filter((d) => d.score >= threshold).map(toDetection);
+  const near = lowest < threshold ? raw.filter((d) => d.score >= lowest && d.score < threshold).sort((a, b) => b.score - a.score).slice(0, MAX_NEAR_MISSES) : [];
+  const nearMisses = near.length ? { nearMisses: near.map(toDetection) } : {};
   if (far)
     return {
       detections,
+      ...nearMisses,
       malformed: `box out of frame: ${m.labels[far.classId] ?? far.classId} at [${[far.x1, far.y1, far.x2, far.y2].map((v) => v.toFixed(0))}] in a ${frame.inputWidth}×${frame.inputHeight} input`,
     };
-  return { detections };
+  return { detections, ...nearMisses };
 }

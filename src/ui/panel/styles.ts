@@ -170,6 +170,18 @@ export const panelStyles = [
     .classes {
       min-width: 0;
     }
+    .gallery {
+      min-width: 0;
+      margin-top: 0.75em;
+    }
+    .downloads {
+      display: inline-flex;
+      gap: 0.3em;
+      align-items: end;
+    }
+    .open-flagged {
+      margin-bottom: 0.4em;
+    }
     .classes .scroll {
       overflow-x: auto;
     }

@@ -1,0 +1,34 @@
+/** CSV (RFC 4180) cells and rows, safe to open in a spreadsheet, and the manifest of flagged frames. */
+import type { FlaggedFrame, Labels } from '../types.ts';
+import { isoTime } from './coco.ts';
+
+const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** One CSV cell: empty for null, undefined and non-finite numbers; a formula-like string gets a leading "'"; quoted when needed. */
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !NUMERIC.test(s)) s = `'${s}`;
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One CSV record: the cells joined by ',' and ended by CRLF. */
+export const csvRow = (cells: unknown[]): string => cells.map(csvCell).join(',') + '\r\n';
+
+export const MANIFEST_COLUMNS = ['inference_id', 'time', 'camera_id', 'location', 'device_id', 'model_version', 'backend', 'width', 'height', 'reasons', 'detections', 'top_label', 'top_score', 'metadata'] as const;
+
+const OWN_TAGS = new Set(['camera_id', 'location', 'device_id']);
+
+/** The manifest: a header and one row per frame (reasons ';'-joined, the top-scoring detection, the other tags as JSON). */
+export function manifestCsv(frames: readonly FlaggedFrame[], labels: Labels): string {
+  let out = csvRow([...MANIFEST_COLUMNS]);
+  for (const f of frames) {
+    const top = f.detections.reduce<FlaggedFrame['detections'][number] | undefined>((m, d) => (!m || d.score > m.score ? d : m), undefined);
+    const metadata = Object.fromEntries(Object.entries(f.tags).filter(([k]) => !OWN_TAGS.has(k)));
+    out += csvRow([
+      f.id, isoTime(f.t), f.tags.camera_id, f.tags.location, f.tags.device_id, f.mv, f.backend, f.width, f.height,
+      f.reasons.join(';'), f.detections.length, top && (labels[top.classId] ?? top.label), top?.score, JSON.stringify(metadata),
+    ]);
+  }
+  return out;
+}

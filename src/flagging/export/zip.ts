@@ -1,0 +1,87 @@
+/** The labelling ZIP: the flagged frames' JPEGs with COCO, YOLO and Label Studio annotations and a CSV manifest, built as a stream. */
+import { strToU8, Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import type { FlaggedFrame, Labels } from '../types.ts';
+import { cocoDataset, fileStem, labelsFor } from './coco.ts';
+import { manifestCsv } from './csv.ts';
+import { labelStudioConfig, labelStudioTasks } from './labelstudio.ts';
+import { yoloDataYaml, yoloLabels } from './yolo.ts';
+
+export interface LabellingZipOptions {
+  frames: readonly FlaggedFrame[];
+  labels: Labels;
+  /** a frame's JPEG, or undefined when it is gone */
+  image: (id: string) => Promise<Blob | Uint8Array | undefined>;
+  /** after each image: frames done, frames in all */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** ZIP (DOS) times span 1980–2099; keep an entry's time inside. */
+const DOS_MIN = Date.UTC(1980, 0, 2), DOS_MAX = Date.UTC(2099, 11, 30);
+const zipTime = (t: number) => (Number.isFinite(t) ? Math.min(Math.max(t, DOS_MIN), DOS_MAX) : Date.now());
+
+/** fflate's classic ZIP counts entries in 16 bits. */
+const MAX_ENTRIES = 65_535;
+
+const abortError = () => Object.assign(new Error('The export was aborted'), { name: 'AbortError' });
+
+/**
+ * Builds the labelling ZIP one image at a time (images stored, text deflated; output kept as Blob parts):
+ * images/<id>.jpg, labels/<id>.txt, data.yaml, annotations.coco.json, predictions.labelstudio.json,
+ * labelstudio-config.xml, manifest.csv. Frames whose image is missing are left out of every file and listed.
+ */
+export async function buildLabellingZip(opts: LabellingZipOptions): Promise<{ blob: Blob; images: number; missing: string[] }> {
+  const { labels, signal, onProgress } = opts;
+  // one entry per file name: a repeated id (or ids that map to one file name) is exported once
+  const stems = new Set<string>();
+  const frames = opts.frames.filter((f) => !stems.has(fileStem(f.id)) && stems.add(fileStem(f.id)));
+  if (frames.length * 2 + 5 > MAX_ENTRIES) throw new RangeError(`too many frames for one ZIP (${frames.length}); export at most ${(MAX_ENTRIES - 5) >> 1}`);
+
+  const parts: Blob[] = [];
+  let failure: Error | null = null;
+  const zip = new Zip((err, chunk) => {
+    if (err) failure = err;
+    else parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>])); // out of the JS heap right away
+  });
+  const put = (file: ZipPassThrough | ZipDeflate, bytes: Uint8Array, t: number) => {
+    file.mtime = zipTime(t);
+    zip.add(file);
+    file.push(bytes, true);
+    if (failure) throw failure;
+  };
+  const check = () => {
+    if (signal?.aborted) throw abortError();
+  };
+
+  const present: FlaggedFrame[] = [];
+  const missing: string[] = [];
+  try {
+    for (const [i, f] of frames.entries()) {
+      check();
+      const img = await opts.image(f.id);
+      check();
+      if (!img) missing.push(f.id);
+      else {
+        put(new ZipPassThrough(`images/${fileStem(f.id)}.jpg`), img instanceof Uint8Array ? img : new Uint8Array(await img.arrayBuffer()), f.t);
+        present.push(f);
+      }
+      onProgress?.(i + 1, frames.length);
+    }
+    check();
+    const now = Date.now();
+    const text = (name: string, s: string, t = now) => put(new ZipDeflate(name, { level: 6 }), strToU8(s), t);
+    const all = labelsFor(present, labels);
+    for (const f of present) text(`labels/${fileStem(f.id)}.txt`, yoloLabels(f), f.t);
+    text('data.yaml', yoloDataYaml(all));
+    text('annotations.coco.json', JSON.stringify(cocoDataset(present, labels, now), null, 2));
+    text('predictions.labelstudio.json', JSON.stringify(labelStudioTasks(present, all), null, 2));
+    text('labelstudio-config.xml', labelStudioConfig(all));
+    text('manifest.csv', manifestCsv(present, labels));
+    zip.end();
+    if (failure) throw failure;
+  } catch (e) {
+    zip.terminate();
+    throw e;
+  }
+  return { blob: new Blob(parts, { type: 'application/zip' }), images: present.length, missing };
+}
