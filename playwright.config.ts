@@ -30,7 +30,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied|health-dark/,
+      testIgnore: /camera-denied|health-dark|flagging-still/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -44,6 +44,12 @@ export default defineConfig({
       name: 'health-dark',
       testMatch: /health-dark/,
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-dark.y4m')}`] } },
+    },
+    {
+      // a still scene (a photo held, with sensor noise): near-duplicate suppression
+      name: 'still',
+      testMatch: /flagging-still/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'still.y4m')}`] } },
     },
   ],
   webServer: [

@@ -50,8 +50,8 @@ export async function startPreviewServer(port: number, probePath: string): Promi
   return answering(server, port, probePath);
 }
 
-/** Debian's Chromium, fake camera fed the vtest clip. */
-export function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, fake camera fed the vtest clip (plus `extraArgs`). */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -59,6 +59,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
       `--use-file-for-fake-video-capture=${join(root, 'fixtures', 'vtest.y4m')}`,
+      ...extraArgs,
     ],
   });
 }

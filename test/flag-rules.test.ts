@@ -358,6 +358,6 @@ describe('planEviction', () => {
   it('an incoming frame too large for the cap fits nowhere and evicts nothing', () => {
     expect(planEviction(kept, totals, { maxFrames: 100, maxBytes: 500 }, { bytes: 501 })).toEqual({ evict: [], fits: false });
     expect(planEviction([], { count: 0, bytes: 0 }, DEFAULT_FLAG_CAP, { bytes: 200_000 })).toEqual({ evict: [], fits: true });
-    expect(DEFAULT_FLAG_CAP).toEqual({ maxFrames: 2000, maxBytes: 500 * 1024 * 1024 });
+    expect(DEFAULT_FLAG_CAP).toEqual({ maxFrames: 2000, maxBytes: 500_000_000 });
   });
 });

@@ -1,5 +1,5 @@
 /** The storage cap on kept frames: at most this many frames and bytes (JPEG and thumbnail together). */
-export const DEFAULT_FLAG_CAP: Readonly<{ maxFrames: number; maxBytes: number }> = Object.freeze({ maxFrames: 2000, maxBytes: 500 * 1024 * 1024 });
+export const DEFAULT_FLAG_CAP: Readonly<{ maxFrames: number; maxBytes: number }> = Object.freeze({ maxFrames: 2000, maxBytes: 500_000_000 });
 
 /**
  * Which kept frames (given oldest first) to evict, oldest first, so that with the incoming frame added the

@@ -7,7 +7,7 @@ import type { FlagDb } from './flag-db.ts';
 import { dhash64, NearDuplicates } from './hash.ts';
 import { admit, countFlag, type FlagCounters, parseCounters } from './limits.ts';
 import { DEFAULT_FLAG_RULES, matchFlagRules, parseFlagRules } from './rules.ts';
-import type { FlagContext, FlaggedFrame, FlagRule } from './types.ts';
+import type { FlagContext, FlaggedFrame, FlagInput, FlagRule } from './types.ts';
 
 /** How frames are kept: JPEG quality, the storage cap, and near-duplicate suppression. */
 export interface FlagSettings {
@@ -27,7 +27,7 @@ export const DEFAULT_FLAG_SETTINGS: Readonly<FlagSettings> = Object.freeze({ qua
 const SettingsSchema = v.strictObject({
   quality: v.optional(v.pipe(v.number(), v.minValue(0.1), v.maxValue(1))),
   maxFrames: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000))),
-  maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100_000), v.maxValue(20 * 1024 ** 3))),
+  maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100_000), v.maxValue(20e9))),
   dedupeDistance: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(64))),
   dedupeMinutes: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(7 * 24 * 60))),
 });
@@ -185,7 +185,7 @@ export class Flagger {
     this.recent.set(rec.src, list);
     const tags = parseTagKey(rec.g);
     const ctx = { ...this.context(rec.mv, tags.camera_id ?? ''), random: this.random };
-    const matched = matchFlagRules(this.rules, { detections, ...(nearMisses ? { nearMisses } : {}), ...(rec.m ? { malformed: rec.m } : {}), ...(rec.e ? { error: rec.e } : {}) }, ctx);
+    const matched = matchFlagRules(this.rules, inputOf(seen), ctx);
     if (!matched.length) return;
     const rules = this.rules.filter((r) => matched.includes(r.id));
     if (!admit(this.counters, rules, rec.t).length) {
@@ -213,20 +213,32 @@ export class Flagger {
   async flag(src: string, id?: string): Promise<FlaggedFrame> {
     const list = this.recent.get(src) ?? [];
     const seen = id === undefined ? list.at(-1) : list.find((s) => s.rec.id === id);
-    if (id !== undefined && this.db.has(id)) return (await this.db.get(id))!;
-    if (!seen) throw new Error(id === undefined ? 'no frame has been judged yet' : `frame ${id} is no longer held: only the last few judged frames can be flagged by hand`);
+    const known = id ?? seen?.rec.id;
+    const existing = known !== undefined && this.db.has(known) ? await this.db.get(known) : undefined;
+    if (existing?.reasons.includes('manual')) return existing;
+    if (!existing && !seen) throw new Error(id === undefined ? 'no frame has been judged yet' : `frame ${id} is no longer held: only the last few judged frames can be flagged by hand`);
     const manual = this.rules.find((r) => r.kind === 'manual') ?? DEFAULT_FLAG_RULES.find((r) => r.kind === 'manual')!;
     if (manual.enabled === false) throw new Error('flagging by hand is turned off (the manual rule is disabled)');
-    if (!admit(this.counters, [manual], Date.now()).length) throw new Error(`the manual rule's limits are used up (${describeLimits(manual)})`);
+    const now = Date.now();
+    if (!admit(this.counters, [manual], now).length) throw new Error(`the manual rule's limits are used up (${describeLimits(manual)})`);
+    if (existing) {
+      // flagged already by a rule: the person's flag is recorded too
+      const updated = { ...existing, reasons: [manual.id, ...existing.reasons] };
+      await this.db.update(updated);
+      countFlag(this.counters, manual.id, now);
+      this.saveSoon();
+      for (const l of this.listeners) l({ ...updated, evicted: 0 });
+      return updated;
+    }
+    if (!seen) throw new Error(`frame ${id} is no longer held`);
     const tags = parseTagKey(seen.rec.g);
     const ctx = { ...this.context(seen.rec.mv, tags.camera_id ?? ''), random: this.random };
-    const auto = matchFlagRules(this.rules, { detections: seen.detections, ...(seen.nearMisses ? { nearMisses: seen.nearMisses } : {}), ...(seen.rec.m ? { malformed: seen.rec.m } : {}), ...(seen.rec.e ? { error: seen.rec.e } : {}) }, ctx);
+    const auto = matchFlagRules(this.rules, inputOf(seen), ctx);
     const hash = seen.rec.th ? dhash64(seen.rec.th, 16, 16) : undefined;
-    const kept = await this.keep(seen, tags, [manual.id, ...auto.filter((r) => r !== manual.id)], hash, 0, true);
-    if (!kept) throw new Error(this.stats.lastError ?? 'the frame could not be kept');
-    return kept;
+    return (await this.keep(seen, tags, [manual.id, ...auto.filter((r) => r !== manual.id)], hash, 0, true))!;
   }
 
+  /** Encodes, stores and announces a frame; `manual`: failures reject (to the person who asked) instead of being counted. */
   private async keep(seen: Seen, tags: Record<string, string>, reasons: string[], hash: string | undefined, hashMs: number, manual = false): Promise<FlaggedFrame | undefined> {
     const { rec } = seen;
     const port = this.ports.get(rec.src);
@@ -235,7 +247,7 @@ export class Flagger {
     try {
       const img = await this.encode(port, rec.id);
       if (!img.jpeg || !img.thumb || !img.width || !img.height) {
-        if (manual) this.stats.lastError = img.error ?? 'the frame could not be encoded';
+        if (manual) throw new Error(img.error ?? 'the frame could not be encoded');
         this.stats.missed++;
         return undefined;
       }
@@ -273,6 +285,7 @@ export class Flagger {
       for (const l of this.listeners) l({ ...frame, evicted: evicted.length });
       return frame;
     } catch (e) {
+      if (manual) throw e;
       this.stats.failed++;
       this.stats.lastError = `could not keep a flagged frame: ${(e as Error)?.message ?? e}`;
       this.saveSoon();
@@ -317,6 +330,8 @@ export class Flagger {
     return { ...this.db.totals(), stats: { ...this.stats }, settings: this.getSettings(), counters: structuredClone(this.counters) };
   }
 }
+
+const inputOf = ({ rec, detections, nearMisses }: Seen): FlagInput => ({ detections, ...(nearMisses ? { nearMisses } : {}), ...(rec.m ? { malformed: rec.m } : {}), ...(rec.e ? { error: rec.e } : {}) });
 
 const describeLimits = (r: FlagRule) =>
   [r.limits.perMinute !== undefined ? `${r.limits.perMinute} a minute` : '', r.limits.perHour !== undefined ? `${r.limits.perHour} an hour` : '', r.limits.perDay !== undefined ? `${r.limits.perDay} a day` : ''].filter(Boolean).join(', ');

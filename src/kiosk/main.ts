@@ -11,7 +11,7 @@ const params = new URLSearchParams(location.search);
 const attributes: Record<string, string> = {
   model: 'model', backend: 'backend', camera: 'camera', threshold: 'threshold', width: 'width', height: 'height',
   camera_id: 'camera-id', location: 'location', device_id: 'device-id', record: 'record',
-  baseline_minutes: 'baseline-minutes', notify: 'notify', panel: 'panel', theme: 'theme', view: 'view', threads: 'threads',
+  baseline_minutes: 'baseline-minutes', notify: 'notify', panel: 'panel', theme: 'theme', view: 'view', threads: 'threads', flagging: 'flagging',
 };
 if (!params.has('theme')) monitor.setAttribute('theme', 'dark'); // a screen by the line: dark by default
 for (const [param, attr] of Object.entries(attributes)) {

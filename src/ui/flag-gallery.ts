@@ -55,6 +55,7 @@ export class InferenceFlagGallery extends LitElement {
     _open: { state: true },
     _openUrl: { state: true },
     _busy: { state: true },
+    _progress: { state: true },
     _message: { state: true },
     _confirmDelete: { state: true },
     _scroll: { state: true },
@@ -80,6 +81,8 @@ export class InferenceFlagGallery extends LitElement {
   declare private _open?: FlaggedFrame;
   declare private _openUrl?: string;
   declare private _busy?: string;
+  /** a download's progress: images packed, of how many */
+  declare private _progress?: [number, number];
   declare private _message?: { text: string; level: 'ok' | 'alert' };
   declare private _confirmDelete: boolean;
   declare private _scroll: number;
@@ -88,6 +91,8 @@ export class InferenceFlagGallery extends LitElement {
 
   private next?: string;
   private loading = false;
+  /** what the rows shown were read for (counts, filters, range) */
+  private sig = '';
   private thumbs = new Map<string, string>();
   private thumbsWanted = new Set<string>();
   private resize?: ResizeObserver;
@@ -144,14 +149,24 @@ export class InferenceFlagGallery extends LitElement {
     };
   }
 
-  /** Re-reads the first page (keeping what was scrolled to as far as it goes), the counts and the filter choices. */
-  async refresh(): Promise<void> {
+  /**
+   * Re-reads the counts, and — when something was kept, evicted or deleted, or the filters or range moved —
+   * the first pages (as far as was scrolled) and the filter choices.
+   */
+  async refresh(force = false): Promise<void> {
     if (this.loading) return;
     this.loading = true;
     try {
       const store = await getStore();
+      const status = await store.flagStatus();
+      const sig = JSON.stringify([status.count, status.stats.flagged, status.stats.evicted, this.query(), Math.floor(this.from / 60_000), Math.floor(this.to / 60_000)]);
+      if (!force && sig === this.sig) {
+        this._status = status;
+        return;
+      }
+      this.sig = sig;
       const shown = Math.max(PAGE, this._rows.length);
-      const [page, status, facets] = await Promise.all([store.flagged({ ...this.query(), limit: Math.min(1000, shown) }), store.flagStatus(), store.flaggedFacets()]);
+      const [page, facets] = await Promise.all([store.flagged({ ...this.query(), limit: Math.min(1000, shown) }), store.flaggedFacets()]);
       this._rows = page.rows;
       this._total = page.total;
       this.next = page.next;
@@ -184,7 +199,7 @@ export class InferenceFlagGallery extends LitElement {
     this._rows = [];
     this._scroll = 0;
     this.renderRoot.querySelector('.grid')?.scrollTo({ top: 0 });
-    void this.refresh();
+    void this.refresh(true);
   }
 
   /** Thumbnails of the visible cells, fetched as Blobs from the store worker and shown by object URL. */
@@ -250,7 +265,7 @@ export class InferenceFlagGallery extends LitElement {
     try {
       const f = await this.monitor!.flag!();
       this._message = { text: `Flagged the frame on screen (${f.reasons.join(', ')}).`, level: 'ok' };
-      await this.refresh();
+      await this.refresh(true);
     } catch (e) {
       this._message = { text: `Not flagged: ${(e as Error)?.message ?? e}`, level: 'alert' };
     }
@@ -271,7 +286,7 @@ export class InferenceFlagGallery extends LitElement {
     } catch (e) {
       this._message = { text: `Could not delete: ${(e as Error)?.message ?? e}`, level: 'alert' };
     }
-    await this.refresh();
+    await this.refresh(true);
   }
 
   /** Downloads the selection (or everything the filters pass) as one ZIP for labelling tools. */
@@ -283,7 +298,10 @@ export class InferenceFlagGallery extends LitElement {
       const store = await getStore();
       const out = await store.exportFlagged(
         q,
-        Comlink.proxy((done: number, total: number) => (this._busy = `Packing images ${done} of ${total}…`)),
+        Comlink.proxy((done: number, total: number) => {
+          this._busy = `Packing images ${done} of ${total}…`;
+          this._progress = [done, total];
+        }),
       );
       if (!out.images) {
         this._message = { text: 'Nothing to download: no flagged frame passes the filters.', level: 'alert' };
@@ -298,6 +316,7 @@ export class InferenceFlagGallery extends LitElement {
       this._message = { text: `The download failed: ${(e as Error)?.message ?? e}. Nothing was deleted.`, level: 'alert' };
     } finally {
       this._busy = undefined;
+      this._progress = undefined;
     }
   }
 
@@ -391,7 +410,7 @@ export class InferenceFlagGallery extends LitElement {
       border-radius: 4px;
       overflow: hidden;
     }
-    .cell[aria-selected='true'] {
+    .cell[data-selected='true'] {
       border-color: var(--_accent);
       box-shadow: 0 0 0 1px var(--_accent);
     }
@@ -523,7 +542,7 @@ export class InferenceFlagGallery extends LitElement {
             .checked=${this._allTime}
             @change=${(e: Event) => {
               this._allTime = (e.target as HTMLInputElement).checked;
-              void this.refresh();
+              void this.refresh(true);
             }}
           />
           all time (not just the panel's range)</label
@@ -538,7 +557,7 @@ export class InferenceFlagGallery extends LitElement {
         <button type="button" class="delete danger" ?disabled=${!this._selected.size} @click=${() => this.deleteSelected()}>
           ${this._confirmDelete ? `Confirm: delete ${this._selected.size}` : `Delete selected`}
         </button>
-        ${this._busy ? html`<span role="status" class="busy"><progress></progress> ${this._busy}</span>` : nothing}
+        ${this._busy ? html`<span role="status" class="busy">${this._progress ? html`<progress max=${this._progress[1]} .value=${this._progress[0]}></progress>` : html`<progress></progress>`} ${this._busy}</span>` : nothing}
       </div>
       <p class="muted note summary">
         ${s
@@ -572,7 +591,7 @@ export class InferenceFlagGallery extends LitElement {
   private renderCell(r: FlaggedFrame) {
     const sel = this._selected.has(r.id);
     const top = r.detections.reduce<FlaggedFrame['detections'][number] | undefined>((a, d) => (!a || d.score > a.score ? d : a), undefined);
-    return html`<div class="cell" data-id=${r.id} aria-selected=${sel ? 'true' : 'false'}>
+    return html`<div class="cell" data-id=${r.id} data-selected=${sel ? 'true' : 'false'}>
       <button type="button" class="thumb" aria-label=${`Open flagged frame of ${when(r.t)}: ${r.reasons.join(', ')}`} @click=${() => this.open(r.id)}>
         ${this.picture(r, this.thumbs.get(r.id), false)}
       </button>

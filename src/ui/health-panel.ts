@@ -226,7 +226,7 @@ export class InferenceHealthPanel extends LitElement {
       // the flagged frames: every 2 s (they come a few a minute at most)
       if (full || now - this.galleryAt >= 2000) {
         this.galleryAt = now;
-        void this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.refresh();
+        void this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.refresh(full);
       }
       /** after every refresh that reached the screen: {ms (main-thread time applying it), full} */
       this.dispatchEvent(new CustomEvent('refreshed', { detail: { ms, full } }));

@@ -1,0 +1,165 @@
+/**
+ * Flagging benchmark (Chromium, production build, WASM, vtest on the fake camera):
+ * 1. the main thread's time per frame with flagging on vs off, side by side (alternating rounds; "on" keeps
+ *    about one frame a second, so JPEG encoding runs throughout);
+ * 2. JPEG encoding (frame worker) and hashing (store worker) per flagged frame;
+ * 3. downloading 1,000 flagged 640×480 frames as one ZIP through the gallery (click → saved) and how much the
+ *    page's JS heap grows meanwhile (main thread, and all the page's heaps with its workers).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { fmt, launchChromium, median, openKiosk, q, root, startPreviewServer } from './lib.ts';
+
+const PORT = Number(process.env.BENCH_PORT ?? 5304);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const FLAGGED = Number(process.env.BENCH_FLAGGED ?? 1000);
+
+type Monitor = Record<string, (...a: unknown[]) => Promise<any>> & { mainThreadCost: number[] };
+const call = (page: Page, fn: string, ...args: unknown[]) =>
+  page.evaluate(([fn, args]) => (document.querySelector('inference-monitor') as unknown as Monitor)[fn as string]!(...(args as unknown[])), [fn, args] as const);
+const status = (page: Page) => page.evaluate(async () => (await (document.querySelector('inference-monitor') as unknown as { store(): Promise<any> }).store()).flagStatus());
+
+/** Rules that keep every frame (`limits` as given), without near-duplicate suppression. */
+async function keepEvery(page: Page, probability: number) {
+  const manual = ((await call(page, 'flagRules')) as { id: string }[]).find((r) => r.id === 'manual');
+  await call(page, 'setFlagRules', [{ id: 'bench', name: 'bench sample', kind: 'random', params: { probability }, limits: {}, enabled: true }, manual]);
+  await call(page, 'setFlagSettings', { dedupeMinutes: 0, maxFrames: Math.max(2000, FLAGGED) });
+}
+
+async function mainThread(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const task = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')!.value * 1000;
+  const n0 = await page.evaluate(() => (window as any).__results.length);
+  const t0 = await task();
+  await page.waitForTimeout(SECONDS * 1000);
+  const t1 = await task();
+  const frames = (await page.evaluate(() => (window as any).__results.length)) - n0;
+  const instrumented = (await page.evaluate(() => [...(document.querySelector('inference-monitor') as unknown as Monitor).mainThreadCost])).slice(-Math.max(1, frames)) as number[];
+  await cdp.detach();
+  return { frames, fps: frames / SECONDS, instrumented, taskMsPerFrame: (t1 - t0) / Math.max(1, frames) };
+}
+
+async function main() {
+  const { base, server } = await startPreviewServer(PORT, '/');
+  const browser = await launchChromium(['--enable-blink-features=ForceEagerMeasureMemory']); // measureUserAgentSpecificMemory answers at once
+
+  try {
+    // 1. main thread per frame, flagging off vs on (one page each, alternating rounds)
+    const sides = { off: { instr: [] as number[], task: [] as number[], fps: [] as number[] }, on: { instr: [] as number[], task: [] as number[], fps: [] as number[], flagged: 0 } };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const side of ['off', 'on'] as const) {
+        const page = await openKiosk(browser, base, `panel=off&camera_id=bench-${side}&flagging=${side}`, 4);
+        if (side === 'on') await keepEvery(page, 0.15);
+        const before = side === 'on' ? (await status(page)).count : 0;
+        await page.waitForTimeout(4000);
+        const m = await mainThread(page);
+        sides[side].instr.push(...m.instrumented);
+        sides[side].task.push(m.taskMsPerFrame);
+        sides[side].fps.push(m.fps);
+        if (side === 'on') sides.on.flagged += (await status(page)).count - before;
+        await page.close();
+        console.log(`round ${r + 1} flagging ${side}: ${fmt(m.fps)} FPS, main thread ${fmt(median(m.instrumented), 3)} ms median per frame (CDP tasks ${fmt(m.taskMsPerFrame, 2)} ms)`);
+      }
+    }
+
+    // 2 + 3. keep FLAGGED frames, read their encode/hash costs, then download them all through the gallery
+    const seed = await openKiosk(browser, base, 'panel=off&camera_id=bench-seed', 2);
+    await keepEvery(seed, 1);
+    const tSeed = Date.now();
+    for (let i = 1; ; i++) {
+      const s = await status(seed);
+      if (s.count >= FLAGGED) break;
+      if (Date.now() - tSeed > 15 * 60_000) throw new Error(`only ${s.count} frames flagged in 15 minutes`);
+      if (i % 15 === 0) console.log(`flagged ${s.count} of ${FLAGGED}…`);
+      await seed.waitForTimeout(2000);
+    }
+    await call(seed, 'setFlagRules', [{ id: 'bench', name: 'bench sample', kind: 'random', params: { probability: 0 }, limits: {}, enabled: true }]);
+    const costs = (await seed.evaluate(async () => {
+      const store = await (document.querySelector('inference-monitor') as unknown as { store(): Promise<any> }).store();
+      const out: { encodeMs: number; hashMs: number; bytes: number; width: number }[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = await store.flagged({ limit: 1000, ...(before ? { before } : {}) });
+        out.push(...page.rows.map((r: any) => ({ encodeMs: r.encodeMs, hashMs: r.hashMs, bytes: r.bytes, width: r.width })));
+        if (!page.next) break;
+        before = page.next;
+      }
+      return out;
+    })) as { encodeMs: number; hashMs: number; bytes: number; width: number }[];
+    const seedSeconds = (Date.now() - tSeed) / 1000;
+    await seed.close();
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    await page.goto(`${base}/panel.html?range=24h`);
+    const gallery = page.locator('inference-flag-gallery');
+    await gallery.locator('.download-all').waitFor();
+    await page.waitForFunction(() => /Download all \(\d{3,}/.test(document.querySelector('inference-health-panel')!.shadowRoot!.querySelector('inference-flag-gallery')!.shadowRoot!.querySelector('.download-all')!.textContent!), undefined, { timeout: 60_000 });
+    const rounds: { ms: number; mainPeakMB: number; allPeakMB: number; bytes: number; images: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.evaluate(() => {
+        const w = window as any;
+        w.__heap = { main: [], all: [] };
+        const base = (performance as any).memory.usedJSHeapSize;
+        w.__heap.mainBase = base;
+        w.__heap.timer = setInterval(() => w.__heap.main.push((performance as any).memory.usedJSHeapSize - base), 50);
+        w.__heap.allTimer = setInterval(() => (performance as any).measureUserAgentSpecificMemory?.().then((m: any) => w.__heap.all.push(m.bytes)).catch(() => {}), 250);
+      });
+      await page.waitForTimeout(600);
+      const t0 = Date.now();
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), gallery.locator('.download-all').click()]);
+      const ms = Date.now() - t0;
+      const path = await download.path();
+      const heap = await page.evaluate(() => {
+        const w = window as any;
+        clearInterval(w.__heap.timer);
+        clearInterval(w.__heap.allTimer);
+        return { main: w.__heap.main as number[], all: w.__heap.all as number[] };
+      });
+      const { statSync } = await import('node:fs');
+      const text = await gallery.locator('.message').textContent();
+      const images = Number(/Downloaded (\d+)/.exec(text ?? '')?.[1] ?? NaN);
+      rounds.push({ ms, mainPeakMB: Math.max(0, ...heap.main) / 1e6, allPeakMB: heap.all.length ? (Math.max(...heap.all) - heap.all[0]!) / 1e6 : NaN, bytes: statSync(path).size, images });
+      console.log(`download ${i + 1}: ${images} frames, ${fmt(statSync(path).size / 1e6)} MB in ${fmt(ms / 1000, 2)} s; JS heap growth: main thread peak ${fmt(rounds.at(-1)!.mainPeakMB)} MB, page + workers peak ${fmt(rounds.at(-1)!.allPeakMB)} MB`);
+      await page.waitForTimeout(2000);
+    }
+    await browser.close();
+
+    const enc = costs.map((c) => c.encodeMs).filter(Number.isFinite);
+    const hash = costs.map((c) => c.hashMs).filter(Number.isFinite);
+    const summary = {
+      date: new Date().toISOString(),
+      mainThreadPerFrame: {
+        flaggingOff: { median: median(sides.off.instr), p95: q(sides.off.instr, 0.95), p99: q(sides.off.instr, 0.99), cdpTaskMs: median(sides.off.task), fps: median(sides.off.fps) },
+        flaggingOn: { median: median(sides.on.instr), p95: q(sides.on.instr, 0.95), p99: q(sides.on.instr, 0.99), cdpTaskMs: median(sides.on.task), fps: median(sides.on.fps), framesFlagged: sides.on.flagged },
+        rounds: ROUNDS,
+        secondsPerRound: SECONDS,
+      },
+      perFlaggedFrame: {
+        encodeMs: { median: median(enc), p95: q(enc, 0.95) },
+        hashMs: { median: median(hash), p95: q(hash, 0.95) },
+        kbytes: median(costs.map((c) => c.bytes)) / 1024,
+        frames: costs.length,
+        width: costs[0]?.width,
+        seededIn: seedSeconds,
+      },
+      download: { rounds, medianMs: median(rounds.map((r) => r.ms)), medianMainPeakMB: median(rounds.map((r) => r.mainPeakMB)), medianAllPeakMB: median(rounds.map((r) => r.allPeakMB)), target: '1,000 frames ≤ 10 s, heap growth ≤ 100 MB' },
+    };
+    writeFileSync(join(root, 'bench', 'results', 'flagging.json'), JSON.stringify(summary, null, 2));
+    const m = summary.mainThreadPerFrame;
+    console.log('\n== flagging benchmark (Chromium, WASM, vtest 640×480) ==');
+    console.log(`main thread per frame, flagging off → on: median ${fmt(m.flaggingOff.median, 3)} → ${fmt(m.flaggingOn.median, 3)} ms, p99 ${fmt(m.flaggingOff.p99, 3)} → ${fmt(m.flaggingOn.p99, 3)} ms; all main-thread tasks ${fmt(m.flaggingOff.cdpTaskMs, 2)} → ${fmt(m.flaggingOn.cdpTaskMs, 2)} ms per frame; FPS ${fmt(m.flaggingOff.fps)} → ${fmt(m.flaggingOn.fps)} (${m.flaggingOn.framesFlagged} frames flagged while measured)`);
+    console.log(`per flagged frame: JPEG + thumbnail in the frame worker ${fmt(summary.perFlaggedFrame.encodeMs.median, 1)} ms median (p95 ${fmt(summary.perFlaggedFrame.encodeMs.p95, 1)}), hash in the store worker ${fmt(summary.perFlaggedFrame.hashMs.median, 3)} ms; ${fmt(summary.perFlaggedFrame.kbytes, 0)} KB a frame (q 0.85)`);
+    console.log(`download of ${rounds[0]?.images} frames through the gallery: ${fmt(summary.download.medianMs / 1000, 2)} s median; JS heap growth ${fmt(summary.download.medianMainPeakMB)} MB main thread, ${fmt(summary.download.medianAllPeakMB)} MB page + workers (target ≤ 10 s, ≤ 100 MB)`);
+    console.log('written: bench/results/flagging.json');
+  } finally {
+    server.kill();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
