@@ -1,11 +1,13 @@
 import { type IDBPDatabase, type IDBPObjectStore, openDB, type StoreNames } from 'idb';
 import type { Detection } from '../inference/types.ts';
-import { latencyMean, latencyQuantile, confidenceQuantile, total as histTotal } from '../telemetry/histogram.ts';
-import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
-import { bucketStart, emptyRollup, gaugeRollups, meanOf, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
+import { type FrameRecord, parseTagKey, type Stage } from '../telemetry/record.ts';
+import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import { DB_NAME, DB_VERSION, idFloor, idTime, migrations, type MonitorDB } from './schema.ts';
-import { F, FIELDS, GAUGES, packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
-import { BLOCK_SPAN_MS, IMAGE_KEYS, packBlocks, unpackBlock } from './frame-block.ts';
+import { packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
+import { BLOCK_SPAN_MS, packBlocks, unpackBlock } from './frame-block.ts';
+import { type Filters, frameMatches, percentilesOf, type Range, resolutionFor, rollupMatches, seriesColumns, seriesPoint, totalsOf } from './queries.ts';
+
+export { type Filters, type Range, resolutionFor } from './queries.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
 
 export interface RetentionOptions {
@@ -52,54 +54,10 @@ export interface StoreStatus {
   lastFlushAt?: number;
 }
 
-export interface Filters {
-  mv?: string;
-  camera_id?: string;
-  location?: string;
-  classId?: number;
-}
 
-export interface Range extends Filters {
-  from: number;
-  to: number;
-}
 
-/** Resolution for a time range: fine enough for ~100+ points, coarse enough to stay cheap. */
-export function resolutionFor(from: number, to: number): Resolution {
-  const span = to - from;
-  if (span <= 2 * 3600_000) return '10s';
-  if (span <= 3 * 24 * 3600_000) return '1m';
-  return '1h';
-}
 
-const matchesTags = (g: string, f: Filters) => {
-  if (f.camera_id === undefined && f.location === undefined) return true;
-  const t = parseTagKey(g);
-  return (f.camera_id === undefined || t.camera_id === f.camera_id) && (f.location === undefined || t.location === f.location);
-};
 
-const frameMatches = (r: FrameRecord, f: Filters) =>
-  (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f) && (f.classId === undefined || r.k.some((k) => k[0] === f.classId));
-
-/** One bucket of a series, all filters merged. */
-function seriesPoint(r: Rollup): SeriesPoint {
-  const v = new Float64Array(FIELDS).fill(NaN);
-  v[F.frames] = r.frames;
-  v[F.successRate] = r.frames ? r.valid / r.frames : NaN;
-  v[F.malformed] = r.malformed;
-  v[F.dropped] = r.dropped;
-  v[F.meanConfidence] = r.detections ? r.scoreSum / r.detections : NaN;
-  v[F.confP10] = confidenceQuantile(r.conf, 0.1);
-  v[F.confP90] = confidenceQuantile(r.conf, 0.9);
-  STAGES.forEach((s, i) => {
-    v[F.mean + i] = latencyMean(r.lat[s]);
-    v[F.p50 + i] = latencyQuantile(r.lat[s], 0.5);
-    v[F.p95 + i] = latencyQuantile(r.lat[s], 0.95);
-  });
-  IMAGE_KEYS.forEach((k, i) => (v[F.image + i] = meanOf(r.img[k])));
-  GAUGES.forEach((k, i) => (v[F.gauge + i] = meanOf(r.gauge?.[k])));
-  return { v, classCounts: r.classes };
-}
 
 /**
  * The start of the last closed bucket: buckets that ended over 10 s ago never change again (a late flush
@@ -545,7 +503,7 @@ export class MonitorStore {
       if (closedRows.length && (!cache || start <= cache.from || closedBefore > cache.upTo))
         this.closed[res] = { from: start, upTo: Math.min(closedBefore, to), rows: closedRows };
     } else rows = [...this.memRollups.values()].filter((r) => r.res === res && r.start >= start && r.start <= to);
-    return rows.filter((r) => (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f));
+    return rows.filter((r) => rollupMatches(r, f));
   }
 
   /** Everything in a range merged into one rollup (at the range's resolution). */
@@ -572,26 +530,12 @@ export class MonitorStore {
 
   /** Totals over any range: frames, errors, success rate, mean confidence, class counts. */
   async totals(range: Range) {
-    const m = await this.merged(range);
-    return {
-      frames: m.frames,
-      valid: m.valid,
-      malformed: m.malformed,
-      dropped: m.dropped,
-      errors: m.errors,
-      successRate: m.frames ? m.valid / m.frames : NaN,
-      meanConfidence: m.detections ? m.scoreSum / m.detections : NaN,
-      classCounts: m.classes,
-      first: m.first,
-      last: m.last,
-    };
+    return totalsOf(await this.merged(range));
   }
 
   /** Percentiles of a stage's latency (or of confidence) over a range, from merged histograms. */
   async percentiles(range: Range, what: Stage | 'confidence', qs: number[] = [0.5, 0.95, 0.99]) {
-    const m = await this.merged(range);
-    const h = what === 'confidence' ? m.conf : m.lat[what];
-    return { n: histTotal(h), values: qs.map((q) => (what === 'confidence' ? confidenceQuantile(h, q) : latencyQuantile(h, q))) };
+    return percentilesOf(await this.merged(range), what, qs);
   }
 
   /**
@@ -654,31 +598,7 @@ export class MonitorStore {
     }
     if (save.length) void this.saveSeriesPages(save);
     const t = [...points.keys()].sort((a, b) => a - b);
-    const rows = t.map((s) => points.get(s)!);
-    const col = (at: number) => rows.map((p) => p.v[at]!);
-    return {
-      res,
-      t,
-      frames: col(F.frames),
-      successRate: col(F.successRate),
-      malformed: col(F.malformed),
-      dropped: col(F.dropped),
-      meanConfidence: col(F.meanConfidence),
-      /** mean latency per stage */
-      mean: Object.fromEntries(STAGES.map((s, i) => [s, col(F.mean + i)])) as Record<Stage, number[]>,
-      p50: Object.fromEntries(STAGES.map((s, i) => [s, col(F.p50 + i)])) as Record<Stage, number[]>,
-      p95: Object.fromEntries(STAGES.map((s, i) => [s, col(F.p95 + i)])) as Record<Stage, number[]>,
-      classCounts: rows.map((p) => p.classCounts),
-      /** mean input-image statistics per bucket: br brightness, co contrast, sa saturation, sh sharpness, sc scene distance */
-      image: Object.fromEntries(IMAGE_KEYS.map((k, i) => [k, col(F.image + i)])) as Record<(typeof IMAGE_KEYS)[number], number[]>,
-      /** p10 and p90 of detection scores per bucket */
-      confP10: col(F.confP10),
-      confP90: col(F.confP90),
-      /** JS heap (MB), long tasks per 5-s sample, uptime share per bucket */
-      heapMB: col(F.gauge + GAUGES.indexOf('heapMB')),
-      longTasks: col(F.gauge + GAUGES.indexOf('longTasks')),
-      uptime: col(F.gauge + GAUGES.indexOf('up')),
-    };
+    return seriesColumns(res, t, t.map((s) => points.get(s)!));
   }
 
   /**
