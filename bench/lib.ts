@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from '@playwright/test';
+import { type Browser, type BrowserContext, chromium, type Page } from '@playwright/test';
 
 export const root = resolve(import.meta.dirname, '..');
 
@@ -84,7 +84,8 @@ export async function openBareLoop(browser: Browser, base: string, threads: numb
  * Opens the kiosk on WASM with URL parameters `params`, recording every `inference` event's detail in
  * `window.__results`; waits for its first results, then `warmSeconds` more (a fresh worker's WASM tiers up).
  */
-export async function openKiosk(browser: Browser, base: string, params: string, warmSeconds: number): Promise<Page> {
+export async function openKiosk(browser: Browser | BrowserContext, base: string, params: string, warmSeconds: number): Promise<Page> {
+  // a Browser gives the page a context of its own; a BrowserContext shares its storage with its other pages
   const page = await browser.newPage({ viewport: { width: 960, height: 720 } });
   await page.addInitScript(() => {
     (window as any).__results = [];

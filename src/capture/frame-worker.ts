@@ -125,7 +125,7 @@ export class FrameWorker {
   attachFlagPort(port: MessagePort) {
     this.flagPort = port;
     port.onmessage = (e: MessageEvent<EncodeRequest>) => {
-      if (e.data.encode) void this.encode(e.data.encode.id, e.data.encode.quality).then(({ reply, transfer }) => port.postMessage(reply, transfer));
+      if (e.data.encode) void this.encode(e.data.encode.id, e.data.encode.quality).then((reply) => port.postMessage(reply));
     };
   }
 
@@ -153,9 +153,9 @@ export class FrameWorker {
   }
 
   /** A kept judged frame as JPEG at capture resolution, plus a small thumbnail (both in this worker). */
-  private async encode(id: string, quality: number): Promise<{ reply: EncodeReply; transfer: Transferable[] }> {
+  private async encode(id: string, quality: number): Promise<EncodeReply> {
     const j = this.judged.find((x) => x.id === id);
-    if (!j) return { reply: { encoded: { id, error: 'the frame is no longer held (only the last few judged frames are kept)' } }, transfer: [] };
+    if (!j) return { encoded: { id, error: 'the frame is no longer held (only the last few judged frames are kept)' } };
     try {
       const t0 = performance.now();
       const width = j.yuv ? j.yuv.width : 'format' in j.frame! ? (j.frame.visibleRect?.width ?? j.frame.displayWidth) : j.frame!.width;
@@ -173,9 +173,9 @@ export class FrameWorker {
       } else e.ctx.drawImage(j.frame!, 0, 0, width, height);
       e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
       const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
-      return { reply: { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } }, transfer: [] };
+      return { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } };
     } catch (err) {
-      return { reply: { encoded: { id, error: `could not encode the frame: ${(err as Error).message}` } }, transfer: [] };
+      return { encoded: { id, error: `could not encode the frame: ${(err as Error).message}` } };
     }
   }
 

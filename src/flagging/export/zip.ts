@@ -20,6 +20,11 @@ export interface LabellingZipOptions {
 const DOS_MIN = Date.UTC(1980, 0, 2), DOS_MAX = Date.UTC(2099, 11, 30);
 const zipTime = (t: number) => (Number.isFinite(t) ? Math.min(Math.max(t, DOS_MIN), DOS_MAX) : Date.now());
 
+/** output gathered into buffers of this size before it becomes a Blob part */
+const OUT_BUFFER = 4 * 1024 * 1024;
+/** images read ahead of the one being packed */
+const READ_AHEAD = 8;
+
 /** fflate's classic ZIP counts entries in 16 bits. */
 const MAX_ENTRIES = 65_535;
 
@@ -37,11 +42,28 @@ export async function buildLabellingZip(opts: LabellingZipOptions): Promise<{ bl
   const frames = opts.frames.filter((f) => !stems.has(fileStem(f.id)) && stems.add(fileStem(f.id)));
   if (frames.length * 2 + 5 > MAX_ENTRIES) throw new RangeError(`too many frames for one ZIP (${frames.length}); export at most ${(MAX_ENTRIES - 5) >> 1}`);
 
+  // output: chunks gathered into a few-MB buffer, then handed to a Blob part (out of the JS heap: the
+  // browser keeps Blob bytes itself), so the heap holds at most one buffer of output at a time
   const parts: Blob[] = [];
+  let buffer = new Uint8Array(OUT_BUFFER);
+  let used = 0;
+  const spill = () => {
+    if (!used) return;
+    parts.push(new Blob([buffer.subarray(0, used)]));
+    buffer = new Uint8Array(OUT_BUFFER);
+    used = 0;
+  };
   let failure: Error | null = null;
   const zip = new Zip((err, chunk) => {
     if (err) failure = err;
-    else parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>])); // out of the JS heap right away
+    else if (chunk.length > OUT_BUFFER / 4) {
+      spill();
+      parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
+    } else {
+      if (used + chunk.length > OUT_BUFFER) spill();
+      buffer.set(chunk, used);
+      used += chunk.length;
+    }
   });
   const put = (file: ZipPassThrough | ZipDeflate, bytes: Uint8Array, t: number) => {
     file.mtime = zipTime(t);
@@ -55,17 +77,31 @@ export async function buildLabellingZip(opts: LabellingZipOptions): Promise<{ bl
 
   const present: FlaggedFrame[] = [];
   const missing: string[] = [];
+  // images are read a few ahead of the one being packed (reads overlap packing; at most READ_AHEAD in memory)
+  const read = (i: number) =>
+    opts.image(frames[i]!.id).then(async (img) => (img === undefined || img instanceof Uint8Array ? img : new Uint8Array(await img.arrayBuffer())));
+  const pending = new Map<number, Promise<Uint8Array | undefined>>();
+  const ahead = (i: number) => {
+    for (let j = i; j < Math.min(frames.length, i + READ_AHEAD); j++) if (!pending.has(j)) pending.set(j, read(j));
+  };
+  let said = 0;
   try {
     for (const [i, f] of frames.entries()) {
       check();
-      const img = await opts.image(f.id);
+      ahead(i);
+      const img = await pending.get(i)!;
+      pending.delete(i);
       check();
       if (!img) missing.push(f.id);
       else {
-        put(new ZipPassThrough(`images/${fileStem(f.id)}.jpg`), img instanceof Uint8Array ? img : new Uint8Array(await img.arrayBuffer()), f.t);
+        put(new ZipPassThrough(`images/${fileStem(f.id)}.jpg`), img, f.t);
         present.push(f);
       }
-      onProgress?.(i + 1, frames.length);
+      // progress at most every 100 ms (and at the end): it crosses to the page
+      if (onProgress && (i === frames.length - 1 || performance.now() - said >= 100)) {
+        said = performance.now();
+        onProgress(i + 1, frames.length);
+      }
     }
     check();
     const now = Date.now();
@@ -79,8 +115,10 @@ export async function buildLabellingZip(opts: LabellingZipOptions): Promise<{ bl
     text('manifest.csv', manifestCsv(present, labels));
     zip.end();
     if (failure) throw failure;
+    spill();
   } catch (e) {
     zip.terminate();
+    await Promise.allSettled(pending.values());
     throw e;
   }
   return { blob: new Blob(parts, { type: 'application/zip' }), images: present.length, missing };
