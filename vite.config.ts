@@ -33,7 +33,7 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
-    // the kiosk, and the history page (the health panel alone, no camera)
-    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html') } },
+    // the kiosk, the history page (the health panel alone, no camera), and the fleet page the server serves
+    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html'), fleet: join(import.meta.dirname, 'fleet.html') } },
   },
 });

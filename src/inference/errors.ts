@@ -15,7 +15,10 @@ export type MonitorErrorCode =
   | 'device-lost'
   | 'worker-failed'
   | 'attribute-invalid'
-  | 'storage-unavailable';
+  | 'storage-unavailable'
+  | 'sync-unauthorized'
+  | 'sync-failed'
+  | 'sync-rejected';
 
 /** An error with a stable code, safe to pass across the worker boundary as plain data. */
 export class MonitorError extends Error {

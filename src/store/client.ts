@@ -17,7 +17,8 @@ export async function getStore(options: OpenOptions = {}): Promise<StoreClient> 
     void navigator.storage?.persist?.().catch(() => false);
     const flush = () => void api.flush();
     document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && flush());
-    addEventListener('pagehide', flush);
+    // going away: commit, and let sync send what is new with a keepalive request
+    addEventListener('pagehide', () => void api.pagehide());
   }
   await shared.api.open(options);
   return shared.api;

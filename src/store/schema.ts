@@ -7,7 +7,7 @@ import type { AlertEvent, Baseline } from '../health/engine.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const DB_NAME = 'inference-health';
-export const DB_VERSION = 4;
+export const DB_VERSION = 5;
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
 export interface DetectionsRow {
@@ -37,6 +37,8 @@ export interface MonitorDB extends DBSchema {
   flagged: { key: string; value: FlaggedFrame };
   /** their images, apart (the gallery and exports read metadata without touching the JPEGs) */
   flaggedImages: { key: string; value: { id: string; jpeg: Blob; thumb: Blob } };
+  /** sync batches waiting for the server's acknowledgement, by sequence number */
+  outbox: { key: number; value: import('../sync/outbox.ts').QueuedBatch };
   models: { key: string; value: { mv: string; sha256: string; firstSeen: number } };
   meta: { key: string; value: unknown };
 }
@@ -66,6 +68,10 @@ export const migrations: Record<number, (db: import('idb').IDBPDatabase<MonitorD
   // v4: flagged frames' images beside their metadata (the v1 `flagged` store was never written)
   4: (db) => {
     db.createObjectStore('flaggedImages', { keyPath: 'id' });
+  },
+  // v5: the sync outbox
+  5: (db) => {
+    db.createObjectStore('outbox', { keyPath: 'seq' });
   },
 };
 

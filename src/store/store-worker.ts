@@ -15,6 +15,9 @@ import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
 import { buildLabellingZip } from '../flagging/export/zip.ts';
 import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
 import type { Range } from './store.ts';
+import { createSync } from '../sync/sync-service.ts';
+import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
+import type { MonitorInfo } from '../sync/payload.ts';
 
 export interface RecordMessage {
   records: FrameRecord[];
@@ -34,6 +37,10 @@ let tickTimer: ReturnType<typeof setInterval> | undefined;
 const alertListeners = new Set<(a: AlertEvent) => void>();
 let flagger: Flagger | undefined;
 const flagListeners = new Set<(f: FlaggedEvent) => void>();
+let sync: ReturnType<typeof createSync> | undefined;
+const syncListeners = new Set<(e: { code: string; message: string; status?: number } | undefined, s: SyncStatus) => void>();
+addEventListener('online', () => sync?.outbox.online(true));
+addEventListener('offline', () => sync?.outbox.online(false));
 
 async function startFlagging(s: MonitorStore) {
   const f = new Flagger(
@@ -116,6 +123,11 @@ const api = {
       opening = store.open().then(async (s) => {
         await startHealth(store!, options.health ?? {});
         await startFlagging(store!);
+        sync = createSync(store!, () => engine, () => flagger, (e) => {
+          const st = sync!.outbox.status();
+          for (const l of syncListeners) l(e, st);
+        });
+        await sync.outbox.load().catch(() => undefined);
         lastMode = s.mode;
         void retention(false);
         retentionTimer = setInterval(() => void retention(), 60_000);
@@ -248,7 +260,33 @@ const api = {
     const text = format === 'csv' ? metricsCsv(series, totals, labels) : metricsJson(series, totals, range);
     return new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/json' });
   },
+  // ---------- sync ----------
+  /** Starts syncing summaries to a server (undefined stops; the outbox is kept). */
+  configureSync: (config: SyncConfig | undefined) => sync!.outbox.configure(config),
+  syncStatus: () => sync?.outbox.status(),
+  /** Sync errors as they start (sync-unauthorized, sync-failed, sync-rejected), and `undefined` once a batch gets through again. */
+  onSyncError(cb: (e: { code: string; message: string; status?: number } | undefined, s: SyncStatus) => void) {
+    syncListeners.add(cb);
+  },
+  /** A monitor that reports through this page's sync (its model, backend and tags go with every batch). */
+  registerMonitor(info: MonitorInfo) {
+    sync?.monitors.set(info.src, info);
+  },
+  unregisterMonitor(src: string) {
+    sync?.monitors.delete(src);
+  },
+  /** Makes a batch of what is new and sends the queue now (tests, and "sync now" controls). */
+  async syncNow() {
+    await sync?.outbox.tick();
+    return sync?.outbox.status();
+  },
+  /** The page is going away: commit what is buffered, batch what is new and send what fits a keepalive request. */
+  async pagehide() {
+    await store?.flush();
+    await sync?.outbox.pagehide();
+  },
   async close() {
+    sync?.outbox.stop();
     await flagger?.save();
     clearInterval(retentionTimer);
     clearInterval(tickTimer);

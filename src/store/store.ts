@@ -685,6 +685,25 @@ export class MonitorStore {
     return { rows: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1]!.id : undefined };
   }
 
+  /** Every rollup of a resolution whose bucket starts in [from, to] (all tag combinations), oldest first. */
+  async rollupsBetween(res: Resolution, from: number, to: number): Promise<Rollup[]> {
+    if (from > to) return [];
+    if (!this.db) return [...this.memRollups.values()].filter((r) => r.res === res && r.start >= from && r.start <= to).sort((a, b) => a.start - b.start);
+    return this.db.getAll('rollups', IDBKeyRange.bound([res, from], [res, to, '\uffff', '\uffff']));
+  }
+
+  /** Alert state changes after an id (oldest first), up to `limit`. */
+  async alertsAfter(after: string, limit: number): Promise<AlertEvent[]> {
+    if (!this.db) return this.memAlerts.filter((a) => a.id > after).slice(0, limit);
+    const rows: AlertEvent[] = [];
+    let c = await this.db.transaction('alerts').store.openCursor(after ? IDBKeyRange.lowerBound(after, true) : null);
+    while (c && rows.length < limit) {
+      rows.push(c.value);
+      c = await c.continue();
+    }
+    return rows;
+  }
+
   async getMeta<T>(key: string): Promise<T | undefined> {
     if (!this.db) return this.memMeta.get(key) as T | undefined;
     return (await this.db.get('meta', key)) as T | undefined;

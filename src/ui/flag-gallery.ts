@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { css, html, LitElement, nothing, type PropertyValues, svg } from 'lit';
 import { ref } from 'lit/directives/ref.js';
-import { getStore } from '../store/client.ts';
+import { type PanelSource, sourceOf } from './panel/data-source.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
@@ -27,8 +27,8 @@ export interface GalleryHost {
   flag?: (inferenceId?: string) => Promise<FlaggedFrame>;
 }
 
-type Status = Awaited<ReturnType<Awaited<ReturnType<typeof getStore>>['flagStatus']>>;
-type Facets = Awaited<ReturnType<Awaited<ReturnType<typeof getStore>>['flaggedFacets']>>;
+type Status = Awaited<ReturnType<PanelSource['flagStatus']>>;
+type Facets = Awaited<ReturnType<PanelSource['flaggedFacets']>>;
 
 /**
  * `<inference-flag-gallery>`: the frames kept for labelling, newest first, as thumbnails with their boxes and
@@ -43,6 +43,7 @@ export class InferenceFlagGallery extends LitElement {
     to: { type: Number },
     labels: { attribute: false },
     monitor: { attribute: false },
+    source: { attribute: false },
     _rows: { state: true },
     _total: { state: true },
     _status: { state: true },
@@ -69,6 +70,8 @@ export class InferenceFlagGallery extends LitElement {
   declare to: number;
   declare labels: readonly string[];
   declare monitor?: GalleryHost;
+  /** where the flagged frames come from (default: this page's store) */
+  declare source?: PanelSource;
   declare private _rows: FlaggedFrame[];
   declare private _total: number;
   declare private _status?: Status;
@@ -157,7 +160,7 @@ export class InferenceFlagGallery extends LitElement {
     if (this.loading) return;
     this.loading = true;
     try {
-      const store = await getStore();
+      const store = await sourceOf(this.source);
       const status = await store.flagStatus();
       const sig = JSON.stringify([status.count, status.stats.flagged, status.stats.evicted, this.query(), Math.floor(this.from / 60_000), Math.floor(this.to / 60_000)]);
       if (!force && sig === this.sig) {
@@ -186,7 +189,7 @@ export class InferenceFlagGallery extends LitElement {
     if (this.loading || !this.next) return;
     this.loading = true;
     try {
-      const page = await (await getStore()).flagged({ ...this.query(), before: this.next, limit: PAGE });
+      const page = await (await sourceOf(this.source)).flagged({ ...this.query(), before: this.next, limit: PAGE });
       this._rows = [...this._rows, ...page.rows];
       this.next = page.next;
     } finally {
@@ -207,7 +210,7 @@ export class InferenceFlagGallery extends LitElement {
     const missing = rows.filter((r) => !this.thumbs.has(r.id) && !this.thumbsWanted.has(r.id));
     if (!missing.length) return;
     for (const r of missing) this.thumbsWanted.add(r.id);
-    void getStore().then(async (store) => {
+    void sourceOf(this.source).then(async (store) => {
       const blobs = await Promise.all(missing.map((r) => store.flaggedImage(r.id, 'thumb').catch(() => undefined)));
       missing.forEach((r, i) => {
         this.thumbsWanted.delete(r.id);
@@ -226,7 +229,7 @@ export class InferenceFlagGallery extends LitElement {
 
   /** Opens a flagged frame full size (by id: from the inference log's details too). */
   async open(id: string): Promise<void> {
-    const store = await getStore();
+    const store = await sourceOf(this.source);
     const [frame, jpeg] = await Promise.all([store.flaggedFrame(id), store.flaggedImage(id, 'jpeg')]);
     if (!frame || !jpeg) {
       this._message = { text: `Flagged frame ${id} is no longer kept.`, level: 'alert' };
@@ -279,7 +282,7 @@ export class InferenceFlagGallery extends LitElement {
     const ids = [...this._selected];
     this._confirmDelete = false;
     try {
-      const n = await (await getStore()).deleteFlagged(ids);
+      const n = await (await sourceOf(this.source)).deleteFlagged(ids);
       this._selected = new Set();
       if (this._open && ids.includes(this._open.id)) this.close();
       this._message = { text: `Deleted ${n} flagged frame${n === 1 ? '' : 's'}.`, level: 'ok' };
@@ -295,7 +298,7 @@ export class InferenceFlagGallery extends LitElement {
     this._busy = 'Preparing the download…';
     this._message = undefined;
     try {
-      const store = await getStore();
+      const store = await sourceOf(this.source);
       const out = await store.exportFlagged(
         q,
         Comlink.proxy((done: number, total: number) => {

@@ -1,6 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ref } from 'lit/directives/ref.js';
-import { getStore, type StoreClient } from '../store/client.ts';
+import type { StoreClient } from '../store/client.ts';
+import { type PanelSource, sourceOf } from './panel/data-source.ts';
 import type { AlertEvent, Signal, Vitals } from '../health/engine.ts';
 import { COCO_LABELS } from '../inference/coco-labels.ts';
 import { STAGES } from '../telemetry/record.ts';
@@ -10,6 +11,7 @@ import './flag-gallery.ts';
 import type { InferenceFlagGallery } from './flag-gallery.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
+import type { SyncStatus } from '../sync/outbox.ts';
 
 type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
@@ -75,6 +77,7 @@ export class InferenceHealthPanel extends LitElement {
     theme: { type: String, reflect: true },
     live: { type: Boolean, reflect: true },
     monitor: { attribute: false },
+    source: { attribute: false },
     _data: { state: true },
     _log: { state: true },
     _selected: { state: true },
@@ -97,6 +100,8 @@ export class InferenceHealthPanel extends LitElement {
   /** refresh while visible (default on) */
   declare live: boolean;
   declare monitor?: PanelHost;
+  /** where the data comes from: this page's store (default), or a fleet server's (see PanelSource) */
+  declare source?: PanelSource;
   declare private _data?: PanelData;
   declare private _log: { rows: LogRow[]; next?: string; loading: boolean };
   declare private _selected?: LogRow;
@@ -158,7 +163,7 @@ export class InferenceHealthPanel extends LitElement {
   }
 
   protected override updated(changed: PropertyValues) {
-    if (['cameraId', 'location', 'modelVersion', 'range'].some((k) => changed.has(k)) && this.hasUpdated) void this.refresh(true);
+    if (['cameraId', 'location', 'modelVersion', 'range', 'source'].some((k) => changed.has(k)) && this.hasUpdated) void this.refresh(true);
   }
 
   private window(): { from: number; to: number } {
@@ -187,7 +192,7 @@ export class InferenceHealthPanel extends LitElement {
     this.refreshing = true;
     this.lastRefresh = now;
     try {
-      const store = await getStore();
+      const store = await sourceOf(this.source);
       const range = { ...this.window(), ...this.filters() };
       const live = this.filters();
       // Tiles follow every refresh; the trend charts, whose buckets are 10 s to 1 h wide, at most every
@@ -197,7 +202,7 @@ export class InferenceHealthPanel extends LitElement {
       const stale = (at: number, every: number) => full || !prev || now - at >= every;
       const wantSeries = stale(this.seriesAt, Math.min(60_000, Math.max(1000, bucketMs / 6)));
       const wantSlow = stale(this.slowAt, 10_000);
-      const [series, totals, latency, overview, vitals, usage, alerts, dims] = await Promise.all([
+      const [series, totals, latency, overview, vitals, usage, alerts, dims, sync] = await Promise.all([
         wantSeries ? store.series(range) : prev!.series,
         store.totals(range),
         store.percentiles(range, 'inference', [0.5, 0.95]),
@@ -206,11 +211,12 @@ export class InferenceHealthPanel extends LitElement {
         wantSlow ? store.usage() : prev!.usage,
         store.alerts({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), limit: 200 }),
         wantSlow ? store.dimensions(range) : prev!.dims,
+        store.syncStatus(),
       ]);
       if (wantSeries) this.seriesAt = now;
       if (wantSlow) this.slowAt = now;
       const t0 = performance.now();
-      this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims };
+      this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims, sync };
       this._error = undefined;
       this.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
       await this.updateComplete;
@@ -242,7 +248,7 @@ export class InferenceHealthPanel extends LitElement {
   }
 
   /** Live: puts rows newer than the newest shown on top (one small page), keeping the rows already loaded. */
-  private async loadNewest(store: StoreClient) {
+  private async loadNewest(store: PanelSource) {
     if (this._log.loading) return;
     const newest = this._log.rows[0]?.id;
     // only what came since the newest row shown (a second's worth, not the 50 newest every second)
@@ -253,7 +259,7 @@ export class InferenceHealthPanel extends LitElement {
     this._log = { ...this._log, rows: [...fresh, ...this._log.rows] };
   }
 
-  private async loadLog(store: StoreClient, reset: boolean) {
+  private async loadLog(store: PanelSource, reset: boolean) {
     if (this._log.loading || (!reset && !this._log.next)) return;
     this._log = { ...this._log, loading: true };
     const page = await store.log({ ...this.filters(), limit: 200, ...(reset ? {} : { before: this._log.next }) });
@@ -266,7 +272,7 @@ export class InferenceHealthPanel extends LitElement {
     this._selected = r;
     this._selectedFlagged = false;
     if (r)
-      void getStore()
+      void sourceOf(this.source)
         .then((s) => s.flaggedFrame(r.id))
         .then((f) => {
           if (this._selected?.id === r.id) this._selectedFlagged = !!f;
@@ -275,7 +281,7 @@ export class InferenceHealthPanel extends LitElement {
 
   /** From the gallery: the inference log's row of a flagged frame, opened in the details. */
   private async showInLog(id: string) {
-    const store = await getStore();
+    const store = await sourceOf(this.source);
     const page = await store.log({ before: `${id}~`, limit: 1 });
     const row = page.rows[0] as LogRow | undefined;
     if (row?.id !== id) {
@@ -302,7 +308,7 @@ export class InferenceHealthPanel extends LitElement {
     try {
       const range = { ...this.window(), ...this.filters() };
       const labels = this.monitor?.readyInfo?.labels ?? COCO_LABELS;
-      const blob = await (await getStore()).exportMetrics(range, format, [...labels]);
+      const blob = await (await sourceOf(this.source)).exportMetrics(range, format, [...labels]);
       saveBlob(blob, `inference-metrics-${fileTime(range.from)}--${fileTime(range.to)}.${format}`, this.renderRoot);
       this._note = undefined;
     } catch (e) {
@@ -470,6 +476,7 @@ export class InferenceHealthPanel extends LitElement {
       { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
       { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? this._log.rows[0]?.b ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
       { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
+      ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
       { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
     ];
   }
@@ -525,6 +532,7 @@ export class InferenceHealthPanel extends LitElement {
           .to=${d?.range.to ?? Date.now()}
           .labels=${this.monitor?.readyInfo?.labels ?? COCO_LABELS}
           .monitor=${this.monitor}
+          .source=${this.source}
           @show-inference=${(e: CustomEvent<{ id: string }>) => this.showInLog(e.detail.id)}
         ></inference-flag-gallery>
       </section>
@@ -684,7 +692,7 @@ export class InferenceHealthPanel extends LitElement {
   private onLogScroll = (e: Event) => {
     const el = e.target as HTMLElement;
     this._scroll = el.scrollTop;
-    if (el.scrollTop + el.clientHeight > el.scrollHeight - 20 * ROW_HEIGHT) void getStore().then((s) => this.loadLog(s, false));
+    if (el.scrollTop + el.clientHeight > el.scrollHeight - 20 * ROW_HEIGHT) void sourceOf(this.source).then((s) => this.loadLog(s, false));
   };
 
   private renderDetails(r: LogRow) {
@@ -723,6 +731,25 @@ export class InferenceHealthPanel extends LitElement {
   }
 }
 
+const ago = (t?: number) => (t === undefined ? 'never' : `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`);
+
+/** The sync tile: state and last success; backlog (batches, age of the oldest) and the last error. */
+function syncTile(s: SyncStatus): { id: string; label: string; value: string; detail: string; level: Level } {
+  const err = s.stats.lastError;
+  const failing = !!err && (!s.stats.lastSuccessAt || err.at > s.stats.lastSuccessAt);
+  const backlog = s.backlog.batches ? `${s.backlog.batches} batch${s.backlog.batches === 1 ? '' : 'es'} waiting, oldest ${ago(s.backlog.oldestAt)}` : 'nothing waiting';
+  const dropped = s.stats.dropped ? ` · ${s.stats.dropped} dropped (queue full)` : '';
+  const rejected = s.stats.rejected ? ` · ${s.stats.rejected} refused` : '';
+  const skipped = s.stats.skipped ? ` · ${s.stats.skipped} items left out (invalid)` : '';
+  return {
+    id: 'sync',
+    label: 'Sync',
+    value: s.state === 'offline' ? 'offline' : `synced ${ago(s.stats.lastSuccessAt)}`,
+    detail: `${backlog}${dropped}${rejected}${skipped}${failing ? ` — ${err!.code}: ${err!.message}` : ''}`,
+    level: failing && err!.code === 'sync-unauthorized' ? 'alert' : failing || s.state === 'offline' || s.stats.dropped ? 'warn' : 'ok',
+  };
+}
+
 interface PanelData {
   range: { from: number; to: number };
   series: Awaited<ReturnType<StoreClient['series']>>;
@@ -733,6 +760,7 @@ interface PanelData {
   usage: Awaited<ReturnType<StoreClient['usage']>>;
   alerts: AlertEvent[];
   dims: { mv: string[]; camera_id: string[]; location: string[] };
+  sync?: SyncStatus;
 }
 
 if (!customElements.get('inference-health-panel')) customElements.define('inference-health-panel', InferenceHealthPanel);

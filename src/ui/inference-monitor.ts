@@ -19,6 +19,7 @@ import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
 import { closeToThresholdFloor } from '../flagging/rules.ts';
+import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 export interface MonitorErrorDetail {
@@ -52,6 +53,10 @@ export class InferenceMonitor extends LitElement {
     metadata: { attribute: false },
     record: { type: String, reflect: true },
     flagging: { type: String, reflect: true },
+    syncUrl: { type: String, reflect: true, attribute: 'sync-url' },
+    syncToken: { type: String, attribute: 'sync-token' },
+    syncInterval: { type: Number, reflect: true, attribute: 'sync-interval' },
+    syncImages: { type: Boolean, reflect: true, attribute: 'sync-images' },
     baselineMinutes: { type: Number, reflect: true, attribute: 'baseline-minutes' },
     notify: { type: Boolean, reflect: true },
     panel: { type: String, reflect: true },
@@ -64,6 +69,7 @@ export class InferenceMonitor extends LitElement {
     _fps: { state: true },
     _firing: { state: true },
     _flagNote: { state: true },
+    _syncError: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -88,6 +94,14 @@ export class InferenceMonitor extends LitElement {
   declare record: string;
   /** 'on' (default, with recording): keep frames the flag rules pick for labelling; 'off': keep none */
   declare flagging: string;
+  /** a fleet server's batch endpoint (e.g. http://127.0.0.1:8787/v1/batches): summaries sync there (page-wide) */
+  declare syncUrl?: string;
+  /** its bearer token (or a `<meta name="inference-monitor-sync-token" content="…">` the host renders) */
+  declare syncToken?: string;
+  /** seconds between batches (default 60) */
+  declare syncInterval?: number;
+  /** also send flagged frames' JPEGs */
+  declare syncImages: boolean;
   /** minutes of frames a new baseline is captured from (default 5; page-wide) */
   declare baselineMinutes?: number;
   /** show a browser notification when an alert fires (asks for permission on start) */
@@ -111,6 +125,7 @@ export class InferenceMonitor extends LitElement {
   declare private _fps: number;
   declare private _firing: Map<string, AlertEvent>;
   declare private _flagNote: string;
+  declare private _syncError?: { code: string; message: string };
 
   constructor() {
     super();
@@ -124,6 +139,7 @@ export class InferenceMonitor extends LitElement {
     this.metadata = {};
     this.record = 'on';
     this.flagging = 'on';
+    this.syncImages = false;
     this._flagNote = '';
     this.notify = false;
     this.panel = 'on';
@@ -156,6 +172,7 @@ export class InferenceMonitor extends LitElement {
   private resultsSinceSample = 0;
   private alertsSubscribed = false;
   private flaggedSubscribed = false;
+  private syncSubscribed = false;
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
 
   /** The latest result, for hosts that poll rather than listen. */
@@ -309,6 +326,7 @@ export class InferenceMonitor extends LitElement {
       if (this.view !== 'inferred' && this.view !== 'live') throw new MonitorError('attribute-invalid', `view must be 'inferred' or 'live', not '${this.view}'`);
       if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
       if (this.flagging !== 'on' && this.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${this.flagging}'`);
+      this.syncConfig(); // validated before anything starts
       const manifestUrl = new URL(this.model || DEFAULT_MODEL, document.baseURI).href;
       this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
       const workerFailed = new Promise<never>((_, reject) => {
@@ -394,6 +412,7 @@ export class InferenceMonitor extends LitElement {
           this.alertsSubscribed = true;
           await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
         }
+        await this.startSync(store, ready);
         if (this.flagging !== 'off') {
           // the store worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
           const fc = new MessageChannel();
@@ -430,6 +449,44 @@ export class InferenceMonitor extends LitElement {
       }
       return false;
     }
+  }
+
+  /** The sync configuration from the attributes (validated), or undefined without `sync-url`. */
+  private syncConfig(): SyncConfig | undefined {
+    if (!this.syncUrl) return undefined;
+    let url: URL;
+    try {
+      url = new URL(this.syncUrl, document.baseURI);
+    } catch {
+      throw new MonitorError('attribute-invalid', `sync-url must be a URL, not '${this.syncUrl}'`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `sync-url must be an http(s) URL, not '${this.syncUrl}'`);
+    const every = this.syncInterval ?? 60;
+    if (!(Number.isFinite(every) && every >= 1 && every <= 3600)) throw new MonitorError('attribute-invalid', `sync-interval must be a number of seconds from 1 to 3600, not '${this.getAttribute('sync-interval')}'`);
+    const token = this.syncToken || document.querySelector<HTMLMetaElement>('meta[name="inference-monitor-sync-token"]')?.content || undefined;
+    return { url: url.href, ...(token ? { token } : {}), intervalMs: every * 1000, images: this.syncImages };
+  }
+
+  /** Registers this monitor with the page's sync and starts it (when `sync-url` is set); sync errors become `error` events. */
+  private async startSync(store: StoreClient, ready: ReadyInfo) {
+    const config = this.syncConfig();
+    await store.registerMonitor({ src: this.sourceId, mv: ready.modelVersion, backend: ready.backend, tags: this.tags, modelId: ready.modelId });
+    if (!config) return;
+    if (!this.syncSubscribed) {
+      this.syncSubscribed = true;
+      await store.onSyncError(
+        Comlink.proxy((e?: { code: string; message: string; status?: number }) => {
+          this._syncError = e;
+          if (e) this.emit('error', { code: e.code as MonitorErrorCode, message: e.message, fatal: false });
+        }),
+      );
+    }
+    await store.configureSync(config);
+  }
+
+  /** The page's sync state: state, backlog (batches, bytes, oldest), counts, last success and last error. */
+  async syncStatus(): Promise<SyncStatus | undefined> {
+    return (await getStore()).syncStatus();
   }
 
   /** Frames this monitor's frames flagged become `flagged` events. */
@@ -499,6 +556,8 @@ export class InferenceMonitor extends LitElement {
     this.fallbackLoop = undefined;
     closeCamera(this.stream);
     this.stream = undefined;
+    const src = this.sourceId;
+    void getStore().then((s) => s.unregisterMonitor(src)).catch(() => undefined);
     const { api, worker, frames, frameWorker } = this;
     this.api = undefined;
     this.worker = undefined;
@@ -723,6 +782,7 @@ export class InferenceMonitor extends LitElement {
           ? html`<button type="button" class="flag" part="flag-button" title="Keep the frame on screen for labelling" @click=${() => this.flagFromUi()}>⚑ Flag this frame</button>`
           : nothing}
         ${this._flagNote ? html`<span part="flag-note" role="status">${this._flagNote}</span>` : nothing}
+        ${this._syncError ? html`<span class="warn" part="sync-error" role="status" title=${this._syncError.message}>⇅ ${this._syncError.code}</span>` : nothing}
         ${this._firing.size
           ? html`<span class="alert" part="alerts" role="status" title=${[...this._firing.values()].map((a) => a.name).join('\n')}>⚠ ${this._firing.size} alert${this._firing.size > 1 ? 's' : ''}: ${[...this._firing.values()][0]!.name}</span>`
           : nothing}

@@ -1,0 +1,188 @@
+/**
+ * Sync to the real reference server (its own process and SQLite file) from the real kiosk (production
+ * build, vtest camera, real model): batches arrive; the server's totals and percentiles for the synced
+ * minutes equal the kiosk's own; the fleet page lists the device (tags as text) and opens its panel, fed by
+ * the server. Faults: the server down for 35 s, a page reload and a browser restart while it is down —
+ * every batch arrives exactly once; a 503 with Retry-After is honoured.
+ */
+import { createServer, request } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, expect, type Page, test } from '@playwright/test';
+import Database from 'better-sqlite3';
+import { recordEvents, waitForEvent } from './helpers.ts';
+import { type FleetServer, startFleetServer } from './fleet-server.ts';
+
+const KIOSK = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 5200)}`;
+const TOKEN = 'kiosk-token-0123456789';
+
+type Totals = { frames: number; valid: number; malformed: number; classCounts: Record<string, number> };
+const kioskUrl = (server: string, extra = '') =>
+  `/?backend=wasm&camera_id=sync-cam&device_id=kiosk-a&location=${encodeURIComponent('<b>hall</b>')}&sync_url=${encodeURIComponent(`${server}/v1/batches`)}&sync_token=${TOKEN}&sync_interval=2&baseline_minutes=0.25${extra}`;
+const syncStatus = (page: Page) => page.evaluate(async () => (await (document.querySelector('inference-monitor') as unknown as { syncStatus(): Promise<any> }).syncStatus()));
+const localTotals = (page: Page, from: number, to: number) =>
+  page.evaluate(async ([from, to]) => {
+    const store = await (document.querySelector('inference-monitor') as unknown as { store(): Promise<any> }).store();
+    await store.flush();
+    return { totals: await store.totals({ from, to }), p: await store.percentiles({ from, to }, 'inference', [0.5, 0.95]) };
+  }, [from, to] as const);
+
+/** The minutes the server has (whole closed minutes), as one range. */
+async function syncedRange(server: FleetServer): Promise<{ from: number; to: number } | undefined> {
+  const s = await server.get<{ t: number[] }>('/v1/series', { from: Date.now() - 3600_000, to: Date.now(), res: '1m' });
+  return s.t.length ? { from: s.t[0]!, to: s.t.at(-1)! + 59_999 } : undefined;
+}
+
+test('a kiosk syncs to the real server: totals and percentiles match the kiosk’s own; the fleet page lists it and opens its panel', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  const server = await startFleetServer({ port: 5311, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });
+  try {
+    const rec = await recordEvents(page);
+    await page.goto(kioskUrl(server.url));
+    await waitForEvent(page, 'ready');
+    // the first closed minute reaches the server (a minute closes 10 s after it ends)
+    await expect.poll(async () => (await syncedRange(server)) !== undefined, { timeout: 130_000, intervals: [2000] }).toBe(true);
+    await expect.poll(async () => (await syncStatus(page)).backlog.batches, { timeout: 20_000 }).toBe(0);
+    const range = (await syncedRange(server))!;
+    const [mine, theirs, theirP] = await Promise.all([
+      localTotals(page, range.from, range.to),
+      server.get<Totals>('/v1/totals', range),
+      server.get<{ n: number; values: (number | null)[] }>('/v1/percentiles', { ...range, what: 'inference', q: '0.5,0.95' }),
+    ]);
+    expect(mine.totals.frames).toBeGreaterThan(0);
+    expect({ frames: theirs.frames, valid: theirs.valid, malformed: theirs.malformed, classes: theirs.classCounts }).toEqual({
+      frames: mine.totals.frames,
+      valid: mine.totals.valid,
+      malformed: mine.totals.malformed,
+      classes: Object.fromEntries(Object.entries(mine.totals.classCounts).map(([k, v]) => [k, v])),
+    });
+    expect(theirP.n).toBe(mine.p.n);
+    theirP.values.forEach((v, i) => {
+      const local = mine.p.values[i]!;
+      expect(Math.abs(Math.log(v! / local))).toBeLessThanOrEqual(Math.log(1.25) + 1e-9); // within one histogram bucket
+    });
+    // the kiosk's panel says it synced
+    await expect(page.locator('inference-health-panel [data-tile=sync] .value')).toContainText('synced', { timeout: 15_000 });
+    await expect(page.locator('inference-health-panel [data-tile=sync]')).toHaveAttribute('data-level', 'ok');
+
+    // the fleet page: the device, up, its tags as text; its panel reads the server
+    const fleet = await context.newPage();
+    const errors: string[] = [];
+    fleet.on('pageerror', (e) => errors.push(e.message));
+    await fleet.goto(`${server.url}/#token=${TOKEN}`);
+    const row = fleet.locator('fleet-view tr[data-device]');
+    await expect(row).toHaveCount(1, { timeout: 20_000 });
+    await expect(row.locator('th')).toHaveText('kiosk-a');
+    await expect(row).toContainText('up');
+    await expect(row).toContainText('sync-cam @ <b>hall</b>'); // text, not markup
+    expect(await fleet.locator('fleet-view').evaluate((el) => el.shadowRoot!.querySelectorAll('b').length)).toBe(0);
+    await row.locator('button.device').click();
+    const panel = fleet.locator('fleet-view inference-health-panel');
+    const totals1h = await server.get<Totals>('/v1/totals', { from: Date.now() - 3600_000, to: Date.now() });
+    await expect(panel.locator('[data-tile=success] .detail')).toContainText(/\d+ frames/, { timeout: 20_000 });
+    const shown = Number(/(\d+) frames/.exec((await panel.locator('[data-tile=success] .detail').textContent())!)![1]);
+    expect(shown).toBeGreaterThanOrEqual(totals1h.frames); // the server's 1-h totals (more may have synced since)
+    await expect(panel.locator('figure .uplot canvas')).toHaveCount(5, { timeout: 20_000 });
+    await fleet.screenshot({ path: 'docs/fleet.png' });
+    expect(errors).toEqual([]);
+    expect(rec.pageErrors).toEqual([]);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('faults: the server down 35 s, a reload and a browser restart while it is down — every batch arrives exactly once', async ({ browserName }, testInfo) => {
+  test.setTimeout(360_000);
+  void browserName;
+  const server = await startFleetServer({ port: 5312, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });
+  const profile = mkdtempSync(join(tmpdir(), 'kiosk-profile-'));
+  const launch = () => chromium.launchPersistentContext(profile, { ...testInfo.project.use.launchOptions, baseURL: KIOSK });
+  let context = await launch();
+  try {
+    let page = context.pages()[0] ?? (await context.newPage());
+    await recordEvents(page);
+    await page.goto(kioskUrl(server.url, '&panel=off'));
+    await waitForEvent(page, 'ready');
+    await expect.poll(async () => (await server.get<unknown[]>('/v1/devices')).length, { timeout: 60_000 }).toBe(1);
+    const [device] = await server.get<{ id: string }[]>('/v1/devices');
+
+    // the server goes away for 35 s; the kiosk keeps batching, says so once, and loses nothing
+    await server.stop();
+    const downAt = Date.now();
+    await waitForEvent(page, 'error', (e) => e.detail.code === 'sync-failed', 30_000);
+    await expect.poll(async () => (await syncStatus(page)).state, { timeout: 10_000 }).toMatch(/waiting|sending/);
+    // a reload while it is down: the queue survives
+    await page.reload();
+    await waitForEvent(page, 'ready');
+    await page.waitForTimeout(5000);
+    // and a browser restart
+    await context.close();
+    context = await launch();
+    page = context.pages()[0] ?? (await context.newPage());
+    await recordEvents(page);
+    await page.goto(kioskUrl(server.url, '&panel=off'));
+    await waitForEvent(page, 'ready');
+    const waiting = await syncStatus(page);
+    expect(waiting.sourceId).toBe(device!.id); // the same sync source after a restart
+    await expect.poll(async () => (await syncStatus(page)).backlog.batches, { timeout: 90_000, intervals: [2000] }).toBeGreaterThan(0);
+    await page.waitForTimeout(Math.max(0, 35_000 - (Date.now() - downAt)));
+
+    await server.restart();
+    // everything queued arrives, in order, once
+    await expect.poll(async () => (await syncStatus(page)).backlog.batches, { timeout: 60_000, intervals: [1000] }).toBe(0);
+    const status = await syncStatus(page);
+    expect(await server.get<unknown[]>('/v1/devices')).toHaveLength(1);
+    // the server's SQLite file: batches 1..N of this source, each once, no gap
+    const db = new Database(server.db, { readonly: true, fileMustExist: true });
+    const b = db.prepare('SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi, count(DISTINCT seq) AS distinct_ FROM batches WHERE source = ?').get(device!.id) as { n: number; lo: number; hi: number; distinct_: number };
+    db.close();
+    expect(b).toEqual({ n: status.stats.sent, lo: 1, hi: status.stats.sent, distinct_: status.stats.sent });
+    expect(status.stats.rejected).toBe(0);
+    expect(status.stats.dropped).toBe(0);
+    // no minute merged twice: the server's totals for the synced minutes equal the kiosk's own
+    const range = (await syncedRange(server))!;
+    const theirs = await server.get<Totals>('/v1/totals', range);
+    const mine = await localTotals(page, range.from, range.to);
+    expect(theirs.frames).toBe(mine.totals.frames);
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});
+
+test('a 503 with Retry-After is honoured', async ({ page }) => {
+  test.setTimeout(240_000);
+  const server = await startFleetServer({ port: 5313, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });
+  // a proxy in front of it: the first batch request gets 503 Retry-After: 8, the rest go through
+  const seen: { at: number; status: number }[] = [];
+  const proxy = createServer((req, res) => {
+    if (req.method === 'POST' && !seen.some((s) => s.status === 503)) {
+      seen.push({ at: Date.now(), status: 503 });
+      req.resume();
+      // (cross-origin, Retry-After reaches the page only when exposed: the reference server does so too)
+      res.writeHead(503, { 'retry-after': '8', 'access-control-allow-origin': KIOSK, 'access-control-expose-headers': 'Retry-After', 'content-type': 'application/json' }).end('{"error":"maintenance"}');
+      return;
+    }
+    const up = request(`${server.url}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+      if (req.method === 'POST') seen.push({ at: Date.now(), status: r.statusCode! });
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(5314, '127.0.0.1', r));
+  try {
+    await recordEvents(page);
+    await page.goto(kioskUrl('http://127.0.0.1:5314', '&panel=off'));
+    await waitForEvent(page, 'ready');
+    await expect.poll(() => seen.filter((s) => s.status === 200).length, { timeout: 130_000, intervals: [1000] }).toBeGreaterThan(0);
+    const first = seen.find((s) => s.status === 503)!;
+    const next = seen.find((s) => s.at > first.at)!;
+    expect(next.at - first.at, JSON.stringify(seen.map((s) => [s.at - first.at, s.status]))).toBeGreaterThanOrEqual(7_500); // not before Retry-After (8 s)
+    await waitForEvent(page, 'error', (e) => e.detail.code === 'sync-failed' && /503/.test(e.detail.message), 5_000);
+  } finally {
+    proxy.close();
+    await server.stop();
+  }
+});

@@ -1,0 +1,498 @@
+/**
+ * The fleet server's HTTP API (Hono): batches in (authenticated, rate-limited, size-capped, gzip-aware,
+ * validated with the shared payload schema, written idempotently), queries out with the browser store's own
+ * query functions over merged rollups, Prometheus metrics, a health check, and the fleet page's static files.
+ *
+ * GET /metrics needs no token unless FLEET_METRICS_TOKEN is set: it is meant for a scraper on the same network.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { extname, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Hono, type Context } from 'hono';
+import { type Batch, LIMITS, parseBatch } from '../sync/payload.ts';
+import { percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
+import { parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
+import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import type { Config, TokenEntry } from './config.ts';
+import type { FleetDb, RollupFilters } from './db.ts';
+import { fleetMetrics, writeExposition } from './metrics.ts';
+
+const MINUTE = 60_000;
+const DAY = 24 * 3600_000;
+const HTML_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
+const ROUTES = ['/v1/batches', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/healthz', '/metrics'];
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.wasm': 'application/wasm',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.svg': 'image/svg+xml', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8', '.woff2': 'font/woff2',
+  '.webmanifest': 'application/manifest+json', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream',
+};
+
+/** An error answered as `{error}` with its status (and headers). */
+export class ApiError extends Error {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 503, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+/** Process counters behind fleet_batches_total and fleet_http_requests_total. */
+export interface Stats {
+  batches: Record<'ok' | 'duplicate' | 'rejected', number>;
+  http: Map<string, number>;
+  seriesDropped: number;
+  /** the last ingest's duration (ms) */
+  lastIngestMs: number;
+}
+
+/** A token bucket per key: `rate` per minute, bursts of rate / 6. */
+export class RateLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly burst: number;
+  private readonly perMs: number;
+  constructor(rate: number) {
+    this.burst = Math.max(1, rate / 6);
+    this.perMs = rate / MINUTE;
+  }
+  /** 0 when a request may go now, else the seconds to wait. */
+  take(key: string, now = Date.now()): number {
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.perMs);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
+  }
+}
+
+/**
+ * The request body, read as a stream: at most `maxWire` bytes, gunzipped as it comes (zlib, streaming) to at
+ * most `maxInflated` (a gzip bomb is refused after inflating at most that much). After a refusal the rest of the
+ * body is read and discarded in the background (up to DISCARD_MAX bytes, then the connection is cut), so the
+ * answer arrives and a keep-alive connection stays usable.
+ */
+export async function readBody(body: ReadableStream<Uint8Array> | null, gzip: boolean, maxWire: number, maxInflated: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
+  const reader = body.getReader();
+  const chunks: Buffer[] = [];
+  let wire = 0, inflated = 0;
+  let refused: ApiError | null = null;
+  const z = gzip ? createGunzip() : null;
+  const ended = z ? new Promise<void>((res, rej) => { z.on('end', res); z.on('close', res); z.on('error', rej); }) : null;
+  ended?.catch(() => {}); // awaited below when it matters
+  z?.on('data', (c: Buffer) => {
+    inflated += c.length;
+    if (inflated <= maxInflated) chunks.push(c);
+    else if (!refused) {
+      refused = new ApiError(413, `decompressed body over ${maxInflated} bytes`);
+      z.destroy();
+    }
+  });
+  let done = false;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      wire += r.value.byteLength;
+      if (wire > maxWire) throw new ApiError(413, `body over ${maxWire} bytes`);
+      if (!z) chunks.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength));
+      else if (!z.write(r.value)) await drained(z);
+      if (refused) throw refused;
+    }
+    done = true;
+    if (z) {
+      z.end();
+      await ended;
+    }
+    if (refused) throw refused;
+  } catch (e) {
+    if (!done) void discard(reader);
+    if (refused) throw refused;
+    if (e instanceof ApiError) throw e;
+    if (z && /^Z_/.test((e as NodeJS.ErrnoException).code ?? '')) throw new ApiError(400, 'body is not valid gzip');
+    throw new ApiError(400, 'the request body could not be read');
+  } finally {
+    if (done) reader.releaseLock();
+    z?.destroy();
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Resolves when a writable stream drains or closes. */
+const drained = (w: NodeJS.WritableStream & NodeJS.EventEmitter) =>
+  new Promise<void>((ok) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      ok();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+
+/** Bytes of a refused body read and dropped before the connection is cut instead. */
+const DISCARD_MAX = 16 << 20;
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  let n = 0;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return;
+      n += r.value.byteLength;
+      if (n > DISCARD_MAX) return void (await reader.cancel());
+    }
+  } catch { /* the client went away */ }
+}
+
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** The bearer token of a request as its sha256, or null. */
+function bearerHash(c: Context): Buffer | null {
+  const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(c.req.header('authorization') ?? '');
+  return m ? sha(m[1]!) : null;
+}
+
+// ---------- query parameters ----------
+
+const bad = (name: string, why: string): never => {
+  throw new ApiError(400, `${name.slice(0, 64)}: ${why}`);
+};
+
+/** The query parameters, each at most once and all of them known. */
+function params(c: Context, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of new URL(c.req.url).searchParams) {
+    if (!allowed.includes(k)) bad(k, `unknown parameter (expected ${allowed.join(', ')})`);
+    if (out.has(k)) bad(k, 'given more than once');
+    out.set(k, v);
+  }
+  return out;
+}
+
+function num(p: Map<string, string>, name: string): number | undefined {
+  const s = p.get(name);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n)) bad(name, `expected a finite number, got ${JSON.stringify(s.slice(0, 40))}`);
+  return n;
+}
+
+/** from, to (epoch ms; from < to; at most 400 days apart). */
+function range(p: Map<string, string>): { from: number; to: number } {
+  const from = num(p, 'from') ?? bad('from', 'required (epoch ms)');
+  const to = num(p, 'to') ?? bad('to', 'required (epoch ms)');
+  if (from < 0) bad('from', 'must be ≥ 0');
+  if (!(from < to)) bad('to', 'must be after from');
+  if (to - from > 400 * DAY) bad('to', 'the range may span at most 400 days');
+  return { from, to };
+}
+
+function str(p: Map<string, string>, name: string, re: RegExp, what: string): string | undefined {
+  const s = p.get(name);
+  if (s !== undefined && !re.test(s)) bad(name, `expected ${what}`);
+  return s;
+}
+
+const TAG_VALUE = new RegExp(`^[^]{0,${LIMITS.tagLength}}$`);
+const SOURCE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const FILTER_PARAMS = ['camera_id', 'location', 'mv', 'source'] as const;
+
+function filters(p: Map<string, string>): RollupFilters {
+  const f: RollupFilters = {};
+  const camera = str(p, 'camera_id', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
+  const location = str(p, 'location', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
+  const mv = str(p, 'mv', /^[0-9a-f]{12}([0-9a-f]{52})?$/, 'a model version: 12 or 64 hex digits');
+  const source = str(p, 'source', SOURCE_ID, 'a source id (letters, digits, . _ : -)');
+  if (camera !== undefined) f.camera_id = camera;
+  if (location !== undefined) f.location = location;
+  if (mv !== undefined) f.mv = mv;
+  if (source !== undefined) f.source = source;
+  return f;
+}
+
+/** res: 1m or 1h ('10s', the browser's finest, is served as 1m); default 1m up to 3 days, else 1h. */
+function resolution(p: Map<string, string>, span: number): '1m' | '1h' {
+  const r = p.get('res');
+  if (r === undefined) return span <= 3 * DAY ? '1m' : '1h';
+  if (r === '10s' || r === '1m') return '1m';
+  if (r === '1h') return '1h';
+  return bad('res', 'expected 1m or 1h');
+}
+
+/** A `next` cursor for a page of alerts. */
+const toCursor = (cursor: [number, string, string]) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+function cursor(p: Map<string, string>): [number, string, string] | undefined {
+  const s = p.get('before');
+  if (s === undefined) return undefined;
+  if (/^\d{1,16}$/.test(s)) return [Number(s), '', '']; // epoch ms: rows before it
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(c) && c.length === 3 && Number.isFinite(c[0]) && typeof c[1] === 'string' && typeof c[2] === 'string') return c as [number, string, string];
+  } catch { /* below */ }
+  return bad('before', "expected a page's `next` cursor or epoch ms");
+}
+
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Rejects rollup map keys that name Object.prototype members (a merge would write to the prototype chain). */
+function checkKeys(b: Batch) {
+  const reserved = (o: object | undefined) => (o ? Object.keys(o).find((k) => k in Object.prototype) : undefined);
+  b.rollups.forEach((r, i) => {
+    for (const [field, o] of [['img', r.img], ['gauge', r.gauge], ['errors', r.errors]] as const) {
+      const k = reserved(o);
+      if (k) throw new ApiError(400, `rollups.${i}.${field}.${k}: a reserved name`);
+    }
+  });
+}
+
+// ---------- the app ----------
+
+/** The fleet server's Hono app over a configuration and an open database. */
+export function createApp(config: Config, db: FleetDb, stats: Stats = { batches: { ok: 0, duplicate: 0, rejected: 0 }, http: new Map(), seriesDropped: 0, lastIngestMs: NaN }) {
+  const app = new Hono<{ Variables: { token: TokenEntry } }>();
+  const limiter = new RateLimiter(config.rate);
+  const hashes = config.tokens.map((t) => ({ entry: t, hash: Buffer.from(t.sha256, 'hex') }));
+  const metricsHash = config.metricsTokenSha256 ? Buffer.from(config.metricsTokenSha256, 'hex') : null;
+  const cors = new Set(config.cors);
+  const staticRoot = resolve(config.staticDir);
+
+  // counters, security headers, CORS (in that order around everything)
+  app.use('*', async (c, next) => {
+    const origin = c.req.header('origin');
+    const allowed = origin !== undefined && cors.has(origin);
+    if (c.req.method === 'OPTIONS') {
+      const headers: Record<string, string> = { Vary: 'Origin', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+      if (allowed) {
+        Object.assign(headers, {
+          'Access-Control-Allow-Origin': origin,
+          'Access-Control-Allow-Methods': 'GET, POST',
+          'Access-Control-Allow-Headers': 'authorization, content-type, content-encoding',
+          'Access-Control-Max-Age': '600',
+        });
+      }
+      count(c.req.path, 204);
+      return c.body(null, 204, headers);
+    }
+    await next();
+    const h = c.res.headers;
+    h.set('X-Content-Type-Options', 'nosniff');
+    h.set('Referrer-Policy', 'no-referrer');
+    if (h.get('content-type')?.startsWith('text/html')) h.set('Content-Security-Policy', HTML_CSP);
+    if (c.req.path.startsWith('/v1/')) h.set('Cache-Control', 'no-store');
+    h.append('Vary', 'Origin');
+    if (allowed) {
+      h.set('Access-Control-Allow-Origin', origin);
+      h.set('Access-Control-Expose-Headers', 'Retry-After');
+    }
+    count(c.req.path, c.res.status);
+    if (c.req.path === '/v1/batches' && c.req.method === 'POST' && c.res.status !== 200) stats.batches.rejected++;
+  });
+  function count(path: string, code: number) {
+    const route = ROUTES.includes(path) ? path : path.startsWith('/v1/') ? '/v1/other' : 'static';
+    const key = `${route} ${code}`;
+    stats.http.set(key, (stats.http.get(key) ?? 0) + 1);
+  }
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json({ error: err.message }, err.status, err.headers);
+    console.error(`fleet server: ${c.req.method} ${c.req.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => (c.req.path.startsWith('/v1/') ? c.json({ error: 'no such route' }, 404) : c.text('not found', 404)));
+
+  // authentication for /v1
+  app.use('/v1/*', async (c, next) => {
+    const h = bearerHash(c);
+    let found: TokenEntry | undefined;
+    if (h) for (const t of hashes) if (timingSafeEqual(t.hash, h)) found ??= t.entry;
+    if (!found) throw new ApiError(401, h ? 'unknown token' : 'missing Authorization: Bearer <token>');
+    c.set('token', found);
+    await next();
+  });
+
+  app.post('/v1/batches', async (c) => {
+    const token = c.get('token');
+    const wait = limiter.take(token.name);
+    if (wait) throw new ApiError(429, `rate limit: ${config.rate} batches per minute per token`, { 'Retry-After': String(wait) });
+    const len = c.req.header('content-length');
+    if (len !== undefined && Number(len) > config.maxBody) throw new ApiError(413, `body over ${config.maxBody} bytes`);
+    const enc = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (enc !== 'identity' && enc !== 'gzip' && enc !== 'x-gzip') throw new ApiError(415, 'Content-Encoding: gzip or none');
+    if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) throw new ApiError(415, 'Content-Type: application/json');
+    const buf = await readBody(c.req.raw.body, enc !== 'identity', config.maxBody, config.maxInflated);
+    let json: unknown;
+    let reserved: string | undefined;
+    try {
+      // the schema's records would silently drop these keys: refuse them instead
+      json = JSON.parse(buf.toString('utf8'), (k, v) => (RESERVED_KEYS.has(k) ? void (reserved ??= k) : v));
+    } catch {
+      throw new ApiError(400, 'body is not valid JSON');
+    }
+    if (reserved) throw new ApiError(400, `a reserved key: ${reserved}`);
+    let batch: Batch;
+    try {
+      batch = parseBatch(json);
+    } catch (e) {
+      if (e instanceof TypeError) throw new ApiError(400, e.message);
+      throw e;
+    }
+    checkKeys(batch);
+    if (!token.devices.includes('*') && !token.devices.includes(batch.source.id)) throw new ApiError(403, `token ${token.name} may not write source ${batch.source.id}`);
+    const t0 = performance.now();
+    const { duplicate } = db.ingest(batch, token.name);
+    stats.lastIngestMs = performance.now() - t0;
+    stats.batches[duplicate ? 'duplicate' : 'ok']++;
+    c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
+    return c.json(duplicate ? { ack: batch.seq, duplicate: true } : { ack: batch.seq });
+  });
+
+  /** The range, resolution, filters and rows of a rollup query. */
+  const rollupQuery = (c: Context, extra: readonly string[] = []) => {
+    const p = params(c, ['from', 'to', 'res', ...FILTER_PARAMS, ...extra]);
+    const r = range(p);
+    const res = resolution(p, r.to - r.from);
+    const f = filters(p);
+    return { p, range: { ...r, ...f }, res, rows: db.rollups(res, r.from, r.to, f) };
+  };
+  const merged = (res: '1m' | '1h', from: number, rows: Rollup[], f: Filters) => {
+    const m = emptyRollup(res, from, f.mv ?? '*', '*');
+    for (const r of rows) mergeRollup(m, r);
+    return m;
+  };
+
+  app.get('/v1/series', (c) => {
+    const q = rollupQuery(c);
+    return c.json(seriesOf(q.rows, q.range, q.res));
+  });
+
+  app.get('/v1/totals', (c) => {
+    const q = rollupQuery(c);
+    return c.json(totalsOf(merged(q.res, q.range.from, q.rows, q.range)));
+  });
+
+  app.get('/v1/percentiles', (c) => {
+    const q = rollupQuery(c, ['what', 'q']);
+    const what = q.p.get('what') ?? 'inference';
+    if (what !== 'confidence' && !(STAGES as readonly string[]).includes(what)) bad('what', `expected one of ${[...STAGES, 'confidence'].join(', ')}`);
+    const qs = q.p.has('q') ? q.p.get('q')!.split(',').map(Number) : [0.5, 0.95, 0.99];
+    if (!qs.length || qs.length > 20 || qs.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) bad('q', 'expected 1–20 comma-separated numbers in [0, 1]');
+    return c.json(percentilesOf(merged(q.res, q.range.from, q.rows, q.range), what as Stage | 'confidence', qs));
+  });
+
+  app.get('/v1/alerts', (c) => {
+    const p = params(c, ['from', 'to', 'camera_id', 'source', 'rule', 'before', 'limit']);
+    // from and to are optional here (the page size bounds the cost): all alerts kept, by default
+    const r = p.has('from') || p.has('to') ? range(p) : { from: 0, to: 8.64e15 };
+    const limit = num(p, 'limit') ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) bad('limit', 'expected an integer from 1 to 1000');
+    const camera_id = str(p, 'camera_id', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
+    const source = str(p, 'source', SOURCE_ID, 'a source id');
+    const rule = str(p, 'rule', /^[a-z0-9][a-z0-9-]{0,63}$/i, 'a rule id');
+    const before = cursor(p);
+    const page = db.alerts({ ...r, limit, ...(camera_id !== undefined ? { camera_id } : {}), ...(source ? { source } : {}), ...(rule ? { rule } : {}), ...(before ? { before } : {}) });
+    return c.json({ rows: page.rows, next: page.next ? toCursor(page.next) : null });
+  });
+
+  app.get('/v1/dimensions', (c) => {
+    const p = params(c, ['from', 'to', 'source']);
+    const r = range(p);
+    const only = str(p, 'source', SOURCE_ID, 'a source id');
+    const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>(), source = new Set<string>();
+    for (const row of db.dimensions(r.from, r.to)) {
+      if (only !== undefined && row.source !== only) continue;
+      mv.add(row.mv);
+      source.add(row.source);
+      const t = parseTagKey(row.g);
+      if (t.camera_id) camera_id.add(t.camera_id);
+      if (t.location) location.add(t.location);
+    }
+    const sorted = (s: Set<string>) => [...s].sort();
+    return c.json({ mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location), source: sorted(source) });
+  });
+
+  app.get('/v1/devices', (c) => {
+    const only = str(params(c, ['source']), 'source', SOURCE_ID, 'a source id');
+    const now = Date.now();
+    const devices = db.sources().filter((s) => only === undefined || s.id === only).map((s) => {
+      let vitals = null;
+      if (s.last_data !== null) {
+        // the source's last 5 minutes with data (a down source keeps its last known vitals)
+        const from = s.last_data - 4 * MINUTE;
+        const rows = db.rollups('1m', from, s.last_data, { source: s.id });
+        const m = merged('1m', from, rows, {});
+        const t = totalsOf(m);
+        const minutes = new Set(rows.filter((r) => r.frames > 0).map((r) => r.start)).size;
+        const [p50, p95] = percentilesOf(m, 'inference', [0.5, 0.95]).values;
+        vitals = { from, to: s.last_data + MINUTE, frames: t.frames, fps: minutes ? t.frames / (minutes * 60) : 0, p50, p95, successRate: t.successRate, meanConfidence: t.meanConfidence };
+      }
+      return {
+        id: s.id,
+        device_id: s.device_id,
+        app_version: s.app_version,
+        firstSeen: s.first_seen,
+        lastSeen: s.last_seen,
+        lastSeq: s.last_seq,
+        down: now - s.last_seen > 3 * config.intervalMs,
+        dropped: s.dropped,
+        monitors: s.monitors.map((m) => ({ src: m.src, mv: m.mv, backend: m.backend, tags: m.tags, ...(m.modelId ? { modelId: m.modelId } : {}) })),
+        vitals,
+        firing: db.firing(s.id),
+      };
+    });
+    return c.json(devices);
+  });
+
+  app.get('/healthz', (c) => (db.ping() ? c.json({ ok: true, db: 'ok' }) : c.json({ ok: false, db: 'error' }, 503)));
+
+  app.get('/metrics', (c) => {
+    if (metricsHash) {
+      const h = bearerHash(c);
+      if (!h || !timingSafeEqual(h, metricsHash)) throw new ApiError(401, 'this endpoint needs the FLEET_METRICS_TOKEN bearer token');
+    }
+    const now = Date.now();
+    const http = [...stats.http].map(([k, n]) => {
+      const [route, code] = k.split(' ');
+      return { route: route!, code: Number(code), n };
+    });
+    const { families, dropped } = fleetMetrics({
+      now, intervalMs: config.intervalMs, maxSeries: config.maxSeries,
+      sources: db.sources(), cumulative: db.cumulative(), recent: db.rollupRows('1m', now - 5 * MINUTE, now), firing: db.firing(),
+      batches: stats.batches, http, droppedSoFar: stats.seriesDropped,
+    });
+    stats.seriesDropped += dropped;
+    return c.body(writeExposition(families), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  // the fleet page's static files
+  app.get('*', async (c) => {
+    if (c.req.path.startsWith('/v1/')) return c.json({ error: 'no such route' }, 404);
+    let rel: string;
+    try {
+      rel = decodeURIComponent(new URL(c.req.url).pathname);
+    } catch {
+      return c.text('not found', 404);
+    }
+    if (rel === '/') rel = '/fleet.html';
+    const segs = rel.split('/').filter(Boolean);
+    const file = resolve(staticRoot, ...segs);
+    const ok = !rel.includes('\0') && !rel.includes('\\') && segs.length > 0 && segs.every((s) => !s.startsWith('.')) && file.startsWith(staticRoot + sep);
+    const real = ok ? await realpath(file).catch(() => null) : null;
+    const root = await realpath(staticRoot).catch(() => null);
+    const st = real && root && real.startsWith(root + sep) ? await stat(real).catch(() => null) : null;
+    if (!st?.isFile()) {
+      if (rel === '/fleet.html') return c.text('The fleet page is not built yet: run `npm run build` (it writes fleet.html to the FLEET_STATIC folder).\n', 200);
+      return c.text('not found', 404);
+    }
+    const headers = { 'Content-Type': TYPES[extname(real!).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': String(st.size), 'Cache-Control': 'no-cache' };
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    return c.body(Readable.toWeb(createReadStream(real!)) as unknown as ReadableStream, 200, headers);
+  });
+
+  return app;
+}

@@ -1,0 +1,180 @@
+/**
+ * The fleet server's configuration, from environment variables (and a tokens file). Tokens are kept only as
+ * sha256 hashes: plaintext tokens from FLEET_TOKENS are hashed here and dropped. With no token configured at
+ * all, one is generated, its hash stored next to the database (server-tokens.json) and the token printed once.
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | PORT, HOST | where to listen | 8787, 127.0.0.1 |
+ * | FLEET_DB | the SQLite file (its folder is created) | data/fleet.sqlite |
+ * | FLEET_TOKENS | `name:token:dev1\|dev2,name2:token2:*` (source ids a token may write; `*` any) | — |
+ * | FLEET_TOKENS_FILE | JSON `[{name, sha256, devices: ['*'] \| [source ids]}]` (sha256 hex of the token) | — |
+ * | FLEET_METRICS_TOKEN | when set, GET /metrics needs it as a bearer token | none: /metrics is open (same-network scraper) |
+ * | FLEET_CORS | allowed origins, comma-separated | none |
+ * | FLEET_MAX_BODY, FLEET_MAX_INFLATED | request body bytes on the wire, after gunzip | 1 MiB, 8 MiB |
+ * | FLEET_RATE | batches per minute per token (token bucket, burst rate / 6) | 1200 |
+ * | FLEET_STATIC | folder of the fleet page's static files | dist |
+ * | FLEET_INTERVAL_MS | the pages' sync interval: silent for > 3 of these = down | 60000 |
+ * | FLEET_MAX_SERIES | most label sets on /metrics | 5000 |
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as v from 'valibot';
+
+/** A bearer token as the server keeps it: a name, the sha256 (hex) of the token, and the source ids it may write (`*`: any). */
+export interface TokenEntry {
+  name: string;
+  sha256: string;
+  devices: string[];
+}
+
+/** Everything the server reads from its environment. */
+export interface Config {
+  port: number;
+  host: string;
+  /** the SQLite file (its folder is created) */
+  dbPath: string;
+  tokens: TokenEntry[];
+  /** origins that get CORS headers (exact match) */
+  cors: string[];
+  /** request body bytes on the wire */
+  maxBody: number;
+  /** request body bytes after gunzip */
+  maxInflated: number;
+  /** POST /v1/batches per minute per token (token bucket, burst = rate / 6) */
+  rate: number;
+  /** folder of static files (the fleet page) */
+  staticDir: string;
+  /** the clients' sync interval (ms): a source silent for more than 3 of these is down */
+  intervalMs: number;
+  /** sha256 of FLEET_METRICS_TOKEN: when set, GET /metrics needs it as a bearer token */
+  metricsTokenSha256?: string;
+  /** most label sets /metrics exposes (the oldest-seen devices' series go first) */
+  maxSeries: number;
+}
+
+/** A bad configuration value (main.ts prints it and exits 1). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** sha256 hex of a token. */
+export const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const SOURCE = /^[A-Za-z0-9._:-]{1,64}$/;
+const TokenFileSchema = v.array(
+  v.strictObject({
+    name: v.pipe(v.string(), v.regex(NAME, 'a token name: letters, digits, . _ - (1–64)')),
+    sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'sha256: 64 lowercase hex digits')),
+    devices: v.pipe(v.array(v.pipe(v.string(), v.regex(/^(\*|[A-Za-z0-9._:-]{1,64})$/, 'a source id or *'))), v.minLength(1, 'at least one device (or *)')),
+  }),
+);
+
+function int(env: Record<string, string | undefined>, key: string, dflt: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** `name:token[:dev1|dev2|*]` entries, comma-separated → hashed entries (no devices part: any device). */
+export function parseTokenList(raw: string): TokenEntry[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry, i) => {
+      const [name = '', token = '', devices = '*', ...rest] = entry.split(':');
+      const where = `FLEET_TOKENS entry ${i + 1}`;
+      if (rest.length) throw new ConfigError(`${where}: expected name:token:devices (source ids separated by |, or *)`);
+      if (!NAME.test(name)) throw new ConfigError(`${where}: the name must be letters, digits, . _ - (1–64)`);
+      if (!/^[\x21-\x7e]{16,256}$/.test(token)) throw new ConfigError(`${where} (${name}): the token must be 16–256 printable characters without spaces`);
+      const list = devices.split('|').filter(Boolean);
+      if (!list.length || list.some((d) => d !== '*' && !SOURCE.test(d))) throw new ConfigError(`${where} (${name}): devices must be source ids (letters, digits, . _ : -) separated by |, or *`);
+      return { name, sha256: sha256Hex(token), devices: list.includes('*') ? ['*'] : list };
+    });
+}
+
+function readTokenFile(path: string): TokenEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`FLEET_TOKENS_FILE ${path}: cannot read it as JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  const res = v.safeParse(TokenFileSchema, json);
+  if (!res.success) {
+    const issue = res.issues[0];
+    const at = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+    throw new ConfigError(`FLEET_TOKENS_FILE ${path}: ${at ? `${at}: ` : ''}${issue.message}`);
+  }
+  return res.output.map((t) => ({ ...t, devices: t.devices.includes('*') ? ['*'] : t.devices }));
+}
+
+/**
+ * The configuration from `env`. Throws ConfigError on a bad value. With no token configured, generates one
+ * (stored hashed in `<db folder>/server-tokens.json`) and prints it once through `print`.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, print: (line: string) => void = console.log): Config {
+  const dbPath = resolve(env.FLEET_DB?.trim() || 'data/fleet.sqlite');
+  try {
+    mkdirSync(dirname(dbPath), { recursive: true });
+  } catch (e) {
+    throw new ConfigError(`FLEET_DB ${dbPath}: cannot create its folder (${(e as Error).message})`);
+  }
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError(`HOST: not a host name or address: ${JSON.stringify(host)}`);
+
+  const tokens: TokenEntry[] = [];
+  if (env.FLEET_TOKENS?.trim()) tokens.push(...parseTokenList(env.FLEET_TOKENS));
+  if (env.FLEET_TOKENS_FILE?.trim()) tokens.push(...readTokenFile(resolve(env.FLEET_TOKENS_FILE.trim())));
+  if (!tokens.length) tokens.push(...defaultToken(join(dirname(dbPath), 'server-tokens.json'), print));
+  const names = new Set<string>();
+  for (const t of tokens) {
+    if (names.has(t.name)) throw new ConfigError(`token name ${t.name} is used twice`);
+    names.add(t.name);
+  }
+
+  const cors = (env.FLEET_CORS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const o of cors) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o;
+    } catch { /* not a URL */ }
+    if (!ok) throw new ConfigError(`FLEET_CORS: ${JSON.stringify(o)} is not an origin like https://fleet.example.com (scheme, host and port only)`);
+  }
+
+  const metricsToken = env.FLEET_METRICS_TOKEN?.trim();
+  if (metricsToken !== undefined && metricsToken !== '' && metricsToken.length < 16) throw new ConfigError('FLEET_METRICS_TOKEN: at least 16 characters');
+  const maxBody = int(env, 'FLEET_MAX_BODY', 1 << 20, 1024, 1 << 30);
+  return {
+    port: int(env, 'PORT', 8787, 0, 65535),
+    host,
+    dbPath,
+    tokens,
+    cors,
+    maxBody,
+    maxInflated: int(env, 'FLEET_MAX_INFLATED', 8 << 20, 1024, 1 << 30),
+    rate: int(env, 'FLEET_RATE', 1200, 1, 10_000_000),
+    staticDir: resolve(env.FLEET_STATIC?.trim() || 'dist'),
+    intervalMs: int(env, 'FLEET_INTERVAL_MS', 60_000, 1000, 24 * 3600_000),
+    ...(metricsToken ? { metricsTokenSha256: sha256Hex(metricsToken) } : {}),
+    maxSeries: int(env, 'FLEET_MAX_SERIES', 5000, 1, 10_000_000),
+  };
+}
+
+/** The generated token's entry: read from `file`, or made now (and printed once). */
+function defaultToken(file: string, print: (line: string) => void): TokenEntry[] {
+  if (existsSync(file)) return readTokenFile(file);
+  const token = randomBytes(24).toString('base64url');
+  const entries: TokenEntry[] = [{ name: 'default', sha256: sha256Hex(token), devices: ['*'] }];
+  writeFileSync(file, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+  print(`fleet server: no FLEET_TOKENS or FLEET_TOKENS_FILE, so a token was generated (shown once; its hash is in ${file}):`);
+  print(`  ${token}`);
+  print('  pages send it as "Authorization: Bearer <token>"; set it as the monitor\'s sync token.');
+  return entries;
+}

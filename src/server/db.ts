@@ -1,0 +1,333 @@
+/**
+ * The fleet server's store: one SQLite file (better-sqlite3, WAL). Every batch is written in one transaction,
+ * idempotently on (source id, seq); 1-min rollups are merged by addition into their 1-min and 1-hour rows
+ * and into an all-time row per series (for Prometheus counters that never go backwards when retention
+ * deletes old rows). Reads return plain Rollups / AlertEvents, for the shared query functions.
+ *
+ * Rollup rows are returned ordered by (start, mv, g, source), so sums over them are reproducible.
+ */
+import Database from 'better-sqlite3';
+import type { Batch } from '../sync/payload.ts';
+import type { AlertEvent } from '../health/engine.ts';
+import { rollupMatches, type Filters } from '../store/queries.ts';
+import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+
+const DAY = 24 * 3600_000;
+
+/** How long rows are kept (ms). */
+export const RETENTION = {
+  rollups1m: 30 * DAY,
+  rollups1h: 365 * DAY,
+  alerts: 365 * DAY,
+  flagged: 365 * DAY,
+  batches: 30 * DAY,
+} as const;
+
+/** A sync source (one page) as stored. */
+export interface SourceRow {
+  id: string;
+  device_id: string | null;
+  token: string;
+  app_version: string;
+  first_seen: number;
+  last_seen: number;
+  last_seq: number;
+  monitors: Batch['source']['monitors'];
+  /** batches the page's outbox dropped, all time */
+  dropped: number;
+  /** start of the newest 1-min rollup received (null: none yet) */
+  last_data: number | null;
+}
+
+/** An alert state change with the source that reported it. */
+export type SourceAlert = AlertEvent & { source: string };
+
+/** Rollup filters plus the source id. */
+export type RollupFilters = Filters & { source?: string };
+
+/** The numbered migrations: index i takes the schema from user_version i to i + 1. */
+const MIGRATIONS: ((db: Database.Database) => void)[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE sources (
+        id TEXT PRIMARY KEY, device_id TEXT, token TEXT NOT NULL, app_version TEXT NOT NULL,
+        first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+        pruned_seq INTEGER NOT NULL DEFAULT 0, monitors TEXT NOT NULL, dropped INTEGER NOT NULL DEFAULT 0, last_data INTEGER
+      );
+      CREATE TABLE batches (
+        source TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL, sent_at INTEGER NOT NULL, rollups INTEGER NOT NULL,
+        PRIMARY KEY (source, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX batches_received ON batches (received_at);
+      CREATE TABLE rollups (
+        res TEXT NOT NULL, start INTEGER NOT NULL, mv TEXT NOT NULL, g TEXT NOT NULL, source TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (res, start, mv, g, source)
+      );
+      CREATE INDEX rollups_source ON rollups (source, res, start);
+      CREATE TABLE cumulative (
+        source TEXT NOT NULL, mv TEXT NOT NULL, g TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (source, mv, g)
+      );
+      CREATE TABLE alerts (
+        source TEXT NOT NULL, id TEXT NOT NULL, t INTEGER NOT NULL, rule TEXT NOT NULL, camera_id TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (source, id)
+      );
+      CREATE INDEX alerts_t ON alerts (t, source, id);
+      CREATE TABLE alert_state (
+        source TEXT NOT NULL, rule TEXT NOT NULL, camera_id TEXT NOT NULL, class_id INTEGER NOT NULL,
+        t INTEGER NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (source, rule, camera_id, class_id)
+      );
+      CREATE TABLE flagged (
+        source TEXT NOT NULL, id TEXT NOT NULL, t INTEGER NOT NULL, data TEXT NOT NULL, jpeg BLOB,
+        PRIMARY KEY (source, id)
+      );
+      CREATE INDEX flagged_t ON flagged (t);
+      CREATE TABLE baselines (
+        source TEXT NOT NULL, mv TEXT NOT NULL, camera TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (source, mv, camera)
+      );
+    `),
+];
+
+/** The schema version a fresh database reaches. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A rollup → its stored JSON (±Infinity first/last become null). */
+const toJson = (r: Rollup) => JSON.stringify(r);
+/** Stored JSON → a rollup. */
+export function rollupFromJson(s: string): Rollup {
+  const r = JSON.parse(s) as Rollup;
+  r.first ??= Infinity;
+  r.last ??= -Infinity;
+  return r;
+}
+const alertFromJson = (s: string, source: string): SourceAlert => {
+  const a = JSON.parse(s) as AlertEvent;
+  a.value ??= NaN;
+  a.threshold ??= NaN;
+  return { ...a, source };
+};
+
+/** The fleet database: open with `FleetDb.open(path)`. */
+export class FleetDb {
+  readonly db: Database.Database;
+  private stmts = new Map<string, Database.Statement>();
+
+  private readonly ingestTx: (b: Batch, tokenName: string, now: number) => { duplicate: boolean };
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.ingestTx = db.transaction((b: Batch, tokenName: string, now: number) => this.write(b, tokenName, now));
+  }
+
+  /** Opens (or creates) the file, sets WAL, and runs pending migrations. */
+  static open(path: string): FleetDb {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const at = db.pragma('user_version', { simple: true }) as number;
+    if (at > SCHEMA_VERSION) throw new Error(`${path}: schema version ${at} is newer than this server's (${SCHEMA_VERSION})`);
+    for (let v = at; v < SCHEMA_VERSION; v++) {
+      db.transaction(() => {
+        MIGRATIONS[v]!(db);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    return new FleetDb(db);
+  }
+
+  /** A prepared statement, cached by its SQL. */
+  private st(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  /**
+   * Writes a batch in one transaction: nothing if (source.id, seq) was seen (`duplicate`; also for seqs at or
+   * below those retention has pruned), else the batch row, the source, its rollups (1-min, 1-hour and all-time
+   * rows, merged by addition), alerts, flagged frames and baselines.
+   */
+  ingest(batch: Batch, tokenName: string, now = Date.now()): { duplicate: boolean } {
+    return this.ingestTx(batch, tokenName, now);
+  }
+
+  /** ingest's body (inside the transaction). */
+  private write(b: Batch, tokenName: string, now: number): { duplicate: boolean } {
+    const src = b.source;
+    const prev = this.st('SELECT pruned_seq FROM sources WHERE id = ?').get(src.id) as { pruned_seq: number } | undefined;
+    if (prev && b.seq <= prev.pruned_seq) return { duplicate: true };
+    const ins = this.st('INSERT OR IGNORE INTO batches (source, seq, received_at, sent_at, rollups) VALUES (?, ?, ?, ?, ?)').run(src.id, b.seq, now, b.sentAt, b.rollups.length);
+    if (!ins.changes) return { duplicate: true };
+
+    let lastData: number | null = null;
+    for (const r of b.rollups) if (r.frames > 0 && (lastData === null || r.start > lastData)) lastData = r.start;
+    this.st(`
+      INSERT INTO sources (id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data)
+      VALUES (@id, @device_id, @token, @app_version, @now, @now, @seq, @monitors, @dropped, @last_data)
+      ON CONFLICT (id) DO UPDATE SET
+        device_id = coalesce(excluded.device_id, device_id), token = excluded.token, app_version = excluded.app_version, last_seen = excluded.last_seen,
+        last_seq = max(last_seq, excluded.last_seq), monitors = excluded.monitors, dropped = dropped + excluded.dropped,
+        last_data = CASE WHEN last_data IS NULL OR excluded.last_data > last_data THEN coalesce(excluded.last_data, last_data) ELSE last_data END
+    `).run({ id: src.id, device_id: src.device_id ?? null, token: tokenName, app_version: src.app_version, now, seq: b.seq, monitors: JSON.stringify(src.monitors), dropped: b.dropped, last_data: lastData });
+
+    // merge the batch's rollups in memory first: one read-modify-write per row
+    const rows = new Map<string, Rollup>();
+    const cumulative = new Map<string, Rollup>();
+    const add = (map: Map<string, Rollup>, key: string, make: () => Rollup, r: Rollup) => {
+      let m = map.get(key);
+      if (!m) map.set(key, (m = make()));
+      mergeRollup(m, r);
+    };
+    for (const r of b.rollups) {
+      const mv = r.mv.slice(0, 12);
+      const hour = bucketStart(r.start, '1h');
+      add(rows, JSON.stringify(['1m', r.start, mv, r.g]), () => emptyRollup('1m', r.start, mv, r.g), r);
+      add(rows, JSON.stringify(['1h', hour, mv, r.g]), () => emptyRollup('1h', hour, mv, r.g), r);
+      add(cumulative, JSON.stringify([mv, r.g]), () => emptyRollup('1h', 0, mv, r.g), r);
+    }
+    const getRow = this.st('SELECT data FROM rollups WHERE res = ? AND start = ? AND mv = ? AND g = ? AND source = ?').pluck();
+    const putRow = this.st('INSERT OR REPLACE INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const m of rows.values()) {
+      const old = getRow.get(m.res, m.start, m.mv, m.g, src.id) as string | undefined;
+      putRow.run(m.res, m.start, m.mv, m.g, src.id, toJson(old ? mergeRollup(rollupFromJson(old), m) : m));
+    }
+    const getCum = this.st('SELECT data FROM cumulative WHERE source = ? AND mv = ? AND g = ?').pluck();
+    const putCum = this.st('INSERT OR REPLACE INTO cumulative (source, mv, g, data) VALUES (?, ?, ?, ?)');
+    for (const m of cumulative.values()) {
+      const old = getCum.get(src.id, m.mv, m.g) as string | undefined;
+      putCum.run(src.id, m.mv, m.g, toJson(old ? mergeRollup(rollupFromJson(old), m) : m));
+    }
+
+    const putAlert = this.st('INSERT OR IGNORE INTO alerts (source, id, t, rule, camera_id, data) VALUES (?, ?, ?, ?, ?, ?)');
+    const putState = this.st(`
+      INSERT INTO alert_state (source, rule, camera_id, class_id, t, state, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (source, rule, camera_id, class_id) DO UPDATE SET t = excluded.t, state = excluded.state, data = excluded.data
+      WHERE excluded.t >= alert_state.t
+    `);
+    for (const a of b.alerts) {
+      const json = JSON.stringify(a);
+      putAlert.run(src.id, a.id, a.t, a.rule, a.camera_id, json);
+      putState.run(src.id, a.rule, a.camera_id, a.classId ?? -1, a.t, a.state, json);
+    }
+    const putFlag = this.st('INSERT OR IGNORE INTO flagged (source, id, t, data, jpeg) VALUES (?, ?, ?, ?, ?)');
+    for (const f of b.flagged) {
+      const { jpeg, ...meta } = f;
+      putFlag.run(src.id, f.id, f.t, JSON.stringify(meta), jpeg ? Buffer.from(jpeg, 'base64') : null);
+    }
+    const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
+    for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
+    return { duplicate: false };
+  }
+
+  /** Rollups of one resolution with start in [bucketStart(from), to] passing the filters, by (start, mv, g, source). */
+  rollups(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}): Rollup[] {
+    return this.rollupRows(res, from, to, f).map((r) => r.rollup);
+  }
+
+  /** As `rollups`, each with its source id. */
+  rollupRows(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}): { source: string; rollup: Rollup }[] {
+    const rows = this.st(`
+      SELECT source, data FROM rollups WHERE res = @res AND start >= @from AND start <= @to
+        AND (@mv IS NULL OR mv = @mv) AND (@source IS NULL OR source = @source)
+      ORDER BY start, mv, g, source
+    `).all({ res, from: bucketStart(from, res), to, mv: f.mv?.slice(0, 12) ?? null, source: f.source ?? null }) as { source: string; data: string }[];
+    const out: { source: string; rollup: Rollup }[] = [];
+    for (const row of rows) {
+      const r = rollupFromJson(row.data);
+      if (rollupMatches(r, f)) out.push({ source: row.source, rollup: r });
+    }
+    return out;
+  }
+
+  /** Every source, oldest first. */
+  sources(): SourceRow[] {
+    const rows = this.st('SELECT id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data FROM sources ORDER BY first_seen, id').all() as (Omit<SourceRow, 'monitors'> & { monitors: string })[];
+    return rows.map((r) => ({ ...r, monitors: JSON.parse(r.monitors) }));
+  }
+
+  /** The all-time merged rollup of every (source, mv, g). */
+  cumulative(): { source: string; rollup: Rollup }[] {
+    return (this.st('SELECT source, data FROM cumulative ORDER BY source, mv, g').all() as { source: string; data: string }[]).map((r) => ({ source: r.source, rollup: rollupFromJson(r.data) }));
+  }
+
+  /** Alerts whose latest state (per source, rule, camera and class) is firing. */
+  firing(source?: string): SourceAlert[] {
+    const rows = this.st(`SELECT source, data FROM alert_state WHERE state = 'firing' AND (@source IS NULL OR source = @source) ORDER BY source, rule, camera_id, class_id`).all({ source: source ?? null }) as { source: string; data: string }[];
+    return rows.map((r) => alertFromJson(r.data, r.source));
+  }
+
+  /**
+   * Alert state changes in [from, to], newest first (by t, then source, then id), at most `limit`; `before`
+   * continues after a row ([t, source, id], as the previous page's `next`).
+   */
+  alerts(q: { from: number; to: number; camera_id?: string; source?: string; rule?: string; before?: [number, string, string]; limit: number }): { rows: SourceAlert[]; next: [number, string, string] | null } {
+    const [bt, bs, bi] = q.before ?? [null, null, null];
+    const rows = this.st(`
+      SELECT source, id, t, data FROM alerts
+      WHERE t >= @from AND t <= @to
+        AND (@camera IS NULL OR camera_id = @camera) AND (@source IS NULL OR source = @source) AND (@rule IS NULL OR rule = @rule)
+        AND (@bt IS NULL OR (t, source, id) < (@bt, @bs, @bi))
+      ORDER BY t DESC, source DESC, id DESC LIMIT @limit
+    `).all({ from: q.from, to: q.to, camera: q.camera_id ?? null, source: q.source ?? null, rule: q.rule ?? null, bt, bs, bi, limit: q.limit + 1 }) as { source: string; id: string; t: number; data: string }[];
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return { rows: page.map((r) => alertFromJson(r.data, r.source)), next: more && last ? [last.t, last.source, last.id] : null };
+  }
+
+  /** Model versions, tag keys and sources with 1-hour rows overlapping [from, to]. */
+  dimensions(from: number, to: number): { mv: string; g: string; source: string }[] {
+    return this.st('SELECT DISTINCT mv, g, source FROM rollups WHERE res = ? AND start >= ? AND start <= ?').all('1h', bucketStart(from, '1h'), to) as { mv: string; g: string; source: string }[];
+  }
+
+  /** Rows in each table (for tests and /healthz-style checks). */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of ['sources', 'batches', 'rollups', 'cumulative', 'alerts', 'alert_state', 'flagged', 'baselines']) out[t] = this.st(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+    return out;
+  }
+
+  /** Whether the database answers a query. */
+  ping(): boolean {
+    try {
+      return this.st('SELECT 1').pluck().get() === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Deletes rows past RETENTION as of `now`: 1-min rollups (30 days), 1-hour rollups, alerts and flagged frames
+   * (1 year), batch rows (30 days; each source remembers the highest seq pruned, so an old replay stays a duplicate).
+   */
+  retention(now = Date.now()): Record<string, number> {
+    return this.db.transaction(() => {
+      const batchCut = now - RETENTION.batches;
+      this.st(`
+        UPDATE sources SET pruned_seq = max(pruned_seq, (SELECT max(seq) FROM batches WHERE batches.source = sources.id AND received_at < @cut))
+        WHERE EXISTS (SELECT 1 FROM batches WHERE batches.source = sources.id AND received_at < @cut)
+      `).run({ cut: batchCut });
+      return {
+        batches: this.st('DELETE FROM batches WHERE received_at < ?').run(batchCut).changes,
+        rollups1m: this.st("DELETE FROM rollups WHERE res = '1m' AND start < ?").run(now - RETENTION.rollups1m).changes,
+        rollups1h: this.st("DELETE FROM rollups WHERE res = '1h' AND start < ?").run(now - RETENTION.rollups1h).changes,
+        alerts: this.st('DELETE FROM alerts WHERE t < ?').run(now - RETENTION.alerts).changes,
+        flagged: this.st('DELETE FROM flagged WHERE t < ?').run(now - RETENTION.flagged).changes,
+      };
+    })();
+  }
+
+  /** Checkpoints the WAL into the main file and closes the database. */
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+}

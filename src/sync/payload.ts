@@ -1,0 +1,232 @@
+/**
+ * The sync payload: what a page sends to a fleet server in one batch, and its schema. Shared by the browser
+ * (which builds batches in the store worker) and the server (which validates every request with it). Pure.
+ */
+import * as v from 'valibot';
+import type { Rollup } from '../telemetry/rollup.ts';
+import { STAGES } from '../telemetry/record.ts';
+import type { AlertEvent } from '../health/engine.ts';
+import type { FlaggedFrame } from '../flagging/types.ts';
+
+export const SYNC_VERSION = 1;
+
+/** Bounds on one batch (the server refuses more). */
+export const LIMITS = {
+  rollups: 5000,
+  alerts: 1000,
+  flagged: 500,
+  baselines: 100,
+  monitors: 32,
+  tags: 32,
+  tagLength: 200,
+  /** a tag key (`g`) of up to `tags` pairs */
+  tagKeyLength: 8192,
+  idLength: 64,
+  text: 500,
+  /** histogram buckets per histogram */
+  buckets: 200,
+  classes: 1000,
+  detections: 200,
+  imageBytes: 4_000_000,
+} as const;
+
+/** One monitor on the sending page: its source id, model, backend and tags. */
+export interface MonitorInfo {
+  src: string;
+  mv: string;
+  backend: string;
+  tags: Record<string, string>;
+  modelId?: string;
+}
+
+/** Who sends: the page's sync source (persistent across reloads), its device and app, and its monitors. */
+export interface SourceInfo {
+  id: string;
+  device_id?: string;
+  app_version: string;
+  monitors: MonitorInfo[];
+}
+
+/** A baseline as the server keeps it: when and from what it was learnt, and its merged rollup. */
+export interface BaselineSummary {
+  mv: string;
+  camera: string;
+  location?: string;
+  createdAt: number;
+  from: number;
+  to: number;
+  source: 'auto' | 'manual';
+  frames: number;
+  fps: number;
+  rollup: Rollup;
+}
+
+/** A flagged frame's metadata, and its JPEG (base64) when the host opted in (`sync-images`). */
+export type FlaggedSync = Omit<FlaggedFrame, 'encodeMs' | 'hashMs'> & { jpeg?: string };
+
+export interface Batch {
+  v: typeof SYNC_VERSION;
+  source: SourceInfo;
+  /** 1, 2, 3… per source: the server's idempotency key with `source.id` */
+  seq: number;
+  /** epoch ms the batch was made */
+  sentAt: number;
+  /** closed 1-min rollups since the last batch (every model version × tag combination) */
+  rollups: Rollup[];
+  /** alert state changes since the last batch */
+  alerts: AlertEvent[];
+  flagged: FlaggedSync[];
+  baselines: BaselineSummary[];
+  /** batches the bounded outbox dropped (oldest first) before this one, since the last batch */
+  dropped: number;
+}
+
+// ---------- schema ----------
+
+const id = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits and . _ : - only, 1–64'));
+const text = (max: number = LIMITS.text) => v.pipe(v.string(), v.maxLength(max));
+const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1e13));
+const finite = v.pipe(v.number(), v.finite());
+const time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15));
+const mv = v.pipe(v.string(), v.regex(/^[0-9a-f]{12}([0-9a-f]{52})?$/, 'a model version: 12 or 64 hex digits'));
+const bucketKey = v.pipe(v.string(), v.regex(/^\d{1,4}$/, 'a histogram bucket index'));
+const classKey = v.pipe(v.string(), v.regex(/^\d{1,5}$/, 'a class id'));
+/** a key that is not a built-in object member (`toString`, `constructor`…): merging into such a key would write into the prototype's */
+const own = v.check((k: string) => !(k in Object.prototype), 'not a built-in object member');
+const sparse = <T extends v.GenericSchema>(key: v.GenericSchema<string>, value: T, max: number) => v.pipe(v.record(v.pipe(key, own), value), v.check((r) => Object.keys(r).length <= max, `at most ${max} entries`));
+const hist = sparse(bucketKey, count, LIMITS.buckets);
+/** input statistics (IMAGE_KEYS) and page gauges (GAUGES) as [sum, count] */
+const sums = sparse(v.picklist(['br', 'co', 'sa', 'sh', 'sc', 'heapMB', 'longTasks', 'up']), v.tuple([finite, count]), 16);
+const tags = v.pipe(
+  v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a tag name: letters, digits, _ . : - (1–64)')), text(LIMITS.tagLength)),
+  v.check((t) => Object.keys(t).length <= LIMITS.tags, `at most ${LIMITS.tags} tags`),
+);
+/** first/last are ±Infinity in a rollup without frames, which JSON carries as null */
+const bound = v.nullable(finite);
+
+export const RollupSchema = v.strictObject({
+  res: v.literal('1m'),
+  start: v.pipe(time, v.check((t) => t % 60_000 === 0, 'a minute boundary')),
+  mv,
+  g: text(LIMITS.tagKeyLength),
+  frames: count,
+  valid: count,
+  malformed: count,
+  dropped: count,
+  errors: sparse(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,64}$/)), count, 64),
+  lat: v.strictObject(Object.fromEntries(STAGES.map((s) => [s, hist])) as Record<(typeof STAGES)[number], typeof hist>),
+  conf: hist,
+  scoreSum: finite,
+  detections: count,
+  scoredFrames: count,
+  frameScoreSum: finite,
+  classes: sparse(classKey, count, LIMITS.classes),
+  classScore: sparse(classKey, finite, LIMITS.classes),
+  cc: v.optional(sparse(classKey, hist, LIMITS.classes)),
+  img: sums,
+  gauge: v.optional(sums),
+  first: bound,
+  last: bound,
+});
+
+export const AlertSchema = v.strictObject({
+  id,
+  rule: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/i)),
+  name: text(200),
+  severity: v.picklist(['info', 'warning', 'critical']),
+  state: v.picklist(['firing', 'resolved']),
+  value: v.nullable(finite),
+  threshold: v.nullable(finite),
+  classId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  mv,
+  camera_id: text(LIMITS.tagLength),
+  location: v.optional(text(LIMITS.tagLength)),
+  t: time,
+  since: time,
+});
+
+const box = v.tuple([finite, finite, finite, finite]);
+const detection = v.strictObject({ classId: v.pipe(v.number(), v.integer(), v.minValue(0)), label: text(200), score: v.pipe(v.number(), v.minValue(0), v.maxValue(1)), box });
+export const FlaggedSchema = v.strictObject({
+  id,
+  t: time,
+  flaggedAt: time,
+  src: id,
+  tags,
+  mv,
+  backend: text(32),
+  width: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384)),
+  height: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384)),
+  detections: v.pipe(v.array(detection), v.maxLength(LIMITS.detections)),
+  nearMisses: v.optional(v.pipe(v.array(detection), v.maxLength(LIMITS.detections))),
+  reasons: v.pipe(v.array(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/i))), v.maxLength(32)),
+  malformed: v.optional(text()),
+  error: v.optional(text()),
+  hash: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/))),
+  bytes: count,
+  quality: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+  jpeg: v.optional(v.pipe(v.string(), v.maxLength(Math.ceil((LIMITS.imageBytes * 4) / 3) + 4), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'))),
+});
+
+export const BaselineSchema = v.strictObject({
+  mv,
+  camera: text(LIMITS.tagLength),
+  location: v.optional(text(LIMITS.tagLength)),
+  createdAt: time,
+  from: time,
+  to: time,
+  source: v.picklist(['auto', 'manual']),
+  frames: count,
+  fps: v.pipe(v.number(), v.minValue(0), v.maxValue(10_000)),
+  rollup: v.object({ ...RollupSchema.entries, res: v.picklist(['10s', '1m', '1h']), start: time }),
+});
+
+const MonitorSchema = v.strictObject({ src: id, mv, backend: text(32), tags, modelId: v.optional(text(200)) });
+
+export const BatchSchema = v.strictObject({
+  v: v.literal(SYNC_VERSION),
+  source: v.strictObject({ id, device_id: v.optional(text(LIMITS.tagLength)), app_version: text(64), monitors: v.pipe(v.array(MonitorSchema), v.maxLength(LIMITS.monitors)) }),
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  sentAt: time,
+  rollups: v.pipe(v.array(RollupSchema), v.maxLength(LIMITS.rollups)),
+  alerts: v.pipe(v.array(AlertSchema), v.maxLength(LIMITS.alerts)),
+  flagged: v.pipe(v.array(FlaggedSchema), v.maxLength(LIMITS.flagged)),
+  baselines: v.pipe(v.array(BaselineSchema), v.maxLength(LIMITS.baselines)),
+  dropped: count,
+});
+
+/** Tags as a batch carries them: names made of letters, digits and `_ . : -` (others become `_`), at most 64 long; values at most 200; at most 32 tags. */
+export function syncTags(tags: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(tags).slice(0, LIMITS.tags)) out[(k.replace(/[^A-Za-z0-9_.:-]/g, '_') || '_').slice(0, 64)] = String(val).slice(0, LIMITS.tagLength);
+  return out;
+}
+
+/** Whether one item of a batch would pass the server's schema (as JSON carries it: NaN and ±Infinity as null). */
+export function validItem(schema: typeof RollupSchema | typeof AlertSchema | typeof FlaggedSchema | typeof BaselineSchema, item: unknown): boolean {
+  return v.is(schema, JSON.parse(JSON.stringify(item)));
+}
+
+/** A valid batch, or a TypeError naming the first bad field (e.g. `rollups.3.lat.inference.12: …`). */
+export function parseBatch(input: unknown): Batch {
+  const res = v.safeParse(BatchSchema, input);
+  if (!res.success) {
+    const issue = res.issues[0];
+    const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+    throw new TypeError(`${path ? `${path}: ` : ''}${issue.message}`);
+  }
+  const b = res.output as unknown as Batch;
+  // JSON carries ±Infinity as null
+  for (const r of b.rollups) fixBounds(r);
+  for (const x of b.baselines) fixBounds(x.rollup);
+  for (const a of b.alerts) {
+    a.value ??= NaN;
+    a.threshold ??= NaN;
+  }
+  return b;
+}
+
+function fixBounds(r: Rollup) {
+  r.first ??= Infinity;
+  r.last ??= -Infinity;
+}

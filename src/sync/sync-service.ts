@@ -1,0 +1,128 @@
+/**
+ * The store worker's side of sync: the outbox kept in IndexedDB (or memory), what goes into a batch (read
+ * from the store, the flagged frames and the health engine's baselines), and the monitors that report.
+ */
+import type { MonitorStore } from '../store/store.ts';
+import type { HealthEngine } from '../health/engine.ts';
+import type { Flagger } from '../flagging/flagger.ts';
+import { uuidv7 } from '../lib/uuidv7.ts';
+import { AlertSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
+import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
+
+/** the app's version, sent with every batch */
+export const APP_VERSION = '0.1.0';
+/** per batch: rollups (whole minutes), flagged frames (fewer with their images) */
+const ROLLUPS_PER_BATCH = 300;
+const FLAGGED_PER_BATCH = 200;
+const FLAGGED_WITH_IMAGES_PER_BATCH = 5;
+const STATE_KEY = 'syncState';
+
+/** The outbox's queue and state in IndexedDB: a batch and the state that goes with it are written in one transaction. */
+export function idbPersistence(store: MonitorStore): OutboxPersistence {
+  const mem: { state?: OutboxState; queue: Map<number, QueuedBatch> } = { queue: new Map() };
+  return {
+    async load() {
+      const db = store.database;
+      if (!db) return { state: mem.state, queue: [...mem.queue.values()] };
+      const [state, queue] = await Promise.all([db.get('meta', STATE_KEY) as Promise<OutboxState | undefined>, db.getAll('outbox')]);
+      return { state, queue };
+    },
+    async append(batch, state) {
+      const db = store.database;
+      if (!db) {
+        mem.queue.set(batch.seq, batch);
+        mem.state = state;
+        return;
+      }
+      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+      void tx.objectStore('outbox').put(batch);
+      void tx.objectStore('meta').put(state, STATE_KEY);
+      await tx.done;
+    },
+    async remove(seqs, state) {
+      const db = store.database;
+      if (!db) {
+        for (const s of seqs) mem.queue.delete(s);
+        mem.state = state;
+        return;
+      }
+      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+      for (const s of seqs) void tx.objectStore('outbox').delete(s);
+      void tx.objectStore('meta').put(state, STATE_KEY);
+      await tx.done;
+    },
+    async saveState(state) {
+      mem.state = state;
+      await store.database?.put('meta', state, STATE_KEY);
+    },
+  };
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames, new baselines. */
+async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean): Promise<Collected> {
+  let more = false;
+  // whole minutes only, up to the per-batch bound
+  let rollups = await store.rollupsBetween('1m', cursor.rollupsUpTo + 60_000, closedUpTo);
+  let rollupsUpTo = closedUpTo;
+  if (rollups.length > ROLLUPS_PER_BATCH) {
+    // whole minutes up to the bound (at least the first minute, however many tag combinations it holds)
+    const cut = Math.max(rollups[ROLLUPS_PER_BATCH]!.start, rollups[0]!.start + 60_000);
+    rollups = rollups.filter((r) => r.start < cut);
+    rollupsUpTo = cut - 60_000;
+    more = true;
+  }
+  if (!rollups.length && rollupsUpTo < cursor.rollupsUpTo) rollupsUpTo = cursor.rollupsUpTo;
+  const alerts = await store.alertsAfter(cursor.alertsAfter, LIMITS.alerts);
+  if (alerts.length === LIMITS.alerts) more = true;
+  const max = images ? FLAGGED_WITH_IMAGES_PER_BATCH : FLAGGED_PER_BATCH;
+  const ids = flagger ? flagger.db.ids({}).filter((id) => id > cursor.flaggedAfter).reverse() : [];
+  if (ids.length > max) more = true;
+  const flagged: FlaggedSync[] = [];
+  for (const f of flagger ? await flagger.db.frames(ids.slice(0, max)) : []) {
+    if (!f) continue;
+    const { encodeMs: _e, hashMs: _h, ...meta } = f;
+    const jpeg = images ? (await flagger!.db.images(f.id))?.jpeg : undefined;
+    const item = { ...meta, tags: syncTags(meta.tags) };
+    flagged.push(jpeg && jpeg.size <= LIMITS.imageBytes ? { ...item, jpeg: base64(new Uint8Array(await jpeg.arrayBuffer())) } : item);
+  }
+  const baselines: BaselineSummary[] = [];
+  const sent = { ...cursor.baselines };
+  for (const b of engine?.baselines() ?? []) {
+    const key = `${b.mv}|${b.camera}`;
+    if (sent[key] === b.createdAt) continue;
+    sent[key] = b.createdAt;
+    baselines.push({ mv: b.mv, camera: b.camera, ...(b.location ? { location: b.location } : {}), createdAt: b.createdAt, from: b.from, to: b.to, source: b.source, frames: b.frames, fps: b.fps, rollup: b.rollup });
+  }
+  // what the server's schema would refuse is left out (and counted) rather than sink the whole batch
+  const keep = <T>(schema: Parameters<typeof validItem>[0], xs: T[]) => xs.filter((x) => validItem(schema, x));
+  const ok = { rollups: keep(RollupSchema, rollups), alerts: keep(AlertSchema, alerts), flagged: keep(FlaggedSchema, flagged), baselines: keep(BaselineSchema, baselines) };
+  const skipped = rollups.length + alerts.length + flagged.length + baselines.length - (ok.rollups.length + ok.alerts.length + ok.flagged.length + ok.baselines.length);
+  return {
+    ...ok,
+    ...(skipped ? { skipped } : {}),
+    cursor: { rollupsUpTo, alertsAfter: alerts.at(-1)?.id ?? cursor.alertsAfter, flaggedAfter: flagged.at(-1)?.id ?? cursor.flaggedAfter, baselines: sent },
+    ...(more ? { more } : {}),
+  };
+}
+
+/** The page's sync: its outbox and the monitors that report through it. */
+export function createSync(store: MonitorStore, engine: () => HealthEngine | undefined, flagger: () => Flagger | undefined, onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
+  const monitors = new Map<string, MonitorInfo>();
+  const outbox = new SyncOutbox({
+    persistence: idbPersistence(store),
+    collect: (cursor, closedUpTo, images) => collect(store, engine(), flagger(), cursor, closedUpTo, images),
+    monitors: () => [...monitors.values()].map((m) => ({ ...m, tags: syncTags(m.tags) })),
+    deviceId: () => [...monitors.values()].map((m) => m.tags.device_id).find(Boolean),
+    appVersion: APP_VERSION,
+    newId: () => uuidv7(),
+    gzip: gzipText,
+    onError,
+  });
+  return { outbox, monitors };
+}
