@@ -427,9 +427,19 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
         const rows = db.rollups('1m', from, s.last_data, { source: s.id });
         const m = merged('1m', from, rows, {});
         const t = totalsOf(m);
-        const minutes = new Set(rows.filter((r) => r.frames > 0).map((r) => r.start)).size;
+        // results per second: per camera (tag set), frames over the footage between each minute's first and last
+        // frame (a partial minute or a pause does not dilute it), summed over the device's cameras
+        const rate = new Map<string, [number, number]>();
+        for (const r of rows)
+          if (r.frames > 1 && r.last > r.first) {
+            const x = rate.get(r.g) ?? [0, 0];
+            x[0] += r.frames - 1;
+            x[1] += (r.last - r.first) / 1000;
+            rate.set(r.g, x);
+          }
+        const fps = [...rate.values()].reduce((a, [n, sec]) => a + n / sec, 0);
         const [p50, p95] = percentilesOf(m, 'inference', [0.5, 0.95]).values;
-        vitals = { from, to: s.last_data + MINUTE, frames: t.frames, fps: minutes ? t.frames / (minutes * 60) : 0, p50, p95, successRate: t.successRate, meanConfidence: t.meanConfidence };
+        vitals = { from, to: s.last_data + MINUTE, frames: t.frames, fps, p50, p95, successRate: t.successRate, meanConfidence: t.meanConfidence };
       }
       return {
         id: s.id,
