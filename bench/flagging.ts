@@ -9,14 +9,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { fmt, launchChromium, median, openKiosk, q, root, startPreviewServer } from './lib.ts';
+import { fmt, launchChromium, mainThread, median, openKiosk, q, root, startPreviewServer } from './lib.ts';
 
 const PORT = Number(process.env.BENCH_PORT ?? 5304);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const FLAGGED = Number(process.env.BENCH_FLAGGED ?? 1000);
 
-type Monitor = Record<string, (...a: unknown[]) => Promise<any>> & { mainThreadCost: number[] };
+type Monitor = Record<string, (...a: unknown[]) => Promise<any>>;
 const call = (page: Page, fn: string, ...args: unknown[]) =>
   page.evaluate(([fn, args]) => (document.querySelector('inference-monitor') as unknown as Monitor)[fn as string]!(...(args as unknown[])), [fn, args] as const);
 const status = (page: Page) => page.evaluate(async () => (await (document.querySelector('inference-monitor') as unknown as { store(): Promise<any> }).store()).flagStatus());
@@ -26,23 +26,6 @@ async function keepEvery(page: Page, probability: number) {
   const manual = ((await call(page, 'flagRules')) as { id: string }[]).find((r) => r.id === 'manual');
   await call(page, 'setFlagRules', [{ id: 'bench', name: 'bench sample', kind: 'random', params: { probability }, limits: {}, enabled: true }, manual]);
   await call(page, 'setFlagSettings', { dedupeMinutes: 0, maxFrames: Math.max(2000, FLAGGED) });
-}
-
-/**
- * The page's main thread while the kiosk runs for SECONDS: the monitor's own per-frame handler (instrumented)
- * and every task on the renderer's main thread (a Chromium trace's top-level tasks on CrRendererMain: worker
- * threads excluded, event dispatch, Comlink messages, style and paint included), per frame.
- */
-async function mainThread(page: Page) {
-  const n0 = await page.evaluate(() => (window as any).__results.length);
-  await page.context().browser()!.startTracing(page, { categories: ['toplevel'] });
-  await page.waitForTimeout(SECONDS * 1000);
-  const trace = JSON.parse((await page.context().browser()!.stopTracing()).toString('utf8')) as { traceEvents: { ph: string; name: string; pid: number; tid: number; dur?: number; args?: { name?: string } }[] };
-  const frames = (await page.evaluate(() => (window as any).__results.length)) - n0;
-  const mains = new Set(trace.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
-  const busy = trace.traceEvents.filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && mains.has(`${e.pid}:${e.tid}`)).reduce((a, e) => a + (e.dur ?? 0), 0) / 1000;
-  const instrumented = (await page.evaluate(() => [...(document.querySelector('inference-monitor') as unknown as Monitor).mainThreadCost])).slice(-Math.max(1, frames)) as number[];
-  return { frames, fps: frames / SECONDS, instrumented, taskMsPerFrame: busy / Math.max(1, frames), busyMsPerSecond: busy / SECONDS };
 }
 
 async function main() {
@@ -58,7 +41,7 @@ async function main() {
         if (side === 'on') await keepEvery(page, 0.15);
         const before = side === 'on' ? (await status(page)).count : 0;
         await page.waitForTimeout(4000);
-        const m = await mainThread(page);
+        const m = await mainThread(page, SECONDS);
         sides[side].instr.push(...m.instrumented);
         sides[side].task.push(m.taskMsPerFrame);
         sides[side].busy.push(m.busyMsPerSecond);

@@ -105,3 +105,21 @@ export function runGaps(results: any[]): number[] {
   const start = (r: any) => r.workerDoneEpoch - r.timings.postprocess - r.timings.inference;
   return results.slice(1).map((r, i) => start(r) - (start(results[i]) + results[i].timings.inference));
 }
+
+/**
+ * The kiosk page's main thread over `seconds` (opened by openKiosk): the monitor's own per-frame handler
+ * (instrumented) and every task on the renderer's main thread — a Chromium trace's top-level tasks on
+ * CrRendererMain (worker threads excluded; event dispatch, Comlink messages, style and paint included) — per
+ * frame and per second.
+ */
+export async function mainThread(page: Page, seconds: number) {
+  const n0 = await page.evaluate(() => (window as any).__results.length);
+  await page.context().browser()!.startTracing(page, { categories: ['toplevel'] });
+  await page.waitForTimeout(seconds * 1000);
+  const trace = JSON.parse((await page.context().browser()!.stopTracing()).toString('utf8')) as { traceEvents: { ph: string; name: string; pid: number; tid: number; dur?: number; args?: { name?: string } }[] };
+  const frames = (await page.evaluate(() => (window as any).__results.length)) - n0;
+  const mains = new Set(trace.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const busy = trace.traceEvents.filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && mains.has(`${e.pid}:${e.tid}`)).reduce((a, e) => a + (e.dur ?? 0), 0) / 1000;
+  const instrumented = (await page.evaluate(() => [...(document.querySelector('inference-monitor') as unknown as { mainThreadCost: number[] }).mainThreadCost])).slice(-Math.max(1, frames)) as number[];
+  return { frames, fps: frames / seconds, instrumented, taskMsPerFrame: busy / Math.max(1, frames), busyMsPerSecond: busy / seconds };
+}

@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import type { Rollup } from '../telemetry/rollup.ts';
 import { STAGES } from '../telemetry/record.ts';
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent, Baseline } from '../health/engine.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const SYNC_VERSION = 1;
@@ -47,19 +47,8 @@ export interface SourceInfo {
   monitors: MonitorInfo[];
 }
 
-/** A baseline as the server keeps it: when and from what it was learnt, and its merged rollup. */
-export interface BaselineSummary {
-  mv: string;
-  camera: string;
-  location?: string;
-  createdAt: number;
-  from: number;
-  to: number;
-  source: 'auto' | 'manual';
-  frames: number;
-  fps: number;
-  rollup: Rollup;
-}
+/** A baseline as the server keeps it: when and from what it was learnt, and its merged rollup (not its windows or thumbnail). */
+export type BaselineSummary = Pick<Baseline, 'mv' | 'camera' | 'location' | 'createdAt' | 'from' | 'to' | 'source' | 'frames' | 'fps' | 'rollup'>;
 
 /** A flagged frame's metadata, and its JPEG (base64) when the host opted in (`sync-images`). */
 export type FlaggedSync = Omit<FlaggedFrame, 'encodeMs' | 'hashMs'> & { jpeg?: string };
