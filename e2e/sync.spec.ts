@@ -6,6 +6,8 @@
  * every batch arrives exactly once; a 503 with Retry-After is honoured.
  */
 import { createServer, request } from 'node:http';
+import { createRequire } from 'node:module';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,5 +186,51 @@ test('a 503 with Retry-After is honoured', async ({ page }) => {
   } finally {
     proxy.close();
     await server.stop();
+  }
+});
+
+test('OTLP: the kiosk exports its closed minutes as OTLP/HTTP JSON metrics that decode with the official protobuf definitions', async ({ page }) => {
+  test.setTimeout(240_000);
+  const Request = createRequire(import.meta.url)('@opentelemetry/otlp-transformer/build/src/generated/root.js').opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+  // a minimal OTLP/HTTP receiver (CORS for the kiosk's origin, gzip accepted)
+  const exports: any[] = [];
+  const receiver = createServer((req, res) => {
+    const cors = { 'access-control-allow-origin': KIOSK, 'access-control-allow-headers': 'authorization, content-type, content-encoding', 'access-control-allow-methods': 'POST' };
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    const chunks: Buffer[] = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      try {
+        const raw = Buffer.concat(chunks);
+        const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        const message = Request.fromObject(JSON.parse(body.toString('utf8')));
+        const err = req.url === '/v1/metrics' ? Request.verify(message) : 'wrong path';
+        if (err) throw new Error(err);
+        exports.push(Request.toObject(message, { longs: String }));
+        res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end('{}');
+      } catch (e) {
+        res.writeHead(400, { ...cors, 'content-type': 'application/json' }).end(JSON.stringify({ code: 3, message: (e as Error).message }));
+      }
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(5315, '127.0.0.1', r));
+  try {
+    const rec = await recordEvents(page);
+    await page.goto(`/?backend=wasm&panel=off&camera_id=otlp-cam&device_id=kiosk-o&otlp_url=${encodeURIComponent('http://127.0.0.1:5315/v1/metrics')}&sync_interval=2`);
+    await waitForEvent(page, 'ready');
+    await expect.poll(() => exports.length, { timeout: 130_000, intervals: [2000] }).toBeGreaterThan(0);
+    const rm = exports[0].resourceMetrics[0];
+    const attr = (a: { key: string; value: { stringValue?: string } }[], k: string) => a.find((x) => x.key === k)?.value.stringValue;
+    expect(attr(rm.resource.attributes, 'device.id')).toBe('kiosk-o');
+    expect(attr(rm.resource.attributes, 'camera_id')).toBe('otlp-cam');
+    expect(attr(rm.resource.attributes, 'service.name')).toBe('inference-health-monitor');
+    const metrics = rm.scopeMetrics[0].metrics;
+    const frames = metrics.find((m: { name: string }) => m.name === 'inference.frames');
+    expect(Number(frames.sum.dataPoints[0].asInt)).toBeGreaterThan(0);
+    const latency = metrics.find((m: { name: string }) => m.name === 'inference.stage.latency');
+    for (const p of latency.histogram.dataPoints) expect(p.bucketCounts.map(Number).reduce((a: number, b: number) => a + b, 0)).toBe(Number(p.count));
+    expect(rec.pageErrors).toEqual([]);
+  } finally {
+    receiver.close();
   }
 });

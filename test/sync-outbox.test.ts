@@ -233,4 +233,35 @@ describe('SyncOutbox', () => {
     expect(s.calls).toHaveLength(0);
     o.stop();
   });
+
+  it('an OTLP outbox sends each batch as its metrics export, and any 2xx acknowledges it', async () => {
+    const bodies: unknown[] = [];
+    const fetch = (async (_url: string, init: RequestInit) => {
+      bodies.push(JSON.parse(String(init.body)));
+      return new Response('{}', { status: 200 });
+    }) as unknown as typeof globalThis.fetch;
+    const { toOtlp } = await import('../src/sync/otlp.ts');
+    const p = memory();
+    const o = new SyncOutbox({
+      persistence: p,
+      collect: source(25),
+      monitors: () => [],
+      deviceId: () => 'kiosk-9',
+      appVersion: 'test',
+      fetch,
+      newId: () => 'otlp-source',
+      format: (b) => JSON.stringify(toOtlp(b)),
+      acknowledged: async () => true,
+    });
+    await o.configure({ url: 'http://collector.test/v1/metrics', intervalMs: 3_600_000, images: false });
+    await o.tick();
+    await settle(o);
+    expect(bodies).toHaveLength(1);
+    const rm = (bodies[0] as { resourceMetrics: { resource: { attributes: { key: string; value: { stringValue: string } }[] }; scopeMetrics: { metrics: { name: string; sum?: { dataPoints: { asInt: string }[] } }[] }[] }[] }).resourceMetrics[0]!;
+    expect(rm.resource.attributes.find((a) => a.key === 'device.id')!.value.stringValue).toBe('kiosk-9');
+    expect(rm.scopeMetrics[0]!.metrics.find((m) => m.name === 'inference.frames')!.sum!.dataPoints[0]!.asInt).toBe('25');
+    expect(p.queue.size).toBe(0);
+    expect(o.status().stats.sent).toBe(1);
+    o.stop();
+  });
 });

@@ -7,7 +7,7 @@ import type { AlertEvent, Baseline } from '../health/engine.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const DB_NAME = 'inference-health';
-export const DB_VERSION = 5;
+export const DB_VERSION = 6;
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
 export interface DetectionsRow {
@@ -39,6 +39,8 @@ export interface MonitorDB extends DBSchema {
   flaggedImages: { key: string; value: { id: string; jpeg: Blob; thumb: Blob } };
   /** sync batches waiting for the server's acknowledgement, by sequence number */
   outbox: { key: number; value: import('../sync/outbox.ts').QueuedBatch };
+  /** OTLP exports waiting for the collector's 2xx, by sequence number */
+  otlpOutbox: { key: number; value: import('../sync/outbox.ts').QueuedBatch };
   models: { key: string; value: { mv: string; sha256: string; firstSeen: number } };
   meta: { key: string; value: unknown };
 }
@@ -72,6 +74,10 @@ export const migrations: Record<number, (db: import('idb').IDBPDatabase<MonitorD
   // v5: the sync outbox
   5: (db) => {
     db.createObjectStore('outbox', { keyPath: 'seq' });
+  },
+  // v6: the OpenTelemetry (OTLP/HTTP) export's own outbox
+  6: (db) => {
+    db.createObjectStore('otlpOutbox', { keyPath: 'seq' });
   },
 };
 

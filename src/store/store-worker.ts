@@ -15,7 +15,7 @@ import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
 import { buildLabellingZip } from '../flagging/export/zip.ts';
 import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
 import type { Range } from './store.ts';
-import { createSync } from '../sync/sync-service.ts';
+import { createOtlp, createSync } from '../sync/sync-service.ts';
 import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 import type { MonitorInfo } from '../sync/payload.ts';
 
@@ -38,9 +38,11 @@ const alertListeners = new Set<(a: AlertEvent) => void>();
 let flagger: Flagger | undefined;
 const flagListeners = new Set<(f: FlaggedEvent) => void>();
 let sync: ReturnType<typeof createSync> | undefined;
+let otlp: ReturnType<typeof createOtlp> | undefined;
+const otlpListeners = new Set<(e: { code: string; message: string; status?: number } | undefined, s: SyncStatus) => void>();
 const syncListeners = new Set<(e: { code: string; message: string; status?: number } | undefined, s: SyncStatus) => void>();
-addEventListener('online', () => sync?.outbox.online(true));
-addEventListener('offline', () => sync?.outbox.online(false));
+addEventListener('online', () => (sync?.outbox.online(true), otlp?.online(true)));
+addEventListener('offline', () => (sync?.outbox.online(false), otlp?.online(false)));
 
 async function startFlagging(s: MonitorStore) {
   const f = new Flagger(
@@ -128,6 +130,10 @@ const api = {
           for (const l of syncListeners) l(e, st);
         });
         await sync.outbox.load().catch(() => undefined);
+        otlp = createOtlp(store!, () => [...sync!.monitors.values()], (e) => {
+          const st = otlp!.status();
+          for (const l of otlpListeners) l(e, st);
+        });
         lastMode = s.mode;
         void retention(false);
         retentionTimer = setInterval(() => void retention(), 60_000);
@@ -283,10 +289,22 @@ const api = {
   /** The page is going away: commit what is buffered, batch what is new and send what fits a keepalive request. */
   async pagehide() {
     await store?.flush();
-    await sync?.outbox.pagehide();
+    await Promise.all([sync?.outbox.pagehide(), otlp?.pagehide()]);
+  },
+  /** Starts exporting the rollups as OTLP/HTTP JSON metrics to a Collector (undefined stops; its outbox is kept). */
+  configureOtlp: (config: SyncConfig | undefined) => otlp!.configure(config),
+  otlpStatus: () => otlp?.status(),
+  onOtlpError(cb: (e: { code: string; message: string; status?: number } | undefined, s: SyncStatus) => void) {
+    otlpListeners.add(cb);
+  },
+  /** Makes an OTLP export of what is new and sends its queue now (tests). */
+  async otlpNow() {
+    await otlp?.tick();
+    return otlp?.status();
   },
   async close() {
     sync?.outbox.stop();
+    otlp?.stop();
     await flagger?.save();
     clearInterval(retentionTimer);
     clearInterval(tickTimer);

@@ -117,7 +117,14 @@ interface Deps {
   onError?(e: { code: SyncErrorCode; message: string; status?: number } | undefined): void;
   /** gzip a body (CompressionStream where there is one) */
   gzip?: (text: string) => Promise<Blob | undefined>;
+  /** a batch as the body sent (default: the batch's JSON; OTLP: its metrics export) */
+  format?: (batch: Batch) => string;
+  /** whether a 2xx answer acknowledges the batch (default: `{ack: seq}` in its JSON; an OTLP collector: any 2xx) */
+  acknowledged?: (res: Response, seq: number) => Promise<boolean>;
 }
+
+/** The fleet server acknowledges a batch by its sequence number. */
+const ackBySeq = async (res: Response, seq: number) => ((await res.json().catch(() => ({}))) as { ack?: number }).ack === seq;
 
 const freshCursor = (now: number): SyncCursor => ({ rollupsUpTo: Math.floor(now / 60_000) * 60_000 - 60 * 60_000, alertsAfter: '', flaggedAfter: '', baselines: {} });
 
@@ -249,7 +256,7 @@ export class SyncOutbox {
       baselines: c.baselines,
       dropped: s.droppedUnreported,
     };
-    const body = JSON.stringify(batch);
+    const body = (this.deps.format ?? JSON.stringify)(batch);
     const q: QueuedBatch = { seq: batch.seq, body, bytes: body.length, createdAt: now };
     const next: OutboxState = { ...s, nextSeq: s.nextSeq + 1, cursor: c.cursor, droppedUnreported: 0 };
     // bounded: the oldest go first, counted (and reported in the next batch)
@@ -316,8 +323,7 @@ export class SyncOutbox {
       return false;
     }
     if (res.ok) {
-      const ack = (await res.json().catch(() => ({}))) as { ack?: number };
-      if (ack.ack !== b.seq) {
+      if (!(await (this.deps.acknowledged ?? ackBySeq)(res, b.seq))) {
         this.fail('sync-failed', `the server answered ${res.status} without acknowledging batch ${b.seq}`, res.status);
         return false;
       }

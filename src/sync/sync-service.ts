@@ -7,6 +7,7 @@ import type { HealthEngine } from '../health/engine.ts';
 import type { Flagger } from '../flagging/flagger.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { AlertSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
+import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
 
 /** the app's version, sent with every batch */
@@ -18,13 +19,14 @@ const FLAGGED_WITH_IMAGES_PER_BATCH = 5;
 const STATE_KEY = 'syncState';
 
 /** The outbox's queue and state in IndexedDB: a batch and the state that goes with it are written in one transaction. */
-export function idbPersistence(store: MonitorStore): OutboxPersistence {
+export function idbPersistence(store: MonitorStore, where: { queue: 'outbox' | 'otlpOutbox'; stateKey: string } = { queue: 'outbox', stateKey: STATE_KEY }): OutboxPersistence {
+  const { queue: Q, stateKey: STATE } = where;
   const mem: { state?: OutboxState; queue: Map<number, QueuedBatch> } = { queue: new Map() };
   return {
     async load() {
       const db = store.database;
       if (!db) return { state: mem.state, queue: [...mem.queue.values()] };
-      const [state, queue] = await Promise.all([db.get('meta', STATE_KEY) as Promise<OutboxState | undefined>, db.getAll('outbox')]);
+      const [state, queue] = await Promise.all([db.get('meta', STATE) as Promise<OutboxState | undefined>, db.getAll(Q)]);
       return { state, queue };
     },
     async append(batch, state) {
@@ -34,9 +36,9 @@ export function idbPersistence(store: MonitorStore): OutboxPersistence {
         mem.state = state;
         return;
       }
-      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
-      void tx.objectStore('outbox').put(batch);
-      void tx.objectStore('meta').put(state, STATE_KEY);
+      const tx = db.transaction([Q, 'meta'], 'readwrite');
+      void tx.objectStore(Q).put(batch);
+      void tx.objectStore('meta').put(state, STATE);
       await tx.done;
     },
     async remove(seqs, state) {
@@ -46,14 +48,14 @@ export function idbPersistence(store: MonitorStore): OutboxPersistence {
         mem.state = state;
         return;
       }
-      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
-      for (const s of seqs) void tx.objectStore('outbox').delete(s);
-      void tx.objectStore('meta').put(state, STATE_KEY);
+      const tx = db.transaction([Q, 'meta'], 'readwrite');
+      for (const s of seqs) void tx.objectStore(Q).delete(s);
+      void tx.objectStore('meta').put(state, STATE);
       await tx.done;
     },
     async saveState(state) {
       mem.state = state;
-      await store.database?.put('meta', state, STATE_KEY);
+      await store.database?.put('meta', state, STATE);
     },
   };
 }
@@ -65,7 +67,7 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames, new baselines. */
-async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean): Promise<Collected> {
+async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean, rollupsOnly = false): Promise<Collected> {
   let more = false;
   // whole minutes only, up to the per-batch bound
   let rollups = await store.rollupsBetween('1m', cursor.rollupsUpTo + 60_000, closedUpTo);
@@ -78,7 +80,7 @@ async function collect(store: MonitorStore, engine: HealthEngine | undefined, fl
     more = true;
   }
   if (!rollups.length && rollupsUpTo < cursor.rollupsUpTo) rollupsUpTo = cursor.rollupsUpTo;
-  const alerts = await store.alertsAfter(cursor.alertsAfter, LIMITS.alerts);
+  const alerts = rollupsOnly ? [] : await store.alertsAfter(cursor.alertsAfter, LIMITS.alerts);
   if (alerts.length === LIMITS.alerts) more = true;
   const max = images ? FLAGGED_WITH_IMAGES_PER_BATCH : FLAGGED_PER_BATCH;
   const ids = flagger ? flagger.db.ids({}).filter((id) => id > cursor.flaggedAfter).reverse() : [];
@@ -109,6 +111,28 @@ async function collect(store: MonitorStore, engine: HealthEngine | undefined, fl
     cursor: { rollupsUpTo, alertsAfter: alerts.at(-1)?.id ?? cursor.alertsAfter, flaggedAfter: flagged.at(-1)?.id ?? cursor.flaggedAfter, baselines: sent },
     ...(more ? { more } : {}),
   };
+}
+
+/**
+ * The page's OpenTelemetry export: the same closed 1-min rollups as OTLP/HTTP JSON metrics to a Collector's
+ * `/v1/metrics`, with an outbox of its own (cursor, queue, retries) — a Collector acknowledges with any 2xx.
+ */
+export function createOtlp(store: MonitorStore, monitors: () => MonitorInfo[], onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
+  return new SyncOutbox({
+    persistence: idbPersistence(store, { queue: 'otlpOutbox', stateKey: 'otlpState' }),
+    collect: async (cursor, closedUpTo) => {
+      const all = await collect(store, undefined, undefined, cursor, closedUpTo, false, true);
+      return { rollups: all.rollups, alerts: [], flagged: [], baselines: [], cursor: { ...cursor, rollupsUpTo: all.cursor.rollupsUpTo }, ...(all.more ? { more: true } : {}) };
+    },
+    monitors,
+    deviceId: () => monitors().map((m) => m.tags.device_id).find(Boolean),
+    appVersion: APP_VERSION,
+    newId: () => uuidv7(),
+    gzip: gzipText,
+    format: (b) => JSON.stringify(toOtlp(b)),
+    acknowledged: async () => true,
+    onError,
+  });
 }
 
 /** The page's sync: its outbox and the monitors that report through it. */

@@ -57,6 +57,8 @@ export class InferenceMonitor extends LitElement {
     syncToken: { type: String, attribute: 'sync-token' },
     syncInterval: { type: Number, reflect: true, attribute: 'sync-interval' },
     syncImages: { type: Boolean, reflect: true, attribute: 'sync-images' },
+    otlpUrl: { type: String, reflect: true, attribute: 'otlp-url' },
+    otlpToken: { type: String, attribute: 'otlp-token' },
     baselineMinutes: { type: Number, reflect: true, attribute: 'baseline-minutes' },
     notify: { type: Boolean, reflect: true },
     panel: { type: String, reflect: true },
@@ -102,6 +104,10 @@ export class InferenceMonitor extends LitElement {
   declare syncInterval?: number;
   /** also send flagged frames' JPEGs */
   declare syncImages: boolean;
+  /** an OpenTelemetry Collector's OTLP/HTTP metrics endpoint (e.g. http://127.0.0.1:4318/v1/metrics): the rollups go there too (page-wide) */
+  declare otlpUrl?: string;
+  /** its bearer token, if it wants one */
+  declare otlpToken?: string;
   /** minutes of frames a new baseline is captured from (default 5; page-wide) */
   declare baselineMinutes?: number;
   /** show a browser notification when an alert fires (asks for permission on start) */
@@ -173,6 +179,7 @@ export class InferenceMonitor extends LitElement {
   private alertsSubscribed = false;
   private flaggedSubscribed = false;
   private syncSubscribed = false;
+  private otlpSubscribed = false;
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
 
   /** The latest result, for hosts that poll rather than listen. */
@@ -327,6 +334,7 @@ export class InferenceMonitor extends LitElement {
       if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
       if (this.flagging !== 'on' && this.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${this.flagging}'`);
       this.syncConfig(); // validated before anything starts
+      this.otlpConfig();
       const manifestUrl = new URL(this.model || DEFAULT_MODEL, document.baseURI).href;
       this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
       const workerFailed = new Promise<never>((_, reject) => {
@@ -454,23 +462,36 @@ export class InferenceMonitor extends LitElement {
   /** The sync configuration from the attributes (validated), or undefined without `sync-url`. */
   private syncConfig(): SyncConfig | undefined {
     if (!this.syncUrl) return undefined;
-    let url: URL;
-    try {
-      url = new URL(this.syncUrl, document.baseURI);
-    } catch {
-      throw new MonitorError('attribute-invalid', `sync-url must be a URL, not '${this.syncUrl}'`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `sync-url must be an http(s) URL, not '${this.syncUrl}'`);
+    const url = httpUrl('sync-url', this.syncUrl);
     const every = this.syncInterval ?? 60;
     if (!(Number.isFinite(every) && every >= 1 && every <= 3600)) throw new MonitorError('attribute-invalid', `sync-interval must be a number of seconds from 1 to 3600, not '${this.getAttribute('sync-interval')}'`);
     const token = this.syncToken || document.querySelector<HTMLMetaElement>('meta[name="inference-monitor-sync-token"]')?.content || undefined;
     return { url: url.href, ...(token ? { token } : {}), intervalMs: every * 1000, images: this.syncImages };
   }
 
+  /** The OTLP export's configuration from the attributes (validated), or undefined without `otlp-url`. */
+  private otlpConfig(): SyncConfig | undefined {
+    if (!this.otlpUrl) return undefined;
+    const url = httpUrl('otlp-url', this.otlpUrl);
+    return { url: url.href, ...(this.otlpToken ? { token: this.otlpToken } : {}), intervalMs: (this.syncInterval ?? 60) * 1000, images: false };
+  }
+
   /** Registers this monitor with the page's sync and starts it (when `sync-url` is set); sync errors become `error` events. */
   private async startSync(store: StoreClient, ready: ReadyInfo) {
     const config = this.syncConfig();
+    const otlp = this.otlpConfig();
     await store.registerMonitor({ src: this.sourceId, mv: ready.modelVersion, backend: ready.backend, tags: this.tags, modelId: ready.modelId });
+    if (otlp) {
+      if (!this.otlpSubscribed) {
+        this.otlpSubscribed = true;
+        await store.onOtlpError(
+          Comlink.proxy((e?: { code: string; message: string }) => {
+            if (e) this.emit('error', { code: e.code as MonitorErrorCode, message: `OTLP export: ${e.message}`, fatal: false });
+          }),
+        );
+      }
+      await store.configureOtlp(otlp);
+    }
     if (!config) return;
     if (!this.syncSubscribed) {
       this.syncSubscribed = true;
@@ -793,6 +814,18 @@ export class InferenceMonitor extends LitElement {
         : nothing}
     </div>`;
   }
+}
+
+/** An attribute's http(s) URL (relative ones against the page), or an attribute-invalid error naming it. */
+function httpUrl(attribute: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value, document.baseURI);
+  } catch {
+    throw new MonitorError('attribute-invalid', `${attribute} must be a URL, not '${value}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `${attribute} must be an http(s) URL, not '${value}'`);
+  return url;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : '–');
