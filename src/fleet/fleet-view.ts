@@ -39,6 +39,7 @@ export class FleetView extends LitElement {
     _mv: { state: true },
     _open: { state: true },
     _loadedAt: { state: true },
+    _forwarding: { state: true },
   };
 
   declare private _devices: FleetDevice[];
@@ -50,6 +51,7 @@ export class FleetView extends LitElement {
   /** the device whose panel is open ('*': the whole fleet) */
   declare private _open?: string;
   declare private _loadedAt?: number;
+  declare private _forwarding: { name: string; url: string; pending: number; delivered: number; deadLetters: number; lastError?: string }[];
   /** ms to render the device table after the last load (for the benchmark) */
   renderMs = 0;
 
@@ -60,6 +62,7 @@ export class FleetView extends LitElement {
   constructor() {
     super();
     this._devices = [];
+    this._forwarding = [];
     this._needsToken = !this.token;
     this._camera = '';
     this._location = '';
@@ -88,7 +91,11 @@ export class FleetView extends LitElement {
   /** Reads the device list (every 10 s while visible). */
   async load(): Promise<void> {
     try {
-      const devices = await this.source().get<FleetDevice[]>('/v1/devices');
+      const [devices, forwarding] = await Promise.all([
+        this.source().get<FleetDevice[]>('/v1/devices'),
+        this.source().get<{ targets: FleetView['_forwarding'] }>('/v1/forwarding').catch(() => ({ targets: [] })),
+      ]);
+      this._forwarding = forwarding.targets;
       const t0 = performance.now();
       this._devices = devices;
       this._error = undefined;
@@ -237,6 +244,17 @@ export class FleetView extends LitElement {
         <span class="muted">${this._loadedAt ? `updated ${ago(this._loadedAt)}` : 'loading…'}</span>
       </div>
       ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+      ${this._forwarding.length
+        ? html`<p class="forwarding">
+            Alert forwarding:
+            ${this._forwarding.map(
+              (t) => html`<span data-target=${t.name}
+                >${t.name} ${t.delivered} delivered, ${t.pending} pending,
+                <span class=${t.deadLetters ? 'down' : ''}>${t.deadLetters} dead letter${t.deadLetters === 1 ? '' : 's'}</span>${t.lastError ? html` <span class="muted">(last error: ${t.lastError})</span>` : nothing};
+              </span>`,
+            )}
+          </p>`
+        : nothing}
       <table>
         <thead>
           <tr>

@@ -18,12 +18,13 @@ import { parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import type { Config, TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
+import { forwardingStatus } from './forward.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
 const HTML_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
-const ROUTES = ['/v1/batches', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/healthz', '/metrics'];
+const ROUTES = ['/v1/batches', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/v1/forwarding', '/healthz', '/metrics'];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.wasm': 'application/wasm',
@@ -458,6 +459,12 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     return c.json(devices);
   });
 
+  // alert forwarding's targets: queued, delivered, dead-lettered, last error
+  app.get('/v1/forwarding', (c) => {
+    params(c, []);
+    return c.json(forwardingStatus(db, config));
+  });
+
   app.get('/healthz', (c) => (db.ping() ? c.json({ ok: true, db: 'ok' }) : c.json({ ok: false, db: 'error' }, 503)));
 
   app.get('/metrics', (c) => {
@@ -474,6 +481,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       now, intervalMs: config.intervalMs, maxSeries: config.maxSeries,
       sources: db.sources(), cumulative: db.cumulative(), recent: db.rollupRows('1m', now - 5 * MINUTE, now), firing: db.firing(),
       batches: stats.batches, http, droppedSoFar: stats.seriesDropped,
+      forwarding: forwardingStatus(db, config).targets.map((t) => ({ target: t.name, delivered: t.delivered, deadLetters: t.deadLetters, pending: t.pending })),
     });
     stats.seriesDropped += dropped;
     return c.body(writeExposition(families), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });

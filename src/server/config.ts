@@ -16,6 +16,13 @@
  * | FLEET_STATIC | folder of the fleet page's static files | dist |
  * | FLEET_INTERVAL_MS | the pages' sync interval: silent for > 3 of these = down | 60000 |
  * | FLEET_MAX_SERIES | most label sets on /metrics | 5000 |
+ * | FLEET_ALERTMANAGER_URL | Alertmanager's base URL: alert state changes are POSTed to its /api/v2/alerts | none |
+ * | FLEET_ALERTMANAGER_REPEAT_MS | how often every firing alert is re-posted to Alertmanager (before its resolve_timeout forgets it) | 60000 |
+ * | FLEET_WEBHOOK_URL | a URL alert state changes are POSTed to as JSON | none |
+ * | FLEET_WEBHOOK_FORMAT | `json` (the event's fields) or `slack` (`{text}`, Slack-compatible) | json |
+ * | FLEET_PUBLIC_URL | the server's public base URL, for links to a device's panel in forwarded alerts | http://HOST:PORT |
+ * | FLEET_FORWARD_ATTEMPTS | delivery attempts per alert and target before it is dead-lettered (24: about 1.5 h of an outage at the 5-min cap) | 24 |
+ * | FLEET_FORWARD_BACKOFF_MS, FLEET_FORWARD_BACKOFF_MAX_MS | back-off after a failed delivery: doubling from the first, at most the second (with jitter) | 1000, 300000 |
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,7 +59,30 @@ export interface Config {
   metricsTokenSha256?: string;
   /** most label sets /metrics exposes (the oldest-seen devices' series go first) */
   maxSeries: number;
+  /** alert forwarding (loadConfig always sets it; absent: FORWARD_DEFAULTS) */
+  forward?: ForwardConfig;
 }
+
+/** Where and how alert state changes are forwarded (forward.ts). */
+export interface ForwardConfig {
+  /** Alertmanager's base URL (alerts go to `<it>/api/v2/alerts`) */
+  alertmanagerUrl?: string;
+  /** how often every firing alert is re-posted to Alertmanager (ms) */
+  alertmanagerRepeatMs: number;
+  /** a URL that gets each alert state change as a JSON POST */
+  webhookUrl?: string;
+  webhookFormat: 'json' | 'slack';
+  /** the server's public base URL (no trailing slash); absent: http://HOST:PORT as it listens */
+  publicUrl?: string;
+  /** delivery attempts before a dead letter */
+  attempts: number;
+  /** back-off after the first failure (ms), doubling up to backoffMaxMs, with jitter */
+  backoffMs: number;
+  backoffMaxMs: number;
+}
+
+/** The forwarding defaults: no targets. */
+export const FORWARD_DEFAULTS: ForwardConfig = { alertmanagerRepeatMs: 60_000, webhookFormat: 'json', attempts: 24, backoffMs: 1000, backoffMaxMs: 300_000 };
 
 /** A bad configuration value (main.ts prints it and exits 1). */
 export class ConfigError extends Error {
@@ -78,6 +108,41 @@ function int(env: Record<string, string | undefined>, key: string, dflt: number,
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** An http(s) URL from `key` (a base URL: trailing slashes dropped), or undefined when unset. */
+function httpUrl(env: Record<string, string | undefined>, key: string, what: string, base = true): string | undefined {
+  const raw = env[key]?.trim();
+  if (!raw) return undefined;
+  let u: URL | null = null;
+  try {
+    u = new URL(raw);
+  } catch { /* below */ }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new ConfigError(`${key}: expected ${what} (an http:// or https:// URL), got ${JSON.stringify(raw.slice(0, 200))}`);
+  if (base && (u.search || u.hash)) throw new ConfigError(`${key}: a base URL without ? or # parts, got ${JSON.stringify(raw.slice(0, 200))}`);
+  return base ? u.href.replace(/\/+$/, '') : u.href;
+}
+
+/** The forwarding settings from `env`. */
+function forwardConfig(env: Record<string, string | undefined>): ForwardConfig {
+  const format = env.FLEET_WEBHOOK_FORMAT?.trim() || 'json';
+  if (format !== 'json' && format !== 'slack') throw new ConfigError(`FLEET_WEBHOOK_FORMAT: expected json or slack, got ${JSON.stringify(format)}`);
+  const alertmanagerUrl = httpUrl(env, 'FLEET_ALERTMANAGER_URL', "Alertmanager's base URL like http://127.0.0.1:9093");
+  const webhookUrl = httpUrl(env, 'FLEET_WEBHOOK_URL', 'a webhook URL', false);
+  const publicUrl = httpUrl(env, 'FLEET_PUBLIC_URL', "the server's public base URL like https://fleet.example.com");
+  const d = FORWARD_DEFAULTS;
+  const backoffMs = int(env, 'FLEET_FORWARD_BACKOFF_MS', d.backoffMs, 10, 3600_000);
+  const backoffMaxMs = int(env, 'FLEET_FORWARD_BACKOFF_MAX_MS', Math.max(d.backoffMaxMs, backoffMs), backoffMs, 24 * 3600_000);
+  return {
+    ...(alertmanagerUrl ? { alertmanagerUrl } : {}),
+    alertmanagerRepeatMs: int(env, 'FLEET_ALERTMANAGER_REPEAT_MS', d.alertmanagerRepeatMs, 1000, 24 * 3600_000),
+    ...(webhookUrl ? { webhookUrl } : {}),
+    webhookFormat: format,
+    ...(publicUrl ? { publicUrl } : {}),
+    attempts: int(env, 'FLEET_FORWARD_ATTEMPTS', d.attempts, 1, 1000),
+    backoffMs,
+    backoffMaxMs,
+  };
 }
 
 /** `name:token[:dev1|dev2|*]` entries, comma-separated → hashed entries (no devices part: any device). */
@@ -164,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     intervalMs: int(env, 'FLEET_INTERVAL_MS', 60_000, 1000, 24 * 3600_000),
     ...(metricsToken ? { metricsTokenSha256: sha256Hex(metricsToken) } : {}),
     maxSeries: int(env, 'FLEET_MAX_SERIES', 5000, 1, 10_000_000),
+    forward: forwardConfig(env),
   };
 }
 

@@ -5,6 +5,9 @@
  * deletes old rows). Reads return plain Rollups / AlertEvents, for the shared query functions.
  *
  * Rollup rows are returned ordered by (start, mv, g, source), so sums over them are reproducible.
+ *
+ * Hooks registered with `onIngest` run inside each new batch's transaction (forward.ts queues alert state
+ * changes for Alertmanager and webhooks there, in the `outgoing` table, so none is lost between).
  */
 import Database from 'better-sqlite3';
 import type { Batch } from '../sync/payload.ts';
@@ -21,6 +24,8 @@ export const RETENTION = {
   alerts: 365 * DAY,
   flagged: 365 * DAY,
   batches: 30 * DAY,
+  /** dead-lettered outgoing alert deliveries (forward.ts) */
+  deadLetters: 30 * DAY,
 } as const;
 
 /** A sync source (one page) as stored. */
@@ -41,6 +46,13 @@ export interface SourceRow {
 
 /** An alert state change with the source that reported it. */
 export type SourceAlert = AlertEvent & { source: string };
+
+/** What an ingest hook gets (inside the batch's transaction): the source, the time, and its new alert events (`latest`: it became the alert's state in alert_state). */
+export interface IngestEvent {
+  source: string;
+  now: number;
+  alerts: { alert: AlertEvent; latest: boolean }[];
+}
 
 /** Rollup filters plus the source id. */
 export type RollupFilters = Filters & { source?: string };
@@ -88,6 +100,20 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
         PRIMARY KEY (source, mv, camera)
       );
     `),
+  // forward.ts: the durable queue of alert deliveries (state pending | dead; delivered rows are deleted) and totals per target
+  (db) =>
+    db.exec(`
+      CREATE TABLE outgoing (
+        id INTEGER PRIMARY KEY, target TEXT NOT NULL, alert_key TEXT NOT NULL, idem TEXT NOT NULL, body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, last_error TEXT,
+        state TEXT NOT NULL DEFAULT 'pending'
+      );
+      CREATE INDEX outgoing_queue ON outgoing (target, state, id);
+      CREATE TABLE forward_totals (
+        target TEXT PRIMARY KEY, delivered INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT, last_error_at INTEGER, last_delivered_at INTEGER
+      );
+    `),
 ];
 
 /** The schema version a fresh database reaches. */
@@ -115,6 +141,7 @@ export class FleetDb {
   private stmts = new Map<string, Database.Statement>();
 
   private readonly ingestTx: (b: Batch, tokenName: string, now: number) => { duplicate: boolean };
+  private readonly ingestHooks: ((e: IngestEvent) => void)[] = [];
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -153,6 +180,26 @@ export class FleetDb {
    */
   ingest(batch: Batch, tokenName: string, now = Date.now()): { duplicate: boolean } {
     return this.ingestTx(batch, tokenName, now);
+  }
+
+  /** Runs `hook` inside every new (non-duplicate) batch's transaction, after the batch is written; a throw rolls the batch back. */
+  onIngest(hook: (e: IngestEvent) => void): void {
+    this.ingestHooks.push(hook);
+  }
+
+  /**
+   * Records an alert state change of a source (call inside a transaction): its row in `alerts` (`fresh`: its id
+   * was new) and, unless a later change is already there, its alert_state (`latest`).
+   */
+  putAlert(source: string, a: AlertEvent): { fresh: boolean; latest: boolean } {
+    const json = JSON.stringify(a);
+    const fresh = this.st('INSERT OR IGNORE INTO alerts (source, id, t, rule, camera_id, data) VALUES (?, ?, ?, ?, ?, ?)').run(source, a.id, a.t, a.rule, a.camera_id, json).changes > 0;
+    const latest = this.st(`
+      INSERT INTO alert_state (source, rule, camera_id, class_id, t, state, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (source, rule, camera_id, class_id) DO UPDATE SET t = excluded.t, state = excluded.state, data = excluded.data
+      WHERE excluded.t >= alert_state.t
+    `).run(source, a.rule, a.camera_id, a.classId ?? -1, a.t, a.state, json).changes > 0;
+    return { fresh, latest };
   }
 
   /** ingest's body (inside the transaction). */
@@ -202,16 +249,10 @@ export class FleetDb {
       putCum.run(src.id, m.mv, m.g, toJson(old ? mergeRollup(rollupFromJson(old), m) : m));
     }
 
-    const putAlert = this.st('INSERT OR IGNORE INTO alerts (source, id, t, rule, camera_id, data) VALUES (?, ?, ?, ?, ?, ?)');
-    const putState = this.st(`
-      INSERT INTO alert_state (source, rule, camera_id, class_id, t, state, data) VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (source, rule, camera_id, class_id) DO UPDATE SET t = excluded.t, state = excluded.state, data = excluded.data
-      WHERE excluded.t >= alert_state.t
-    `);
+    const fresh: IngestEvent['alerts'] = [];
     for (const a of b.alerts) {
-      const json = JSON.stringify(a);
-      putAlert.run(src.id, a.id, a.t, a.rule, a.camera_id, json);
-      putState.run(src.id, a.rule, a.camera_id, a.classId ?? -1, a.t, a.state, json);
+      const r = this.putAlert(src.id, a);
+      if (r.fresh) fresh.push({ alert: a, latest: r.latest });
     }
     const putFlag = this.st('INSERT OR IGNORE INTO flagged (source, id, t, data, jpeg) VALUES (?, ?, ?, ?, ?)');
     for (const f of b.flagged) {
@@ -220,6 +261,7 @@ export class FleetDb {
     }
     const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
     for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
+    for (const hook of this.ingestHooks) hook({ source: src.id, now, alerts: fresh });
     return { duplicate: false };
   }
 
@@ -302,7 +344,8 @@ export class FleetDb {
 
   /**
    * Deletes rows past RETENTION as of `now`: 1-min rollups (30 days), 1-hour rollups, alerts and flagged frames
-   * (1 year), batch rows (30 days; each source remembers the highest seq pruned, so an old replay stays a duplicate).
+   * (1 year), batch rows (30 days; each source remembers the highest seq pruned, so an old replay stays a duplicate),
+   * dead-lettered alert deliveries (30 days).
    */
   retention(now = Date.now()): Record<string, number> {
     return this.db.transaction(() => {
@@ -317,6 +360,7 @@ export class FleetDb {
         rollups1h: this.st("DELETE FROM rollups WHERE res = '1h' AND start < ?").run(now - RETENTION.rollups1h).changes,
         alerts: this.st('DELETE FROM alerts WHERE t < ?').run(now - RETENTION.alerts).changes,
         flagged: this.st('DELETE FROM flagged WHERE t < ?').run(now - RETENTION.flagged).changes,
+        deadLetters: this.st("DELETE FROM outgoing WHERE state = 'dead' AND created_at < ?").run(now - RETENTION.deadLetters).changes,
       };
     })();
   }

@@ -1,12 +1,13 @@
 /**
  * `npm run server`: the reference fleet server. Loads the configuration, opens the database (retention at
- * start and hourly), serves the app on HOST:PORT, and on SIGINT/SIGTERM closes the server and checkpoints
- * and closes the database.
+ * start and hourly), serves the app on HOST:PORT, forwards alerts (forward.ts: Alertmanager, webhook,
+ * device-down), and on SIGINT/SIGTERM closes the server, stops forwarding, and checkpoints and closes the database.
  */
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { FleetDb } from './db.ts';
+import { Forwarder } from './forward.ts';
 
 /** Starts the server; resolves once it listens. */
 export async function main(env: Record<string, string | undefined> = process.env) {
@@ -38,9 +39,11 @@ export async function main(env: Record<string, string | undefined> = process.env
   const hourly = setInterval(prune, 3600_000);
   hourly.unref();
 
+  const forwarder = new Forwarder(db, config);
   const app = createApp(config, db);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const host = info.address.includes(':') ? `[${info.address}]` : info.address;
+    forwarder.start(`http://${host}:${info.port}`);
     console.log(`fleet server on http://${host}:${info.port} (db ${config.dbPath})`);
   });
   server.on('error', (e) => {
@@ -54,14 +57,18 @@ export async function main(env: Record<string, string | undefined> = process.env
     closing = true;
     clearInterval(hourly);
     const force = setTimeout(() => {
+      void forwarder.stop(0);
       db.close();
       process.exit(0);
     }, 5000);
     force.unref();
+    const stopping = forwarder.stop();
     server.close(() => {
-      db.close();
-      console.log(`fleet server: stopped (${signal})`);
-      process.exit(0);
+      void stopping.then(() => {
+        db.close();
+        console.log(`fleet server: stopped (${signal})`);
+        process.exit(0);
+      });
     });
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   };

@@ -122,6 +122,8 @@ export interface FleetInput {
   http: { route: string; code: number; n: number }[];
   /** label sets left out by maxSeries so far (this call adds its own) */
   droppedSoFar: number;
+  /** alert forwarding per target (forward.ts) */
+  forwarding?: { target: string; delivered: number; deadLetters: number; pending: number }[];
 }
 
 const SERIES_LABELS = ['device', 'camera_id', 'location', 'model_version'] as const;
@@ -219,6 +221,17 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
       { name: 'inference_metrics_series_dropped_total', help: 'Label sets left out of this endpoint by FLEET_MAX_SERIES (oldest-seen devices first), summed over scrapes', type: 'counter', samples: [{ labels: {}, value: input.droppedSoFar + dropped }] },
       { name: 'fleet_batches_total', help: 'POST /v1/batches by result', type: 'counter', samples: Object.entries(input.batches).sort().map(([result, value]) => ({ labels: { result }, value })) },
       { name: 'fleet_http_requests_total', help: 'HTTP requests by route and status code', type: 'counter', samples: [...input.http].sort((a, b) => a.route.localeCompare(b.route) || a.code - b.code).map((h) => ({ labels: { route: h.route, code: String(h.code) }, value: h.n })) },
+      ...forwardFamilies(input.forwarding ?? []),
     ],
   };
+}
+
+/** Alert forwarding per target: delivered, dead-lettered (all time) and queued now. */
+function forwardFamilies(targets: NonNullable<FleetInput['forwarding']>): Family[] {
+  const per = (pick: (t: (typeof targets)[number]) => number): Sample[] => targets.map((t) => ({ labels: { target: t.target }, value: pick(t) }));
+  return [
+    { name: 'fleet_alerts_forwarded_total', help: 'Alert state changes delivered to a target (answered 2xx)', type: 'counter', samples: per((t) => t.delivered) },
+    { name: 'fleet_alerts_dead_letter_total', help: 'Alert state changes a target never took (dead-lettered after FLEET_FORWARD_ATTEMPTS)', type: 'counter', samples: per((t) => t.deadLetters) },
+    { name: 'fleet_alerts_pending', help: 'Alert state changes queued for a target', type: 'gauge', samples: per((t) => t.pending) },
+  ];
 }
