@@ -48,9 +48,11 @@ function batch(source: string, seq: number, start: number, device?: string): Bat
 async function startServer(dir: string): Promise<ChildProcess> {
   const proc = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'server', 'main.ts')], {
     cwd: root,
-    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', FLEET_DB: join(dir, 'fleet.sqlite'), FLEET_TOKENS: `bench:${TOKEN}:*`, FLEET_RATE: '100000000', FLEET_STATIC: join(root, 'dist'), FLEET_CORS: `http://127.0.0.1:${KIOSK_PORT}` },
-    stdio: 'ignore',
+    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', FLEET_DB: join(dir, 'fleet.sqlite'), FLEET_TOKENS: `bench:${TOKEN}:*`, FLEET_RATE: '10000000', FLEET_STATIC: join(root, 'dist'), FLEET_CORS: `http://127.0.0.1:${KIOSK_PORT}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
   const end = Date.now() + 30_000;
   while (Date.now() < end) {
     try {
@@ -59,7 +61,7 @@ async function startServer(dir: string): Promise<ChildProcess> {
     await new Promise((r) => setTimeout(r, 200));
   }
   proc.kill();
-  throw new Error('the fleet server did not start');
+  throw new Error(`the fleet server did not start: ${err.slice(-1000)}`);
 }
 
 function load(body: (seq: number) => string, seconds: number): Promise<autocannon.Result> {

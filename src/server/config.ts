@@ -19,6 +19,7 @@
  * | FLEET_ALERTMANAGER_URL | Alertmanager's base URL: alert state changes are POSTed to its /api/v2/alerts | none |
  * | FLEET_ALERTMANAGER_REPEAT_MS | how often every firing alert is re-posted to Alertmanager (before its resolve_timeout forgets it) | 60000 |
  * | FLEET_WEBHOOK_URL | a URL alert state changes are POSTed to as JSON | none |
+ * | FLEET_OTLP_URL | an OpenTelemetry Collector's OTLP/HTTP metrics endpoint: every batch's rollups go there too | none |
  * | FLEET_WEBHOOK_FORMAT | `json` (the event's fields) or `slack` (`{text}`, Slack-compatible) | json |
  * | FLEET_PUBLIC_URL | the server's public base URL, for links to a device's panel in forwarded alerts | http://HOST:PORT |
  * | FLEET_FORWARD_ATTEMPTS | delivery attempts per alert and target before it is dead-lettered (24: about 1.5 h of an outage at the 5-min cap) | 24 |
@@ -71,6 +72,8 @@ export interface ForwardConfig {
   alertmanagerRepeatMs: number;
   /** a URL that gets each alert state change as a JSON POST */
   webhookUrl?: string;
+  /** an OpenTelemetry Collector's OTLP/HTTP metrics endpoint: every batch's rollups are forwarded there */
+  otlpUrl?: string;
   webhookFormat: 'json' | 'slack';
   /** the server's public base URL (no trailing slash); absent: http://HOST:PORT as it listens */
   publicUrl?: string;
@@ -130,6 +133,7 @@ function forwardConfig(env: Record<string, string | undefined>): ForwardConfig {
   const alertmanagerUrl = httpUrl(env, 'FLEET_ALERTMANAGER_URL', "Alertmanager's base URL like http://127.0.0.1:9093");
   const webhookUrl = httpUrl(env, 'FLEET_WEBHOOK_URL', 'a webhook URL', false);
   const publicUrl = httpUrl(env, 'FLEET_PUBLIC_URL', "the server's public base URL like https://fleet.example.com");
+  const otlpUrl = httpUrl(env, 'FLEET_OTLP_URL', "an OpenTelemetry Collector's OTLP/HTTP metrics endpoint like http://127.0.0.1:4318/v1/metrics", false);
   const d = FORWARD_DEFAULTS;
   const backoffMs = int(env, 'FLEET_FORWARD_BACKOFF_MS', d.backoffMs, 10, 3600_000);
   const backoffMaxMs = int(env, 'FLEET_FORWARD_BACKOFF_MAX_MS', Math.max(d.backoffMaxMs, backoffMs), backoffMs, 24 * 3600_000);
@@ -138,6 +142,7 @@ function forwardConfig(env: Record<string, string | undefined>): ForwardConfig {
     alertmanagerRepeatMs: int(env, 'FLEET_ALERTMANAGER_REPEAT_MS', d.alertmanagerRepeatMs, 1000, 24 * 3600_000),
     ...(webhookUrl ? { webhookUrl } : {}),
     webhookFormat: format,
+    ...(otlpUrl ? { otlpUrl } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     attempts: int(env, 'FLEET_FORWARD_ATTEMPTS', d.attempts, 1, 1000),
     backoffMs,

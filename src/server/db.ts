@@ -52,6 +52,8 @@ export interface IngestEvent {
   source: string;
   now: number;
   alerts: { alert: AlertEvent; latest: boolean }[];
+  /** the batch itself (its rollups are forwarded as OTLP where a Collector is configured) */
+  batch: Batch;
 }
 
 /** Rollup filters plus the source id. */
@@ -261,7 +263,7 @@ export class FleetDb {
     }
     const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
     for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
-    for (const hook of this.ingestHooks) hook({ source: src.id, now, alerts: fresh });
+    for (const hook of this.ingestHooks) hook({ source: src.id, now, alerts: fresh, batch: b });
     return { duplicate: false };
   }
 

@@ -25,12 +25,13 @@
  * source's next batch resolves it in the same transaction. Which sources are down is alert_state itself, so a
  * restart neither repeats nor loses it.
  */
+import { toOtlp } from '../sync/otlp.ts';
 import type Database from 'better-sqlite3';
 import type { AlertEvent } from '../health/engine.ts';
 import { type Config, FORWARD_DEFAULTS, type ForwardConfig } from './config.ts';
 import type { FleetDb, IngestEvent } from './db.ts';
 
-export type TargetName = 'alertmanager' | 'webhook';
+export type TargetName = 'alertmanager' | 'webhook' | 'otlp';
 
 /** A forwarding target. */
 export interface Target {
@@ -103,6 +104,7 @@ export function targetsOf(f: ForwardConfig = FORWARD_DEFAULTS): Target[] {
   const out: Target[] = [];
   if (f.alertmanagerUrl) out.push(target('alertmanager', `${f.alertmanagerUrl}/api/v2/alerts`, f.alertmanagerUrl));
   if (f.webhookUrl) out.push(target('webhook', f.webhookUrl));
+  if (f.otlpUrl) out.push(target('otlp', f.otlpUrl));
   return out;
 }
 
@@ -332,6 +334,7 @@ export class Forwarder {
     const put = st(this.db, 'INSERT INTO outgoing (target, alert_key, idem, body, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)');
     for (const { target: t } of this.lanes) {
       let body: unknown;
+      if (t.name === 'otlp') continue; // metrics, not alerts (see ingested)
       if (t.name === 'alertmanager') {
         if (!latest) continue;
         body = [alertmanagerAlert(a, ctx, now)];
@@ -347,6 +350,12 @@ export class Forwarder {
     const ctx = this.context(e.source);
     let n = 0;
     for (const { alert, latest } of e.alerts) n += this.enqueue(ctx, alert, e.now, latest);
+    // the batch's rollups to an OpenTelemetry Collector, through the same durable queue
+    if (e.batch.rollups.length && this.lanes.some((l) => l.target.name === 'otlp')) {
+      const body = JSON.stringify(toOtlp(e.batch));
+      st(this.db, 'INSERT INTO outgoing (target, alert_key, idem, body, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)').run('otlp', `otlp:${e.source}:${e.batch.seq}`, `${e.source}:${e.batch.seq}:otlp`, body, e.now, e.now);
+      n++;
+    }
     const down = this.downAlert(e.source);
     if (down) n += this.resolveDown(ctx, down, e.now);
     if (n) this.kickSoon();
