@@ -15,6 +15,8 @@ const PORT = Number(process.env.BENCH_PORT ?? 5304);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const FLAGGED = Number(process.env.BENCH_FLAGGED ?? 1000);
+/** the "on" side's rules: 'defaults' (a few frames a minute), or a probability of keeping each frame (limits off) */
+const FLAG_P = process.env.BENCH_FLAG_P ?? 'defaults';
 
 type Monitor = Record<string, (...a: unknown[]) => Promise<any>>;
 const call = (page: Page, fn: string, ...args: unknown[]) =>
@@ -38,7 +40,7 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       for (const side of ['off', 'on'] as const) {
         const page = await openKiosk(browser, base, `panel=off&camera_id=bench-${side}&flagging=${side}`, 4);
-        if (side === 'on') await keepEvery(page, 0.15);
+        if (side === 'on' && FLAG_P !== 'defaults') await keepEvery(page, Number(FLAG_P));
         const before = side === 'on' ? (await status(page)).count : 0;
         await page.waitForTimeout(4000);
         const m = await mainThread(page, SECONDS);
@@ -52,6 +54,10 @@ async function main() {
       }
     }
 
+    if (!FLAGGED) {
+      console.log(`main thread per frame (flagging on: ${FLAG_P}), off → on: median ${fmt(median(sides.off.instr), 3)} → ${fmt(median(sides.on.instr), 3)} ms, p99 ${fmt(q(sides.off.instr, 0.99), 3)} → ${fmt(q(sides.on.instr, 0.99), 3)} ms; all main-thread tasks ${fmt(median(sides.off.task), 2)} → ${fmt(median(sides.on.task), 2)} ms per frame (${fmt(median(sides.off.busy), 1)} → ${fmt(median(sides.on.busy), 1)} ms/s); ${sides.on.flagged} flagged`);
+      return;
+    }
     // 2 + 3. the kiosk flags real frames (their encode/hash costs are read), which are then multiplied to
     // FLAGGED frames in the same origin's store; then all of them are downloaded through the gallery
     const ctx = await browser.newContext({ acceptDownloads: true });

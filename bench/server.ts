@@ -72,7 +72,7 @@ function load(body: (seq: number) => string, seconds: number): Promise<autocanno
         url: `${url}/v1/batches`,
         connections: 8,
         duration: seconds,
-        amount: 100_000,
+        maxOverallRequests: 100_000, // bounded in count as well as in time (`amount` would override the duration)
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: body(++seq) }) }],
       },

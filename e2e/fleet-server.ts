@@ -18,7 +18,7 @@ export interface FleetServer {
   get<T>(path: string, params?: Record<string, string | number>): Promise<T>;
 }
 
-export async function startFleetServer(opts: { port: number; tokens: string; cors?: string[]; intervalMs?: number; dir?: string }): Promise<FleetServer> {
+export async function startFleetServer(opts: { port: number; tokens: string; cors?: string[]; intervalMs?: number; dir?: string; env?: Record<string, string> }): Promise<FleetServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'fleet-'));
   const db = join(dir, 'fleet.sqlite');
   const url = `http://127.0.0.1:${opts.port}`;
@@ -32,6 +32,7 @@ export async function startFleetServer(opts: { port: number; tokens: string; cor
     FLEET_CORS: (opts.cors ?? []).join(','),
     FLEET_STATIC: join(root, 'dist-e2e'),
     FLEET_INTERVAL_MS: String(opts.intervalMs ?? 60_000),
+    ...opts.env,
   };
   const server: FleetServer = {
     url,

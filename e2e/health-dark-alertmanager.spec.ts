@@ -1,0 +1,73 @@
+/**
+ * Alerts reach people: the kiosk on the darkened clip syncs to the real fleet server, which forwards the
+ * lighting/confidence alert to a real Alertmanager (Debian's `prometheus-alertmanager`), whose webhook
+ * receiver (a Node server here) gets it, and then its resolution when the clip's light comes back; the
+ * kiosk then stops and the server raises `device-down`, which reaches the receiver too.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { recordEvents, waitForEvent } from './helpers.ts';
+import { startFleetServer } from './fleet-server.ts';
+
+const KIOSK = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 5200)}`;
+const TOKEN = 'kiosk-token-dark-0123456';
+const AM = '/usr/bin/prometheus-alertmanager';
+
+interface Notification {
+  status: 'firing' | 'resolved';
+  alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+}
+
+test('the darkened clip’s alert reaches Alertmanager through the server, then its receiver, and resolves; a stopped kiosk raises device-down', async ({ page }) => {
+  test.setTimeout(300_000);
+  if (!existsSync(AM)) throw new Error(`${AM} is missing: install Debian's Alertmanager (apt-get install -y prometheus-alertmanager)`);
+  // Alertmanager's receiver
+  const got: Notification[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      got.push(JSON.parse(body));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(5317, '127.0.0.1', r));
+  const dir = mkdtempSync(join(tmpdir(), 'alertmanager-'));
+  writeFileSync(
+    join(dir, 'alertmanager.yml'),
+    `route:\n  receiver: hook\n  group_by: ['...']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:5317/notify\n        send_resolved: true\n`,
+  );
+  const am: ChildProcess = spawn(AM, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, '--cluster.listen-address=', '--web.listen-address=127.0.0.1:5316'], { stdio: 'ignore' });
+  const server = await startFleetServer({ port: 5318, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000, env: { FLEET_ALERTMANAGER_URL: 'http://127.0.0.1:5316' } });
+  try {
+    const rec = await recordEvents(page);
+    await page.goto(`/?backend=wasm&panel=off&camera_id=dock-2&device_id=kiosk-dark&baseline_minutes=0.25&sync_url=${encodeURIComponent(`${server.url}/v1/batches`)}&sync_token=${TOKEN}&sync_interval=2`);
+    await waitForEvent(page, 'ready', () => true, 60_000);
+    const alert = await waitForEvent(page, 'alert', (e) => e.detail.state === 'firing' && /^(brightness|confidence)-/.test(e.detail.ruleId), 120_000);
+    const rule = alert.detail.ruleId as string;
+    const firing = (n: Notification) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === rule && a.labels.device === 'kiosk-dark');
+    await expect.poll(() => got.some(firing), { timeout: 30_000 }).toBe(true);
+    const sent = got.find(firing)!.alerts.find((a) => a.labels.alertname === rule)!;
+    expect(sent.labels).toMatchObject({ camera_id: 'dock-2', severity: alert.detail.severity, model_version: alert.detail.mv });
+    expect(sent.annotations.summary).toBe(alert.detail.name);
+    expect(sent.annotations.panel).toContain(`${server.url}/#device=`);
+    // Alertmanager itself lists it
+    const listed = (await (await fetch('http://127.0.0.1:5316/api/v2/alerts')).json()) as { labels: Record<string, string>; status: { state: string } }[];
+    expect(listed.some((a) => a.labels.alertname === rule && a.labels.device === 'kiosk-dark')).toBe(true);
+    // the light comes back: resolved in the kiosk, then at the receiver
+    await waitForEvent(page, 'alert', (e) => e.detail.state === 'resolved' && e.detail.ruleId === rule, 150_000);
+    await expect.poll(() => got.some((n) => n.alerts.some((a) => a.status === 'resolved' && a.labels.alertname === rule && a.labels.device === 'kiosk-dark')), { timeout: 30_000 }).toBe(true);
+    // the kiosk stops: the server notices the silence
+    await page.close();
+    await expect.poll(() => got.some((n) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === 'device-down' && a.labels.device === 'kiosk-dark')), { timeout: 60_000 }).toBe(true);
+    expect(rec.pageErrors).toEqual([]);
+  } finally {
+    await server.stop();
+    am.kill('SIGTERM');
+    receiver.close();
+  }
+});
