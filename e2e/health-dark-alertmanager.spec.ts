@@ -2,7 +2,8 @@
  * Alerts reach people: the kiosk on the darkened clip syncs to the real fleet server, which forwards the
  * lighting/confidence alert to a real Alertmanager (Debian's `prometheus-alertmanager`), whose webhook
  * receiver (a Node server here) gets it, and then its resolution when the clip's light comes back; the
- * kiosk then stops and the server raises `device-down`, which reaches the receiver too.
+ * kiosk then stops and the server raises `device-down`, which reaches the receiver too. A second target, a
+ * webhook nobody answers, ends in dead letters that the fleet page shows.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -42,7 +43,14 @@ test('the darkened clip’s alert reaches Alertmanager through the server, then 
     `route:\n  receiver: hook\n  group_by: ['...']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:5317/notify\n        send_resolved: true\n`,
   );
   const am: ChildProcess = spawn(AM, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, '--cluster.listen-address=', '--web.listen-address=127.0.0.1:5316'], { stdio: 'ignore' });
-  const server = await startFleetServer({ port: 5318, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000, env: { FLEET_ALERTMANAGER_URL: 'http://127.0.0.1:5316' } });
+  // (nothing listens on 5319: the webhook's deliveries fail, 2 attempts each, then become dead letters)
+  const server = await startFleetServer({
+    port: 5318,
+    tokens: `kiosk:${TOKEN}:*`,
+    cors: [KIOSK],
+    intervalMs: 2000,
+    env: { FLEET_ALERTMANAGER_URL: 'http://127.0.0.1:5316', FLEET_WEBHOOK_URL: 'http://127.0.0.1:5319/hook', FLEET_FORWARD_ATTEMPTS: '2', FLEET_FORWARD_BACKOFF_MS: '200', FLEET_FORWARD_BACKOFF_MAX_MS: '1000' },
+  });
   try {
     const rec = await recordEvents(page);
     await page.goto(`/?backend=wasm&panel=off&camera_id=dock-2&device_id=kiosk-dark&baseline_minutes=0.25&sync_url=${encodeURIComponent(`${server.url}/v1/batches`)}&sync_token=${TOKEN}&sync_interval=2`);
@@ -61,6 +69,13 @@ test('the darkened clip’s alert reaches Alertmanager through the server, then 
     // the light comes back: resolved in the kiosk, then at the receiver
     await waitForEvent(page, 'alert', (e) => e.detail.state === 'resolved' && e.detail.ruleId === rule, 150_000);
     await expect.poll(() => got.some((n) => n.alerts.some((a) => a.status === 'resolved' && a.labels.alertname === rule && a.labels.device === 'kiosk-dark')), { timeout: 30_000 }).toBe(true);
+    // the dead webhook: its dead letters on the fleet page, the server healthy
+    const fleet = await page.context().newPage();
+    await fleet.goto(`${server.url}/#token=${TOKEN}`);
+    await expect(fleet.locator('fleet-view [data-target=webhook]')).toContainText(/[1-9]\d* dead letters?/, { timeout: 30_000 });
+    await expect(fleet.locator('fleet-view [data-target=alertmanager]')).toContainText('0 dead letters');
+    expect((await fetch(`${server.url}/healthz`)).ok).toBe(true);
+    await fleet.close();
     // the kiosk stops: the server notices the silence
     await page.close();
     await expect.poll(() => got.some((n) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === 'device-down' && a.labels.device === 'kiosk-dark')), { timeout: 60_000 }).toBe(true);

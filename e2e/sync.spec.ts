@@ -142,7 +142,10 @@ test('faults: the server down 35 s, a reload and a browser restart while it is d
     expect(b).toEqual({ n: status.stats.sent, lo: 1, hi: status.stats.sent, distinct_: status.stats.sent });
     expect(status.stats.rejected).toBe(0);
     expect(status.stats.dropped).toBe(0);
-    // no minute merged twice: the server's totals for the synced minutes equal the kiosk's own
+    // no minute merged twice: the server's totals for the synced minutes equal the kiosk's own (once a
+    // closed minute has arrived: the first batches may carry only flagged frames and a baseline)
+    await expect.poll(async () => (await syncedRange(server)) !== undefined, { timeout: 100_000, intervals: [2000] }).toBe(true);
+    await expect.poll(async () => (await syncStatus(page)).backlog.batches, { timeout: 30_000 }).toBe(0);
     const range = (await syncedRange(server))!;
     const theirs = await server.get<Totals>('/v1/totals', range);
     const mine = await localTotals(page, range.from, range.to);

@@ -95,7 +95,7 @@ export class ServerSource {
     return [];
   }
   async usage() {
-    return { usage: undefined, quota: undefined, persisted: true, status: { mode: 'indexeddb' as const, written: 0, buffered: 0, evicted: 0, failedCommits: 0, error: undefined } };
+    return { usage: undefined, quota: undefined, persisted: false, status: { mode: 'server' as const, written: 0, buffered: 0, evicted: 0, failedCommits: 0, error: undefined } };
   }
   /** Raw frames stay on the page: the fleet has no inference log. */
   async log() {

@@ -41,7 +41,8 @@ export interface StoreOptions {
 }
 
 export interface StoreStatus {
-  mode: 'indexeddb' | 'memory';
+  /** where the data lives: this page's IndexedDB, memory (IndexedDB unavailable), or a fleet server (the panel's ServerSource) */
+  mode: 'indexeddb' | 'memory' | 'server';
   error?: string;
   /** records written to IndexedDB since start */
   written: number;
