@@ -300,7 +300,9 @@ test('two tabs record side by side: every frame of each lands once, under its ow
     const stored = new Set(mine.map((r) => r.id));
     for (const id of ids) expect(stored.has(id), id).toBe(true);
     expect(stored.size).toBe(mine.length); // no duplicates
-    expect(mine.length - ids.length).toBeLessThanOrEqual(1); // a frame in flight at stop() is recorded, its event not sent
+    // at stop(), up to two frames are recorded without their event reaching the page: a result already on its
+    // way to the page (which ignores results once stopping), and the run still going until the worker hears of it
+    expect(mine.length - ids.length).toBeLessThanOrEqual(2);
     expect(new Set(mine.map((r) => r.src)).size).toBe(1);
     expect(i === 0 ? q.t0 : q.t1).toBe(mine.length); // rollups merged from both tabs' commits, nothing lost or doubled
   }
