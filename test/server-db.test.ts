@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FleetDb, RETENTION, SCHEMA_VERSION } from '../src/server/db.ts';
 import { parseBatch } from '../src/sync/payload.ts';
@@ -109,6 +110,47 @@ describe('fleet db', () => {
     expect(db.retention(later)).toMatchObject({ rollups1h: 4, alerts: 2 });
     expect(db.rollups('1h', 0, later)).toEqual([]);
     expect(frames()).toBe(total);
+    // a batch for a pruned hour starts its row afresh (nothing of the pruned row comes back from memory)
+    const again = parsed(batch('s1', 3, rollupsFor(old, 2, 5)));
+    db.ingest(again, 'tok', later);
+    const hour = db.rollups('1h', 0, later);
+    expect(hour.reduce((a, r) => a + r.frames, 0)).toBe(again.rollups.reduce((a, r) => a + r.frames, 0));
+  });
+
+  it('commits batches queued together in one transaction; a batch that fails is rolled back alone and leaves nothing in the merged rows', async () => {
+    const other = new Database(join(dir, 'fleet.sqlite'), { readonly: true });
+    const seenByOthers: number[] = [];
+    db.onIngest((e) => {
+      if (other.open) seenByOthers.push(other.prepare('SELECT count(*) FROM batches').pluck().get() as number);
+      if (e.batch.seq === 2) throw new Error('hook refused seq 2');
+    });
+    const bs = [1, 2, 3, 4].map((seq) => parsed(batch('s1', seq, rollupsFor(T0, 2, seq))));
+    const settled = await Promise.allSettled(bs.slice(0, 3).map((b) => db.queue(b, 'tok', NOW)));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason.message).toBe('hook refused seq 2');
+    expect(db.db.prepare('SELECT seq FROM batches ORDER BY seq').pluck().all()).toEqual([1, 3]);
+    expect(seenByOthers).toEqual([0, 0, 0]); // one transaction: another connection saw none of the three until it committed
+    expect(other.prepare('SELECT count(*) FROM batches').pluck().get()).toBe(2);
+    other.close();
+    // the next batch merges into what was committed, not into what the failed batch left in memory
+    expect(await db.queue(bs[3]!, 'tok', NOW)).toEqual({ duplicate: false });
+    expect(await db.queue(bs[0]!, 'tok', NOW)).toEqual({ duplicate: true });
+    const want = new Map<string, ReturnType<typeof emptyRollup>>();
+    for (const b of [bs[0]!, bs[2]!, bs[3]!])
+      for (const r of b.rollups) {
+        const k = `${r.start}|${r.g}`;
+        if (!want.has(k)) want.set(k, emptyRollup('1m', r.start, r.mv, r.g));
+        mergeRollup(want.get(k)!, r);
+      }
+    const got = db.rollups('1m', T0, NOW, { source: 's1' });
+    expect(got.length).toBe(want.size);
+    for (const r of got) expect(r.frames).toBe(want.get(`${r.start}|${r.g}`)!.frames);
+    const all = db.cumulative().reduce((a, c) => a + c.rollup.frames, 0);
+    expect(all).toBe([...want.values()].reduce((a, r) => a + r.frames, 0));
+    // and the rows on disk are what a fresh process reads
+    db.close();
+    db = FleetDb.open(join(dir, 'fleet.sqlite'));
+    expect(db.rollups('1m', T0, NOW, { source: 's1' })).toEqual(got);
   });
 
   it('ingests a minute of a 2-camera page in well under 10 ms', () => {

@@ -45,7 +45,7 @@ export interface Stats {
   batches: Record<'ok' | 'duplicate' | 'rejected', number>;
   http: Map<string, number>;
   seriesDropped: number;
-  /** the last ingest's duration (ms) */
+  /** the last ingest's duration (ms), from queueing the batch to its group commit */
   lastIngestMs: number;
 }
 
@@ -78,9 +78,9 @@ export class RateLimiter {
  * body is read and discarded in the background (up to DISCARD_MAX bytes, then the connection is cut), so the
  * answer arrives and a keep-alive connection stays usable.
  */
-export async function readBody(body: ReadableStream<Uint8Array> | null, gzip: boolean, maxWire: number, maxInflated: number): Promise<Buffer> {
+export async function readBody(body: ReadableStream<Uint8Array> | Readable | null, gzip: boolean, maxWire: number, maxInflated: number): Promise<Buffer> {
   if (!body) return Buffer.alloc(0);
-  const reader = body.getReader();
+  const chunksIn = chunkReader(body);
   const chunks: Buffer[] = [];
   let wire = 0, inflated = 0;
   let refused: ApiError | null = null;
@@ -98,7 +98,7 @@ export async function readBody(body: ReadableStream<Uint8Array> | null, gzip: bo
   let done = false;
   try {
     for (;;) {
-      const r = await reader.read();
+      const r = await chunksIn.read();
       if (r.done) break;
       wire += r.value.byteLength;
       if (wire > maxWire) throw new ApiError(413, `body over ${maxWire} bytes`);
@@ -113,16 +113,31 @@ export async function readBody(body: ReadableStream<Uint8Array> | null, gzip: bo
     }
     if (refused) throw refused;
   } catch (e) {
-    if (!done) void discard(reader);
+    if (!done) void discard(chunksIn);
     if (refused) throw refused;
     if (e instanceof ApiError) throw e;
     if (z && /^Z_/.test((e as NodeJS.ErrnoException).code ?? '')) throw new ApiError(400, 'body is not valid gzip');
     throw new ApiError(400, 'the request body could not be read');
   } finally {
-    if (done) reader.releaseLock();
+    if (done) chunksIn.release();
     z?.destroy();
   }
   return Buffer.concat(chunks);
+}
+
+/** A body's chunks, one read at a time, from a web stream or (straight from the socket, without a web stream in between) a Node stream. */
+interface ChunkReader {
+  read(): Promise<IteratorResult<Uint8Array>>;
+  cancel(): Promise<void>;
+  release(): void;
+}
+function chunkReader(body: ReadableStream<Uint8Array> | Readable): ChunkReader {
+  if (body instanceof Readable) {
+    const it = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    return { read: () => it.next(), cancel: async () => void body.destroy(), release: () => {} };
+  }
+  const reader = body.getReader();
+  return { read: () => reader.read() as Promise<IteratorResult<Uint8Array>>, cancel: () => reader.cancel(), release: () => reader.releaseLock() };
 }
 
 /** Resolves when a writable stream drains or closes. */
@@ -139,7 +154,7 @@ const drained = (w: NodeJS.WritableStream & NodeJS.EventEmitter) =>
 
 /** Bytes of a refused body read and dropped before the connection is cut instead. */
 const DISCARD_MAX = 16 << 20;
-async function discard(reader: ReadableStreamDefaultReader<Uint8Array>) {
+async function discard(reader: ChunkReader) {
   let n = 0;
   try {
     for (;;) {
@@ -241,6 +256,25 @@ function cursor(p: Map<string, string>): [number, string, string] | undefined {
 
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** The first reserved key anywhere in a parsed JSON value (JSON.parse makes even `__proto__` an own key), or undefined. */
+export function reservedKey(v: unknown): string | undefined {
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    if (typeof x !== 'object' || x === null) continue;
+    if (Array.isArray(x)) {
+      for (const e of x) if (typeof e === 'object' && e !== null) stack.push(e);
+      continue;
+    }
+    for (const k of Object.keys(x)) {
+      if (RESERVED_KEYS.has(k)) return k;
+      const e = (x as Record<string, unknown>)[k];
+      if (typeof e === 'object' && e !== null) stack.push(e);
+    }
+  }
+  return undefined;
+}
+
 /** Rejects rollup map keys that name Object.prototype members (a merge would write to the prototype chain). */
 function checkKeys(b: Batch) {
   const reserved = (o: object | undefined) => (o ? Object.keys(o).find((k) => k in Object.prototype) : undefined);
@@ -326,15 +360,17 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const enc = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
     if (enc !== 'identity' && enc !== 'gzip' && enc !== 'x-gzip') throw new ApiError(415, 'Content-Encoding: gzip or none');
     if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) throw new ApiError(415, 'Content-Type: application/json');
-    const buf = await readBody(c.req.raw.body, enc !== 'identity', config.maxBody, config.maxInflated);
+    // under @hono/node-server the socket's own stream (no Request object or web stream is built for the body)
+    const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+    const buf = await readBody(incoming instanceof Readable ? incoming : c.req.raw.body, enc !== 'identity', config.maxBody, config.maxInflated);
     let json: unknown;
-    let reserved: string | undefined;
     try {
-      // the schema's records would silently drop these keys: refuse them instead
-      json = JSON.parse(buf.toString('utf8'), (k, v) => (RESERVED_KEYS.has(k) ? void (reserved ??= k) : v));
+      json = JSON.parse(buf.toString('utf8'));
     } catch {
       throw new ApiError(400, 'body is not valid JSON');
     }
+    // the schema's records would silently drop these keys: refuse them instead
+    const reserved = reservedKey(json);
     if (reserved) throw new ApiError(400, `a reserved key: ${reserved}`);
     let batch: Batch;
     try {
@@ -346,7 +382,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     checkKeys(batch);
     if (!token.devices.includes('*') && !token.devices.includes(batch.source.id)) throw new ApiError(403, `token ${token.name} may not write source ${batch.source.id}`);
     const t0 = performance.now();
-    const { duplicate } = db.ingest(batch, token.name);
+    const { duplicate } = await db.queue(batch, token.name);
     stats.lastIngestMs = performance.now() - t0;
     stats.batches[duplicate ? 'duplicate' : 'ok']++;
     c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
