@@ -32,7 +32,7 @@ test('kiosk with its panel: tiles, charts, log and details fill in from the live
     await route.fulfill({ response: res, json: manifest });
   });
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(`/?backend=wasm&baseline_minutes=0.25&camera_id=${encodeURIComponent(EVIL_CAMERA)}&location=${encodeURIComponent(EVIL_LOCATION)}`);
+  await page.goto(`/?model=models/centernet-coco.json&backend=wasm&baseline_minutes=0.25&camera_id=${encodeURIComponent(EVIL_CAMERA)}&location=${encodeURIComponent(EVIL_LOCATION)}`);
   await waitForEvent(page, 'ready', () => true, 60_000);
   await waitForEvent(page, 'inference', (e) => e.detail.detections.length > 0, 60_000);
   const panel = page.locator('inference-monitor inference-health-panel');

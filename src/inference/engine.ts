@@ -71,18 +71,26 @@ export interface LoadedModel {
   version: string;
 }
 
-/** Fetches and validates a manifest and its ONNX file (checked against the manifest's sha256). */
-export async function loadModel(manifestUrl: string, onProgress: (p: LoadProgress) => void): Promise<LoadedModel> {
+/** A manifest already in hand and where its ONNX file is (the bundled default model). */
+export interface BundledModel {
+  manifest: unknown;
+  fileUrl: string;
+}
+
+/** Fetches and validates a manifest (or takes `bundled`'s) and its ONNX file (checked against the manifest's sha256). */
+export async function loadModel(manifestUrl: string, onProgress: (p: LoadProgress) => void, bundled?: BundledModel): Promise<LoadedModel> {
   onProgress({ phase: 'manifest' });
-  const res = await fetchOrThrow(manifestUrl, 'manifest-not-found');
-  let json: unknown;
-  try {
-    json = await res.json();
-  } catch (e) {
-    throw new MonitorError('manifest-invalid', `${manifestUrl} is not JSON: ${(e as Error).message}`);
+  let json: unknown = bundled?.manifest;
+  if (!bundled) {
+    const res = await fetchOrThrow(manifestUrl, 'manifest-not-found');
+    try {
+      json = await res.json();
+    } catch (e) {
+      throw new MonitorError('manifest-invalid', `${manifestUrl} is not JSON: ${(e as Error).message}`);
+    }
   }
   const manifest = parseManifest(json, manifestUrl);
-  const modelUrl = new URL(manifest.file, new URL(manifestUrl, globalThis.location?.href)).href;
+  const modelUrl = bundled?.fileUrl ?? new URL(manifest.file, new URL(manifestUrl, globalThis.location?.href)).href;
   const bytes = await readWithProgress(await fetchOrThrow(modelUrl, 'model-not-found'), onProgress);
   const version = hex(await crypto.subtle.digest('SHA-256', bytes));
   if (version !== manifest.sha256)

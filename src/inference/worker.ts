@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
-import { type BackendChoice, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
+import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
 import { type MonitorErrorCode, toErrorInfo } from './errors.ts';
 import { inputSize } from './manifest.ts';
 import type { InferenceResult, ReadyInfo } from './protocol.ts';
@@ -42,13 +42,16 @@ export class InferenceWorker {
   private sourceId = '';
   private tags: Tags = {};
 
-  /** Loads the manifest and model and creates the session; reports progress while downloading and compiling. */
-  async load(manifestUrl: string, backend: BackendChoice, onProgress?: (p: LoadProgress) => void, threads?: number): Promise<ReadyInfo> {
+  /**
+   * Loads the manifest and model and creates the session; reports progress while downloading and compiling.
+   * `bundled`: the manifest itself and where its file is (the bundled default model), instead of fetching them from `manifestUrl`.
+   */
+  async load(manifestUrl: string, backend: BackendChoice, onProgress?: (p: LoadProgress) => void, threads?: number, bundled?: BundledModel): Promise<ReadyInfo> {
     const progress = (p: LoadProgress) => onProgress?.(p);
     this.backendChoice = backend;
     this.threads = threads;
     try {
-      this.model = await loadModel(manifestUrl, progress);
+      this.model = await loadModel(manifestUrl, progress, bundled);
       this.engine = await Engine.create(this.model, backend, progress, threads);
     } catch (e) {
       // Comlink passes an Error on as name/message only: throw plain data so the code survives.

@@ -4,6 +4,7 @@ import { closeCamera, frameStream, openCamera } from '../capture/camera.ts';
 import { BACKENDS, type BackendChoice, type LoadProgress } from '../inference/engine.ts';
 import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../inference/errors.ts';
 import { shortVersion } from '../inference/manifest.ts';
+import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_MANIFEST } from '../inference/default-model.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import type { InferenceWorkerApi } from '../inference/worker.ts';
 import type { FrameWorkerApi } from '../capture/frame-worker.ts';
@@ -29,8 +30,8 @@ export interface MonitorErrorDetail {
   fatal: boolean;
 }
 
-/** The bundled default model's manifest, relative to the page. */
-export const DEFAULT_MODEL = 'models/centernet-coco.json';
+/** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
+export const DEFAULT_MODEL = '';
 
 
 /**
@@ -77,7 +78,7 @@ export class InferenceMonitor extends LitElement {
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
   // Lit's accessors under standard (define) class-field semantics.
   /** manifest URL (default: the bundled COCO model) */
-  declare model: string;
+  declare model?: string;
   declare backend: string;
   declare camera: string;
   declare width: number;
@@ -135,7 +136,6 @@ export class InferenceMonitor extends LitElement {
 
   constructor() {
     super();
-    this.model = DEFAULT_MODEL;
     this.backend = 'auto';
     this.camera = 'default';
     this.width = 640;
@@ -335,7 +335,9 @@ export class InferenceMonitor extends LitElement {
       if (this.flagging !== 'on' && this.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${this.flagging}'`);
       this.syncConfig(); // validated before anything starts
       this.otlpConfig();
-      const manifestUrl = new URL(this.model || DEFAULT_MODEL, document.baseURI).href;
+      // no model: the bundled one (its manifest in the code, its file wherever the bundler put it)
+      const manifestUrl = this.model ? new URL(this.model, document.baseURI).href : 'bundled:centernet-coco.json';
+      const bundled = this.model ? undefined : { manifest: DEFAULT_MODEL_MANIFEST, fileUrl: DEFAULT_MODEL_FILE };
       this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
       const workerFailed = new Promise<never>((_, reject) => {
         this.worker!.addEventListener('error', (e) => reject(new MonitorError('worker-failed', `inference worker failed: ${e.message || 'could not load'}`)), { once: true });
@@ -352,7 +354,7 @@ export class InferenceMonitor extends LitElement {
               : 'Loading manifest…';
       });
       const [ready, stream] = await Promise.all([
-        Promise.race([this.api.load(manifestUrl, this.backend as BackendChoice, onProgress, this.threads ?? undefined), workerFailed]),
+        Promise.race([this.api.load(manifestUrl, this.backend as BackendChoice, onProgress, this.threads ?? undefined, bundled), workerFailed]),
         openCamera({ camera: this.camera, width: this.width, height: this.height }),
       ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
       if ('failed' in stream) throw stream.failed;
