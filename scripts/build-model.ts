@@ -1,7 +1,7 @@
 /**
  * Builds the default model: @vladmandic/human's CenterNet (TF.js graph model) → models/centernet-coco.onnx,
  * and keeps the committed manifest models/centernet-coco.json in step with it (sha256, size).
- * Runs on `npm install`. Idempotent: a model whose sha256 matches the manifest is left alone.
+ * Runs before whatever needs it (npm start, dev, build, server, bench, test, build:lib; never on a host's install). Idempotent: a model whose sha256 matches the manifest is left alone.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';

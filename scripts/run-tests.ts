@@ -1,5 +1,5 @@
 /**
- * The one test command (`npm test`): fixtures, then every suite — Vitest (Node) and Playwright (Chromium) —
+ * The one test command (`npm test`): the default model and fixtures, then every suite — Vitest (Node) and Playwright (Chromium) —
  * each reporting to the terminal and to JSON, then one closing line `N passed, N failed[, N skipped]`.
  * Exit status is non-zero if any suite failed or ran nothing.
  */
@@ -19,6 +19,12 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
 }
 
+// the default model (converted once; the package's install does not do it) and the test footage
+const model = run(bin('tsx'), ['scripts/build-model.ts']);
+if (model !== 0) {
+  console.log('building the default model failed: 0 passed, 1 failed');
+  process.exit(1);
+}
 const fx = run('bash', ['scripts/fixtures.sh']);
 if (fx !== 0) {
   console.log('fixtures failed: 0 passed, 1 failed');

@@ -5,6 +5,7 @@ import { BACKENDS, type BackendChoice, type LoadProgress } from '../inference/en
 import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../inference/errors.ts';
 import { shortVersion } from '../inference/manifest.ts';
 import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_MANIFEST } from '../inference/default-model.ts';
+import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import type { InferenceWorkerApi } from '../inference/worker.ts';
 import type { FrameWorkerApi } from '../capture/frame-worker.ts';
@@ -23,12 +24,7 @@ import { closeToThresholdFloor } from '../flagging/rules.ts';
 import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
-export interface MonitorErrorDetail {
-  code: MonitorErrorCode;
-  message: string;
-  /** false when the pipeline carries on (a timed-out run, a lost GPU device being rebuilt) */
-  fatal: boolean;
-}
+export type { MonitorErrorDetail };
 
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
 export const DEFAULT_MODEL = '';
@@ -659,7 +655,7 @@ export class InferenceMonitor extends LitElement {
     });
   }
 
-  private emit(type: string, detail: unknown) {
+  private emit<K extends keyof InferenceMonitorEventMap>(type: K, detail: InferenceMonitorEventMap[K]['detail']) {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 
@@ -860,8 +856,25 @@ function describe(code: MonitorErrorCode): string {
 
 if (!customElements.get('inference-monitor')) customElements.define('inference-monitor', InferenceMonitor);
 
+/** Typed listeners for the monitor's own events (`error` here is its CustomEvent, not a script's ErrorEvent). */
+export interface InferenceMonitor {
+  addEventListener<K extends keyof InferenceMonitorEventMap>(type: K, listener: (this: InferenceMonitor, ev: InferenceMonitorEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: InferenceMonitor, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof InferenceMonitorEventMap>(type: K, listener: (this: InferenceMonitor, ev: InferenceMonitorEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: InferenceMonitor, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
 declare global {
   interface HTMLElementTagNameMap {
     'inference-monitor': InferenceMonitor;
+  }
+  /** The monitor's events bubble: any element (and its listeners) sees them typed. `error` is left to the DOM's own. */
+  interface HTMLElementEventMap {
+    ready: CustomEvent<ReadyDetail>;
+    inference: CustomEvent<import('../inference/protocol.ts').InferenceResult>;
+    alert: CustomEvent<AlertDetail>;
+    flagged: CustomEvent<FlaggedDetail>;
   }
 }

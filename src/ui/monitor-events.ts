@@ -1,0 +1,46 @@
+/**
+ * The `<inference-monitor>` events' details, and the typings that make `monitor.addEventListener('inference', (e) =>
+ * e.detail.detections)` typed in a host's TypeScript. Every event bubbles and is composed.
+ */
+import type { AlertEvent } from '../health/engine.ts';
+import type { MonitorErrorCode } from '../inference/errors.ts';
+import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
+import type { Detection } from '../inference/types.ts';
+
+/** `ready`: the model is loaded and the camera runs. */
+export type ReadyDetail = Pick<ReadyInfo, 'backend' | 'threads' | 'modelVersion' | 'fallbackReason' | 'adapter' | 'warnings' | 'modelId' | 'labels'>;
+
+/** `error`: what failed; `fatal` false when the pipeline carries on. */
+export interface MonitorErrorDetail {
+  code: MonitorErrorCode;
+  message: string;
+  /** false when the pipeline carries on (a timed-out run, a lost GPU device being rebuilt) */
+  fatal: boolean;
+}
+
+/** `alert`: an alert rule's state changed for this monitor's stream. */
+export type AlertDetail = AlertEvent & { ruleId: string; time: number };
+
+/** `flagged`: a frame of this monitor was kept for labelling. */
+export interface FlaggedDetail {
+  inferenceId: string;
+  reasons: string[];
+  time: number;
+  tags: Record<string, string>;
+  modelVersion: string;
+  width: number;
+  height: number;
+  detections: Detection[];
+  bytes: number;
+  /** frames evicted to stay under the cap */
+  evicted: number;
+}
+
+/** The events `<inference-monitor>` dispatches, by type. */
+export interface InferenceMonitorEventMap {
+  ready: CustomEvent<ReadyDetail>;
+  inference: CustomEvent<InferenceResult>;
+  error: CustomEvent<MonitorErrorDetail>;
+  alert: CustomEvent<AlertDetail>;
+  flagged: CustomEvent<FlaggedDetail>;
+}
