@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeOutputs } from '../src/inference/adapters/index.ts';
-import { inputSize, type ModelManifest } from '../src/inference/manifest.ts';
+import { feedShape, inputSize, type ModelManifest } from '../src/inference/manifest.ts';
 import { fitFrame } from '../src/inference/preprocess.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
 import { yuvLayout, yuvToTensor } from '../src/inference/yuv.ts';
@@ -59,7 +59,7 @@ async function analyse(session: ort.InferenceSession, filter: string, statsMs: n
       image.ms = performance.now() - t0;
       statsMs.push(image.ms);
       const t1 = performance.now();
-      const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, manifest.input.shape) });
+      const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, feedShape(manifest)) });
       const inferenceMs = performance.now() - t1;
       const outputs = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { data: t.data as Float32Array, dims: t.dims }]));
       const d = decodeOutputs(manifest, outputs, { width: W, height: H, fit, inputWidth: iw, inputHeight: ih }, 0.3);
@@ -143,7 +143,7 @@ async function main() {
   const session = await ort.InferenceSession.create(join(root, 'models', 'centernet-coco.onnx'), { intraOpNumThreads: 2 });
   // warm up: the first runs are slow, and their times would be a cluster of outliers in the baseline's tail
   const { width: iw, height: ih } = inputSize(manifest);
-  for (let i = 0; i < 20; i++) await session.run({ [manifest.input.name]: new ort.Tensor('float32', new Float32Array(iw * ih * 3), manifest.input.shape) });
+  for (let i = 0; i < 20; i++) await session.run({ [manifest.input.name]: new ort.Tensor('float32', new Float32Array(iw * ih * 3), feedShape(manifest)) });
   const statsMs: number[] = [];
   const variants: Record<string, string> = {
     plain: '',

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseManifest, type ModelManifest } from '../src/inference/manifest.ts';
+import { type ManifestInput, parseManifest, type ModelManifest } from '../src/inference/manifest.ts';
 import { COCO_LABELS } from '../src/inference/coco-labels.ts';
 import { convertTfjsToOnnx } from './tfjs2onnx/convert.ts';
 import { ConvertError } from './tfjs2onnx/errors.ts';
@@ -58,7 +58,7 @@ async function main() {
   await session.release();
 
   const digest = sha256(result.onnx);
-  const manifest: ModelManifest = {
+  const manifest: ManifestInput = {
     schema: 1,
     id: 'centernet-coco',
     name: 'CenterNet, MobileNetV3 backbone, COCO (80 classes)',

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { convertTfjsToOnnx } from '../scripts/tfjs2onnx/convert.ts';
 import { loadTfjsGraphModel } from '../scripts/tfjs2onnx/tfjs-model.ts';
 import { decodeCenternet } from '../src/inference/adapters/centernet.ts';
-import type { ModelManifest } from '../src/inference/manifest.ts';
+import { feedShape, type ModelManifest } from '../src/inference/manifest.ts';
 import { defaultManifest, defaultOnnx, humanModelJson, rgbFixture } from './helpers/fixtures.ts';
 import { runTfjsModel } from './helpers/tfjs-reference.ts';
 
@@ -43,7 +43,7 @@ describe.each([
   beforeAll(async () => {
     tf = await runTfjsModel(humanModelJson, { data: input, shape: [1, 512, 512, 3] }, TF_OUTPUTS);
     const session = await ort.InferenceSession.create(defaultOnnx);
-    onnx = await session.run({ [manifest.input.name]: new ort.Tensor('float32', input, manifest.input.shape) });
+    onnx = await session.run({ [manifest.input.name]: new ort.Tensor('float32', input, feedShape(manifest)) });
     await session.release();
   }, 120_000);
 

@@ -1,6 +1,6 @@
 /** Test page: runs the default model on a fixture frame with onnxruntime-web on a given backend. */
 import { decodeCenternet } from '../../src/inference/adapters/centernet.ts';
-import type { ModelManifest } from '../../src/inference/manifest.ts';
+import { feedShape, type ModelManifest } from '../../src/inference/manifest.ts';
 import { type Backend, loadOrt } from '../../src/inference/ort.ts';
 
 async function runParity(backend: Backend, fixture: string) {
@@ -25,7 +25,7 @@ async function runParity(backend: Backend, fixture: string) {
     logVerbosityLevel: 0,
   });
   const t1 = performance.now();
-  const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', input, manifest.input.shape) });
+  const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', input, feedShape(manifest)) });
   const t2 = performance.now();
   const heat = (await out.keypoints!.getData()) as Float32Array;
   const sizes = (await out.wh!.getData()) as Float32Array;

@@ -19,6 +19,8 @@ export interface PrepSpec extends TensorLayout {
   width: number;
   height: number;
   resize: 'stretch' | 'letterbox';
+  /** letterbox padding [r, g, b], 0–255 (default 114 grey) */
+  pad?: readonly [number, number, number];
 }
 
 /** What crosses to the inference worker for one frame (the tensor's buffer is transferred). */
@@ -344,7 +346,7 @@ export class FrameWorker {
       yuv = yuvLayout(f.format, buf, layout, width, height, f.colorSpace ?? {});
       if (!yuv) this.yuvPool.push(buf);
       else {
-        tensor = yuvToTensor(yuv, fit, spec.width, spec.height, spec, out);
+        tensor = yuvToTensor(yuv, fit, spec.width, spec.height, spec, out, spec.pad);
         const t = performance.now();
         image = { ...yuvImageStats(yuv, this.statsScratch), ms: 0 };
         image.ms = performance.now() - t;
@@ -357,7 +359,7 @@ export class FrameWorker {
       }
       const ctx = this.ctx!;
       if (spec.resize === 'letterbox') {
-        ctx.fillStyle = 'rgb(114,114,114)';
+        ctx.fillStyle = `rgb(${(spec.pad ?? [114, 114, 114]).join(',')})`;
         ctx.fillRect(0, 0, spec.width, spec.height);
       }
       ctx.drawImage(f, fit.dx, fit.dy, fit.dw, fit.dh);

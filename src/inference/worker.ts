@@ -10,7 +10,7 @@ import { uuidv7 } from '../lib/uuidv7.ts';
 import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
 import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
 import { type MonitorErrorCode, toErrorInfo } from './errors.ts';
-import { inputSize } from './manifest.ts';
+import { feedShape, inputSize, padRgb } from './manifest.ts';
 import type { InferenceResult, ReadyInfo } from './protocol.ts';
 import type { FrameRequest, PreparedFrame } from '../capture/frame-worker.ts';
 import { STAGES, type Tags, tagKey, toFrameRecord } from '../telemetry/record.ts';
@@ -38,6 +38,8 @@ export class InferenceWorker {
   private onError?: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void;
   private rebuilding?: Promise<void>;
   private closing = false;
+  /** the uint8 input's buffer, reused (see toBytes) */
+  private bytes?: Uint8ClampedArray;
   private storePort?: MessagePort;
   private sourceId = '';
   private tags: Tags = {};
@@ -65,7 +67,7 @@ export class InferenceWorker {
       modelName: m.name,
       labels: m.labels,
       input: inputSize(m),
-      prep: { ...inputSize(m), layout: m.input.layout, channels: m.input.channels, normalization: m.input.normalization, resize: m.input.resize },
+      prep: { ...inputSize(m), layout: m.input.layout, channels: m.input.channels, normalization: m.input.normalization, resize: m.input.resize, pad: padRgb(m) },
     };
   }
 
@@ -235,7 +237,10 @@ export class InferenceWorker {
     if (!engine || !model) return undefined;
     const m = model.manifest;
     const { width: iw, height: ih } = inputSize(m);
-    const input = new engine.ort.Tensor('float32', p.tensor, m.input.shape);
+    const input =
+      m.input.dtype === 'uint8'
+        ? new engine.ort.Tensor('uint8', toBytes(p.tensor, (this.bytes = this.bytes?.length === p.tensor.length ? this.bytes : new Uint8ClampedArray(p.tensor.length))), feedShape(m)) // raw 0–255 pixels (identity normalisation)
+        : new engine.ort.Tensor('float32', p.tensor, feedShape(m));
     beforeRun();
     const t1 = performance.now();
     const out = await engine.run({ [m.input.name]: input });
@@ -271,6 +276,12 @@ export class InferenceWorker {
     };
     return { result, ...(decoded.nearMisses ? { nearMisses: decoded.nearMisses } : {}) };
   }
+}
+
+/** A 0–255 float tensor as bytes (rounded, clamped) in `out` (one frame runs at a time, so it is reused). */
+function toBytes(t: Float32Array, out: Uint8ClampedArray): Uint8Array {
+  out.set(t);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 export type InferenceWorkerApi = InferenceWorker;

@@ -55,7 +55,7 @@ export function yuvMatrix(f: Pick<Yuv420, 'matrix' | 'fullRange'>) {
  * fitted rectangle, padding elsewhere, colour conversion, channel order, layout and normalisation.
  * Skips the canvas (YUV→RGBA conversion of the whole frame, then a readback): ~3× cheaper per frame.
  */
-export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spec: TensorLayout, out?: Float32Array, pad = 114): Float32Array {
+export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spec: TensorLayout, out?: Float32Array, pad: number | readonly [number, number, number] = 114): Float32Array {
   const n = dstW * dstH;
   const t = out && out.length === n * 3 ? out : new Float32Array(n * 3);
   const { scale, mean, std } = spec.normalization;
@@ -79,7 +79,8 @@ export function yuvToTensor(f: Yuv420, fit: Fit, dstW: number, dstH: number, spe
   const oR = (bgr ? 2 : 0) * (nhwc ? 1 : n), oG = nhwc ? 1 : n, oB = (bgr ? 0 : 2) * (nhwc ? 1 : n);
   const cR = bgr ? 2 : 0, cB = bgr ? 0 : 2;
   const aR = a[cR]!, bR = b[cR]!, aG = a[1]!, bG = b[1]!, aB = a[cB]!, bB = b[cB]!;
-  const padR = pad * aR + bR, padG = pad * aG + bG, padB = pad * aB + bB;
+  const [pr, pg, pb] = typeof pad === 'number' ? [pad, pad, pad] : pad;
+  const padR = pr * aR + bR, padG = pg * aG + bG, padB = pb * aB + bB;
   const xIn0 = Math.max(0, Math.min(dstW, fit.dx)), xIn1 = Math.max(xIn0, Math.min(dstW, fit.dx + fit.dw));
   const padRun = (from: number, to: number) => {
     for (let i = from; i < to; i++) {

@@ -1,4 +1,4 @@
-import type { ModelManifest } from '../manifest.ts';
+import { type ModelManifest, numericDims } from '../manifest.ts';
 import { type Fit, toSourceBox } from '../preprocess.ts';
 import type { Detection } from '../types.ts';
 import { decodeCenternet, type RawDetection } from './centernet.ts';
@@ -72,7 +72,7 @@ export function decodeOutputs(
 ): Decoded {
   const lowest = Math.min(threshold, floor);
   for (const spec of m.outputs) {
-    const reason = checkOutput(spec.name, outputs[spec.name], spec.shape);
+    const reason = checkOutput(spec.name, outputs[spec.name], spec.shape && numericDims(spec.shape));
     if (reason) return { detections: [], malformed: reason };
   }
   let raw: RawDetection[];
@@ -92,6 +92,7 @@ export function decodeOutputs(
       const out = outputs[String(m.decode.output ?? m.outputs[0]!.name)]!;
       raw = decodeYolo(out.data, out.dims, {
         classes: m.labels.length,
+        format: m.decode.format === 'nms' ? 'nms' : undefined,
         scoreThreshold: Math.min(lowest, num(m, 'minScore', 0.05)),
         iouThreshold: num(m, 'iou', 0.45),
         topK,

@@ -2,16 +2,36 @@ import type { RawDetection } from './centernet.ts';
 
 /**
  * Ultralytics YOLO exports: v8/v11 `[1, 4+nc, N]` (cx, cy, w, h, class scores; no objectness) and
- * v5 `[1, N, 5+nc]` (cx, cy, w, h, objectness, class scores), then per-class NMS.
+ * v5 `[1, N, 5+nc]` (cx, cy, w, h, objectness, class scores), then per-class NMS; and exports with NMS in
+ * the graph (`nms=True`, end-to-end models): `[1, N, 6]` or `[N, 6]` rows of x1, y1, x2, y2, score, class.
  */
 export interface YoloOptions {
   classes: number;
   scoreThreshold: number;
   iouThreshold: number;
   topK: number;
+  /** 'nms': the graph did NMS already (rows of x1, y1, x2, y2, score, class); else v8 or v5, told apart by shape */
+  format?: 'nms';
 }
 
 export type YoloFormat = 'v8' | 'v5';
+
+/** Rows of x1, y1, x2, y2, score, class from a graph that did NMS itself. */
+function decodeNmsRows(data: Float32Array, dims: readonly number[], o: YoloOptions): RawDetection[] {
+  const cols = dims.at(-1);
+  const rows = dims.length === 3 && dims[0] === 1 ? dims[1]! : dims.length === 2 ? dims[0]! : -1;
+  if (cols !== 6 || rows < 0) throw new RangeError(`expected [1, N, 6] or [N, 6] (x1, y1, x2, y2, score, class), got [${dims}]`);
+  const out: RawDetection[] = [];
+  for (let i = 0; i < rows; i++) {
+    const r = i * 6;
+    const score = data[r + 4]!;
+    if (!(score >= o.scoreThreshold)) continue;
+    const cls = data[r + 5]!;
+    if (!(Number.isInteger(cls) && cls >= 0 && cls < o.classes)) throw new RangeError(`row ${i} has class ${cls}, outside 0…${o.classes - 1}`);
+    out.push({ classId: cls, score, x1: data[r]!, y1: data[r + 1]!, x2: data[r + 2]!, y2: data[r + 3]! });
+  }
+  return out.sort((a, b) => b.score - a.score).slice(0, o.topK);
+}
 
 /** Which export an output of these dims is, or an error naming the mismatch. */
 export function yoloFormat(dims: readonly number[], classes: number): YoloFormat {
@@ -41,6 +61,7 @@ export function nms(dets: RawDetection[], iouThreshold: number, topK: number): R
 }
 
 export function decodeYolo(data: Float32Array, dims: readonly number[], o: YoloOptions): RawDetection[] {
+  if (o.format === 'nms') return decodeNmsRows(data, dims, o);
   const format = yoloFormat(dims, o.classes);
   const candidates: RawDetection[] = [];
   if (format === 'v8') {
