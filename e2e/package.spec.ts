@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { writeByoModels } from '../test/helpers/byo-models.ts';
 import { recordEvents, waitForEvent } from './helpers.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -83,6 +84,12 @@ document.body.addEventListener('alert', (e) => { const rule: string = e.detail.r
     const installed = JSON.parse(readFileSync(join(dir, 'node_modules', 'inference-health-monitor', 'package.json'), 'utf8'));
     expect(Object.keys(installed.scripts ?? {}).filter((s) => /install|prepare/.test(s) && s !== 'prepare')).toEqual([]);
     expect(existsSync(join(dir, 'node_modules', 'inference-health-monitor', 'src'))).toBe(false);
+
+    // the manifest tool works from the installed package (plain node, none of our dev tooling)
+    const byo = writeByoModels(join(dir, 'byo'));
+    const cli = run(join(dir, 'node_modules', '.bin', 'inference-monitor-manifest'), [byo.detector, '--labels', byo.dataYaml, '--print'], dir);
+    expect(cli.status, cli.out).toBe(0);
+    expect(JSON.parse(cli.out.slice(cli.out.indexOf('{'), cli.out.lastIndexOf('}') + 1))).toMatchObject({ adapter: 'yolo', labels: ['light', 'shadow', 'warm'] });
 
     // 4. the host's TypeScript sees the element's events typed (and the @ts-expect-error holds)
     const tsc = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
