@@ -15,3 +15,4 @@ export { HealthEngine, type AlertEvent, type Baseline, type HealthOptions, type 
 export { DEFAULT_RULES, parseRules, type AlertRule, type Aggregation, type Comparator, type Metric, type Severity } from './health/rules.ts';
 export { psi, jsDistance, ksStatistic, ksPValue, nullThreshold, Ewma, Cusum, theilSen } from './health/stats.ts';
 export { yuvImageStats, rgbaImageStats, sceneDistance, type ImageStats } from './health/image-stats.ts';
+export { createRecorder, checkRecord, Recorder, RecorderError, type RecorderOptions, type RecordInput, type RecordFrame } from './recorder/recorder.ts';

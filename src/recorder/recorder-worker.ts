@@ -1,0 +1,145 @@
+/**
+ * The recorder's worker: takes what a host app's own inference produced (recorder.ts posts it, with the frame
+ * as an ImageBitmap when there is one), and does what the monitor's frame and inference workers do for a
+ * camera — input-image statistics and the scene thumbnail from the frame, the frame record, the record into
+ * the store worker (health, flagging, sync), and the last few frames kept for flagging (JPEG encoded here on
+ * the store's request). Nothing of it runs on the host's thread.
+ */
+import * as Comlink from 'comlink';
+import { rgbaImageStats, ImageStatsScratch } from '../health/image-stats.ts';
+import type { InferenceResult, StageTimings } from '../inference/protocol.ts';
+import type { Detection } from '../inference/types.ts';
+import type { EncodeReply, EncodeRequest } from '../capture/frame-worker.ts';
+import type { RecordMessage } from '../store/store-worker.ts';
+import { STAGES, tagKey, type Tags, toFrameRecord } from '../telemetry/record.ts';
+
+/** One call of record(), as it crosses to this worker. */
+export interface RecordPost {
+  id: string;
+  t: number;
+  timings: Partial<StageTimings>;
+  detections: Detection[];
+  error?: string;
+  malformed?: string;
+  /** frames the host skipped since the last record */
+  dropped: number;
+  frame?: ImageBitmap;
+  /** the frame's size when it is not given (boxes are in its pixels) */
+  size?: { width: number; height: number };
+}
+
+/** frames kept for flagging (as ImageBitmaps: a few MB at most) */
+const KEEP = 8;
+const THUMB_WIDTH = 192;
+
+class RecorderWorker {
+  private store?: MessagePort;
+  private src = '';
+  private tags: Tags = {};
+  private mv = '';
+  private backend = '';
+  private flagPort?: MessagePort;
+  private kept: { id: string; frame: ImageBitmap }[] = [];
+  private stats?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D };
+  private scratch = new ImageStatsScratch();
+  private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D };
+
+  /** `records`: the host side's port for record() posts; `store`: the store worker's record port. */
+  init(records: MessagePort, store: MessagePort, o: { src: string; tags: Tags; modelVersion: string; backend: string }) {
+    this.store = store;
+    this.src = o.src;
+    this.tags = o.tags;
+    this.mv = o.modelVersion;
+    this.backend = o.backend;
+    store.postMessage({ records: [], model: o.modelVersion } satisfies RecordMessage);
+    records.onmessage = (e: MessageEvent<RecordPost>) => this.take(e.data);
+  }
+
+  setTags(tags: Tags) {
+    this.tags = tags;
+  }
+
+  /** The store worker's flag port: frames kept are encoded on its request. */
+  attachFlagPort(port: MessagePort) {
+    this.flagPort = port;
+    port.onmessage = (e: MessageEvent<EncodeRequest>) => {
+      if (e.data.encode) void this.encode(e.data.encode.id, e.data.encode.quality).then((reply) => port.postMessage(reply));
+    };
+  }
+
+  private take(p: RecordPost) {
+    if (!this.store) return p.frame?.close();
+    let image: InferenceResult['image'];
+    let width = p.size?.width ?? 0, height = p.size?.height ?? 0;
+    if (p.frame) {
+      width = p.frame.width;
+      height = p.frame.height;
+      const t0 = performance.now();
+      if (!this.stats || this.stats.canvas.width !== width || this.stats.canvas.height !== height) {
+        const canvas = new OffscreenCanvas(width, height);
+        this.stats = { canvas, ctx: canvas.getContext('2d', { willReadFrequently: true, alpha: false })! };
+      }
+      this.stats.ctx.drawImage(p.frame, 0, 0);
+      const rgba = this.stats.ctx.getImageData(0, 0, width, height).data;
+      image = { ...rgbaImageStats(rgba, width, height, undefined, this.scratch), ms: 0 };
+      image.ms = performance.now() - t0;
+      if (this.flagPort) {
+        this.kept.push({ id: p.id, frame: p.frame });
+        while (this.kept.length > KEEP) this.kept.shift()!.frame.close();
+      } else p.frame.close();
+    }
+    if (p.error) {
+      const rec = { id: p.id, t: Math.round(p.t), src: this.src, mv: this.mv.slice(0, 12), b: this.backend, l: STAGES.map((s) => (typeof p.timings[s] === 'number' ? p.timings[s]! : -1)), d: p.dropped, k: [], s: [], e: p.error, g: tagKey(this.tags) };
+      this.store.postMessage({ records: [rec] } satisfies RecordMessage);
+      return;
+    }
+    const r: InferenceResult = {
+      inferenceId: p.id,
+      timestamp: p.t,
+      handoffEpoch: p.t,
+      workerDoneEpoch: p.t,
+      modelVersion: this.mv,
+      backend: this.backend as InferenceResult['backend'],
+      frame: { width, height },
+      timings: p.timings as StageTimings, // stages the host did not time stay unknown (-1 in the record)
+      droppedFrames: p.dropped,
+      detections: p.detections,
+      ...(p.malformed ? { malformed: p.malformed } : {}),
+      ...(image ? { image } : {}),
+    };
+    const rec = toFrameRecord(r, this.src, this.tags);
+    this.store.postMessage({ records: [rec], detections: p.detections.length ? [{ id: p.id, t: Math.round(p.t), detections: p.detections }] : undefined } satisfies RecordMessage);
+  }
+
+  /** A kept frame as JPEG at its own size, plus a thumbnail. */
+  private async encode(id: string, quality: number): Promise<EncodeReply> {
+    const k = this.kept.find((x) => x.id === id);
+    if (!k) return { encoded: { id, error: 'the frame is no longer held (only the last few recorded frames are kept), or was recorded without one' } };
+    try {
+      const t0 = performance.now();
+      const { width, height } = k.frame;
+      if (!this.enc || this.enc.canvas.width !== width || this.enc.canvas.height !== height) {
+        const canvas = new OffscreenCanvas(width, height);
+        const thumb = new OffscreenCanvas(THUMB_WIDTH, Math.max(1, Math.round((height * THUMB_WIDTH) / width)));
+        this.enc = { canvas, ctx: canvas.getContext('2d', { alpha: false })!, thumb, tctx: thumb.getContext('2d', { alpha: false })! };
+      }
+      const e = this.enc;
+      e.ctx.drawImage(k.frame, 0, 0);
+      e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
+      const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
+      return { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } };
+    } catch (err) {
+      return { encoded: { id, error: `could not encode the frame: ${(err as Error).message}` } };
+    }
+  }
+
+  close() {
+    for (const k of this.kept.splice(0)) k.frame.close();
+    this.flagPort?.close();
+    this.store?.close();
+    this.store = undefined;
+  }
+}
+
+export type RecorderWorkerApi = RecorderWorker;
+Comlink.expose(new RecorderWorker());

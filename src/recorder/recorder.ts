@@ -1,0 +1,250 @@
+/**
+ * The headless recorder, for apps that already run their own model (TF.js, MediaPipe, transformers.js, a
+ * server): `createRecorder({...})` returns a Recorder whose `record({timings, detections, frame?})` feeds
+ * the same store, rollups, vital signs, drift tests, alert rules, flagging and sync as `<inference-monitor>`
+ * — no camera, no model of ours. With a frame (ImageBitmap, VideoFrame, ImageData, canvas) the input-image
+ * statistics and flagged images work; without, the image rules stay no-data.
+ *
+ * `record()` never blocks or throws on the caller's path: it checks the input's shape (cheap), hands the rest
+ * to the recorder's worker (recorder-worker.ts) and returns the inference id; bad input returns null and
+ * dispatches an `error` event whose detail is a RecorderError naming the field.
+ */
+import * as Comlink from 'comlink';
+import type { Detection } from '../inference/types.ts';
+import type { StageTimings } from '../inference/protocol.ts';
+import { getStore } from '../store/client.ts';
+import { STAGES, type Tags } from '../telemetry/record.ts';
+import { uuidv7 } from '../lib/uuidv7.ts';
+import { epochNow } from '../lib/epoch-now.ts';
+import type { RecorderWorkerApi, RecordPost } from './recorder-worker.ts';
+
+export interface RecorderOptions {
+  /** the camera's id (the `camera_id` tag: filters, baselines and alerts are per camera) */
+  cameraId?: string;
+  location?: string;
+  deviceId?: string;
+  /** more tags (string values) */
+  metadata?: Record<string, string>;
+  /** the model's version: any string (a sha256 is kept as is; other strings are hashed to one) */
+  modelVersion: string;
+  /** the model's name as shown (default: modelVersion) */
+  modelId?: string;
+  /** class names by class id (exports and the panel use them) */
+  labels?: string[];
+  /** where the model runs, as shown (default 'host') */
+  backend?: string;
+}
+
+/** The frame a result came from: anything createImageBitmap takes from a video pipeline. */
+export type RecordFrame = ImageBitmap | VideoFrame | ImageData | HTMLCanvasElement | OffscreenCanvas | HTMLVideoElement | HTMLImageElement;
+
+export interface RecordInput {
+  /** epoch ms of the frame (default: now) */
+  timestamp?: number;
+  /** stage times in ms that the app measured (any of capture, queue, preprocess, inference, postprocess, total) */
+  timings?: Partial<StageTimings>;
+  detections: Detection[];
+  frame?: RecordFrame;
+  /** the frame's size when no frame is given (boxes are in its pixels) */
+  size?: { width: number; height: number };
+  /** the run failed: its error kind (e.g. 'timeout', 'oom'): counted as a failed frame */
+  error?: string;
+  /** the output was unusable: why (counted as malformed, kept) */
+  malformed?: string;
+  /** frames the app skipped since its last record */
+  dropped?: number;
+  /** your own id for it (a UUID; default: a new UUIDv7) */
+  inferenceId?: string;
+}
+
+/** A bad record() input: `field` names what is wrong (e.g. `detections.3.box`). */
+export class RecorderError extends Error {
+  override name = 'RecorderError';
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+  }
+}
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** The input's problem, or undefined (a cheap shape check on the caller's thread). */
+export function checkRecord(r: RecordInput, labels?: string[]): RecorderError | undefined {
+  if (!r || typeof r !== 'object') return new RecorderError('(input)', 'expected an object {timings, detections, frame?}');
+  if (r.timestamp !== undefined && !(isNum(r.timestamp) && r.timestamp > 0)) return new RecorderError('timestamp', 'expected epoch milliseconds');
+  if (r.timings !== undefined) {
+    if (typeof r.timings !== 'object' || r.timings === null) return new RecorderError('timings', 'expected {stage: ms}');
+    for (const [k, v] of Object.entries(r.timings)) {
+      if (!(STAGES as readonly string[]).includes(k)) return new RecorderError(`timings.${k}`, `not a stage (${STAGES.join(', ')})`);
+      if (!(isNum(v) && v >= 0 && v < 3.6e6)) return new RecorderError(`timings.${k}`, `expected milliseconds ≥ 0, got ${String(v)}`);
+    }
+  }
+  if (!Array.isArray(r.detections)) return new RecorderError('detections', 'expected an array (empty when nothing was found)');
+  if (r.detections.length > 1000) return new RecorderError('detections', `at most 1000 per frame, got ${r.detections.length}`);
+  for (let i = 0; i < r.detections.length; i++) {
+    const d = r.detections[i]!;
+    if (!d || typeof d !== 'object') return new RecorderError(`detections.${i}`, 'expected {classId, label, score, box}');
+    if (!(Number.isInteger(d.classId) && d.classId >= 0 && d.classId < 100_000)) return new RecorderError(`detections.${i}.classId`, `expected a class index ≥ 0, got ${String(d.classId)}`);
+    if (!(isNum(d.score) && d.score >= 0 && d.score <= 1)) return new RecorderError(`detections.${i}.score`, `expected 0–1, got ${String(d.score)}`);
+    if (!(Array.isArray(d.box) && d.box.length === 4 && d.box.every(isNum))) return new RecorderError(`detections.${i}.box`, 'expected [x, y, width, height] in frame pixels');
+    if (d.label !== undefined && typeof d.label !== 'string') return new RecorderError(`detections.${i}.label`, 'expected a string');
+  }
+  if (r.error !== undefined && !(typeof r.error === 'string' && /^[a-z0-9-]{1,64}$/.test(r.error))) return new RecorderError('error', 'expected an error kind: lower-case letters, digits and -');
+  if (r.malformed !== undefined && typeof r.malformed !== 'string') return new RecorderError('malformed', 'expected a reason (string)');
+  if (r.dropped !== undefined && !(Number.isInteger(r.dropped) && r.dropped >= 0)) return new RecorderError('dropped', 'expected a count ≥ 0');
+  if (r.size !== undefined && !(r.size && isNum(r.size.width) && isNum(r.size.height) && r.size.width > 0 && r.size.height > 0)) return new RecorderError('size', 'expected {width, height} > 0');
+  if (r.inferenceId !== undefined && !(typeof r.inferenceId === 'string' && /^[0-9a-f-]{36}$/i.test(r.inferenceId))) return new RecorderError('inferenceId', 'expected a UUID');
+  if (r.frame !== undefined && r.frame !== null && typeof r.frame !== 'object') return new RecorderError('frame', 'expected an ImageBitmap, VideoFrame, ImageData or canvas');
+  void labels;
+  return undefined;
+}
+
+/** A 64-hex model version: a sha256 as given, else the sha256 of the string. */
+async function versionOf(v: string): Promise<string> {
+  if (/^[0-9a-f]{64}$/.test(v)) return v;
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(v));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** at most this many frames waiting to become ImageBitmaps; past it a record goes without its frame (counted) */
+const MAX_PENDING_FRAMES = 4;
+
+export class Recorder extends EventTarget {
+  /** this recorder's source id (as a monitor's: one per recorder) */
+  readonly sourceId = uuidv7();
+  readonly tags: Tags;
+  /** resolves when records reach the store (record() may be called before: records wait, bounded) */
+  readonly ready: Promise<void>;
+  /** records taken, refused (bad input), and frames left out (too many waiting) */
+  readonly counts = { recorded: 0, refused: 0, framesSkipped: 0 };
+  private port?: MessagePort;
+  private early: { post: RecordPost; transfer: Transferable[] }[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private pendingFrames = 0;
+  private worker: Worker;
+  private api: Comlink.Remote<RecorderWorkerApi>;
+  private closed = false;
+  private mv = '';
+  private readonly labels?: string[];
+
+  constructor(readonly options: RecorderOptions) {
+    super();
+    if (!options || typeof options.modelVersion !== 'string' || !options.modelVersion) throw new RecorderError('modelVersion', 'required: the version of the model whose results are recorded');
+    const tags: Tags = {};
+    for (const [k, v] of Object.entries(options.metadata ?? {})) if (typeof v === 'string') tags[k] = v;
+    if (options.cameraId) tags.camera_id = options.cameraId;
+    if (options.location) tags.location = options.location;
+    if (options.deviceId) tags.device_id = options.deviceId;
+    this.tags = tags;
+    this.labels = options.labels;
+    this.worker = new Worker(new URL('./recorder-worker.ts', import.meta.url), { type: 'module', name: 'recorder' });
+    this.api = Comlink.wrap<RecorderWorkerApi>(this.worker);
+    this.ready = this.start();
+    this.ready.catch((e) => this.dispatchEvent(new CustomEvent('error', { detail: e })));
+  }
+
+  private async start() {
+    const version = await versionOf(this.options.modelVersion);
+    this.mv = version.slice(0, 12);
+    const store = await getStore();
+    const toStore = new MessageChannel();
+    await store.connect(Comlink.transfer(toStore.port1, [toStore.port1]));
+    const records = new MessageChannel();
+    const backend = this.options.backend ?? 'host';
+    await this.api.init(Comlink.transfer(records.port2, [records.port2]), Comlink.transfer(toStore.port2, [toStore.port2]), { src: this.sourceId, tags: this.tags, modelVersion: version, backend });
+    const flags = new MessageChannel();
+    await store.connectFrames(Comlink.transfer(flags.port1, [flags.port1]), this.sourceId);
+    await this.api.attachFlagPort(Comlink.transfer(flags.port2, [flags.port2]));
+    if (this.labels?.length) await store.noteLabels(version, this.labels.map(String));
+    await store.registerMonitor({ src: this.sourceId, mv: version, backend, tags: this.tags, modelId: this.options.modelId ?? this.options.modelVersion });
+    this.port = records.port1;
+    for (const e of this.early.splice(0)) this.port.postMessage(e.post, e.transfer);
+  }
+
+  /** The short model version records carry (12 hex), once ready. */
+  get modelVersion() {
+    return this.mv;
+  }
+
+  /**
+   * Records one inference. Returns its id, or null when the input is refused (then an `error` event carries a
+   * RecorderError naming the field). Never throws, never waits.
+   */
+  record(input: RecordInput): string | null {
+    const bad = this.closed ? new RecorderError('(recorder)', 'closed') : checkRecord(input, this.labels);
+    if (bad) {
+      this.counts.refused++;
+      queueMicrotask(() => this.dispatchEvent(new CustomEvent('error', { detail: bad })));
+      return null;
+    }
+    const id = input.inferenceId ?? uuidv7();
+    const post: RecordPost = {
+      id,
+      t: input.timestamp ?? epochNow(),
+      timings: input.timings ?? {},
+      detections: input.detections.map((d) => ({ classId: d.classId, label: d.label ?? this.labels?.[d.classId] ?? `class ${d.classId}`, score: d.score, box: [d.box[0], d.box[1], d.box[2], d.box[3]] })),
+      dropped: input.dropped ?? 0,
+      ...(input.error ? { error: input.error } : {}),
+      ...(input.malformed ? { malformed: input.malformed } : {}),
+      ...(input.size ? { size: input.size } : {}),
+    };
+    this.counts.recorded++;
+    if (!input.frame) {
+      // keep order with records still waiting for their frame
+      if (this.pendingFrames) this.chain = this.chain.then(() => this.send(post, []));
+      else this.send(post, []);
+      return id;
+    }
+    if (this.pendingFrames >= MAX_PENDING_FRAMES) {
+      this.counts.framesSkipped++;
+      this.chain = this.chain.then(() => this.send(post, []));
+      return id;
+    }
+    this.pendingFrames++;
+    let bitmap: Promise<ImageBitmap | undefined>;
+    try {
+      bitmap = createImageBitmap(input.frame as ImageBitmapSource).catch(() => undefined);
+    } catch {
+      bitmap = Promise.resolve(undefined);
+    }
+    this.chain = this.chain.then(async () => {
+      const frame = await bitmap;
+      this.pendingFrames--;
+      if (frame) this.send({ ...post, frame }, [frame]);
+      else {
+        this.counts.framesSkipped++;
+        this.send(post, []);
+      }
+    });
+    return id;
+  }
+
+  private send(post: RecordPost, transfer: Transferable[]) {
+    if (this.closed) return;
+    if (this.port) this.port.postMessage(post, transfer);
+    else if (this.early.length < 1000) this.early.push({ post, transfer });
+  }
+
+  /** Flags a recorded frame for labelling (the last few with frames can be; default: the latest). */
+  async flag(inferenceId: string) {
+    await this.ready;
+    return (await getStore()).flag(this.sourceId, inferenceId);
+  }
+
+  /** Stops: records in flight are delivered, then the worker closes. */
+  async close() {
+    if (this.closed) return;
+    await this.chain;
+    this.closed = true;
+    const store = await getStore();
+    await store.flush();
+    await store.unregisterMonitor(this.sourceId);
+    await store.disconnectFrames(this.sourceId);
+    await this.api.close();
+    this.worker.terminate();
+  }
+}
+
+/** A recorder for an app's own inference results (see the module comment). */
+export function createRecorder(options: RecorderOptions): Recorder {
+  return new Recorder(options);
+}
