@@ -41,7 +41,25 @@ test('an app with its own model reports through createRecorder: store, vitals, r
   expect([flagged.width, flagged.height]).toEqual([640, 480]);
   expect(flagged.reasons).toContain('manual');
 
+  // annotate an inference after the fact: in the log, merged, a bad key refused with its name
+  const annotated = await page.evaluate(async () => {
+    const { withFrames, ids } = (window as any).app;
+    const id = ids.at(-3);
+    await withFrames.annotate(id, { lot: 'L-17', verdict: 'ok' });
+    const a = await withFrames.annotate(id, { verdict: 'scrap', weight: 12.5 });
+    let refused = '';
+    try {
+      await withFrames.annotate(id, { 'bad key': 'x' });
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    return { id, meta: a.meta, refused };
+  });
+  expect(annotated.meta).toEqual({ lot: 'L-17', verdict: 'scrap', weight: '12.5' });
+  expect(annotated.refused).toMatch(/^metadata\.bad key: a key is/);
+
   await page.evaluate(() => (window as any).app.stop());
+  await page.evaluate((id) => ((window as any).__annotated = id), annotated.id);
   const q = await page.evaluate(async () => {
     const { withFrames, noFrames, ids } = (window as any).app;
     const el = document.createElement('inference-monitor') as any; // only for its store() accessor
@@ -57,6 +75,7 @@ test('an app with its own model reports through createRecorder: store, vitals, r
       mv: withFrames.modelVersion,
       totals: await Promise.all(cams.map((c) => store.totals({ ...range, camera_id: c }))),
       log: await store.log({ limit: 5, camera_id: 'rec-cam' }),
+      annotatedRow: (await store.log({ limit: 1000, camera_id: 'rec-cam' })).rows.find((r: { id: string }) => r.id === (window as any).__annotated),
       vitals: await Promise.all(cams.map(async (c) => (await store.vitals({ camera_id: c }))[0])),
     };
   });
@@ -68,6 +87,7 @@ test('an app with its own model reports through createRecorder: store, vitals, r
   expect(q.log.rows[0].mv).toBe(q.mv);
   expect(q.log.rows[0].b).toBe('js');
   expect(q.log.rows[0].g).toBe('camera_id=rec-cam&location=bench%202');
+  expect(q.annotatedRow.annotations).toEqual({ lot: 'L-17', verdict: 'scrap', weight: '12.5' });
   // vital signs: image statistics from the frames; none without
   const [withImg, without] = q.vitals;
   expect(withImg.reliability.frames).toBeGreaterThan(0);

@@ -43,6 +43,9 @@ test('a kiosk syncs to the real server: totals and percentiles match the kioskâ€
     const rec = await recordEvents(page);
     await page.goto(kioskUrl(server.url));
     await waitForEvent(page, 'ready');
+    // an inference annotated after the fact: its metadata travels with the next batch
+    const first = await waitForEvent(page, 'inference');
+    await page.evaluate((id) => (document.querySelector('inference-monitor') as any).annotate(id, { lot: 'L-9', verdict: '<i>ok</i>' }), first.detail.inferenceId);
     // the first closed minute reaches the server (a minute closes 10 s after it ends)
     await expect.poll(async () => (await syncedRange(server)) !== undefined, { timeout: 130_000, intervals: [2000] }).toBe(true);
     await expect.poll(async () => (await syncStatus(page)).backlog.batches, { timeout: 20_000 }).toBe(0);
@@ -64,6 +67,8 @@ test('a kiosk syncs to the real server: totals and percentiles match the kioskâ€
       const local = mine.p.values[i]!;
       expect(Math.abs(Math.log(v! / local))).toBeLessThanOrEqual(Math.log(1.25) + 1e-9); // within one histogram bucket
     });
+    const ann = await server.get<{ rows: { id: string; meta: Record<string, string> }[] }>('/v1/annotations', { from: Date.now() - 3600_000, to: Date.now() + 60_000 });
+    expect(ann.rows.map((r) => [r.id, r.meta])).toEqual([[first.detail.inferenceId, { lot: 'L-9', verdict: '<i>ok</i>' }]]);
     // the kiosk's panel says it synced
     await expect(page.locator('inference-health-panel [data-tile=sync] .value')).toContainText('synced', { timeout: 15_000 });
     await expect(page.locator('inference-health-panel [data-tile=sync]')).toHaveAttribute('data-level', 'ok');

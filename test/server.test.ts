@@ -102,6 +102,23 @@ describe('fleet server: ingest', () => {
     expect(snapshot()).toEqual(before);
   });
 
+  it('stores annotations as the page sends them (the latest replaces the earlier), answers /v1/annotations, refuses bad ones', async () => {
+    const id = (ms: number, n: number) => `${ms.toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-${String(n).padStart(12, '0')}`;
+    const a1 = { id: id(T0 + 1000, 1), src: 'mon-1', meta: { lot: 'L-17', verdict: 'ok' } };
+    const first = { ...batch('kiosk-ann', 1, []), annotations: [a1] };
+    expect((await post(server.url, ALL, JSON.stringify(first))).status).toBe(200);
+    const second = { ...batch('kiosk-ann', 2, []), annotations: [{ ...a1, meta: { lot: 'L-17', verdict: 'scrap', '<b>': 'x' } }] };
+    const refused = await post(server.url, ALL, JSON.stringify(second));
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error).toMatch(/^annotations\.0\.meta/);
+    second.annotations[0]!.meta = { lot: 'L-17', verdict: 'scrap' } as never;
+    expect((await post(server.url, ALL, JSON.stringify(second))).status).toBe(200);
+    const got = await q(`/v1/annotations?from=${T0}&to=${T0 + 20 * MIN}&source=kiosk-ann`);
+    expect(got.status).toBe(200);
+    expect(got.body.rows).toEqual([{ source: 'kiosk-ann', id: a1.id, t: T0 + 1000, src: 'mon-1', meta: { lot: 'L-17', verdict: 'scrap' } }]);
+    expect((await fetch(`${server.url}/v1/annotations?from=${T0}&to=${T0 + MIN}&limit=0`, { headers: { authorization: `Bearer ${ALL}` } })).status).toBe(400);
+  });
+
   it('keeps two sources writing the same minutes apart, and sums them fleet-wide', async () => {
     for (const b of [batchB, batchC]) {
       const t = performance.now();

@@ -13,6 +13,7 @@ import * as Comlink from 'comlink';
 import type { Detection } from '../inference/types.ts';
 import type { StageTimings } from '../inference/protocol.ts';
 import { getStore } from '../store/client.ts';
+import { checkAnnotation } from '../store/annotations.ts';
 import { STAGES, type Tags } from '../telemetry/record.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { epochNow } from '../lib/epoch-now.ts';
@@ -222,6 +223,17 @@ export class Recorder extends EventTarget {
     if (this.closed) return;
     if (this.port) this.port.postMessage(post, transfer);
     else if (this.early.length < 1000) this.early.push({ post, transfer });
+  }
+
+  /**
+   * Attaches metadata to a recorded inference by its id, after the fact (a lot number, the operator's
+   * verdict, the ground truth): merged over earlier ones (null removes a key), shown in the inference log,
+   * synced. Rejects with a TypeError naming a bad key or value.
+   */
+  async annotate(inferenceId: string, metadata: Record<string, string | number | boolean | null>) {
+    checkAnnotation(inferenceId, metadata);
+    await this.ready;
+    return (await getStore()).annotate(this.sourceId, inferenceId, metadata);
   }
 
   /** Flags a recorded frame for labelling (the last few with frames can be; default: the latest). */

@@ -24,7 +24,7 @@ import { fleetMetrics, writeExposition } from './metrics.ts';
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
 const HTML_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
-const ROUTES = ['/v1/batches', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/v1/forwarding', '/healthz', '/metrics'];
+const ROUTES = ['/v1/batches', '/v1/annotations', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/v1/forwarding', '/healthz', '/metrics'];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.wasm': 'application/wasm',
@@ -434,6 +434,16 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const before = cursor(p);
     const page = db.alerts({ ...r, limit, ...(camera_id !== undefined ? { camera_id } : {}), ...(source ? { source } : {}), ...(rule ? { rule } : {}), ...(before ? { before } : {}) });
     return c.json({ rows: page.rows, next: page.next ? toCursor(page.next) : null });
+  });
+
+  // metadata attached to inferences after the fact (annotate()), newest first
+  app.get('/v1/annotations', (c) => {
+    const p = params(c, ['from', 'to', 'source', 'limit']);
+    const r = range(p);
+    const source = str(p, 'source', SOURCE_ID, 'a source id (letters, digits, . _ : -)');
+    const limit = num(p, 'limit') ?? 100;
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000)) bad('limit', 'expected a whole number from 1 to 1000');
+    return c.json({ rows: db.annotations({ ...r, ...(source !== undefined ? { source } : {}), limit }) });
   });
 
   app.get('/v1/dimensions', (c) => {

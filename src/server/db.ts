@@ -20,6 +20,11 @@ import { rollupMatches, type Filters } from '../store/queries.ts';
 import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 
 const DAY = 24 * 3600_000;
+/** The millisecond time in a UUIDv7 (its first 48 bits); 0 for another kind of UUID. */
+const uuidTime = (id: string) => {
+  const t = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+  return id[14] === '7' && Number.isFinite(t) ? t : 0;
+};
 /** The most batches one group commit writes (`FleetDb.queue`). */
 const GROUP_MAX = 64;
 /** Rollup rows kept in FleetDb's write-through cache (a few KB each in memory: ~30 MB; 3 rows per camera of a source, so ~1,600 two-camera devices stay hot); past this the least recently written half is dropped. */
@@ -123,6 +128,15 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
         target TEXT PRIMARY KEY, delivered INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0,
         last_error TEXT, last_error_at INTEGER, last_delivered_at INTEGER
       );
+    `),
+  // annotations: metadata attached to inferences after the fact (the latest of each, as the page sends it)
+  (db) =>
+    db.exec(`
+      CREATE TABLE annotations (
+        source TEXT NOT NULL, id TEXT NOT NULL, t INTEGER NOT NULL, src TEXT NOT NULL, data TEXT NOT NULL, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source, id)
+      );
+      CREATE INDEX annotations_t ON annotations (t);
     `),
 ];
 
@@ -339,6 +353,9 @@ export class FleetDb {
     }
     const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
     for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
+    // an annotation as it now stands replaces what came before (a page sends the whole of it each time)
+    const putAnnotation = this.st('INSERT OR REPLACE INTO annotations (source, id, t, src, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const a of b.annotations ?? []) putAnnotation.run(src.id, a.id, uuidTime(a.id), a.src, JSON.stringify(a.meta), now);
     for (const hook of this.ingestHooks) hook({ source: src.id, now, alerts: fresh, batch: b });
     return { duplicate: false };
   }
@@ -428,6 +445,12 @@ export class FleetDb {
     return { rows: page.map((r) => alertFromJson(r.data, r.source)), next: more && last ? [last.t, last.source, last.id] : null };
   }
 
+  /** Annotations of inferences made in [from, to] (by their ids' time), newest first, at most `limit`. */
+  annotations(q: { from: number; to: number; source?: string; limit: number }): { source: string; id: string; t: number; src: string; meta: Record<string, string> }[] {
+    const rows = this.st('SELECT source, id, t, src, data FROM annotations WHERE t >= @from AND t <= @to AND (@source IS NULL OR source = @source) ORDER BY t DESC, id DESC LIMIT @limit').all({ from: q.from, to: q.to, source: q.source ?? null, limit: q.limit }) as { source: string; id: string; t: number; src: string; data: string }[];
+    return rows.map((r) => ({ source: r.source, id: r.id, t: r.t, src: r.src, meta: JSON.parse(r.data) }));
+  }
+
   /** Model versions, tag keys and sources with 1-hour rows overlapping [from, to]. */
   dimensions(from: number, to: number): { mv: string; g: string; source: string }[] {
     return this.st('SELECT DISTINCT mv, g, source FROM rollups WHERE res = ? AND start >= ? AND start <= ?').all('1h', bucketStart(from, '1h'), to) as { mv: string; g: string; source: string }[];
@@ -436,7 +459,7 @@ export class FleetDb {
   /** Rows in each table (for tests and /healthz-style checks). */
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const t of ['sources', 'batches', 'rollups', 'cumulative', 'alerts', 'alert_state', 'flagged', 'baselines']) out[t] = this.st(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+    for (const t of ['sources', 'batches', 'rollups', 'cumulative', 'alerts', 'alert_state', 'flagged', 'baselines', 'annotations']) out[t] = this.st(`SELECT count(*) FROM ${t}`).pluck().get() as number;
     return out;
   }
 
@@ -468,6 +491,7 @@ export class FleetDb {
         rollups1h: this.st("DELETE FROM rollups WHERE res = '1h' AND start < ?").run(now - RETENTION.rollups1h).changes,
         alerts: this.st('DELETE FROM alerts WHERE t < ?').run(now - RETENTION.alerts).changes,
         flagged: this.st('DELETE FROM flagged WHERE t < ?').run(now - RETENTION.flagged).changes,
+        annotations: this.st('DELETE FROM annotations WHERE t < ?').run(now - RETENTION.alerts).changes,
         deadLetters: this.st("DELETE FROM outgoing WHERE state = 'dead' AND created_at < ?").run(now - RETENTION.deadLetters).changes,
       };
     })();

@@ -7,7 +7,7 @@ import type { AlertEvent, Baseline } from '../health/engine.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const DB_NAME = 'inference-health';
-export const DB_VERSION = 6;
+export const DB_VERSION = 7;
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
 export interface DetectionsRow {
@@ -41,6 +41,8 @@ export interface MonitorDB extends DBSchema {
   outbox: { key: number; value: import('../sync/outbox.ts').QueuedBatch };
   /** OTLP exports waiting for the collector's 2xx, by sequence number */
   otlpOutbox: { key: number; value: import('../sync/outbox.ts').QueuedBatch };
+  /** metadata attached to inferences after the fact, by inferenceId; `seq` orders changes for sync */
+  annotations: { key: string; value: import('./annotations.ts').Annotation; indexes: { seq: string } };
   models: { key: string; value: { mv: string; sha256: string; firstSeen: number } };
   meta: { key: string; value: unknown };
 }
@@ -78,6 +80,10 @@ export const migrations: Record<number, (db: import('idb').IDBPDatabase<MonitorD
   // v6: the OpenTelemetry (OTLP/HTTP) export's own outbox
   6: (db) => {
     db.createObjectStore('otlpOutbox', { keyPath: 'seq' });
+  },
+  // v7: annotations (annotate(inferenceId, {key: value}))
+  7: (db) => {
+    db.createObjectStore('annotations', { keyPath: 'id' }).createIndex('seq', 'seq');
   },
 };
 

@@ -220,6 +220,11 @@ const api = {
   disconnectFrames(src: string) {
     flagger?.disconnect(src);
   },
+  /** Attaches metadata to an inference (see MonitorStore.annotate); the sync sends it with the next batch. */
+  async annotate(src: string, id: string, meta: unknown) {
+    if (!store) throw new Error('the store is not open');
+    return store.annotate(src, id, meta);
+  },
   /** A model version's labels (COCO categories and YOLO names in exports come from them). */
   async noteLabels(mv: string, labels: string[]) {
     await store!.setMeta(`labels:${mv.slice(0, 12)}`, labels.map(String));

@@ -9,6 +9,8 @@ import { type Filters, frameMatches, percentilesOf, type Range, resolutionFor, r
 
 export { type Filters, type Range, resolutionFor } from './queries.ts';
 import type { AlertEvent, Baseline } from '../health/engine.ts';
+import { type Annotation, checkAnnotation, mergeAnnotation } from './annotations.ts';
+import { uuidv7 } from '../lib/uuidv7.ts';
 
 export interface RetentionOptions {
   /** raw frames older than this are deleted (ms; default 24 h) */
@@ -323,8 +325,9 @@ export class MonitorStore {
     if (!this.db) return { frames: 0 };
     const r = this.retention;
     const before = await this.frameCount();
-    const tx = this.db.transaction(['frames', 'rollups', 'detections', 'alerts', 'seriesPages'], 'readwrite');
+    const tx = this.db.transaction(['frames', 'rollups', 'detections', 'alerts', 'seriesPages', 'annotations'], 'readwrite');
     const frames = tx.objectStore('frames');
+    await tx.objectStore('annotations').delete(IDBKeyRange.upperBound(idFloor(now - 365 * 24 * 3600_000), true));
     // blocks that started over a span before the cutoff hold only frames older than it
     const ageCut = idFloor(now - r.frameMaxAgeMs - BLOCK_SPAN_MS);
     await frames.delete(IDBKeyRange.upperBound([ageCut]));
@@ -608,14 +611,18 @@ export class MonitorStore {
    */
   async log(opts: Filters & { before?: string; after?: string; limit?: number } = {}) {
     const limit = Math.min(opts.limit ?? 50, 1000);
-    const rows: (FrameRecord & { detections?: Detection[] })[] = [];
+    const rows: (FrameRecord & { detections?: Detection[]; annotations?: Record<string, string> })[] = [];
     let next: string | undefined;
     const wanted = (r: FrameRecord) => (opts.before === undefined || r.id < opts.before) && (opts.after === undefined || r.id > opts.after) && frameMatches(r, opts);
     if (!this.db) {
       const all = this.memFrames.filter(wanted);
-      return { rows: all.slice(-limit).reverse(), next: all.length > limit ? all[all.length - limit]!.id : undefined };
+      const page = all.slice(-limit).reverse().map((r) => {
+        const a = this.memAnnotations.get(r.id);
+        return a ? { ...r, annotations: a.meta } : r;
+      });
+      return { rows: page, next: all.length > limit ? all[all.length - limit]!.id : undefined };
     }
-    const tx = this.db.transaction(['frames', 'detections']);
+    const tx = this.db.transaction(['frames', 'detections', 'annotations']);
     // Blocks come newest first by their first id; a block holds ≤ BLOCK_SPAN_MS of frames, so once the
     // cursor is at first-time T, no unread block holds a frame later than T + span: those are final.
     const candidates: FrameRecord[] = [];
@@ -634,10 +641,41 @@ export class MonitorStore {
     rows.push(...candidates.slice(0, limit));
     if (candidates.length > limit) next = rows.at(-1)!.id;
     for (const r of rows) {
-      const d = await tx.objectStore('detections').get(r.id);
+      const [d, a] = await Promise.all([tx.objectStore('detections').get(r.id), tx.objectStore('annotations').get(r.id)]);
       if (d) r.detections = d.detections;
+      if (a) r.annotations = a.meta;
     }
     return { rows, next };
+  }
+
+  // ---------- annotations ----------
+
+  private memAnnotations = new Map<string, Annotation>();
+
+  /**
+   * Attaches metadata to an inference by its id (merged over what it has; null removes a key); a TypeError
+   * names a bad key or value. Kept as long as the year's alerts (an inference's frame record may go sooner).
+   */
+  async annotate(src: string, id: string, meta: unknown): Promise<Annotation> {
+    const patch = checkAnnotation(id, meta);
+    const old = this.db ? await this.db.get('annotations', id) : this.memAnnotations.get(id);
+    const a: Annotation = { id, src: old?.src ?? src, meta: mergeAnnotation(old?.meta ?? {}, patch), seq: uuidv7() };
+    this.memAnnotations.set(id, a);
+    if (this.memAnnotations.size > 10_000) this.memAnnotations.delete(this.memAnnotations.keys().next().value!);
+    await this.db?.put('annotations', a).catch((e) => this.noteFailure(e));
+    return a;
+  }
+
+  /** Annotation changes after `seq` (oldest first), at most `limit` (for sync). */
+  async annotationsAfter(seq: string, limit: number): Promise<Annotation[]> {
+    if (!this.db) return [...this.memAnnotations.values()].filter((a) => a.seq > seq).sort((a, b) => (a.seq < b.seq ? -1 : 1)).slice(0, limit);
+    const out: Annotation[] = [];
+    let c = await this.db.transaction('annotations').store.index('seq').openCursor(IDBKeyRange.lowerBound(seq, true));
+    while (c && out.length < limit) {
+      out.push(c.value);
+      c = await c.continue();
+    }
+    return out;
   }
 
   // ---------- baselines, alert history, settings ----------

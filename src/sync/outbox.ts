@@ -6,7 +6,7 @@
  * honoured, and at once when the network comes back. A batch leaves the queue only when the server
  * acknowledged its sequence (or refused it as malformed, which is counted): nothing is lost silently.
  */
-import { type Batch, type BaselineSummary, type FlaggedSync, type MonitorInfo, SYNC_VERSION } from './payload.ts';
+import { type AnnotationSync, type Batch, type BaselineSummary, type FlaggedSync, type MonitorInfo, SYNC_VERSION } from './payload.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
 import type { AlertEvent } from '../health/engine.ts';
 
@@ -26,6 +26,7 @@ export interface Collected {
   alerts: AlertEvent[];
   flagged: FlaggedSync[];
   baselines: BaselineSummary[];
+  annotations?: AnnotationSync[];
   cursor: SyncCursor;
   /** more was new than one batch carries: the next batch follows at once */
   more?: boolean;
@@ -43,6 +44,8 @@ export interface SyncCursor {
   flaggedAfter: string;
   /** baselines sent: `mv|camera` → createdAt */
   baselines: Record<string, number>;
+  /** the last annotation change sent (absent in a cursor saved before annotations: none sent yet) */
+  annotationsAfter?: string;
 }
 
 export interface QueuedBatch {
@@ -240,7 +243,7 @@ export class SyncOutbox {
     const closedUpTo = Math.floor((now - 10_000) / 60_000) * 60_000 - 60_000;
     const c = await this.deps.collect(s.cursor, closedUpTo, this.config?.images ?? false);
     if (c.skipped) s.stats = { ...s.stats, skipped: (s.stats.skipped ?? 0) + c.skipped };
-    if (!c.rollups.length && !c.alerts.length && !c.flagged.length && !c.baselines.length && !s.droppedUnreported) {
+    if (!c.rollups.length && !c.alerts.length && !c.flagged.length && !c.baselines.length && !c.annotations?.length && !s.droppedUnreported) {
       s.cursor = c.cursor;
       return undefined;
     }
@@ -254,6 +257,7 @@ export class SyncOutbox {
       alerts: c.alerts,
       flagged: c.flagged,
       baselines: c.baselines,
+      ...(c.annotations?.length ? { annotations: c.annotations } : {}),
       dropped: s.droppedUnreported,
     };
     const body = (this.deps.format ?? JSON.stringify)(batch);

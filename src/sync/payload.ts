@@ -16,6 +16,7 @@ export const LIMITS = {
   alerts: 1000,
   flagged: 500,
   baselines: 100,
+  annotations: 1000,
   monitors: 32,
   tags: 32,
   tagLength: 200,
@@ -53,6 +54,13 @@ export type BaselineSummary = Pick<Baseline, 'mv' | 'camera' | 'location' | 'cre
 /** A flagged frame's metadata, and its JPEG (base64) when the host opted in (`sync-images`). */
 export type FlaggedSync = Omit<FlaggedFrame, 'encodeMs' | 'hashMs'> & { jpeg?: string };
 
+/** An inference's annotations as synced: its id, the source that recorded it, its metadata as it now stands. */
+export interface AnnotationSync {
+  id: string;
+  src: string;
+  meta: Record<string, string>;
+}
+
 export interface Batch {
   v: typeof SYNC_VERSION;
   source: SourceInfo;
@@ -66,6 +74,8 @@ export interface Batch {
   alerts: AlertEvent[];
   flagged: FlaggedSync[];
   baselines: BaselineSummary[];
+  /** metadata attached to inferences after the fact (the latest of each changed since the last batch) */
+  annotations?: AnnotationSync[];
   /** batches the bounded outbox dropped (oldest first) before this one, since the last batch */
   dropped: number;
 }
@@ -170,6 +180,15 @@ export const BaselineSchema = v.strictObject({
   rollup: v.object({ ...RollupSchema.entries, res: v.picklist(['10s', '1m', '1h']), start: time }),
 });
 
+export const AnnotationSchema = v.strictObject({
+  id: v.pipe(v.string(), v.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'an inference id (UUID)')),
+  src: id,
+  meta: v.pipe(
+    v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a key: letters, digits, _ . : - (1–64)'), own), text(500)),
+    v.check((m) => Object.keys(m).length <= 32, 'at most 32 keys'),
+  ),
+});
+
 const MonitorSchema = v.strictObject({ src: id, mv, backend: text(32), tags, modelId: v.optional(text(200)) });
 
 export const BatchSchema = v.strictObject({
@@ -181,6 +200,7 @@ export const BatchSchema = v.strictObject({
   alerts: v.pipe(v.array(AlertSchema), v.maxLength(LIMITS.alerts)),
   flagged: v.pipe(v.array(FlaggedSchema), v.maxLength(LIMITS.flagged)),
   baselines: v.pipe(v.array(BaselineSchema), v.maxLength(LIMITS.baselines)),
+  annotations: v.optional(v.pipe(v.array(AnnotationSchema), v.maxLength(LIMITS.annotations))),
   dropped: count,
 });
 
@@ -192,7 +212,7 @@ export function syncTags(tags: Record<string, string>): Record<string, string> {
 }
 
 /** Whether one item of a batch would pass the server's schema (as JSON carries it: NaN and ±Infinity as null). */
-export function validItem(schema: typeof RollupSchema | typeof AlertSchema | typeof FlaggedSchema | typeof BaselineSchema, item: unknown): boolean {
+export function validItem(schema: typeof RollupSchema | typeof AlertSchema | typeof FlaggedSchema | typeof BaselineSchema | typeof AnnotationSchema, item: unknown): boolean {
   return v.is(schema, JSON.parse(JSON.stringify(item)));
 }
 

@@ -6,7 +6,7 @@ import type { MonitorStore } from '../store/store.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Flagger } from '../flagging/flagger.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
-import { AlertSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
+import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
 import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
 
@@ -101,14 +101,17 @@ async function collect(store: MonitorStore, engine: HealthEngine | undefined, fl
     sent[key] = b.createdAt;
     baselines.push({ mv: b.mv, camera: b.camera, ...(b.location ? { location: b.location } : {}), createdAt: b.createdAt, from: b.from, to: b.to, source: b.source, frames: b.frames, fps: b.fps, rollup: b.rollup });
   }
+  const changes = rollupsOnly ? [] : await store.annotationsAfter(cursor.annotationsAfter ?? '', LIMITS.annotations);
+  if (changes.length === LIMITS.annotations) more = true;
+  const annotations = changes.map((a) => ({ id: a.id, src: a.src, meta: a.meta }));
   // what the server's schema would refuse is left out (and counted) rather than sink the whole batch
   const keep = <T>(schema: Parameters<typeof validItem>[0], xs: T[]) => xs.filter((x) => validItem(schema, x));
-  const ok = { rollups: keep(RollupSchema, rollups), alerts: keep(AlertSchema, alerts), flagged: keep(FlaggedSchema, flagged), baselines: keep(BaselineSchema, baselines) };
-  const skipped = rollups.length + alerts.length + flagged.length + baselines.length - (ok.rollups.length + ok.alerts.length + ok.flagged.length + ok.baselines.length);
+  const ok = { rollups: keep(RollupSchema, rollups), alerts: keep(AlertSchema, alerts), flagged: keep(FlaggedSchema, flagged), baselines: keep(BaselineSchema, baselines), annotations: keep(AnnotationSchema, annotations) };
+  const skipped = rollups.length + alerts.length + flagged.length + baselines.length + annotations.length - (ok.rollups.length + ok.alerts.length + ok.flagged.length + ok.baselines.length + ok.annotations.length);
   return {
     ...ok,
     ...(skipped ? { skipped } : {}),
-    cursor: { rollupsUpTo, alertsAfter: alerts.at(-1)?.id ?? cursor.alertsAfter, flaggedAfter: flagged.at(-1)?.id ?? cursor.flaggedAfter, baselines: sent },
+    cursor: { rollupsUpTo, alertsAfter: alerts.at(-1)?.id ?? cursor.alertsAfter, flaggedAfter: flagged.at(-1)?.id ?? cursor.flaggedAfter, baselines: sent, annotationsAfter: changes.at(-1)?.seq ?? cursor.annotationsAfter ?? '' },
     ...(more ? { more } : {}),
   };
 }

@@ -44,6 +44,8 @@ interface LogRow {
   m?: string;
   e?: string;
   detections?: { classId: number; label: string; score: number; box: number[] }[];
+  /** metadata attached after the fact (annotate()) */
+  annotations?: Record<string, string>;
 }
 
 const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
@@ -712,6 +714,7 @@ export class InferenceHealthPanel extends LitElement {
         ${(r.detections ?? []).map(
           (d) => html`<dt>${d.label || this.label(d.classId)}</dt><dd>${d.score.toFixed(3)} at [${d.box.map((v) => Math.round(v)).join(', ')}]</dd>`,
         )}
+        ${Object.entries(r.annotations ?? {}).map(([k, v]) => html`<dt class="annotation" title="annotation">✎ ${k}</dt><dd class="annotation">${v}</dd>`)}
         ${!r.detections && r.k.length ? html`<dt>detections</dt><dd>${r.k.map(([id, n, max, mean]) => `${this.label(id)} ×${n}: max ${max}, mean ${mean}`).join('; ')}</dd>` : nothing}
       </dl>
     </div>`;

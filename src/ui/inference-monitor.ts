@@ -13,6 +13,7 @@ import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from './draw-detections.ts';
 import './health-panel.ts';
 import { getStore, type StoreClient } from '../store/client.ts';
+import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type Tags, tagKey } from '../telemetry/record.ts';
 import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
@@ -501,6 +502,16 @@ export class InferenceMonitor extends LitElement {
       );
     }
     await store.configureSync(config);
+  }
+
+  /**
+   * Attaches metadata to one of this monitor's inferences by its id, after the fact (e.g. the lot on the
+   * belt, the operator's verdict): merged over earlier ones (null removes a key), shown in the inference log,
+   * synced. Rejects with a TypeError naming a bad key or value.
+   */
+  async annotate(inferenceId: string, metadata: Record<string, string | number | boolean | null>) {
+    checkAnnotation(inferenceId, metadata);
+    return (await getStore()).annotate(this.sourceId, inferenceId, metadata);
   }
 
   /** The page's sync state: state, backlog (batches, bytes, oldest), counts, last success and last error. */
