@@ -9,7 +9,7 @@ const video = document.querySelector('video')!;
 const canvas = new OffscreenCanvas(640, 480);
 const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
 
-const withFrames = createRecorder({ cameraId: 'rec-cam', location: 'bench 2', modelVersion: 'brightest-cell-v1', modelId: 'brightest-cell', labels: ['light'], backend: 'js' });
+const withFrames = createRecorder({ cameraId: 'rec-cam', location: 'bench 2', modelVersion: 'brightest-cell-v1', modelId: 'brightest-cell', labels: ['light'], backend: 'js', frameRate: Infinity });
 const noFrames = createRecorder({ cameraId: 'rec-noframe', modelVersion: 'brightest-cell-v1', labels: ['light'], backend: 'js' });
 const errors: { field: string; message: string }[] = [];
 for (const r of [withFrames, noFrames]) r.addEventListener('error', (e) => errors.push({ field: (e as CustomEvent).detail.field, message: (e as CustomEvent).detail.message }));

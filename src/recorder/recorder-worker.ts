@@ -18,12 +18,13 @@ export interface RecordPost {
   id: string;
   t: number;
   timings: Partial<StageTimings>;
-  detections: Detection[];
+  /** labels may be left out: the worker fills them in from the recorder's labels */
+  detections: (Omit<Detection, 'label'> & { label?: string })[];
   error?: string;
   malformed?: string;
   /** frames the host skipped since the last record */
   dropped: number;
-  frame?: ImageBitmap;
+  frame?: ImageBitmap | VideoFrame;
   /** the frame's size when it is not given (boxes are in its pixels) */
   size?: { width: number; height: number };
 }
@@ -39,20 +40,26 @@ class RecorderWorker {
   private mv = '';
   private backend = '';
   private flagPort?: MessagePort;
-  private kept: { id: string; frame: ImageBitmap }[] = [];
+  private labels: string[] = [];
+  private kept: { id: string; frame: ImageBitmap | VideoFrame }[] = [];
   private stats?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D };
   private scratch = new ImageStatsScratch();
   private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D };
 
   /** `records`: the host side's port for record() posts; `store`: the store worker's record port. */
-  init(records: MessagePort, store: MessagePort, o: { src: string; tags: Tags; modelVersion: string; backend: string }) {
+  init(records: MessagePort, store: MessagePort, o: { src: string; tags: Tags; modelVersion: string; backend: string; labels?: string[] }) {
     this.store = store;
+    this.labels = o.labels ?? [];
     this.src = o.src;
     this.tags = o.tags;
     this.mv = o.modelVersion;
     this.backend = o.backend;
     store.postMessage({ records: [], model: o.modelVersion } satisfies RecordMessage);
-    records.onmessage = (e: MessageEvent<RecordPost>) => this.take(e.data);
+    // batches of posts; `{sync}` is answered once everything before it was taken (close() waits for it)
+    records.onmessage = (e: MessageEvent<RecordPost[] | { sync: number }>) => {
+      if (Array.isArray(e.data)) for (const p of e.data) this.take(p);
+      else records.postMessage({ synced: e.data.sync });
+    };
   }
 
   setTags(tags: Tags) {
@@ -69,17 +76,18 @@ class RecorderWorker {
 
   private take(p: RecordPost) {
     if (!this.store) return p.frame?.close();
+    for (const d of p.detections) d.label ??= this.labels[d.classId] ?? `class ${d.classId}`;
+    const detections = p.detections as Detection[];
     let image: InferenceResult['image'];
     let width = p.size?.width ?? 0, height = p.size?.height ?? 0;
     if (p.frame) {
-      width = p.frame.width;
-      height = p.frame.height;
+      [width, height] = 'displayWidth' in p.frame ? [p.frame.displayWidth, p.frame.displayHeight] : [p.frame.width, p.frame.height];
       const t0 = performance.now();
       if (!this.stats || this.stats.canvas.width !== width || this.stats.canvas.height !== height) {
         const canvas = new OffscreenCanvas(width, height);
         this.stats = { canvas, ctx: canvas.getContext('2d', { willReadFrequently: true, alpha: false })! };
       }
-      this.stats.ctx.drawImage(p.frame, 0, 0);
+      this.stats.ctx.drawImage(p.frame, 0, 0, width, height);
       const rgba = this.stats.ctx.getImageData(0, 0, width, height).data;
       image = { ...rgbaImageStats(rgba, width, height, undefined, this.scratch), ms: 0 };
       image.ms = performance.now() - t0;
@@ -103,12 +111,12 @@ class RecorderWorker {
       frame: { width, height },
       timings: p.timings as StageTimings, // stages the host did not time stay unknown (-1 in the record)
       droppedFrames: p.dropped,
-      detections: p.detections,
+      detections,
       ...(p.malformed ? { malformed: p.malformed } : {}),
       ...(image ? { image } : {}),
     };
     const rec = toFrameRecord(r, this.src, this.tags);
-    this.store.postMessage({ records: [rec], detections: p.detections.length ? [{ id: p.id, t: Math.round(p.t), detections: p.detections }] : undefined } satisfies RecordMessage);
+    this.store.postMessage({ records: [rec], detections: detections.length ? [{ id: p.id, t: Math.round(p.t), detections }] : undefined } satisfies RecordMessage);
   }
 
   /** A kept frame as JPEG at its own size, plus a thumbnail. */
@@ -117,14 +125,14 @@ class RecorderWorker {
     if (!k) return { encoded: { id, error: 'the frame is no longer held (only the last few recorded frames are kept), or was recorded without one' } };
     try {
       const t0 = performance.now();
-      const { width, height } = k.frame;
+      const [width, height] = 'displayWidth' in k.frame ? [k.frame.displayWidth, k.frame.displayHeight] : [k.frame.width, k.frame.height];
       if (!this.enc || this.enc.canvas.width !== width || this.enc.canvas.height !== height) {
         const canvas = new OffscreenCanvas(width, height);
         const thumb = new OffscreenCanvas(THUMB_WIDTH, Math.max(1, Math.round((height * THUMB_WIDTH) / width)));
         this.enc = { canvas, ctx: canvas.getContext('2d', { alpha: false })!, thumb, tctx: thumb.getContext('2d', { alpha: false })! };
       }
       const e = this.enc;
-      e.ctx.drawImage(k.frame, 0, 0);
+      e.ctx.drawImage(k.frame, 0, 0, width, height);
       e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
       const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
       return { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } };

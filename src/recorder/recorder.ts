@@ -34,6 +34,12 @@ export interface RecorderOptions {
   labels?: string[];
   /** where the model runs, as shown (default 'host') */
   backend?: string;
+  /**
+   * frames per second whose pixels are taken (default 5): enough for the input-image statistics and scene
+   * drift, while each frame taken costs a copy; 0 never, Infinity every one. Only frames taken can be
+   * flagged with their image (the rest are counted as missed by flagging).
+   */
+  frameRate?: number;
 }
 
 /** The frame a result came from: anything createImageBitmap takes from a video pipeline. */
@@ -108,6 +114,8 @@ async function versionOf(v: string): Promise<string> {
 
 /** at most this many frames waiting to become ImageBitmaps; past it a record goes without its frame (counted) */
 const MAX_PENDING_FRAMES = 4;
+/** records go to the worker together, this often (ms) */
+const FLUSH_MS = 100;
 
 export class Recorder extends EventTarget {
   /** this recorder's source id (as a monitor's: one per recorder) */
@@ -118,14 +126,17 @@ export class Recorder extends EventTarget {
   /** records taken, refused (bad input), and frames left out (too many waiting) */
   readonly counts = { recorded: 0, refused: 0, framesSkipped: 0 };
   private port?: MessagePort;
-  private early: { post: RecordPost; transfer: Transferable[] }[] = [];
-  private chain: Promise<void> = Promise.resolve();
+  private early: { posts: RecordPost[]; transfer: Transferable[] }[] = [];
+  private outbox: { post: RecordPost; later?: Promise<ImageBitmap | undefined> }[] = [];
+  private flushTimer?: ReturnType<typeof setTimeout>;
   private pendingFrames = 0;
   private worker: Worker;
   private api: Comlink.Remote<RecorderWorkerApi>;
   private closed = false;
   private mv = '';
   private readonly labels?: string[];
+  private lastFrameAt = -Infinity;
+  private readonly frameGapMs: number;
 
   constructor(readonly options: RecorderOptions) {
     super();
@@ -137,6 +148,10 @@ export class Recorder extends EventTarget {
     if (options.deviceId) tags.device_id = options.deviceId;
     this.tags = tags;
     this.labels = options.labels;
+    const rate = options.frameRate ?? 5;
+    if (!(typeof rate === 'number' && rate >= 0)) throw new RecorderError('frameRate', 'expected frames per second ≥ 0');
+    // a little under the period, so a host at exactly that rate is not skipped by timer jitter
+    this.frameGapMs = rate === 0 ? Infinity : (1000 / rate) * 0.9;
     this.worker = new Worker(new URL('./recorder-worker.ts', import.meta.url), { type: 'module', name: 'recorder' });
     this.api = Comlink.wrap<RecorderWorkerApi>(this.worker);
     this.ready = this.start();
@@ -151,14 +166,14 @@ export class Recorder extends EventTarget {
     await store.connect(Comlink.transfer(toStore.port1, [toStore.port1]));
     const records = new MessageChannel();
     const backend = this.options.backend ?? 'host';
-    await this.api.init(Comlink.transfer(records.port2, [records.port2]), Comlink.transfer(toStore.port2, [toStore.port2]), { src: this.sourceId, tags: this.tags, modelVersion: version, backend });
+    await this.api.init(Comlink.transfer(records.port2, [records.port2]), Comlink.transfer(toStore.port2, [toStore.port2]), { src: this.sourceId, tags: this.tags, modelVersion: version, backend, ...(this.labels ? { labels: this.labels.map(String) } : {}) });
     const flags = new MessageChannel();
     await store.connectFrames(Comlink.transfer(flags.port1, [flags.port1]), this.sourceId);
     await this.api.attachFlagPort(Comlink.transfer(flags.port2, [flags.port2]));
     if (this.labels?.length) await store.noteLabels(version, this.labels.map(String));
     await store.registerMonitor({ src: this.sourceId, mv: version, backend, tags: this.tags, modelId: this.options.modelId ?? this.options.modelVersion });
     this.port = records.port1;
-    for (const e of this.early.splice(0)) this.port.postMessage(e.post, e.transfer);
+    for (const e of this.early.splice(0)) this.port.postMessage(e.posts, e.transfer);
   }
 
   /** The short model version records carry (12 hex), once ready. */
@@ -178,51 +193,88 @@ export class Recorder extends EventTarget {
       return null;
     }
     const id = input.inferenceId ?? uuidv7();
-    const post: RecordPost = {
-      id,
-      t: input.timestamp ?? epochNow(),
-      timings: input.timings ?? {},
-      detections: input.detections.map((d) => ({ classId: d.classId, label: d.label ?? this.labels?.[d.classId] ?? `class ${d.classId}`, score: d.score, box: [d.box[0], d.box[1], d.box[2], d.box[3]] })),
-      dropped: input.dropped ?? 0,
-      ...(input.error ? { error: input.error } : {}),
-      ...(input.malformed ? { malformed: input.malformed } : {}),
-      ...(input.size ? { size: input.size } : {}),
-    };
+    // copied now (the caller may reuse its objects); labels filled in the worker
+    const ds = input.detections;
+    const detections: RecordPost['detections'] = new Array(ds.length);
+    for (let i = 0; i < ds.length; i++) {
+      const d = ds[i]!, b = d.box;
+      detections[i] = { classId: d.classId, label: d.label, score: d.score, box: [b[0], b[1], b[2], b[3]] };
+    }
+    const post: RecordPost = { id, t: input.timestamp ?? epochNow(), timings: input.timings ? { ...input.timings } : {}, detections, dropped: input.dropped ?? 0 };
+    if (input.error) post.error = input.error;
+    if (input.malformed) post.malformed = input.malformed;
+    if (input.size) post.size = input.size;
     this.counts.recorded++;
-    if (!input.frame) {
-      // keep order with records still waiting for their frame
-      if (this.pendingFrames) this.chain = this.chain.then(() => this.send(post, []));
-      else this.send(post, []);
+    let frame = input.frame;
+    if (frame) {
+      const t = performance.now();
+      if (t - this.lastFrameAt < this.frameGapMs) frame = undefined; // not this one: the rate's budget is spent
+      else this.lastFrameAt = t;
+    }
+    if (!frame) {
+      this.queue(post, undefined);
       return id;
+    }
+    // the frame as it is now (the host draws the next one into the same canvas): a VideoFrame where the
+    // browser makes one from the source (a copy, ~0.03–0.07 ms), else an ImageBitmap made asynchronously
+    try {
+      if (typeof VideoFrame === 'function' && !(frame instanceof ImageData)) {
+        this.queue({ ...post, frame: frame instanceof VideoFrame ? frame.clone() : new VideoFrame(frame as CanvasImageSource, { timestamp: 0 }) }, undefined);
+        return id;
+      }
+    } catch {
+      /* not a source VideoFrame takes (e.g. a video with no frame yet): an ImageBitmap below */
     }
     if (this.pendingFrames >= MAX_PENDING_FRAMES) {
       this.counts.framesSkipped++;
-      this.chain = this.chain.then(() => this.send(post, []));
+      this.queue(post, undefined);
       return id;
     }
     this.pendingFrames++;
     let bitmap: Promise<ImageBitmap | undefined>;
     try {
-      bitmap = createImageBitmap(input.frame as ImageBitmapSource).catch(() => undefined);
+      bitmap = createImageBitmap(frame as ImageBitmapSource).catch(() => undefined);
     } catch {
       bitmap = Promise.resolve(undefined);
     }
-    this.chain = this.chain.then(async () => {
-      const frame = await bitmap;
+    this.queue(post, bitmap.then((b) => {
       this.pendingFrames--;
-      if (frame) this.send({ ...post, frame }, [frame]);
-      else {
-        this.counts.framesSkipped++;
-        this.send(post, []);
-      }
-    });
+      if (!b) this.counts.framesSkipped++;
+      return b;
+    }));
     return id;
   }
 
-  private send(post: RecordPost, transfer: Transferable[]) {
-    if (this.closed) return;
-    if (this.port) this.port.postMessage(post, transfer);
-    else if (this.early.length < 1000) this.early.push({ post, transfer });
+  /**
+   * Queues a post for the worker; posts go together every FLUSH_MS (one message, a few records: the worker is
+   * woken ~10 times a second, not on every call). `later`: the frame still being made (order is kept).
+   */
+  private queue(post: RecordPost, later: Promise<ImageBitmap | undefined> | undefined) {
+    this.outbox.push(later ? { post, later } : { post });
+    if (this.outbox.length > 1000) {
+      const dropped = this.outbox.shift()!;
+      (dropped.post.frame as { close?: () => void } | undefined)?.close?.();
+    }
+    if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  private async flush() {
+    const items = this.outbox.splice(0);
+    const posts: RecordPost[] = [];
+    for (const it of items) {
+      if (it.later) {
+        const frame = await it.later;
+        posts.push(frame ? { ...it.post, frame } : it.post);
+      } else posts.push(it.post);
+    }
+    this.flushTimer = undefined;
+    if (this.outbox.length && !this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
+    if (!posts.length) return;
+    const transfer = posts.flatMap((p) => (p.frame ? [p.frame as Transferable] : []));
+    if (this.closed) return void posts.forEach((p) => p.frame?.close());
+    if (this.port) this.port.postMessage(posts, transfer);
+    else if (this.early.length < 100) this.early.push({ posts, transfer });
+    else posts.forEach((p) => p.frame?.close());
   }
 
   /**
@@ -245,7 +297,15 @@ export class Recorder extends EventTarget {
   /** Stops: records in flight are delivered, then the worker closes. */
   async close() {
     if (this.closed) return;
-    await this.chain;
+    await this.ready.catch(() => undefined);
+    clearTimeout(this.flushTimer);
+    await this.flush();
+    const port = this.port;
+    if (port)
+      await new Promise<void>((resolve) => {
+        port.onmessage = (e: MessageEvent<{ synced?: number }>) => e.data.synced === 1 && resolve();
+        port.postMessage({ sync: 1 });
+      });
     this.closed = true;
     const store = await getStore();
     await store.flush();
