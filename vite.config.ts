@@ -33,7 +33,8 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
-    // the kiosk, the history page (the health panel alone, no camera), and the fleet page the server serves
-    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html'), fleet: join(import.meta.dirname, 'fleet.html') } },
+    // the kiosk, the history page (the health panel alone, no camera), the fleet page the server serves, and
+    // the examples (examples/: the element in an app's layout, two cameras and one panel)
+    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html'), fleet: join(import.meta.dirname, 'fleet.html'), 'examples/embed': join(import.meta.dirname, 'examples', 'embed.html'), 'examples/two-cameras': join(import.meta.dirname, 'examples', 'two-cameras.html') } },
   },
 });
