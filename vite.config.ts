@@ -22,6 +22,18 @@ function bundledModels(): Plugin {
   };
 }
 
+/** The TF.js example's model (CenterNet as a TF.js graph model, from the @vladmandic/human npm package) at examples/models/. */
+function exampleModels(): Plugin {
+  const dir = join(import.meta.dirname, 'node_modules', '@vladmandic', 'human', 'models');
+  return {
+    name: 'example-models',
+    apply: 'build',
+    generateBundle() {
+      for (const f of ['centernet.json', 'centernet.bin']) this.emitFile({ type: 'asset', fileName: `examples/models/${f}`, source: readFileSync(join(dir, f)) });
+    },
+  };
+}
+
 export default defineConfig({
   server: { host: '127.0.0.1', port: Number(process.env.PORT ?? 4173), strictPort: true, headers: isolation },
   preview: { host: '127.0.0.1', port: Number(process.env.PORT ?? 4173), strictPort: true, headers: isolation },
@@ -29,12 +41,12 @@ export default defineConfig({
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   appType: 'mpa', // a missing file is a 404, not the kiosk page
   worker: { format: 'es' },
-  plugins: [bundledModels()],
+  plugins: [bundledModels(), exampleModels()],
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
     // the kiosk, the history page (the health panel alone, no camera), the fleet page the server serves, and
     // the examples (examples/: the element in an app's layout, two cameras and one panel)
-    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html'), fleet: join(import.meta.dirname, 'fleet.html'), 'examples/embed': join(import.meta.dirname, 'examples', 'embed.html'), 'examples/two-cameras': join(import.meta.dirname, 'examples', 'two-cameras.html') } },
+    rollupOptions: { input: { index: join(import.meta.dirname, 'index.html'), panel: join(import.meta.dirname, 'panel.html'), fleet: join(import.meta.dirname, 'fleet.html'), 'examples/embed': join(import.meta.dirname, 'examples', 'embed.html'), 'examples/two-cameras': join(import.meta.dirname, 'examples', 'two-cameras.html'), 'examples/tfjs': join(import.meta.dirname, 'examples', 'tfjs.html') } },
   },
 });

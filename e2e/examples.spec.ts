@@ -1,8 +1,8 @@
 /**
  * The examples under examples/, as `npm start` serves them (the production build, strict CSP):
  * 1. the element in an existing app's layout, styled by the app (custom properties, ::part) and feeding its sidebar;
+ * 2. an app running TF.js (CenterNet as a TF.js graph model, CPU backend) on the camera, reporting through the recorder;
  * 3. two cameras on one page, each its own monitor with its own tags, and one panel showing both and each.
- * (The recorder example, 2, is e2e/recorder.spec.ts's page.)
  */
 import { expect, type Page, test } from '@playwright/test';
 import { recordEvents, waitForEvent } from './helpers.ts';
@@ -79,4 +79,31 @@ test('example: two cameras, two monitors with their own tags, one panel over bot
   await expect(panel).not.toHaveAttribute('camera-id', /.*/);
   expect(csp).toEqual([]);
   expect(rec.pageErrors).toEqual([]);
+});
+
+test('example: an app running TF.js on the camera reports through the recorder; its panel shows the records', async ({ page }) => {
+  test.setTimeout(240_000);
+  const csp = cspWatch(page);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/examples/tfjs.html');
+  await expect(page.locator('#status')).toHaveText(/^running/, { timeout: 120_000 });
+  await expect.poll(() => page.evaluate(() => (window as any).app.results), { timeout: 120_000, intervals: [2000] }).toBeGreaterThanOrEqual(4);
+  const q = await page.evaluate(async () => {
+    const { recorder } = (window as any).app;
+    const el = document.createElement('inference-monitor') as any;
+    const store = await el.store();
+    await new Promise((r) => setTimeout(r, 300)); // the recorder's next batch
+    await store.flush();
+    const range = { from: Date.now() - 600_000, to: Date.now() + 1000 };
+    return { counts: recorder.counts, mv: recorder.modelVersion, totals: await store.totals({ ...range, camera_id: 'tfjs-cam' }), log: await store.log({ limit: 3, camera_id: 'tfjs-cam' }) };
+  });
+  expect(q.counts.refused).toBe(0);
+  expect(q.totals.frames).toBeGreaterThanOrEqual(3);
+  expect(q.totals.classCounts[0]).toBeGreaterThan(0); // TF.js's CenterNet finds vtest's people
+  expect(q.log.rows[0].b).toBe('tfjs-cpu');
+  expect(q.log.rows[0].l[3]).toBeGreaterThan(0); // the app's own inference time
+  await expect(page.locator('inference-health-panel [data-tile=model] .value')).toContainText(q.mv, { timeout: 30_000 });
+  expect(csp).toEqual([]);
+  expect(errors).toEqual([]);
 });

@@ -16,3 +16,4 @@ export { DEFAULT_RULES, parseRules, type AlertRule, type Aggregation, type Compa
 export { psi, jsDistance, ksStatistic, ksPValue, nullThreshold, Ewma, Cusum, theilSen } from './health/stats.ts';
 export { yuvImageStats, rgbaImageStats, sceneDistance, type ImageStats } from './health/image-stats.ts';
 export { createRecorder, checkRecord, Recorder, RecorderError, type RecorderOptions, type RecordInput, type RecordFrame } from './recorder/recorder.ts';
+export { COCO_LABELS } from './inference/coco-labels.ts';
