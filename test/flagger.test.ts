@@ -116,6 +116,19 @@ describe('Flagger', () => {
     expect(again.flagger.stats.flagged).toBe(3);
   });
 
+  it('writes the limits’ counters with each kept frame: a flagger loaded right after (a reload) still sees the limit used up', async () => {
+    const { flagger, meta, events } = setup();
+    await flagger.setRules([rule({ id: 'every', kind: 'random', params: { probability: 1 }, limits: { perDay: 2 } })]);
+    for (let i = 0; i < 2; i++) await feed(flagger, record(T0 + i * 1000, { pattern: i + 1 }), [person(0.8, 10 + 60 * i)]);
+    expect(events).toHaveLength(2);
+    // no save(), no waiting a second: what a reload straight after would load
+    const again = setup({ meta });
+    await again.flagger.load(T0 + 5000);
+    await feed(again.flagger, record(T0 + 5000, { pattern: 9 }), [person(0.8)]);
+    expect(again.events).toHaveLength(0);
+    expect(again.flagger.status().counters.every?.d[1]).toBe(2);
+  });
+
   it('skips near-duplicates of a recent frame of the same camera (same picture, same detections), and counts them', async () => {
     const { flagger, events } = setup();
     await flagger.setRules([rule({ id: 'every', kind: 'random', params: { probability: 1 } })]);

@@ -281,7 +281,9 @@ export class Flagger {
       for (const r of this.rules.filter((x) => reasons.includes(x.id))) countFlag(this.counters, r.id, rec.t);
       if (hash) this.dups.add(this.dupKey(rec.src, tags), rec.id, hash, frame.detections, rec.t);
       this.stats.flagged++;
-      this.saveSoon();
+      // the limits' counters are written now, with the frame, not a second later: a reload in between would
+      // forget the count and let one frame past a used-up limit
+      void this.save();
       for (const l of this.listeners) l({ ...frame, evicted: evicted.length });
       return frame;
     } catch (e) {

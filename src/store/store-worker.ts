@@ -293,7 +293,7 @@ const api = {
   },
   /** The page is going away: commit what is buffered, batch what is new and send what fits a keepalive request. */
   async pagehide() {
-    await store?.flush();
+    await Promise.all([store?.flush(), flagger?.save()]);
     await Promise.all([sync?.outbox.pagehide(), otlp?.pagehide()]);
   },
   /** Starts exporting the rollups as OTLP/HTTP JSON metrics to a Collector (undefined stops; its outbox is kept). */
