@@ -75,7 +75,7 @@ export class RecorderError extends Error {
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** The input's problem, or undefined (a cheap shape check on the caller's thread). */
-export function checkRecord(r: RecordInput, labels?: string[]): RecorderError | undefined {
+export function checkRecord(r: RecordInput): RecorderError | undefined {
   if (!r || typeof r !== 'object') return new RecorderError('(input)', 'expected an object {timings, detections, frame?}');
   if (r.timestamp !== undefined && !(isNum(r.timestamp) && r.timestamp > 0)) return new RecorderError('timestamp', 'expected epoch milliseconds');
   if (r.timings !== undefined) {
@@ -101,7 +101,6 @@ export function checkRecord(r: RecordInput, labels?: string[]): RecorderError | 
   if (r.size !== undefined && !(r.size && isNum(r.size.width) && isNum(r.size.height) && r.size.width > 0 && r.size.height > 0)) return new RecorderError('size', 'expected {width, height} > 0');
   if (r.inferenceId !== undefined && !(typeof r.inferenceId === 'string' && /^[0-9a-f-]{36}$/i.test(r.inferenceId))) return new RecorderError('inferenceId', 'expected a UUID');
   if (r.frame !== undefined && r.frame !== null && typeof r.frame !== 'object') return new RecorderError('frame', 'expected an ImageBitmap, VideoFrame, ImageData or canvas');
-  void labels;
   return undefined;
 }
 
@@ -186,7 +185,7 @@ export class Recorder extends EventTarget {
    * RecorderError naming the field). Never throws, never waits.
    */
   record(input: RecordInput): string | null {
-    const bad = this.closed ? new RecorderError('(recorder)', 'closed') : checkRecord(input, this.labels);
+    const bad = this.closed ? new RecorderError('(recorder)', 'closed') : checkRecord(input);
     if (bad) {
       this.counts.refused++;
       queueMicrotask(() => this.dispatchEvent(new CustomEvent('error', { detail: bad })));

@@ -17,14 +17,12 @@ import Database from 'better-sqlite3';
 import type { Batch } from '../sync/payload.ts';
 import type { AlertEvent } from '../health/engine.ts';
 import { rollupMatches, type Filters } from '../store/queries.ts';
+import { idTime } from '../store/schema.ts';
 import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 
 const DAY = 24 * 3600_000;
-/** The millisecond time in a UUIDv7 (its first 48 bits); 0 for another kind of UUID. */
-const uuidTime = (id: string) => {
-  const t = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
-  return id[14] === '7' && Number.isFinite(t) ? t : 0;
-};
+/** The millisecond time in a UUIDv7 (idTime, the store's own); 0 for another kind of UUID. */
+const uuidTime = (id: string) => (id[14] === '7' ? idTime(id) : 0);
 /** The most batches one group commit writes (`FleetDb.queue`). */
 const GROUP_MAX = 64;
 /** Rollup rows kept in FleetDb's write-through cache (a few KB each in memory: ~30 MB; 3 rows per camera of a source, so ~1,600 two-camera devices stay hot); past this the least recently written half is dropped. */
