@@ -31,10 +31,11 @@ test('an app with its own model reports through createRecorder: store, vitals, r
   expect(refused.out).toEqual([null, null, null, null]);
   expect(refused.errors.map((e: { field: string }) => e.field)).toEqual(['detections.0.classId', 'timings.inference', 'detections', 'detections.0.score']);
 
-  // flag a recent frame: the recorder's worker still holds it and encodes it
+  // flag the frame just recorded (its record still queued in the page): delivered first, then the recorder's
+  // worker encodes it
   const flagged = await page.evaluate(async () => {
     const { withFrames, ids } = (window as any).app;
-    const f = await withFrames.flag(ids.at(-2));
+    const f = await withFrames.flag(ids.at(-1));
     return { id: f.id, bytes: f.bytes, width: f.width, height: f.height, reasons: f.reasons };
   });
   expect(flagged.bytes).toBeGreaterThan(1000);

@@ -199,10 +199,23 @@ describe('Flagger', () => {
     expect(newest.id).toBe(b.id);
     expect(newest.reasons).toEqual(['manual', 'near']);
     expect((await flagger.db.get(b.id))!.reasons).toEqual(['manual', 'near']);
-    await expect(flagger.flag('src-1', 'ffffffff-ffff-7fff-8fff-ffffffffffff')).rejects.toThrow(/no longer held/);
+    await expect(flagger.flag('src-1', 'ffffffff-ffff-7fff-8fff-ffffffffffff')).rejects.toThrow(/no frame ffffffff-ffff-7fff-8fff-ffffffffffff has been recorded \(none arrived within 2 s\)/);
+    await expect(flagger.flag('src-1', '00000000-0000-7000-8000-000000000000')).rejects.toThrow(/is no longer held/);
     const c = record(Date.now() + 2, { pattern: 6 });
     await feed(flagger, c, [person(0.9)]);
     await expect(flagger.flag('src-1', c.id)).rejects.toThrow(/manual rule's limits are used up \(2 a minute\)/);
+  });
+
+  it('flag(id) for a frame whose record is still on its way waits for it, then keeps it', async () => {
+    const { flagger } = setup();
+    await flagger.setRules([rule({ id: 'manual', kind: 'manual' })]);
+    await feed(flagger, record(Date.now(), { pattern: 3 }));
+    const late = record(Date.now() + 5, { pattern: 5 });
+    const asked = flagger.flag('src-1', late.id);
+    await new Promise((r) => setTimeout(r, 100));
+    await feed(flagger, late);
+    const kept = await asked;
+    expect([kept.id, kept.reasons]).toEqual([late.id, ['manual']]);
   });
 
   it('validates settings, naming the field', async () => {

@@ -73,6 +73,8 @@ interface Seen {
 }
 
 const RECENT = 32;
+/** how long flag(id) waits for a frame whose record has not arrived yet */
+const ARRIVAL_WAIT_MS = 2000;
 const ENCODE_TIMEOUT_MS = 10_000;
 const META = { rules: 'flagRules', counters: 'flagCounters', settings: 'flagSettings', stats: 'flagStats' } as const;
 
@@ -91,6 +93,8 @@ export class Flagger {
   private ports = new Map<string, MessagePort>();
   private waiting = new Map<string, (r: EncodeReply['encoded']) => void>();
   private recent = new Map<string, Seen[]>();
+  /** flag(id) calls waiting for a frame that has not arrived yet (its record still on the way) */
+  private arriving = new Map<string, () => void>();
   /** sources with a frame being kept now: one at a time per source */
   private busy = new Set<string>();
   private listeners = new Set<(f: FlaggedEvent) => void>();
@@ -183,6 +187,7 @@ export class Flagger {
     list.push(seen);
     if (list.length > RECENT) list.shift();
     this.recent.set(rec.src, list);
+    this.arriving.get(rec.id)?.();
     const tags = parseTagKey(rec.g);
     const ctx = { ...this.context(rec.mv, tags.camera_id ?? ''), random: this.random };
     const matched = matchFlagRules(this.rules, inputOf(seen), ctx);
@@ -211,12 +216,31 @@ export class Flagger {
    * the manual rule's limits; resolves with the kept frame, rejects with a clear message when it cannot be.
    */
   async flag(src: string, id?: string): Promise<FlaggedFrame> {
-    const list = this.recent.get(src) ?? [];
+    let list = this.recent.get(src) ?? [];
+    // an id newer than the newest frame judged (ids are UUIDv7, time-ordered): its record may still be on its
+    // way from the frame worker or the recorder; wait for it a little rather than refuse
+    const newest = list.at(-1)?.rec.id;
+    const waited = id !== undefined && this.ports.has(src) && (newest === undefined || id > newest) && !this.db.has(id);
+    if (waited) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ARRIVAL_WAIT_MS);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.arriving.set(id, done);
+      });
+      this.arriving.delete(id);
+      list = this.recent.get(src) ?? [];
+    }
     const seen = id === undefined ? list.at(-1) : list.find((s) => s.rec.id === id);
     const known = id ?? seen?.rec.id;
     const existing = known !== undefined && this.db.has(known) ? await this.db.get(known) : undefined;
     if (existing?.reasons.includes('manual')) return existing;
-    if (!existing && !seen) throw new Error(id === undefined ? 'no frame has been judged yet' : `frame ${id} is no longer held: only the last few judged frames can be flagged by hand`);
+    if (!existing && !seen)
+      throw new Error(
+        id === undefined ? 'no frame has been judged yet' : waited ? `no frame ${id} has been recorded (none arrived within ${ARRIVAL_WAIT_MS / 1000} s)` : `frame ${id} is no longer held: only the last few judged frames can be flagged by hand`,
+      );
     const manual = this.rules.find((r) => r.kind === 'manual') ?? DEFAULT_FLAG_RULES.find((r) => r.kind === 'manual')!;
     if (manual.enabled === false) throw new Error('flagging by hand is turned off (the manual rule is disabled)');
     const now = Date.now();

@@ -132,6 +132,8 @@ export class Recorder extends EventTarget {
   private worker: Worker;
   private api: Comlink.Remote<RecorderWorkerApi>;
   private closed = false;
+  private syncs = 0;
+  private synced = new Map<number, () => void>();
   private mv = '';
   private readonly labels?: string[];
   private lastFrameAt = -Infinity;
@@ -172,6 +174,10 @@ export class Recorder extends EventTarget {
     if (this.labels?.length) await store.noteLabels(version, this.labels.map(String));
     await store.registerMonitor({ src: this.sourceId, mv: version, backend, tags: this.tags, modelId: this.options.modelId ?? this.options.modelVersion });
     this.port = records.port1;
+    this.port.onmessage = (e: MessageEvent<{ synced?: number }>) => {
+      const n = e.data.synced;
+      if (n !== undefined) this.synced.get(n)?.(), this.synced.delete(n);
+    };
     for (const e of this.early.splice(0)) this.port.postMessage(e.posts, e.transfer);
   }
 
@@ -276,6 +282,21 @@ export class Recorder extends EventTarget {
     else posts.forEach((p) => p.frame?.close());
   }
 
+  /** Sends what record() has queued now, and resolves once the worker has passed it on to the store. */
+  private async deliver() {
+    await this.ready;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flush();
+    const port = this.port;
+    if (!port) return;
+    const n = ++this.syncs;
+    await new Promise<void>((resolve) => {
+      this.synced.set(n, resolve);
+      port.postMessage({ sync: n });
+    });
+  }
+
   /**
    * Attaches metadata to a recorded inference by its id, after the fact (a lot number, the operator's
    * verdict, the ground truth): merged over earlier ones (null removes a key), shown in the inference log,
@@ -283,28 +304,20 @@ export class Recorder extends EventTarget {
    */
   async annotate(inferenceId: string, metadata: Record<string, string | number | boolean | null>) {
     checkAnnotation(inferenceId, metadata);
-    await this.ready;
+    await this.deliver();
     return (await getStore()).annotate(this.sourceId, inferenceId, metadata);
   }
 
   /** Flags a recorded frame for labelling (the last few with frames can be; default: the latest). */
   async flag(inferenceId: string) {
-    await this.ready;
+    await this.deliver();
     return (await getStore()).flag(this.sourceId, inferenceId);
   }
 
   /** Stops: records in flight are delivered, then the worker closes. */
   async close() {
     if (this.closed) return;
-    await this.ready.catch(() => undefined);
-    clearTimeout(this.flushTimer);
-    await this.flush();
-    const port = this.port;
-    if (port)
-      await new Promise<void>((resolve) => {
-        port.onmessage = (e: MessageEvent<{ synced?: number }>) => e.data.synced === 1 && resolve();
-        port.postMessage({ sync: 1 });
-      });
+    await this.deliver().catch(() => undefined); // a recorder that never started has nothing to deliver
     this.closed = true;
     const store = await getStore();
     await store.flush();
