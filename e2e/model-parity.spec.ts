@@ -1,14 +1,20 @@
 /**
- * The converted default model in Chromium with onnxruntime-web, on both execution providers, gives the
- * original TF.js model's top-10 detections on a real photo — and runs wholly on the provider asked for.
+ * The bundled models in Chromium with onnxruntime-web, on both execution providers: the 512×512 one gives the
+ * original TF.js model's top-10 detections on a real photo, the default (416×416) gives the same top-10 as
+ * onnxruntime's native CPU build — and both run wholly on the provider asked for.
  */
 import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rgbFixture, root } from '../test/helpers/fixtures.ts';
+import * as ort from 'onnxruntime-node';
+import { decodeCenternet } from '../src/inference/adapters/centernet.ts';
+import { defaultOnnx, rgbFixture, root } from '../test/helpers/fixtures.ts';
 import { runTfjsModel } from '../test/helpers/tfjs-reference.ts';
 
 const fixture = 'messi5-512.rgb';
-let expected: { classId: number; score: number; x1: number; y1: number; x2: number; y2: number }[];
+type Det = { classId: number; score: number; x1: number; y1: number; x2: number; y2: number };
+let expected: Det[];
+let expectedDefault: Det[];
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
@@ -21,28 +27,40 @@ test.beforeAll(async () => {
   expected = Array.from({ length: 10 }, (_, i) => ({
     x1: d[i * 6]!, y1: d[i * 6 + 1]!, x2: d[i * 6 + 2]!, y2: d[i * 6 + 3]!, score: d[i * 6 + 4]!, classId: d[i * 6 + 5]!,
   }));
+  const session = await ort.InferenceSession.create(readFileSync(defaultOnnx));
+  const out = await session.run({ images: new ort.Tensor('float32', rgbFixture('messi5-416.rgb'), [1, 416, 416, 3]) });
+  await session.release();
+  expectedDefault = decodeCenternet({ heatmap: out.keypoints!.data as Float32Array, sizes: out.wh!.data as Float32Array, classes: 80, height: 104, width: 104 }, { stride: 4, topK: 10, minScore: 0.05 });
 });
 
+function expectSameTop10(top: Det[], want: Det[], what: string) {
+  expect(top, what).toHaveLength(10);
+  for (const [i, e] of want.entries()) {
+    const a = top[i]!;
+    expect(a.classId, `${what} #${i} class`).toBe(e.classId);
+    expect(Math.abs(a.score - e.score), `${what} #${i} score`).toBeLessThanOrEqual(1e-3);
+    for (const k of ['x1', 'y1', 'x2', 'y2'] as const) expect(Math.abs(a[k] - e[k]), `${what} #${i} ${k}`).toBeLessThanOrEqual(1);
+  }
+}
+
 for (const backend of ['wasm', 'webgpu'] as const) {
-  test(`onnxruntime-web ${backend}: same top-10 as the original, no CPU fallback`, async ({ page }) => {
+  test(`onnxruntime-web ${backend}: same top-10 as the original (512×512) and as native onnxruntime (the 416×416 default), no CPU fallback`, async ({ page }) => {
     test.setTimeout(backend === 'webgpu' ? 420_000 : 120_000);
     const console: string[] = [];
     page.on('console', (m) => console.push(m.text()));
     await page.goto(`http://127.0.0.1:${process.env.E2E_DEV_PORT ?? 5199}/e2e/pages/parity.html`);
     await expect(page.locator('body[data-ready="1"]')).toBeAttached();
-    const result = await page.evaluate(
-      ([b, f]) => (globalThis as unknown as { runParity: (b: string, f: string) => Promise<any> }).runParity(b, f),
-      [backend, fixture] as const,
-    );
-    test.info().annotations.push({ type: 'timing', description: `${backend}: create ${result.createMs.toFixed(0)} ms, run ${result.runMs.toFixed(0)} ms` });
+    const run = (f: string, manifest: string) =>
+      page.evaluate(
+        ([b, f, m]) => (globalThis as unknown as { runParity: (b: string, f: string, m: string) => Promise<any> }).runParity(b, f, m),
+        [backend, f, manifest] as const,
+      );
+    const result = await run(fixture, '/models/centernet-coco-512.json');
+    const byDefault = await run('messi5-416.rgb', '/models/centernet-coco.json');
+    test.info().annotations.push({ type: 'timing', description: `${backend}: 512 create ${result.createMs.toFixed(0)} ms, run ${result.runMs.toFixed(0)} ms; 416 run ${byDefault.runMs.toFixed(0)} ms` });
     if (backend === 'webgpu') test.info().annotations.push({ type: 'adapter', description: JSON.stringify(result.adapterInfo) });
-    expect(result.top).toHaveLength(10);
-    for (const [i, e] of expected.entries()) {
-      const a = result.top[i];
-      expect(a.classId, `#${i} class`).toBe(e.classId);
-      expect(Math.abs(a.score - e.score), `#${i} score`).toBeLessThanOrEqual(1e-3);
-      for (const k of ['x1', 'y1', 'x2', 'y2'] as const) expect(Math.abs(a[k] - e[k]), `#${i} ${k}`).toBeLessThanOrEqual(1);
-    }
+    expectSameTop10(result.top, expected, '512×512 vs the original');
+    expectSameTop10(byDefault.top, expectedDefault, 'default vs native onnxruntime');
     // onnxruntime logs node placement at verbose level; nothing may land on the CPU provider under WebGPU.
     const placements = console.filter((l) => /placed on \[|were not assigned to the preferred/i.test(l));
     test.info().annotations.push({ type: 'placements', description: placements.join(' | ').slice(0, 500) });

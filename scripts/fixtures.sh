@@ -38,6 +38,15 @@ make vtest-f100-512.rgb -i "$data/vtest.avi" -vf "select=eq(n\,100),scale=512:51
 make vtest-f100.png -i "$data/vtest.avi" -vf "select=eq(n\,100)" -frames:v 1
 # 30 consecutive vtest frames at 512×512 RGB, for the benchmark's bare onnxruntime loop.
 make vtest-30x512.rgb -i "$data/vtest.avi" -vf "select=between(n\,100\,129),scale=512:512" -frames:v 30 -pix_fmt rgb24
+# The same 30 frames at 416×416, the default model's input.
+make vtest-30x416.rgb -i "$data/vtest.avi" -vf "select=between(n\,100\,129),scale=416:416" -frames:v 30 -pix_fmt rgb24
+# Agreement of the default (416×416) model with the original (512×512): every 20th vtest frame over the whole
+# clip (40 frames) and the two photos, at both sizes.
+for s in 512 416; do
+  make vtest-every20-$s.rgb -i "$data/vtest.avi" -vf "select=eq(mod(n\,20)\,10),scale=$s:$s" -vsync vfr -frames:v 40 -pix_fmt rgb24
+  make basketball1-$s.rgb -i "$data/basketball1.png" -vf scale=$s:$s -pix_fmt rgb24
+done
+make messi5-416.rgb -i "$data/messi5.jpg" -vf scale=416:416 -pix_fmt rgb24
 # Fake-camera clip: 40 s of vtest at 640x480, 10 fps (y4m keeps its rate and loops).
 make vtest.y4m -i "$data/vtest.avi" -t 40 -vf scale=640:480 -pix_fmt yuv420p
 # Lighting change: 50 s of vtest whose second half (from 25 s) is darkened (brightness −0.45), for the

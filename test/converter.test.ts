@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { convertTfjsToOnnx } from '../scripts/tfjs2onnx/convert.ts';
+import { loadTfjsGraphModel } from '../scripts/tfjs2onnx/tfjs-model.ts';
 import { humanModelJson, root } from './helpers/fixtures.ts';
 import { runTfjsModel } from './helpers/tfjs-reference.ts';
 
@@ -75,6 +77,85 @@ describe('tfjs2onnx semantics', () => {
     expect(ref.shape).toEqual([1, 5, 7, 16]);
     const maxDiff = Math.max(...Array.from(got.data as Float32Array, (v, i) => Math.abs(v - ref.data[i]!)));
     expect(maxDiff).toBeLessThan(1e-5);
+  }, 60_000);
+});
+
+describe('tfjs2onnx graph rewrites', () => {
+  const conv = (name: string, input: string, w: string, b: string, stride = 1, act?: string) => ({
+    name,
+    op: '_FusedConv2D',
+    input: [input, w, b],
+    attr: { padding: { s: b64('SAME') }, strides: ints(1, stride, stride, 1), dilations: ints(1, 1, 1, 1), data_format: { s: b64('NHWC') }, fused_ops: { list: { s: [b64('BiasAdd'), ...(act ? [b64(act)] : [])] } }, num_args: { i: '1' } },
+  });
+  // MobileNetV3's hard-swish and squeeze-excite hard-sigmoid as TF writes them, with 1/6 rounded to fp16 as in
+  // the default model (0.1666259765625, not 1/6)
+  const SIXTH = 0.1666259765625;
+  const nodes = [
+    conv('c1', 'x', 'w1', 'b1', 2),
+    { name: 'hs/mul', op: 'Mul', input: ['sixth', 'c1'] },
+    { name: 'hs/add', op: 'AddV2', input: ['c1', 'three'] },
+    { name: 'hs/relu6', op: 'Relu6', input: ['hs/add'] },
+    { name: 'hs/out', op: 'Mul', input: ['hs/mul', 'hs/relu6'] },
+    { name: 'dw', op: 'DepthwiseConv2dNative', input: ['hs/out', 'w2'], attr: { padding: { s: b64('SAME') }, strides: ints(1, 1, 1, 1), dilations: ints(1, 1, 1, 1), data_format: { s: b64('NHWC') } } },
+    { name: 'se/mean', op: 'Mean', input: ['dw', 'axes'], attr: { keep_dims: { b: true } } },
+    conv('se/c', 'se/mean', 'w3', 'b3'),
+    { name: 'se/add', op: 'AddV2', input: ['se/c', 'three'] },
+    { name: 'se/relu6', op: 'Relu6', input: ['se/add'] },
+    { name: 'se/gate', op: 'Mul', input: ['sixth', 'se/relu6'] },
+    { name: 'se/out', op: 'Mul', input: ['se/gate', 'dw'] },
+    conv('proj', 'se/out', 'w4', 'b4'),
+    { name: 'res', op: 'AddV2', input: ['proj', 'hs/out'] },
+    { name: 'up', op: 'ResizeBilinear', input: ['res', 'size'], attr: { align_corners: { b: false }, half_pixel_centers: { b: true } } },
+    { name: 'y', op: 'Identity', input: ['up'] },
+  ];
+  const weights = (size: number): W[] => [
+    { name: 'w1', shape: [3, 3, 2, 4], data: seq(72, (i) => Math.sin(i * 1.3) * 0.9) },
+    { name: 'b1', shape: [4], data: [0.5, -1, 2, -3] },
+    { name: 'sixth', shape: [], data: [SIXTH] },
+    { name: 'three', shape: [], data: [3] },
+    { name: 'w2', shape: [3, 3, 4, 1], data: seq(36, (i) => Math.cos(i * 0.7) * 0.6) },
+    { name: 'axes', shape: [2], data: [1, 2], dtype: 'int32' },
+    { name: 'w3', shape: [1, 1, 4, 4], data: seq(16, (i) => Math.sin(i) * 2) },
+    { name: 'b3', shape: [4], data: [1, -4, 0, 5] },
+    { name: 'w4', shape: [1, 1, 4, 4], data: seq(16, (i) => Math.cos(i * 2.1)) },
+    { name: 'b4', shape: [4], data: [0, 0.1, -0.1, 0.2] },
+    { name: 'size', shape: [2], data: [(size / 4) * 3, (size / 4) * 3], dtype: 'int32' },
+  ];
+  const input = (n: number) => Float32Array.from(seq(n * n * 2, (i) => ((i * 37) % 23) / 2 - 5));
+
+  it('hard-swish and hard-sigmoid chains become HardSwish / HardSigmoid, exact to TF even with an fp16-rounded 1/6', async () => {
+    const file = writeGraph(nodes, weights(16), [1, 16, 16, 2], ['y']);
+    const model = await loadTfjsGraphModel(file);
+    const opts = { outputs: ['y'], outputLayout: 'nhwc' as const };
+    const plain = convertTfjsToOnnx(model, { ...opts, fuseActivations: false });
+    const fused = convertTfjsToOnnx(model, opts);
+    expect(plain.ops).toMatchObject({ Clip: 2 });
+    expect(fused.ops).toMatchObject({ HardSwish: 1, HardSigmoid: 1 });
+    expect(fused.ops.Clip).toBeUndefined();
+    expect(fused.ops.Add).toBe(1); // the residual only
+    const ref = (await runTfjsModel(file, { data: input(16), shape: [1, 16, 16, 2] }, ['y'])).get('y')!;
+    for (const r of [plain, fused]) {
+      const session = await ort.InferenceSession.create(r.onnx);
+      const got = (await session.run({ x: new ort.Tensor('float32', input(16), [1, 16, 16, 2]) })).y!.data as Float32Array;
+      await session.release();
+      const maxDiff = Math.max(...Array.from(got, (v, i) => Math.abs(v - ref.data[i]!)));
+      expect(maxDiff).toBeLessThan(1e-4);
+      expect(Math.max(...Array.from(ref.data, Math.abs))).toBeGreaterThan(1); // not trivially zero
+    }
+  }, 60_000);
+
+  it('inputSize: the graph at another input size, its Resize sizes scaled, equals the same graph exported at that size', async () => {
+    const small = await loadTfjsGraphModel(writeGraph(nodes, weights(16), [1, 16, 16, 2], ['y']));
+    const at24 = convertTfjsToOnnx(small, { outputs: ['y'], inputSize: [24, 24] });
+    expect(at24.inputs[0]!.shape).toEqual([1, 24, 24, 2]);
+    expect(at24.outputs[0]!.shape).toEqual([1, 18, 18, 4]);
+    const file24 = writeGraph(nodes, weights(24), [1, 24, 24, 2], ['y']);
+    const ref = (await runTfjsModel(file24, { data: input(24), shape: [1, 24, 24, 2] }, ['y'])).get('y')!;
+    const session = await ort.InferenceSession.create(at24.onnx);
+    const got = (await session.run({ x: new ort.Tensor('float32', input(24), [1, 24, 24, 2]) })).y!.data as Float32Array;
+    await session.release();
+    expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - ref.data[i]!)))).toBeLessThan(1e-4);
+    expect(() => convertTfjsToOnnx(small, { outputs: ['y'], inputSize: [18, 18] })).toThrow(/the resize to 12×12 is 13\.5×13\.5: choose a size that divides evenly/);
   }, 60_000);
 });
 

@@ -52,8 +52,8 @@ function shaped(input: (number | string)[], outputs: (number | string)[][], opts
 describe('readOnnx', () => {
   it('reads the default model: its input, outputs, opset and producer, without the weights', () => {
     const info = readOnnx(readFileSync(join(root, 'models', 'centernet-coco.onnx')));
-    expect(info.inputs).toEqual([{ name: 'images', dtype: 'float32', shape: [1, 512, 512, 3] }]);
-    expect(info.outputs.map((o) => [o.name, o.shape])).toEqual([['keypoints', [1, 80, 128, 128]], ['wh', [1, 4, 128, 128]]]);
+    expect(info.inputs).toEqual([{ name: 'images', dtype: 'float32', shape: [1, 416, 416, 3] }]);
+    expect(info.outputs.map((o) => [o.name, o.shape])).toEqual([['keypoints', [1, 80, 104, 104]], ['wh', [1, 4, 104, 104]]]);
     expect(info.opsets['']).toBeGreaterThanOrEqual(13);
     expect(info.initializers).toBeGreaterThan(50);
     expect(info.ops).toContain('Conv');

@@ -30,6 +30,13 @@ export interface ConvertOptions {
   weights?: 'fp32' | 'fp16';
   /** Replace unknown (-1) input dimensions, e.g. the batch. Default 1. */
   unknownDim?: number;
+  /**
+   * Run a fully convolutional graph at another input size [height, width] than its placeholder's: the input and
+   * every constant Resize size scale with it (each feature map must still divide evenly). Default: as exported.
+   */
+  inputSize?: [number, number];
+  /** Rewrite hard-swish / hard-sigmoid chains as HardSwish / HardSigmoid ops (fuse.ts). Default true. */
+  fuseActivations?: boolean;
 }
 
 export interface ConvertResult {
@@ -96,6 +103,7 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
   const tfOps: Record<string, number> = {};
   const transposed = new Map<string, string>();
   const weightsAs = options.weights ?? 'fp32';
+  let resizeRatio: [number, number] = [1, 1];
 
   const fail = (node: TfNode, msg: string): never => {
     throw new ConvertError(msg, { file, node: node.name, op: node.op });
@@ -242,6 +250,10 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
         const dims = attr(node, 'shape')?.shape?.dim?.map((d) => Number(d.size));
         if (!dims) fail(node, 'placeholder has no static shape');
         const shape = dims!.map((d) => (d < 0 ? options.unknownDim ?? 1 : d));
+        if (options.inputSize && shape.length === 4) {
+          resizeRatio = [options.inputSize[0] / shape[1]!, options.inputSize[1] / shape[2]!];
+          [shape[1], shape[2]] = options.inputSize;
+        }
         const dtype = tfTypes[attr(node, 'dtype')?.type ?? ''] ?? fail(node, `unsupported input dtype`);
         const name = rename[node.name] ?? node.name;
         g.input(name, dtype as ElemType, shape);
@@ -437,7 +449,9 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
       case 'ResizeNearestNeighbor': {
         need(2);
         const [x, sizeV] = ins as [Val, Val];
-        const [oh, ow] = constInts(node, sizeV, 'size');
+        const [oh0, ow0] = constInts(node, sizeV, 'size');
+        const [oh, ow] = [oh0! * resizeRatio[0], ow0! * resizeRatio[1]];
+        if (!Number.isInteger(oh) || !Number.isInteger(ow)) fail(node, `at input size ${options.inputSize}, the resize to ${oh0}×${ow0} is ${oh}×${ow}: choose a size that divides evenly`);
         const alignCorners = attrBool(node, 'align_corners');
         const halfPixel = attrBool(node, 'half_pixel_centers');
         const bilinear = node.op === 'ResizeBilinear';
@@ -716,6 +730,7 @@ export function convertTfjsToOnnx(model: TfjsGraphModel, options: ConvertOptions
     outputsOut.push({ name, tfName: o, shape, dtype: v.dtype, layout });
   }
 
+  if (options.fuseActivations ?? true) g.fuseHardActivations();
   const onnx = g.encode({
     graphName: 'converted',
     producer: 'inference-health-monitor tfjs2onnx',

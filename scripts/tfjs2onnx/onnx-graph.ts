@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { fuseHardActivations } from './fuse.ts';
 
 const { onnx } = onnxProto;
 export const DT = onnx.TensorProto.DataType;
@@ -115,6 +116,11 @@ export class OnnxGraph {
       },
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** Rewrites hard-swish / hard-sigmoid chains into HardSwish / HardSigmoid (see fuse.ts). */
+  fuseHardActivations(): { hardSwish: number; hardSigmoid: number } {
+    return fuseHardActivations(this.nodes, this.initializers, this.outputs.map((o) => o.name!));
   }
 
   get nodeCount(): number {

@@ -14,3 +14,6 @@ export function rgbFixture(name: string): Float32Array {
 export const humanModelJson = join(root, 'node_modules', '@vladmandic', 'human', 'models', 'centernet.json');
 export const defaultOnnx = join(root, 'models', 'centernet-coco.onnx');
 export const defaultManifest = join(root, 'models', 'centernet-coco.json');
+/** The same model at the original's 512×512 input (equal to the original: test/model-parity.test.ts). */
+export const fullOnnx = join(root, 'models', 'centernet-coco-512.onnx');
+export const fullManifest = join(root, 'models', 'centernet-coco-512.json');
