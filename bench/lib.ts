@@ -71,7 +71,7 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
  */
 export async function openBareLoop(browser: Browser, base: string, threads: number | undefined, warmSeconds: number) {
   mkdirSync(join(root, 'dist-bench', 'fixtures'), { recursive: true });
-  copyFileSync(join(root, 'fixtures', 'vtest-30x512.rgb'), join(root, 'dist-bench', 'fixtures', 'vtest-30x512.rgb'));
+  for (const f of ['vtest-30x512.rgb', 'vtest-30x416.rgb']) copyFileSync(join(root, 'fixtures', f), join(root, 'dist-bench', 'fixtures', f));
   const page = await browser.newPage();
   await page.goto(`${base}/bench/pages/bare.html`);
   await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });

@@ -106,13 +106,15 @@ async function main() {
 
     // onnxruntime-node (native CPU) on the same frames
     const model = readFileSync(join(root, 'models', 'centernet-coco.onnx'));
-    const rgb = readFileSync(join(root, 'fixtures', 'vtest-30x512.rgb'));
+    const side = (JSON.parse(readFileSync(join(root, 'models', 'centernet-coco.json'), 'utf8')) as { input: { shape: number[] } }).input.shape[1]!;
+    const rgb = readFileSync(join(root, 'fixtures', `vtest-30x${side}.rgb`));
+    const px = side * side * 3;
     const session = await ortNode.InferenceSession.create(model, { intraOpNumThreads: bareInfo.threads });
     const nodeTimes: number[] = [];
     for (let i = 0; i < 40; i++) {
-      const f = Float32Array.from(rgb.subarray((i % 30) * 786432, (i % 30 + 1) * 786432));
+      const f = Float32Array.from(rgb.subarray((i % 30) * px, (i % 30 + 1) * px));
       const t = performance.now();
-      await session.run({ images: new ortNode.Tensor('float32', f, [1, 512, 512, 3]) });
+      await session.run({ images: new ortNode.Tensor('float32', f, [1, side, side, 3]) });
       if (i >= 5) nodeTimes.push(performance.now() - t);
     }
 

@@ -219,5 +219,8 @@ describe('tfjs2onnx errors: exit non-zero, name the file, node and op, leave no 
     const r = cli('only-one-arg');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/usage: tfjs2onnx/);
+    const size = cli('a.json', 'b.onnx', '--input-size', '416');
+    expect(size.status).toBe(2);
+    expect(size.stderr).toMatch(/--input-size is HEIGHTxWIDTH/);
   });
 });

@@ -9,12 +9,14 @@ let frames: Tensor[] = [];
 const api = {
   async load(threads?: number) {
     ort = await loadOrt('wasm', threads);
-    const model = new Uint8Array(await (await fetch('/models/centernet-coco.onnx')).arrayBuffer());
+    const manifest = (await (await fetch('/models/centernet-coco.json')).json()) as { file: string; input: { shape: number[] } };
+    const model = new Uint8Array(await (await fetch(`/models/${manifest.file}`)).arrayBuffer());
     session = await ort.InferenceSession.create(model, sessionOptions('wasm'));
-    const rgb = new Uint8Array(await (await fetch('/fixtures/vtest-30x512.rgb')).arrayBuffer());
-    const size = 512 * 512 * 3;
+    const side = manifest.input.shape[1]!; // the default model's input size: the frames are made at 416 and 512
+    const rgb = new Uint8Array(await (await fetch(`/fixtures/vtest-30x${side}.rgb`)).arrayBuffer());
+    const size = side * side * 3;
     frames = [];
-    for (let o = 0; o + size <= rgb.length; o += size) frames.push(new ort.Tensor('float32', Float32Array.from(rgb.subarray(o, o + size)), [1, 512, 512, 3]));
+    for (let o = 0; o + size <= rgb.length; o += size) frames.push(new ort.Tensor('float32', Float32Array.from(rgb.subarray(o, o + size)), [1, side, side, 3]));
     await session.run({ images: frames[0]! }); // warm-up
     return { threads: ort.env.wasm.numThreads, isolated: crossOriginIsolated, frames: frames.length };
   },

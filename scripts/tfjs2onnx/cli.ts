@@ -6,7 +6,7 @@ import { ConvertError } from './errors.ts';
 import { loadTfjsGraphModel } from './tfjs-model.ts';
 import { writeFileAtomic } from './write-atomic.ts';
 
-const usage = `usage: tfjs2onnx MODEL.json OUT.onnx [--outputs a,b] [--rename from=to,...] [--weights fp32|fp16] [--output-layout nhwc|nchw]`;
+const usage = `usage: tfjs2onnx MODEL.json OUT.onnx [--outputs a,b] [--rename from=to,...] [--weights fp32|fp16] [--output-layout nhwc|nchw] [--input-size HxW] [--no-fuse]`;
 
 async function main(): Promise<number> {
   let args;
@@ -18,6 +18,8 @@ async function main(): Promise<number> {
         rename: { type: 'string' },
         weights: { type: 'string', default: 'fp32' },
         'output-layout': { type: 'string', default: 'nhwc' },
+        'input-size': { type: 'string' },
+        'no-fuse': { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
@@ -38,6 +40,11 @@ async function main(): Promise<number> {
     console.error(`tfjs2onnx: --weights is fp32|fp16 and --output-layout nhwc|nchw\n${usage}`);
     return 2;
   }
+  const size = values['input-size']?.match(/^(\d+)x(\d+)$/);
+  if (values['input-size'] !== undefined && !size) {
+    console.error(`tfjs2onnx: --input-size is HEIGHTxWIDTH, e.g. 416x416\n${usage}`);
+    return 2;
+  }
   const [input, output] = positionals as [string, string];
   const rename = Object.fromEntries(
     (values.rename ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string]),
@@ -49,6 +56,8 @@ async function main(): Promise<number> {
       rename,
       weights: values.weights as 'fp32' | 'fp16',
       outputLayout: values['output-layout'] as 'nhwc' | 'nchw',
+      ...(size ? { inputSize: [Number(size[1]), Number(size[2])] as [number, number] } : {}),
+      fuseActivations: !values['no-fuse'],
     });
     await writeFileAtomic(output, result.onnx);
     console.log(
