@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
+import { holdLifeLock } from '../lib/life-lock.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
 import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
@@ -69,6 +70,11 @@ export class InferenceWorker {
       input: inputSize(m),
       prep: { ...inputSize(m), layout: m.input.layout, channels: m.input.channels, normalization: m.input.normalization, resize: m.input.resize, pad: padRgb(m) },
     };
+  }
+
+  /** Holds the Web Lock `name` for this worker's life (the page sees it released when the worker is gone). */
+  holdLifeLock(name: string): Promise<void> {
+    return holdLifeLock(name);
   }
 
   setThreshold(t: number) {

@@ -22,9 +22,18 @@ import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
 import { closeToThresholdFloor } from '../flagging/rules.ts';
+import type { CameraDownReason } from '../capture/camera-watch.ts';
+import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
 import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
+/** The camera is down: its track ended (a camera is asked for again) or is muted (frames resume when it unmutes). */
+export interface CameraDown {
+  reason: CameraDownReason;
+  /** epoch ms */
+  since: number;
+  message: string;
+}
 export type { MonitorErrorDetail };
 
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
@@ -70,6 +79,7 @@ export class InferenceMonitor extends LitElement {
     _firing: { state: true },
     _flagNote: { state: true },
     _syncError: { state: true },
+    _down: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -130,6 +140,7 @@ export class InferenceMonitor extends LitElement {
   declare private _firing: Map<string, AlertEvent>;
   declare private _flagNote: string;
   declare private _syncError?: { code: string; message: string };
+  declare private _down?: CameraDown;
 
   constructor() {
     super();
@@ -178,6 +189,14 @@ export class InferenceMonitor extends LitElement {
   private syncSubscribed = false;
   private otlpSubscribed = false;
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
+  /** watches the camera and the workers, counts down time; the element does what it says */
+  private readonly supervisor = new PipelineSupervisor({
+    cameraDown: (reason, message) => this.onCameraDown(reason, message),
+    reopenCamera: () => this.reopenCamera(),
+    workerDied: (which, message) => this.workerDied(which, message),
+    recovered: () => (this._down = undefined),
+  });
+  private viewMode: 'live' | 'inferred' = 'live';
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -286,6 +305,10 @@ export class InferenceMonitor extends LitElement {
   get lastError(): MonitorErrorDetail | undefined {
     return this._error;
   }
+  /** While the camera is down (its track ended or muted): why, since when (epoch ms) and what to tell; else undefined. */
+  get cameraDown(): CameraDown | undefined {
+    return this._down;
+  }
   /** Main-thread milliseconds spent per frame by the monitor (handling a result and drawing it), recent frames. */
   get mainThreadCost(): readonly number[] {
     return this.mainThreadMs;
@@ -315,12 +338,18 @@ export class InferenceMonitor extends LitElement {
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
   async start(): Promise<boolean> {
-    await this.stop();
+    this.supervisor.downtime.reset(Date.now());
+    return this.launch();
+  }
+
+  /** Builds the pipeline (after `dead`, a worker that died, without waiting on it). */
+  private async launch(dead?: WorkerName): Promise<boolean> {
+    await this.halt(dead);
     const run = ++this.run;
     this.state = 'loading';
     this._error = undefined;
     this._ready = undefined;
-    this._progress = 'Loading model…';
+    this._progress = dead ? `Restarting (the ${dead} worker died)…` : 'Loading model…';
     try {
       if (!BACKENDS.includes(this.backend as BackendChoice))
         throw new MonitorError('backend-unknown', `unknown backend '${this.backend}' (use auto, webgpu or wasm)`);
@@ -341,6 +370,9 @@ export class InferenceMonitor extends LitElement {
       });
       workerFailed.catch(() => {});
       this.api = Comlink.wrap<InferenceWorkerApi>(this.worker);
+      // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
+      const lock = (w: WorkerName) => `inference-monitor:${this.sourceId}:${run}:${w}`;
+      const inferenceHeld = this.api.holdLifeLock(lock('inference'));
       const onProgress = Comlink.proxy((p: LoadProgress) => {
         if (run !== this.run) return;
         this._progress =
@@ -374,10 +406,11 @@ export class InferenceMonitor extends LitElement {
       const onError = Comlink.proxy((e: MonitorErrorDetail) => {
         if (run === this.run) this.fail(e);
       });
-      track.addEventListener('ended', () => run === this.run && this.fail({ code: 'camera-failed', message: 'the camera stopped (unplugged or taken by another app)', fatal: true }));
+      this.viewMode = view;
       // frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel
       this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
       this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker);
+      const framesHeld = this.frames.holdLifeLock(lock('frames'));
       const { port1, port2 } = new MessageChannel();
       // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
       // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
@@ -390,12 +423,7 @@ export class InferenceMonitor extends LitElement {
         const overlay = canvas.transferControlToOffscreen();
         await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]), view);
       } else await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep);
-      if (readable)
-        await this.frames.attachStream(
-          Comlink.transfer(readable, [readable as unknown as Transferable]),
-          Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
-          track.getSettings().frameRate,
-        );
+      if (readable) await this.attachStream(run, track, readable);
       else this.startFallbackLoop(run, video);
       if (this.record !== 'off') {
         // frame records go from the inference worker straight to the store worker
@@ -432,13 +460,18 @@ export class InferenceMonitor extends LitElement {
             await store.onFlagged(Comlink.proxy((f: FlaggedEvent) => this.onFlagged(f)));
           }
         }
-        this.startSampler(run, ready.modelVersion.slice(0, 12), track);
+        this.startSampler(run, ready.modelVersion.slice(0, 12));
         if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
       await this.api.attach(Comlink.transfer(port2, [port2]), onResult, onError);
+      if (run !== this.run) return false;
       this._ready = ready;
       this.state = 'running';
       this._progress = '';
+      // from now on a lost camera or a dead worker is survived (before, it fails the start)
+      this.supervisor.watchCamera(track);
+      this.supervisor.watchWorker(this.worker, 'inference', lock('inference'), inferenceHeld);
+      this.supervisor.watchWorker(this.frameWorker, 'frames', lock('frames'), framesHeld);
       this.emit('ready', {
         backend: ready.backend,
         threads: ready.threads,
@@ -549,7 +582,7 @@ export class InferenceMonitor extends LitElement {
    * cross-origin isolated, every 30 s; else performance.memory), long tasks, and results since the last
    * sample — to the health engine (memory staircase, long tasks, uptime, stalled frames).
    */
-  private startSampler(run: number, mv: string, track: MediaStreamTrack) {
+  private startSampler(run: number, mv: string) {
     let longTasks = 0;
     if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
       this.longTasks = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
@@ -567,7 +600,7 @@ export class InferenceMonitor extends LitElement {
           measure.measureUserAgentSpecificMemory().then((m) => (heapMB = m.bytes / 1e6)).catch(() => {});
         }
       } else if (measure.memory) heapMB = measure.memory.usedJSHeapSize / 1e6;
-      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: track.readyState === 'live' ? this.resultsSinceSample : 0 };
+      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: this.resultsSinceSample, ...this.supervisor.downtime.take(now) };
       void getStore().then((s) => s.observeResources(sample));
       heapMB = crossOriginIsolated && measure.measureUserAgentSpecificMemory ? undefined : heapMB;
       longTasks = 0;
@@ -577,7 +610,14 @@ export class InferenceMonitor extends LitElement {
 
   /** Stops the camera and the worker. */
   async stop(): Promise<void> {
+    return this.halt();
+  }
+
+  /** Stops the pipeline; a `dead` worker is not waited on. */
+  private async halt(dead?: WorkerName): Promise<void> {
     this.run++;
+    this.supervisor.disarm();
+    this._down = undefined;
     clearInterval(this.sampler);
     this.sampler = undefined;
     this.longTasks?.disconnect();
@@ -594,7 +634,7 @@ export class InferenceMonitor extends LitElement {
     this.frames = undefined;
     this.frameWorker = undefined;
     const settle = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-    await Promise.all([settle(frames?.detach()), settle(api?.dispose())]);
+    await Promise.all([dead === 'frames' ? undefined : settle(frames?.detach()), dead === 'inference' ? undefined : settle(api?.dispose())]);
     frames?.[Comlink.releaseProxy]();
     api?.[Comlink.releaseProxy]();
     frameWorker?.terminate();
@@ -623,6 +663,7 @@ export class InferenceMonitor extends LitElement {
 
   private onResult(run: number, r: InferenceResult) {
     if (run !== this.run) return;
+    this.supervisor.framesFlow(r.captureEpoch ?? r.handoffEpoch);
     const t0 = performance.now();
     const now = epochNow();
     r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
@@ -653,6 +694,57 @@ export class InferenceMonitor extends LitElement {
     }
     if (!this.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
     if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
+  }
+
+  /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
+  private attachStream(run: number, track: MediaStreamTrack, readable: ReadableStream<VideoFrame>) {
+    return this.frames!.attachStream(
+      Comlink.transfer(readable, [readable as unknown as Transferable]),
+      Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
+      track.getSettings().frameRate,
+    );
+  }
+
+  /** The camera's track ended or was muted: "camera down" shown and a `camera-lost` event, once per reason. */
+  private onCameraDown(reason: CameraDownReason, message: string) {
+    if (this._down?.reason === reason) return;
+    this._down = { reason, message, since: this.supervisor.downtime.current?.since ?? Date.now() };
+    this.emit('error', { code: 'camera-lost', message, fatal: false, reason });
+  }
+
+  /** Opens a camera again (its track ended) and feeds it to the running pipeline; false while none opens. */
+  private async reopenCamera(): Promise<boolean> {
+    const run = this.run;
+    if (this.state !== 'running' || !this.frames) return true; // stopped or rebuilt meanwhile: nothing to do
+    let stream: MediaStream;
+    try {
+      stream = await openCamera({ camera: this.camera, width: this.width, height: this.height });
+    } catch {
+      return false;
+    }
+    if (run !== this.run || !this.frames) {
+      closeCamera(stream);
+      return true;
+    }
+    closeCamera(this.stream);
+    this.stream = stream;
+    const track = stream.getVideoTracks()[0]!;
+    const video = this.renderRoot.querySelector('video')!;
+    if (this.viewMode === 'live') {
+      video.srcObject = stream; // without MediaStreamTrackProcessor the fallback loop reads the video: it goes on with the new stream
+      await video.play().catch(() => {});
+    }
+    const readable = frameStream(track);
+    if (readable) await this.attachStream(run, track, readable);
+    if (run === this.run) this.supervisor.watchCamera(track);
+    return true;
+  }
+
+  /** A worker died while running: `worker-crashed` (not fatal), and the pipeline rebuilt. */
+  private workerDied(which: WorkerName, message: string) {
+    if (this.state !== 'running') return;
+    this.emit('error', { code: 'worker-crashed', message, fatal: false, worker: which });
+    void this.launch(which);
   }
 
   private fail(e: MonitorErrorDetail) {
@@ -797,6 +889,12 @@ export class InferenceMonitor extends LitElement {
               <span>${err.message}</span>
               <code>${err.code}</code>
             </div>`
+          : this.state === 'running' && this._down
+            ? html`<div class="overlay warn" part="status camera-down" role="alert">
+                <strong>Camera down</strong>
+                <span>${this._down.message}</span>
+                <span>${this._down.reason === 'ended' ? 'Waiting for a camera…' : 'Waiting for frames…'}</span>
+              </div>`
           : this.state === 'idle' || this.state === 'stopped'
             ? html`<div class="overlay" part="status">${this.state === 'idle' ? 'Not started' : 'Stopped'}</div>`
             : nothing}
