@@ -110,7 +110,7 @@ test('camera lost: "camera down" within 1 s, camera-lost, frames-stalled fires; 
 });
 
 for (const which of ['inference', 'frames'] as const) {
-  test(`the ${which} worker killed mid-run: worker-crashed, the pipeline rebuilt at once, detections resume, the gap is downtime`, async ({ page }) => {
+  test(`the ${which} worker killed mid-run: worker-crashed, the pipeline rebuilt by itself, detections resume, the gap is downtime`, async ({ page }) => {
     test.setTimeout(180_000);
     const rec = await recordEvents(page);
     await instrument(page);
@@ -127,15 +127,25 @@ for (const which of ['inference', 'frames'] as const) {
     const crashed = await waitForEvent(page, 'error', (e) => e.detail.code === 'worker-crashed', 30_000);
     expect(crashed.detail).toMatchObject({ fatal: false, worker: which });
     expect(crashed.detail.message).toContain(which);
-    const ready = await waitForEvent(page, 'ready', (e) => e.at > killedAt, 30_000);
-    test.info().annotations.push({ type: 'rebuild', description: `detected after ${crashed.at - killedAt} ms, ready after ${ready.at - killedAt} ms` });
-    // The issue asks for a rebuild within 2 s; this does not meet it on a loaded machine. Here (2 shared
-    // cores, other suites running) Chromium takes 0.03–2.6 s to end a worker busy in a WASM run (its Web Lock
-    // goes with it), and the rebuild reloads the model with new workers: 3.5 s alone, 7–10 s under load. The
-    // bounds say it is detected and rebuilt by the element itself (not the kiosk's back-off); times annotated.
+    // detections resume: the first result for a frame the camera took after the kill
+    const resumed = await waitForEvent(page, 'inference', (e) => e.detail.timestamp > killedAt, 60_000);
+    const run = resumed.detail.timings.inference;
+    test.info().annotations.push({ type: 'rebuild', description: `detected after ${crashed.at - killedAt} ms, first result after ${resumed.at - killedAt} ms (its run ${Math.round(run)} ms)` });
     expect(crashed.at - killedAt).toBeLessThan(5000);
-    expect(ready.at - crashed.at).toBeLessThan(20_000);
-    await waitForEvent(page, 'inference', (e) => e.at > ready.at && hasPerson(e), 60_000);
+    if (which === 'frames') {
+      // only the frame worker is replaced (same model, inference worker and camera): frames flow to inference
+      // within 2 s — measured from the kill to the result, less the model's own run for that frame
+      expect(resumed.at - killedAt - run).toBeLessThan(2000);
+      expect((await rec.events()).filter((e) => e.type === 'ready')).toHaveLength(1);
+    } else {
+      // The issue asks for 2 s; a dead inference worker does not meet it on this machine: Chromium takes
+      // 0.03–2.6 s to end a worker busy in a WASM run (its Web Lock goes with it), then a new worker reloads the
+      // model (3.5 s alone, 7–10 s with other suites on the 2 shared cores). The bound says the element itself
+      // rebuilt it (no kiosk back-off); the times are annotated.
+      const ready = await waitForEvent(page, 'ready', (e) => e.at > killedAt, 30_000);
+      expect(ready.at - crashed.at).toBeLessThan(20_000);
+    }
+    await waitForEvent(page, 'inference', (e) => e.at > resumed.at && hasPerson(e), 60_000);
     // a fresh worker of that kind runs (the killed one is not reused)
     expect(await page.evaluate((name) => (window as unknown as Instrumented).__workers.filter((x) => x.name === name).length, which)).toBe(2);
     // the gap is down time in the next resource sample (every 5 s)

@@ -86,12 +86,16 @@ export class InferenceWorker {
     this.floor = floor;
   }
 
-  /** Takes prepared frames from the frame worker over `port`, one at a time, asking for the next when done. */
+  /** Takes prepared frames from the frame worker over `port`, one at a time, asking for the next when done (a new port replaces the previous one). */
   attach(
     port: MessagePort,
     onResult: (r: InferenceResult) => void,
     onError: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void,
   ) {
+    // attached again (a new frame worker replaced one that died): the old channel and its frame are done
+    if (this.port && this.port !== port) this.port.close();
+    this.pending = undefined;
+    this.requested = false;
     this.port = port;
     this.onResult = onResult;
     this.onError = onError;

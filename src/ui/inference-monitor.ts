@@ -197,6 +197,7 @@ export class InferenceMonitor extends LitElement {
     recovered: () => (this._down = undefined),
   });
   private viewMode: 'live' | 'inferred' = 'live';
+  private workerSeq = 0;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -371,8 +372,8 @@ export class InferenceMonitor extends LitElement {
       workerFailed.catch(() => {});
       this.api = Comlink.wrap<InferenceWorkerApi>(this.worker);
       // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
-      const lock = (w: WorkerName) => `inference-monitor:${this.sourceId}:${run}:${w}`;
-      const inferenceHeld = this.api.holdLifeLock(lock('inference'));
+      const inferenceLock = `inference-monitor:${this.sourceId}:inference:${++this.workerSeq}`;
+      const inferenceHeld = this.api.holdLifeLock(inferenceLock);
       const onProgress = Comlink.proxy((p: LoadProgress) => {
         if (run !== this.run) return;
         this._progress =
@@ -407,22 +408,7 @@ export class InferenceMonitor extends LitElement {
         if (run === this.run) this.fail(e);
       });
       this.viewMode = view;
-      // frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel
-      this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
-      this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker);
-      const framesHeld = this.frames.holdLifeLock(lock('frames'));
-      const { port1, port2 } = new MessageChannel();
-      // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
-      // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
-      const stage = this.renderRoot.querySelector('.stage')!;
-      this.renderRoot.querySelector('canvas')?.remove();
-      const canvas = document.createElement('canvas');
-      canvas.setAttribute('part', 'overlay');
-      stage.append(canvas);
-      if (this.offscreenOverlay) {
-        const overlay = canvas.transferControlToOffscreen();
-        await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]), view);
-      } else await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep);
+      const { port: port2, held: framesHeld, lock: framesLock } = await this.startFrameWorker(ready.prep, view);
       if (readable) await this.attachStream(run, track, readable);
       else this.startFallbackLoop(run, video);
       if (this.record !== 'off') {
@@ -452,7 +438,7 @@ export class InferenceMonitor extends LitElement {
           // the store worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
           const fc = new MessageChannel();
           await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
-          await this.frames.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
+          await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
           await store.noteLabels(ready.modelVersion, ready.labels);
           await this.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
           if (!this.flaggedSubscribed) {
@@ -470,8 +456,8 @@ export class InferenceMonitor extends LitElement {
       this._progress = '';
       // from now on a lost camera or a dead worker is survived (before, it fails the start)
       this.supervisor.watchCamera(track);
-      this.supervisor.watchWorker(this.worker, 'inference', lock('inference'), inferenceHeld);
-      this.supervisor.watchWorker(this.frameWorker, 'frames', lock('frames'), framesHeld);
+      this.supervisor.watchWorker(this.worker, 'inference', inferenceLock, inferenceHeld);
+      this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
       this.emit('ready', {
         backend: ready.backend,
         threads: ready.threads,
@@ -696,6 +682,67 @@ export class InferenceMonitor extends LitElement {
     if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
   }
 
+  /**
+   * Frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel.
+   * Starts a frame worker drawing on a fresh canvas; returns the channel's port for the inference worker and
+   * the Web Lock the worker holds for life (once `held`).
+   */
+  private async startFrameWorker(prep: ReadyInfo['prep'], view: 'live' | 'inferred') {
+    this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
+    const frames = (this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker));
+    const lock = `inference-monitor:${this.sourceId}:frames:${++this.workerSeq}`;
+    const held = frames.holdLifeLock(lock);
+    const { port1, port2 } = new MessageChannel();
+    // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
+    // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
+    const stage = this.renderRoot.querySelector('.stage')!;
+    this.renderRoot.querySelector('canvas')?.remove();
+    const canvas = document.createElement('canvas');
+    canvas.setAttribute('part', 'overlay');
+    stage.append(canvas);
+    if (this.offscreenOverlay) {
+      const overlay = canvas.transferControlToOffscreen();
+      await frames.connect(Comlink.transfer(port1, [port1]), prep, Comlink.transfer(overlay, [overlay]), view);
+    } else await frames.connect(Comlink.transfer(port1, [port1]), prep);
+    return { port: port2, held, lock };
+  }
+
+  /**
+   * The frame worker died while running: only it is replaced (same camera, model and inference worker) —
+   * no model to reload. Anything failing here rebuilds the whole pipeline.
+   */
+  private async replaceFrameWorker() {
+    const run = this.run;
+    const ready = this._ready!;
+    const { frames, frameWorker } = this;
+    frames?.[Comlink.releaseProxy]();
+    frameWorker?.terminate();
+    try {
+      const { port, held, lock } = await this.startFrameWorker(ready.prep, this.viewMode);
+      if (run !== this.run) return;
+      const track = this.stream?.getVideoTracks()[0];
+      const readable = track?.readyState === 'live' ? frameStream(track) : undefined; // ended: the new camera will be attached
+      if (track && readable) await this.attachStream(run, track, readable);
+      if (this.record !== 'off' && this.flagging !== 'off') {
+        const store = await getStore();
+        const fc = new MessageChannel();
+        await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
+        await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
+      }
+      if (run !== this.run) return;
+      await this.api!.attach(
+        Comlink.transfer(port, [port]),
+        Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
+        Comlink.proxy((e: MonitorErrorDetail) => {
+          if (run === this.run) this.fail(e);
+        }),
+      );
+      if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
+    } catch {
+      if (run === this.run) void this.launch('frames');
+    }
+  }
+
   /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
   private attachStream(run: number, track: MediaStreamTrack, readable: ReadableStream<VideoFrame>) {
     return this.frames!.attachStream(
@@ -740,11 +787,12 @@ export class InferenceMonitor extends LitElement {
     return true;
   }
 
-  /** A worker died while running: `worker-crashed` (not fatal), and the pipeline rebuilt. */
+  /** A worker died while running: `worker-crashed` (not fatal); the frame worker is replaced, after the inference worker the pipeline is rebuilt. */
   private workerDied(which: WorkerName, message: string) {
     if (this.state !== 'running') return;
     this.emit('error', { code: 'worker-crashed', message, fatal: false, worker: which });
-    void this.launch(which);
+    if (which === 'frames' && this.api && this._ready) void this.replaceFrameWorker();
+    else void this.launch(which);
   }
 
   private fail(e: MonitorErrorDetail) {
