@@ -1,5 +1,5 @@
 /** Public entry: the custom element, its types, and the pure building blocks. */
-export { InferenceMonitor, DEFAULT_MODEL, type MonitorState } from './ui/inference-monitor.ts';
+export { InferenceMonitor, DEFAULT_MODEL, type MonitorState, type CameraDown } from './ui/inference-monitor.ts';
 export type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './ui/monitor-events.ts';
 export { InferenceHealthPanel, type PanelHost } from './ui/health-panel.ts';
 export type { InferenceResult, ReadyInfo, StageTimings } from './inference/protocol.ts';

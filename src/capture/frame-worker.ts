@@ -9,6 +9,7 @@
  */
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
+import { holdLifeLock } from '../lib/life-lock.ts';
 import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from '../inference/preprocess.ts';
 import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from '../inference/yuv.ts';
 import type { Detection } from '../inference/types.ts';
@@ -211,9 +212,19 @@ export class FrameWorker {
     drawDetections(ctx, d.detections, d.frame, picture);
   }
 
-  /** Reads a stream of camera frames until detached; `frameRate` (the track's) lets lost frames be counted. */
+  /** Holds the Web Lock `name` for this worker's life (the page sees it released when the worker is gone). */
+  holdLifeLock(name: string): Promise<void> {
+    return holdLifeLock(name);
+  }
+
+  /**
+   * Reads a stream of camera frames until detached (a new stream — a camera opened again — replaces the
+   * previous one); `frameRate` (the track's) lets lost frames be counted.
+   */
   attachStream(readable: ReadableStream<VideoFrame>, onError: (message: string) => void, frameRate?: number) {
     this.interval = frameRate && frameRate > 0 ? 1e6 / frameRate : undefined;
+    this.lastTs = undefined;
+    void this.reader?.cancel().catch(() => {});
     const reader = readable.getReader();
     this.reader = reader;
     void (async () => {

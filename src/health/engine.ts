@@ -121,6 +121,32 @@ export interface ResourceSample {
   longTasks: number;
   /** results since the previous sample */
   results: number;
+  /** ms since the previous sample (default 5000) */
+  ms?: number;
+  /** ms of them the pipeline was down (camera lost or muted, a worker being rebuilt) */
+  downMs?: number;
+}
+
+/**
+ * The share of a sample's interval the pipeline was up: none without results, else all of it but the time
+ * it was down (a camera lost and found again, a worker rebuilt, inside one interval).
+ */
+export function upShare(x: Pick<ResourceSample, 'results' | 'ms' | 'downMs'>): number {
+  if (!(x.results > 0)) return 0;
+  const ms = x.ms ?? 5000;
+  return ms > 0 ? Math.max(0, Math.min(1, 1 - (x.downMs ?? 0) / ms)) : 1;
+}
+
+/** Uptime over samples: the up time over their intervals' time (NaN without samples). */
+export function uptimeOf(samples: readonly Pick<ResourceSample, 'results' | 'ms' | 'downMs'>[]): number {
+  let up = 0;
+  let all = 0;
+  for (const x of samples) {
+    const ms = x.ms ?? 5000;
+    all += ms;
+    up += upShare(x) * ms;
+  }
+  return all > 0 ? up / all : samples.length ? 0 : NaN;
 }
 
 export type HealthEvent =
@@ -829,7 +855,7 @@ export class HealthEngine {
         frames: r.frames,
         successRate: r.frames ? r.valid / r.frames : NaN,
         errors: r.errors,
-        uptime: samples.length ? samples.filter((x) => x.results > 0).length / samples.length : NaN,
+        uptime: uptimeOf(samples),
         fps: r.frames / seconds,
         baselineFps: b?.fps ?? NaN,
         baselineSuccessRate: b?.rollup.frames ? b.rollup.valid / b.rollup.frames : NaN,

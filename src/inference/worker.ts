@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
+import { holdLifeLock } from '../lib/life-lock.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
 import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
@@ -71,6 +72,11 @@ export class InferenceWorker {
     };
   }
 
+  /** Holds the Web Lock `name` for this worker's life (the page sees it released when the worker is gone). */
+  holdLifeLock(name: string): Promise<void> {
+    return holdLifeLock(name);
+  }
+
   setThreshold(t: number) {
     this.threshold = t;
   }
@@ -80,12 +86,16 @@ export class InferenceWorker {
     this.floor = floor;
   }
 
-  /** Takes prepared frames from the frame worker over `port`, one at a time, asking for the next when done. */
+  /** Takes prepared frames from the frame worker over `port`, one at a time, asking for the next when done (a new port replaces the previous one). */
   attach(
     port: MessagePort,
     onResult: (r: InferenceResult) => void,
     onError: (e: { code: MonitorErrorCode; message: string; fatal: boolean }) => void,
   ) {
+    // attached again (a new frame worker replaced one that died): the old channel and its frame are done
+    if (this.port && this.port !== port) this.port.close();
+    this.pending = undefined;
+    this.requested = false;
     this.port = port;
     this.onResult = onResult;
     this.onError = onError;

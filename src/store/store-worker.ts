@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import type { Detection } from '../inference/types.ts';
 import { type FrameRecord, tagKey } from '../telemetry/record.ts';
 import { MonitorStore, type StoreOptions, type StoreStatus } from './store.ts';
-import { type AlertEvent, HealthEngine, type HealthOptions, type ResourceSample } from '../health/engine.ts';
+import { type AlertEvent, HealthEngine, type HealthOptions, type ResourceSample, upShare } from '../health/engine.ts';
 import { type AlertRule, parseRules } from '../health/rules.ts';
 import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
@@ -190,7 +190,7 @@ const api = {
     store?.addGauges(x.t, x.mv, x.g ?? tagKey({ camera_id: x.camera_id }), {
       ...(x.heapMB !== undefined ? { heapMB: x.heapMB } : {}),
       longTasks: x.longTasks,
-      up: x.results > 0 ? 1 : 0,
+      up: upShare(x),
     });
   },
   vitals: (...a: Parameters<HealthEngine['vitals']>) => engine!.vitals(...a),

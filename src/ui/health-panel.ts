@@ -31,6 +31,8 @@ export interface PanelHost {
   readyInfo?: { backend: string; modelVersion: string; modelId: string; fallbackReason?: string; labels: string[] };
   /** flags the frame on screen for labelling (the gallery's "Flag this frame") */
   flag?: (inferenceId?: string) => Promise<FlaggedFrame>;
+  /** while its camera is down (track ended or muted): the camera tile says so */
+  cameraDown?: { reason: 'ended' | 'muted'; since: number };
 }
 
 interface LogRow {
@@ -466,6 +468,7 @@ export class InferenceHealthPanel extends LitElement {
     const mv = info?.modelVersion ?? d.dims.mv[0];
     const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
     const camState = this.monitor?.state;
+    const camDown = camState === 'running' ? this.monitor?.cameraDown : undefined;
     const stall = level(sig(['frames-stalled']));
     const stalled = stall === 'idle' ? 'ok' : stall; // running, not yet checked for stalls: ok
     return [
@@ -479,7 +482,9 @@ export class InferenceHealthPanel extends LitElement {
       { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? this._log.rows[0]?.b ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
       { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
       ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
-      { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
+      camDown
+        ? { id: 'camera', label: 'Camera', value: 'camera down' as string, detail: `${camDown.reason === 'ended' ? 'lost' : 'muted'} ${Math.round((Date.now() - camDown.since) / 1000)} s ago${v ? ` · uptime ${pct(v.reliability.uptime)}` : ''}`, level: 'alert' }
+        : { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
     ];
   }
 

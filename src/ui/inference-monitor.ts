@@ -22,9 +22,18 @@ import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
 import { closeToThresholdFloor } from '../flagging/rules.ts';
+import type { CameraDownReason } from '../capture/camera-watch.ts';
+import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
 import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
+/** The camera is down: its track ended (a camera is asked for again) or is muted (frames resume when it unmutes). */
+export interface CameraDown {
+  reason: CameraDownReason;
+  /** epoch ms */
+  since: number;
+  message: string;
+}
 export type { MonitorErrorDetail };
 
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
@@ -70,6 +79,7 @@ export class InferenceMonitor extends LitElement {
     _firing: { state: true },
     _flagNote: { state: true },
     _syncError: { state: true },
+    _down: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -130,6 +140,7 @@ export class InferenceMonitor extends LitElement {
   declare private _firing: Map<string, AlertEvent>;
   declare private _flagNote: string;
   declare private _syncError?: { code: string; message: string };
+  declare private _down?: CameraDown;
 
   constructor() {
     super();
@@ -178,6 +189,15 @@ export class InferenceMonitor extends LitElement {
   private syncSubscribed = false;
   private otlpSubscribed = false;
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
+  /** watches the camera and the workers, counts down time; the element does what it says */
+  private readonly supervisor = new PipelineSupervisor({
+    cameraDown: (reason, message) => this.onCameraDown(reason, message),
+    reopenCamera: () => this.reopenCamera(),
+    workerDied: (which, message) => this.workerDied(which, message),
+    recovered: () => (this._down = undefined),
+  });
+  private viewMode: 'live' | 'inferred' = 'live';
+  private workerSeq = 0;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -286,6 +306,10 @@ export class InferenceMonitor extends LitElement {
   get lastError(): MonitorErrorDetail | undefined {
     return this._error;
   }
+  /** While the camera is down (its track ended or muted): why, since when (epoch ms) and what to tell; else undefined. */
+  get cameraDown(): CameraDown | undefined {
+    return this._down;
+  }
   /** Main-thread milliseconds spent per frame by the monitor (handling a result and drawing it), recent frames. */
   get mainThreadCost(): readonly number[] {
     return this.mainThreadMs;
@@ -315,12 +339,18 @@ export class InferenceMonitor extends LitElement {
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
   async start(): Promise<boolean> {
-    await this.stop();
+    this.supervisor.downtime.reset(Date.now());
+    return this.launch();
+  }
+
+  /** Builds the pipeline (after `dead`, a worker that died, without waiting on it). */
+  private async launch(dead?: WorkerName): Promise<boolean> {
+    await this.halt(dead);
     const run = ++this.run;
     this.state = 'loading';
     this._error = undefined;
     this._ready = undefined;
-    this._progress = 'Loading model…';
+    this._progress = dead ? `Restarting (the ${dead} worker died)…` : 'Loading model…';
     try {
       if (!BACKENDS.includes(this.backend as BackendChoice))
         throw new MonitorError('backend-unknown', `unknown backend '${this.backend}' (use auto, webgpu or wasm)`);
@@ -341,6 +371,9 @@ export class InferenceMonitor extends LitElement {
       });
       workerFailed.catch(() => {});
       this.api = Comlink.wrap<InferenceWorkerApi>(this.worker);
+      // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
+      const inferenceLock = `inference-monitor:${this.sourceId}:inference:${++this.workerSeq}`;
+      const inferenceHeld = this.api.holdLifeLock(inferenceLock);
       const onProgress = Comlink.proxy((p: LoadProgress) => {
         if (run !== this.run) return;
         this._progress =
@@ -374,28 +407,9 @@ export class InferenceMonitor extends LitElement {
       const onError = Comlink.proxy((e: MonitorErrorDetail) => {
         if (run === this.run) this.fail(e);
       });
-      track.addEventListener('ended', () => run === this.run && this.fail({ code: 'camera-failed', message: 'the camera stopped (unplugged or taken by another app)', fatal: true }));
-      // frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel
-      this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
-      this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker);
-      const { port1, port2 } = new MessageChannel();
-      // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
-      // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
-      const stage = this.renderRoot.querySelector('.stage')!;
-      this.renderRoot.querySelector('canvas')?.remove();
-      const canvas = document.createElement('canvas');
-      canvas.setAttribute('part', 'overlay');
-      stage.append(canvas);
-      if (this.offscreenOverlay) {
-        const overlay = canvas.transferControlToOffscreen();
-        await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep, Comlink.transfer(overlay, [overlay]), view);
-      } else await this.frames.connect(Comlink.transfer(port1, [port1]), ready.prep);
-      if (readable)
-        await this.frames.attachStream(
-          Comlink.transfer(readable, [readable as unknown as Transferable]),
-          Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
-          track.getSettings().frameRate,
-        );
+      this.viewMode = view;
+      const { port: port2, held: framesHeld, lock: framesLock } = await this.startFrameWorker(ready.prep, view);
+      if (readable) await this.attachStream(run, track, readable);
       else this.startFallbackLoop(run, video);
       if (this.record !== 'off') {
         // frame records go from the inference worker straight to the store worker
@@ -424,7 +438,7 @@ export class InferenceMonitor extends LitElement {
           // the store worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
           const fc = new MessageChannel();
           await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
-          await this.frames.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
+          await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
           await store.noteLabels(ready.modelVersion, ready.labels);
           await this.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
           if (!this.flaggedSubscribed) {
@@ -432,13 +446,18 @@ export class InferenceMonitor extends LitElement {
             await store.onFlagged(Comlink.proxy((f: FlaggedEvent) => this.onFlagged(f)));
           }
         }
-        this.startSampler(run, ready.modelVersion.slice(0, 12), track);
+        this.startSampler(run, ready.modelVersion.slice(0, 12));
         if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
       await this.api.attach(Comlink.transfer(port2, [port2]), onResult, onError);
+      if (run !== this.run) return false;
       this._ready = ready;
       this.state = 'running';
       this._progress = '';
+      // from now on a lost camera or a dead worker is survived (before, it fails the start)
+      this.supervisor.watchCamera(track);
+      this.supervisor.watchWorker(this.worker, 'inference', inferenceLock, inferenceHeld);
+      this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
       this.emit('ready', {
         backend: ready.backend,
         threads: ready.threads,
@@ -549,7 +568,7 @@ export class InferenceMonitor extends LitElement {
    * cross-origin isolated, every 30 s; else performance.memory), long tasks, and results since the last
    * sample — to the health engine (memory staircase, long tasks, uptime, stalled frames).
    */
-  private startSampler(run: number, mv: string, track: MediaStreamTrack) {
+  private startSampler(run: number, mv: string) {
     let longTasks = 0;
     if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
       this.longTasks = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
@@ -567,7 +586,7 @@ export class InferenceMonitor extends LitElement {
           measure.measureUserAgentSpecificMemory().then((m) => (heapMB = m.bytes / 1e6)).catch(() => {});
         }
       } else if (measure.memory) heapMB = measure.memory.usedJSHeapSize / 1e6;
-      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: track.readyState === 'live' ? this.resultsSinceSample : 0 };
+      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: this.resultsSinceSample, ...this.supervisor.downtime.take(now) };
       void getStore().then((s) => s.observeResources(sample));
       heapMB = crossOriginIsolated && measure.measureUserAgentSpecificMemory ? undefined : heapMB;
       longTasks = 0;
@@ -577,7 +596,14 @@ export class InferenceMonitor extends LitElement {
 
   /** Stops the camera and the worker. */
   async stop(): Promise<void> {
+    return this.halt();
+  }
+
+  /** Stops the pipeline; a `dead` worker is not waited on. */
+  private async halt(dead?: WorkerName): Promise<void> {
     this.run++;
+    this.supervisor.disarm();
+    this._down = undefined;
     clearInterval(this.sampler);
     this.sampler = undefined;
     this.longTasks?.disconnect();
@@ -594,7 +620,7 @@ export class InferenceMonitor extends LitElement {
     this.frames = undefined;
     this.frameWorker = undefined;
     const settle = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-    await Promise.all([settle(frames?.detach()), settle(api?.dispose())]);
+    await Promise.all([dead === 'frames' ? undefined : settle(frames?.detach()), dead === 'inference' ? undefined : settle(api?.dispose())]);
     frames?.[Comlink.releaseProxy]();
     api?.[Comlink.releaseProxy]();
     frameWorker?.terminate();
@@ -623,6 +649,7 @@ export class InferenceMonitor extends LitElement {
 
   private onResult(run: number, r: InferenceResult) {
     if (run !== this.run) return;
+    this.supervisor.framesFlow(r.captureEpoch ?? r.handoffEpoch);
     const t0 = performance.now();
     const now = epochNow();
     r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
@@ -653,6 +680,119 @@ export class InferenceMonitor extends LitElement {
     }
     if (!this.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
     if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
+  }
+
+  /**
+   * Frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel.
+   * Starts a frame worker drawing on a fresh canvas; returns the channel's port for the inference worker and
+   * the Web Lock the worker holds for life (once `held`).
+   */
+  private async startFrameWorker(prep: ReadyInfo['prep'], view: 'live' | 'inferred') {
+    this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
+    const frames = (this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker));
+    const lock = `inference-monitor:${this.sourceId}:frames:${++this.workerSeq}`;
+    const held = frames.holdLifeLock(lock);
+    const { port1, port2 } = new MessageChannel();
+    // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
+    // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
+    const stage = this.renderRoot.querySelector('.stage')!;
+    this.renderRoot.querySelector('canvas')?.remove();
+    const canvas = document.createElement('canvas');
+    canvas.setAttribute('part', 'overlay');
+    stage.append(canvas);
+    if (this.offscreenOverlay) {
+      const overlay = canvas.transferControlToOffscreen();
+      await frames.connect(Comlink.transfer(port1, [port1]), prep, Comlink.transfer(overlay, [overlay]), view);
+    } else await frames.connect(Comlink.transfer(port1, [port1]), prep);
+    return { port: port2, held, lock };
+  }
+
+  /**
+   * The frame worker died while running: only it is replaced (same camera, model and inference worker) —
+   * no model to reload. Anything failing here rebuilds the whole pipeline.
+   */
+  private async replaceFrameWorker() {
+    const run = this.run;
+    const ready = this._ready!;
+    const { frames, frameWorker } = this;
+    frames?.[Comlink.releaseProxy]();
+    frameWorker?.terminate();
+    try {
+      const { port, held, lock } = await this.startFrameWorker(ready.prep, this.viewMode);
+      if (run !== this.run) return;
+      const track = this.stream?.getVideoTracks()[0];
+      const readable = track?.readyState === 'live' ? frameStream(track) : undefined; // ended: the new camera will be attached
+      if (track && readable) await this.attachStream(run, track, readable);
+      if (this.record !== 'off' && this.flagging !== 'off') {
+        const store = await getStore();
+        const fc = new MessageChannel();
+        await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
+        await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
+      }
+      if (run !== this.run) return;
+      await this.api!.attach(
+        Comlink.transfer(port, [port]),
+        Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
+        Comlink.proxy((e: MonitorErrorDetail) => {
+          if (run === this.run) this.fail(e);
+        }),
+      );
+      if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
+    } catch {
+      if (run === this.run) void this.launch('frames');
+    }
+  }
+
+  /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
+  private attachStream(run: number, track: MediaStreamTrack, readable: ReadableStream<VideoFrame>) {
+    return this.frames!.attachStream(
+      Comlink.transfer(readable, [readable as unknown as Transferable]),
+      Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
+      track.getSettings().frameRate,
+    );
+  }
+
+  /** The camera's track ended or was muted: "camera down" shown and a `camera-lost` event, once per reason. */
+  private onCameraDown(reason: CameraDownReason, message: string) {
+    if (this._down?.reason === reason) return;
+    this._down = { reason, message, since: this.supervisor.downtime.current?.since ?? Date.now() };
+    this.emit('error', { code: 'camera-lost', message, fatal: false, reason });
+  }
+
+  /** Opens a camera again (its track ended) and feeds it to the running pipeline; false while none opens. */
+  private async reopenCamera(): Promise<boolean> {
+    const run = this.run;
+    if (this.state !== 'running' || !this.frames) return true; // stopped or rebuilt meanwhile: nothing to do
+    let stream: MediaStream;
+    try {
+      stream = await openCamera({ camera: this.camera, width: this.width, height: this.height });
+    } catch {
+      return false;
+    }
+    if (run !== this.run || !this.frames) {
+      closeCamera(stream);
+      return true;
+    }
+    closeCamera(this.stream);
+    this.stream = stream;
+    const track = stream.getVideoTracks()[0]!;
+    const video = this.renderRoot.querySelector('video')!;
+    if (this.viewMode === 'live') {
+      video.srcObject = stream; // without MediaStreamTrackProcessor the fallback loop reads the video: it goes on with the new stream
+      await video.play().catch(() => {});
+    }
+    const readable = frameStream(track);
+    if (readable) await this.attachStream(run, track, readable);
+    if (run === this.run) this.supervisor.watchCamera(track);
+    return true;
+  }
+
+  /** A worker died while running: `worker-crashed` (not fatal); the frame worker is replaced, after the inference worker the pipeline is rebuilt. */
+  private workerDied(which: WorkerName, message: string) {
+    if (this.state !== 'running') return;
+    this.emit('error', { code: 'worker-crashed', message, fatal: false, worker: which });
+    if (which === 'frames' && this.api && this._ready) void this.replaceFrameWorker();
+    else void this.launch(which);
   }
 
   private fail(e: MonitorErrorDetail) {
@@ -797,6 +937,12 @@ export class InferenceMonitor extends LitElement {
               <span>${err.message}</span>
               <code>${err.code}</code>
             </div>`
+          : this.state === 'running' && this._down
+            ? html`<div class="overlay warn" part="status camera-down" role="alert">
+                <strong>Camera down</strong>
+                <span>${this._down.message}</span>
+                <span>${this._down.reason === 'ended' ? 'Waiting for a camera…' : 'Waiting for frames…'}</span>
+              </div>`
           : this.state === 'idle' || this.state === 'stopped'
             ? html`<div class="overlay" part="status">${this.state === 'idle' ? 'Not started' : 'Stopped'}</div>`
             : nothing}

@@ -16,6 +16,10 @@ export interface MonitorErrorDetail {
   message: string;
   /** false when the pipeline carries on (a timed-out run, a lost GPU device being rebuilt) */
   fatal: boolean;
+  /** `worker-crashed`: which worker died ('inference' or 'frames') */
+  worker?: 'inference' | 'frames';
+  /** `camera-lost`: 'ended' (unplugged, taken, revoked: a camera is asked for again) or 'muted' (no frames until it unmutes) */
+  reason?: 'ended' | 'muted';
 }
 
 /** `alert`: an alert rule's state changed for this monitor's stream. */
