@@ -1,0 +1,71 @@
+/**
+ * A frozen feed: the camera keeps delivering frames but the picture no longer changes (a hung encoder, a
+ * stuck driver, a paused stream behind a proxy repeating its last frame). Such frames are byte-identical,
+ * so their statistics are too; a live camera's are not, even on a still scene, because the sensor's noise
+ * moves the luma statistics (sharpness, the variance of the Laplacian, most of all) from frame to frame.
+ *
+ * Per stream, each frame's picture — its 16×16 scene signature and its luma statistics as recorded — is
+ * compared with the frame before: the `changed` metric is the share of frames whose picture differs at
+ * all. Its `ratio` is that share over the rule's window against the baseline's own share, so a scene that
+ * was just as unchanging in the baseline (a camera that repeats frames, a synthetic or heavily denoised
+ * feed) does not alarm: when the baseline changed too rarely for an unchanged window to be unlikely (the
+ * chance of a window of n unchanged frames at the baseline's share p, (1 − p)ⁿ, not below α), there is no
+ * value. Pure logic over plain data: the health engine runs it in the browser and on a server.
+ */
+import type { FrameRecord } from '../telemetry/record.ts';
+
+/** The statistics a picture is compared by (the scene distance `sc` is derived, so it is left out). */
+const KEYS = ['br', 'co', 'sa', 'sh'] as const;
+
+/** What the engine remembers of a frame's picture: its scene signature and luma statistics. */
+export interface Picture {
+  thumb: Uint8Array;
+  stats: number[];
+}
+
+/** Frame pairs seen (a frame and the one before, both with image statistics) and how many of them differed. */
+export interface ChangeCounts {
+  pairs: number;
+  changed: number;
+}
+
+/** A record's picture, or undefined when it carries no image statistics (a failed frame, a recorder without frames). */
+export function pictureOf(rec: Pick<FrameRecord, 'i' | 'th'>): Picture | undefined {
+  if (!rec.th || !rec.i) return undefined;
+  return { thumb: rec.th, stats: KEYS.map((k) => rec.i![k] ?? NaN) };
+}
+
+/** Whether two pictures differ at all (a frozen feed repeats one exactly). */
+export function pictureChanged(a: Picture, b: Picture): boolean {
+  if (a.thumb.length !== b.thumb.length) return true;
+  for (let i = 0; i < a.stats.length; i++) if (!Object.is(a.stats[i], b.stats[i])) return true;
+  for (let i = 0; i < a.thumb.length; i++) if (a.thumb[i] !== b.thumb[i]) return true;
+  return false;
+}
+
+/** Adds `from`'s counts into `into` (created when absent); returns it. */
+export function addChanges(into: ChangeCounts | undefined, from: ChangeCounts | undefined): ChangeCounts | undefined {
+  if (!from) return into;
+  into ??= { pairs: 0, changed: 0 };
+  into.pairs += from.pairs;
+  into.changed += from.changed;
+  return into;
+}
+
+/** Share of frames whose picture differed from the one before (NaN without pairs). */
+export const changedShare = (c: ChangeCounts | undefined) => (c?.pairs ? c.changed / c.pairs : NaN);
+
+/**
+ * The `changed` metric's value over a window: `mean` is the window's share of changed frames; `ratio` is
+ * that share ÷ the baseline's, NaN without a baseline share, or where the baseline changed too rarely
+ * for a window of this many unchanged frames to be unlikely by chance ((1 − p)ⁿ ≥ α).
+ */
+export function changedValue(win: ChangeCounts | undefined, baseline: ChangeCounts | undefined, aggregation: string, alpha: number): number {
+  const share = changedShare(win);
+  if (aggregation === 'mean') return share;
+  if (aggregation !== 'ratio') return NaN;
+  const p = changedShare(baseline);
+  if (!(p > 0) || !Number.isFinite(share)) return NaN;
+  if ((1 - p) ** win!.pairs >= alpha) return NaN;
+  return share / p;
+}
