@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AlertEvent, type Baseline, HealthEngine } from '../src/health/engine.ts';
-import { changedValue, pictureChanged, pictureOf } from '../src/health/frozen.ts';
+import { binomialBelow, changedValue, pictureChanged, pictureOf } from '../src/health/frozen.ts';
 import { yuvImageStats } from '../src/health/image-stats.ts';
 import { DEFAULT_RULES, parseRules } from '../src/health/rules.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
@@ -80,7 +80,9 @@ describe('frozen feed: frame-frozen', () => {
     expect(alerts.filter((a) => a.state === 'firing' && a.t < freezeAt)).toEqual([]);
     expect(alerts.map((a) => [a.rule, a.state])).toEqual([['frame-frozen', 'firing'], ['frame-frozen', 'resolved']]);
     const [fired, resolved] = frozen(alerts);
-    expect(fired!.t - freezeAt).toBeLessThanOrEqual(30 * S);
+    // a 10-s window of the frozen picture (evaluated every 5 s), then 5 s pending
+    expect(fired!.t - freezeAt).toBeGreaterThanOrEqual(15 * S);
+    expect(fired!.t - freezeAt).toBeLessThanOrEqual(20 * S);
     expect(fired!.value).toBe(0);
     expect(fired!.severity).toBe('critical');
     expect(resolved!.t).toBeGreaterThan(resumeAt);
@@ -149,16 +151,31 @@ describe('frozen feed: pictures and chance', () => {
     expect(pictureOf({ i: { br: 100 } })).toBeUndefined(); // no thumbnail: nothing to compare
   });
 
-  it('ratio: the window\'s share of changed frames over the baseline\'s; none where an unchanged window would be no surprise', () => {
-    expect(changedValue({ pairs: 30, changed: 0 }, { pairs: 100, changed: 100 }, 'ratio', 0.001)).toBe(0);
-    expect(changedValue({ pairs: 30, changed: 15 }, { pairs: 100, changed: 50 }, 'ratio', 0.001)).toBe(1);
+  it('ratio: the window\'s share of changed frames over the baseline\'s; none where a low window would be no surprise', () => {
+    const value = (win: { pairs: number; changed: number } | undefined, base: { pairs: number; changed: number } | undefined, agg = 'ratio') => changedValue(win, base, agg, 0.001, 0.25);
+    expect(value({ pairs: 30, changed: 0 }, { pairs: 100, changed: 100 })).toBe(0);
+    expect(value({ pairs: 30, changed: 15 }, { pairs: 100, changed: 50 })).toBe(1);
     // the baseline changed 1 frame in 20: 30 unchanged frames in a row happen 21 % of the time
-    expect(changedValue({ pairs: 30, changed: 0 }, { pairs: 100, changed: 5 }, 'ratio', 0.001)).toBeNaN();
+    expect(value({ pairs: 30, changed: 0 }, { pairs: 100, changed: 5 })).toBeNaN();
     // …but 300 of them would not
-    expect(changedValue({ pairs: 300, changed: 0 }, { pairs: 100, changed: 5 }, 'ratio', 0.001)).toBe(0);
-    expect(changedValue({ pairs: 30, changed: 0 }, { pairs: 100, changed: 0 }, 'ratio', 0.001)).toBeNaN();
-    expect(changedValue({ pairs: 30, changed: 0 }, undefined, 'ratio', 0.001)).toBeNaN();
-    expect(changedValue({ pairs: 30, changed: 6 }, undefined, 'mean', 0.001)).toBe(0.2);
-    expect(changedValue(undefined, { pairs: 100, changed: 100 }, 'ratio', 0.001)).toBeNaN();
+    expect(value({ pairs: 300, changed: 0 }, { pairs: 100, changed: 5 })).toBe(0);
+    // half the baseline's frames changed: 10 frames (1 a second) cannot tell, 30 can
+    expect(value({ pairs: 10, changed: 0 }, { pairs: 100, changed: 50 })).toBeNaN();
+    expect(value({ pairs: 30, changed: 0 }, { pairs: 100, changed: 50 })).toBe(0);
+    expect(value({ pairs: 30, changed: 0 }, { pairs: 100, changed: 0 })).toBeNaN();
+    expect(value({ pairs: 30, changed: 0 }, undefined)).toBeNaN();
+    expect(value({ pairs: 30, changed: 6 }, undefined, 'mean')).toBe(0.2);
+    expect(value(undefined, { pairs: 100, changed: 100 })).toBeNaN();
+  });
+
+  it('the binomial tail behind it', () => {
+    expect(binomialBelow(1, 30, 0.05)).toBeCloseTo(0.95 ** 30, 12);
+    expect(binomialBelow(2, 10, 0.5)).toBeCloseTo(11 / 1024, 12);
+    expect(binomialBelow(0, 10, 0.5)).toBe(0);
+    expect(binomialBelow(11, 10, 0.5)).toBe(1);
+    expect(binomialBelow(5, 300, 1)).toBe(0);
+    // n in the hundreds (30 fps × 10 s) without overflow
+    expect(binomialBelow(150, 300, 0.5)).toBeGreaterThan(0.45);
+    expect(binomialBelow(150, 300, 0.5)).toBeLessThan(0.5);
   });
 });

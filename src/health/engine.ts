@@ -479,7 +479,7 @@ export class HealthEngine {
     const r = m.r;
     const seconds = covered / 1000;
     const metric = rule.metric;
-    if (metric === 'changed') return this.judge(s, rule, changedValue(m.ch, b?.changes, agg, this.alpha), rule.threshold, end);
+    if (metric === 'changed') return this.judge(s, rule, changedValue(m.ch, b?.changes, agg, this.alpha, rule.threshold), rule.threshold, end);
     if (metric === 'class-confidence') {
       if (!b) return;
       const test = this.classTests(agg as 'psi' | 'ks', r, seconds, b, rule.threshold).sort((x, y) => y.value / y.threshold - x.value / x.threshold)[0];

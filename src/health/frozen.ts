@@ -8,9 +8,10 @@
  * compared with the frame before: the `changed` metric is the share of frames whose picture differs at
  * all. Its `ratio` is that share over the rule's window against the baseline's own share, so a scene that
  * was just as unchanging in the baseline (a camera that repeats frames, a synthetic or heavily denoised
- * feed) does not alarm: when the baseline changed too rarely for an unchanged window to be unlikely (the
- * chance of a window of n unchanged frames at the baseline's share p, (1 − p)ⁿ, not below α), there is no
- * value. Pure logic over plain data: the health engine runs it in the browser and on a server.
+ * feed) does not alarm: when the baseline changed too rarely for a window below the threshold to be
+ * unlikely (fewer than threshold·p·n changed of the window's n frames, at the baseline's share p, has a
+ * chance of α or more), there is no value. Pure logic over plain data: the health engine runs it in the
+ * browser and on a server.
  */
 import type { FrameRecord } from '../telemetry/record.ts';
 
@@ -55,17 +56,35 @@ export function addChanges(into: ChangeCounts | undefined, from: ChangeCounts | 
 /** Share of frames whose picture differed from the one before (NaN without pairs). */
 export const changedShare = (c: ChangeCounts | undefined) => (c?.pairs ? c.changed / c.pairs : NaN);
 
+/** P(X < k) for X ~ Binomial(n, p): the chance of fewer than k successes. */
+export function binomialBelow(k: number, n: number, p: number): number {
+  if (k <= 0) return 0;
+  if (k > n) return 1;
+  if (p <= 0) return 1;
+  if (p >= 1) return 0;
+  // term j: C(n, j) pʲ (1 − p)ⁿ⁻ʲ, from j = 0 up, in logs (n can be hundreds)
+  let log = n * Math.log1p(-p), sum = 0;
+  const r = Math.log(p) - Math.log1p(-p);
+  for (let j = 0; j < k; j++) {
+    sum += Math.exp(log);
+    log += Math.log(n - j) - Math.log(j + 1) + r;
+  }
+  return Math.min(1, sum);
+}
+
 /**
  * The `changed` metric's value over a window: `mean` is the window's share of changed frames; `ratio` is
- * that share ÷ the baseline's, NaN without a baseline share, or where the baseline changed too rarely
- * for a window of this many unchanged frames to be unlikely by chance ((1 − p)ⁿ ≥ α).
+ * that share ÷ the baseline's — NaN without a baseline share, or where the baseline changed too rarely for
+ * a ratio below `threshold` to be unlikely by chance in a window of this many frames (P(fewer than
+ * threshold·p·n changed) ≥ α at the baseline's share p).
  */
-export function changedValue(win: ChangeCounts | undefined, baseline: ChangeCounts | undefined, aggregation: string, alpha: number): number {
+export function changedValue(win: ChangeCounts | undefined, baseline: ChangeCounts | undefined, aggregation: string, alpha: number, threshold: number): number {
   const share = changedShare(win);
   if (aggregation === 'mean') return share;
   if (aggregation !== 'ratio') return NaN;
   const p = changedShare(baseline);
   if (!(p > 0) || !Number.isFinite(share)) return NaN;
-  if ((1 - p) ** win!.pairs >= alpha) return NaN;
+  const n = win!.pairs;
+  if (binomialBelow(Math.ceil(threshold * p * n), n, p) >= alpha) return NaN;
   return share / p;
 }

@@ -121,7 +121,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   { id: 'frames-stalled', name: 'No frames are coming through', metric: 'frames', aggregation: 'gap', window: 10 * S, comparator: '>', threshold: 10, clear: 2, for: 0, severity: 'critical' },
   { id: 'success-rate', name: 'Success rate below 95 %', metric: 'success', aggregation: 'mean', window: MIN, comparator: '<', threshold: 0.95, clear: 0.98, for: 30 * S, severity: 'critical' },
   { id: 'malformed-output', name: 'Malformed model output', metric: 'malformed', aggregation: 'count', window: MIN, comparator: '>', threshold: 0, for: 0, severity: 'critical' },
-  { id: 'frame-frozen', name: 'The picture has stopped changing (frozen feed)', metric: 'changed', aggregation: 'ratio', window: 10 * S, comparator: '<', threshold: 0.1, clear: 0.5, for: 10 * S, severity: 'critical' },
+  { id: 'frame-frozen', name: 'The picture has stopped changing (frozen feed)', metric: 'changed', aggregation: 'ratio', window: 10 * S, comparator: '<', threshold: 0.25, clear: 0.5, for: 5 * S, severity: 'critical' },
   { id: 'fps-drop', name: 'Frame rate below half the baseline', metric: 'fps', aggregation: 'ratio', window: MIN, comparator: '<', threshold: 0.5, clear: 0.7, for: MIN, severity: 'warning' },
   // latency
   { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
