@@ -27,7 +27,13 @@ test('frozen footage: frame-frozen fires within 30 s of the freeze, none before,
   const before = all.filter((e) => e.type === 'alert' && e.detail.state === 'firing' && e.at < freeze.at);
   expect(before.map((e) => e.detail.ruleId)).toEqual([]);
   const delay = (alert.at - freeze.at) / 1000;
-  test.info().annotations.push({ type: 'detection delay (s)', description: delay.toFixed(1) }, { type: 'alert', description: JSON.stringify(alert.detail) });
+  const span = (frames.at(-1)!.at - frames[0]!.at) / 1000;
+  test.info().annotations.push(
+    { type: 'detection delay (s)', description: delay.toFixed(1) },
+    { type: 'frame time of the freeze → alert (s)', description: ((alert.detail.t - freeze.detail.timestamp) / 1000).toFixed(1) },
+    { type: 'inferences per second', description: ((frames.length - 1) / span).toFixed(2) },
+    { type: 'alert', description: JSON.stringify(alert.detail) },
+  );
   expect(delay).toBeGreaterThan(0);
   expect(delay).toBeLessThanOrEqual(30);
   expect(alert.detail).toMatchObject({ camera_id: 'gate-2', state: 'firing', severity: 'critical', value: 0 });
