@@ -466,7 +466,8 @@ export class InferenceHealthPanel extends LitElement {
     const mv = info?.modelVersion ?? d.dims.mv[0];
     const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
     const camState = this.monitor?.state;
-    const stall = level(sig(['frames-stalled']));
+    const frozen = sig(['frame-frozen']);
+    const stall = level([...sig(['frames-stalled']), ...frozen]);
     const stalled = stall === 'idle' ? 'ok' : stall; // running, not yet checked for stalls: ok
     return [
       { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : recent ? `recorded, last ${s.res} bucket` : 'no recent frames', level: level(sig(['fps-drop', 'frames-stalled'])) },
@@ -479,7 +480,7 @@ export class InferenceHealthPanel extends LitElement {
       { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? this._log.rows[0]?.b ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
       { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
       ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
-      { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
+      { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}${frozen.some((r) => r.status === 'alert') ? ' · picture frozen' : ''}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
     ];
   }
 
