@@ -22,7 +22,7 @@ afterAll(() => (vtest.close(), still.close()));
 
 let seq = 0;
 /** `seconds` of records from `from`, the k-th showing clip frame `frameOf(t)` (t: ms since the clip started) */
-function records(clip: ReturnType<typeof y4mClip>, from: number, seconds: number, frameOf: (t: number) => number = (t) => Math.floor((t * clip.fps) / 1000)): FrameRecord[] {
+function records(clip: ReturnType<typeof y4mClip>, from: number, seconds: number, frameOf: (t: number) => number = (t) => Math.floor((t * clip.fps) / 1000), src = 'src-1'): FrameRecord[] {
   const out: FrameRecord[] = [];
   for (let t = 0; t < seconds * S; t += STEP) {
     const image = { ...yuvImageStats(clip.frame(frameOf(t))), ms: 0.4 };
@@ -33,7 +33,7 @@ function records(clip: ReturnType<typeof y4mClip>, from: number, seconds: number
       timings: { queue: 1, preprocess: 4, inference: 250, postprocess: 2, total: 260 }, droppedFrames: 2,
       detections: [{ classId: 0, label: 'person', score: 0.6, box: [0, 0, 10, 10] }], image,
     };
-    out.push(toFrameRecord(r, 'src-1', { camera_id: 'cam-1' }));
+    out.push(toFrameRecord(r, src, { camera_id: 'cam-1' }));
   }
   return out;
 }
@@ -122,6 +122,20 @@ describe('frozen feed: frame-frozen', () => {
     expect(e.baselines()[0]!.changes!.changed / e.baselines()[0]!.changes!.pairs).toBeCloseTo(0.5, 1);
     expect(alerts.filter((a) => a.t < freezeAt)).toEqual([]);
     const fired = frozen(alerts).find((a) => a.state === 'firing');
+    expect(fired).toBeDefined();
+    expect(fired!.t - freezeAt).toBeLessThanOrEqual(30 * S);
+  });
+
+  it('two monitors on one camera_id (two tabs): each frame is compared with its own monitor\'s frame before', () => {
+    const e = engine();
+    const freezeAt = T0 + 45 * S;
+    const both = (from: number, seconds: number, a: (t: number) => number, b: (t: number) => number) =>
+      [...records(vtest, from, seconds, a, 'src-1'), ...records(vtest, from + 150, seconds, b, 'src-2')].sort((x, y) => x.t - y.t);
+    const moving = both(T0, 45, (t) => Math.floor(t / 100), (t) => 200 + Math.floor(t / 100));
+    // both freeze, each on its own picture: interleaved they still differ from each other, not from themselves
+    const alerts = run(e, [...moving, ...both(freezeAt, 40, () => 60, () => 300)]);
+    const fired = frozen(alerts).find((a) => a.state === 'firing');
+    expect(frozen(alerts).filter((a) => a.t < freezeAt)).toEqual([]);
     expect(fired).toBeDefined();
     expect(fired!.t - freezeAt).toBeLessThanOrEqual(30 * S);
   });

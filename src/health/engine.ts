@@ -167,8 +167,8 @@ interface Stream {
   alerts: Map<string, { state: AlertState; since: number }>;
   signals: Map<string, Signal>;
   lastFrameT: number;
-  /** the latest frame's picture, to tell whether the next one changed (frozen.ts) */
-  picture?: Picture;
+  /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
+  pictures: Map<string, Picture>;
   samples: ResourceSample[];
 }
 
@@ -303,7 +303,7 @@ export class HealthEngine {
     const key = `${mv}|${camera}`;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, samples: [] };
+      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, pictures: new Map(), samples: [] };
       this.streams.set(key, s);
     }
     if (location) s.location = location;
@@ -326,8 +326,12 @@ export class HealthEngine {
     if (!s.cur) s.cur = { start, r: emptyRollup('10s', start, rec.mv, rec.g), thumb: null, thumbN: 0 };
     addFrame(s.cur.r, rec);
     if (picture) {
-      if (s.picture) addChanges((s.cur.ch ??= { pairs: 0, changed: 0 }), { pairs: 1, changed: pictureChanged(s.picture, picture) ? 1 : 0 });
-      s.picture = picture;
+      // compared with the same source's frame before (two monitors on one camera_id interleave)
+      const prev = s.pictures.get(rec.src);
+      if (prev) addChanges((s.cur.ch ??= { pairs: 0, changed: 0 }), { pairs: 1, changed: pictureChanged(prev, picture) ? 1 : 0 });
+      s.pictures.delete(rec.src);
+      s.pictures.set(rec.src, picture);
+      if (s.pictures.size > 8) s.pictures.delete(s.pictures.keys().next().value!); // sources of reloads gone by
     }
     if (th) {
       s.cur.thumb ??= new Float64Array(THUMB * THUMB);
