@@ -5,7 +5,7 @@
  * moves the luma statistics (sharpness, the variance of the Laplacian, most of all) from frame to frame.
  *
  * Per stream, each frame's picture — its 16×16 scene signature and its luma statistics as recorded — is
- * compared with the frame before: the `changed` metric is the share of frames whose picture differs at
+ * compared with the same monitor's frame before: the `changed` metric is the share of frames whose picture differs at
  * all. Its `ratio` is that share over the rule's window against the baseline's own share, so a scene that
  * was just as unchanging in the baseline (a camera that repeats frames, a synthetic or heavily denoised
  * feed) does not alarm: when the baseline changed too rarely for a window below the threshold to be
