@@ -30,7 +30,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied|health-dark|flagging-still/,
+      testIgnore: /camera-denied|health-dark|health-frozen|flagging-still|frozen-still/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -46,9 +46,15 @@ export default defineConfig({
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-dark.y4m')}`] } },
     },
     {
-      // a still scene (a photo held, with sensor noise): near-duplicate suppression
+      // the picture freezes halfway through the clip (its last frame repeated, as a hung encoder sends)
+      name: 'frozen',
+      testMatch: /health-frozen/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-frozen.y4m')}`] } },
+    },
+    {
+      // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed
       name: 'still',
-      testMatch: /flagging-still/,
+      testMatch: /flagging-still|frozen-still/,
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'still.y4m')}`] } },
     },
   ],

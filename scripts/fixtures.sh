@@ -55,3 +55,7 @@ make vtest-dark.y4m -i "$data/vtest.avi" -t 50 -vf "scale=640:480,eq=brightness=
 # A still scene for near-duplicate suppression: messi5.jpg held for 20 s at 10 fps with a little sensor
 # noise (every frame differs slightly, as a real camera's would).
 make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:480,noise=alls=2:allf=t" -pix_fmt yuv420p
+# Frozen feed: 40 s of vtest (the kiosk starts and learns its baseline), then its last frame repeated for 30 s
+# (byte-identical frames, as a hung encoder or a paused stream sends), for the frozen-feed e2e test (the
+# alert must fire within 30 s of the freeze, and resolve once the loop moves again).
+make vtest-frozen.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,tpad=stop_mode=clone:stop_duration=30" -pix_fmt yuv420p

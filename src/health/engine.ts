@@ -8,6 +8,7 @@ import { uuidv7 } from '../lib/uuidv7.ts';
 import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
 import { type FrameRecord, parseTagKey, type Stage, STAGES } from '../telemetry/record.ts';
 import { addFrame, emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture, pictureChanged, pictureOf } from './frozen.ts';
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
@@ -66,6 +67,11 @@ export interface Baseline {
   thumb: number[] | null;
   /** results per second */
   fps: number;
+  /**
+   * frames whose picture differed from the one before, of those compared (the `changed` metric; see
+   * frozen.ts); absent in baselines stored before it was kept
+   */
+  changes?: ChangeCounts;
 }
 
 export type AlertState = 'inactive' | 'pending' | 'firing';
@@ -159,6 +165,8 @@ interface Win {
   r: Rollup;
   thumb: Float64Array | null;
   thumbN: number;
+  /** frames compared with the one before, and how many differed (frozen.ts) */
+  ch?: ChangeCounts;
   /** engine windows merged into this one (minute windows); 1 when absent */
   n?: number;
 }
@@ -185,6 +193,8 @@ interface Stream {
   alerts: Map<string, { state: AlertState; since: number }>;
   signals: Map<string, Signal>;
   lastFrameT: number;
+  /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
+  pictures: Map<string, Picture>;
   samples: ResourceSample[];
 }
 
@@ -213,6 +223,7 @@ function mergeWins(ws: Win[], start: number): Win {
   const out: Win = { start, r: emptyRollup('10s', start, ws[0]?.r.mv ?? '', '*'), thumb: null, thumbN: 0 };
   for (const w of ws) {
     mergeRollup(out.r, w.r);
+    out.ch = addChanges(out.ch, w.ch);
     if (w.thumb) {
       out.thumb ??= new Float64Array(THUMB * THUMB);
       for (let i = 0; i < w.thumb.length; i++) out.thumb[i]! += w.thumb[i]!;
@@ -318,7 +329,7 @@ export class HealthEngine {
     const key = `${mv}|${camera}`;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, samples: [] };
+      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, pictures: new Map(), samples: [] };
       this.streams.set(key, s);
     }
     if (location) s.location = location;
@@ -333,12 +344,21 @@ export class HealthEngine {
     const tags = tagsOf(rec.g);
     const s = this.stream(rec.mv, tags.camera, tags.location);
     const th = rec.th;
+    const picture = pictureOf(rec);
     delete rec.th;
     if (th && s.baseline?.thumb && rec.i) rec.i.sc = Math.round(sceneDistance(th, s.baseline.thumb) * 1e4) / 1e4;
     const start = Math.floor(rec.t / this.windowMs) * this.windowMs;
     if (s.cur && start >= s.cur.start + this.windowMs) this.close(s);
     if (!s.cur) s.cur = { start, r: emptyRollup('10s', start, rec.mv, rec.g), thumb: null, thumbN: 0 };
     addFrame(s.cur.r, rec);
+    if (picture) {
+      // compared with the same source's frame before (two monitors on one camera_id interleave)
+      const prev = s.pictures.get(rec.src);
+      if (prev) addChanges((s.cur.ch ??= { pairs: 0, changed: 0 }), { pairs: 1, changed: pictureChanged(prev, picture) ? 1 : 0 });
+      s.pictures.delete(rec.src);
+      s.pictures.set(rec.src, picture);
+      if (s.pictures.size > 8) s.pictures.delete(s.pictures.keys().next().value!); // sources of reloads gone by
+    }
     if (th) {
       s.cur.thumb ??= new Float64Array(THUMB * THUMB);
       for (let i = 0; i < th.length; i++) s.cur.thumb[i]! += th[i]!;
@@ -432,6 +452,7 @@ export class HealthEngine {
       windows,
       thumb,
       fps: all.r.frames / seconds,
+      ...(all.ch ? { changes: all.ch } : {}),
     };
     s.capture = [];
     s.charts.clear();
@@ -488,6 +509,7 @@ export class HealthEngine {
     const r = m.r;
     const seconds = covered / 1000;
     const metric = rule.metric;
+    if (metric === 'changed') return this.judge(s, rule, changedValue(m.ch, b?.changes, agg, this.alpha, rule.threshold), rule.threshold, end);
     if (metric === 'class-confidence') {
       if (!b) return;
       const test = this.classTests(agg as 'psi' | 'ks', r, seconds, b, rule.threshold).sort((x, y) => y.value / y.threshold - x.value / x.threshold)[0];
@@ -879,7 +901,8 @@ export class HealthEngine {
       image: {
         brightness: img(r, 'br'), contrast: img(r, 'co'), saturation: img(r, 'sa'), sharpness: img(r, 'sh'),
         scene: b?.thumb ? chartValue('scene', r, meanThumb(m), b.thumb) : NaN,
-        baseline: b ? { brightness: img(b.rollup, 'br'), contrast: img(b.rollup, 'co'), saturation: img(b.rollup, 'sa'), sharpness: img(b.rollup, 'sh') } : undefined,
+        changed: changedShare(m.ch),
+        baseline: b ? { brightness: img(b.rollup, 'br'), contrast: img(b.rollup, 'co'), saturation: img(b.rollup, 'sa'), sharpness: img(b.rollup, 'sh'), changed: changedShare(b.changes) } : undefined,
       },
       resources: {
         heapMB: heap.at(-1)?.heapMB ?? NaN,
@@ -927,7 +950,8 @@ export interface Vitals {
     classes: Record<number, { perMinute: number; baselinePerMinute: number; perHour: number; baselinePerHour: number; change: 'ok' | 'vanished' | 'drop' | 'spike' | 'new' | 'unknown' }>;
   };
   malformed: { count: number; reasons: Record<string, number> };
-  image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number } };
+  /** `changed`: share of frames whose picture differed from the one before (a frozen feed: 0) */
+  image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; changed: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number; changed: number } };
   resources: { heapMB: number; heapSlopeMBPerMinute: number; longTasksPerMinute: number; droppedShare: number };
   signals: Signal[];
   firing: number;

@@ -10,7 +10,10 @@ import * as v from 'valibot';
  * postprocess, total), `success` (valid results / frames), `malformed`, `errors`, `fps`, `dropped`
  * (share of camera frames dropped), `classes` (class distribution), `class-confidence` (each class's
  * confidence distribution, with `psi` or `ks`: the class furthest past its threshold decides, thresholds
- * corrected for the number of classes tested), `frames` (with `gap`), `heap` (MB), `longtasks`.
+ * corrected for the number of classes tested), `frames` (with `gap`), `changed` (share of frames whose
+ * picture — scene signature and luma statistics — differs from the frame before; with `ratio`, against the
+ * baseline's share, and no value where the baseline changed too rarely to tell: see frozen.ts), `heap`
+ * (MB), `longtasks`.
  *
  * Aggregations over the window: `mean`, `p50`, `p95`, `count`, `rate` (per minute), `ratio` (window
  * value ÷ baseline value; p95 for latency, mean otherwise), `ewma` and `cusum` (control charts on the
@@ -29,7 +32,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export const METRICS = [
   'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
   'latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total',
-  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'heap', 'longtasks',
+  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'changed', 'heap', 'longtasks',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -80,6 +83,7 @@ const APPLIES_TO: Partial<Record<Aggregation, readonly Metric[]>> = {
 const TAKES: Partial<Record<Metric, readonly Aggregation[]>> = {
   classes: ['js'],
   'class-confidence': ['psi', 'ks'],
+  changed: ['mean', 'ratio'],
 };
 
 /** Needs a baseline to mean anything. */
@@ -117,6 +121,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   { id: 'frames-stalled', name: 'No frames are coming through', metric: 'frames', aggregation: 'gap', window: 10 * S, comparator: '>', threshold: 10, clear: 2, for: 0, severity: 'critical' },
   { id: 'success-rate', name: 'Success rate below 95 %', metric: 'success', aggregation: 'mean', window: MIN, comparator: '<', threshold: 0.95, clear: 0.98, for: 30 * S, severity: 'critical' },
   { id: 'malformed-output', name: 'Malformed model output', metric: 'malformed', aggregation: 'count', window: MIN, comparator: '>', threshold: 0, for: 0, severity: 'critical' },
+  { id: 'frame-frozen', name: 'The picture has stopped changing (frozen feed)', metric: 'changed', aggregation: 'ratio', window: 10 * S, comparator: '<', threshold: 0.25, clear: 0.5, for: 5 * S, severity: 'critical' },
   { id: 'fps-drop', name: 'Frame rate below half the baseline', metric: 'fps', aggregation: 'ratio', window: MIN, comparator: '<', threshold: 0.5, clear: 0.7, for: MIN, severity: 'warning' },
   // latency
   { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },

@@ -469,7 +469,8 @@ export class InferenceHealthPanel extends LitElement {
     const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
     const camState = this.monitor?.state;
     const camDown = camState === 'running' ? this.monitor?.cameraDown : undefined;
-    const stall = level(sig(['frames-stalled']));
+    const frozen = sig(['frame-frozen']);
+    const stall = level([...sig(['frames-stalled']), ...frozen]);
     const stalled = stall === 'idle' ? 'ok' : stall; // running, not yet checked for stalls: ok
     return [
       { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : recent ? `recorded, last ${s.res} bucket` : 'no recent frames', level: level(sig(['fps-drop', 'frames-stalled'])) },
@@ -484,7 +485,7 @@ export class InferenceHealthPanel extends LitElement {
       ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
       camDown
         ? { id: 'camera', label: 'Camera', value: 'camera down' as string, detail: `${camDown.reason === 'ended' ? 'lost' : 'muted'} ${Math.round((Date.now() - camDown.since) / 1000)} s ago${v ? ` · uptime ${pct(v.reliability.uptime)}` : ''}`, level: 'alert' }
-        : { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
+        : { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}${frozen.some((r) => r.status === 'alert') ? ' · picture frozen' : ''}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
     ];
   }
 
