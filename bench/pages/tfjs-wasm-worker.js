@@ -25,7 +25,7 @@ self.onmessage = async (e) => {
         for (const t of out) t.dispose();
       };
       await run(0);
-      self.postMessage({ loaded: { threads: tf.wasm.getThreadsCount(), frames: frames.length, simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') } });
+      self.postMessage({ loaded: { threads: tf.wasm.getThreadsCount(), frames: frames.length, simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), multithread: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'), isolated: self.crossOriginIsolated } });
     } else if (e.data.loop !== undefined) {
       const times = [];
       const end = performance.now() + e.data.loop * 1000;
