@@ -184,6 +184,8 @@ describe('Flagger', () => {
   });
 
   it('flags by hand: the newest judged frame or one by id, under the manual limits; clear errors otherwise', async () => {
+    // the per-minute limit counts by clock minute: start well inside one
+    if (Date.now() % 60_000 > 57_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 50));
     const { flagger, events } = setup();
     await flagger.setRules([rule({ id: 'near', kind: 'close-to-threshold' }), rule({ id: 'manual', kind: 'manual', limits: { perMinute: 2 } })]);
     await expect(flagger.flag('src-1')).rejects.toThrow(/no frame has been judged yet/);
@@ -199,11 +201,12 @@ describe('Flagger', () => {
     expect(newest.id).toBe(b.id);
     expect(newest.reasons).toEqual(['manual', 'near']);
     expect((await flagger.db.get(b.id))!.reasons).toEqual(['manual', 'near']);
-    await expect(flagger.flag('src-1', 'ffffffff-ffff-7fff-8fff-ffffffffffff')).rejects.toThrow(/no frame ffffffff-ffff-7fff-8fff-ffffffffffff has been recorded \(none arrived within 2 s\)/);
     await expect(flagger.flag('src-1', '00000000-0000-7000-8000-000000000000')).rejects.toThrow(/is no longer held/);
     const c = record(Date.now() + 2, { pattern: 6 });
     await feed(flagger, c, [person(0.9)]);
     await expect(flagger.flag('src-1', c.id)).rejects.toThrow(/manual rule's limits are used up \(2 a minute\)/);
+    // an id newer than any frame seen: waited for (2 s), then refused
+    await expect(flagger.flag('src-1', 'ffffffff-ffff-7fff-8fff-ffffffffffff')).rejects.toThrow(/no frame ffffffff-ffff-7fff-8fff-ffffffffffff has been recorded \(none arrived within 2 s\)/);
   });
 
   it('flag(id) for a frame whose record is still on its way waits for it, then keeps it', async () => {
