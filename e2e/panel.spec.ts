@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect, type Page, test } from '@playwright/test';
-import { recordEvents, waitForEvent } from './helpers.ts';
+import { manifest, recordEvents, waitForEvent } from './helpers.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const EVIL_LABEL = '<img src=x onerror="window.__xss=1">person';
@@ -27,9 +27,9 @@ test('kiosk with its panel: tiles, charts, log and details fill in from the live
   // the model's first label and the camera's tags carry markup: all of it must render as text
   await page.route('**/models/centernet-coco.json', async (route) => {
     const res = await route.fetch();
-    const manifest = await res.json();
-    manifest.labels[0] = EVIL_LABEL;
-    await route.fulfill({ response: res, json: manifest });
+    const served = await res.json();
+    served.labels[0] = EVIL_LABEL;
+    await route.fulfill({ response: res, json: served });
   });
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(`/?model=models/centernet-coco.json&backend=wasm&baseline_minutes=0.25&camera_id=${encodeURIComponent(EVIL_CAMERA)}&location=${encodeURIComponent(EVIL_LOCATION)}`);
@@ -40,7 +40,7 @@ test('kiosk with its panel: tiles, charts, log and details fill in from the live
   // tiles: all ten, with states; the live ones filled in
   await expect(panel.locator('.tile')).toHaveCount(10);
   await expect(panel.locator('[data-tile=fps] .value')).not.toHaveText('–', { timeout: 30_000 });
-  await expect(panel.locator('[data-tile=model] .value')).toContainText('4c7094b7091d · wasm');
+  await expect(panel.locator('[data-tile=model] .value')).toContainText(`${manifest.sha256.slice(0, 12)} · wasm`);
   await expect(panel.locator('[data-tile=camera] .value')).toHaveText('running');
   await expect(panel.locator('[data-tile=success] .value')).toHaveText('100.0 %', { timeout: 30_000 });
   // per class, live against the baseline: people counted, their confidence distribution beside the baseline's
