@@ -20,6 +20,9 @@ import { writeFileAtomic } from './tfjs2onnx/write-atomic.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const modelsDir = join(root, 'models');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const manifestPathOf = (id: string) => join(modelsDir, `${id}.json`);
+const readManifest = (id: string): ModelManifest | undefined =>
+  existsSync(manifestPathOf(id)) ? JSON.parse(readFileSync(manifestPathOf(id), 'utf8')) : undefined;
 
 /**
  * The bundled models, both from the same weights: the default at a 416×416 input (0.66× the work of 512×512; its
@@ -34,8 +37,8 @@ const VARIANTS = [
 async function main() {
   const force = process.argv.includes('--force');
   const stale = VARIANTS.filter((v) => {
-    const manifestPath = join(modelsDir, `${v.id}.json`), onnxPath = join(modelsDir, `${v.id}.onnx`);
-    const existing: ModelManifest | undefined = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
+    const onnxPath = join(modelsDir, `${v.id}.onnx`);
+    const existing = readManifest(v.id);
     const fresh = !force && existing && existing.input.shape[1] === v.size && existsSync(onnxPath) && sha256(readFileSync(onnxPath)) === existing.sha256;
     if (fresh) console.log(`build-model: ${onnxPath} is up to date (sha256 ${existing.sha256.slice(0, 12)})`);
     return !fresh;
@@ -56,8 +59,8 @@ async function main() {
   for (const variant of stale) {
     const t0 = performance.now();
     const { id, size } = variant;
-    const manifestPath = join(modelsDir, `${id}.json`), onnxPath = join(modelsDir, `${id}.onnx`);
-    const existing: ModelManifest | undefined = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
+    const manifestPath = manifestPathOf(id), onnxPath = join(modelsDir, `${id}.onnx`);
+    const existing = readManifest(id);
     const result = convertTfjsToOnnx(model, {
       outputs: ['tower_0/keypoints', 'tower_0/wh'],
       rename: { 'tower_0/images': 'images', 'tower_0/keypoints': 'keypoints', 'tower_0/wh': 'wh' },

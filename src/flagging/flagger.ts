@@ -94,7 +94,7 @@ export class Flagger {
   private waiting = new Map<string, (r: EncodeReply['encoded']) => void>();
   private recent = new Map<string, Seen[]>();
   /** flag(id) calls waiting for a frame that has not arrived yet (its record still on the way) */
-  private arriving = new Map<string, () => void>();
+  private arriving = new Map<string, (() => void)[]>();
   /** sources with a frame being kept now: one at a time per source */
   private busy = new Set<string>();
   private listeners = new Set<(f: FlaggedEvent) => void>();
@@ -187,7 +187,8 @@ export class Flagger {
     list.push(seen);
     if (list.length > RECENT) list.shift();
     this.recent.set(rec.src, list);
-    this.arriving.get(rec.id)?.();
+    const waiters = this.arriving.get(rec.id);
+    if (waiters) for (const w of waiters) w();
     const tags = parseTagKey(rec.g);
     const ctx = { ...this.context(rec.mv, tags.camera_id ?? ''), random: this.random };
     const matched = matchFlagRules(this.rules, inputOf(seen), ctx);
@@ -222,13 +223,14 @@ export class Flagger {
     const newest = list.at(-1)?.rec.id;
     const waited = id !== undefined && this.ports.has(src) && (newest === undefined || id > newest) && !this.db.has(id);
     if (waited) {
+      // every caller waiting on this id is woken (a second flag() of the same frame does not displace the first)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, ARRIVAL_WAIT_MS);
         function done() {
           clearTimeout(timer);
           resolve();
         }
-        this.arriving.set(id, done);
+        this.arriving.set(id, [...(this.arriving.get(id) ?? []), done]);
       });
       this.arriving.delete(id);
       list = this.recent.get(src) ?? [];
