@@ -901,6 +901,10 @@ export class InferenceMonitor extends LitElement {
     .warn {
       color: var(--im-warn, #ffca3a);
     }
+    /* camera down: the last picture and its boxes are stale, so they are dimmed behind the message */
+    .overlay.warn {
+      background: rgb(0 0 0 / 0.72);
+    }
     .alert {
       color: var(--im-alert, #ff595e);
       font-weight: 600;
