@@ -92,6 +92,8 @@ export class FrameWorker {
   private rgba?: ImageData;
   private canvas?: OffscreenCanvas;
   private ctx?: OffscreenCanvasRenderingContext2D;
+  /** the page's overlay canvas, transferred here (boxes drawn off the main thread) */
+  private overlayCtx?: OffscreenCanvasRenderingContext2D;
   private tsOffset?: number | null;
   private lastTs?: number;
   private interval?: number;
@@ -111,12 +113,28 @@ export class FrameWorker {
    */
   connect(port: MessagePort, spec: PrepSpec, overlay?: OffscreenCanvas, view: 'live' | 'inferred' = 'live') {
     this.spec = spec;
-    this.port = port;
     this.view = overlay ? view : 'live';
-    const ctx = overlay?.getContext('2d', { alpha: this.view === 'live' }) as OffscreenCanvasRenderingContext2D | undefined;
+    this.overlayCtx = overlay?.getContext('2d', { alpha: this.view === 'live' }) as OffscreenCanvasRenderingContext2D | undefined;
+    this.listen(port);
+  }
+
+  /**
+   * Serves another inference worker over `port` (the previous one died; a spare with the same model took
+   * over): same preparation, same overlay. A frame that was on its way to the dead one is not waited for.
+   */
+  reconnect(port: MessagePort) {
+    this.port?.close();
+    clearTimeout(this.wantTimer);
+    this.wanted = false;
+    this.wantId = this.served = 0; // the new worker counts its requests from 1
+    this.listen(port);
+  }
+
+  private listen(port: MessagePort) {
+    this.port = port;
     port.onmessage = (e: MessageEvent<{ want?: FrameRequest; buffer?: Float32Array; drawn?: Drawn }>) => {
       if (e.data.buffer) this.pool.push(e.data.buffer);
-      if (e.data.drawn) this.judge(ctx, e.data.drawn);
+      if (e.data.drawn) this.judge(this.overlayCtx, e.data.drawn);
       if (e.data.want) this.request(e.data.want);
     };
   }

@@ -72,6 +72,26 @@ export class InferenceWorker {
     };
   }
 
+  /**
+   * One run on a blank input, so that the first real frame does not pay for the session's first run
+   * (buffer allocations; on WebGPU, compiling its pipelines). For a spare worker on standby.
+   */
+  async warmUp(): Promise<void> {
+    const engine = this.engine;
+    const m = this.model?.manifest;
+    if (!engine || !m) return;
+    const shape = feedShape(m);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const input = m.input.dtype === 'uint8' ? new engine.ort.Tensor('uint8', new Uint8Array(n), shape) : new engine.ort.Tensor('float32', new Float32Array(n), shape);
+    const out = await engine.run({ [m.input.name]: input });
+    for (const t of Object.values(out)) t.dispose();
+  }
+
+  /** Answers at once: the page's check that this worker is alive. */
+  ping(): true {
+    return true;
+  }
+
   /** Holds the Web Lock `name` for this worker's life (the page sees it released when the worker is gone). */
   holdLifeLock(name: string): Promise<void> {
     return holdLifeLock(name);

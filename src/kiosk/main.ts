@@ -15,6 +15,8 @@ const attributes: Record<string, string> = {
   sync_url: 'sync-url', sync_token: 'sync-token', sync_interval: 'sync-interval', sync_images: 'sync-images', otlp_url: 'otlp-url', otlp_token: 'otlp-token',
 };
 if (!params.has('theme')) monitor.setAttribute('theme', 'dark'); // a screen by the line: dark by default
+// nobody is watching: a spare inference worker stands by to take over from one that dies (standby=off: none)
+monitor.toggleAttribute('standby', params.get('standby') !== 'off');
 for (const [param, attr] of Object.entries(attributes)) {
   const value = params.get(param);
   if (value !== null) monitor.setAttribute(attr, value); // attribute values are inert text

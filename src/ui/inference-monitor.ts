@@ -24,6 +24,7 @@ import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
 import { closeToThresholdFloor } from '../flagging/rules.ts';
 import type { CameraDownReason } from '../capture/camera-watch.ts';
 import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
+import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './standby.ts';
 import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
@@ -39,6 +40,9 @@ export type { MonitorErrorDetail };
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
 export const DEFAULT_MODEL = '';
 
+/** a spare inference worker is loaded this long after the pipeline starts, not competing with its start */
+const STANDBY_DELAY_MS = 3000;
+
 
 /**
  * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with
@@ -53,6 +57,7 @@ export class InferenceMonitor extends LitElement {
     height: { type: Number, reflect: true },
     threshold: { type: Number, reflect: true },
     threads: { type: Number, reflect: true },
+    standby: { type: Boolean, reflect: true },
     autostart: { type: Boolean, reflect: true },
     cameraId: { type: String, reflect: true, attribute: 'camera-id' },
     location: { type: String, reflect: true },
@@ -93,6 +98,11 @@ export class InferenceMonitor extends LitElement {
   declare threshold: number;
   /** WASM threads (1–16); unset: as many as the machine has cores, up to 4 (needs cross-origin isolation) */
   declare threads?: number;
+  /**
+   * keep a spare inference worker loaded with the model, idle: if the running one dies, the spare takes
+   * over within 2 s instead of a new one loading the model (costs a second model session's memory)
+   */
+  declare standby: boolean;
   declare autostart: boolean;
   /** metadata tags recorded with every frame */
   declare cameraId?: string;
@@ -150,6 +160,7 @@ export class InferenceMonitor extends LitElement {
     this.height = 480;
     this.threshold = 0.3;
     this.autostart = false;
+    this.standby = false;
     this.metadata = {};
     this.record = 'on';
     this.flagging = 'on';
@@ -198,6 +209,9 @@ export class InferenceMonitor extends LitElement {
   });
   private viewMode: 'live' | 'inferred' = 'live';
   private workerSeq = 0;
+  /** the spare inference worker (with `standby`), and what the running one loaded */
+  private readonly spare = new Standby((n) => `inference-monitor:${this.sourceId}:spare:${n}`);
+  private loaded?: LoadRequest;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -306,6 +320,10 @@ export class InferenceMonitor extends LitElement {
   get lastError(): MonitorErrorDetail | undefined {
     return this._error;
   }
+  /** True while a spare inference worker is loaded and standing by (with `standby`, a few seconds after the start). */
+  get standbyReady(): boolean {
+    return this.spare.ready;
+  }
   /** While the camera is down (its track ended or muted): why, since when (epoch ms) and what to tell; else undefined. */
   get cameraDown(): CameraDown | undefined {
     return this._down;
@@ -331,6 +349,10 @@ export class InferenceMonitor extends LitElement {
       if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.api?.setNearMissFloor(closeToThresholdFloor(r, this.threshold)));
     }
     if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && this.api) void this.api.setTags(this.tags);
+    if (changed.has('standby') && this.loaded) {
+      if (this.standby) this.spare.prepare(this.loaded, STANDBY_DELAY_MS);
+      else this.spare.discard();
+    }
   }
 
   private validThreshold() {
@@ -365,15 +387,10 @@ export class InferenceMonitor extends LitElement {
       // no model: the bundled one (its manifest in the code, its file wherever the bundler put it)
       const manifestUrl = this.model ? new URL(this.model, document.baseURI).href : 'bundled:centernet-coco.json';
       const bundled = this.model ? undefined : { manifest: DEFAULT_MODEL_MANIFEST, fileUrl: DEFAULT_MODEL_FILE };
-      this.worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
-      const workerFailed = new Promise<never>((_, reject) => {
-        this.worker!.addEventListener('error', (e) => reject(new MonitorError('worker-failed', `inference worker failed: ${e.message || 'could not load'}`)), { once: true });
-      });
-      workerFailed.catch(() => {});
-      this.api = Comlink.wrap<InferenceWorkerApi>(this.worker);
       // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
-      const inferenceLock = `inference-monitor:${this.sourceId}:inference:${++this.workerSeq}`;
-      const inferenceHeld = this.api.holdLifeLock(inferenceLock);
+      const inference = spawnInferenceWorker(`inference-monitor:${this.sourceId}:inference:${++this.workerSeq}`);
+      ({ worker: this.worker, api: this.api } = inference);
+      const request: LoadRequest = { manifestUrl, backend: this.backend as BackendChoice, threads: this.threads ?? undefined, bundled };
       const onProgress = Comlink.proxy((p: LoadProgress) => {
         if (run !== this.run) return;
         this._progress =
@@ -384,7 +401,7 @@ export class InferenceMonitor extends LitElement {
               : 'Loading manifest…';
       });
       const [ready, stream] = await Promise.all([
-        Promise.race([this.api.load(manifestUrl, this.backend as BackendChoice, onProgress, this.threads ?? undefined, bundled), workerFailed]),
+        Promise.race([this.api.load(request.manifestUrl, request.backend, onProgress, request.threads, request.bundled), inference.failed]),
         openCamera({ camera: this.camera, width: this.width, height: this.height }),
       ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
       if ('failed' in stream) throw stream.failed;
@@ -456,7 +473,9 @@ export class InferenceMonitor extends LitElement {
       this._progress = '';
       // from now on a lost camera or a dead worker is survived (before, it fails the start)
       this.supervisor.watchCamera(track);
-      this.supervisor.watchWorker(this.worker, 'inference', inferenceLock, inferenceHeld);
+      this.supervisor.watchWorker(this.worker, 'inference', inference.lock, inference.held);
+      this.loaded = request;
+      if (this.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
       this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
       this.emit('ready', {
         backend: ready.backend,
@@ -603,6 +622,8 @@ export class InferenceMonitor extends LitElement {
   private async halt(dead?: WorkerName): Promise<void> {
     this.run++;
     this.supervisor.disarm();
+    this.spare.discard();
+    this.loaded = undefined;
     this._down = undefined;
     clearInterval(this.sampler);
     this.sampler = undefined;
@@ -743,6 +764,49 @@ export class InferenceMonitor extends LitElement {
     }
   }
 
+  /**
+   * The inference worker died while running: the spare on standby (same model, loaded and run once) takes
+   * its place on the same frame worker, camera and store — else the whole pipeline is rebuilt.
+   */
+  private async replaceInferenceWorker() {
+    const run = this.run;
+    const request = this.loaded;
+    const spare = this.standby && this._ready && this.frames ? await this.spare.take(this._ready.modelVersion) : undefined;
+    if (!spare || run !== this.run || !request) {
+      if (spare) endWorker(spare);
+      if (run === this.run) void this.launch('inference');
+      return;
+    }
+    const { worker, api } = this;
+    if (worker && api) endWorker({ worker, api });
+    ({ worker: this.worker, api: this.api } = spare);
+    try {
+      await spare.api.setThreshold(this.threshold);
+      const { port1, port2 } = new MessageChannel();
+      await this.frames!.reconnect(Comlink.transfer(port1, [port1]));
+      if (this.record !== 'off') {
+        const store = await getStore();
+        const ch = new MessageChannel();
+        await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
+        await spare.api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
+        if (this.flagging !== 'off') await spare.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
+      }
+      if (run !== this.run) return;
+      await spare.api.attach(
+        Comlink.transfer(port2, [port2]),
+        Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
+        Comlink.proxy((e: MonitorErrorDetail) => {
+          if (run === this.run) this.fail(e);
+        }),
+      );
+      if (run !== this.run) return;
+      this.supervisor.watchWorker(spare.worker, 'inference', spare.lock, spare.held);
+      this.spare.prepare(request, STANDBY_DELAY_MS); // the next spare
+    } catch {
+      if (run === this.run) void this.launch('inference');
+    }
+  }
+
   /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
   private attachStream(run: number, track: MediaStreamTrack, readable: ReadableStream<VideoFrame>) {
     return this.frames!.attachStream(
@@ -792,7 +856,7 @@ export class InferenceMonitor extends LitElement {
     if (this.state !== 'running') return;
     this.emit('error', { code: 'worker-crashed', message, fatal: false, worker: which });
     if (which === 'frames' && this.api && this._ready) void this.replaceFrameWorker();
-    else void this.launch(which);
+    else void this.replaceInferenceWorker();
   }
 
   private fail(e: MonitorErrorDetail) {

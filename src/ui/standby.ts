@@ -1,0 +1,140 @@
+/**
+ * Inference workers for a monitor, and a spare one on standby: a worker with the running model already
+ * loaded and run once, idle (its WASM threads sleep), so that when the running worker dies the spare takes
+ * over at once instead of a new worker loading the model (seconds). Costs a second model session's memory.
+ */
+import * as Comlink from 'comlink';
+import type { BackendChoice, BundledModel, LoadProgress } from '../inference/engine.ts';
+import { MonitorError } from '../inference/errors.ts';
+import type { ReadyInfo } from '../inference/protocol.ts';
+import type { InferenceWorkerApi } from '../inference/worker.ts';
+
+/** What an inference worker is asked to load. */
+export interface LoadRequest {
+  manifestUrl: string;
+  backend: BackendChoice;
+  threads?: number;
+  bundled?: BundledModel;
+}
+
+/** A started inference worker, holding the Web Lock `lock` for life once `held`. */
+export interface InferenceWorkerHandle {
+  worker: Worker;
+  api: Comlink.Remote<InferenceWorkerApi>;
+  lock: string;
+  held: Promise<void>;
+  /** rejects when the worker fails to start or throws before it is watched */
+  failed: Promise<never>;
+}
+
+/** Starts an inference worker holding the Web Lock `lock` for life. */
+export function spawnInferenceWorker(lock: string): InferenceWorkerHandle {
+  const worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
+  const failed = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (e) => reject(new MonitorError('worker-failed', `inference worker failed: ${e.message || 'could not load'}`)), { once: true });
+  });
+  failed.catch(() => {});
+  const api = Comlink.wrap<InferenceWorkerApi>(worker);
+  return { worker, api, lock, held: api.holdLifeLock(lock), failed };
+}
+
+/** Ends a worker and its proxy. */
+export function endWorker(h: Pick<InferenceWorkerHandle, 'worker' | 'api'>) {
+  h.api[Comlink.releaseProxy]();
+  h.worker.terminate();
+}
+
+/** A loaded spare. */
+export interface Spare extends InferenceWorkerHandle {
+  ready: ReadyInfo;
+}
+
+/** Resolves with `p`, or rejects after `ms` (a worker that is gone never answers). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
+/**
+ * Keeps one spare inference worker loaded with a model. `prepare` starts one (after `delayMs`, so that it
+ * does not compete with a pipeline that is just starting); `take` hands it over once loaded and alive.
+ */
+export class Standby {
+  private spare?: Promise<Spare | undefined>;
+  private timer?: ReturnType<typeof setTimeout>;
+  private request?: LoadRequest;
+  private seq = 0;
+  private loadedSeq = 0;
+
+  constructor(private readonly lockName: (n: number) => string) {}
+
+  /** Loads a spare for `request` (replacing one loaded for another request). */
+  prepare(request: LoadRequest, delayMs = 0) {
+    if (this.spare && sameRequest(this.request, request)) return;
+    this.discard();
+    this.request = request;
+    const n = ++this.seq;
+    this.spare = new Promise<void>((r) => (this.timer = setTimeout(r, delayMs))).then(async () => {
+      if (n !== this.seq) return undefined;
+      const h = spawnInferenceWorker(this.lockName(n));
+      try {
+        const ready = await Promise.race([h.api.load(request.manifestUrl, request.backend, undefined, request.threads, request.bundled), h.failed]);
+        await Promise.race([h.api.warmUp(), h.failed]); // the first run of a session is the slow one (allocations, GPU pipelines)
+        await h.held;
+        if (n !== this.seq) throw new Error('discarded');
+        this.loadedSeq = n;
+        return { ...h, ready };
+      } catch {
+        endWorker(h);
+        return undefined;
+      }
+    });
+  }
+
+  /** True once a spare is loaded (and not yet taken or discarded). */
+  get ready(): boolean {
+    return this.spare !== undefined && this.loadedSeq === this.seq;
+  }
+
+  /**
+   * The loaded spare for `modelVersion`, checked alive (answers within `aliveMs`), now owned by the caller;
+   * undefined when none is ready (still loading, failed, died, or for another model). Either way there is
+   * no spare afterwards: `prepare` another.
+   */
+  async take(modelVersion: string, aliveMs = 500): Promise<Spare | undefined> {
+    const p = this.spare;
+    if (!p) return undefined;
+    const loaded = await Promise.race([p, Promise.resolve(undefined)]);
+    this.spare = undefined;
+    this.seq++;
+    clearTimeout(this.timer);
+    if (!loaded) {
+      void p.then((s) => s && endWorker(s)); // still loading: not waited for
+      return undefined;
+    }
+    try {
+      if (loaded.ready.modelVersion !== modelVersion) throw new Error('another model');
+      await within(loaded.api.ping(), aliveMs, 'the spare inference worker');
+      return loaded;
+    } catch {
+      endWorker(loaded);
+      return undefined;
+    }
+  }
+
+  /** Ends the spare (loaded or loading). */
+  discard() {
+    const p = this.spare;
+    this.spare = undefined;
+    this.request = undefined;
+    this.seq++;
+    clearTimeout(this.timer);
+    void p?.then((s) => s && endWorker(s));
+  }
+}
+
+function sameRequest(a: LoadRequest | undefined, b: LoadRequest): boolean {
+  return !!a && a.manifestUrl === b.manifestUrl && a.backend === b.backend && a.threads === b.threads && a.bundled?.fileUrl === b.bundled?.fileUrl;
+}
