@@ -35,7 +35,8 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     const rec = await recordEvents(page);
     const csp: string[] = [];
     page.on('console', (m) => /Content Security Policy|Refused to/i.test(m.text()) && csp.push(m.text()));
-    await page.goto(`/?backend=${backend}`);
+    // on SwiftShader a spare worker's warm-up run would take minutes of the same software GPU: none here
+    await page.goto(`/?backend=${backend}${slow ? '&standby=off' : ''}`);
     const ready = await waitForEvent(page, 'ready', () => true, slow ? 240_000 : 60_000);
     expect(ready.detail.backend).toBe(backend);
     expect(ready.detail.modelVersion).toBe(manifest.sha256);
@@ -75,7 +76,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
 test('kiosk on webgpu: a lost GPU device is reported, the session rebuilt on a new device, and detection carries on', async ({ page }) => {
   test.setTimeout(900_000); // SwiftShader: two sessions' first runs
   const rec = await recordEvents(page);
-  await page.goto('/?backend=webgpu&panel=off');
+  await page.goto('/?backend=webgpu&panel=off&standby=off'); // no spare worker's GPU device in the way (SwiftShader)
   const ready = await waitForEvent(page, 'ready', () => true, 240_000);
   expect(ready.detail.backend).toBe('webgpu');
   await waitForEvent(page, 'inference', () => true, 360_000);
