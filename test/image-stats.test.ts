@@ -62,6 +62,20 @@ describe('input-image statistics', () => {
     expect(a.saturation).toBeGreaterThan(0.1); // grass and shirts
   });
 
+  it("BGRA pixels (a VideoFrame made from a canvas) read with order 'bgr' give the RGBA image's statistics", () => {
+    const rgba = photo();
+    const bgra = new Uint8ClampedArray(rgba.length);
+    for (let i = 0; i < rgba.length; i += 4) bgra.set([rgba[i + 2]!, rgba[i + 1]!, rgba[i]!, 255], i);
+    const a = rgbaImageStats(rgba, W, H);
+    const b = rgbaImageStats(bgra, W, H, undefined, undefined, 'bgr');
+    expect(b.brightness).toBeCloseTo(a.brightness, 9);
+    expect(b.saturation).toBeCloseTo(a.saturation, 9);
+    expect(b.sharpness).toBeCloseTo(a.sharpness, 6);
+    expect([...b.thumb]).toEqual([...a.thumb]);
+    // read as RGBA, the swapped channels weigh red and blue the other way: the luma is not the same
+    expect(Math.abs(rgbaImageStats(bgra, W, H).brightness - a.brightness)).toBeGreaterThan(1);
+  });
+
   it('dimming halves brightness and contrast but leaves the scene the same', () => {
     const a = rgbaImageStats(photo(), W, H);
     const d = rgbaImageStats(photo(([r, g, b]) => [r / 2, g / 2, b / 2]), W, H);

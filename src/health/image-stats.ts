@@ -73,16 +73,20 @@ export function yuvImageStats(f: Yuv420, scratch = new ImageStatsScratch()): Ima
   return finish(scratch, satSum / ((GRID_W / 2) * GRID_H));
 }
 
-/** Statistics of an RGBA image (canvas fallback path), over `region` of it. */
-export function rgbaImageStats(rgba: Uint8ClampedArray | Uint8Array, width: number, height: number, region: Region = { x: 0, y: 0, width, height }, scratch = new ImageStatsScratch()): ImageStats {
+/**
+ * Statistics of an RGBA image (canvas fallback path), over `region` of it; `order` 'bgr' for BGRA/BGRX pixels
+ * (a VideoFrame made from a canvas).
+ */
+export function rgbaImageStats(rgba: Uint8ClampedArray | Uint8Array, width: number, height: number, region: Region = { x: 0, y: 0, width, height }, scratch = new ImageStatsScratch(), order: 'rgb' | 'bgr' = 'rgb'): ImageStats {
   columns(scratch, region.x, region.width);
+  const ri = order === 'bgr' ? 2 : 0, bi = 2 - ri;
   let satSum = 0;
   for (let gy = 0; gy < GRID_H; gy++) {
     const sy = region.y + Math.min(region.height - 1, Math.floor(((gy + 0.5) * region.height) / GRID_H));
     const row = sy * width * 4;
     for (let gx = 0; gx < GRID_W; gx++) {
       const p = row + scratch.xs[gx]! * 4;
-      const r = rgba[p]!, g = rgba[p + 1]!, b = rgba[p + 2]!;
+      const r = rgba[p + ri]!, g = rgba[p + 1]!, b = rgba[p + bi]!;
       scratch.luma[gy * GRID_W + gx] = 0.299 * r + 0.587 * g + 0.114 * b;
       if ((gx & 1) === 0) satSum += sat(r, g, b);
     }
