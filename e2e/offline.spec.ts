@@ -113,13 +113,17 @@ test('offline: after one load online the kiosk reloads and restarts with the net
 });
 
 test('control: without the service worker the same offline reload fails (it is what keeps the kiosk up)', async ({ browser }) => {
+  test.setTimeout(240_000);
   const server = await serveBuild(BUILD);
   const context = await browser.newContext({ serviceWorkers: 'block' });
   try {
     const page = await context.newPage();
     await recordEvents(page);
     await page.goto(`${server.url}/`);
-    await waitForEvent(page, 'ready');
+    await waitForEvent(page, 'inference', hasPerson, 120_000);
+    // for comparison: a reload online without the service worker, to the first inference
+    const onlineMs = await timeToInference(page, () => page.reload());
+    console.log(`online without the service worker: reload → first inference ${onlineMs} ms`);
     await server.stop();
     await context.setOffline(true);
     await expect(page.reload()).rejects.toThrow(/ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED/);

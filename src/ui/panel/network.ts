@@ -3,7 +3,8 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 /** Tracks `navigator.onLine` (and since when it last changed) for a panel, updating its host on `online`/`offline`. */
 export class NetworkController implements ReactiveController {
   online = globalThis.navigator?.onLine ?? true;
-  since = Date.now();
+  /** when it last changed while this page ran (undefined: as it was when the page loaded) */
+  since?: number;
 
   constructor(private host: ReactiveControllerHost) {
     host.addController(this);
@@ -34,7 +35,7 @@ export function networkTile(n: NetworkController, time: (t: number) => string) {
     id: 'network',
     label: 'Network',
     value: 'offline',
-    detail: `since ${time(n.since)} · ${cached ? 'running from the offline cache' : 'no offline cache: a reload will fail'}`,
+    detail: `${n.since === undefined ? 'since the page loaded' : `since ${time(n.since)}`} · ${cached ? 'running from the offline cache' : 'no offline cache: a reload will fail'}`,
     level: 'warn' as const,
   };
 }
