@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
+import { offlineKiosk } from './src/offline/build-plugin.ts';
 
 /** Cross-origin isolation, so WASM can use threads (SharedArrayBuffer). Hosts must send these too. */
 const isolation = {
@@ -41,7 +42,8 @@ export default defineConfig({
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   appType: 'mpa', // a missing file is a 404, not the kiosk page
   worker: { format: 'es' },
-  plugins: [bundledModels(), exampleModels()],
+  // offlineKiosk: /sw.js, the kiosk's service worker, knowing this build's files (src/offline/)
+  plugins: [bundledModels(), exampleModels(), offlineKiosk()],
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 2000,

@@ -4,6 +4,7 @@
  */
 import '../ui/inference-monitor.ts';
 import type { MonitorErrorDetail } from '../ui/inference-monitor.ts';
+import { registerOffline } from '../offline/register.ts';
 
 const monitor = document.querySelector('inference-monitor')!;
 const status = document.getElementById('kiosk-status')!;
@@ -42,6 +43,14 @@ function scheduleRestart(reason: string) {
     clearInterval(countdown);
     status.textContent = 'Restarting…';
     void monitor.start();
+
+// Offline after the first load: the page, the model and onnxruntime's files from the service worker's cache
+// (a build only: the dev server's files are not a build). A new build reloads the page by itself.
+if (import.meta.env.PROD)
+  registerOffline({ models: params.get('model') ? [params.get('model')!] : [] }).then(
+    (r) => (document.body.dataset.offline = r ? 'registered' : 'unsupported'),
+    (e: Error) => (document.body.dataset.offline = `failed: ${e.message}`),
+  );
   }, delay);
 }
 
@@ -61,6 +70,14 @@ navigator.mediaDevices?.addEventListener?.('devicechange', () => {
     clearTimeout(retryTimer);
     clearInterval(countdown);
     void monitor.start();
+
+// Offline after the first load: the page, the model and onnxruntime's files from the service worker's cache
+// (a build only: the dev server's files are not a build). A new build reloads the page by itself.
+if (import.meta.env.PROD)
+  registerOffline({ models: params.get('model') ? [params.get('model')!] : [] }).then(
+    (r) => (document.body.dataset.offline = r ? 'registered' : 'unsupported'),
+    (e: Error) => (document.body.dataset.offline = `failed: ${e.message}`),
+  );
   }
 });
 
@@ -78,3 +95,11 @@ document.addEventListener('visibilitychange', () => void holdWakeLock());
 void holdWakeLock();
 
 void monitor.start();
+
+// Offline after the first load: the page, the model and onnxruntime's files from the service worker's cache
+// (a build only: the dev server's files are not a build). A new build reloads the page by itself.
+if (import.meta.env.PROD)
+  registerOffline({ models: params.get('model') ? [params.get('model')!] : [] }).then(
+    (r) => (document.body.dataset.offline = r ? 'registered' : 'unsupported'),
+    (e: Error) => (document.body.dataset.offline = `failed: ${e.message}`),
+  );

@@ -12,6 +12,7 @@ import type { InferenceFlagGallery } from './flag-gallery.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
 import type { SyncStatus } from '../sync/outbox.ts';
+import { NetworkController, networkTile } from './panel/network.ts';
 
 type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
@@ -133,6 +134,8 @@ export class InferenceHealthPanel extends LitElement {
   };
   /** main-thread ms spent applying each refresh (for the benchmark) */
   readonly refreshCost: number[] = [];
+  /** online or not: a network tile while offline */
+  private readonly network = new NetworkController(this);
 
   constructor() {
     super();
@@ -483,6 +486,7 @@ export class InferenceHealthPanel extends LitElement {
       { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? this._log.rows[0]?.b ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
       { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
       ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
+      ...(this.network.online ? [] : [networkTile(this.network, time)]),
       camDown
         ? { id: 'camera', label: 'Camera', value: 'camera down' as string, detail: `${camDown.reason === 'ended' ? 'lost' : 'muted'} ${Math.round((Date.now() - camDown.since) / 1000)} s ago${v ? ` · uptime ${pct(v.reliability.uptime)}` : ''}`, level: 'alert' }
         : { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}${frozen.some((r) => r.status === 'alert') ? ' · picture frozen' : ''}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
