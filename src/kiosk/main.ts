@@ -43,14 +43,6 @@ function scheduleRestart(reason: string) {
     clearInterval(countdown);
     status.textContent = 'Restarting…';
     void monitor.start();
-
-// Offline after the first load: the page, the model and onnxruntime's files from the service worker's cache
-// (a build only: the dev server's files are not a build). A new build reloads the page by itself.
-if (import.meta.env.PROD)
-  registerOffline({ models: params.get('model') ? [params.get('model')!] : [] }).then(
-    (r) => (document.body.dataset.offline = r ? 'registered' : 'unsupported'),
-    (e: Error) => (document.body.dataset.offline = `failed: ${e.message}`),
-  );
   }, delay);
 }
 
@@ -70,14 +62,6 @@ navigator.mediaDevices?.addEventListener?.('devicechange', () => {
     clearTimeout(retryTimer);
     clearInterval(countdown);
     void monitor.start();
-
-// Offline after the first load: the page, the model and onnxruntime's files from the service worker's cache
-// (a build only: the dev server's files are not a build). A new build reloads the page by itself.
-if (import.meta.env.PROD)
-  registerOffline({ models: params.get('model') ? [params.get('model')!] : [] }).then(
-    (r) => (document.body.dataset.offline = r ? 'registered' : 'unsupported'),
-    (e: Error) => (document.body.dataset.offline = `failed: ${e.message}`),
-  );
   }
 });
 
