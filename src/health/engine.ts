@@ -12,6 +12,7 @@ import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
+import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
 
 /** Metrics the control charts (ewma, cusum) run on: one mean per window. */
 export const CHART_METRICS = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'] as const;
@@ -72,6 +73,12 @@ export interface Baseline {
    * frozen.ts); absent in baselines stored before it was kept
    */
   changes?: ChangeCounts;
+  /**
+   * per latency KS rule (key: wanderKey(metric, window)), the median KS distance of the baseline's windows of
+   * that length from the rest of the baseline: how far the latency wanders by itself (see wander.ts); absent
+   * in baselines stored before it was kept
+   */
+  wander?: Record<string, number>;
 }
 
 export type AlertState = 'inactive' | 'pending' | 'firing';
@@ -453,10 +460,23 @@ export class HealthEngine {
       thumb,
       fps: all.r.frames / seconds,
       ...(all.ch ? { changes: all.ch } : {}),
+      ...this.wanderOf(wins),
     };
     s.capture = [];
     s.charts.clear();
     this.emit({ type: 'baseline', baseline: s.baseline });
+  }
+
+  /** The baseline's own wander of each latency KS rule's metric, over windows of the rule's length (wander.ts). */
+  private wanderOf(wins: Win[]): { wander?: Record<string, number> } {
+    const wander: Record<string, number> = {};
+    for (const r of this.rules) {
+      if (r.aggregation !== 'ks' || !r.metric.startsWith('latency.')) continue;
+      const stage = r.metric.slice(8) as Stage;
+      const d = medianOf(windowsVsRest(wins.map((w) => w.r.lat[stage]), Math.max(1, Math.round(r.window / this.windowMs))));
+      if (Number.isFinite(d)) wander[wanderKey(r.metric, r.window)] = Math.round(d * 1e4) / 1e4;
+    }
+    return Object.keys(wander).length ? { wander } : {};
   }
 
   /**
@@ -533,7 +553,9 @@ export class HealthEngine {
       const mTotal = e.reduce((x, y) => x + y, 0);
       if (!n || !mTotal) return this.judge(s, rule, NaN, rule.threshold, end);
       const test = this.distance(agg, a, e, n, mTotal, seconds, b.seconds, rule.threshold, this.alpha);
-      return this.judge(s, rule, test.value, test.threshold, end);
+      // latency wanders with the machine's load: the threshold is at least what the baseline's own wander reaches
+      const wander = lat && agg === 'ks' ? wanderThreshold(b.wander?.[wanderKey(metric, rule.window)] ?? NaN, this.alpha) : NaN;
+      return this.judge(s, rule, test.value, Number.isFinite(wander) ? Math.max(test.threshold, wander) : test.threshold, end);
     }
     return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
   }
