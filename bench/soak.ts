@@ -87,6 +87,8 @@ function agentName(a: { url?: string; scope?: string }): string {
 }
 
 async function installProbes(page: Page) {
+  // tsx names functions with a helper the page does not have
+  await page.addInitScript('globalThis.__name ??= (f) => f');
   await page.addInitScript(() => {
     const w = window as any;
     // compact: [epoch ms, inference ms, total ms] per result, taken out by the bench every sample

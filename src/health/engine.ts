@@ -12,6 +12,7 @@ import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
+import { heapGrowth } from './heap.ts';
 import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
 
 /** Metrics the control charts (ewma, cusum) run on: one mean per window. */
@@ -203,6 +204,8 @@ interface Stream {
   /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
   pictures: Map<string, Picture>;
   samples: ResourceSample[];
+  /** the first resource sample of the run (the heap's warm-up is left out of memory-staircase) */
+  resourcesFrom?: number;
 }
 
 const tagsCache = new Map<string, { camera: string; location?: string }>();
@@ -377,6 +380,8 @@ export class HealthEngine {
   /** A resource sample from the page (every few seconds while a monitor runs). */
   observeResources(x: ResourceSample) {
     const s = this.stream(x.mv, x.camera_id);
+    // a new run (a reload, a restart after a gap): its heap warms up again
+    if (s.resourcesFrom === undefined || !s.samples.length || x.t - s.samples.at(-1)!.t > 60_000) s.resourcesFrom = x.t;
     s.samples.push(x);
     const cut = x.t - this.keepMs;
     while (s.samples.length && s.samples[0]!.t < cut) s.samples.shift();
@@ -657,11 +662,9 @@ export class HealthEngine {
       return rule.aggregation === 'rate' ? n / minutes : n;
     }
     const heap = xs.filter((x) => x.heapMB !== undefined);
-    if (rule.aggregation === 'slope') {
-      // a trend needs most of its window
-      if (heap.length < 5 || (heap.at(-1)!.t - heap[0]!.t) < rule.window / 2) return NaN;
-      return theilSen(heap.map((x) => x.t / 60_000), heap.map((x) => x.heapMB!));
-    }
+    // a leak is a rising floor: the lower envelope's slope, holding over the window's second half (heap.ts);
+    // the run's first baseline-length is its warm-up (caches, compiled code, WASM memory, the baseline itself)
+    if (rule.aggregation === 'slope') return heapGrowth(heap.filter((x) => x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), rule.window, now);
     return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
   }
 
@@ -928,7 +931,7 @@ export class HealthEngine {
       },
       resources: {
         heapMB: heap.at(-1)?.heapMB ?? NaN,
-        heapSlopeMBPerMinute: heap.length >= 5 ? theilSen(heap.map((x) => x.t / 60_000), heap.map((x) => x.heapMB!)) : NaN,
+        heapSlopeMBPerMinute: heapGrowth(heap.map((x) => ({ t: x.t, mb: x.heapMB! })), 10 * 60_000, heap.at(-1)?.t ?? end),
         longTasksPerMinute: samples.length >= 2 ? samples.reduce((a, x) => a + x.longTasks, 0) / Math.max(1 / 6, (samples.at(-1)!.t - samples[0]!.t) / 60_000) : NaN,
         droppedShare: r.frames + r.dropped ? r.dropped / (r.frames + r.dropped) : NaN,
       },
