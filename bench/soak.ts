@@ -411,6 +411,18 @@ async function main() {
     console.log(`IndexedDB: ${fmt(summary.storage.usageFirstMB)} → ${fmt(summary.storage.usageLastMB)} MB, ${fmt(storageSlope, 2)} MB/min, ${fmt(bytesPerFrame, 0)} B per frame; retention keeps ${fmt(framesAllowed, 0)} frames at this rate → ~${fmt(summary.storage.projectedAtRetentionMB, 0)} MB at most; records ${JSON.stringify(rec)}`);
     console.log(`alerts raised by the monitor: ${alerts.length ? JSON.stringify(alerts) : 'none'}`);
     console.log(`long tasks: ${tasks.length} (${fmt(summary.longTasks.perMinute, 2)}/min, max ${fmt(summary.longTasks.maxMs, 0)} ms) ${JSON.stringify(summary.longTasks.attribution)}`);
+    const pct = (x: number) => `${x >= 1 ? '+' : ''}${fmt((x - 1) * 100)} %`;
+    console.log('\nfor the README (figures table):');
+    console.log('| | result | target |\n|---|---|---|');
+    console.log(`| JS heap after GC, main thread (slope, least squares after ${fmt(WARM_MIN, 0)} min warm-up) | ${fmt(h.afterGcFirstMB)} → ${fmt(h.afterGcLastMB)} MB, ${fmt(h.afterGcSlopeMBPer10Min, 2)} MB per 10 min | ≤ 1 MB per 10 min |`);
+    console.log(`| workers' JS heap after GC | ${Object.entries(workerHeaps).map(([a, w]) => `${a} ${fmt(w.firstMB)} → ${fmt(w.lastMB)} MB (${fmt(w.slopeMBPer10Min, 2)}/10 min)`).join('; ')} | flat |`);
+    console.log(`| all agents (measureUserAgentSpecificMemory, what memory-staircase sees) | slope ${fmt(h.allAgentsSlopeMBPer10Min, 2)} MB per 10 min | flat |`);
+    console.log(`| FPS, first vs last ${fmt(EDGE_MIN, 0)} min (median rate) | ${fmt(first.fps, 2)} → ${fmt(last.fps, 2)} (${pct(summary.ratios.fps)}) | within 5 % |`);
+    console.log(`| inference latency p50, first vs last | ${fmt(first.inferenceP50)} → ${fmt(last.inferenceP50)} ms (${pct(summary.ratios.inferenceP50)}) | within 5 % |`);
+    console.log(`| end-to-end latency p50, first vs last | ${fmt(first.totalP50)} → ${fmt(last.totalP50)} ms (${pct(summary.ratios.totalP50)}) | within 5 % |`);
+    console.log(`| IndexedDB | ${fmt(summary.storage.usageLastMB)} MB after ${fmt(end, 0)} min, ${fmt(bytesPerFrame, 0)} B per frame; retention (24 h / 500,000 frames) caps it near ${fmt(summary.storage.projectedAtRetentionMB, 0)} MB at this rate; detections ${rec.detections ?? '—'} ≤ ${r.detectionsMaxCount} | no growth past retention |`);
+    console.log(`| long tasks on the page (all the monitor's) | ${tasks.length} (${fmt(summary.longTasks.perMinute, 2)} per min, longest ${fmt(summary.longTasks.maxMs, 0)} ms) | |`);
+    console.log(`| alerts raised on the unchanged clip | ${alerts.length} | 0 |`);
     console.log(`written: bench/results/soak.json, ${SVG.replace(`${root}/`, '')}`);
   } finally {
     await browser.close();
