@@ -110,6 +110,8 @@ export class InferenceHealthPanel extends LitElement {
   declare theme: string;
   /** refresh while visible (default on) */
   declare live: boolean;
+  /** rows the live log keeps on top of those scrolled in (default LOG_LIVE_ROWS; a property, not an attribute) */
+  logLiveRows = LOG_LIVE_ROWS;
   declare monitor?: PanelHost;
   /** where the data comes from: this page's store (default), or a fleet server's (see PanelSource) */
   declare source?: PanelSource;
@@ -269,7 +271,7 @@ export class InferenceHealthPanel extends LitElement {
     if (!fresh.length) return;
     if (page.next !== undefined && newest !== undefined) return this.loadLog(store, true); // more than a page since: start over
     const rows = [...fresh, ...this._log.rows];
-    const keep = Math.max(LOG_LIVE_ROWS, this._log.scrolled ?? 0);
+    const keep = Math.max(this.logLiveRows, this._log.scrolled ?? 0);
     // the oldest rows past the bound go; `next` points just past the last kept one, so scrolling reloads them
     this._log = rows.length > keep ? { ...this._log, rows: rows.slice(0, keep), next: rows[keep - 1]!.id } : { ...this._log, rows };
   }
