@@ -19,7 +19,7 @@
  * Prints a table, writes bench/results/health.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeOutputs } from '../src/inference/adapters/index.ts';
@@ -30,6 +30,7 @@ import { yuvLayout, yuvToTensor } from '../src/inference/yuv.ts';
 import { ImageStatsScratch, yuvImageStats } from '../src/health/image-stats.ts';
 import { type AlertEvent, HealthEngine } from '../src/health/engine.ts';
 import { type FrameRecord, toFrameRecord } from '../src/telemetry/record.ts';
+import { heapTrace, loadTrace, rng } from './health-traces.ts';
 import { fmt, median, q, root } from './lib.ts';
 
 const W = 640, H = 480, FPS = 10;
@@ -103,57 +104,6 @@ interface Scenario {
   leakFromMin?: number;
 }
 
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-
-/**
- * The machine's load as a kiosk on a shared machine sees it: per frame, a factor on inference latency,
- * exp(x) with x an Ornstein–Uhlenbeck process (stationary σ `sigma` in log units, correlation time `tauS`).
- */
-function loadTrace(frames: number, sigma: number, tauS: number, seed: number): Float64Array {
-  const r = rng(seed);
-  const out = new Float64Array(frames);
-  const dt = 1 / FPS, a = Math.exp(-dt / tauS), b = sigma * Math.sqrt(1 - a * a);
-  let x = sigma * gauss(r);
-  for (let i = 0; i < frames; i++) {
-    x = a * x + b * gauss(r);
-    out[i] = Math.exp(x);
-  }
-  return out;
-}
-
-/**
- * A page's heap over `minutes`, sampled every 30 s (MB): a floor that warms up over 5 minutes by 15 MB and
- * levels off (plus `leak` MB/min from `leakFromMin`), and garbage piling up 2–4 MB/min between major GCs
- * 2–6 minutes apart, each taking it back to the floor.
- */
-function heapTrace(minutes: number, seed: number, leak = 0, leakFromMin = Infinity): number[] {
-  const r = rng(seed);
-  const out: number[] = [];
-  let garbage = 0, rate = 3, nextGc = 2 + 4 * r();
-  for (let k = 0; k <= minutes * 2; k++) {
-    const m = k / 2;
-    if (m >= nextGc) {
-      garbage = 0;
-      rate = 2 + 2 * r();
-      nextGc = m + 2 + 4 * r();
-    } else garbage += rate / 2;
-    const floor = 60 + 15 * Math.min(1, m / 5) + leak * Math.max(0, m - leakFromMin) + 0.3 * gauss(r);
-    out.push(floor + garbage);
-  }
-  return out;
-}
-
 function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sigma: number; tauS: number; noise: number[] }, seed = 1) {
   const engine = new HealthEngine(); // defaults: 5-min baseline, default rules
   const alerts: AlertEvent[] = [];
@@ -219,11 +169,22 @@ async function main() {
     defocused: 'gblur=sigma=3',
     bumped: `crop=${W - 64}:${H - 48}:64:48,scale=${W}:${H}`,
   };
-  const frames: Record<string, Frame[]> = {};
-  for (const [name, filter] of Object.entries(variants)) {
-    const t = performance.now();
-    frames[name] = await analyse(session, filter, statsMs);
-    console.log(`analysed ${name}: ${frames[name].length} frames in ${fmt((performance.now() - t) / 1000)} s (real model, onnxruntime-node)`);
+  // HEALTH_REUSE=1: the frames analysed by the last run (bench/results/health-frames.json), to iterate on scenarios
+  const cache = join(root, 'bench', 'results', 'health-frames.json');
+  let frames: Record<string, Frame[]> = {};
+  if (process.env.HEALTH_REUSE && existsSync(cache)) {
+    const saved = JSON.parse(readFileSync(cache, 'utf8')) as { frames: Record<string, Frame[]>; statsMs: number[] };
+    frames = saved.frames;
+    for (const fs of Object.values(frames)) for (const f of fs) f.image.thumb = Uint8Array.from(f.image.thumb as unknown as number[]);
+    statsMs.push(...saved.statsMs);
+    console.log(`reusing the frames analysed before (${cache.replace(`${root}/`, '')})`);
+  } else {
+    for (const [name, filter] of Object.entries(variants)) {
+      const t = performance.now();
+      frames[name] = await analyse(session, filter, statsMs);
+      console.log(`analysed ${name}: ${frames[name].length} frames in ${fmt((performance.now() - t) / 1000)} s (real model, onnxruntime-node)`);
+    }
+    writeFileSync(cache, JSON.stringify({ frames, statsMs }, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
   }
   const plain = frames.plain!;
   // the machine's load, as measured: each analysis pass's 10-s blocks (100 frames) and their medians
@@ -233,8 +194,10 @@ async function main() {
   const blockMedians = blocks.map((b) => median(b));
   const logDev = blockMedians.map((m) => Math.log(m / median(blockMedians)));
   const measuredSigma = Math.sqrt(logDev.reduce((a, x) => a + x * x, 0) / Math.max(1, logDev.length - 1));
+  // replayed at the measured σ, within 4–10 %: past 10 % the machine is overloaded (inference 1.3× slower for
+  // minutes at a time is what latency-creep is there to report), so that is replayed too, and reported apart
   const wander = {
-    sigma: Math.max(0.04, measuredSigma),
+    sigma: Math.min(0.1, Math.max(0.04, measuredSigma)),
     tauS: 300,
     // each measured time over its block's median: the frame-to-frame spread without the load
     noise: blocks.flatMap((b, i) => b.map((x) => x / blockMedians[i]!)),
@@ -252,6 +215,7 @@ async function main() {
   // the unchanged hour again under other draws of the load and the heap: false alarms per hour
   const SEEDS = Number(process.env.HEALTH_SEEDS ?? 5);
   const hours = Array.from({ length: SEEDS }, (_, k) => runScenario(plain, scenarios[0]![0], 60, wander, 101 + k * 7));
+  const overloaded = measuredSigma > 0.1 ? runScenario(plain, scenarios[0]![0], 60, { ...wander, sigma: measuredSigma }, 5) : undefined;
   const summary = {
     date: new Date().toISOString(),
     clip: 'vtest.avi (opencv-doc), 795 frames, 10 fps, 640×480',
@@ -259,6 +223,7 @@ async function main() {
     loadWander: { measuredSigma, replayedSigma: wander.sigma, correlationS: wander.tauS, medianInferenceMs: median(all) },
     scenarios: results,
     unchangedHours: { seeds: SEEDS, falseAlarms: hours.map((h) => h.falseAlarms), rules: [...new Set(hours.flatMap((h) => h.falseAlarmRules))] },
+    ...(overloaded ? { unchangedHourAtMeasuredSigma: { sigma: measuredSigma, alerts: overloaded.falseAlarms, rules: overloaded.falseAlarmRules } } : {}),
     targets: { unchangedFalseAlarms: 0, darkenedDelayS: '≤ 30', imageStatsMs: '≤ 1' },
   };
   writeFileSync(join(root, 'bench', 'results', 'health.json'), JSON.stringify(summary, null, 2));
@@ -267,6 +232,7 @@ async function main() {
   for (const r of results)
     console.log(`  ${r.scenario.padEnd(40)} ${String(r.minutes).padStart(3)}  ${String(r.falseAlarms).padStart(12)}  ${String(r.detected ?? '—').padStart(8)}  ${r.detectionDelayS === null ? '        —' : fmt(r.detectionDelayS).padStart(9)}  ${r.detectedBy ?? ''}${r.falseAlarmRules.length ? `  (false: ${r.falseAlarmRules.join(', ')})` : ''}`);
   console.log(`unchanged hour under ${SEEDS} other draws of load and heap: false alarms ${summary.unchangedHours.falseAlarms.join(', ')}${summary.unchangedHours.rules.length ? ` (${summary.unchangedHours.rules.join(', ')})` : ''}`);
+  if (overloaded) console.log(`unchanged hour at this machine's measured load wander (σ ${fmt(measuredSigma * 100)} %, overloaded): ${overloaded.falseAlarms} alerts (${overloaded.falseAlarmRules.join(', ') || 'none'})`);
   console.log(`input-image statistics: median ${fmt(summary.imageStatsMs.median, 3)} ms, p95 ${fmt(summary.imageStatsMs.p95, 3)} ms per 640×480 frame (target ≤ 1)`);
   console.log('written: bench/results/health.json');
 }

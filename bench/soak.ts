@@ -15,9 +15,10 @@
  * first vs the last 5 minutes, the IndexedDB size against what retention allows, and each worker's memory
  * first vs last. Writes bench/results/soak.json and the chart docs/soak.svg.
  *
- * SOAK_MIN=8 npm run bench:soak for a short run while developing; SOAK_PORT to pick the port (default 5309).
+ * SOAK_MIN=8 npm run bench:soak for a short run while developing; SOAK_PORT to pick the port (default 5309);
+ * SOAK_REDRAW=bench/results/soak.json redraws the chart from a run's figures.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CDPSession, Page } from '@playwright/test';
 import { DEFAULT_RETENTION } from '../src/store/store.ts';
@@ -223,14 +224,17 @@ async function sample(page: Page, cdp: CDPSession, workers: Workers) {
 }
 
 function svgChart(samples: Sample[], title: string): string {
-  const W = 760, PH = 130, PAD = { l: 56, r: 16, t: 26, b: 26 }, GAP = 18;
+  const W = 760, PH = 100, PAD = { l: 56, r: 16, t: 26, b: 26 }, GAP = 18;
+  const workerNames = [...new Set(samples.flatMap((s) => Object.keys(s.workerHeapMB)))].sort();
+  const colors = ['#0891b2', '#ca8a04', '#db2777', '#4b5563'];
   const panels: { label: string; unit: string; series: { name: string; color: string; ys: number[] }[] }[] = [
-    { label: 'Memory', unit: 'MB', series: [
-      { name: 'main-thread JS heap after GC', color: '#2563eb', ys: samples.map((s) => s.heapAfterGcMB) },
-      { name: 'all agents (measureUserAgentSpecificMemory)', color: '#9333ea', ys: samples.map((s) => s.uaMB) },
+    { label: 'JS heap after GC', unit: 'MB', series: [
+      { name: 'main thread', color: '#2563eb', ys: samples.map((s) => s.heapAfterGcMB) },
+      ...workerNames.map((w, i) => ({ name: w, color: colors[i % colors.length]!, ys: samples.map((s) => s.workerHeapMB[w] ?? NaN) })),
     ] },
+    { label: 'All agents, incl. WASM memory', unit: 'MB', series: [{ name: 'measureUserAgentSpecificMemory', color: '#9333ea', ys: samples.map((s) => s.uaMB) }] },
     { label: 'Frame rate', unit: 'fps', series: [{ name: 'results per second', color: '#16a34a', ys: samples.map((s) => s.fps) }] },
-    { label: 'Latency (median per sample)', unit: 'ms', series: [
+    { label: 'Latency, median', unit: 'ms', series: [
       { name: 'inference', color: '#ea580c', ys: samples.map((s) => s.inferenceP50) },
       { name: 'end to end', color: '#dc2626', ys: samples.map((s) => s.totalP50) },
     ] },
@@ -256,7 +260,7 @@ function svgChart(samples: Sample[], title: string): string {
     out.push(`<rect x="${PAD.l}" y="${top}" width="${W - PAD.l - PAD.r}" height="${PH}" fill="none" stroke="#ddd"/>`);
     for (const v of [lo, (lo + hi) / 2, hi]) out.push(`<text x="${PAD.l - 4}" y="${Y(v) + 4}" text-anchor="end" fill="#555">${v.toFixed(hi - lo < 10 ? 1 : 0)}</text>`);
     out.push(`<text x="${PAD.l + 4}" y="${top + 12}" font-weight="600">${p.label} (${p.unit})</text>`);
-    let lx = PAD.l + 160;
+    let lx = PAD.l + 16 + (p.label.length + p.unit.length + 3) * 6.6;
     for (const s of p.series) {
       const pts = s.ys.map((y, k) => (Number.isFinite(y) ? `${X(xs[k]!).toFixed(1)},${Y(y).toFixed(1)}` : '')).filter(Boolean).join(' ');
       out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts}"/>`);
@@ -430,7 +434,12 @@ async function main() {
   }
 }
 
-main().catch((e) => {
+if (process.env.SOAK_REDRAW) {
+  // redraws the chart from a run's soak.json (SOAK_REDRAW=bench/results/soak.json)
+  const run = JSON.parse(readFileSync(process.env.SOAK_REDRAW, 'utf8')) as { samples: Sample[]; minutes: number; date: string };
+  writeFileSync(SVG, svgChart(run.samples, `Soak: kiosk with panel, vtest camera, ${fmt(run.minutes, 0)} min (${run.date.slice(0, 10)})`));
+  console.log(`written: ${SVG.replace(`${root}/`, '')}`);
+} else main().catch((e) => {
   console.error(e);
   process.exitCode = 1;
 });

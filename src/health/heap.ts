@@ -7,7 +7,7 @@
  * and capture the baseline, then level off; and samples are quantised. A Theil–Sen slope over the raw
  * samples of 10 minutes reads a sawtooth's rising edge or the tail of a warm-up as growth (issue #18: a
  * 1.86 MB/min "staircase" 16 minutes into a kiosk run whose heap did not grow). So:
- *   - the lower envelope: the window is cut into 5 bins (2 minutes of a 10-minute window) and each keeps its
+ *   - the lower envelope: the window is cut into 4 bins (2.5 minutes of a 10-minute window: longer than the gaps between major GCs) and each keeps its
  *     smallest sample (the heap just after a collection — what is still alive);
  *   - the slope is the Theil–Sen slope of those minima, and it must hold over the window's second half too
  *     (the smaller of the two is the value): a leak grows steadily, a warm-up's growth is over by then;
@@ -35,13 +35,13 @@ export function lowerEnvelope(xs: readonly HeapPoint[], binMs: number): HeapPoin
 
 /**
  * The heap's growth (MB per minute) over a window of `windowMs` ending at `now`: the Theil–Sen slope of the
- * lower envelope (bins of a fifth of the window), over the whole window and over its second half, whichever
+ * lower envelope (bins of a quarter of the window), over the whole window and over its second half, whichever
  * is smaller. NaN until samples cover half the window, or with fewer than 3 bins.
  */
 export function heapGrowth(xs: readonly HeapPoint[], windowMs: number, now: number): number {
   const inWindow = xs.filter((x) => x.t > now - windowMs && x.t <= now);
   if (inWindow.length < 5 || inWindow.at(-1)!.t - inWindow[0]!.t < windowMs / 2) return NaN;
-  const env = lowerEnvelope(inWindow, windowMs / 5);
+  const env = lowerEnvelope(inWindow, windowMs / 4);
   if (env.length < 3) return NaN;
   const slope = (e: HeapPoint[]) => theilSen(e.map((x) => x.t / 60_000), e.map((x) => x.mb));
   const late = env.filter((x) => x.t >= now - windowMs / 2);
