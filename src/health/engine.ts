@@ -664,8 +664,13 @@ export class HealthEngine {
     const heap = xs.filter((x) => x.heapMB !== undefined);
     // a leak is a rising floor: the lower envelope's slope, holding over the window's second half (heap.ts);
     // the run's first baseline-length is its warm-up (caches, compiled code, WASM memory, the baseline itself)
-    if (rule.aggregation === 'slope') return heapGrowth(heap.filter((x) => x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), rule.window, now);
+    if (rule.aggregation === 'slope') return this.heapSlope(s, heap, rule.window, now);
     return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
+  }
+
+  /** The heap's growth (MB/min) over `windowMs` before `now`, the run's warm-up left out (heap.ts). */
+  private heapSlope(s: Stream, heap: ResourceSample[], windowMs: number, now: number) {
+    return heapGrowth(heap.filter((x) => x.heapMB !== undefined && x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
   }
 
   /**
@@ -931,7 +936,7 @@ export class HealthEngine {
       },
       resources: {
         heapMB: heap.at(-1)?.heapMB ?? NaN,
-        heapSlopeMBPerMinute: heapGrowth(heap.map((x) => ({ t: x.t, mb: x.heapMB! })), 10 * 60_000, heap.at(-1)?.t ?? end),
+        heapSlopeMBPerMinute: this.heapSlope(s, heap, 10 * 60_000, heap.at(-1)?.t ?? end),
         longTasksPerMinute: samples.length >= 2 ? samples.reduce((a, x) => a + x.longTasks, 0) / Math.max(1 / 6, (samples.at(-1)!.t - samples[0]!.t) / 60_000) : NaN,
         droppedShare: r.frames + r.dropped ? r.dropped / (r.frames + r.dropped) : NaN,
       },
