@@ -212,7 +212,7 @@ async function sample(page: Page, cdp: CDPSession, workers: Workers) {
       db.close();
     }
     // what the monitor's own rules see: its latest heap sample and the memory and latency signals
-    const v = await (document.querySelector('inference-monitor') as any).vitals();
+    const v = await (document.querySelector('inference-monitor') as any).vitals().catch(() => undefined);
     const sig = (id: string) => {
       const x = v?.signals?.find((y: any) => y.rule === id);
       return x ? { value: x.value, threshold: x.threshold, state: x.state } : null;
@@ -295,11 +295,18 @@ async function main() {
     let frames = 0;
     const alerts: unknown[] = [];
     console.log(`soak: ${MINUTES} min of the kiosk (production build, WASM, panel open) on the vtest camera; a sample every ${SAMPLE_S} s`);
-    for (let k = 1; Date.now() - start < MINUTES * 60_000; k++) {
-      const wait = start + k * SAMPLE_S * 1000 - Date.now();
-      if (wait > 0) await page.waitForTimeout(wait);
+    while (Date.now() - start < MINUTES * 60_000) {
+      // the next whole sample interval (a slow sample skips one rather than bunching the next ones)
+      const k = Math.floor((Date.now() - start) / (SAMPLE_S * 1000)) + 1;
+      await page.waitForTimeout(Math.max(0, start + k * SAMPLE_S * 1000 - Date.now()));
       const t = Date.now();
-      const s = await sample(page, cdp, workers);
+      let s: Awaited<ReturnType<typeof sample>>;
+      try {
+        s = await sample(page, cdp, workers);
+      } catch (e) {
+        console.log(`  sample failed (${(e as Error).message.split('\n')[0]}): skipped`);
+        continue;
+      }
       const min = (t - start) / 60_000;
       const res = s.results;
       const inf: number[] = [], tot: number[] = [];
