@@ -392,7 +392,8 @@ async function main() {
         retention: { frameMaxAgeH: r.frameMaxAgeMs / 3600_000, frameMaxCount: r.frameMaxCount, detectionsMaxCount: r.detectionsMaxCount, alertsMaxCount: r.alertsMaxCount },
         framesAllowedAtThisRate: framesAllowed,
         projectedAtRetentionMB: (framesAllowed * bytesPerFrame) / 1e6,
-        detectionsWithinRetention: (rec.detections ?? 0) <= r.detectionsMaxCount,
+        // retention runs once a minute: a minute's results over the count are within it
+        detectionsWithinRetention: (rec.detections ?? 0) <= r.detectionsMaxCount + Math.ceil(fps * 60),
         alertsWithinRetention: (rec.alerts ?? 0) <= r.alertsMaxCount,
       },
       longTasks: {
@@ -431,7 +432,7 @@ async function main() {
     console.log(`| FPS, first vs last ${fmt(EDGE_MIN, 0)} min (median rate) | ${fmt(first.fps, 2)} → ${fmt(last.fps, 2)} (${pct(summary.ratios.fps)}) | within 5 % |`);
     console.log(`| inference latency p50, first vs last | ${fmt(first.inferenceP50)} → ${fmt(last.inferenceP50)} ms (${pct(summary.ratios.inferenceP50)}) | within 5 % |`);
     console.log(`| end-to-end latency p50, first vs last | ${fmt(first.totalP50)} → ${fmt(last.totalP50)} ms (${pct(summary.ratios.totalP50)}) | within 5 % |`);
-    console.log(`| IndexedDB | ${fmt(summary.storage.usageLastMB)} MB after ${fmt(end, 0)} min, ${fmt(bytesPerFrame, 0)} B per frame; retention (24 h / 500,000 frames) caps it near ${fmt(summary.storage.projectedAtRetentionMB, 0)} MB at this rate; detections ${rec.detections ?? '—'} ≤ ${r.detectionsMaxCount} | no growth past retention |`);
+    console.log(`| IndexedDB | ${fmt(summary.storage.usageLastMB)} MB after ${fmt(end, 0)} min, ${fmt(bytesPerFrame, 0)} B per frame; retention (24 h / 500,000 frames) caps it near ${fmt(summary.storage.projectedAtRetentionMB, 0)} MB at this rate; detections ${rec.detections ?? '—'} (retention keeps ${r.detectionsMaxCount}, trimming once a minute: ${summary.storage.detectionsWithinRetention ? 'within it' : 'PAST IT'}) | no growth past retention |`);
     console.log(`| long tasks on the page (all the monitor's) | ${tasks.length} (${fmt(summary.longTasks.perMinute, 2)} per min, longest ${fmt(summary.longTasks.maxMs, 0)} ms) | |`);
     console.log(`| alerts raised on the unchanged clip | ${alerts.length} | 0 |`);
     console.log(`written: bench/results/soak.json, ${SVG.replace(`${root}/`, '')}`);
