@@ -51,7 +51,7 @@ interface Sample {
   /** the monitor's memory-staircase and latency-shift signals at this sample */
   staircase: { value: number; threshold: number; state: string } | null;
   latencyShift: { value: number; threshold: number; state: string } | null;
-  /** navigator.storage.estimate().usage (MB) */
+  /** IndexedDB's usage (MB): navigator.storage.estimate()'s usageDetails.indexedDB, else its whole usage */
   storageMB: number;
   /** records per object store */
   records: Record<string, number>;
@@ -218,7 +218,9 @@ async function sample(page: Page, cdp: CDPSession, workers: Workers) {
       return x ? { value: x.value, threshold: x.threshold, state: x.state } : null;
     };
     const alerts = w.__soak.alerts.splice(0);
-    return { results, longTasks, usageMB: (est.usage ?? NaN) / 1e6, records, monitorHeapMB: v?.resources?.heapMB ?? NaN, staircase: sig('memory-staircase'), latencyShift: sig('latency-shift'), alerts };
+    // IndexedDB's share where the browser says (Chromium: usageDetails), not the kiosk's offline cache (~47 MB)
+    const idb = (est as StorageEstimate & { usageDetails?: { indexedDB?: number } }).usageDetails?.indexedDB;
+    return { results, longTasks, usageMB: (idb ?? est.usage ?? NaN) / 1e6, records, monitorHeapMB: v?.resources?.heapMB ?? NaN, staircase: sig('memory-staircase'), latencyShift: sig('latency-shift'), alerts };
   });
   return { before, afterGcMB: usage.usedSize / 1e6, workerHeapMB, uaMB: m ? m.bytes / 1e6 : NaN, perAgentMB, ...page2 };
 }
