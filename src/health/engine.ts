@@ -12,6 +12,8 @@ import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
+import { heapGrowth } from './heap.ts';
+import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
 
 /** Metrics the control charts (ewma, cusum) run on: one mean per window. */
 export const CHART_METRICS = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'] as const;
@@ -72,6 +74,12 @@ export interface Baseline {
    * frozen.ts); absent in baselines stored before it was kept
    */
   changes?: ChangeCounts;
+  /**
+   * per latency KS rule (key: wanderKey(metric, window)), the median KS distance of the baseline's windows of
+   * that length from the rest of the baseline: how far the latency wanders by itself (see wander.ts); absent
+   * in baselines stored before it was kept
+   */
+  wander?: Record<string, number>;
 }
 
 export type AlertState = 'inactive' | 'pending' | 'firing';
@@ -196,6 +204,8 @@ interface Stream {
   /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
   pictures: Map<string, Picture>;
   samples: ResourceSample[];
+  /** the first resource sample of the run (the heap's warm-up is left out of memory-staircase) */
+  resourcesFrom?: number;
 }
 
 const tagsCache = new Map<string, { camera: string; location?: string }>();
@@ -370,6 +380,8 @@ export class HealthEngine {
   /** A resource sample from the page (every few seconds while a monitor runs). */
   observeResources(x: ResourceSample) {
     const s = this.stream(x.mv, x.camera_id);
+    // a new run (a reload, a restart after a gap): its heap warms up again
+    if (s.resourcesFrom === undefined || !s.samples.length || x.t - s.samples.at(-1)!.t > 60_000) s.resourcesFrom = x.t;
     s.samples.push(x);
     const cut = x.t - this.keepMs;
     while (s.samples.length && s.samples[0]!.t < cut) s.samples.shift();
@@ -453,10 +465,23 @@ export class HealthEngine {
       thumb,
       fps: all.r.frames / seconds,
       ...(all.ch ? { changes: all.ch } : {}),
+      ...this.wanderOf(wins),
     };
     s.capture = [];
     s.charts.clear();
     this.emit({ type: 'baseline', baseline: s.baseline });
+  }
+
+  /** The baseline's own wander of each latency KS rule's metric, over windows of the rule's length (wander.ts). */
+  private wanderOf(wins: Win[]): { wander?: Record<string, number> } {
+    const wander: Record<string, number> = {};
+    for (const r of this.rules) {
+      if (r.aggregation !== 'ks' || !r.metric.startsWith('latency.')) continue;
+      const stage = r.metric.slice(8) as Stage;
+      const d = medianOf(windowsVsRest(wins.map((w) => w.r.lat[stage]), Math.max(1, Math.round(r.window / this.windowMs))));
+      if (Number.isFinite(d)) wander[wanderKey(r.metric, r.window)] = Math.round(d * 1e4) / 1e4;
+    }
+    return Object.keys(wander).length ? { wander } : {};
   }
 
   /**
@@ -533,7 +558,9 @@ export class HealthEngine {
       const mTotal = e.reduce((x, y) => x + y, 0);
       if (!n || !mTotal) return this.judge(s, rule, NaN, rule.threshold, end);
       const test = this.distance(agg, a, e, n, mTotal, seconds, b.seconds, rule.threshold, this.alpha);
-      return this.judge(s, rule, test.value, test.threshold, end);
+      // latency wanders with the machine's load: the threshold is at least what the baseline's own wander reaches
+      const wander = lat && agg === 'ks' ? wanderThreshold(b.wander?.[wanderKey(metric, rule.window)] ?? NaN, this.alpha) : NaN;
+      return this.judge(s, rule, test.value, Number.isFinite(wander) ? Math.max(test.threshold, wander) : test.threshold, end);
     }
     return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
   }
@@ -635,12 +662,15 @@ export class HealthEngine {
       return rule.aggregation === 'rate' ? n / minutes : n;
     }
     const heap = xs.filter((x) => x.heapMB !== undefined);
-    if (rule.aggregation === 'slope') {
-      // a trend needs most of its window
-      if (heap.length < 5 || (heap.at(-1)!.t - heap[0]!.t) < rule.window / 2) return NaN;
-      return theilSen(heap.map((x) => x.t / 60_000), heap.map((x) => x.heapMB!));
-    }
+    // a leak is a rising floor: the lower envelope's slope, holding over the window's second half (heap.ts);
+    // the run's first baseline-length is its warm-up (caches, compiled code, WASM memory, the baseline itself)
+    if (rule.aggregation === 'slope') return this.heapSlope(s, heap, rule.window, now);
     return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
+  }
+
+  /** The heap's growth (MB/min) over `windowMs` before `now`, the run's warm-up left out (heap.ts). */
+  private heapSlope(s: Stream, heap: ResourceSample[], windowMs: number, now: number) {
+    return heapGrowth(heap.filter((x) => x.heapMB !== undefined && x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
   }
 
   /**
@@ -906,7 +936,7 @@ export class HealthEngine {
       },
       resources: {
         heapMB: heap.at(-1)?.heapMB ?? NaN,
-        heapSlopeMBPerMinute: heap.length >= 5 ? theilSen(heap.map((x) => x.t / 60_000), heap.map((x) => x.heapMB!)) : NaN,
+        heapSlopeMBPerMinute: this.heapSlope(s, heap, 10 * 60_000, heap.at(-1)?.t ?? end),
         longTasksPerMinute: samples.length >= 2 ? samples.reduce((a, x) => a + x.longTasks, 0) / Math.max(1 / 6, (samples.at(-1)!.t - samples[0]!.t) / 60_000) : NaN,
         droppedShare: r.frames + r.dropped ? r.dropped / (r.frames + r.dropped) : NaN,
       },

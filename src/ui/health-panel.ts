@@ -36,6 +36,13 @@ export interface PanelHost {
   cameraDown?: { reason: 'ended' | 'muted'; since: number };
 }
 
+/**
+ * Rows the live log keeps on top of those scrolled in: new rows are put on top every second, so without a
+ * bound the list grew by every frame for as long as the panel was open (issue #18's soak: the page's heap
+ * rose with it). The rows cut off stay in the store; scrolling down loads them again.
+ */
+const LOG_LIVE_ROWS = 500;
+
 interface LogRow {
   id: string;
   t: number;
@@ -104,11 +111,14 @@ export class InferenceHealthPanel extends LitElement {
   declare theme: string;
   /** refresh while visible (default on) */
   declare live: boolean;
+  /** rows the live log keeps on top of those scrolled in (default LOG_LIVE_ROWS; a property, not an attribute) */
+  logLiveRows = LOG_LIVE_ROWS;
   declare monitor?: PanelHost;
   /** where the data comes from: this page's store (default), or a fleet server's (see PanelSource) */
   declare source?: PanelSource;
   declare private _data?: PanelData;
-  declare private _log: { rows: LogRow[]; next?: string; loading: boolean };
+  /** `scrolled`: rows the person loaded by scrolling down (kept even past LOG_LIVE_ROWS) */
+  declare private _log: { rows: LogRow[]; next?: string; loading: boolean; scrolled?: number };
   declare private _selected?: LogRow;
   declare private _scroll: number;
   declare private _from: number;
@@ -263,7 +273,10 @@ export class InferenceHealthPanel extends LitElement {
     const fresh = page.rows as LogRow[];
     if (!fresh.length) return;
     if (page.next !== undefined && newest !== undefined) return this.loadLog(store, true); // more than a page since: start over
-    this._log = { ...this._log, rows: [...fresh, ...this._log.rows] };
+    const rows = [...fresh, ...this._log.rows];
+    const keep = Math.max(this.logLiveRows, this._log.scrolled ?? 0);
+    // the oldest rows past the bound go; `next` points just past the last kept one, so scrolling reloads them
+    this._log = rows.length > keep ? { ...this._log, rows: rows.slice(0, keep), next: rows[keep - 1]!.id } : { ...this._log, rows };
   }
 
   private async loadLog(store: PanelSource, reset: boolean) {
@@ -271,7 +284,8 @@ export class InferenceHealthPanel extends LitElement {
     this._log = { ...this._log, loading: true };
     const page = await store.log({ ...this.filters(), limit: 200, ...(reset ? {} : { before: this._log.next }) });
     const rows = page.rows as LogRow[];
-    this._log = { rows: reset ? rows : [...this._log.rows, ...rows], ...(page.next ? { next: page.next } : {}), loading: false };
+    const all = reset ? rows : [...this._log.rows, ...rows];
+    this._log = { rows: all, ...(page.next ? { next: page.next } : {}), loading: false, ...(reset ? {} : { scrolled: all.length }) };
   }
 
   /** Opens a log row's details; says whether it is a flagged frame (its details then link to it). */

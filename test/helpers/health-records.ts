@@ -12,6 +12,10 @@ export interface Scene {
   viewShift?: number;
   /** inference latency, ms */
   inference?: number;
+  /** the machine's load: inference latency × load(t) at frame time t (default 1) */
+  load?: (t: number) => number;
+  /** spread of single frames' inference latency, in log units (default 0.1) */
+  latencySpread?: number;
   /** class of the detections (default: 0, person, or 2 with probability `class2Share`) */
   classId?: number;
   /** share of class-2 detections (default 0.15) */
@@ -45,7 +49,7 @@ export function healthRecords(from: number, seconds: number, scene: Scene = {}, 
         const v = (128 + 60 * Math.sin(sx / 2.5) * Math.cos(y / 3) + 20 * Math.sin((sx * y) / 9) + (rand() - 0.5) * 10) * (br / 100);
         thumb[y * 16 + x] = Math.max(0, Math.min(255, Math.round(v)));
       }
-    const inference = (scene.inference ?? 140) * Math.exp(0.1 * (rand() + rand() - 1));
+    const inference = (scene.inference ?? 140) * (scene.load?.(t) ?? 1) * Math.exp((scene.latencySpread ?? 0.1) * (rand() + rand() - 1));
     const r: InferenceResult = {
       inferenceId: `0000000${i}`.slice(-8) + '-0000-7000-8000-000000000000',
       timestamp: t, handoffEpoch: t, workerDoneEpoch: t,
