@@ -670,7 +670,7 @@ export class HealthEngine {
 
   /** The heap's growth (MB/min) over `windowMs` before `now`, the run's warm-up left out (heap.ts). */
   private heapSlope(s: Stream, heap: ResourceSample[], windowMs: number, now: number) {
-    return heapGrowth(heap.filter((x) => x.heapMB !== undefined && x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
+    return heapGrowth(heap.filter((x) => x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
   }
 
   /**

@@ -89,7 +89,8 @@ export function route(req: RouteRequest, origin: string, precached: ReadonlySet<
   return { kind: 'network' };
 }
 
-const stripHash = (url: URL) => url.href.replace(/#.*$/, '');
+/** A URL without its fragment (the key a model file is remembered under). */
+export const stripHash = (url: URL | string) => String(url).replace(/#.*$/, '');
 
 /** What a model manifest says about its file: where it is (resolved against the manifest's URL) and its version. */
 export interface ModelRef {

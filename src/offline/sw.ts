@@ -5,7 +5,7 @@
  * (src/offline/register.ts). The decisions are in policy.ts.
  */
 /// <reference lib="webworker" />
-import { cacheable, manifestKey, MODEL_CACHE, modelKey, modelRefOf, modelsToKeep, type ModelRef, type OfflineBuild, refKey, route, shellCache, staleCaches } from './policy.ts';
+import { cacheable, manifestKey, MODEL_CACHE, modelKey, modelRefOf, modelsToKeep, type ModelRef, type OfflineBuild, refKey, route, shellCache, staleCaches, stripHash } from './policy.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 /** Replaced by the build with the build id and its precache list. */
@@ -138,7 +138,7 @@ async function expectationFor(models: Cache, fileUrl: string): Promise<Expect | 
  * version only if they hash to it. Never the bytes of another version.
  */
 async function modelFile(req: Request, event: FetchEvent): Promise<Response> {
-  const url = req.url.replace(/#.*$/, '');
+  const url = stripHash(req.url);
   const models = await caches.open(MODEL_CACHE);
   const e = await expectationFor(models, url);
   if (!e) return fetch(req); // no manifest named it: not ours to version

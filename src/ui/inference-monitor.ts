@@ -421,10 +421,6 @@ export class InferenceMonitor extends LitElement {
         video.srcObject = stream;
         await video.play().catch(() => {});
       }
-      const onResult = Comlink.proxy((r: InferenceResult) => this.onResult(run, r));
-      const onError = Comlink.proxy((e: MonitorErrorDetail) => {
-        if (run === this.run) this.fail(e);
-      });
       this.viewMode = view;
       const { port: port2, held: framesHeld, lock: framesLock } = await this.startFrameWorker(ready.prep, view);
       if (readable) await this.attachStream(run, track, readable);
@@ -432,9 +428,7 @@ export class InferenceMonitor extends LitElement {
       if (this.record !== 'off') {
         // frame records go from the inference worker straight to the store worker
         const store = await getStore();
-        const ch = new MessageChannel();
-        await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
-        await this.api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
+        await this.connectRecords(this.api, store);
         const status = await store.status();
         if (status?.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: status.error ?? 'storage unavailable', fatal: false });
         void store.onStatus(
@@ -467,7 +461,7 @@ export class InferenceMonitor extends LitElement {
         this.startSampler(run, ready.modelVersion.slice(0, 12));
         if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
-      await this.api.attach(Comlink.transfer(port2, [port2]), onResult, onError);
+      await this.attachInference(this.api, port2, run);
       if (run !== this.run) return false;
       this._ready = ready;
       this.state = 'running';
@@ -752,13 +746,7 @@ export class InferenceMonitor extends LitElement {
         await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
       }
       if (run !== this.run) return;
-      await this.api!.attach(
-        Comlink.transfer(port, [port]),
-        Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
-        Comlink.proxy((e: MonitorErrorDetail) => {
-          if (run === this.run) this.fail(e);
-        }),
-      );
+      await this.attachInference(this.api!, port, run);
       if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
     } catch {
       if (run === this.run) void this.launch('frames');
@@ -787,25 +775,35 @@ export class InferenceMonitor extends LitElement {
       await this.frames!.reconnect(Comlink.transfer(port1, [port1]));
       if (this.record !== 'off') {
         const store = await getStore();
-        const ch = new MessageChannel();
-        await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
-        await spare.api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
+        await this.connectRecords(spare.api, store);
         if (this.flagging !== 'off') await spare.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
       }
       if (run !== this.run) return;
-      await spare.api.attach(
-        Comlink.transfer(port2, [port2]),
-        Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
-        Comlink.proxy((e: MonitorErrorDetail) => {
-          if (run === this.run) this.fail(e);
-        }),
-      );
+      await this.attachInference(spare.api, port2, run);
       if (run !== this.run) return;
       this.supervisor.watchWorker(spare.worker, 'inference', spare.lock, spare.held);
       this.spare.prepare(request, STANDBY_DELAY_MS); // the next spare
     } catch {
       if (run === this.run) void this.launch('inference');
     }
+  }
+
+  /** Frame records go from the inference worker `api` straight to the store worker (the page never handles them). */
+  private async connectRecords(api: Comlink.Remote<InferenceWorkerApi>, store: StoreClient) {
+    const ch = new MessageChannel();
+    await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
+    await api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
+  }
+
+  /** Starts the inference worker `api` on the frame worker's channel `port`; its results and failures count while `run` is current. */
+  private attachInference(api: Comlink.Remote<InferenceWorkerApi>, port: MessagePort, run: number) {
+    return api.attach(
+      Comlink.transfer(port, [port]),
+      Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
+      Comlink.proxy((e: MonitorErrorDetail) => {
+        if (run === this.run) this.fail(e);
+      }),
+    );
   }
 
   /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
