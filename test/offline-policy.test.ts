@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildIdOf, cacheable, isPrecached, MODEL_CACHE, modelKey, modelRefOf, modelsToKeep, precacheKey, route, shellCache, staleCaches } from '../src/offline/policy.ts';
+import { ONLINE_RETRY_MS, updateChecks } from '../src/offline/register.ts';
 
 const origin = 'http://127.0.0.1:4173';
 const precached = new Set(['/index.html', '/panel.html', '/assets/index-abc.js', '/assets/centernet-coco-x1.onnx']);
@@ -79,5 +80,51 @@ describe('offline policy', () => {
     expect(cacheable({ ok: true, status: 200, type: 'cors' })).toBe(false);
     expect(cacheable({ ok: true, status: 206, type: 'basic' })).toBe(false);
     expect(cacheable({ ok: false, status: 404, type: 'basic' })).toBe(false);
+  });
+});
+
+describe('looking for a new build', () => {
+  const setup = (fails: number) => {
+    vi.useFakeTimers();
+    let online = true;
+    const calls: number[] = [];
+    const update = () => {
+      calls.push(Date.now());
+      return calls.length <= fails ? Promise.reject(new TypeError('Failed to fetch')) : Promise.resolve();
+    };
+    const checks = updateChecks(update, () => online);
+    return { checks, calls, setOnline: (v: boolean) => (online = v) };
+  };
+  afterEach(() => vi.useRealTimers());
+
+  it("after 'online' a failed check is tried again, later each time, until one reaches the server", async () => {
+    const { checks, calls } = setup(3);
+    const t0 = Date.now();
+    checks.online();
+    await vi.advanceTimersByTimeAsync(60_000);
+    const [a, b, c] = ONLINE_RETRY_MS as [number, number, number];
+    expect(calls.map((t) => t - t0)).toEqual([0, a, a + b, a + b + c]);
+  });
+
+  it('stops trying when the network goes again, and gives up after the last delay', async () => {
+    const gone = setup(Infinity);
+    gone.checks.online();
+    await vi.advanceTimersByTimeAsync(1_500); // two tries
+    gone.setOnline(false);
+    gone.checks.offline();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(gone.calls).toHaveLength(2);
+    vi.useRealTimers();
+    const never = setup(Infinity);
+    never.checks.online();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(never.calls).toHaveLength(ONLINE_RETRY_MS.length + 1);
+  });
+
+  it('a periodic check that fails waits for the next period', async () => {
+    const { checks, calls } = setup(Infinity);
+    checks.periodic();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(calls).toHaveLength(1);
   });
 });
