@@ -41,7 +41,6 @@ test('an app with its own model reports through createRecorder: store, vitals, r
   expect(flagged.bytes).toBeGreaterThan(1000);
   expect([flagged.width, flagged.height]).toEqual([640, 480]);
   expect(flagged.reasons).toContain('manual');
-
   // annotate an inference after the fact: in the log, merged, a bad key refused with its name
   const annotated = await page.evaluate(async () => {
     const { withFrames, ids } = (window as any).app;
@@ -60,6 +59,27 @@ test('an app with its own model reports through createRecorder: store, vitals, r
   expect(annotated.refused).toMatch(/^metadata\.bad key: a key is/);
 
   await page.evaluate(() => (window as any).app.stop());
+  // a flagged frame's JPEG is the frame recorded: its pixels (copied out of the app's canvas as they were, in the canvas's own
+  // channel order) match what the app drew, channel by channel, on an 8×8 grid of cell means
+  const match = await page.evaluate(async () => {
+    const { withFrames, canvas } = (window as any).app;
+    const id = withFrames.record({ timings: { inference: 1 }, detections: [{ classId: 0, label: 'light', score: 0.5, box: [0, 0, 64, 64] }], frame: canvas });
+    const f = await withFrames.flag(id);
+    const store = await (document.createElement('inference-monitor') as any).store();
+    const blob: Blob = await store.flaggedImage(f.id);
+    const cells = (src: CanvasImageSource) => {
+      const c = new OffscreenCanvas(8, 8), x = c.getContext('2d')!;
+      x.drawImage(src, 0, 0, 8, 8);
+      return Array.from(x.getImageData(0, 0, 8, 8).data);
+    };
+    const a = cells(canvas), b = cells(await createImageBitmap(blob));
+    const diffs = a.map((v, i) => (i % 4 === 3 ? 0 : Math.abs(v - b[i]!)));
+    const spread = Math.max(...a.filter((_, i) => i % 4 === 0)) - Math.min(...a.filter((_, i) => i % 4 === 0));
+    return { meanDiff: diffs.reduce((s, d) => s + d, 0) / ((diffs.length * 3) / 4), spread };
+  });
+  expect(match.spread).toBeGreaterThan(40); // a real picture, not a flat one
+  expect(match.meanDiff).toBeLessThan(6); // the same picture (JPEG's loss only), not another frame or swapped channels
+
   await page.evaluate((id) => ((window as any).__annotated = id), annotated.id);
   const q = await page.evaluate(async () => {
     const { withFrames, noFrames, ids } = (window as any).app;

@@ -45,6 +45,7 @@ async function start() {
 (window as unknown as { app: unknown }).app = {
   withFrames,
   noFrames,
+  canvas,
   ids,
   errors,
   stop: () => clearInterval(timer),

@@ -1,7 +1,7 @@
 /**
- * The recorder's worker: takes what a host app's own inference produced (recorder.ts posts it, with the frame
- * as an ImageBitmap when there is one), and does what the monitor's frame and inference workers do for a
- * camera — input-image statistics and the scene thumbnail from the frame, the frame record, the record into
+ * The recorder's worker: takes what a host app's own inference produced (recorder.ts posts it, with the
+ * frame's pixels copied out on the host's side, or as an ImageBitmap), and does what the monitor's frame and
+ * inference workers do for a camera — input-image statistics and the scene thumbnail from the frame, the frame record, the record into
  * the store worker (health, flagging, sync), and the last few frames kept for flagging (JPEG encoded here on
  * the store's request). Nothing of it runs on the host's thread.
  */
@@ -25,12 +25,30 @@ export interface RecordPost {
   malformed?: string;
   /** frames the host skipped since the last record */
   dropped: number;
+  /** the frame, where its pixels could not be copied out on the host's side (an ImageBitmap) */
   frame?: ImageBitmap | VideoFrame;
+  /** the frame's pixels as copied out of a VideoFrame on the host's side (the frame itself is closed there) */
+  pixels?: FramePixels;
   /** the frame's size when it is not given (boxes are in its pixels) */
   size?: { width: number; height: number };
 }
 
-/** frames kept for flagging (as ImageBitmaps: a few MB at most) */
+/** A frame's pixels in its own format (VideoFrame.copyTo): RGBA/BGRA/RGBX/BGRX, I420 or NV12. */
+export interface FramePixels {
+  /** the buffer (pooled: it may be longer than `size`) */
+  data: ArrayBuffer;
+  size: number;
+  format: VideoPixelFormat;
+  width: number;
+  height: number;
+  layout: PlaneLayout[];
+  color: VideoColorSpaceInit;
+}
+
+/** What the worker says back on the records port: a `sync` is done, or a pixel buffer is free for reuse. */
+export type RecorderReply = { synced: number } | { buffer: ArrayBuffer };
+
+/** frames kept for flagging (pixels or ImageBitmaps: ~10 MB at most at 640×480) */
 const KEEP = 8;
 const THUMB_WIDTH = 192;
 
@@ -42,11 +60,10 @@ class RecorderWorker {
   private backend = '';
   private flagPort?: MessagePort;
   private labels: string[] = [];
-  private kept: { id: string; frame: ImageBitmap | VideoFrame }[] = [];
+  private kept: { id: string; frame: ImageBitmap | VideoFrame | FramePixels }[] = [];
+  private records?: MessagePort;
   private stats?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D };
   private scratch = new ImageStatsScratch();
-  /** a frame's pixels, read with VideoFrame.copyTo (reused) */
-  private pixels?: Uint8Array;
   /** posts are taken one after another (a frame's pixels are read asynchronously), in the order they came */
   private queue: Promise<void> = Promise.resolve();
   private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D };
@@ -59,11 +76,12 @@ class RecorderWorker {
     this.tags = o.tags;
     this.mv = o.modelVersion;
     this.backend = o.backend;
+    this.records = records;
     store.postMessage({ records: [], model: o.modelVersion } satisfies RecordMessage);
     // batches of posts; `{sync}` is answered once everything before it was taken (close() waits for it)
     records.onmessage = (e: MessageEvent<RecordPost[] | { sync: number }>) => {
       const d = e.data;
-      if (Array.isArray(d)) for (const p of d) this.queue = this.queue.then(() => this.take(p)).catch(() => p.frame?.close());
+      if (Array.isArray(d)) for (const p of d) this.queue = this.queue.then(() => this.take(p)).catch(() => this.drop(p.frame ?? p.pixels));
       else this.queue = this.queue.then(() => records.postMessage({ synced: d.sync }));
     };
   }
@@ -80,21 +98,29 @@ class RecorderWorker {
     };
   }
 
+  /** A frame no longer held: closed, or its pixel buffer handed back to the host for reuse. */
+  private drop(f: ImageBitmap | VideoFrame | FramePixels | undefined) {
+    if (!f) return;
+    if ('data' in f) this.records?.postMessage({ buffer: f.data } satisfies RecorderReply, [f.data]);
+    else f.close();
+  }
+
   private async take(p: RecordPost) {
-    if (!this.store) return p.frame?.close();
+    const f = p.frame ?? p.pixels;
+    if (!this.store) return this.drop(f);
     for (const d of p.detections) d.label ??= this.labels[d.classId] ?? `class ${d.classId}`;
     const detections = p.detections as Detection[];
     let image: InferenceResult['image'];
     let width = p.size?.width ?? 0, height = p.size?.height ?? 0;
-    if (p.frame) {
-      [width, height] = 'displayWidth' in p.frame ? [p.frame.displayWidth, p.frame.displayHeight] : [p.frame.width, p.frame.height];
+    if (f) {
+      [width, height] = 'displayWidth' in f ? [f.displayWidth, f.displayHeight] : [f.width, f.height];
       const t0 = performance.now();
-      image = { ...(await this.imageStats(p.frame, width, height)), ms: 0 };
+      image = { ...this.imageStats(f, width, height), ms: 0 };
       image.ms = performance.now() - t0;
       if (this.flagPort) {
-        this.kept.push({ id: p.id, frame: p.frame });
-        while (this.kept.length > KEEP) this.kept.shift()!.frame.close();
-      } else p.frame.close();
+        this.kept.push({ id: p.id, frame: f });
+        while (this.kept.length > KEEP) this.drop(this.kept.shift()!.frame);
+      } else this.drop(f);
     }
     if (p.error) {
       const rec = { id: p.id, t: Math.round(p.t), src: this.src, mv: this.mv.slice(0, 12), b: this.backend, l: STAGES.map((s) => (typeof p.timings[s] === 'number' ? p.timings[s]! : -1)), d: p.dropped, k: [], s: [], e: p.error, g: tagKey(this.tags) };
@@ -120,26 +146,30 @@ class RecorderWorker {
   }
 
   /**
-   * The frame's image statistics. A VideoFrame's pixels are copied out as they are (a memory copy: 0.15 ms
-   * for 640×480) — drawing it on a canvas to read it back costs ~30 ms of this thread on a machine without a
-   * GPU; an ImageBitmap is drawn.
+   * The frame's image statistics: from its pixels as they came (RGBA/BGRA, or the YUV planes of a video frame),
+   * else by drawing the ImageBitmap and reading it back (drawing costs ~30 ms of this thread on a machine
+   * without a GPU; the pixels cost nothing more than the statistics).
    */
-  private async imageStats(f: ImageBitmap | VideoFrame, width: number, height: number): Promise<ImageStats> {
-    if ('format' in f && f.format) {
-      const { width: w, height: h } = f.visibleRect ?? { width, height };
-      if (/^(RGB|BGR)[AX]$/.test(f.format)) {
-        const size = w * h * 4;
-        if (!this.pixels || this.pixels.length < size) this.pixels = new Uint8Array(size);
-        await f.copyTo(this.pixels, { layout: [{ offset: 0, stride: w * 4 }] });
-        return rgbaImageStats(this.pixels, w, h, undefined, this.scratch, f.format.startsWith('BGR') ? 'bgr' : 'rgb');
-      }
-      if (f.format === 'I420' || f.format === 'NV12') {
-        const size = f.allocationSize();
-        if (!this.pixels || this.pixels.length < size) this.pixels = new Uint8Array(size);
-        const yuv = yuvLayout(f.format, this.pixels, await f.copyTo(this.pixels), w, h, f.colorSpace ?? {});
-        if (yuv) return yuvImageStats(yuv, this.scratch);
+  private imageStats(f: ImageBitmap | VideoFrame | FramePixels, width: number, height: number): ImageStats {
+    if ('data' in f) {
+      const px = new Uint8Array(f.data, 0, f.size);
+      const rgb = /^(RGB|BGR)[AX]$/.exec(f.format);
+      const plane = f.layout[0];
+      if (rgb && plane && plane.stride === f.width * 4) return rgbaImageStats(px.subarray(plane.offset), f.width, f.height, undefined, this.scratch, rgb[1] === 'BGR' ? 'bgr' : 'rgb');
+      const yuv = yuvLayout(f.format, px, f.layout, f.width, f.height, f.color);
+      if (yuv) return yuvImageStats(yuv, this.scratch);
+      // a format the statistics do not read directly: drawn below
+      const vf = this.toVideoFrame(f);
+      try {
+        return this.drawnStats(vf, width, height);
+      } finally {
+        vf.close();
       }
     }
+    return this.drawnStats(f, width, height);
+  }
+
+  private drawnStats(f: CanvasImageSource, width: number, height: number): ImageStats {
     if (!this.stats || this.stats.canvas.width !== width || this.stats.canvas.height !== height) {
       const canvas = new OffscreenCanvas(width, height);
       this.stats = { canvas, ctx: canvas.getContext('2d', { willReadFrequently: true, alpha: false })! };
@@ -148,20 +178,30 @@ class RecorderWorker {
     return rgbaImageStats(this.stats.ctx.getImageData(0, 0, width, height).data, width, height, undefined, this.scratch);
   }
 
+  /** Pixels back into a VideoFrame (a copy), to draw them: for a flagged frame's JPEG. */
+  private toVideoFrame(f: FramePixels) {
+    return new VideoFrame(new Uint8Array(f.data, 0, f.size), { format: f.format, codedWidth: f.width, codedHeight: f.height, layout: f.layout, colorSpace: f.color, timestamp: 0 });
+  }
+
   /** A kept frame as JPEG at its own size, plus a thumbnail. */
   private async encode(id: string, quality: number): Promise<EncodeReply> {
     const k = this.kept.find((x) => x.id === id);
     if (!k) return { encoded: { id, error: 'the frame is no longer held (only the last few recorded frames are kept), or was recorded without one' } };
     try {
       const t0 = performance.now();
-      const [width, height] = 'displayWidth' in k.frame ? [k.frame.displayWidth, k.frame.displayHeight] : [k.frame.width, k.frame.height];
+      const kf = k.frame;
+      const [width, height] = 'displayWidth' in kf ? [kf.displayWidth, kf.displayHeight] : [kf.width, kf.height];
       if (!this.enc || this.enc.canvas.width !== width || this.enc.canvas.height !== height) {
         const canvas = new OffscreenCanvas(width, height);
         const thumb = new OffscreenCanvas(THUMB_WIDTH, Math.max(1, Math.round((height * THUMB_WIDTH) / width)));
         this.enc = { canvas, ctx: canvas.getContext('2d', { alpha: false })!, thumb, tctx: thumb.getContext('2d', { alpha: false })! };
       }
       const e = this.enc;
-      e.ctx.drawImage(k.frame, 0, 0, width, height);
+      if ('data' in kf) {
+        const vf = this.toVideoFrame(kf);
+        e.ctx.drawImage(vf, 0, 0, width, height);
+        vf.close();
+      } else e.ctx.drawImage(kf, 0, 0, width, height);
       e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
       const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
       return { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } };
@@ -171,7 +211,7 @@ class RecorderWorker {
   }
 
   close() {
-    for (const k of this.kept.splice(0)) k.frame.close();
+    for (const k of this.kept.splice(0)) if ('close' in k.frame) k.frame.close();
     this.flagPort?.close();
     this.store?.close();
     this.store = undefined;
