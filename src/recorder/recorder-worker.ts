@@ -25,12 +25,18 @@ export interface RecordPost {
   malformed?: string;
   /** frames the host skipped since the last record */
   dropped: number;
-  /** the frame, where its pixels could not be copied out on the host's side (an ImageBitmap) */
+  /** the frame, where the host's side could not make a VideoFrame of it (an ImageBitmap) */
   frame?: ImageBitmap | VideoFrame;
-  /** the frame's pixels as copied out of a VideoFrame on the host's side (the frame itself is closed there) */
-  pixels?: FramePixels;
+  /** its frame went ahead as a FrameMessage with the same id */
+  framed?: boolean;
   /** the frame's size when it is not given (boxes are in its pixels) */
   size?: { width: number; height: number };
+}
+
+/** A record's frame, sent ahead of its record the moment record() is called (the worker copies its pixels out at once and closes it). */
+export interface FrameMessage {
+  id: string;
+  frame: VideoFrame;
 }
 
 /** A frame's pixels in its own format (VideoFrame.copyTo): RGBA/BGRA/RGBX/BGRX, I420 or NV12. */
@@ -45,12 +51,11 @@ export interface FramePixels {
   color: VideoColorSpaceInit;
 }
 
-/** What the worker says back on the records port: a `sync` is done, or a pixel buffer is free for reuse. */
-export type RecorderReply = { synced: number } | { buffer: ArrayBuffer };
-
 /** frames kept for flagging (pixels or ImageBitmaps: ~10 MB at most at 640×480) */
 const KEEP = 8;
 const THUMB_WIDTH = 192;
+/** frames copied ahead of their records, at most */
+const MAX_COPIES = 32;
 
 class RecorderWorker {
   private store?: MessagePort;
@@ -61,7 +66,10 @@ class RecorderWorker {
   private flagPort?: MessagePort;
   private labels: string[] = [];
   private kept: { id: string; frame: ImageBitmap | VideoFrame | FramePixels }[] = [];
-  private records?: MessagePort;
+  /** frames' pixels being copied out or copied, by record id, until their record comes */
+  private copies = new Map<string, Promise<FramePixels | undefined>>();
+  /** pixel buffers no longer held, for reuse */
+  private pool: ArrayBuffer[] = [];
   private stats?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D };
   private scratch = new ImageStatsScratch();
   /** posts are taken one after another (a frame's pixels are read asynchronously), in the order they came */
@@ -76,12 +84,12 @@ class RecorderWorker {
     this.tags = o.tags;
     this.mv = o.modelVersion;
     this.backend = o.backend;
-    this.records = records;
     store.postMessage({ records: [], model: o.modelVersion } satisfies RecordMessage);
     // batches of posts; `{sync}` is answered once everything before it was taken (close() waits for it)
-    records.onmessage = (e: MessageEvent<RecordPost[] | { sync: number }>) => {
+    records.onmessage = (e: MessageEvent<RecordPost[] | FrameMessage | { sync: number }>) => {
       const d = e.data;
-      if (Array.isArray(d)) for (const p of d) this.queue = this.queue.then(() => this.take(p)).catch(() => this.drop(p.frame ?? p.pixels));
+      if ('frame' in d) this.copyOut(d.id, d.frame);
+      else if (Array.isArray(d)) for (const p of d) this.queue = this.queue.then(() => this.take(p)).catch(() => this.drop(p.frame));
       else this.queue = this.queue.then(() => records.postMessage({ synced: d.sync }));
     };
   }
@@ -98,15 +106,45 @@ class RecorderWorker {
     };
   }
 
-  /** A frame no longer held: closed, or its pixel buffer handed back to the host for reuse. */
+  /** A frame's pixels copied out at once into a pooled buffer, as they are; the frame is closed. */
+  private copyOut(id: string, vf: VideoFrame) {
+    const copy = (async (): Promise<FramePixels | undefined> => {
+      try {
+        const { width, height } = vf.visibleRect!;
+        const size = vf.allocationSize();
+        const i = this.pool.findIndex((b) => b.byteLength >= size);
+        const data = i >= 0 ? this.pool.splice(i, 1)[0]! : new ArrayBuffer(size);
+        const layout = await vf.copyTo(new Uint8Array(data, 0, size));
+        return { data, size, format: vf.format!, width, height, layout, color: vf.colorSpace.toJSON() };
+      } catch {
+        return undefined; // its record goes without image statistics
+      } finally {
+        vf.close();
+      }
+    })();
+    this.copies.set(id, copy);
+    // a frame whose record never comes (the host's side dropped it) is not kept for long
+    while (this.copies.size > MAX_COPIES) {
+      const [old, c] = this.copies.entries().next().value!;
+      this.copies.delete(old);
+      void c.then((px) => this.drop(px));
+    }
+  }
+
+  /** A frame no longer held: closed, or its pixel buffer kept for reuse. */
   private drop(f: ImageBitmap | VideoFrame | FramePixels | undefined) {
     if (!f) return;
-    if ('data' in f) this.records?.postMessage({ buffer: f.data } satisfies RecorderReply, [f.data]);
-    else f.close();
+    if ('data' in f) {
+      if (this.pool.length < KEEP + 2) this.pool.push(f.data);
+    } else f.close();
   }
 
   private async take(p: RecordPost) {
-    const f = p.frame ?? p.pixels;
+    let f: ImageBitmap | VideoFrame | FramePixels | undefined = p.frame;
+    if (p.framed) {
+      f = await this.copies.get(p.id);
+      this.copies.delete(p.id);
+    }
     if (!this.store) return this.drop(f);
     for (const d of p.detections) d.label ??= this.labels[d.classId] ?? `class ${d.classId}`;
     const detections = p.detections as Detection[];
@@ -212,6 +250,8 @@ class RecorderWorker {
 
   close() {
     for (const k of this.kept.splice(0)) if ('close' in k.frame) k.frame.close();
+    this.copies.clear();
+    this.pool = [];
     this.flagPort?.close();
     this.store?.close();
     this.store = undefined;

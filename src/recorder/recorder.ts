@@ -17,7 +17,7 @@ import { checkAnnotation } from '../store/annotations.ts';
 import { STAGES, type Tags } from '../telemetry/record.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { epochNow } from '../lib/epoch-now.ts';
-import type { FramePixels, RecorderReply, RecorderWorkerApi, RecordPost } from './recorder-worker.ts';
+import type { FrameMessage, RecorderWorkerApi, RecordPost } from './recorder-worker.ts';
 
 export interface RecorderOptions {
   /** the camera's id (the `camera_id` tag: filters, baselines and alerts are per camera) */
@@ -111,10 +111,8 @@ async function versionOf(v: string): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** at most this many frames being copied out; past it a record goes without its frame (counted) */
+/** at most this many frames waiting (to become ImageBitmaps, or for the worker to start); past it a record goes without its frame (counted) */
 const MAX_PENDING_FRAMES = 4;
-/** pixel buffers kept for reuse (the worker hands them back once it no longer holds the frame) */
-const POOL = 12;
 /** records go to the worker together, this often (ms) */
 const FLUSH_MS = 100;
 
@@ -127,9 +125,12 @@ export class Recorder extends EventTarget {
   /** records taken, refused (bad input), and frames left out (too many waiting) */
   readonly counts = { recorded: 0, refused: 0, framesSkipped: 0 };
   private port?: MessagePort;
+  /** record batches for the worker before it is ready (bounded) */
   private early: { posts: RecordPost[]; transfer: Transferable[] }[] = [];
-  private outbox: { post: RecordPost; later?: Promise<ImageBitmap | FramePixels | undefined> }[] = [];
-  private pool: ArrayBuffer[] = [];
+  /** frames to send ahead of their records (bounded until the worker is ready) */
+  private framesOut: FrameMessage[] = [];
+  private frameTimer?: ReturnType<typeof setTimeout>;
+  private outbox: { post: RecordPost; later?: Promise<ImageBitmap | undefined> }[] = [];
   private flushTimer?: ReturnType<typeof setTimeout>;
   private pendingFrames = 0;
   private worker: Worker;
@@ -177,11 +178,11 @@ export class Recorder extends EventTarget {
     if (this.labels?.length) await store.noteLabels(version, this.labels.map(String));
     await store.registerMonitor({ src: this.sourceId, mv: version, backend, tags: this.tags, modelId: this.options.modelId ?? this.options.modelVersion });
     this.port = records.port1;
-    this.port.onmessage = (e: MessageEvent<RecorderReply>) => {
-      const d = e.data;
-      if ('buffer' in d) this.release(d.buffer);
-      else this.synced.get(d.synced)?.(), this.synced.delete(d.synced);
+    this.port.onmessage = (e: MessageEvent<{ synced: number }>) => {
+      const n = e.data.synced;
+      this.synced.get(n)?.(), this.synced.delete(n);
     };
+    this.sendFrames();
     for (const e of this.early.splice(0)) this.port.postMessage(e.posts, e.transfer);
   }
 
@@ -224,21 +225,11 @@ export class Recorder extends EventTarget {
       this.queue(post, undefined);
       return id;
     }
-    if (this.pendingFrames >= MAX_PENDING_FRAMES) {
-      this.counts.framesSkipped++;
-      this.queue(post, undefined);
-      return id;
-    }
-    this.pendingFrames++;
-    const done = <T>(x: T | undefined) => {
-      this.pendingFrames--;
-      if (!x) this.counts.framesSkipped++;
-      return x;
-    };
-    // The frame as it is now (the host draws the next one into the same canvas). Where the browser makes a
-    // VideoFrame of the source (a snapshot, ~0.03–0.07 ms), its pixels are copied out at once and the snapshot
-    // closed: a snapshot still alive when the host next draws into its canvas makes that draw copy the canvas
-    // (measured: 8 held for flagging slowed the host's loop by 7–14 %, one held for 100 ms by 22 %)
+    // The frame as it is now (the host draws the next one into the same canvas): where the browser makes a
+    // VideoFrame of the source (a snapshot, ~0.03–0.07 ms), it goes to the worker at once, which copies its
+    // pixels out and closes it. A snapshot still alive when the host next draws into its canvas makes that draw
+    // copy the canvas (measured: 8 held for flagging slowed the host's loop by 7–14 %, one held for 100 ms by
+    // 22 %); copying the pixels on the page instead costs its thread ~2 ms a frame.
     let vf: VideoFrame | undefined;
     try {
       if (typeof VideoFrame === 'function' && !(frame instanceof ImageData)) vf = frame instanceof VideoFrame ? frame.clone() : new VideoFrame(frame as CanvasImageSource, { timestamp: 0 });
@@ -246,50 +237,56 @@ export class Recorder extends EventTarget {
       /* not a source VideoFrame takes (e.g. a video with no frame yet): an ImageBitmap below */
     }
     if (vf?.format) {
-      this.queue(post, this.copyOut(vf).then(done, () => done(undefined)));
+      if (!this.port && this.framesOut.length >= MAX_PENDING_FRAMES) {
+        vf.close();
+        this.counts.framesSkipped++;
+        this.queue(post, undefined);
+        return id;
+      }
+      // sent in a task of its own, right after the caller's (moving the frame is most of a framed call's cost),
+      // and always before its record
+      this.framesOut.push({ id, frame: vf });
+      this.frameTimer ??= setTimeout(() => this.sendFrames());
+      this.queue({ ...post, framed: true }, undefined);
       return id;
     }
     vf?.close(); // pixels it cannot hand out (no format): drawn from an ImageBitmap instead
+    if (this.pendingFrames >= MAX_PENDING_FRAMES) {
+      this.counts.framesSkipped++;
+      this.queue(post, undefined);
+      return id;
+    }
+    this.pendingFrames++;
     let bitmap: Promise<ImageBitmap | undefined>;
     try {
       bitmap = createImageBitmap(frame as ImageBitmapSource).catch(() => undefined);
     } catch {
       bitmap = Promise.resolve(undefined);
     }
-    this.queue(post, bitmap.then(done));
+    this.queue(post, bitmap.then((b) => {
+      this.pendingFrames--;
+      if (!b) this.counts.framesSkipped++;
+      return b;
+    }));
     return id;
   }
 
-  /** A frame's pixels, copied into a pooled buffer as they are (RGBA/BGRA from a canvas, I420/NV12 from video); the frame is closed. */
-  private async copyOut(vf: VideoFrame): Promise<FramePixels> {
-    try {
-      const { width, height } = vf.visibleRect!;
-      const size = vf.allocationSize();
-      const i = this.pool.findIndex((b) => b.byteLength >= size);
-      const data = i >= 0 ? this.pool.splice(i, 1)[0]! : new ArrayBuffer(size);
-      const color = vf.colorSpace.toJSON();
-      const format = vf.format!;
-      const layout = await vf.copyTo(new Uint8Array(data, 0, size));
-      return { data, size, format, width, height, layout, color };
-    } finally {
-      vf.close();
-    }
-  }
-
-  private release(buffer: ArrayBuffer) {
-    if (this.pool.length < POOL && buffer.byteLength) this.pool.push(buffer);
+  /** Sends the frames waiting to go ahead of their records (once the worker is ready). */
+  private sendFrames() {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+    const port = this.port;
+    if (!port) return;
+    for (const m of this.framesOut.splice(0)) port.postMessage(m, [m.frame]);
   }
 
   /**
    * Queues a post for the worker; posts go together every FLUSH_MS (one message, a few records: the worker is
    * woken ~10 times a second, not on every call). `later`: the frame still being made (order is kept).
    */
-  private queue(post: RecordPost, later: Promise<ImageBitmap | FramePixels | undefined> | undefined) {
+  private queue(post: RecordPost, later: Promise<ImageBitmap | undefined> | undefined) {
     this.outbox.push(later ? { post, later } : { post });
-    if (this.outbox.length > 1000) {
-      const dropped = this.outbox.shift()!;
-      void dropped.later?.then((f) => f && 'close' in f && f.close());
-    }
+    if (this.outbox.length > 1000) void this.outbox.shift()!.later?.then((f) => f?.close());
     if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
@@ -298,16 +295,17 @@ export class Recorder extends EventTarget {
     const posts: RecordPost[] = [];
     for (const it of items) {
       if (it.later) {
-        const f = await it.later;
-        posts.push(!f ? it.post : 'data' in f ? { ...it.post, pixels: f } : { ...it.post, frame: f });
+        const frame = await it.later;
+        posts.push(frame ? { ...it.post, frame } : it.post);
       } else posts.push(it.post);
     }
     this.flushTimer = undefined;
     if (this.outbox.length && !this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
     if (!posts.length) return;
-    const transfer = posts.flatMap((p) => (p.frame ? [p.frame as Transferable] : p.pixels ? [p.pixels.data] : []));
-    const drop = () => posts.forEach((p) => (p.frame?.close(), p.pixels && this.release(p.pixels.data)));
+    const transfer = posts.flatMap((p) => (p.frame ? [p.frame as Transferable] : []));
+    const drop = () => posts.forEach((p) => p.frame?.close());
     if (this.closed) return drop();
+    this.sendFrames();
     if (this.port) this.port.postMessage(posts, transfer);
     else if (this.early.length < 100) this.early.push({ posts, transfer });
     else drop();
@@ -350,6 +348,8 @@ export class Recorder extends EventTarget {
     if (this.closed) return;
     await this.deliver().catch(() => undefined); // a recorder that never started has nothing to deliver
     this.closed = true;
+    clearTimeout(this.frameTimer);
+    for (const m of this.framesOut.splice(0)) m.frame.close(); // a recorder that never started
     const store = await getStore();
     await store.flush();
     await store.unregisterMonitor(this.sourceId);
