@@ -32,6 +32,8 @@ const WARM_MIN = Number(process.env.SOAK_WARM_MIN ?? Math.min(5, MINUTES / 5));
 /** first vs last: 5 minutes each, less on a short run */
 const EDGE_MIN = Math.min(5, MINUTES / 3);
 const SVG = process.env.SOAK_SVG ?? join(root, 'docs', 'soak.svg');
+/** numbers kept per result: time, inference, total, capture, queue, preprocess, postprocess */
+const STRIDE = 7;
 
 interface Sample {
   /** minutes since the kiosk's first result */
@@ -113,7 +115,8 @@ async function installProbes(page: Page) {
     }
     document.addEventListener('inference', (e) => {
       const d = (e as CustomEvent).detail;
-      w.__soak.results.push(d.timestamp ?? Date.now(), d.timings?.inference ?? NaN, d.timings?.total ?? NaN);
+      const t = d.timings ?? {};
+      w.__soak.results.push(d.timestamp ?? Date.now(), t.inference ?? NaN, t.total ?? NaN, t.capture ?? NaN, t.queue ?? NaN, t.preprocess ?? NaN, t.postprocess ?? NaN);
       w.__soak.count++;
     });
     if (PerformanceObserver.supportedEntryTypes?.includes('longtask'))
@@ -311,11 +314,12 @@ async function main() {
       }
       const min = (t - start) / 60_000;
       const res = s.results;
-      const inf: number[] = [], tot: number[] = [];
-      for (let i = 0; i < res.length; i += 3) {
-        allResults.push((res[i]! - start) / 60_000, res[i + 1]!, res[i + 2]!);
+      const inf: number[] = [], tot: number[] = [], cap: number[] = [];
+      for (let i = 0; i < res.length; i += STRIDE) {
+        allResults.push((res[i]! - start) / 60_000, ...res.slice(i + 1, i + STRIDE));
         inf.push(res[i + 1]!);
         tot.push(res[i + 2]!);
+        if (Number.isFinite(res[i + 3])) cap.push(res[i + 3]!);
       }
       frames += inf.length;
       for (const x of s.longTasks) tasks.push({ min, ...x });
@@ -327,7 +331,7 @@ async function main() {
         inferenceP50: median(inf), totalP50: median(tot), longTasks: s.longTasks.length, longTaskMs: s.longTasks.reduce((a, y) => a + y.d, 0),
       };
       samples.push(x);
-      console.log(`  ${fmt(min, 1).padStart(5)} min  heap after GC ${fmt(x.heapAfterGcMB)} MB (before ${fmt(x.heapBeforeGcMB)}) workers ${Object.entries(x.workerHeapMB).map(([k, v]) => `${k.split(' ')[0]} ${fmt(v)}`).join(', ')}  all agents ${fmt(x.uaMB)} MB  ${fmt(x.fps)} fps  inference p50 ${fmt(x.inferenceP50)} ms  total p50 ${fmt(x.totalP50)} ms  IndexedDB ${fmt(x.storageMB)} MB  long tasks ${x.longTasks}  monitor heap ${fmt(x.monitorHeapMB)} MB, staircase ${fmt(x.staircase?.value ?? NaN, 2)} MB/min, latency KS ${fmt(x.latencyShift?.value ?? NaN, 2)}/${fmt(x.latencyShift?.threshold ?? NaN, 2)}${s.alerts.length ? `  ALERTS ${JSON.stringify(s.alerts)}` : ''}`);
+      console.log(`  ${fmt(min, 1).padStart(5)} min  heap after GC ${fmt(x.heapAfterGcMB)} MB (before ${fmt(x.heapBeforeGcMB)}) workers ${Object.entries(x.workerHeapMB).map(([k, v]) => `${k.split(' ')[0]} ${fmt(v)}`).join(', ')}  all agents ${fmt(x.uaMB)} MB  ${fmt(x.fps)} fps  inference p50 ${fmt(x.inferenceP50)} ms  total p50 ${fmt(x.totalP50)} ms (capture ${fmt(median(cap), 1)})  IndexedDB ${fmt(x.storageMB)} MB  long tasks ${x.longTasks}  monitor heap ${fmt(x.monitorHeapMB)} MB, staircase ${fmt(x.staircase?.value ?? NaN, 2)} MB/min, latency KS ${fmt(x.latencyShift?.value ?? NaN, 2)}/${fmt(x.latencyShift?.threshold ?? NaN, 2)}${s.alerts.length ? `  ALERTS ${JSON.stringify(s.alerts)}` : ''}`);
     }
     await cdp.detach();
     await page.close();
@@ -341,12 +345,19 @@ async function main() {
     };
     const between = (from: number, to: number) => {
       const inf: number[] = [], tot: number[] = [];
-      for (let i = 0; i < allResults.length; i += 3)
+      const stages: Record<string, number[]> = { capture: [], queue: [], preprocess: [], inference: [], postprocess: [], 'to the page': [] };
+      for (let i = 0; i < allResults.length; i += STRIDE)
         if (allResults[i]! >= from && allResults[i]! < to) {
-          inf.push(allResults[i + 1]!);
-          tot.push(allResults[i + 2]!);
+          const [, inference, total, capture, queue, preprocess, postprocess] = allResults.slice(i, i + STRIDE) as number[];
+          inf.push(inference!);
+          tot.push(total!);
+          Object.entries({ capture, queue, preprocess, inference, postprocess }).forEach(([k, v]) => Number.isFinite(v) && stages[k]!.push(v!));
+          // what the stages leave of end to end: the result's way to the page and the page's turn to take it
+          const rest = total! - [capture, queue, preprocess, inference, postprocess].reduce((a: number, v) => a + (Number.isFinite(v) ? v! : 0), 0);
+          if (Number.isFinite(rest)) stages['to the page']!.push(rest);
         }
-      return { fps: inf.length / ((to - from) * 60), inferenceP50: median(inf), totalP50: median(tot), results: inf.length };
+      const stageP50 = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)]));
+      return { fps: inf.length / ((to - from) * 60), inferenceP50: median(inf), totalP50: median(tot), stageP50, results: inf.length };
     };
     const first = between(WARM_MIN, WARM_MIN + EDGE_MIN);
     const last = between(end - EDGE_MIN, end);
@@ -422,6 +433,7 @@ async function main() {
     for (const [a, w] of Object.entries(workerHeaps)) console.log(`  ${a.padEnd(24)} JS heap after GC ${fmt(w.firstMB)} → ${fmt(w.lastMB)} MB, slope ${fmt(w.slopeMBPer10Min, 2)} MB per 10 min`);
     for (const [a, w] of Object.entries(perAgent)) console.log(`  ${a.padEnd(24)} ${fmt(w.firstMB)} → ${fmt(w.lastMB)} MB, slope ${fmt(w.slopeMBPer10Min, 2)} MB per 10 min`);
     console.log(`FPS first ${fmt(first.fps, 2)} vs last ${fmt(last.fps, 2)} (×${fmt(summary.ratios.fps, 3)}); inference p50 ${fmt(first.inferenceP50)} vs ${fmt(last.inferenceP50)} ms (×${fmt(summary.ratios.inferenceP50, 3)}); end-to-end p50 ${fmt(first.totalP50)} vs ${fmt(last.totalP50)} ms (×${fmt(summary.ratios.totalP50, 3)}) (target within 5 %)`);
+    console.log(`end to end by stage, p50 first → last (ms): ${Object.keys(first.stageP50).map((k) => `${k} ${fmt(first.stageP50[k]!, 1)} → ${fmt(last.stageP50[k]!, 1)}`).join('; ')}`);
     console.log(`IndexedDB: ${fmt(summary.storage.usageFirstMB)} → ${fmt(summary.storage.usageLastMB)} MB, ${fmt(storageSlope, 2)} MB/min, ${fmt(bytesPerFrame, 0)} B per frame; retention keeps ${fmt(framesAllowed, 0)} frames at this rate → ~${fmt(summary.storage.projectedAtRetentionMB, 0)} MB at most; records ${JSON.stringify(rec)}`);
     console.log(`alerts raised by the monitor: ${alerts.length ? JSON.stringify(alerts) : 'none'}`);
     console.log(`long tasks: ${tasks.length} (${fmt(summary.longTasks.perMinute, 2)}/min, max ${fmt(summary.longTasks.maxMs, 0)} ms) ${JSON.stringify(summary.longTasks.attribution)}`);
