@@ -96,13 +96,23 @@ test('example: an app running TF.js on the camera reports through the recorder; 
     await new Promise((r) => setTimeout(r, 300)); // the recorder's next batch
     await store.flush();
     const range = { from: Date.now() - 600_000, to: Date.now() + 1000 };
-    return { counts: recorder.counts, mv: recorder.modelVersion, totals: await store.totals({ ...range, camera_id: 'tfjs-cam' }), log: await store.log({ limit: 3, camera_id: 'tfjs-cam' }) };
+    return {
+      counts: recorder.counts,
+      mv: recorder.modelVersion,
+      totals: await store.totals({ ...range, camera_id: 'tfjs-cam' }),
+      log: await store.log({ limit: 3, camera_id: 'tfjs-cam' }),
+      vitals: (await store.vitals({ camera_id: 'tfjs-cam' }))[0],
+    };
   });
   expect(q.counts.refused).toBe(0);
   expect(q.totals.frames).toBeGreaterThanOrEqual(3);
   expect(q.totals.classCounts[0]).toBeGreaterThan(0); // TF.js's CenterNet finds vtest's people
   expect(q.log.rows[0].b).toBe('tfjs-cpu');
   expect(q.log.rows[0].l[3]).toBeGreaterThan(0); // the app's own inference time
+  // the input-image statistics from the <video>'s frames (their YUV planes, copied out in the recorder's worker)
+  expect(q.counts.framesSkipped).toBe(0);
+  expect(q.vitals.image.brightness).toBeGreaterThan(30);
+  expect(q.vitals.image.brightness).toBeLessThan(220);
   await expect(page.locator('inference-health-panel [data-tile=model] .value')).toContainText(q.mv, { timeout: 30_000 });
   expect(csp).toEqual([]);
   expect(errors).toEqual([]);
