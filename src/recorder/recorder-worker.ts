@@ -1,9 +1,10 @@
 /**
- * The recorder's worker: takes what a host app's own inference produced (recorder.ts posts it, with the
- * frame's pixels copied out on the host's side, or as an ImageBitmap), and does what the monitor's frame and
- * inference workers do for a camera — input-image statistics and the scene thumbnail from the frame, the frame record, the record into
- * the store worker (health, flagging, sync), and the last few frames kept for flagging (JPEG encoded here on
- * the store's request). Nothing of it runs on the host's thread.
+ * The recorder's worker: takes what a host app's own inference produced (recorder.ts posts it; a frame comes
+ * ahead of its record as a VideoFrame, whose pixels are copied out here at once, or with it as an ImageBitmap),
+ * and does what the monitor's frame and inference workers do for a camera — input-image statistics and the
+ * scene thumbnail from the frame, the frame record, the record into the store worker (health, flagging, sync),
+ * and the last few frames kept for flagging (JPEG encoded here on the store's request). Nothing of it runs on
+ * the host's thread.
  */
 import * as Comlink from 'comlink';
 import { type ImageStats, rgbaImageStats, ImageStatsScratch, yuvImageStats } from '../health/image-stats.ts';
