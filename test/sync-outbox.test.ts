@@ -264,4 +264,69 @@ describe('SyncOutbox', () => {
     expect(o.status().stats.sent).toBe(1);
     o.stop();
   });
+  it('a batch acknowledged while the next is being gathered keeps its count, and its state is not written back stale', async () => {
+    // the tick gathers (an IndexedDB read) while the previous batch's answer comes in: both change the state
+    const p = memory();
+    let release!: () => void;
+    const answered = new Promise<void>((r) => (release = r));
+    const s = server();
+    const slowFetch = (async (url: string, init: RequestInit) => {
+      await answered;
+      return s.fetch(url, init);
+    }) as unknown as typeof globalThis.fetch;
+    const inner = source();
+    let gathering: (() => void) | undefined;
+    const collect = async (cursor: SyncCursor) => {
+      const c = await inner(cursor);
+      if (gathering) await new Promise<void>((r) => (release = r, gathering!(), (gathering = undefined)));
+      return c;
+    };
+    const o = outbox(p, slowFetch, { collect });
+    await o.configure({ url: 'http://fleet.test/v1/batches', intervalMs: 3_600_000, images: false });
+    await o.tick(); // batch 1 queued, its request waiting on `answered`
+    const gatheringStarted = new Promise<void>((r) => (gathering = r));
+    const firstAnswer = release;
+    const second = o.enqueue(); // batch 2 being gathered...
+    await gatheringStarted;
+    const gatherDone = release;
+    firstAnswer(); // ...when batch 1's answer arrives
+    await new Promise((r) => setTimeout(r, 20));
+    gatherDone();
+    await second;
+    await o.tick();
+    await settle();
+    expect(s.calls.map((c) => c.seq)).toEqual([1, 2, 3]);
+    expect(o.status().stats.sent).toBe(3);
+    expect(p.state!.stats.sent).toBe(3);
+    expect(p.state!.nextSeq).toBe(4);
+  });
+
+  it('a batch gathered while an answer is being written down keeps its sequence number: none is used twice', async () => {
+    const p = memory();
+    const remove = p.remove.bind(p);
+    let gate: Promise<void> | undefined;
+    p.remove = async (seqs, st) => {
+      if (gate) await gate;
+      return remove(seqs, st);
+    };
+    const s = server();
+    const o = outbox(p, s.fetch);
+    await o.configure({ url: 'http://fleet.test/v1/batches', intervalMs: 3_600_000, images: false });
+    let open!: () => void;
+    gate = new Promise<void>((r) => (open = r));
+    await o.tick(); // batch 1 sent; writing down its answer waits on the gate
+    await new Promise((r) => setTimeout(r, 20));
+    const second = o.enqueue(); // batch 2 gathered meanwhile
+    await new Promise((r) => setTimeout(r, 20));
+    gate = undefined;
+    open();
+    await second;
+    await settle();
+    await o.tick();
+    await settle();
+    expect(s.calls.map((c) => c.seq)).toEqual([1, 2, 3]);
+    expect([...s.accepted.values()]).toEqual([1, 1, 1]);
+    expect(p.state!.nextSeq).toBe(4);
+    expect(o.status().stats.sent).toBe(3);
+  });
 });

@@ -154,6 +154,9 @@ export class SyncOutbox {
   private readonly random: () => number;
   private readonly fetch: typeof fetch;
   private lastErrorCode?: SyncErrorCode;
+  /** the state's changes, one at a time: a batch gathered while another's answer is written down must
+   * neither reuse its sequence number nor write back the counts from before it */
+  private changing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: Deps) {
     this.now = deps.now ?? Date.now;
@@ -235,9 +238,20 @@ export class SyncOutbox {
     await this.sendQueue(true);
   }
 
+  /** Runs `change` after the changes before it have been written down. */
+  private exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changing.then(change, change);
+    this.changing = run.catch(() => undefined);
+    return run;
+  }
+
   /** Makes a batch of what is new since the last one and queues it (with its cursor, atomically). */
   async enqueue(): Promise<(QueuedBatch & { more?: boolean }) | undefined> {
     await this.load();
+    return this.exclusive(() => this.gather());
+  }
+
+  private async gather(): Promise<(QueuedBatch & { more?: boolean }) | undefined> {
     const s = this.state!;
     const now = this.now();
     const closedUpTo = Math.floor((now - 10_000) / 60_000) * 60_000 - 60_000;
@@ -308,8 +322,7 @@ export class SyncOutbox {
   /** One batch: true when it left the queue (acknowledged, or refused as malformed). */
   private async send(b: QueuedBatch, keepalive: boolean): Promise<boolean> {
     const cfg = this.config!;
-    const s = this.state!;
-    s.stats.lastAttemptAt = this.now();
+    this.state!.stats.lastAttemptAt = this.now();
     const gz = this.gzipOk && this.deps.gzip ? await this.deps.gzip(b.body).catch(() => undefined) : undefined;
     const body = gz ?? b.body;
     const size = gz ? gz.size : b.bytes;
@@ -357,19 +370,21 @@ export class SyncOutbox {
     return true;
   }
 
-  private async done(b: QueuedBatch, stats: (s: SyncStats) => SyncStats) {
-    const next = { ...this.state!, stats: stats(this.state!.stats) };
-    if (!next.stats.lastError) delete next.stats.lastError;
-    await this.deps.persistence.remove([b.seq], next);
-    this.state = next;
-    this.queue = this.queue.filter((x) => x.seq !== b.seq);
+  private done(b: QueuedBatch, stats: (s: SyncStats) => SyncStats) {
+    return this.exclusive(async () => {
+      const next = { ...this.state!, stats: stats(this.state!.stats) };
+      if (!next.stats.lastError) delete next.stats.lastError;
+      await this.deps.persistence.remove([b.seq], next);
+      this.state = next;
+      this.queue = this.queue.filter((x) => x.seq !== b.seq);
+    });
   }
 
   /** A failed attempt: back off (exponential with jitter, or as long as Retry-After says), and say so once. */
   private fail(code: SyncErrorCode, message: string, status?: number, retryAt?: number) {
     const s = this.state!;
     s.stats = { ...s.stats, lastError: { code, message, at: this.now(), ...(status ? { status } : {}) } };
-    void this.deps.persistence.saveState(s).catch(() => undefined);
+    void this.exclusive(() => this.deps.persistence.saveState(this.state!)).catch(() => undefined);
     const backoff = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** this.attempt) * (0.5 + this.random() / 2);
     this.attempt = Math.min(this.attempt + 1, 20);
     const at = Math.max(retryAt ?? 0, this.now() + backoff);
