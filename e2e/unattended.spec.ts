@@ -163,3 +163,60 @@ for (const { which, standby, title } of cases) {
     expect(rec.pageErrors).toEqual([]);
   });
 }
+
+test('an element removed while its model loads (a route change, React StrictMode) lets go of its camera and workers; two start() in a row build one pipeline', async ({ page }) => {
+  test.setTimeout(120_000);
+  const rec = await recordEvents(page);
+  await instrument(page);
+  await page.goto('/?backend=wasm&camera_id=cam-host&standby=off&record=off&panel=off');
+  await waitForEvent(page, 'ready');
+  // what an element still holds: live camera tracks it opened, and its workers' life locks (held while a worker lives)
+  const holds = (src: string, from: number) =>
+    page.evaluate(
+      async ([src, from]) => {
+        const w = window as unknown as Instrumented;
+        const tracks = w.__streams.slice(from as number).flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length;
+        const locks = ((await navigator.locks.query()).held ?? []).map((l) => l.name ?? '').filter((n) => n.includes(src as string)).map((n) => n.split(':')[2]).sort();
+        return { tracks, locks };
+      },
+      [src, from] as const,
+    );
+
+  // 1. removed while loading: its start() ends (false), the camera it opened is closed, its worker ends
+  const first = await page.evaluate(async () => {
+    const w = window as unknown as Instrumented & { __start?: Promise<boolean> };
+    const from = w.__streams.length;
+    const el = document.createElement('inference-monitor');
+    el.setAttribute('backend', 'wasm');
+    el.setAttribute('record', 'off');
+    document.body.append(el);
+    w.__start = el.start();
+    while (w.__streams.length === from) await new Promise((r) => setTimeout(r, 10)); // the camera is open...
+    const state = el.state; // ...the model still loading
+    el.remove();
+    return { src: el.sourceId, from, state };
+  });
+  expect(first.state).toBe('loading');
+  expect(await page.evaluate(() => Promise.race([(window as unknown as { __start: Promise<boolean> }).__start, new Promise((r) => setTimeout(() => r('still waiting'), 15_000))]))).toBe(false);
+  await expect.poll(() => holds(first.src, first.from), { timeout: 10_000 }).toEqual({ tracks: 0, locks: [] });
+
+  // 2. start() twice in a row: the later one builds the pipeline, the earlier resolves false; one camera, one worker of each kind
+  const second = await page.evaluate(async () => {
+    const w = window as unknown as Instrumented & { __el?: HTMLElement };
+    const from = w.__streams.length;
+    const el = document.createElement('inference-monitor');
+    el.setAttribute('backend', 'wasm');
+    el.setAttribute('record', 'off');
+    document.body.append(el);
+    w.__el = el;
+    const [a, b] = await Promise.all([el.start(), el.start()]);
+    return { src: el.sourceId, from, a, b };
+  });
+  expect([second.a, second.b]).toEqual([false, true]);
+  await page.waitForTimeout(1000);
+  expect(await holds(second.src, second.from)).toEqual({ tracks: 1, locks: ['frames', 'inference'] });
+  // and taken off the page once running: all of it goes
+  await page.evaluate(() => (window as unknown as { __el: HTMLElement }).__el.remove());
+  await expect.poll(() => holds(second.src, second.from), { timeout: 10_000 }).toEqual({ tracks: 0, locks: [] });
+  expect(rec.pageErrors).toEqual([]);
+});

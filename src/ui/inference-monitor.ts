@@ -183,6 +183,10 @@ export class InferenceMonitor extends LitElement {
   private frames?: Comlink.Remote<FrameWorkerApi>;
   private stream?: MediaStream;
   private run = 0;
+  /** starts asked for: only the latest builds a pipeline */
+  private launches = 0;
+  /** what ends the starts in progress when the pipeline is stopped */
+  private onHalt: (() => void)[] = [];
   private last?: InferenceResult;
   private drawPending = false;
   private fallbackLoop?: number;
@@ -368,8 +372,13 @@ export class InferenceMonitor extends LitElement {
 
   /** Builds the pipeline (after `dead`, a worker that died, without waiting on it). */
   private async launch(dead?: WorkerName): Promise<boolean> {
+    const launch = ++this.launches;
     await this.halt(dead);
+    if (launch !== this.launches) return false; // a later start() (or rebuild) took over while this one stopped the last
     const run = ++this.run;
+    // a stop() (or the element leaving the page) while loading: a worker that is gone never answers
+    const stopped = new Promise<never>((_, reject) => this.onHalt.push(() => reject(new MonitorError('worker-failed', 'stopped while starting'))));
+    stopped.catch(() => {});
     this.state = 'loading';
     this._error = undefined;
     this._ready = undefined;
@@ -402,13 +411,16 @@ export class InferenceMonitor extends LitElement {
               : 'Loading manifest…';
       });
       const [ready, stream] = await Promise.all([
-        Promise.race([this.api.load(request.manifestUrl, request.backend, onProgress, request.threads, request.bundled), inference.failed]),
+        Promise.race([this.api.load(request.manifestUrl, request.backend, onProgress, request.threads, request.bundled), inference.failed, stopped]),
         openCamera({ camera: this.camera, width: this.width, height: this.height }),
       ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
       if ('failed' in stream) throw stream.failed;
+      if (run !== this.run) {
+        closeCamera(stream); // stopped meanwhile: the camera this start opened goes too
+        return false;
+      }
       this.stream = stream;
       if ('failed' in ready) throw ready.failed;
-      if (run !== this.run) return false;
       await this.api.setThreshold(this.threshold);
       const video = this.renderRoot.querySelector('video')!;
       const track = stream.getVideoTracks()[0]!;
@@ -422,6 +434,7 @@ export class InferenceMonitor extends LitElement {
         await video.play().catch(() => {});
       }
       this.viewMode = view;
+      if (run !== this.run) return false; // stopped meanwhile (what this start made is gone with it)
       const { port: port2, held: framesHeld, lock: framesLock } = await this.startFrameWorker(ready.prep, view);
       if (readable) await this.attachStream(run, track, readable);
       else this.startFallbackLoop(run, video);
@@ -616,6 +629,7 @@ export class InferenceMonitor extends LitElement {
   /** Stops the pipeline; a `dead` worker is not waited on. */
   private async halt(dead?: WorkerName): Promise<void> {
     this.run++;
+    for (const stop of this.onHalt.splice(0)) stop();
     this.supervisor.disarm();
     this.spare.discard();
     this.loaded = undefined;
