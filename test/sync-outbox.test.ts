@@ -329,4 +329,34 @@ describe('SyncOutbox', () => {
     expect(p.state!.nextSeq).toBe(4);
     expect(o.status().stats.sent).toBe(3);
   });
+  it('a full queue does not drop the batch on its way: it is either acknowledged (sent) or tried again, never both dropped and sent', async () => {
+    const p = memory();
+    const s = server();
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const slowFetch = (async (url: string, init: RequestInit) => {
+      await answered;
+      return s.fetch(url, init);
+    }) as unknown as typeof globalThis.fetch;
+    const o = outbox(p, slowFetch);
+    await o.load();
+    const { MAX_QUEUE } = await import('../src/sync/outbox.ts');
+    (MAX_QUEUE as { batches: number }).batches = 2;
+    try {
+      await o.enqueue();
+      await o.enqueue();
+      await o.configure({ url: 'http://fleet.test/v1/batches', intervalMs: 3_600_000, images: false }); // batch 1 on its way
+      await o.enqueue(); // the queue is full: batch 2 goes, not batch 1
+      answer();
+      await settle();
+      expect(s.calls.map((c) => c.seq)).toEqual([1, 3]);
+      expect(o.status().stats).toMatchObject({ sent: 2, dropped: 1 });
+      await o.tick(); // the next batch reports the one dropped
+      await settle();
+      expect(s.calls.map((c) => [c.seq, c.body.dropped])).toEqual([[1, 0], [3, 0], [4, 1]]);
+    } finally {
+      (MAX_QUEUE as { batches: number }).batches = 2000;
+      o.stop();
+    }
+  });
 });

@@ -157,6 +157,8 @@ export class SyncOutbox {
   /** the state's changes, one at a time: a batch gathered while another's answer is written down must
    * neither reuse its sequence number nor write back the counts from before it */
   private changing: Promise<unknown> = Promise.resolve();
+  /** the batch being sent */
+  private inFlight?: number;
 
   constructor(private readonly deps: Deps) {
     this.now = deps.now ?? Date.now;
@@ -282,6 +284,7 @@ export class SyncOutbox {
     let bytes = this.queue.reduce((a, b) => a + b.bytes, 0) + q.bytes;
     for (const old of this.queue) {
       if (this.queue.length - drop.length + 1 <= MAX_QUEUE.batches && bytes <= MAX_QUEUE.bytes) break;
+      if (old.seq === this.inFlight) continue; // on its way: it is either acknowledged or tried again
       drop.push(old.seq);
       bytes -= old.bytes;
     }
@@ -315,7 +318,12 @@ export class SyncOutbox {
     while (this.config && this.queue.length) {
       const b = this.queue[0]!;
       if (keepalive && b.bytes > KEEPALIVE_BYTES * 4) break; // gzip makes rollups ~5× smaller; past that, the next page sends it
-      if (!(await this.send(b, keepalive))) break;
+      this.inFlight = b.seq;
+      try {
+        if (!(await this.send(b, keepalive))) break;
+      } finally {
+        this.inFlight = undefined;
+      }
     }
   }
 
@@ -382,9 +390,14 @@ export class SyncOutbox {
 
   /** A failed attempt: back off (exponential with jitter, or as long as Retry-After says), and say so once. */
   private fail(code: SyncErrorCode, message: string, status?: number, retryAt?: number) {
-    const s = this.state!;
-    s.stats = { ...s.stats, lastError: { code, message, at: this.now(), ...(status ? { status } : {}) } };
-    void this.exclusive(() => this.deps.persistence.saveState(this.state!)).catch(() => undefined);
+    const lastError = { code, message, at: this.now(), ...(status ? { status } : {}) };
+    this.state!.stats = { ...this.state!.stats, lastError }; // shown at once...
+    void this.exclusive(() => {
+      // ...and kept: a batch gathered meanwhile made its state from the one before
+      const s = this.state!;
+      if (s.stats.lastError !== lastError) s.stats = { ...s.stats, lastError };
+      return this.deps.persistence.saveState(s);
+    }).catch(() => undefined);
     const backoff = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** this.attempt) * (0.5 + this.random() / 2);
     this.attempt = Math.min(this.attempt + 1, 20);
     const at = Math.max(retryAt ?? 0, this.now() + backoff);
