@@ -27,6 +27,7 @@ describe('checkRecord', () => {
     [{ detections: [], dropped: 1.5 }, 'dropped'],
     [{ detections: [], size: { width: 0, height: 10 } }, 'size'],
     [{ detections: [], inferenceId: 'x' }, 'inferenceId'],
+    [{ detections: [], inferenceId: '0b7a1c52-3f0e-4c8d-9a51-6f2d8e4b7c10' }, 'inferenceId'], // a v4 (random) UUID: not time-ordered
     [{ detections: Array.from({ length: 1001 }, () => det()) }, 'detections'],
   ])('refuses %j naming %s', (input, field) => {
     const e = checkRecord(input as never);

@@ -99,7 +99,9 @@ export function checkRecord(r: RecordInput): RecorderError | undefined {
   if (r.malformed !== undefined && typeof r.malformed !== 'string') return new RecorderError('malformed', 'expected a reason (string)');
   if (r.dropped !== undefined && !(Number.isInteger(r.dropped) && r.dropped >= 0)) return new RecorderError('dropped', 'expected a count ≥ 0');
   if (r.size !== undefined && !(r.size && isNum(r.size.width) && isNum(r.size.height) && r.size.width > 0 && r.size.height > 0)) return new RecorderError('size', 'expected {width, height} > 0');
-  if (r.inferenceId !== undefined && !(typeof r.inferenceId === 'string' && /^[0-9a-f-]{36}$/i.test(r.inferenceId))) return new RecorderError('inferenceId', 'expected a UUID');
+  // time-ordered: the log, "after this id" queries and sync's cursor over flagged frames go by it
+  if (r.inferenceId !== undefined && !(typeof r.inferenceId === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(r.inferenceId)))
+    return new RecorderError('inferenceId', 'expected a UUIDv7 (ids sort by time); leave it out and record() makes one');
   if (r.frame !== undefined && r.frame !== null && typeof r.frame !== 'object') return new RecorderError('frame', 'expected an ImageBitmap, VideoFrame, ImageData or canvas');
   return undefined;
 }
@@ -132,6 +134,7 @@ export class Recorder extends EventTarget {
   private frameTimer?: ReturnType<typeof setTimeout>;
   private outbox: { post: RecordPost; later?: Promise<ImageBitmap | undefined> }[] = [];
   private flushTimer?: ReturnType<typeof setTimeout>;
+  private flushing: Promise<void> = Promise.resolve();
   private pendingFrames = 0;
   private worker: Worker;
   private api: Comlink.Remote<RecorderWorkerApi>;
@@ -290,7 +293,14 @@ export class Recorder extends EventTarget {
     if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
-  private async flush() {
+  /** One flush at a time, in order: one waiting on a frame's bitmap is not overtaken (by deliver()'s, say). */
+  private flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow() {
     const items = this.outbox.splice(0);
     const posts: RecordPost[] = [];
     for (const it of items) {

@@ -6,6 +6,7 @@ import type { MonitorStore } from '../store/store.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Flagger } from '../flagging/flagger.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
+import { idTime } from '../store/schema.ts';
 import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
 import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
@@ -16,6 +17,8 @@ export const APP_VERSION = '0.1.0';
 const ROLLUPS_PER_BATCH = 300;
 const FLAGGED_PER_BATCH = 200;
 const FLAGGED_WITH_IMAGES_PER_BATCH = 5;
+/** a flagged frame goes once it was captured this long ago (its id is its capture time; all monitors' frames are kept by then) */
+export const FLAGGED_SETTLE_MS = 20_000;
 const STATE_KEY = 'syncState';
 
 /** The outbox's queue and state in IndexedDB: a batch and the state that goes with it are written in one transaction. */
@@ -66,8 +69,8 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames, new baselines. */
-async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean, rollupsOnly = false): Promise<Collected> {
+/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames (settled), new baselines. */
+export async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean, rollupsOnly = false, now: () => number = Date.now): Promise<Collected> {
   let more = false;
   // whole minutes only, up to the per-batch bound
   let rollups = await store.rollupsBetween('1m', cursor.rollupsUpTo + 60_000, closedUpTo);
@@ -83,7 +86,10 @@ async function collect(store: MonitorStore, engine: HealthEngine | undefined, fl
   const alerts = rollupsOnly ? [] : await store.alertsAfter(cursor.alertsAfter, LIMITS.alerts);
   if (alerts.length === LIMITS.alerts) more = true;
   const max = images ? FLAGGED_WITH_IMAGES_PER_BATCH : FLAGGED_PER_BATCH;
-  const ids = flagger ? flagger.db.ids({}).filter((id) => id > cursor.flaggedAfter).reverse() : [];
+  // frames captured up to FLAGGED_SETTLE_MS ago: the cursor is the newest id sent, and a slower monitor (or a
+  // hand flag) may still store a frame captured a little before one already kept
+  const settled = now() - FLAGGED_SETTLE_MS;
+  const ids = flagger ? flagger.db.ids({}).filter((id) => id > cursor.flaggedAfter && idTime(id) <= settled).reverse() : [];
   if (ids.length > max) more = true;
   const flagged: FlaggedSync[] = [];
   for (const f of flagger ? await flagger.db.frames(ids.slice(0, max)) : []) {
