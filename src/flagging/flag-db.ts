@@ -143,11 +143,12 @@ export class FlagDb {
 
   /** Rewrites a kept frame's metadata (its reasons, say); its images stay. */
   async update(frame: FlaggedFrame): Promise<void> {
-    const at = this.position(frame.id);
-    if (at < 0) throw new Error(`flagged frame ${frame.id} is not kept`);
+    if (this.position(frame.id) < 0) throw new Error(`flagged frame ${frame.id} is not kept`);
     if (this.db) await this.db.put('flagged', frame);
     else this.mem.get(frame.id)!.frame = frame;
-    this.index[at] = { ...entryOf(frame), bytes: this.index[at]!.bytes };
+    // where it is now: an add meanwhile may have evicted others (or it)
+    const at = this.position(frame.id);
+    if (at >= 0) this.index[at] = { ...entryOf(frame), bytes: this.index[at]!.bytes };
   }
 
   /** The ids passing a query, newest first (all of them: the index is in memory and bounded by the cap). */

@@ -390,6 +390,7 @@ export class MonitorStore {
     );
     await dropSeriesPages(tx.objectStore('seriesPages'), rows);
     await tx.done;
+    this.invalidate('all'); // again: a read made before the import may have cached what it replaced
   }
 
   // ---------- queries ----------
@@ -658,11 +659,26 @@ export class MonitorStore {
    */
   async annotate(src: string, id: string, meta: unknown): Promise<Annotation> {
     const patch = checkAnnotation(id, meta);
-    const old = this.db ? await this.db.get('annotations', id) : this.memAnnotations.get(id);
-    const a: Annotation = { id, src: old?.src ?? src, meta: mergeAnnotation(old?.meta ?? {}, patch), seq: uuidv7() };
+    const merge = (old: Annotation | undefined): Annotation => ({ id, src: old?.src ?? src, meta: mergeAnnotation(old?.meta ?? {}, patch), seq: uuidv7() });
+    let a: Annotation;
+    if (this.db) {
+      // read and write in one transaction: two annotations of one inference in a row both stay
+      const tx = this.db.transaction('annotations', 'readwrite');
+      const written = tx.done.then(() => undefined, (e: unknown) => e ?? new Error('the annotation was not stored'));
+      let old: Annotation | undefined;
+      try {
+        old = await tx.store.get(id);
+      } catch (e) {
+        await written;
+        throw e;
+      }
+      a = merge(old);
+      tx.store.put(a).catch(() => undefined); // its failure is the transaction's
+      const failed = await written;
+      if (failed) this.noteFailure(failed);
+    } else a = merge(this.memAnnotations.get(id));
     this.memAnnotations.set(id, a);
     if (this.memAnnotations.size > 10_000) this.memAnnotations.delete(this.memAnnotations.keys().next().value!);
-    await this.db?.put('annotations', a).catch((e) => this.noteFailure(e));
     return a;
   }
 
