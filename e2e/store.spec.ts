@@ -113,6 +113,19 @@ test('log after an id: exactly the frames newer than it, newest first, across bl
   expect(r.none).toBe(0);
 });
 
+test('annotations: five of one inference sent at once all stay, merged; null removes a key', async ({ page }) => {
+  await openStorePage(page, { dbName: `annotate-${Date.now()}` });
+  const meta = await page.evaluate(async (now) => {
+    const g = globalThis as any;
+    await g.ingest(10, now - 5_000, 10, { seed: 5 });
+    const id = (await g.testStore.log({ limit: 1 })).rows[0].id;
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((k, i) => g.testStore.annotate('0190a0c0-0000-7000-8000-00000000000a', id, { [k]: i })));
+    await g.testStore.annotate('0190a0c0-0000-7000-8000-00000000000a', id, { c: null });
+    return (await g.testStore.log({ limit: 1 })).rows[0].annotations;
+  }, Date.now());
+  expect(meta).toEqual({ a: '0', b: '1', d: '3', e: '4' }); // kept as text
+});
+
 test('retention: raw frames by age and by count; rollups stay', async ({ page }) => {
   await openStorePage(page, { dbName: `retention-${Date.now()}`, retention: { frameMaxCount: 1000, frameMaxAgeMs: 3600_000 } });
   const now = Date.now();
