@@ -67,10 +67,13 @@ function setup(opts: { gone?: Set<string>; meta?: Map<string, unknown> } = {}) {
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((c) => c()));
 
-/** Observes one record and lets its encode round trip finish. */
+/** Observes one record and lets its encode round trip and keeping finish (a record that comes while its source's frame is being kept is passed over, as in the worker). */
 async function feed(f: Flagger, rec: FrameRecord, dets: Detection[] = [], near?: Detection[]) {
   f.observe(rec, dets, near);
   await new Promise((r) => setTimeout(r, 15));
+  const busy = (f as unknown as { busy: Set<string> }).busy;
+  for (const end = Date.now() + 5000; busy.size && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 5));
 }
 
 describe('Flagger', () => {
