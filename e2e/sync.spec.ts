@@ -178,6 +178,76 @@ test('faults: the server down 35 s, a reload and a browser restart while it is d
   }
 });
 
+test('two kiosk windows of one site: one syncs at a time and sends both cameras’ data once; when it closes, the other takes over where it left off', async ({ context }) => {
+  test.setTimeout(300_000);
+  const server = await startFleetServer({ port: 5320, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });
+  const sqlite = <T>(sql: string, ...args: unknown[]) => {
+    const db = new Database(server.db, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare(sql).all(...args) as T[];
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    // (each window with its own interval: two outboxes running side by side would drift apart, not mirror each other)
+    const open = async (camera: string, interval: number) => {
+      const p = await context.newPage();
+      await recordEvents(p);
+      await p.goto(kioskUrl(server.url, '&panel=off&standby=off').replace('camera_id=sync-cam', `camera_id=${camera}`).replace('sync_interval=2', `sync_interval=${interval}`));
+      await waitForEvent(p, 'ready');
+      await waitForEvent(p, 'inference');
+      return p;
+    };
+    const a = await open('cam-a', 2);
+    const b = await open('cam-b', 3);
+    // one outbox per site (its state and queue are the site's): the second window waits its turn
+    expect((await syncStatus(b)).state).toBe('elsewhere');
+    expect((await syncStatus(a)).state).toMatch(/idle|sending|waiting/);
+    const flag = (p: Page) => p.evaluate(async () => ((await (document.querySelector('inference-monitor') as unknown as { flag(): Promise<{ id: string }> }).flag()).id));
+    const flaggedIds = () => sqlite<{ id: string }>('SELECT id FROM flagged').map((r) => r.id);
+    // a frame flagged in the window that does not sync reaches the server through the one that does
+    const fromB = await flag(b);
+    await expect.poll(flaggedIds, { timeout: 60_000, intervals: [2000] }).toContain(fromB);
+    // both cameras' closed minutes arrive, each once: the server's totals equal the site's own, camera by camera
+    await expect.poll(async () => (await syncedRange(server)) !== undefined, { timeout: 130_000, intervals: [2000] }).toBe(true);
+    await expect.poll(async () => (await syncStatus(a)).backlog.batches, { timeout: 30_000 }).toBe(0);
+    const range = (await syncedRange(server))!;
+    for (const camera_id of ['cam-a', 'cam-b']) {
+      const theirs = await server.get<Totals>('/v1/totals', { ...range, camera_id });
+      const mine = await a.evaluate(
+        async ([from, to, camera_id]) => (await (await (document.querySelector('inference-monitor') as unknown as { store(): Promise<any> }).store()).totals({ from, to, camera_id })).frames as number,
+        [range.from, range.to, camera_id] as const,
+      );
+      expect(mine, camera_id).toBeGreaterThan(0);
+      expect(theirs.frames, camera_id).toBe(mine);
+    }
+    // the syncing window closes: the other takes over, under the same sync source, with the next sequence numbers
+    const source = (await syncStatus(a)).sourceId;
+    await a.close();
+    await expect.poll(async () => (await syncStatus(b)).state, { timeout: 15_000 }).toMatch(/idle|sending|waiting/);
+    expect((await syncStatus(b)).sourceId).toBe(source);
+    const later = await flag(b);
+    await expect.poll(flaggedIds, { timeout: 60_000, intervals: [2000] }).toContain(later);
+    // batches 1..N, each once, no gap; N is what the site counts as sent (read between two identical readings)
+    let sent = -1;
+    let n: { n: number; lo: number; hi: number }[] = [];
+    await expect
+      .poll(async () => {
+        const before = await syncStatus(b);
+        n = sqlite<{ n: number; lo: number; hi: number }>('SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM batches WHERE source = ?', source);
+        const after = await syncStatus(b);
+        sent = after.stats.sent;
+        return before.stats.sent === sent && after.backlog.batches === 0 && after.state !== 'sending' ? n[0]!.n - sent : 'moving';
+      }, { timeout: 30_000, intervals: [300] })
+      .toBe(0);
+    expect(n[0]).toEqual({ n: sent, lo: 1, hi: sent });
+    expect(await server.get<unknown[]>('/v1/devices')).toHaveLength(1); // one device: the site
+  } finally {
+    await server.stop();
+  }
+});
+
 test('a 503 with Retry-After is honoured', async ({ page }) => {
   test.setTimeout(240_000);
   const server = await startFleetServer({ port: 5313, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });

@@ -21,7 +21,7 @@ function flagger() {
   const kept = new Map<string, FlaggedFrame>();
   const f = {
     db: {
-      ids: () => [...kept.keys()].sort().reverse(), // newest first, as FlagDb gives them
+      idsAfter: async (after: string, limit: number) => [...kept.keys()].sort().filter((id) => id > after).slice(0, limit), // oldest first, as FlagDb gives them
       frames: async (ids: string[]) => ids.map((id) => kept.get(id)),
       images: async () => undefined,
     },

@@ -359,4 +359,31 @@ describe('SyncOutbox', () => {
       o.stop();
     }
   });
+  it('two pages of one origin share the outbox: the one that follows sends nothing until its turn, then takes up where the other left off', async () => {
+    const p = memory(); // one IndexedDB
+    const s = server();
+    const a = outbox(p, s.fetch);
+    const b = outbox(p, s.fetch);
+    b.follow();
+    const cfg = { url: 'http://fleet.test/v1/batches', intervalMs: 3_600_000, images: false };
+    await a.configure(cfg);
+    await b.configure(cfg);
+    expect(b.status().state).toBe('elsewhere');
+    for (let i = 0; i < 3; i++) {
+      await a.tick();
+      await b.tick();
+      await b.enqueue();
+    }
+    await settle(a);
+    expect(s.calls.map((c) => c.seq)).toEqual([1, 2, 3]);
+    a.stop(); // its page closes
+    await b.lead();
+    expect(b.status()).toMatchObject({ sourceId: a.status().sourceId, stats: { sent: 3 } });
+    await b.tick();
+    await settle(b);
+    expect(s.calls.map((c) => c.seq)).toEqual([1, 2, 3, 4]);
+    expect([...s.accepted.values()]).toEqual([1, 1, 1, 1]);
+    expect(b.status().stats.sent).toBe(4);
+    b.stop();
+  });
 });

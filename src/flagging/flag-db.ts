@@ -163,6 +163,15 @@ export class FlagDb {
     return out;
   }
 
+  /**
+   * The ids after `after`, oldest first, at most `limit`, as stored: with IndexedDB, those kept by every
+   * page of the origin (for sync, which one page runs), not just this page's index.
+   */
+  async idsAfter(after: string, limit: number): Promise<string[]> {
+    if (!this.db) return this.index.filter((e) => e.id > after).slice(0, limit).map((e) => e.id);
+    return this.db.getAllKeys('flagged', IDBKeyRange.lowerBound(after, true), limit);
+  }
+
   /** A page of flagged frames' metadata, newest first, with how many pass the filters in all. */
   async list(q: FlaggedQuery = {}): Promise<{ rows: FlaggedFrame[]; next?: string; total: number }> {
     const limit = Math.min(Math.max(1, q.limit ?? 100), 1000);

@@ -16,7 +16,7 @@ import { buildLabellingZip } from '../flagging/export/zip.ts';
 import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
 import type { Range } from './store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
-import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
+import type { SyncConfig, SyncOutbox, SyncStatus } from '../sync/outbox.ts';
 import type { MonitorInfo } from '../sync/payload.ts';
 
 export interface RecordMessage {
@@ -117,6 +117,22 @@ async function retention(upkeep = true) {
   else await run();
 }
 
+/**
+ * An outbox's state and queue are the origin's (IndexedDB): with two pages of it open (a kiosk window per
+ * camera), one runs it at a time — the page holding the Web Lock, until it closes; the next waits its turn.
+ */
+function takeTurns(outbox: SyncOutbox, name: string) {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (!locks) return;
+  outbox.follow();
+  void locks
+    .request(name, async () => {
+      await outbox.lead().catch(() => undefined);
+      await new Promise<never>(() => {}); // held for this page's life
+    })
+    .catch(() => void outbox.lead().catch(() => undefined)); // no lock to be had: run it here
+}
+
 const api = {
   /** Opens the store (once per worker); resolves with its status. */
   open(options: OpenOptions = {}): Promise<StoreStatus> {
@@ -129,11 +145,13 @@ const api = {
           const st = sync!.outbox.status();
           for (const l of syncListeners) l(e, st);
         });
+        takeTurns(sync.outbox, 'inference-health-sync');
         await sync.outbox.load().catch(() => undefined);
         otlp = createOtlp(store!, () => [...sync!.monitors.values()], (e) => {
           const st = otlp!.status();
           for (const l of otlpListeners) l(e, st);
         });
+        takeTurns(otlp, 'inference-health-otlp');
         lastMode = s.mode;
         void retention(false);
         retentionTimer = setInterval(() => void retention(), 60_000);

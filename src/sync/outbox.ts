@@ -90,7 +90,8 @@ export interface OutboxPersistence {
 }
 
 export interface SyncStatus {
-  state: 'off' | 'idle' | 'sending' | 'waiting' | 'offline';
+  /** `elsewhere`: another page of this origin syncs (the outbox is the origin's; one page runs it at a time) */
+  state: 'off' | 'idle' | 'sending' | 'waiting' | 'offline' | 'elsewhere';
   url?: string;
   sourceId?: string;
   backlog: { batches: number; bytes: number; oldestAt?: number };
@@ -159,6 +160,8 @@ export class SyncOutbox {
   private changing: Promise<unknown> = Promise.resolve();
   /** the batch being sent */
   private inFlight?: number;
+  /** whether this page runs the outbox (see follow/lead) */
+  private leading = true;
 
   constructor(private readonly deps: Deps) {
     this.now = deps.now ?? Date.now;
@@ -171,9 +174,28 @@ export class SyncOutbox {
     this.loaded ??= this.deps.persistence.load().then(({ state, queue }) => {
       this.state = state ?? { sourceId: this.deps.newId(), nextSeq: 1, cursor: freshCursor(this.now()), droppedUnreported: 0, stats: { sent: 0, rejected: 0, dropped: 0 } };
       this.queue = queue.sort((a, b) => a.seq - b.seq);
-      if (!state) return this.deps.persistence.saveState(this.state);
+      if (!state && this.leading) return this.deps.persistence.saveState(this.state);
     });
     return this.loaded;
+  }
+
+  /**
+   * Another page of this origin runs the outbox (its state and queue are the origin's, in IndexedDB): this
+   * one gathers and sends nothing until `lead()`. Before `configure`.
+   */
+  follow() {
+    this.leading = false;
+  }
+
+  /** This page's turn to run the outbox: it takes up the state and queue where the page before left them. */
+  async lead(): Promise<void> {
+    this.leading = true;
+    this.loaded = undefined;
+    await this.load();
+    if (this.config) {
+      this.schedule();
+      this.kick();
+    }
   }
 
   /** Starts (or re-aims) syncing; undefined stops it. The queue is kept either way. */
@@ -185,7 +207,7 @@ export class SyncOutbox {
     this.attempt = 0;
     this.nextAttemptAt = undefined;
     this.gzipOk = true;
-    if (this.config) {
+    if (this.config && this.leading) {
       this.schedule();
       this.kick();
     }
@@ -195,7 +217,7 @@ export class SyncOutbox {
   status(): SyncStatus {
     const q = this.queue;
     return {
-      state: !this.config ? 'off' : this.offline ? 'offline' : this.sending ? 'sending' : this.nextAttemptAt ? 'waiting' : 'idle',
+      state: !this.config ? 'off' : !this.leading ? 'elsewhere' : this.offline ? 'offline' : this.sending ? 'sending' : this.nextAttemptAt ? 'waiting' : 'idle',
       ...(this.config ? { url: this.config.url } : {}),
       ...(this.state ? { sourceId: this.state.sourceId } : {}),
       backlog: { batches: q.length, bytes: q.reduce((a, b) => a + b.bytes, 0), ...(q.length ? { oldestAt: q[0]!.createdAt } : {}) },
@@ -215,6 +237,7 @@ export class SyncOutbox {
 
   /** One interval: new batches (as many as it takes to catch up, up to 50), then send the queue. */
   async tick(): Promise<void> {
+    if (!this.leading) return;
     for (let i = 0; i < 50; i++) {
       const more = await this.enqueue();
       if (!more?.more) break;
@@ -235,7 +258,7 @@ export class SyncOutbox {
 
   /** The page is hiding: gather what is new and send what fits a keepalive request. */
   async pagehide(): Promise<void> {
-    if (!this.config) return;
+    if (!this.config || !this.leading) return;
     await this.enqueue();
     await this.sendQueue(true);
   }
@@ -250,6 +273,7 @@ export class SyncOutbox {
   /** Makes a batch of what is new since the last one and queues it (with its cursor, atomically). */
   async enqueue(): Promise<(QueuedBatch & { more?: boolean }) | undefined> {
     await this.load();
+    if (!this.leading) return undefined;
     return this.exclusive(() => this.gather());
   }
 
@@ -298,7 +322,7 @@ export class SyncOutbox {
   }
 
   private kick() {
-    if (!this.config || this.sending || this.offline) return;
+    if (!this.config || !this.leading || this.sending || this.offline) return;
     if (this.nextAttemptAt && this.nextAttemptAt > this.now()) return;
     void this.sendQueue(false);
   }

@@ -89,7 +89,8 @@ export async function collect(store: MonitorStore, engine: HealthEngine | undefi
   // frames captured up to FLAGGED_SETTLE_MS ago: the cursor is the newest id sent, and a slower monitor (or a
   // hand flag) may still store a frame captured a little before one already kept
   const settled = now() - FLAGGED_SETTLE_MS;
-  const ids = flagger ? flagger.db.ids({}).filter((id) => id > cursor.flaggedAfter && idTime(id) <= settled).reverse() : [];
+  const after = flagger ? await flagger.db.idsAfter(cursor.flaggedAfter, max + 1) : [];
+  const ids = after.filter((id) => idTime(id) <= settled);
   if (ids.length > max) more = true;
   const flagged: FlaggedSync[] = [];
   for (const f of flagger ? await flagger.db.frames(ids.slice(0, max)) : []) {
@@ -101,7 +102,8 @@ export async function collect(store: MonitorStore, engine: HealthEngine | undefi
   }
   const baselines: BaselineSummary[] = [];
   const sent = { ...cursor.baselines };
-  for (const b of engine?.baselines() ?? []) {
+  // as stored: every page's (sync is run by one page of the origin)
+  for (const b of engine ? await store.baselines() : []) {
     const key = `${b.mv}|${b.camera}`;
     if (sent[key] === b.createdAt) continue;
     sent[key] = b.createdAt;

@@ -762,6 +762,8 @@ const ago = (t?: number) => (t === undefined ? 'never' : `${Math.max(0, Math.rou
 
 /** The sync tile: state and last success; backlog (batches, age of the oldest) and the last error. */
 function syncTile(s: SyncStatus): { id: string; label: string; value: string; detail: string; level: Level } {
+  // another page of this origin runs the sync (one at a time): what this page knows of it is from its start
+  if (s.state === 'elsewhere') return { id: 'sync', label: 'Sync', value: 'by another tab', detail: 'another page of this site sends the batches; this one takes over when it closes', level: 'ok' };
   const err = s.stats.lastError;
   const failing = !!err && (!s.stats.lastSuccessAt || err.at > s.stats.lastSuccessAt);
   const backlog = s.backlog.batches ? `${s.backlog.batches} batch${s.backlog.batches === 1 ? '' : 'es'} waiting, oldest ${ago(s.backlog.oldestAt)}` : 'nothing waiting';
