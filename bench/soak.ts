@@ -82,7 +82,7 @@ const lsSlope = (xs: number[], ys: number[]) => {
 function agentName(a: { url?: string; scope?: string }): string {
   if (!a.scope || a.scope === 'Window') return 'main';
   const file = (a.url ?? '').split('/').pop() ?? '';
-  if (/store-worker/.test(file)) return 'store worker';
+  if (/hub-worker/.test(file)) return 'hub worker';
   if (/frame-worker/.test(file)) return 'frame worker';
   if (/ort|wasm/.test(file)) return "onnxruntime's threads";
   if (/worker/.test(file)) return 'inference worker';
@@ -174,7 +174,7 @@ class Workers {
 }
 
 const workerName = (t: string) => {
-  if (/store/.test(t)) return 'store worker';
+  if (/hub/.test(t)) return 'hub worker';
   if (/frame/.test(t)) return 'frame worker';
   if (/inference/.test(t) || /worker-[\w-]+\.js/.test(t)) return 'inference worker';
   return /ort|wasm/.test(t) ? "onnxruntime's threads" : t.split('/').pop() || t;

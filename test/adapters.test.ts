@@ -9,7 +9,7 @@ import { OnnxGraph } from '../scripts/tfjs2onnx/onnx-graph.ts';
 import { decodeOutputs, type OutputTensor, firstNonFinite } from '../src/inference/adapters/index.ts';
 import { nms, yoloFormat } from '../src/inference/adapters/yolo.ts';
 import { parseManifest, type ModelManifest } from '../src/inference/manifest.ts';
-import { fitFrame } from '../src/inference/preprocess.ts';
+import { fitFrame } from '../src/capture/preprocess.ts';
 
 /** An ONNX model that ignores its image input and returns fixed outputs (input × 0 + constant). */
 async function fixedOutputModel(outputs: Record<string, { dims: number[]; data: number[] }>) {

@@ -8,7 +8,7 @@ import { FlagDb } from '../src/flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../src/flagging/flagger.ts';
 import type { FlagRule } from '../src/flagging/types.ts';
 import type { FrameRecord } from '../src/telemetry/record.ts';
-import type { Detection } from '../src/inference/types.ts';
+import type { Detection } from '../src/types/detection.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 let seq = 0;

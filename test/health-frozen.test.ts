@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AlertEvent, type Baseline, HealthEngine } from '../src/health/engine.ts';
 import { binomialBelow, changedValue, pictureChanged, pictureOf } from '../src/health/frozen.ts';
-import { yuvImageStats } from '../src/health/image-stats.ts';
+import { yuvImageStats } from '../src/capture/image-stats.ts';
 import { DEFAULT_RULES, parseRules } from '../src/health/rules.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
 import { type FrameRecord, toFrameRecord } from '../src/telemetry/record.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { rgbaImageStats, sceneDistance, yuvImageStats } from '../src/health/image-stats.ts';
-import type { Yuv420 } from '../src/inference/yuv.ts';
+import { rgbaImageStats, sceneDistance, yuvImageStats } from '../src/capture/image-stats.ts';
+import type { Yuv420 } from '../src/capture/yuv.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 
 const W = 512, H = 512;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOutputs } from '../src/inference/adapters/index.ts';
 import { decodeYolo } from '../src/inference/adapters/yolo.ts';
 import { feedShape, parseManifest } from '../src/inference/manifest.ts';
-import { fitFrame } from '../src/inference/preprocess.ts';
+import { fitFrame } from '../src/capture/preprocess.ts';
 import { main } from '../src/models/cli.ts';
 import { GuessError, guessManifest } from '../src/models/guess.ts';
 import { LabelsError, parseDataYaml, parseFlow, parseLabels } from '../src/models/labels.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../src/inference/manifest.ts';
-import { fitFrame, rgbaToTensor, toSourceBox } from '../src/inference/preprocess.ts';
+import { fitFrame, rgbaToTensor, toSourceBox } from '../src/capture/preprocess.ts';
 import { readFileSync } from 'node:fs';
 import { defaultManifest } from './helpers/fixtures.ts';
 

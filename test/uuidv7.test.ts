@@ -1,6 +1,6 @@
 /** UUIDv7 ids (src/lib/uuidv7.ts): the format, the time in the first 48 bits, order by time, no repeats. */
 import { describe, expect, it } from 'vitest';
-import { idTime } from '../src/store/schema.ts';
+import { idTime } from '../src/lib/uuidv7.ts';
 import { uuidv7 } from '../src/lib/uuidv7.ts';
 
 describe('uuidv7', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitFrame } from '../src/inference/preprocess.ts';
-import { type Yuv420, yuvToRgba, yuvToTensor } from '../src/inference/yuv.ts';
+import { fitFrame } from '../src/capture/preprocess.ts';
+import { type Yuv420, yuvToRgba, yuvToTensor } from '../src/capture/yuv.ts';
 
 const raw = { layout: 'NHWC' as const, channels: 'RGB' as const, normalization: { scale: 1, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] } };
 

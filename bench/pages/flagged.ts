@@ -5,14 +5,15 @@
  * frames in seconds instead of minutes of flagging.
  */
 import { openDB } from 'idb';
-import { DB_NAME, DB_VERSION, migrations, type MonitorDB } from '../../src/store/schema.ts';
+import { MONITOR_DB } from '../../src/hub/database.ts';
+import type { FlagDB } from '../../src/flagging/schema.ts';
 import { FlagDb } from '../../src/flagging/flag-db.ts';
 import { uuidv7 } from '../../src/lib/uuidv7.ts';
 
 async function multiply(n: number) {
-  const db = await openDB<MonitorDB>(DB_NAME, DB_VERSION, {
+  const db = await openDB<FlagDB>(MONITOR_DB.name, MONITOR_DB.version, {
     upgrade(d, oldVersion, newVersion, tx) {
-      for (let v = oldVersion + 1; v <= (newVersion ?? DB_VERSION); v++) migrations[v]?.(d, tx);
+      for (let v = oldVersion + 1; v <= (newVersion ?? MONITOR_DB.version); v++) MONITOR_DB.migrations[v]?.(d, tx);
     },
   });
   const flagged = new FlagDb(db);

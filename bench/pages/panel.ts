@@ -1,12 +1,12 @@
 /** Panel benchmark page: fills this origin's store with a day of history, then mounts the health panel on demand. */
-import { getStore } from '../../src/store/client.ts';
+import { getHub } from '../../src/hub/client.ts';
 import { rollFrames } from '../../src/telemetry/rollup.ts';
 import { syntheticRecords } from '../../e2e/pages/synthetic.ts';
 import '../../src/ui/health-panel.ts';
 
 /** `hours` of history for `cameras` cameras rolled up (records at `fps`), plus `logRows` recent raw records for the log. */
 async function fill(hours: number, fps: number, cameras: number, logRows: number) {
-  const store = await getStore();
+  const store = await getHub();
   const end = Date.now();
   for (let c = 0; c < cameras; c++)
     for (let h = 0; h < hours; h++) {

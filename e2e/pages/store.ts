@@ -1,12 +1,12 @@
 /** Test/bench page: opens its own store worker (own database and options) and exposes it with a record generator. */
 import * as Comlink from 'comlink';
-import type { StoreWorkerApi } from '../../src/store/store-worker.ts';
+import type { HubApi } from '../../src/hub/hub-worker.ts';
 import type { StoreOptions } from '../../src/store/store.ts';
 import { syntheticRecords } from './synthetic.ts';
 import { rollFrames } from '../../src/telemetry/rollup.ts';
 
 async function openTestStore(options: StoreOptions) {
-  const api = Comlink.wrap<StoreWorkerApi>(new Worker(new URL('../../src/store/store-worker.ts', import.meta.url), { type: 'module' }));
+  const api = Comlink.wrap<HubApi>(new Worker(new URL('../../src/hub/hub-worker.ts', import.meta.url), { type: 'module' }));
   const status = await api.open(options);
   Object.assign(globalThis, { testStore: api });
   return status;
@@ -14,7 +14,7 @@ async function openTestStore(options: StoreOptions) {
 
 /** Adds n synthetic records in batches, as the pipeline would, then flushes. */
 async function ingest(n: number, start: number, fps: number, opts: Parameters<typeof syntheticRecords>[3] = {}, batch = 500) {
-  const api = (globalThis as unknown as { testStore: Comlink.Remote<StoreWorkerApi> }).testStore;
+  const api = (globalThis as unknown as { testStore: Comlink.Remote<HubApi> }).testStore;
   const all = syntheticRecords(n, start, fps, opts);
   const t0 = performance.now();
   for (let i = 0; i < all.length; i += batch) await api.add(all.slice(i, i + batch));
@@ -24,7 +24,7 @@ async function ingest(n: number, start: number, fps: number, opts: Parameters<ty
 
 /** Rolls up `hours` of synthetic frames at `fps` for `cameras` cameras, in chunks, and imports only the rollups. */
 async function importDay(hours: number, fps: number, cameras: number, end: number) {
-  const api = (globalThis as unknown as { testStore: Comlink.Remote<StoreWorkerApi> }).testStore;
+  const api = (globalThis as unknown as { testStore: Comlink.Remote<HubApi> }).testStore;
   let frames = 0;
   for (let c = 0; c < cameras; c++) {
     for (let h = 0; h < hours; h++) {

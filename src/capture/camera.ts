@@ -1,4 +1,4 @@
-import { MonitorError } from '../inference/errors.ts';
+import { MonitorError } from '../lib/errors.ts';
 
 export interface CameraRequest {
   /** a deviceId, or 'default' */

@@ -10,65 +10,18 @@
 import * as Comlink from 'comlink';
 import { epochNow } from '../lib/epoch-now.ts';
 import { holdLifeLock } from '../lib/life-lock.ts';
-import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from '../inference/preprocess.ts';
-import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from '../inference/yuv.ts';
-import type { Detection } from '../inference/types.ts';
-import { drawDetections } from '../ui/draw-detections.ts';
-import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from '../health/image-stats.ts';
-
-export interface PrepSpec extends TensorLayout {
-  width: number;
-  height: number;
-  resize: 'stretch' | 'letterbox';
-  /** letterbox padding [r, g, b], 0–255 (default 114 grey) */
-  pad?: readonly [number, number, number];
-}
-
-/** What crosses to the inference worker for one frame (the tensor's buffer is transferred). */
-export interface PreparedFrame {
-  tensor: Float32Array;
-  frame: { width: number; height: number };
-  fit: Fit;
-  captureEpoch?: number;
-  handoffEpoch: number;
-  preprocessMs: number;
-  /** the frame's number in this stream: the inference worker echoes it with the boxes to draw */
-  seq: number;
-  /** frames dropped since the previous prepared frame was taken */
-  dropped: number;
-  /** input-image statistics and their cost (ms) */
-  image?: ImageStats & { ms: number };
-}
-
-/** The inference worker asks for frames by number; `inMs` > 0 asks for one that long from now. */
-export interface FrameRequest {
-  id: number;
-  inMs: number;
-}
+import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from './preprocess.ts';
+import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from './yuv.ts';
+import type { Detection } from '../types/detection.ts';
+import { drawDetections } from '../lib/draw-detections.ts';
+import type { Drawn, EncodeReply, EncodeRequest, FrameRequest, PrepSpec, PreparedFrame } from './protocol.ts';
+import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from './image-stats.ts';
 
 type Frame = VideoFrame | ImageBitmap;
 /** a frame sent to inference, kept until its boxes come back: as its YUV planes, or as the frame */
 type Shown = { seq: number; yuv?: Yuv420; frame?: Frame };
-/** a judged frame kept a few seconds under its inferenceId, for the store worker to flag */
+/** a judged frame kept a few seconds under its inferenceId, for the hub worker to flag */
 type Judged = Shown & { id: string };
-
-/** What the inference worker sends back for each frame it judged (or failed to). */
-export interface Drawn {
-  seq: number;
-  id: string;
-  detections: Detection[];
-  frame: { width: number; height: number };
-  /** the run failed: nothing to draw, the frame is only kept */
-  failed?: boolean;
-}
-
-/** The store worker asks for a judged frame as JPEG (and a thumbnail) over the flag port. */
-export interface EncodeRequest {
-  encode: { id: string; quality: number };
-}
-export interface EncodeReply {
-  encoded: { id: string; jpeg?: Blob; thumb?: Blob; width?: number; height?: number; ms?: number; error?: string };
-}
 
 /** judged frames kept for flagging: as planes (a few seconds at the inference rate), or as camera frames (fewer: they hold the camera's buffers) */
 const KEEP_JUDGED = 8;
@@ -102,7 +55,7 @@ export class FrameWorker {
   /** frames sent to inference, kept to be drawn with their boxes when `view` is 'inferred' */
   private shown: Shown[] = [];
   private view: 'live' | 'inferred' = 'live';
-  /** the store worker's flag port: while set, judged frames are kept (see KEEP_JUDGED) and encoded on request */
+  /** the hub worker's flag port: while set, judged frames are kept (see KEEP_JUDGED) and encoded on request */
   private flagPort?: MessagePort;
   private judged: Judged[] = [];
   private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D; rgba?: ImageData };
@@ -140,7 +93,7 @@ export class FrameWorker {
   }
 
   /**
-   * Connects the store worker's flag port: from now on each judged frame is kept a few seconds under its
+   * Connects the hub worker's flag port: from now on each judged frame is kept a few seconds under its
    * inferenceId, and encoded as JPEG (with a thumbnail) here, off the main thread, when the store flags it.
    */
   attachFlagPort(port: MessagePort) {

@@ -1,5 +1,5 @@
 import type { IDBPDatabase } from 'idb';
-import type { MonitorDB } from '../store/schema.ts';
+import type { FlagDB } from './schema.ts';
 import { planEviction } from './cap.ts';
 import type { FlaggedFrame } from './types.ts';
 
@@ -70,7 +70,7 @@ export class FlagDb {
   private bytes = 0;
   private mem = new Map<string, { frame: FlaggedFrame; images: FlagImages }>();
 
-  constructor(private readonly db: IDBPDatabase<MonitorDB> | undefined) {}
+  constructor(private readonly db: IDBPDatabase<FlagDB> | undefined) {}
 
   /** Reads the index of what is kept (once, at open). */
   async load(): Promise<void> {

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import type { EncodeReply, EncodeRequest } from '../capture/frame-worker.ts';
-import type { Detection } from '../inference/types.ts';
+import type { EncodeReply, EncodeRequest } from '../capture/protocol.ts';
+import type { Detection } from '../types/detection.ts';
 import { type FrameRecord, parseTagKey } from '../telemetry/record.ts';
 import { DEFAULT_FLAG_CAP } from './cap.ts';
 import type { FlagDb } from './flag-db.ts';
@@ -79,7 +79,7 @@ const ENCODE_TIMEOUT_MS = 10_000;
 const META = { rules: 'flagRules', counters: 'flagCounters', settings: 'flagSettings', stats: 'flagStats' } as const;
 
 /**
- * Decides which frames to keep for labelling, in the store worker: every record is matched against the flag
+ * Decides which frames to keep for labelling, in the hub worker: every record is matched against the flag
  * rules (with its stream's alert state and baseline), admitted by the rules' limits, checked against recently
  * kept frames of the same camera (perceptual hash and detections), then the frame worker that holds the image
  * encodes it and it is stored under the cap. Rules, limits' counters, settings and counts persist in IndexedDB.

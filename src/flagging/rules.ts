@@ -4,7 +4,7 @@ import { FLAG_KINDS, type FlagContext, type FlagDetection, type FlagInput, type 
 
 /**
  * Flag rules are data, validated here; `matchFlagRules` says which of them a frame matches (pure: the
- * store worker then applies each rule's limits and keeps the frame). Semantics per kind: see `FlagParams`.
+ * hub worker then applies each rule's limits and keeps the frame). Semantics per kind: see `FlagParams`.
  */
 
 const unit = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1));

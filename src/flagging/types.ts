@@ -1,6 +1,6 @@
 /**
  * Flagging: frames worth labelling, kept with why they were kept. Types shared by the rules (pure), the
- * store worker (which decides and keeps them), the export writers (pure) and the panel's gallery.
+ * hub worker (which decides and keeps them), the export writers (pure) and the panel's gallery.
  */
 
 /** The rule kinds: the samplers labelling teams know from hosted inference services, plus what only an on-device monitor sees. */

@@ -9,7 +9,7 @@ import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQua
 import { type FrameRecord, parseTagKey, type Stage, STAGES } from '../telemetry/record.ts';
 import { addFrame, emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture, pictureChanged, pictureOf } from './frozen.ts';
-import { sceneDistance, THUMB } from './image-stats.ts';
+import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
 import { heapGrowth } from './heap.ts';

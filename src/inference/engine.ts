@@ -1,5 +1,5 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import { MonitorError } from './errors.ts';
+import { MonitorError } from '../lib/errors.ts';
 import { type ModelManifest, parseManifest } from './manifest.ts';
 import { type Backend, loadOrt, type OrtModule, sessionOptions } from './ort.ts';
 

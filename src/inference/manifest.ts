@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { MonitorError } from './errors.ts';
+import { MonitorError } from '../lib/errors.ts';
 
 const Triple = v.tuple([v.number(), v.number(), v.number()]);
 const Byte = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255));

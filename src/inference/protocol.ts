@@ -1,6 +1,6 @@
-import type { ImageStats } from '../health/image-stats.ts';
+import type { ImageStats } from '../capture/image-stats.ts';
 import type { EngineInfo } from './engine.ts';
-import type { Detection } from './types.ts';
+import type { Detection } from '../types/detection.ts';
 
 /** The `ready` event's detail. */
 export interface ReadyInfo extends EngineInfo {
@@ -11,7 +11,7 @@ export interface ReadyInfo extends EngineInfo {
   labels: string[];
   input: { width: number; height: number };
   /** how the frame worker must prepare frames for this model */
-  prep: import('../capture/frame-worker.ts').PrepSpec;
+  prep: import('../capture/protocol.ts').PrepSpec;
 }
 
 /** Stage times in milliseconds. */
@@ -46,4 +46,35 @@ export interface InferenceResult {
   malformed?: string;
   /** input-image statistics of the frame (computed in the frame worker), and what they cost (ms) */
   image?: ImageStats & { ms: number };
+}
+
+/** A frame that produced no result: still counted, with its error kind. */
+export interface FrameFailure {
+  /** its inferenceId (UUIDv7) and epoch ms */
+  id: string;
+  t: number;
+  modelVersion: string;
+  backend: string;
+  /** frames dropped before it */
+  dropped: number;
+  /** the error kind */
+  error: string;
+  /** the stages that were timed before it failed */
+  timings?: Partial<StageTimings>;
+}
+
+/**
+ * What a worker that has a model's results (the inference worker, the recorder's worker) posts to the page's
+ * back-end over its own MessagePort, per frame: the back-end turns it into the frame's record.
+ */
+export interface ResultMessage {
+  /** the monitor's source id and its tags when the frame ran */
+  src: string;
+  tags: Record<string, string>;
+  /** the model version in use (sent alone when the port is attached) */
+  model?: string;
+  result?: InferenceResult;
+  /** detections below the threshold the close-to-threshold flag rules look at */
+  nearMisses?: Detection[];
+  failure?: FrameFailure;
 }

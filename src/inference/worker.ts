@@ -10,13 +10,13 @@ import { holdLifeLock } from '../lib/life-lock.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
 import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
-import { type MonitorErrorCode, toErrorInfo } from './errors.ts';
+import { type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
 import { feedShape, inputSize, padRgb } from './manifest.ts';
-import type { InferenceResult, ReadyInfo } from './protocol.ts';
-import type { FrameRequest, PreparedFrame } from '../capture/frame-worker.ts';
-import { STAGES, type Tags, tagKey, toFrameRecord } from '../telemetry/record.ts';
-import type { RecordMessage } from '../store/store-worker.ts';
-import type { Detection } from './types.ts';
+import type { InferenceResult, ReadyInfo, ResultMessage } from './protocol.ts';
+
+type Tags = ResultMessage['tags'];
+import type { FrameRequest, PreparedFrame } from '../capture/protocol.ts';
+import type { Detection } from '../types/detection.ts';
 
 export class InferenceWorker {
   private model?: LoadedModel;
@@ -123,12 +123,12 @@ export class InferenceWorker {
     this.request(0);
   }
 
-  /** Sends every frame's record to the store worker over `port` (the page never handles them). */
+  /** Sends every frame's result to the hub worker over `port`, which makes its record (the page never handles them). */
   attachStore(port: MessagePort, sourceId: string, tags: Tags) {
     this.storePort = port;
     this.sourceId = sourceId;
     this.tags = tags;
-    if (this.model) port.postMessage({ records: [], model: this.model.version } satisfies RecordMessage);
+    if (this.model) port.postMessage({ src: sourceId, tags, model: this.model.version } satisfies ResultMessage);
   }
 
   setTags(tags: Tags) {
@@ -136,11 +136,7 @@ export class InferenceWorker {
   }
 
   private record(r: InferenceResult, nearMisses?: Detection[]) {
-    this.storePort?.postMessage({
-      records: [toFrameRecord(r, this.sourceId, this.tags)],
-      detections: r.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined,
-      ...(nearMisses?.length ? { nearMisses: [{ id: r.inferenceId, nearMisses }] } : {}),
-    } satisfies RecordMessage);
+    this.storePort?.postMessage({ src: this.sourceId, tags: this.tags, result: r, ...(nearMisses?.length ? { nearMisses } : {}) } satisfies ResultMessage);
   }
 
   /** A frame that produced no result still counts: recorded with its error kind (its id returned). */
@@ -148,9 +144,8 @@ export class InferenceWorker {
     if (!this.storePort || !this.model) return undefined;
     const t = p.captureEpoch ?? p.handoffEpoch;
     const id = uuidv7(Math.floor(t));
-    this.storePort.postMessage({
-      records: [{ id, t: Math.round(t), src: this.sourceId, mv: this.model.version.slice(0, 12), b: this.engine?.info.backend ?? '', l: STAGES.map(() => -1), d: p.dropped, k: [], s: [], e: code, g: tagKey(this.tags) }],
-    } satisfies RecordMessage);
+    const failure = { id, t: Math.round(t), modelVersion: this.model.version, backend: this.engine?.info.backend ?? '', dropped: p.dropped, error: code };
+    this.storePort.postMessage({ src: this.sourceId, tags: this.tags, failure } satisfies ResultMessage);
     return id;
   }
 

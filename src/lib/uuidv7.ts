@@ -24,3 +24,14 @@ export function uuidv7(now = Date.now()): string {
     HEX[r[i + 4]!]! + HEX[r[i + 5]!]! + HEX[r[i + 6]!]! + HEX[r[i + 7]!]! + HEX[r[i + 8]!]! + HEX[r[i + 9]!]!
   );
 }
+
+/** The smallest UUIDv7 string for a time: every id of a frame at or after `t` sorts at or above it. */
+export function idFloor(t: number): string {
+  const h = Math.max(0, Math.floor(t)).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-`;
+}
+
+/** The millisecond time a UUIDv7 id was made at (its first 48 bits). */
+export function idTime(id: string): number {
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

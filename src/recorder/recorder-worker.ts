@@ -2,18 +2,17 @@
  * The recorder's worker: takes what a host app's own inference produced (recorder.ts posts it; a frame comes
  * ahead of its record as a VideoFrame, whose pixels are copied out here at once, or with it as an ImageBitmap),
  * and does what the monitor's frame and inference workers do for a camera — input-image statistics and the
- * scene thumbnail from the frame, the frame record, the record into the store worker (health, flagging, sync),
+ * scene thumbnail from the frame, the frame record, the record into the hub worker (health, flagging, sync),
  * and the last few frames kept for flagging (JPEG encoded here on the store's request). Nothing of it runs on
  * the host's thread.
  */
 import * as Comlink from 'comlink';
-import { type ImageStats, rgbaImageStats, ImageStatsScratch, yuvImageStats } from '../health/image-stats.ts';
-import { yuvLayout } from '../inference/yuv.ts';
-import type { InferenceResult, StageTimings } from '../inference/protocol.ts';
-import type { Detection } from '../inference/types.ts';
-import type { EncodeReply, EncodeRequest } from '../capture/frame-worker.ts';
-import type { RecordMessage } from '../store/store-worker.ts';
-import { STAGES, tagKey, type Tags, toFrameRecord } from '../telemetry/record.ts';
+import { type ImageStats, rgbaImageStats, ImageStatsScratch, yuvImageStats } from '../capture/image-stats.ts';
+import { yuvLayout } from '../capture/yuv.ts';
+import type { InferenceResult, ResultMessage, StageTimings } from '../inference/protocol.ts';
+import type { Detection } from '../types/detection.ts';
+import type { EncodeReply, EncodeRequest } from '../capture/protocol.ts';
+import type { Tags } from '../telemetry/record.ts';
 
 /** One call of record(), as it crosses to this worker. */
 export interface RecordPost {
@@ -77,7 +76,7 @@ class RecorderWorker {
   private queue: Promise<void> = Promise.resolve();
   private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D };
 
-  /** `records`: the host side's port for record() posts; `store`: the store worker's record port. */
+  /** `records`: the host side's port for record() posts; `store`: the hub worker's record port. */
   init(records: MessagePort, store: MessagePort, o: { src: string; tags: Tags; modelVersion: string; backend: string; labels?: string[] }) {
     this.store = store;
     this.labels = o.labels ?? [];
@@ -85,7 +84,7 @@ class RecorderWorker {
     this.tags = o.tags;
     this.mv = o.modelVersion;
     this.backend = o.backend;
-    store.postMessage({ records: [], model: o.modelVersion } satisfies RecordMessage);
+    store.postMessage({ src: o.src, tags: o.tags, model: o.modelVersion } satisfies ResultMessage);
     // batches of posts; `{sync}` is answered once everything before it was taken (close() waits for it)
     records.onmessage = (e: MessageEvent<RecordPost[] | FrameMessage | { sync: number }>) => {
       const d = e.data;
@@ -99,7 +98,7 @@ class RecorderWorker {
     this.tags = tags;
   }
 
-  /** The store worker's flag port: frames kept are encoded on its request. */
+  /** The hub worker's flag port: frames kept are encoded on its request. */
   attachFlagPort(port: MessagePort) {
     this.flagPort = port;
     port.onmessage = (e: MessageEvent<EncodeRequest>) => {
@@ -162,8 +161,8 @@ class RecorderWorker {
       } else this.drop(f);
     }
     if (p.error) {
-      const rec = { id: p.id, t: Math.round(p.t), src: this.src, mv: this.mv.slice(0, 12), b: this.backend, l: STAGES.map((s) => (typeof p.timings[s] === 'number' ? p.timings[s]! : -1)), d: p.dropped, k: [], s: [], e: p.error, g: tagKey(this.tags) };
-      this.store.postMessage({ records: [rec] } satisfies RecordMessage);
+      const failure = { id: p.id, t: Math.round(p.t), modelVersion: this.mv, backend: this.backend, dropped: p.dropped, error: p.error, timings: p.timings };
+      this.store.postMessage({ src: this.src, tags: this.tags, failure } satisfies ResultMessage);
       return;
     }
     const r: InferenceResult = {
@@ -180,8 +179,7 @@ class RecorderWorker {
       ...(p.malformed ? { malformed: p.malformed } : {}),
       ...(image ? { image } : {}),
     };
-    const rec = toFrameRecord(r, this.src, this.tags);
-    this.store.postMessage({ records: [rec], detections: detections.length ? [{ id: p.id, t: Math.round(p.t), detections }] : undefined } satisfies RecordMessage);
+    this.store.postMessage({ src: this.src, tags: this.tags, result: r } satisfies ResultMessage);
   }
 
   /**

@@ -10,9 +10,9 @@
  * dispatches an `error` event whose detail is a RecorderError naming the field.
  */
 import * as Comlink from 'comlink';
-import type { Detection } from '../inference/types.ts';
+import type { Detection } from '../types/detection.ts';
 import type { StageTimings } from '../inference/protocol.ts';
-import { getStore } from '../store/client.ts';
+import { getHub } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { STAGES, type Tags } from '../telemetry/record.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
@@ -169,7 +169,7 @@ export class Recorder extends EventTarget {
   private async start() {
     const version = await versionOf(this.options.modelVersion);
     this.mv = version.slice(0, 12);
-    const store = await getStore();
+    const store = await getHub();
     const toStore = new MessageChannel();
     await store.connect(Comlink.transfer(toStore.port1, [toStore.port1]));
     const records = new MessageChannel();
@@ -344,13 +344,13 @@ export class Recorder extends EventTarget {
   async annotate(inferenceId: string, metadata: Record<string, string | number | boolean | null>) {
     checkAnnotation(inferenceId, metadata);
     await this.deliver();
-    return (await getStore()).annotate(this.sourceId, inferenceId, metadata);
+    return (await getHub()).annotate(this.sourceId, inferenceId, metadata);
   }
 
   /** Flags a recorded frame for labelling (the last few with frames can be; default: the latest). */
   async flag(inferenceId: string) {
     await this.deliver();
-    return (await getStore()).flag(this.sourceId, inferenceId);
+    return (await getHub()).flag(this.sourceId, inferenceId);
   }
 
   /** Stops: records in flight are delivered, then the worker closes. */
@@ -360,7 +360,7 @@ export class Recorder extends EventTarget {
     this.closed = true;
     clearTimeout(this.frameTimer);
     for (const m of this.framesOut.splice(0)) m.frame.close(); // a recorder that never started
-    const store = await getStore();
+    const store = await getHub();
     await store.flush();
     await store.unregisterMonitor(this.sourceId);
     await store.disconnectFrames(this.sourceId);

@@ -2,7 +2,7 @@
  * Metadata attached to an inference after the fact, by its id (`annotate(inferenceId, {key: value})`, as
  * hosted monitoring APIs offer for an inference id): a lot number, the operator's verdict, the ground truth
  * once known. Kept beside the frame records (IndexedDB `annotations`), shown in the inference log, synced.
- * Pure: the checks run in the page (to throw at the caller) and again in the store worker.
+ * Pure: the checks run in the page (to throw at the caller) and again in the hub worker.
  */
 
 export interface Annotation {

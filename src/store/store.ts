@@ -1,8 +1,9 @@
 import { type IDBPDatabase, type IDBPObjectStore, openDB, type StoreNames } from 'idb';
-import type { Detection } from '../inference/types.ts';
+import type { Detection } from '../types/detection.ts';
 import { type FrameRecord, parseTagKey, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
-import { DB_NAME, DB_VERSION, idFloor, idTime, migrations, type MonitorDB } from './schema.ts';
+import type { DbSpec, StoreDB } from './schema.ts';
+import { idFloor, idTime } from '../lib/uuidv7.ts';
 import { packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
 import { BLOCK_SPAN_MS, packBlocks, unpackBlock } from './frame-block.ts';
 import { type Filters, frameMatches, percentilesOf, type Range, resolutionFor, rollupMatches, seriesColumns, seriesPoint, totalsOf } from './queries.ts';
@@ -68,7 +69,7 @@ export interface StoreStatus {
  */
 const lastClosedBucket = (res: Resolution, now = Date.now()) => bucketStart(now - 10_000, res) - RESOLUTIONS[res];
 
-type SeriesPagesStore = IDBPObjectStore<MonitorDB, ArrayLike<StoreNames<MonitorDB>>, 'seriesPages', 'readwrite'>;
+type SeriesPagesStore = IDBPObjectStore<StoreDB, ArrayLike<StoreNames<StoreDB>>, 'seriesPages', 'readwrite'>;
 
 /** Deletes the stored series pages (every filter set) whose [res, page start] falls in `range`. */
 async function deleteSeriesPages(pages: SeriesPagesStore, range: IDBKeyRange | [Resolution, number]) {
@@ -110,7 +111,7 @@ const isQuota = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededErro
  * unavailable it keeps working in memory and says so in its status.
  */
 export class MonitorStore {
-  private db?: IDBPDatabase<MonitorDB>;
+  private db?: IDBPDatabase<StoreDB>;
   private buffer: FrameRecord[] = [];
   private detections: { id: string; t: number; detections: Detection[] }[] = [];
   private gauges: Rollup[] = [];
@@ -124,7 +125,11 @@ export class MonitorStore {
   private readonly flushIntervalMs: number;
   private readonly flushCount: number;
 
-  constructor(private readonly options: StoreOptions = {}) {
+  /** `db`: the page's database (its name, version and every feature's migrations; see hub/database.ts). */
+  constructor(
+    private readonly options: StoreOptions,
+    private readonly spec: DbSpec,
+  ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 500;
     this.flushCount = options.flushCount ?? 1000;
     this.retention = { ...DEFAULT_RETENTION, ...options.retention, rollupMaxAgeMs: { ...DEFAULT_RETENTION.rollupMaxAgeMs, ...options.retention?.rollupMaxAgeMs } };
@@ -135,9 +140,9 @@ export class MonitorStore {
     try {
       if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
       this.db = await Promise.race([
-        openDB<MonitorDB>(this.options.dbName ?? DB_NAME, DB_VERSION, {
-          upgrade(db, oldVersion, newVersion, tx) {
-            for (let v = oldVersion + 1; v <= (newVersion ?? DB_VERSION); v++) migrations[v]?.(db, tx);
+        openDB<StoreDB>(this.options.dbName ?? this.spec.name, this.spec.version, {
+          upgrade: (db, oldVersion, newVersion, tx) => {
+            for (let v = oldVersion + 1; v <= (newVersion ?? this.spec.version); v++) this.spec.migrations[v]?.(db, tx);
           },
           blocking: () => this.db?.close(), // a newer tab upgrades: step aside
         }),
@@ -154,7 +159,7 @@ export class MonitorStore {
   }
 
   /** The open database (undefined while in memory): for the parts of the page's store kept beside this one (flagged frames). */
-  get database(): IDBPDatabase<MonitorDB> | undefined {
+  get database(): IDBPDatabase<StoreDB> | undefined {
     return this.db;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The sync outbox, run by the store worker: every interval it gathers what is new since the last batch —
+ * The sync outbox, run by the hub worker: every interval it gathers what is new since the last batch —
  * closed 1-min rollups, alert changes, flagged frames' metadata (images if asked), new baselines — into one
  * batch with the next sequence number, keeps it in a bounded persistent queue, and sends the queue oldest
  * first: gzip when the server takes it, a bearer token, exponential back-off with jitter, `Retry-After`
@@ -80,7 +80,7 @@ export interface SyncStats {
 
 export type SyncErrorCode = 'sync-unauthorized' | 'sync-failed' | 'sync-rejected';
 
-/** Where the queue and its state live: IndexedDB in the store worker, memory in tests. */
+/** Where the queue and its state live: IndexedDB in the hub worker, memory in tests. */
 export interface OutboxPersistence {
   load(): Promise<{ state?: OutboxState; queue: QueuedBatch[] }>;
   /** appends a batch and saves the state that goes with it, together */

@@ -1,6 +1,6 @@
 /**
  * The sync payload: what a page sends to a fleet server in one batch, and its schema. Shared by the browser
- * (which builds batches in the store worker) and the server (which validates every request with it). Pure.
+ * (which builds batches in the hub worker) and the server (which validates every request with it). Pure.
  */
 import * as v from 'valibot';
 import type { Rollup } from '../telemetry/rollup.ts';

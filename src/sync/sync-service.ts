@@ -1,12 +1,15 @@
 /**
- * The store worker's side of sync: the outbox kept in IndexedDB (or memory), what goes into a batch (read
- * from the store, the flagged frames and the health engine's baselines), and the monitors that report.
+ * The hub worker's side of sync: the outbox kept in IndexedDB (or memory), what goes into a batch (rollups,
+ * alerts, annotations, the flagged frames and the baselines, all read from IndexedDB, so a page sends what
+ * every page of the origin recorded), and the monitors that report.
  */
+import type { IDBPDatabase } from 'idb';
 import type { MonitorStore } from '../store/store.ts';
+import type { SyncDB } from './schema.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Flagger } from '../flagging/flagger.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
-import { idTime } from '../store/schema.ts';
+import { idTime } from '../lib/uuidv7.ts';
 import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
 import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
@@ -21,19 +24,22 @@ const FLAGGED_WITH_IMAGES_PER_BATCH = 5;
 export const FLAGGED_SETTLE_MS = 20_000;
 const STATE_KEY = 'syncState';
 
+/** The page's database as sync's slice of it, while it is open (undefined: memory). */
+export type SyncDatabase = () => IDBPDatabase<SyncDB> | undefined;
+
 /** The outbox's queue and state in IndexedDB: a batch and the state that goes with it are written in one transaction. */
-export function idbPersistence(store: MonitorStore, where: { queue: 'outbox' | 'otlpOutbox'; stateKey: string } = { queue: 'outbox', stateKey: STATE_KEY }): OutboxPersistence {
+export function idbPersistence(database: SyncDatabase, where: { queue: 'outbox' | 'otlpOutbox'; stateKey: string } = { queue: 'outbox', stateKey: STATE_KEY }): OutboxPersistence {
   const { queue: Q, stateKey: STATE } = where;
   const mem: { state?: OutboxState; queue: Map<number, QueuedBatch> } = { queue: new Map() };
   return {
     async load() {
-      const db = store.database;
+      const db = database();
       if (!db) return { state: mem.state, queue: [...mem.queue.values()] };
       const [state, queue] = await Promise.all([db.get('meta', STATE) as Promise<OutboxState | undefined>, db.getAll(Q)]);
       return { state, queue };
     },
     async append(batch, state) {
-      const db = store.database;
+      const db = database();
       if (!db) {
         mem.queue.set(batch.seq, batch);
         mem.state = state;
@@ -45,7 +51,7 @@ export function idbPersistence(store: MonitorStore, where: { queue: 'outbox' | '
       await tx.done;
     },
     async remove(seqs, state) {
-      const db = store.database;
+      const db = database();
       if (!db) {
         for (const s of seqs) mem.queue.delete(s);
         mem.state = state;
@@ -58,7 +64,7 @@ export function idbPersistence(store: MonitorStore, where: { queue: 'outbox' | '
     },
     async saveState(state) {
       mem.state = state;
-      await store.database?.put('meta', state, STATE);
+      await database()?.put('meta', state, STATE);
     },
   };
 }
@@ -128,9 +134,9 @@ export async function collect(store: MonitorStore, engine: HealthEngine | undefi
  * The page's OpenTelemetry export: the same closed 1-min rollups as OTLP/HTTP JSON metrics to a Collector's
  * `/v1/metrics`, with an outbox of its own (cursor, queue, retries) — a Collector acknowledges with any 2xx.
  */
-export function createOtlp(store: MonitorStore, monitors: () => MonitorInfo[], onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
+export function createOtlp(store: MonitorStore, database: SyncDatabase, monitors: () => MonitorInfo[], onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
   return new SyncOutbox({
-    persistence: idbPersistence(store, { queue: 'otlpOutbox', stateKey: 'otlpState' }),
+    persistence: idbPersistence(database, { queue: 'otlpOutbox', stateKey: 'otlpState' }),
     collect: async (cursor, closedUpTo) => {
       const all = await collect(store, undefined, undefined, cursor, closedUpTo, false, true);
       return { rollups: all.rollups, alerts: [], flagged: [], baselines: [], cursor: { ...cursor, rollupsUpTo: all.cursor.rollupsUpTo }, ...(all.more ? { more: true } : {}) };
@@ -147,10 +153,10 @@ export function createOtlp(store: MonitorStore, monitors: () => MonitorInfo[], o
 }
 
 /** The page's sync: its outbox and the monitors that report through it. */
-export function createSync(store: MonitorStore, engine: () => HealthEngine | undefined, flagger: () => Flagger | undefined, onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
+export function createSync(store: MonitorStore, database: SyncDatabase, engine: () => HealthEngine | undefined, flagger: () => Flagger | undefined, onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
   const monitors = new Map<string, MonitorInfo>();
   const outbox = new SyncOutbox({
-    persistence: idbPersistence(store),
+    persistence: idbPersistence(database),
     collect: (cursor, closedUpTo, images) => collect(store, engine(), flagger(), cursor, closedUpTo, images),
     monitors: () => [...monitors.values()].map((m) => ({ ...m, tags: syncTags(m.tags) })),
     deviceId: () => [...monitors.values()].map((m) => m.tags.device_id).find(Boolean),

@@ -1,4 +1,4 @@
-import type { InferenceResult } from '../inference/protocol.ts';
+import type { FrameFailure, InferenceResult } from '../inference/protocol.ts';
 import { confidenceBin } from './histogram.ts';
 
 /** Stages recorded per frame, in this order in `FrameRecord.l`. */
@@ -104,4 +104,10 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
     rec.th = r.image.thumb;
   }
   return rec;
+}
+
+/** A frame that produced no result → its frame record (its error kind; the stages timed before it failed). */
+export function failureRecord(f: FrameFailure, src: string, tags: Tags): FrameRecord {
+  const l = STAGES.map((s) => (typeof f.timings?.[s] === 'number' ? f.timings[s]! : -1));
+  return { id: f.id, t: f.t, src, mv: f.modelVersion.slice(0, 12), b: f.backend, l, d: f.dropped, k: [], s: [], e: f.error, g: tagKey(tags) };
 }

@@ -1,6 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ref } from 'lit/directives/ref.js';
-import type { StoreClient } from '../store/client.ts';
+import type { HubClient } from '../hub/client.ts';
 import { type PanelSource, sourceOf } from './panel/data-source.ts';
 import type { AlertEvent, Signal, Vitals } from '../health/engine.ts';
 import { COCO_LABELS } from '../inference/coco-labels.ts';
@@ -781,12 +781,12 @@ function syncTile(s: SyncStatus): { id: string; label: string; value: string; de
 
 interface PanelData {
   range: { from: number; to: number };
-  series: Awaited<ReturnType<StoreClient['series']>>;
-  totals: Awaited<ReturnType<StoreClient['totals']>>;
+  series: Awaited<ReturnType<HubClient['series']>>;
+  totals: Awaited<ReturnType<HubClient['totals']>>;
   latency: { n: number; values: number[] };
   overview: { status: Signal['status']; firing: number; streams: number; rules: Signal[] };
   vitals: Vitals[];
-  usage: Awaited<ReturnType<StoreClient['usage']>>;
+  usage: Awaited<ReturnType<HubClient['usage']>>;
   alerts: AlertEvent[];
   dims: { mv: string[]; camera_id: string[]; location: string[] };
   sync?: SyncStatus;

@@ -3,17 +3,17 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
 import { closeCamera, frameStream, openCamera } from '../capture/camera.ts';
 import { BACKENDS, type BackendChoice, type LoadProgress } from '../inference/engine.ts';
-import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../inference/errors.ts';
+import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
 import { shortVersion } from '../inference/manifest.ts';
 import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_MANIFEST } from '../inference/default-model.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
-import type { InferenceWorkerApi } from '../inference/worker.ts';
-import type { FrameWorkerApi } from '../capture/frame-worker.ts';
+import type { InferenceClient } from '../inference/client.ts';
+import { type FrameClient, startFrameWorker } from '../capture/frame-client.ts';
 import { epochNow } from '../lib/epoch-now.ts';
-import { drawDetections } from './draw-detections.ts';
+import { drawDetections } from '../lib/draw-detections.ts';
 import './health-panel.ts';
-import { getStore, type StoreClient } from '../store/client.ts';
+import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type Tags, tagKey } from '../telemetry/record.ts';
@@ -178,9 +178,9 @@ export class InferenceMonitor extends LitElement {
   }
 
   private worker?: Worker;
-  private api?: Comlink.Remote<InferenceWorkerApi>;
+  private api?: InferenceClient;
   private frameWorker?: Worker;
-  private frames?: Comlink.Remote<FrameWorkerApi>;
+  private frames?: FrameClient;
   private stream?: MediaStream;
   private run = 0;
   /** starts asked for: only the latest builds a pipeline */
@@ -223,8 +223,8 @@ export class InferenceMonitor extends LitElement {
     return this.last;
   }
   /** The page's store (shared by every monitor on it): totals, percentiles, series, log, usage. */
-  store(): Promise<StoreClient> {
-    return getStore();
+  store(): Promise<HubClient> {
+    return getHub();
   }
 
   /** This monitor's stream: its model version (short) and camera_id, as the health engine keys them. */
@@ -234,51 +234,51 @@ export class InferenceMonitor extends LitElement {
 
   /** Live vital signs of this monitor's stream (last minute vs baseline), or undefined before frames flow. */
   async vitals(): Promise<(Vitals & { backend?: string; adapter?: unknown; fallbackReason?: string }) | undefined> {
-    const v = (await (await getStore()).vitals(this.streamFilter()))[0];
+    const v = (await (await getHub()).vitals(this.streamFilter()))[0];
     const r = this._ready;
     return v && { ...v, ...(r ? { backend: r.backend, adapter: r.adapter, ...(r.fallbackReason ? { fallbackReason: r.fallbackReason } : {}) } : {}) };
   }
   /** Every rule's latest value, threshold and status for this monitor's stream (drift signals included). */
   async signals(): Promise<Signal[]> {
-    return (await getStore()).signals(this.streamFilter());
+    return (await getHub()).signals(this.streamFilter());
   }
   /** The page's alert rules. */
   async rules(): Promise<AlertRule[]> {
-    return (await getStore()).rules();
+    return (await getHub()).rules();
   }
   /** Replaces the page's alert rules (validated: rejects with a TypeError naming the bad rule; kept in IndexedDB). */
   async setRules(rules: AlertRule[]): Promise<AlertRule[]> {
-    return (await getStore()).setRules(rules);
+    return (await getHub()).setRules(rules);
   }
   /** Alert history of this monitor's camera, newest first (pass `next` back as `before` for the next page). */
   async alerts(q: { from?: number; to?: number; rule?: string; before?: string; limit?: number } = {}) {
-    return (await getStore()).alerts({ camera_id: this.cameraId ?? '', ...q });
+    return (await getHub()).alerts({ camera_id: this.cameraId ?? '', ...q });
   }
   /** "Mark current as healthy": the last baseline-length of frames becomes this stream's baseline. */
   async markHealthy(): Promise<Baseline | undefined> {
-    return (await (await getStore()).markHealthy(this.streamFilter()))[0];
+    return (await (await getHub()).markHealthy(this.streamFilter()))[0];
   }
   /** Forgets this stream's baseline; a new one is captured from the next frames. */
   async resetBaseline(): Promise<void> {
-    await (await getStore()).resetBaseline(this.streamFilter());
+    await (await getHub()).resetBaseline(this.streamFilter());
   }
   // ---------- flagging ----------
   /** The page's flag rules (defaults until changed). */
   async flagRules(): Promise<FlagRule[]> {
-    return (await getStore()).flagRules();
+    return (await getHub()).flagRules();
   }
   /** Replaces the page's flag rules (validated: rejects with a TypeError naming the bad rule and field; kept in IndexedDB). */
   async setFlagRules(rules: FlagRule[]): Promise<FlagRule[]> {
-    const out = await (await getStore()).setFlagRules(rules);
+    const out = await (await getHub()).setFlagRules(rules);
     void this.api?.setNearMissFloor(closeToThresholdFloor(out, this.threshold));
     return out;
   }
   /** JPEG quality, the storage cap (frames, bytes) and near-duplicate suppression (page-wide). */
   async flagSettings(): Promise<FlagSettings> {
-    return (await getStore()).flagSettings();
+    return (await getHub()).flagSettings();
   }
   async setFlagSettings(s: Partial<FlagSettings>): Promise<FlagSettings> {
-    return (await getStore()).setFlagSettings(s);
+    return (await getHub()).setFlagSettings(s);
   }
   /**
    * Flags a frame for labelling by hand: `inferenceId` (one of the last few judged), or the frame on screen.
@@ -286,11 +286,11 @@ export class InferenceMonitor extends LitElement {
    */
   async flag(inferenceId?: string): Promise<FlaggedFrame> {
     if (this.record === 'off' || this.flagging === 'off') throw new Error('flagging is off (record="off" or flagging="off")');
-    return (await getStore()).flag(this.sourceId, inferenceId ?? this.last?.inferenceId);
+    return (await getHub()).flag(this.sourceId, inferenceId ?? this.last?.inferenceId);
   }
   /** Flagged frames kept on this origin, newest first (filters: reason, classId, camera_id, from/to; `next` pages). */
   async flagged(q: FlaggedQuery = {}) {
-    return (await getStore()).flagged(q);
+    return (await getHub()).flagged(q);
   }
 
   private async flagFromUi() {
@@ -439,8 +439,8 @@ export class InferenceMonitor extends LitElement {
       if (readable) await this.attachStream(run, track, readable);
       else this.startFallbackLoop(run, video);
       if (this.record !== 'off') {
-        // frame records go from the inference worker straight to the store worker
-        const store = await getStore();
+        // frame results go from the inference worker straight to the hub worker, which records them
+        const store = await getHub();
         await this.connectRecords(this.api, store);
         const status = await store.status();
         if (status?.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: status.error ?? 'storage unavailable', fatal: false });
@@ -460,7 +460,7 @@ export class InferenceMonitor extends LitElement {
         }
         await this.startSync(store, ready);
         if (this.flagging !== 'off') {
-          // the store worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
+          // the hub worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
           const fc = new MessageChannel();
           await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
           await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
@@ -522,7 +522,7 @@ export class InferenceMonitor extends LitElement {
   }
 
   /** Registers this monitor with the page's sync and starts it (when `sync-url` is set); sync errors become `error` events. */
-  private async startSync(store: StoreClient, ready: ReadyInfo) {
+  private async startSync(store: HubClient, ready: ReadyInfo) {
     const config = this.syncConfig();
     const otlp = this.otlpConfig();
     await store.registerMonitor({ src: this.sourceId, mv: ready.modelVersion, backend: ready.backend, tags: this.tags, modelId: ready.modelId });
@@ -557,12 +557,12 @@ export class InferenceMonitor extends LitElement {
    */
   async annotate(inferenceId: string, metadata: Record<string, string | number | boolean | null>) {
     checkAnnotation(inferenceId, metadata);
-    return (await getStore()).annotate(this.sourceId, inferenceId, metadata);
+    return (await getHub()).annotate(this.sourceId, inferenceId, metadata);
   }
 
   /** The page's sync state: state, backlog (batches, bytes, oldest), counts, last success and last error. */
   async syncStatus(): Promise<SyncStatus | undefined> {
-    return (await getStore()).syncStatus();
+    return (await getHub()).syncStatus();
   }
 
   /** Frames this monitor's frames flagged become `flagged` events. */
@@ -614,7 +614,7 @@ export class InferenceMonitor extends LitElement {
         }
       } else if (measure.memory) heapMB = measure.memory.usedJSHeapSize / 1e6;
       const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: this.resultsSinceSample, ...this.supervisor.downtime.take(now) };
-      void getStore().then((s) => s.observeResources(sample));
+      void getHub().then((s) => s.observeResources(sample));
       heapMB = crossOriginIsolated && measure.measureUserAgentSpecificMemory ? undefined : heapMB;
       longTasks = 0;
       this.resultsSinceSample = 0;
@@ -643,7 +643,7 @@ export class InferenceMonitor extends LitElement {
     closeCamera(this.stream);
     this.stream = undefined;
     const src = this.sourceId;
-    void getStore().then((s) => s.unregisterMonitor(src)).catch(() => undefined);
+    void getHub().then((s) => s.unregisterMonitor(src)).catch(() => undefined);
     const { api, worker, frames, frameWorker } = this;
     this.api = undefined;
     this.worker = undefined;
@@ -718,8 +718,9 @@ export class InferenceMonitor extends LitElement {
    * the Web Lock the worker holds for life (once `held`).
    */
   private async startFrameWorker(prep: ReadyInfo['prep'], view: 'live' | 'inferred') {
-    this.frameWorker = new Worker(new URL('../capture/frame-worker.ts', import.meta.url), { type: 'module', name: 'frames' });
-    const frames = (this.frames = Comlink.wrap<FrameWorkerApi>(this.frameWorker));
+    const started = startFrameWorker();
+    this.frameWorker = started.worker;
+    const frames = (this.frames = started.api);
     const lock = `inference-monitor:${this.sourceId}:frames:${++this.workerSeq}`;
     const held = frames.holdLifeLock(lock);
     const { port1, port2 } = new MessageChannel();
@@ -754,7 +755,7 @@ export class InferenceMonitor extends LitElement {
       const readable = track?.readyState === 'live' ? frameStream(track) : undefined; // ended: the new camera will be attached
       if (track && readable) await this.attachStream(run, track, readable);
       if (this.record !== 'off' && this.flagging !== 'off') {
-        const store = await getStore();
+        const store = await getHub();
         const fc = new MessageChannel();
         await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
         await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
@@ -788,7 +789,7 @@ export class InferenceMonitor extends LitElement {
       const { port1, port2 } = new MessageChannel();
       await this.frames!.reconnect(Comlink.transfer(port1, [port1]));
       if (this.record !== 'off') {
-        const store = await getStore();
+        const store = await getHub();
         await this.connectRecords(spare.api, store);
         if (this.flagging !== 'off') await spare.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
       }
@@ -802,15 +803,15 @@ export class InferenceMonitor extends LitElement {
     }
   }
 
-  /** Frame records go from the inference worker `api` straight to the store worker (the page never handles them). */
-  private async connectRecords(api: Comlink.Remote<InferenceWorkerApi>, store: StoreClient) {
+  /** Frame results go from the inference worker `api` straight to the hub worker, which records them (the page never handles them). */
+  private async connectRecords(api: InferenceClient, store: HubClient) {
     const ch = new MessageChannel();
     await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
     await api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
   }
 
   /** Starts the inference worker `api` on the frame worker's channel `port`; its results and failures count while `run` is current. */
-  private attachInference(api: Comlink.Remote<InferenceWorkerApi>, port: MessagePort, run: number) {
+  private attachInference(api: InferenceClient, port: MessagePort, run: number) {
     return api.attach(
       Comlink.transfer(port, [port]),
       Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),

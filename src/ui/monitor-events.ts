@@ -3,9 +3,9 @@
  * e.detail.detections)` typed in a host's TypeScript. Every event bubbles and is composed.
  */
 import type { AlertEvent } from '../health/engine.ts';
-import type { MonitorErrorCode } from '../inference/errors.ts';
+import type { MonitorErrorCode } from '../lib/errors.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
-import type { Detection } from '../inference/types.ts';
+import type { Detection } from '../types/detection.ts';
 
 /** `ready`: the model is loaded and the camera runs. */
 export type ReadyDetail = Pick<ReadyInfo, 'backend' | 'threads' | 'modelVersion' | 'fallbackReason' | 'adapter' | 'warnings' | 'modelId' | 'labels'>;

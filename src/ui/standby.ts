@@ -5,9 +5,9 @@
  */
 import * as Comlink from 'comlink';
 import type { BackendChoice, BundledModel, LoadProgress } from '../inference/engine.ts';
-import { MonitorError } from '../inference/errors.ts';
+import { MonitorError } from '../lib/errors.ts';
 import type { ReadyInfo } from '../inference/protocol.ts';
-import type { InferenceWorkerApi } from '../inference/worker.ts';
+import { type InferenceClient, startInferenceWorker } from '../inference/client.ts';
 
 /** What an inference worker is asked to load. */
 export interface LoadRequest {
@@ -20,7 +20,7 @@ export interface LoadRequest {
 /** A started inference worker, holding the Web Lock `lock` for life once `held`. */
 export interface InferenceWorkerHandle {
   worker: Worker;
-  api: Comlink.Remote<InferenceWorkerApi>;
+  api: InferenceClient;
   lock: string;
   held: Promise<void>;
   /** rejects when the worker fails to start or throws before it is watched */
@@ -29,12 +29,11 @@ export interface InferenceWorkerHandle {
 
 /** Starts an inference worker holding the Web Lock `lock` for life. */
 export function spawnInferenceWorker(lock: string): InferenceWorkerHandle {
-  const worker = new Worker(new URL('../inference/worker.ts', import.meta.url), { type: 'module', name: 'inference' });
+  const { worker, api } = startInferenceWorker();
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new MonitorError('worker-failed', `inference worker failed: ${e.message || 'could not load'}`)), { once: true });
   });
   failed.catch(() => {});
-  const api = Comlink.wrap<InferenceWorkerApi>(worker);
   return { worker, api, lock, held: api.holdLifeLock(lock), failed };
 }
 

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import type { Yuv420 } from '../../src/inference/yuv.ts';
+import type { Yuv420 } from '../../src/capture/yuv.ts';
 import { fixturePath } from './fixtures.ts';
 
 /**

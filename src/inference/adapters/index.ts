@@ -1,6 +1,6 @@
 import { type ModelManifest, numericDims } from '../manifest.ts';
-import { type Fit, toSourceBox } from '../preprocess.ts';
-import type { Detection } from '../types.ts';
+import { type Fit, toSourceBox } from '../../capture/preprocess.ts';
+import type { Detection } from '../../types/detection.ts';
 import { decodeCenternet, type RawDetection } from './centernet.ts';
 import { decodeClassification } from './classification.ts';
 import { decodeYolo } from './yolo.ts';

@@ -1,12 +1,12 @@
-import { getStore, type StoreClient } from '../../store/client.ts';
+import { getHub, type HubClient } from '../../hub/client.ts';
 
 /**
- * What `<inference-health-panel>` and its gallery read, behind one interface: the page's own store worker
+ * What `<inference-health-panel>` and its gallery read, behind one interface: the page's own hub worker
  * (the default), or a fleet server (`ServerSource`, src/fleet/server-source.ts) — the same panel either way,
  * with the same shapes.
  */
 export type PanelSource = Pick<
-  StoreClient,
+  HubClient,
   | 'series'
   | 'totals'
   | 'percentiles'
@@ -28,4 +28,4 @@ export type PanelSource = Pick<
 >;
 
 /** The panel's source: the one it was given, else this page's store. */
-export const sourceOf = (given?: PanelSource): Promise<PanelSource> => (given ? Promise.resolve(given) : getStore());
+export const sourceOf = (given?: PanelSource): Promise<PanelSource> => (given ? Promise.resolve(given) : getHub());

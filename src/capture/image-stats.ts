@@ -1,4 +1,4 @@
-import { type Yuv420, yuvMatrix } from '../inference/yuv.ts';
+import { type Yuv420, yuvMatrix } from './yuv.ts';
 
 /**
  * Input-image statistics of one frame, from a fixed 160×128 sample grid of it (so the cost does not grow

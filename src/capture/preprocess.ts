@@ -1,4 +1,4 @@
-import type { Box } from './types.ts';
+import type { Box } from '../types/detection.ts';
 
 /** Where a source frame lands inside the model input: scale and offset (stretch or letterbox). */
 export interface Fit {

@@ -1,31 +1,29 @@
 /// <reference lib="webworker" />
 /**
- * The store worker: owns IndexedDB for this page. Inference workers send it frame records over their own
- * MessagePorts (nothing crosses the main thread); pages query it through Comlink. Retention runs once a
- * minute under a Web Lock, so two tabs never do it at the same time.
+ * The hub: the page's back-end worker, one per page. It opens the page's database and runs what every monitor
+ * on the page shares — the store (records, rollups, the log), the health engine (vitals, drift, alerts), the
+ * flagger (frames to label), sync to a server and the OTLP export. Inference and recorder workers send it their
+ * results over their own MessagePorts (nothing crosses the main thread); pages query it through Comlink.
+ * Retention runs once a minute under a Web Lock, so two tabs never do it at the same time.
  */
 import * as Comlink from 'comlink';
-import type { Detection } from '../inference/types.ts';
-import { type FrameRecord, tagKey } from '../telemetry/record.ts';
-import { MonitorStore, type StoreOptions, type StoreStatus } from './store.ts';
+import type { DetectionsRow } from '../store/schema.ts';
+import { failureRecord, type FrameRecord, tagKey, toFrameRecord } from '../telemetry/record.ts';
+import type { ResultMessage } from '../inference/protocol.ts';
+import { MonitorStore, type StoreOptions, type StoreStatus } from '../store/store.ts';
+import { MONITOR_DB, sliceOf } from './database.ts';
+import type { FlagDB } from '../flagging/schema.ts';
+import type { SyncDB } from '../sync/schema.ts';
 import { type AlertEvent, HealthEngine, type HealthOptions, type ResourceSample, upShare } from '../health/engine.ts';
 import { type AlertRule, parseRules } from '../health/rules.ts';
 import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
 import { buildLabellingZip } from '../flagging/export/zip.ts';
 import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
-import type { Range } from './store.ts';
+import type { Range } from '../store/store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
 import type { SyncConfig, SyncOutbox, SyncStatus } from '../sync/outbox.ts';
 import type { MonitorInfo } from '../sync/payload.ts';
-
-export interface RecordMessage {
-  records: FrameRecord[];
-  detections?: { id: string; t: number; detections: Detection[] }[];
-  /** detections below the threshold the close-to-threshold flag rules look at, per frame */
-  nearMisses?: { id: string; nearMisses: Detection[] }[];
-  model?: string;
-}
 
 let store: MonitorStore | undefined;
 let opening: Promise<StoreStatus> | undefined;
@@ -46,7 +44,7 @@ addEventListener('offline', () => (sync?.outbox.online(false), otlp?.online(fals
 
 async function startFlagging(s: MonitorStore) {
   const f = new Flagger(
-    new FlagDb(s.database),
+    new FlagDb(sliceOf<FlagDB>(s.database)),
     { get: (k) => s.getMeta(k), set: (k, v) => s.setMeta(k, v) },
     (mv, camera) => engine?.flagContext(mv, camera) ?? { firing: [] },
     (mv) => s.fullVersion(mv),
@@ -137,17 +135,18 @@ const api = {
   /** Opens the store (once per worker); resolves with its status. */
   open(options: OpenOptions = {}): Promise<StoreStatus> {
     if (!opening) {
-      store = new MonitorStore(options);
+      store = new MonitorStore(options, MONITOR_DB);
       opening = store.open().then(async (s) => {
         await startHealth(store!, options.health ?? {});
         await startFlagging(store!);
-        sync = createSync(store!, () => engine, () => flagger, (e) => {
+        const database = () => sliceOf<SyncDB>(store?.database);
+        sync = createSync(store!, database, () => engine, () => flagger, (e) => {
           const st = sync!.outbox.status();
           for (const l of syncListeners) l(e, st);
         });
         takeTurns(sync.outbox, 'inference-health-sync');
         await sync.outbox.load().catch(() => undefined);
-        otlp = createOtlp(store!, () => [...sync!.monitors.values()], (e) => {
+        otlp = createOtlp(store!, database, () => [...sync!.monitors.values()], (e) => {
           const st = otlp!.status();
           for (const l of otlpListeners) l(e, st);
         });
@@ -162,25 +161,25 @@ const api = {
   },
   /** Receives frame records from an inference worker. */
   connect(port: MessagePort) {
-    port.onmessage = (e: MessageEvent<RecordMessage>) => {
+    port.onmessage = (e: MessageEvent<ResultMessage>) => {
       if (!store) return;
-      if (e.data.model) store.noteModel(e.data.model);
+      const m = e.data;
+      if (m.model) store.noteModel(m.model);
+      const r = m.result;
+      const record = r ? toFrameRecord(r, m.src, m.tags) : m.failure ? failureRecord(m.failure, m.src, m.tags) : undefined;
+      if (!record) return notify();
       // flagging sees each record first (it hashes the thumbnail), then the health engine, which adds the
       // scene distance and drops the thumbnail
-      if (flagger && e.data.records?.length) {
-        const dets = new Map(e.data.detections?.map((d) => [d.id, d.detections]));
-        const near = new Map(e.data.nearMisses?.map((d) => [d.id, d.nearMisses]));
-        for (const r of e.data.records) flagger.observe(r, dets.get(r.id), near.get(r.id));
-      }
-      if (engine) for (const r of e.data.records ?? []) engine.observe(r);
-      if (e.data.records?.length) store.add(e.data.records, e.data.detections);
+      flagger?.observe(record, r?.detections, m.nearMisses);
+      engine?.observe(record);
+      store.add([record], r?.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined);
       notify();
     };
   },
   onStatus(cb: (s: StoreStatus) => void) {
     statusListeners.add(cb);
   },
-  add(records: FrameRecord[], detections?: RecordMessage['detections']) {
+  add(records: FrameRecord[], detections?: DetectionsRow[]) {
     store?.add(records, detections);
   },
   async flush() {
@@ -335,5 +334,5 @@ const api = {
   },
 };
 
-export type StoreWorkerApi = typeof api;
+export type HubApi = typeof api;
 Comlink.expose(api);

@@ -1,0 +1,55 @@
+/**
+ * The frame worker's messages: what it hands the inference worker (prepared frames, and the boxes drawn
+ * back), and how the page's back-end asks it for a judged frame's JPEG. Both sides import this module.
+ */
+import type { Detection } from '../types/detection.ts';
+import type { ImageStats } from './image-stats.ts';
+import type { Fit, TensorLayout } from './preprocess.ts';
+
+export interface PrepSpec extends TensorLayout {
+  width: number;
+  height: number;
+  resize: 'stretch' | 'letterbox';
+  /** letterbox padding [r, g, b], 0–255 (default 114 grey) */
+  pad?: readonly [number, number, number];
+}
+
+/** What crosses to the inference worker for one frame (the tensor's buffer is transferred). */
+export interface PreparedFrame {
+  tensor: Float32Array;
+  frame: { width: number; height: number };
+  fit: Fit;
+  captureEpoch?: number;
+  handoffEpoch: number;
+  preprocessMs: number;
+  /** the frame's number in this stream: the inference worker echoes it with the boxes to draw */
+  seq: number;
+  /** frames dropped since the previous prepared frame was taken */
+  dropped: number;
+  /** input-image statistics and their cost (ms) */
+  image?: ImageStats & { ms: number };
+}
+
+/** The inference worker asks for frames by number; `inMs` > 0 asks for one that long from now. */
+export interface FrameRequest {
+  id: number;
+  inMs: number;
+}
+
+/** What the inference worker sends back for each frame it judged (or failed to). */
+export interface Drawn {
+  seq: number;
+  id: string;
+  detections: Detection[];
+  frame: { width: number; height: number };
+  /** the run failed: nothing to draw, the frame is only kept */
+  failed?: boolean;
+}
+
+/** The hub worker asks for a judged frame as JPEG (and a thumbnail) over the flag port. */
+export interface EncodeRequest {
+  encode: { id: string; quality: number };
+}
+export interface EncodeReply {
+  encoded: { id: string; jpeg?: Blob; thumb?: Blob; width?: number; height?: number; ms?: number; error?: string };
+}

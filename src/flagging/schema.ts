@@ -1,0 +1,21 @@
+/** Flagging's slice of the page's IndexedDB schema: flagged frames' metadata and, apart, their images. */
+import type { DBSchema } from 'idb';
+import type { Migrations } from '../store/schema.ts';
+import type { FlaggedFrame } from './types.ts';
+
+export interface FlagDB extends DBSchema {
+  /** flagged frames' metadata, keyed by inferenceId (UUIDv7: oldest first) */
+  flagged: { key: string; value: FlaggedFrame };
+  /** their images, apart (the gallery and exports read metadata without touching the JPEGs) */
+  flaggedImages: { key: string; value: { id: string; jpeg: Blob; thumb: Blob } };
+}
+
+export const flagMigrations: Migrations = {
+  1: (db) => {
+    db.createObjectStore('flagged', { keyPath: 'id' });
+  },
+  // v4: flagged frames' images beside their metadata (the v1 `flagged` store was never written)
+  4: (db) => {
+    db.createObjectStore('flaggedImages', { keyPath: 'id' });
+  },
+};
