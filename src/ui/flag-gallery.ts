@@ -5,6 +5,7 @@ import { type PanelSource, sourceOf } from './panel/data-source.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
+import { fileSize, shortDateTime } from './format.ts';
 
 const CELL_W = 184;
 const CELL_H = 176;
@@ -13,9 +14,6 @@ const OVERSCAN = 2;
 const PAGE = 120;
 const MAX_THUMBS = 400;
 
-const dateTimeFormat = new Intl.DateTimeFormat([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const when = (t: number) => dateTimeFormat.format(t);
-const mb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 /** Sets an element's height through the CSSOM (a strict CSP blocks style attributes). */
 const height = (px: number) => (el?: Element) => {
   if (el) (el as HTMLElement).style.height = `${px}px`;
@@ -312,7 +310,7 @@ export class InferenceFlagGallery extends LitElement {
       }
       saveBlob(out.blob, `flagged-frames-${fileTime()}.zip`, this.renderRoot);
       this._message = {
-        text: `Downloaded ${out.images} frame${out.images === 1 ? '' : 's'} (${mb(out.blob.size)}) for labelling${out.missing.length ? `; ${out.missing.length} left out: their images are gone` : ''}. Nothing was deleted.`,
+        text: `Downloaded ${out.images} frame${out.images === 1 ? '' : 's'} (${fileSize(out.blob.size)}) for labelling${out.missing.length ? `; ${out.missing.length} left out: their images are gone` : ''}. Nothing was deleted.`,
         level: out.missing.length ? 'alert' : 'ok',
       };
     } catch (e) {
@@ -329,7 +327,7 @@ export class InferenceFlagGallery extends LitElement {
 
   /** A frame with its boxes: an SVG holding the image, so boxes scale with it whatever the cell's size. */
   private picture(f: FlaggedFrame, url: string | undefined, withLabels: boolean) {
-    return svg`<svg class="pic" viewBox="0 0 ${f.width} ${f.height}" preserveAspectRatio="xMidYMid meet" role="img" aria-label=${`frame ${when(f.t)}: ${f.detections.length} detections`}>
+    return svg`<svg class="pic" viewBox="0 0 ${f.width} ${f.height}" preserveAspectRatio="xMidYMid meet" role="img" aria-label=${`frame ${shortDateTime(f.t)}: ${f.detections.length} detections`}>
       ${url ? svg`<image href=${url} x="0" y="0" width=${f.width} height=${f.height}></image>` : svg`<rect class="placeholder" x="0" y="0" width=${f.width} height=${f.height}></rect>`}
       ${f.detections.map(
         (d) => svg`<rect class="box" x=${d.box[0]} y=${d.box[1]} width=${d.box[2]} height=${d.box[3]}></rect>
@@ -564,13 +562,13 @@ export class InferenceFlagGallery extends LitElement {
       </div>
       <p class="muted note summary">
         ${s
-          ? html`${s.count} kept (${mb(s.bytes)}, cap ${s.settings.maxFrames} frames / ${mb(s.settings.maxBytes)}) · ${s.stats.duplicates} near-duplicates skipped ·
+          ? html`${s.count} kept (${fileSize(s.bytes)}, cap ${s.settings.maxFrames} frames / ${fileSize(s.settings.maxBytes)}) · ${s.stats.duplicates} near-duplicates skipped ·
               ${s.stats.limited} over their rules' limits${s.stats.missed ? ` · ${s.stats.missed} missed` : ''}${s.stats.failed ? ` · ${s.stats.failed} failed` : ''}`
           : 'Loading…'}
       </p>
       ${s && s.stats.evicted
         ? html`<p class="note alert eviction" role="status">
-            The storage cap evicted ${s.stats.evicted} of the oldest flagged frame${s.stats.evicted === 1 ? '' : 's'}${s.stats.lastEvictionAt ? `, last at ${when(s.stats.lastEvictionAt)}` : ''}. Download them before the cap is reached, or raise it.
+            The storage cap evicted ${s.stats.evicted} of the oldest flagged frame${s.stats.evicted === 1 ? '' : 's'}${s.stats.lastEvictionAt ? `, last at ${shortDateTime(s.stats.lastEvictionAt)}` : ''}. Download them before the cap is reached, or raise it.
           </p>`
         : nothing}
       ${s?.stats.lastError ? html`<p class="note alert" role="alert">${s.stats.lastError}</p>` : nothing}
@@ -595,12 +593,12 @@ export class InferenceFlagGallery extends LitElement {
     const sel = this._selected.has(r.id);
     const top = r.detections.reduce<FlaggedFrame['detections'][number] | undefined>((a, d) => (!a || d.score > a.score ? d : a), undefined);
     return html`<div class="cell" data-id=${r.id} data-selected=${sel ? 'true' : 'false'}>
-      <button type="button" class="thumb" aria-label=${`Open flagged frame of ${when(r.t)}: ${r.reasons.join(', ')}`} @click=${() => this.open(r.id)}>
+      <button type="button" class="thumb" aria-label=${`Open flagged frame of ${shortDateTime(r.t)}: ${r.reasons.join(', ')}`} @click=${() => this.open(r.id)}>
         ${this.picture(r, this.thumbs.get(r.id), false)}
       </button>
       <input class="pick" type="checkbox" aria-label="Select" .checked=${sel} @change=${(e: Event) => this.toggle(r.id, (e.target as HTMLInputElement).checked)} />
       <div class="meta">
-        <span class="muted">${when(r.t)}</span>
+        <span class="muted">${shortDateTime(r.t)}</span>
         ${r.reasons.map((x) => html`<span class="chip reason">${x}</span>`)}
         ${top ? html`<span class="muted">${this.label(top.classId, top.label)} ${top.score.toFixed(2)}</span>` : nothing}
       </div>
@@ -615,7 +613,7 @@ export class InferenceFlagGallery extends LitElement {
       else if (e.key === 'ArrowRight') this.step(1);
     }}>
       <h3>
-        <span>Flagged frame ${when(f.t)}</span>
+        <span>Flagged frame ${shortDateTime(f.t)}</span>
         <button type="button" ?disabled=${i <= 0} @click=${() => this.step(-1)} aria-label="Newer">←</button>
         <button type="button" ?disabled=${i < 0 || i >= this._rows.length - 1} @click=${() => this.step(1)} aria-label="Older">→</button>
         <button type="button" class="show-in-log" @click=${() => this.dispatchEvent(new CustomEvent('show-inference', { detail: { id: f.id }, bubbles: true, composed: true }))}>Show in inference log</button>

@@ -13,6 +13,7 @@ import type { FlaggedFrame } from '../flagging/types.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
 import type { SyncStatus } from '../sync/outbox.ts';
 import { NetworkController, networkTile } from './panel/network.ts';
+import { dateTime, fmt, mb, pct, secondsAgo, time, toLocalInput } from './format.ts';
 
 type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
@@ -58,20 +59,10 @@ interface LogRow {
   annotations?: Record<string, string>;
 }
 
-const fmt = (v: number | undefined, d = 1) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
-const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(1)} %`);
-// One formatter each, made once: toLocale*String builds a formatter per call (~0.1 ms), and the log
-// renders a time per row every refresh.
-const timeFormat = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const dateTimeFormat = new Intl.DateTimeFormat([], { year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const time = (t: number) => timeFormat.format(t);
-const dateTime = (t: number) => dateTimeFormat.format(t);
-const mb = (b?: number) => (b === undefined ? '–' : b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 /** Sets an element's height through the CSSOM (a strict CSP blocks style attributes, styleMap's first render included). */
 const height = (px: number) => (el?: Element) => {
   if (el) (el as HTMLElement).style.height = `${px}px`;
 };
-const toLocalInput = (t: number) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
 
 /**
@@ -758,22 +749,20 @@ export class InferenceHealthPanel extends LitElement {
   }
 }
 
-const ago = (t?: number) => (t === undefined ? 'never' : `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`);
-
 /** The sync tile: state and last success; backlog (batches, age of the oldest) and the last error. */
 function syncTile(s: SyncStatus): { id: string; label: string; value: string; detail: string; level: Level } {
   // another page of this origin runs the sync (one at a time): what this page knows of it is from its start
   if (s.state === 'elsewhere') return { id: 'sync', label: 'Sync', value: 'by another tab', detail: 'another page of this site sends the batches; this one takes over when it closes', level: 'ok' };
   const err = s.stats.lastError;
   const failing = !!err && (!s.stats.lastSuccessAt || err.at > s.stats.lastSuccessAt);
-  const backlog = s.backlog.batches ? `${s.backlog.batches} batch${s.backlog.batches === 1 ? '' : 'es'} waiting, oldest ${ago(s.backlog.oldestAt)}` : 'nothing waiting';
+  const backlog = s.backlog.batches ? `${s.backlog.batches} batch${s.backlog.batches === 1 ? '' : 'es'} waiting, oldest ${secondsAgo(s.backlog.oldestAt)}` : 'nothing waiting';
   const dropped = s.stats.dropped ? ` · ${s.stats.dropped} dropped (queue full)` : '';
   const rejected = s.stats.rejected ? ` · ${s.stats.rejected} refused` : '';
   const skipped = s.stats.skipped ? ` · ${s.stats.skipped} items left out (invalid)` : '';
   return {
     id: 'sync',
     label: 'Sync',
-    value: s.state === 'offline' ? 'offline' : `synced ${ago(s.stats.lastSuccessAt)}`,
+    value: s.state === 'offline' ? 'offline' : `synced ${secondsAgo(s.stats.lastSuccessAt)}`,
     detail: `${backlog}${dropped}${rejected}${skipped}${failing ? ` — ${err!.code}: ${err!.message}` : ''}`,
     level: failing && err!.code === 'sync-unauthorized' ? 'alert' : failing || s.state === 'offline' || s.stats.dropped ? 'warn' : 'ok',
   };

@@ -12,6 +12,7 @@ import type { InferenceWorkerApi } from '../inference/worker.ts';
 import type { FrameWorkerApi } from '../capture/frame-worker.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from './draw-detections.ts';
+import { sig3 as fmt } from './format.ts';
 import './health-panel.ts';
 import { getStore, type StoreClient } from '../store/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
@@ -956,8 +957,6 @@ function httpUrl(attribute: string, value: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `${attribute} must be an http(s) URL, not '${value}'`);
   return url;
 }
-
-const fmt = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : '–');
 
 function describe(code: MonitorErrorCode): string {
   switch (code) {
