@@ -1,7 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { type PanelData, type PanelSource, sourceOf } from './panel/data-source.ts';
 import { COCO_LABELS } from '../inference/coco-labels.ts';
-import { type AlertMark, chartOptions, uPlot } from './charts.ts';
 import { panelStyles } from './panel/styles.ts';
 import './flag-gallery.ts';
 import type { InferenceFlagGallery } from './flag-gallery.ts';
@@ -10,6 +9,7 @@ import { fileTime, saveBlob } from './save-blob.ts';
 import { NetworkController } from './panel/network.ts';
 import { dateTime, fmt, toLocalInput } from './format.ts';
 import { CHART_TITLES, chartSpecs, chartTheme } from './panel/chart-specs.ts';
+import { TrendCharts } from './panel/trend-charts.ts';
 import { renderTile, tiles } from './panel/tiles.ts';
 import { classTable } from './panel/class-table.ts';
 import { InferenceLog, LOG_LIVE_ROWS, type LogRow } from './panel/log.ts';
@@ -32,7 +32,8 @@ export interface PanelHost {
  * history, from this origin's store. Sits inside `<inference-monitor>` by default, or alone on any page.
  * Themeable with CSS custom properties (`--hp-*`) and `::part`; `theme="dark"|"light"` (default: the
  * system's). Live updates at most 4 a second, paused while the page is hidden. What it shows is made in
- * ui/panel/: the tiles, the chart specs, the inference log (a reactive controller), the class table, the styles.
+ * ui/panel/: the tiles, the chart specs and the charts' uPlot instances (trend-charts.ts), the inference log
+ * (a reactive controller), the class table, the styles.
  */
 export class InferenceHealthPanel extends LitElement {
   static override properties = {
@@ -73,7 +74,6 @@ export class InferenceHealthPanel extends LitElement {
   declare private _note?: string;
   private galleryAt = 0;
 
-  private charts = new Map<string, uPlot>();
   private timer?: ReturnType<typeof setInterval>;
   private lastRefresh = 0;
   private refreshing = false;
@@ -81,8 +81,6 @@ export class InferenceHealthPanel extends LitElement {
   private chartSig = '';
   private seriesAt = 0;
   private slowAt = 0;
-  private resize?: ResizeObserver;
-  private marks: AlertMark[] = [];
   private onVisibility = () => {
     if (document.visibilityState === 'visible') void this.refresh();
   };
@@ -90,6 +88,11 @@ export class InferenceHealthPanel extends LitElement {
   readonly refreshCost: number[] = [];
   /** online or not: a network tile while offline */
   private readonly network = new NetworkController(this);
+  /** the trend charts' uPlot instances */
+  private readonly charts = new TrendCharts(this, {
+    theme: () => chartTheme(this, this.isDark()),
+    zoom: (from, to) => this.zoom(from, to),
+  });
   /** the inference log: its rows and the row whose details are open */
   private readonly _log = new InferenceLog(this, {
     filters: () => this.filters(),
@@ -122,9 +125,6 @@ export class InferenceHealthPanel extends LitElement {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
     clearInterval(this.timer);
-    this.resize?.disconnect();
-    for (const c of this.charts.values()) c.destroy();
-    this.charts.clear();
   }
 
   protected override updated(changed: PropertyValues) {
@@ -183,10 +183,10 @@ export class InferenceHealthPanel extends LitElement {
       const t0 = performance.now();
       this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims, sync };
       this._error = undefined;
-      this.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
+      this.charts.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
       await this.updateComplete;
       // charts redraw only when their data changed (a new or growing bucket, another range or filter)
-      const sig = `${series.res}|${series.t.length}|${series.t[0]}|${series.t.at(-1)}|${series.frames.at(-1)}|${series.heapMB.at(-1)}|${this.marks.length}|${this.isDark()}`;
+      const sig = `${series.res}|${series.t.length}|${series.t[0]}|${series.t.at(-1)}|${series.frames.at(-1)}|${series.heapMB.at(-1)}|${this.charts.marks.length}|${this.isDark()}`;
       if (full || sig !== this.chartSig) this.drawCharts();
       this.chartSig = sig;
       const ms = performance.now() - t0;
@@ -256,52 +256,13 @@ export class InferenceHealthPanel extends LitElement {
 
   // ---------- charts ----------
 
-  private themeColors = () => chartTheme(this, this.isDark());
-
   private isDark() {
     return this.theme === 'dark' || (this.theme !== 'light' && matchMedia?.('(prefers-color-scheme: dark)').matches);
   }
 
   private drawCharts() {
     const d = this._data;
-    if (!d) return;
-    const specs = chartSpecs(d, (id) => this.label(id));
-    for (const [name, { spec, data }] of Object.entries(specs)) {
-      const el = this.renderRoot.querySelector<HTMLElement>(`[data-chart="${name}"]`);
-      if (!el) continue;
-      let chart = this.charts.get(name);
-      // a chart whose series changed (other classes on top) is rebuilt; otherwise only its data is set
-      if (chart && chart.series.length !== spec.series.length + 1) {
-        chart.destroy();
-        chart = undefined;
-      }
-      if (chart && spec.series.some((s, i) => chart!.series[i + 1]!.label !== s.label)) {
-        chart.destroy();
-        chart = undefined;
-      }
-      if (!chart) {
-        const size = { width: Math.max(200, el.clientWidth), height: 160 };
-        chart = new uPlot(
-          chartOptions(spec, size, this.themeColors, () => this.marks, (from, to) => this.zoom(from, to)),
-          data,
-          el,
-        );
-        this.charts.set(name, chart);
-        this.observe(el);
-      } else chart.setData(data);
-    }
-  }
-
-  private observe(el: HTMLElement) {
-    this.resize ??= new ResizeObserver((entries) => {
-      for (const e of entries) {
-        const name = (e.target as HTMLElement).dataset.chart!;
-        const c = this.charts.get(name);
-        const w = Math.max(200, Math.floor(e.contentRect.width));
-        if (c && Math.abs(c.width - w) > 2) c.setSize({ width: w, height: 160 });
-      }
-    });
-    this.resize.observe(el);
+    if (d) this.charts.draw(chartSpecs(d, (id) => this.label(id)));
   }
 
   private zoom(from: number, to: number) {
