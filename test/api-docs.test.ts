@@ -3,7 +3,7 @@
  * `<inference-monitor>` and `<inference-health-panel>`, and every member and option of the recorder, read from
  * the sources, is named in its section. Adding one without documenting it fails here.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -70,15 +70,18 @@ describe('docs/api.md', () => {
 
   it('lists every attribute, property, method, event, part and custom property of <inference-health-panel>', () => {
     const code = src('ui/health-panel.ts');
+    // the element's parts, events and custom properties, in its file or the modules it is made of (ui/panel/)
+    const all = [code, ...readdirSync(join(root, 'src/ui/panel')).filter((f) => f.endsWith('.ts')).map((f) => src(`ui/panel/${f}`))].join('\n');
     const sec = section('`<inference-health-panel>`');
     const { attributes, properties } = reactive(code);
     expect(missing(sec, attributes), 'attributes').toEqual([]);
     expect(missing(sec, properties), 'properties').toEqual([]);
     expect(missing(sec, members(code, 'InferenceHealthPanel extends')), 'methods').toEqual([]);
-    const events = [...code.matchAll(/new CustomEvent\('([a-z-]+)'/g)].map((m) => m[1]!);
+    const events = [...all.matchAll(/new CustomEvent\('([a-z-]+)'/g)].map((m) => m[1]!);
     expect(missing(sec, events), 'events').toEqual([]);
-    expect(missing(sec, parts(code)), 'CSS parts').toEqual([]);
-    expect(missing(sec, customProps(code + src('ui/panel/styles.ts'), 'hp')), 'CSS custom properties').toEqual([]);
+    expect(parts(all)).toEqual(expect.arrayContaining(['tile', 'classes', 'details']));
+    expect(missing(sec, parts(all)), 'CSS parts').toEqual([]);
+    expect(missing(sec, customProps(all, 'hp')), 'CSS custom properties').toEqual([]);
   });
 
   it('lists every member and option of the recorder', () => {

@@ -1,6 +1,7 @@
 import { css, html, LitElement, nothing } from 'lit';
 import '../ui/health-panel.ts';
 import { FleetError, ServerSource } from './server-source.ts';
+import { ago, fmt, pct } from '../ui/format.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
 export interface FleetDevice {
@@ -14,12 +15,6 @@ export interface FleetDevice {
   firing: { rule: string; name?: string; camera_id?: string; severity?: string }[];
 }
 
-const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
-const pct = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(1)} %`);
-const ago = (t: number) => {
-  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
-  return s < 90 ? `${s} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
-};
 const values = (ds: FleetDevice[], tag: string) => [...new Set(ds.flatMap((d) => d.monitors.map((m) => m.tags[tag] ?? '')).filter(Boolean))].sort();
 const TOKEN_KEY = 'inference-fleet-token';
 

@@ -1,21 +1,18 @@
 import * as Comlink from 'comlink';
-import { css, html, LitElement, nothing, type PropertyValues, svg } from 'lit';
+import { html, LitElement, nothing, type PropertyValues, svg } from 'lit';
 import { ref } from 'lit/directives/ref.js';
 import { type PanelSource, sourceOf } from './panel/data-source.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
+import { fileSize, shortDateTime } from './format.ts';
+import { CELL_H, CELL_W, galleryStyles } from './flag-gallery-styles.ts';
 
-const CELL_W = 184;
-const CELL_H = 176;
 /** rows drawn beyond the visible ones, above and below */
 const OVERSCAN = 2;
 const PAGE = 120;
 const MAX_THUMBS = 400;
 
-const dateTimeFormat = new Intl.DateTimeFormat([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const when = (t: number) => dateTimeFormat.format(t);
-const mb = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : `${(b / 1e6).toFixed(1)} MB`);
 /** Sets an element's height through the CSSOM (a strict CSP blocks style attributes). */
 const height = (px: number) => (el?: Element) => {
   if (el) (el as HTMLElement).style.height = `${px}px`;
@@ -34,7 +31,7 @@ type Facets = Awaited<ReturnType<PanelSource['flaggedFacets']>>;
  * `<inference-flag-gallery>`: the frames kept for labelling, newest first, as thumbnails with their boxes and
  * reason chips (virtualised: only the visible rows are in the DOM); filters by reason, class, camera and
  * time; open one full size; select, delete, and download the selection or everything as one ZIP (built in
- * the store worker). Lives in `<inference-health-panel>`; labels and tags render as text.
+ * the hub worker). Lives in `<inference-health-panel>`; labels and tags render as text.
  */
 export class InferenceFlagGallery extends LitElement {
   static override properties = {
@@ -205,7 +202,7 @@ export class InferenceFlagGallery extends LitElement {
     void this.refresh(true);
   }
 
-  /** Thumbnails of the visible cells, fetched as Blobs from the store worker and shown by object URL. */
+  /** Thumbnails of the visible cells, fetched as Blobs from the hub worker and shown by object URL. */
   private wantThumbs(rows: FlaggedFrame[]) {
     const missing = rows.filter((r) => !this.thumbs.has(r.id) && !this.thumbsWanted.has(r.id));
     if (!missing.length) return;
@@ -312,7 +309,7 @@ export class InferenceFlagGallery extends LitElement {
       }
       saveBlob(out.blob, `flagged-frames-${fileTime()}.zip`, this.renderRoot);
       this._message = {
-        text: `Downloaded ${out.images} frame${out.images === 1 ? '' : 's'} (${mb(out.blob.size)}) for labelling${out.missing.length ? `; ${out.missing.length} left out: their images are gone` : ''}. Nothing was deleted.`,
+        text: `Downloaded ${out.images} frame${out.images === 1 ? '' : 's'} (${fileSize(out.blob.size)}) for labelling${out.missing.length ? `; ${out.missing.length} left out: their images are gone` : ''}. Nothing was deleted.`,
         level: out.missing.length ? 'alert' : 'ok',
       };
     } catch (e) {
@@ -329,7 +326,7 @@ export class InferenceFlagGallery extends LitElement {
 
   /** A frame with its boxes: an SVG holding the image, so boxes scale with it whatever the cell's size. */
   private picture(f: FlaggedFrame, url: string | undefined, withLabels: boolean) {
-    return svg`<svg class="pic" viewBox="0 0 ${f.width} ${f.height}" preserveAspectRatio="xMidYMid meet" role="img" aria-label=${`frame ${when(f.t)}: ${f.detections.length} detections`}>
+    return svg`<svg class="pic" viewBox="0 0 ${f.width} ${f.height}" preserveAspectRatio="xMidYMid meet" role="img" aria-label=${`frame ${shortDateTime(f.t)}: ${f.detections.length} detections`}>
       ${url ? svg`<image href=${url} x="0" y="0" width=${f.width} height=${f.height}></image>` : svg`<rect class="placeholder" x="0" y="0" width=${f.width} height=${f.height}></rect>`}
       ${f.detections.map(
         (d) => svg`<rect class="box" x=${d.box[0]} y=${d.box[1]} width=${d.box[2]} height=${d.box[3]}></rect>
@@ -338,174 +335,7 @@ export class InferenceFlagGallery extends LitElement {
     </svg>`;
   }
 
-  static override styles = css`
-    :host {
-      display: block;
-    }
-    .bar {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 0.4em 0.8em;
-      align-items: center;
-      margin-bottom: 0.5em;
-    }
-    .bar label {
-      display: inline-flex;
-      gap: 0.3em;
-      align-items: center;
-    }
-    select,
-    button {
-      font: inherit;
-      color: var(--_fg);
-      background: var(--_card);
-      border: 1px solid var(--_border);
-      border-radius: 4px;
-      padding: 0.15em 0.5em;
-    }
-    button:disabled {
-      opacity: 0.5;
-    }
-    button:focus-visible,
-    select:focus-visible,
-    input:focus-visible,
-    .thumb:focus-visible {
-      outline: 2px solid var(--_accent);
-      outline-offset: 1px;
-    }
-    .danger {
-      border-color: var(--_alert);
-      color: var(--_alert);
-    }
-    .muted {
-      color: var(--_muted);
-    }
-    .note {
-      margin: 0.3em 0;
-    }
-    .note.alert {
-      color: var(--_alert);
-    }
-    .note.ok {
-      color: var(--_ok);
-    }
-    .grid {
-      height: 380px;
-      overflow: auto;
-      border: 1px solid var(--_border);
-      border-radius: 6px;
-    }
-    .row {
-      display: grid;
-      grid-template-columns: repeat(var(--cols, 3), minmax(0, 1fr));
-      gap: 8px;
-      height: ${CELL_H}px;
-      padding: 4px 6px;
-      box-sizing: border-box;
-    }
-    .cell {
-      position: relative;
-      min-width: 0;
-      display: grid;
-      grid-template-rows: 1fr auto;
-      background: var(--_card);
-      border: 1px solid var(--_border);
-      border-radius: 4px;
-      overflow: hidden;
-    }
-    .cell[data-selected='true'] {
-      border-color: var(--_accent);
-      box-shadow: 0 0 0 1px var(--_accent);
-    }
-    .thumb {
-      all: unset;
-      cursor: pointer;
-      min-height: 0;
-      display: block;
-    }
-    .pic {
-      display: block;
-      width: 100%;
-      height: 100%;
-      background: #000;
-    }
-    .placeholder {
-      fill: #222;
-    }
-    .box {
-      fill: none;
-      stroke: #ffca3a;
-      stroke-width: 3;
-      vector-effect: non-scaling-stroke;
-    }
-    .box-label {
-      fill: #ffca3a;
-      font: 600 14px system-ui, sans-serif;
-      paint-order: stroke;
-      stroke: #000;
-      stroke-width: 3px;
-    }
-    .meta {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 2px 4px;
-      align-items: center;
-      padding: 2px 4px;
-      font-size: 11px;
-      max-height: 40px;
-      overflow: hidden;
-    }
-    .chip {
-      border: 1px solid var(--_border);
-      border-radius: 999px;
-      padding: 0 5px;
-      white-space: nowrap;
-      color: var(--_fg);
-    }
-    .pick {
-      position: absolute;
-      top: 3px;
-      left: 3px;
-      margin: 0;
-      width: 16px;
-      height: 16px;
-    }
-    .viewer {
-      border: 1px solid var(--_border);
-      border-radius: 6px;
-      padding: 0.5em;
-      margin-bottom: 0.5em;
-      background: var(--_card);
-    }
-    .viewer .pic {
-      max-height: 60vh;
-    }
-    .viewer h3 {
-      margin: 0 0 0.4em;
-      font-size: 1em;
-      display: flex;
-      gap: 0.5em;
-      flex-wrap: wrap;
-      align-items: center;
-    }
-    .viewer dl {
-      display: grid;
-      grid-template-columns: max-content minmax(0, 1fr);
-      gap: 0.1em 0.8em;
-      margin: 0.5em 0 0;
-      font-size: 0.9em;
-    }
-    .viewer dt {
-      color: var(--_muted);
-    }
-    .viewer dd {
-      margin: 0;
-      overflow-wrap: anywhere;
-    }
-    progress {
-      width: 10em;
-    }
-  `;
+  static override styles = galleryStyles;
 
   override render() {
     const s = this._status;
@@ -564,13 +394,13 @@ export class InferenceFlagGallery extends LitElement {
       </div>
       <p class="muted note summary">
         ${s
-          ? html`${s.count} kept (${mb(s.bytes)}, cap ${s.settings.maxFrames} frames / ${mb(s.settings.maxBytes)}) · ${s.stats.duplicates} near-duplicates skipped ·
+          ? html`${s.count} kept (${fileSize(s.bytes)}, cap ${s.settings.maxFrames} frames / ${fileSize(s.settings.maxBytes)}) · ${s.stats.duplicates} near-duplicates skipped ·
               ${s.stats.limited} over their rules' limits${s.stats.missed ? ` · ${s.stats.missed} missed` : ''}${s.stats.failed ? ` · ${s.stats.failed} failed` : ''}`
           : 'Loading…'}
       </p>
       ${s && s.stats.evicted
         ? html`<p class="note alert eviction" role="status">
-            The storage cap evicted ${s.stats.evicted} of the oldest flagged frame${s.stats.evicted === 1 ? '' : 's'}${s.stats.lastEvictionAt ? `, last at ${when(s.stats.lastEvictionAt)}` : ''}. Download them before the cap is reached, or raise it.
+            The storage cap evicted ${s.stats.evicted} of the oldest flagged frame${s.stats.evicted === 1 ? '' : 's'}${s.stats.lastEvictionAt ? `, last at ${shortDateTime(s.stats.lastEvictionAt)}` : ''}. Download them before the cap is reached, or raise it.
           </p>`
         : nothing}
       ${s?.stats.lastError ? html`<p class="note alert" role="alert">${s.stats.lastError}</p>` : nothing}
@@ -595,12 +425,12 @@ export class InferenceFlagGallery extends LitElement {
     const sel = this._selected.has(r.id);
     const top = r.detections.reduce<FlaggedFrame['detections'][number] | undefined>((a, d) => (!a || d.score > a.score ? d : a), undefined);
     return html`<div class="cell" data-id=${r.id} data-selected=${sel ? 'true' : 'false'}>
-      <button type="button" class="thumb" aria-label=${`Open flagged frame of ${when(r.t)}: ${r.reasons.join(', ')}`} @click=${() => this.open(r.id)}>
+      <button type="button" class="thumb" aria-label=${`Open flagged frame of ${shortDateTime(r.t)}: ${r.reasons.join(', ')}`} @click=${() => this.open(r.id)}>
         ${this.picture(r, this.thumbs.get(r.id), false)}
       </button>
       <input class="pick" type="checkbox" aria-label="Select" .checked=${sel} @change=${(e: Event) => this.toggle(r.id, (e.target as HTMLInputElement).checked)} />
       <div class="meta">
-        <span class="muted">${when(r.t)}</span>
+        <span class="muted">${shortDateTime(r.t)}</span>
         ${r.reasons.map((x) => html`<span class="chip reason">${x}</span>`)}
         ${top ? html`<span class="muted">${this.label(top.classId, top.label)} ${top.score.toFixed(2)}</span>` : nothing}
       </div>
@@ -615,7 +445,7 @@ export class InferenceFlagGallery extends LitElement {
       else if (e.key === 'ArrowRight') this.step(1);
     }}>
       <h3>
-        <span>Flagged frame ${when(f.t)}</span>
+        <span>Flagged frame ${shortDateTime(f.t)}</span>
         <button type="button" ?disabled=${i <= 0} @click=${() => this.step(-1)} aria-label="Newer">←</button>
         <button type="button" ?disabled=${i < 0 || i >= this._rows.length - 1} @click=${() => this.step(1)} aria-label="Older">→</button>
         <button type="button" class="show-in-log" @click=${() => this.dispatchEvent(new CustomEvent('show-inference', { detail: { id: f.id }, bubbles: true, composed: true }))}>Show in inference log</button>

@@ -12,6 +12,7 @@ import type { InferenceClient } from '../inference/client.ts';
 import { type FrameClient, startFrameWorker } from '../capture/frame-client.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
+import { sig3 as fmt } from './format.ts';
 import './health-panel.ts';
 import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
@@ -957,8 +958,6 @@ function httpUrl(attribute: string, value: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `${attribute} must be an http(s) URL, not '${value}'`);
   return url;
 }
-
-const fmt = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : '–');
 
 function describe(code: MonitorErrorCode): string {
   switch (code) {

@@ -1,4 +1,7 @@
+import type { FlaggedFrame } from '../../flagging/types.ts';
 import { getHub, type HubClient } from '../../hub/client.ts';
+import type { AlertEvent, Signal, Vitals } from '../../health/engine.ts';
+import type { SyncStatus } from '../../sync/outbox.ts';
 
 /**
  * What `<inference-health-panel>` and its gallery read, behind one interface: the page's own hub worker
@@ -29,3 +32,27 @@ export type PanelSource = Pick<
 
 /** The panel's source: the one it was given, else this page's store. */
 export const sourceOf = (given?: PanelSource): Promise<PanelSource> => (given ? Promise.resolve(given) : getHub());
+
+/** What one refresh of the panel read for its range and filters: the tiles, charts and class table show it. */
+export interface PanelData {
+  range: { from: number; to: number };
+  series: Awaited<ReturnType<HubClient['series']>>;
+  totals: Awaited<ReturnType<HubClient['totals']>>;
+  latency: { n: number; values: number[] };
+  overview: { status: Signal['status']; firing: number; streams: number; rules: Signal[] };
+  vitals: Vitals[];
+  usage: Awaited<ReturnType<HubClient['usage']>>;
+  alerts: AlertEvent[];
+  dims: { mv: string[]; camera_id: string[]; location: string[] };
+  sync?: SyncStatus;
+}
+
+/** What the panel shows of a running monitor (the `<inference-monitor>` it sits in, if any). */
+export interface PanelHost {
+  state: string;
+  readyInfo?: { backend: string; modelVersion: string; modelId: string; fallbackReason?: string; labels: string[] };
+  /** flags the frame on screen for labelling (the gallery's "Flag this frame") */
+  flag?: (inferenceId?: string) => Promise<FlaggedFrame>;
+  /** while its camera is down (track ended or muted): the camera tile says so */
+  cameraDown?: { reason: 'ended' | 'muted'; since: number };
+}
