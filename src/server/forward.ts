@@ -24,22 +24,20 @@
  * ''), written like a page's alert (alerts, alert_state: /v1/alerts and /v1/devices show it) and forwarded; the
  * source's next batch resolves it in the same transaction. Which sources are down is alert_state itself, so a
  * restart neither repeats nor loses it.
+ *
+ * This file is the Forwarder that puts these together; the parts are in forward/: targets.ts, formats.ts (the
+ * bodies), queue.ts (the outgoing table), lane.ts (a target's worker) and device-down.ts.
  */
 import { toOtlp } from '../sync/otlp.ts';
 import type { AlertEvent } from '../health/engine.ts';
 import { type Config, FORWARD_DEFAULTS, type ForwardConfig } from './config.ts';
 import type { FleetDb, IngestEvent } from './db.ts';
+import { checkDevices, downAlert, resolveDown } from './forward/device-down.ts';
 import { type AlertContext, alertmanagerAlert, panelLink, slackMessage, webhookEvent } from './forward/formats.ts';
 import { Lane } from './forward/lane.ts';
 import { alertKey, type Log, queueRow } from './forward/queue.ts';
 import { st } from './forward/statements.ts';
 import { targetsOf } from './forward/targets.ts';
-
-/** The server-side rule of a silent source. */
-export const DEVICE_DOWN = { rule: 'device-down', name: 'Device stopped sending', severity: 'critical' } as const;
-
-/** sources raised as down per check (the rest on the next) */
-const DOWN_PER_CHECK = 1000;
 
 /**
  * The forwarder: `new Forwarder(db, config)` hooks into ingest at once (queueing), `start()` starts the
@@ -90,13 +88,14 @@ export class Forwarder {
 
   // ---------- queueing (inside the caller's transaction) ----------
 
-  private context(source: string, device?: string): AlertContext {
+  /** Who an alert of `source` is about (its device id from the database unless given). */
+  context(source: string, device?: string): AlertContext {
     device ??= (st(this.db, 'SELECT coalesce(device_id, id) FROM sources WHERE id = ?').pluck().get(source) as string | undefined) ?? source;
     return { source, device, panel: this.panel(source) };
   }
 
   /** Queues an alert state change for each target (Alertmanager only when it is the alert's latest state); returns the rows queued. */
-  private enqueue(ctx: AlertContext, a: AlertEvent, now: number, latest: boolean): number {
+  enqueue(ctx: AlertContext, a: AlertEvent, now: number, latest: boolean): number {
     let n = 0;
     for (const { target: t } of this.lanes) {
       let body: unknown;
@@ -122,8 +121,8 @@ export class Forwarder {
       queueRow(this.db, 'otlp', `otlp:${e.source}:${e.batch.seq}`, `${e.source}:${e.batch.seq}:otlp`, body, e.now);
       n++;
     }
-    const down = this.downAlert(e.source);
-    if (down) n += this.resolveDown(ctx, down, e.now);
+    const down = downAlert(this.db, e.source);
+    if (down) n += resolveDown(this, ctx, down, e.now);
     if (n) this.kickSoon();
   }
 
@@ -139,61 +138,15 @@ export class Forwarder {
 
   // ---------- device down ----------
 
-  /** The source's firing device-down alert, if any. */
-  private downAlert(source: string): AlertEvent | null {
-    const data = st(this.db, "SELECT data FROM alert_state WHERE source = ? AND rule = ? AND camera_id = '' AND class_id = -1 AND state = 'firing'").pluck().get(source, DEVICE_DOWN.rule) as string | undefined;
-    return data ? (JSON.parse(data) as AlertEvent) : null;
-  }
-
-  private resolveDown(ctx: AlertContext, firing: AlertEvent, now: number): number {
-    const a: AlertEvent = { ...firing, id: `device-down-${now}-resolved`, state: 'resolved', value: Math.round((now - firing.since) / 1000), t: now, since: firing.t };
-    const r = this.db.putAlert(ctx.source, a);
-    return r.fresh ? this.enqueue(ctx, a, now, r.latest) : 0;
-  }
-
   /**
    * Raises device-down for sources silent for more than 3 intervals (since the later of their last batch and
    * the server's start) and resolves it for sources seen since (normally their batch already did). Returns the
    * source ids raised and resolved.
    */
   checkDevices(now = Date.now()): { raised: string[]; resolved: string[] } {
-    const limit = 3 * this.config.intervalMs;
-    const cut = now - limit;
-    const raised: string[] = [];
-    const resolved: string[] = [];
-    if (this.startedAt < cut) {
-      const silent = st(this.db, `
-        SELECT s.id, coalesce(s.device_id, s.id) AS device, s.last_seen, s.monitors FROM sources s
-        WHERE s.last_seen < ? AND NOT EXISTS (
-          SELECT 1 FROM alert_state a WHERE a.source = s.id AND a.rule = ? AND a.camera_id = '' AND a.class_id = -1 AND a.state = 'firing'
-        ) ORDER BY s.last_seen LIMIT ?
-      `).all(cut, DEVICE_DOWN.rule, DOWN_PER_CHECK) as { id: string; device: string; last_seen: number; monitors: string }[];
-      for (const s of silent) {
-        let mv = '';
-        try {
-          mv = (JSON.parse(s.monitors) as { mv?: string }[])[0]?.mv ?? '';
-        } catch { /* none */ }
-        const a: AlertEvent = {
-          id: `device-down-${now}-firing`, rule: DEVICE_DOWN.rule, name: DEVICE_DOWN.name, severity: DEVICE_DOWN.severity, state: 'firing',
-          value: Math.round((now - s.last_seen) / 1000), threshold: limit / 1000, mv, camera_id: '', t: now, since: s.last_seen,
-        };
-        this.db.db.transaction(() => {
-          const r = this.db.putAlert(s.id, a);
-          if (r.fresh) this.enqueue(this.context(s.id, s.device), a, now, r.latest);
-        })();
-        raised.push(s.id);
-      }
-    }
-    const back = st(this.db, `
-      SELECT a.source, a.data, coalesce(s.device_id, s.id) AS device FROM alert_state a JOIN sources s ON s.id = a.source
-      WHERE a.rule = ? AND a.camera_id = '' AND a.class_id = -1 AND a.state = 'firing' AND s.last_seen >= ?
-    `).all(DEVICE_DOWN.rule, cut) as { source: string; data: string; device: string }[];
-    for (const b of back) {
-      this.db.db.transaction(() => this.resolveDown(this.context(b.source, b.device), JSON.parse(b.data) as AlertEvent, now))();
-      resolved.push(b.source);
-    }
-    if (raised.length || resolved.length) this.kickSoon();
-    return { raised, resolved };
+    const r = checkDevices(this, this.startedAt, now);
+    if (r.raised.length || r.resolved.length) this.kickSoon();
+    return r;
   }
 
   private check(): void {
