@@ -13,7 +13,9 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertmanagerAlert, backoff, retryAfterMs, slackMessage, webhookEvent } from '../src/server/forward.ts';
+import { alertmanagerAlert, slackMessage, webhookEvent } from '../src/server/forward/formats.ts';
+import { retryAfterMs } from '../src/server/forward/lane.ts';
+import { backoff } from '../src/server/forward/queue.ts';
 import { alert, batch, getJson, MV, parseMetrics, post, type Server, startServer } from './server-helpers.ts';
 
 const AM_BIN = '/usr/bin/prometheus-alertmanager';

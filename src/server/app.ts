@@ -18,7 +18,7 @@ import { parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import type { Config, TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
-import { forwardingStatus } from './forward.ts';
+import { forwardingStatus } from './forward/queue.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
 
 const MINUTE = 60_000;

@@ -35,7 +35,7 @@ export const RETENTION = {
   alerts: 365 * DAY,
   flagged: 365 * DAY,
   batches: 30 * DAY,
-  /** dead-lettered outgoing alert deliveries (forward.ts) */
+  /** dead-lettered outgoing alert deliveries (forward/queue.ts) */
   deadLetters: 30 * DAY,
 } as const;
 
@@ -113,7 +113,7 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
         PRIMARY KEY (source, mv, camera)
       );
     `),
-  // forward.ts: the durable queue of alert deliveries (state pending | dead; delivered rows are deleted) and totals per target
+  // forward/queue.ts: the durable queue of alert deliveries (state pending | dead; delivered rows are deleted) and totals per target
   (db) =>
     db.exec(`
       CREATE TABLE outgoing (
