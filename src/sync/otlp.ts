@@ -10,6 +10,7 @@ import { CONFIDENCE_BINS, LATENCY_BOUNDS } from '../telemetry/histogram.ts';
 import { parseTagKey, STAGES } from '../telemetry/record.ts';
 import { meanOf, type Rollup } from '../telemetry/rollup.ts';
 import type { Batch } from './payload.ts';
+import { APP_VERSION } from '../lib/version.ts';
 
 type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
 export interface KeyValue {
@@ -44,7 +45,7 @@ export interface ExportMetricsServiceRequest {
 
 /** AGGREGATION_TEMPORALITY_DELTA: each point covers its own minute */
 const DELTA = 1 as const;
-const SCOPE = { name: 'inference-health-monitor', version: '0.1.0' };
+const SCOPE = { name: 'inference-health-monitor', version: APP_VERSION };
 const LATENCY_BOUNDS_S = LATENCY_BOUNDS.map((b) => b / 1000);
 const CONFIDENCE_BOUNDS = Array.from({ length: CONFIDENCE_BINS - 1 }, (_, i) => (i + 1) / CONFIDENCE_BINS);
 const IMAGE = { br: ['brightness', '1'], co: ['contrast', '1'], sa: ['saturation', '1'], sh: ['sharpness', '1'], sc: ['scene_distance', '1'] } as const;

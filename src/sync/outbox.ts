@@ -6,9 +6,7 @@
  * honoured, and at once when the network comes back. A batch leaves the queue only when the server
  * acknowledged its sequence (or refused it as malformed, which is counted): nothing is lost silently.
  */
-import { type AnnotationSync, type Batch, type BaselineSummary, type FlaggedSync, type MonitorInfo, SYNC_VERSION } from './payload.ts';
-import type { Rollup } from '../telemetry/rollup.ts';
-import type { AlertEvent } from '../health/engine.ts';
+import { type Batch, type MonitorInfo, SYNC_VERSION } from './payload.ts';
 
 /** Where the outbox sends, how often, and what. */
 export interface SyncConfig {
@@ -21,12 +19,7 @@ export interface SyncConfig {
 }
 
 /** What is new since the last batch, and the cursor that marks it taken. */
-export interface Collected {
-  rollups: Rollup[];
-  alerts: AlertEvent[];
-  flagged: FlaggedSync[];
-  baselines: BaselineSummary[];
-  annotations?: AnnotationSync[];
+export interface Collected extends Pick<Batch, 'rollups' | 'alerts' | 'flagged' | 'baselines' | 'annotations'> {
   cursor: SyncCursor;
   /** more was new than one batch carries: the next batch follows at once */
   more?: boolean;

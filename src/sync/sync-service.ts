@@ -9,13 +9,12 @@ import type { SyncDB } from './schema.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Flagger } from '../flagging/flagger.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
+import { APP_VERSION } from '../lib/version.ts';
 import { idTime } from '../lib/uuidv7.ts';
 import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
 import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
 
-/** the app's version, sent with every batch */
-export const APP_VERSION = '0.1.0';
 /** per batch: rollups (whole minutes), flagged frames (fewer with their images) */
 const ROLLUPS_PER_BATCH = 300;
 const FLAGGED_PER_BATCH = 200;
