@@ -17,7 +17,7 @@ const LAYERS = [
   ['hub'], // the page's back-end worker: composes store, health, flagging and sync
   ['recorder', 'ui'], // the headless recorder; the elements
   ['offline'], // the kiosk's service worker
-  ['kiosk', 'panel', 'fleet', 'models'], // pages and the manifest CLI
+  ['pages', 'manifest-cli'], // the pages (kiosk, history, fleet) and the manifest CLI
 ];
 const all = LAYERS.flat();
 const rules = LAYERS.flatMap((layer, i) => {
@@ -39,7 +39,7 @@ module.exports = {
       comment: 'src/server/ shares only pure code with the browser (types, lib, telemetry, store queries, health, sync payloads)',
       severity: 'error',
       from: { path: '^src/server/' },
-      to: { path: '^src/(capture|inference|hub|recorder|ui|offline|kiosk|panel|fleet|models)/' },
+      to: { path: '^src/(capture|inference|hub|recorder|ui|offline|pages|manifest-cli)/' },
     },
     {
       name: 'nothing-imports-the-server',

@@ -4,8 +4,9 @@ import type { FlaggedFrame } from '../src/flagging/types.ts';
 import { clipBox, cocoDataset, labelsFor } from '../src/flagging/export/coco.ts';
 import { yoloDataYaml, yoloLabels } from '../src/flagging/export/yolo.ts';
 import { labelStudioConfig, labelStudioTasks } from '../src/flagging/export/labelstudio.ts';
-import { csvCell, csvRow, MANIFEST_COLUMNS, manifestCsv } from '../src/flagging/export/csv.ts';
-import { metricsCsv, metricsJson, type MetricsSeries, type MetricsTotals } from '../src/flagging/export/metrics.ts';
+import { MANIFEST_COLUMNS, manifestCsv } from '../src/flagging/export/csv.ts';
+import { csvCell, csvRow } from '../src/lib/csv.ts';
+import { metricsCsv, metricsJson, type MetricsSeries, type MetricsTotals } from '../src/store/metrics-file.ts';
 import { buildLabellingZip } from '../src/flagging/export/zip.ts';
 import type { MonitorStore } from '../src/store/store.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Bring your own model (src/models): the ONNX reader, label files, the manifest guess and the CLI — on real
+ * Bring your own model (src/manifest-cli): the ONNX reader, label files, the manifest guess and the CLI — on real
  * ONNX files (the default model, and two models written with onnx-proto and run by onnxruntime-node).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +12,10 @@ import { decodeOutputs } from '../src/inference/adapters/index.ts';
 import { decodeYolo } from '../src/inference/adapters/yolo.ts';
 import { feedShape, parseManifest } from '../src/inference/manifest.ts';
 import { fitFrame } from '../src/capture/preprocess.ts';
-import { main } from '../src/models/cli.ts';
-import { GuessError, guessManifest } from '../src/models/guess.ts';
-import { LabelsError, parseDataYaml, parseFlow, parseLabels } from '../src/models/labels.ts';
-import { OnnxFormatError, readOnnx } from '../src/models/onnx-info.ts';
+import { main } from '../src/manifest-cli/cli.ts';
+import { GuessError, guessManifest } from '../src/manifest-cli/guess.ts';
+import { LabelsError, parseDataYaml, parseFlow, parseLabels } from '../src/manifest-cli/labels.ts';
+import { OnnxFormatError, readOnnx } from '../src/manifest-cli/onnx-info.ts';
 import { CLASSIFIER_LABELS, classifierOnnx, DETECTOR_LABELS, detectorOnnx, writeByoModels } from './helpers/byo-models.ts';
 
 const root = join(import.meta.dirname, '..');

@@ -19,7 +19,7 @@ import { type AlertRule, parseRules } from '../health/rules.ts';
 import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
 import { buildLabellingZip } from '../flagging/export/zip.ts';
-import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
+import { metricsCsv, metricsJson } from '../store/metrics-file.ts';
 import type { Range } from '../store/store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
 import type { SyncConfig, SyncOutbox, SyncStatus } from '../sync/outbox.ts';

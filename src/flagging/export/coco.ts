@@ -3,6 +3,7 @@
  * of one export agree: which detections survive clipping, their boxes, and the file names.
  */
 import type { FlagDetection, FlaggedFrame, Labels } from '../types.ts';
+import { isoTime } from '../../lib/csv.ts';
 
 export interface CocoImage {
   id: number;
@@ -39,12 +40,6 @@ export interface CocoDataset {
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
-
-/** ISO 8601 of an epoch-ms time; '' when it is not a valid date. */
-export function isoTime(t: number): string {
-  const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
 
 /** A frame's file stem: its id with anything but letters, digits, '.', '_' and '-' replaced by '_' (no paths in a ZIP). */
 export const fileStem = (id: string) => id.replace(/[^A-Za-z0-9._-]/g, '_');

@@ -1,19 +1,6 @@
-/** CSV (RFC 4180) cells and rows, safe to open in a spreadsheet, and the manifest of flagged frames. */
+/** The CSV manifest of flagged frames (cells and rows: lib/csv.ts). */
 import type { FlaggedFrame, Labels } from '../types.ts';
-import { isoTime } from './coco.ts';
-
-const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-/** One CSV cell: empty for null, undefined and non-finite numbers; a formula-like string gets a leading "'"; quoted when needed. */
-export function csvCell(v: unknown): string {
-  if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
-  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !NUMERIC.test(s)) s = `'${s}`;
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** One CSV record: the cells joined by ',' and ended by CRLF. */
-export const csvRow = (cells: unknown[]): string => cells.map(csvCell).join(',') + '\r\n';
+import { csvRow, isoTime } from '../../lib/csv.ts';
 
 export const MANIFEST_COLUMNS = ['inference_id', 'time', 'camera_id', 'location', 'device_id', 'model_version', 'backend', 'width', 'height', 'reasons', 'detections', 'top_label', 'top_score', 'metadata'] as const;
 

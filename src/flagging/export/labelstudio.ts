@@ -1,6 +1,7 @@
 /** Label Studio export: tasks with pre-annotations (predictions), and the matching labelling config. */
 import type { FlaggedFrame, Labels } from '../types.ts';
-import { fileStem, frameBoxes, isoTime } from './coco.ts';
+import { fileStem, frameBoxes } from './coco.ts';
+import { isoTime } from '../../lib/csv.ts';
 
 export interface LabelStudioResult {
   id: string;

@@ -5,7 +5,7 @@ import type { SyncStatus } from '../../sync/outbox.ts';
 
 /**
  * What `<inference-health-panel>` and its gallery read, behind one interface: the page's own hub worker
- * (the default), or a fleet server (`ServerSource`, src/fleet/server-source.ts) — the same panel either way,
+ * (the default), or a fleet server (`ServerSource`, src/pages/fleet/server-source.ts) — the same panel either way,
  * with the same shapes.
  */
 export type PanelSource = Pick<

@@ -1,7 +1,7 @@
 import { css, html, LitElement, nothing } from 'lit';
-import '../ui/health-panel.ts';
+import '../../ui/health-panel.ts';
 import { FleetError, ServerSource } from './server-source.ts';
-import { ago, fmt, pct } from '../ui/format.ts';
+import { ago, fmt, pct } from '../../ui/format.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
 export interface FleetDevice {

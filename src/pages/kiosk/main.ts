@@ -2,9 +2,9 @@
  * The kiosk page: a full-window monitor configured by URL parameters (model, backend, camera, threshold),
  * holding a screen wake lock and restarting the pipeline after a failure, with back-off.
  */
-import '../ui/inference-monitor.ts';
-import type { MonitorErrorDetail } from '../ui/inference-monitor.ts';
-import { registerOffline } from '../offline/register.ts';
+import '../../ui/inference-monitor.ts';
+import type { MonitorErrorDetail } from '../../ui/inference-monitor.ts';
+import { registerOffline } from '../../offline/register.ts';
 
 const monitor = document.querySelector('inference-monitor')!;
 const status = document.getElementById('kiosk-status')!;

@@ -4,10 +4,10 @@
  * for the whole fleet, or one device (`source`). What only a page has (live vitals, the raw inference log,
  * flagged images not synced) comes back empty, and the panel shows it as such.
  */
-import type { PanelSource } from '../ui/panel/data-source.ts';
-import type { Range } from '../store/queries.ts';
-import { metricsCsv, metricsJson } from '../flagging/export/metrics.ts';
-import { DEFAULT_FLAG_SETTINGS } from '../flagging/flagger.ts';
+import type { PanelSource } from '../../ui/panel/data-source.ts';
+import type { Range } from '../../store/queries.ts';
+import { metricsCsv, metricsJson } from '../../store/metrics-file.ts';
+import { DEFAULT_FLAG_SETTINGS } from '../../flagging/flagger.ts';
 
 /** A failed request, with its HTTP status (401: the token). */
 export class FleetError extends Error {

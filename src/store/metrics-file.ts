@@ -1,7 +1,5 @@
 /** A time range's metrics (MonitorStore.series() and .totals()) as CSV and JSON. Pure: no DOM, no storage. */
-import type { Labels } from '../types.ts';
-import { isoTime } from './coco.ts';
-import { csvRow } from './csv.ts';
+import { csvRow, isoTime } from '../lib/csv.ts';
 
 type Column = readonly number[];
 type Columns = Readonly<Record<string, Column>>;
@@ -55,7 +53,7 @@ const num = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? 
 const classIds = (s: MetricsSeries) => [...new Set(s.classCounts.flatMap((c) => Object.keys(c).map(Number)))].sort((a, b) => a - b);
 
 /** The CSV's columns: a header name and the cell of bucket i. */
-function columns(s: MetricsSeries, labels?: Labels): { name: string; at: (i: number) => unknown }[] {
+function columns(s: MetricsSeries, labels?: readonly string[]): { name: string; at: (i: number) => unknown }[] {
   const cols: { name: string; at: (i: number) => unknown }[] = [{ name: 'time', at: (i) => isoTime(s.t[i]!) }];
   const add = (name: string, c?: Column) => c && cols.push({ name, at: (i) => c[i] });
   add('frames', s.frames);
@@ -85,7 +83,7 @@ function columns(s: MetricsSeries, labels?: Labels): { name: string; at: (i: num
 }
 
 /** The series as CSV: one row per bucket (ISO time, counts, rates, latency per stage, image statistics, gauges, `class_<label>` counts); NaN as empty cells. The totals are not a bucket and go in the JSON only. */
-export function metricsCsv(series: MetricsSeries, _totals?: MetricsTotals, labels?: Labels): string {
+export function metricsCsv(series: MetricsSeries, _totals?: MetricsTotals, labels?: readonly string[]): string {
   const cols = columns(series, labels);
   return csvRow(cols.map((c) => c.name)) + series.t.map((_, i) => csvRow(cols.map((c) => c.at(i)))).join('');
 }
@@ -95,7 +93,7 @@ const perKey = (c: Columns | undefined, i: number) => c && Object.fromEntries(Ob
 const opt = (c: Column | undefined, i: number) => (c ? num(c[i]) : undefined);
 
 /** The range, resolution, totals and series as JSON (times ISO 8601, NaN as null), labels included when given. */
-export function metricsJson(series: MetricsSeries, totals: MetricsTotals, range: { from: number; to: number }, labels?: Labels): string {
+export function metricsJson(series: MetricsSeries, totals: MetricsTotals, range: { from: number; to: number }, labels?: readonly string[]): string {
   const s = series;
   return JSON.stringify(
     {

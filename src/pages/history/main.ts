@@ -2,7 +2,7 @@
  * The history page: the health panel alone (no camera, no model), reading this origin's stored history.
  * URL parameters: camera_id, location, model (version), range (5m, 1h, 24h, 7d), theme (dark, light, auto).
  */
-import '../ui/health-panel.ts';
+import '../../ui/health-panel.ts';
 
 const panel = document.querySelector('inference-health-panel')!;
 const params = new URLSearchParams(location.search);
