@@ -438,7 +438,7 @@ async function main() {
     console.log(`alerts raised by the monitor: ${alerts.length ? JSON.stringify(alerts) : 'none'}`);
     console.log(`long tasks: ${tasks.length} (${fmt(summary.longTasks.perMinute, 2)}/min, max ${fmt(summary.longTasks.maxMs, 0)} ms) ${JSON.stringify(summary.longTasks.attribution)}`);
     const pct = (x: number) => `${x >= 1 ? '+' : ''}${fmt((x - 1) * 100)} %`;
-    console.log('\nfor the README (figures table):');
+    console.log('\nfor docs/benchmarks.md (the soak figures table):');
     console.log('| | result | target |\n|---|---|---|');
     console.log(`| JS heap after GC, main thread (slope, least squares after ${fmt(WARM_MIN, 0)} min warm-up) | ${fmt(h.afterGcFirstMB)} → ${fmt(h.afterGcLastMB)} MB, ${fmt(h.afterGcSlopeMBPer10Min, 2)} MB per 10 min | ≤ 1 MB per 10 min |`);
     console.log(`| workers' JS heap after GC | ${Object.entries(workerHeaps).map(([a, w]) => `${a} ${fmt(w.firstMB)} → ${fmt(w.lastMB)} MB (${fmt(w.slopeMBPer10Min, 2)}/10 min)`).join('; ')} | flat |`);
