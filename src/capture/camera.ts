@@ -1,3 +1,4 @@
+/** Opening and closing the camera (getUserMedia with clear errors), and its frames as a stream for the frame worker. */
 import { MonitorError } from '../lib/errors.ts';
 
 export interface CameraRequest {

@@ -1,5 +1,3 @@
-import { type Yuv420, yuvMatrix } from './yuv.ts';
-
 /**
  * Input-image statistics of one frame, from a fixed 160×128 sample grid of it (so the cost does not grow
  * with the camera's resolution, and the numbers mean the same at any resolution):
@@ -7,6 +5,8 @@ import { type Yuv420, yuvMatrix } from './yuv.ts';
  * HSV saturation (0–1), sharpness = variance of the 4-neighbour Laplacian of luma, and a 16×16 luma
  * thumbnail (the scene signature; compared with the baseline's by `sceneDistance`).
  */
+import { type Yuv420, yuvMatrix } from './yuv.ts';
+
 export interface ImageStats {
   brightness: number;
   contrast: number;

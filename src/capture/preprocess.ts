@@ -1,3 +1,4 @@
+/** A frame → the model's input: where it lands (stretch or letterbox), RGBA → tensor, and boxes mapped back to the frame. */
 import type { Box } from '../types/detection.ts';
 
 /** Where a source frame lands inside the model input: scale and offset (stretch or letterbox). */

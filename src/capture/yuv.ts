@@ -1,3 +1,4 @@
+/** A video frame's YUV 4:2:0 planes (I420, NV12) straight to the model's tensor or to RGBA, without drawing it on a canvas. */
 import type { Fit, TensorLayout } from './preprocess.ts';
 
 /** A 4:2:0 frame's planes as VideoFrame.copyTo lays them out (I420: three planes; NV12: Y + interleaved UV). */

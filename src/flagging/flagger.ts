@@ -1,3 +1,4 @@
+/** The flagger: matches each record against the flag rules, applies their limits, and keeps the frames chosen (JPEG from the frame worker) in the flagged-frames database. */
 import * as v from 'valibot';
 import type { EncodeReply, EncodeRequest } from '../capture/protocol.ts';
 import type { Detection } from '../types/detection.ts';

@@ -1,9 +1,9 @@
-import type { FlagLimits, FlagRule } from './types.ts';
-
 /**
  * Per-rule flag counts in the current calendar minute, hour and day (UTC windows: floor(t / length)),
  * as plain JSON so they survive a reload: `[window index, count]` per scale.
  */
+import type { FlagLimits, FlagRule } from './types.ts';
+
 export type FlagCounters = Record<string, { m: [number, number]; h: [number, number]; d: [number, number] }>;
 
 const SCALES = [

@@ -1,11 +1,10 @@
-import * as v from 'valibot';
-import { SEVERITIES } from '../health/rules.ts';
-import { FLAG_KINDS, type FlagContext, type FlagDetection, type FlagInput, type FlagKind, type FlagParams, type FlagRule } from './types.ts';
-
 /**
  * Flag rules are data, validated here; `matchFlagRules` says which of them a frame matches (pure: the
  * hub worker then applies each rule's limits and keeps the frame). Semantics per kind: see `FlagParams`.
  */
+import * as v from 'valibot';
+import { SEVERITIES } from '../health/rules.ts';
+import { FLAG_KINDS, type FlagContext, type FlagDetection, type FlagInput, type FlagKind, type FlagParams, type FlagRule } from './types.ts';
 
 const unit = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1));
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));

@@ -1,5 +1,3 @@
-import * as v from 'valibot';
-
 /**
  * Alert rules are data: which metric, aggregated how over what window, compared with what threshold, for
  * how long before firing, how severe. Read and change them through the element (`rules()`,
@@ -22,6 +20,8 @@ import * as v from 'valibot';
  * sample sizes), `slope` (Theil–Sen trend per minute), `gap` (seconds since the last frame while the
  * monitor runs).
  */
+import * as v from 'valibot';
+
 export const AGGREGATIONS = ['mean', 'p50', 'p95', 'count', 'rate', 'ratio', 'ewma', 'cusum', 'psi', 'js', 'ks', 'slope', 'gap'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 export const COMPARATORS = ['>', '>=', '<', '<='] as const;

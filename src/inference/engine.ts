@@ -1,3 +1,4 @@
+/** An inference session: loads the model (progress, sha256 check), picks the backend (WebGPU, else WASM, saying why) and runs it. */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { MonitorError } from '../lib/errors.ts';
 import { type ModelManifest, parseManifest } from './manifest.ts';

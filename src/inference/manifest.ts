@@ -1,3 +1,4 @@
+/** The model manifest (input size, layout, normalisation, labels, adapter, sha256): its schema and what follows from it. */
 import * as v from 'valibot';
 import { MonitorError } from '../lib/errors.ts';
 

@@ -1,3 +1,4 @@
+/** Loading onnxruntime-web for a backend from our own origin, with the threads the page may use. */
 import type * as Ort from 'onnxruntime-web';
 
 export type Backend = 'webgpu' | 'wasm';

@@ -1,3 +1,4 @@
+/** What the inference worker reports: the ready info, each frame's result and timings, and the results it posts to the hub (ResultMessage). */
 import type { ImageStats } from '../capture/image-stats.ts';
 import type { EngineInfo } from './engine.ts';
 import type { Detection } from '../types/detection.ts';

@@ -1,3 +1,4 @@
+/** Drawing a frame's boxes and labels on a canvas (the monitor's view, flagged frames' JPEGs). */
 import type { Detection } from '../types/detection.ts';
 
 const COLORS = ['#ff595e', '#ffca3a', '#8ac926', '#1982c4', '#6a4c93', '#ff924c', '#52a675', '#4267ac'];

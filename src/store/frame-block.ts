@@ -1,5 +1,3 @@
-import type { FrameRecord } from '../telemetry/record.ts';
-
 /**
  * Raw frame records are stored in blocks of up to BLOCK_MAX records spanning at most BLOCK_SPAN_MS,
  * columnar: typed arrays for the numbers, dictionaries for the strings that repeat (model version,
@@ -7,6 +5,8 @@ import type { FrameRecord } from '../telemetry/record.ts';
  * and a record ~3× smaller. Blocks are keyed [first id, count]: ids are UUIDv7s, so keys sort by time
  * and a key cursor counts records without reading them.
  */
+import type { FrameRecord } from '../telemetry/record.ts';
+
 export const BLOCK_MAX = 512;
 export const BLOCK_SPAN_MS = 5_000;
 

@@ -1,3 +1,4 @@
+/** The store's slice of the page's IndexedDB schema and its migrations, and how the features' slices are composed (composeMigrations). */
 import type { DBSchema, IDBPDatabase, IDBPTransaction } from 'idb';
 import type { Detection } from '../types/detection.ts';
 import type { FrameBlock } from './frame-block.ts';

@@ -1,3 +1,4 @@
+/** One frame's record (FrameRecord: compact keys), its tags, and how a result or a failure becomes one. */
 import type { FrameFailure, InferenceResult } from '../inference/protocol.ts';
 import { confidenceBin } from './histogram.ts';
 

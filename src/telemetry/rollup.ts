@@ -1,3 +1,4 @@
+/** Rollups: mergeable summaries of the frames of one model version and tag combination in a time bucket (browser and server merge them with this code). */
 import { addTo, type Hist, latencyBucket, merge } from './histogram.ts';
 import { type FrameRecord, STAGES, type Stage } from './record.ts';
 

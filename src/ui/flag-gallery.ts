@@ -1,3 +1,4 @@
+/** `<inference-flag-gallery>`: the flagged frames as a virtualised grid of thumbnails with their boxes, filters, selection, and the ZIP download. */
 import * as Comlink from 'comlink';
 import { html, LitElement, nothing, type PropertyValues, svg } from 'lit';
 import { ref } from 'lit/directives/ref.js';

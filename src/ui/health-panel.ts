@@ -1,3 +1,4 @@
+/** `<inference-health-panel>`: the element that lays out the tiles, charts, class table, log and gallery (their parts live in ui/panel/). */
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { type PanelData, type PanelHost, type PanelSource, sourceOf } from './panel/data-source.ts';
 

@@ -1,6 +1,6 @@
+/** `<inference-monitor>`'s shadow styles: the stage (video, overlay, camera-down veil), the status bar, the panel beside it. */
 import { css } from 'lit';
 
-/** `<inference-monitor>`'s shadow styles: the stage (video, overlay, camera-down veil), the status bar, the panel beside it. */
 export const monitorStyles = css`
   :host {
     display: block;

@@ -1,3 +1,4 @@
+/** Output adapters: a model's raw output tensors → detections (CenterNet, YOLO, classification), checked for malformed output first. */
 import { type ModelManifest, numericDims } from '../manifest.ts';
 import { type Fit, toSourceBox } from '../../capture/preprocess.ts';
 import type { Detection } from '../../types/detection.ts';

@@ -1,10 +1,10 @@
-import type { RawDetection } from './centernet.ts';
-
 /**
  * Ultralytics YOLO exports: v8/v11 `[1, 4+nc, N]` (cx, cy, w, h, class scores; no objectness) and
  * v5 `[1, N, 5+nc]` (cx, cy, w, h, objectness, class scores), then per-class NMS; and exports with NMS in
  * the graph (`nms=True`, end-to-end models): `[1, N, 6]` or `[N, 6]` rows of x1, y1, x2, y2, score, class.
  */
+import type { RawDetection } from './centernet.ts';
+
 export interface YoloOptions {
   classes: number;
   scoreThreshold: number;

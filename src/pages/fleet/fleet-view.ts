@@ -1,3 +1,4 @@
+/** `<fleet-view>`: the fleet page's device table (from the fleet server's /v1/devices) and the panel of the device chosen. */
 import { css, html, LitElement, nothing } from 'lit';
 import '../../ui/health-panel.ts';
 import { FleetError, ServerSource } from './server-source.ts';

@@ -1,13 +1,13 @@
-import type { FlaggedFrame } from '../../flagging/types.ts';
-import { getHub, type HubClient } from '../../hub/client.ts';
-import type { AlertEvent, Signal, Vitals } from '../../health/engine.ts';
-import type { SyncStatus } from '../../sync/outbox.ts';
-
 /**
  * What `<inference-health-panel>` and its gallery read, behind one interface: the page's own hub worker
  * (the default), or a fleet server (`ServerSource`, src/pages/fleet/server-source.ts) — the same panel either way,
  * with the same shapes.
  */
+import type { FlaggedFrame } from '../../flagging/types.ts';
+import { getHub, type HubClient } from '../../hub/client.ts';
+import type { AlertEvent, Signal, Vitals } from '../../health/engine.ts';
+import type { SyncStatus } from '../../sync/outbox.ts';
+
 export type PanelSource = Pick<
   HubClient,
   | 'series'

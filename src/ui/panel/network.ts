@@ -1,3 +1,4 @@
+/** A reactive controller for the panel's Network tile: online or offline, and since when. */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
 /** Tracks `navigator.onLine` (and since when it last changed) for a panel, updating its host on `online`/`offline`. */

@@ -1,3 +1,4 @@
+/** `<inference-health-panel>`'s shadow styles and themes (dark, light, auto), and the log's row height. */
 import { css, unsafeCSS } from 'lit';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 
