@@ -14,7 +14,8 @@ import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from './preproces
 import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from './yuv.ts';
 import type { Detection } from '../types/detection.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import type { Drawn, EncodeReply, EncodeRequest, FrameRequest, PrepSpec, PreparedFrame } from './protocol.ts';
+import type { Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame } from './protocol.ts';
+import { JpegEncoder, serveEncodes } from './jpeg-encoder.ts';
 import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from './image-stats.ts';
 
 type Frame = VideoFrame | ImageBitmap;
@@ -26,7 +27,6 @@ type Judged = Shown & { id: string };
 /** judged frames kept for flagging: as planes (a few seconds at the inference rate), or as camera frames (fewer: they hold the camera's buffers) */
 const KEEP_JUDGED = 8;
 const KEEP_JUDGED_FRAMES = 2;
-const THUMB_WIDTH = 192;
 
 export class FrameWorker {
   private spec?: PrepSpec;
@@ -58,7 +58,9 @@ export class FrameWorker {
   /** the hub worker's flag port: while set, judged frames are kept (see KEEP_JUDGED) and encoded on request */
   private flagPort?: MessagePort;
   private judged: Judged[] = [];
-  private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D; rgba?: ImageData };
+  private readonly encoder = new JpegEncoder();
+  /** a judged YUV frame's pixels as RGBA, for encoding (reused) */
+  private encRgba?: ImageData;
 
   /**
    * Connects to the inference worker's port and starts preparing frames to `spec`. With `overlay` (the
@@ -98,9 +100,7 @@ export class FrameWorker {
    */
   attachFlagPort(port: MessagePort) {
     this.flagPort = port;
-    port.onmessage = (e: MessageEvent<EncodeRequest>) => {
-      if (e.data.encode) void this.encode(e.data.encode.id, e.data.encode.quality).then((reply) => port.postMessage(reply));
-    };
+    serveEncodes(port, (id, quality) => this.encode(id, quality));
   }
 
   /** Keeps frames sent to inference until their result comes back: to draw them ('inferred'), or to flag them. */
@@ -127,30 +127,19 @@ export class FrameWorker {
   }
 
   /** A kept judged frame as JPEG at capture resolution, plus a small thumbnail (both in this worker). */
-  private async encode(id: string, quality: number): Promise<EncodeReply> {
+  private encode(id: string, quality: number): Promise<EncodeReply> {
     const j = this.judged.find((x) => x.id === id);
-    if (!j) return { encoded: { id, error: 'the frame is no longer held (only the last few judged frames are kept)' } };
-    try {
-      const t0 = performance.now();
-      const width = j.yuv ? j.yuv.width : 'format' in j.frame! ? (j.frame.visibleRect?.width ?? j.frame.displayWidth) : j.frame!.width;
-      const height = j.yuv ? j.yuv.height : 'format' in j.frame! ? (j.frame.visibleRect?.height ?? j.frame.displayHeight) : j.frame!.height;
-      if (!this.enc || this.enc.canvas.width !== width || this.enc.canvas.height !== height) {
-        const canvas = new OffscreenCanvas(width, height);
-        const thumb = new OffscreenCanvas(THUMB_WIDTH, Math.max(1, Math.round((height * THUMB_WIDTH) / width)));
-        this.enc = { canvas, ctx: canvas.getContext('2d', { alpha: false })!, thumb, tctx: thumb.getContext('2d', { alpha: false })! };
-      }
-      const e = this.enc;
+    if (!j) return Promise.resolve({ encoded: { id, error: 'the frame is no longer held (only the last few judged frames are kept)' } });
+    const f = j.frame;
+    const size = () =>
+      j.yuv ? ([j.yuv.width, j.yuv.height] as const) : 'format' in f! ? ([f.visibleRect?.width ?? f.displayWidth, f.visibleRect?.height ?? f.displayHeight] as const) : ([f!.width, f!.height] as const);
+    return this.encoder.encode(id, quality, size, (ctx, width, height) => {
       if (j.yuv) {
-        if (e.rgba?.width !== width || e.rgba.height !== height) e.rgba = new ImageData(width, height);
-        yuvToRgba(j.yuv, e.rgba.data);
-        e.ctx.putImageData(e.rgba, 0, 0);
-      } else e.ctx.drawImage(j.frame!, 0, 0, width, height);
-      e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
-      const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
-      return { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } };
-    } catch (err) {
-      return { encoded: { id, error: `could not encode the frame: ${(err as Error).message}` } };
-    }
+        if (this.encRgba?.width !== width || this.encRgba.height !== height) this.encRgba = new ImageData(width, height);
+        yuvToRgba(j.yuv, this.encRgba.data);
+        ctx.putImageData(this.encRgba, 0, 0);
+      } else ctx.drawImage(f!, 0, 0, width, height);
+    });
   }
 
   /**

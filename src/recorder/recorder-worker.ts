@@ -11,7 +11,8 @@ import { type ImageStats, rgbaImageStats, ImageStatsScratch, yuvImageStats } fro
 import { yuvLayout } from '../capture/yuv.ts';
 import type { InferenceResult, ResultMessage, StageTimings } from '../inference/protocol.ts';
 import type { Detection } from '../types/detection.ts';
-import type { EncodeReply, EncodeRequest } from '../capture/protocol.ts';
+import type { EncodeReply } from '../capture/protocol.ts';
+import { JpegEncoder, serveEncodes } from '../capture/jpeg-encoder.ts';
 import type { Tags } from '../telemetry/record.ts';
 
 /** One call of record(), as it crosses to this worker. */
@@ -53,7 +54,6 @@ export interface FramePixels {
 
 /** frames kept for flagging (pixels or ImageBitmaps: ~10 MB at most at 640×480) */
 const KEEP = 8;
-const THUMB_WIDTH = 192;
 /** frames copied ahead of their records, at most */
 const MAX_COPIES = 32;
 
@@ -74,7 +74,7 @@ class RecorderWorker {
   private scratch = new ImageStatsScratch();
   /** posts are taken one after another (a frame's pixels are read asynchronously), in the order they came */
   private queue: Promise<void> = Promise.resolve();
-  private enc?: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D; thumb: OffscreenCanvas; tctx: OffscreenCanvasRenderingContext2D };
+  private readonly encoder = new JpegEncoder();
 
   /** `records`: the host side's port for record() posts; `store`: the hub worker's record port. */
   init(records: MessagePort, store: MessagePort, o: { src: string; tags: Tags; modelVersion: string; backend: string; labels?: string[] }) {
@@ -101,9 +101,7 @@ class RecorderWorker {
   /** The hub worker's flag port: frames kept are encoded on its request. */
   attachFlagPort(port: MessagePort) {
     this.flagPort = port;
-    port.onmessage = (e: MessageEvent<EncodeRequest>) => {
-      if (e.data.encode) void this.encode(e.data.encode.id, e.data.encode.quality).then((reply) => port.postMessage(reply));
-    };
+    serveEncodes(port, (id, quality) => this.encode(id, quality));
   }
 
   /** A frame's pixels copied out at once into a pooled buffer, as they are; the frame is closed. */
@@ -221,30 +219,18 @@ class RecorderWorker {
   }
 
   /** A kept frame as JPEG at its own size, plus a thumbnail. */
-  private async encode(id: string, quality: number): Promise<EncodeReply> {
+  private encode(id: string, quality: number): Promise<EncodeReply> {
     const k = this.kept.find((x) => x.id === id);
-    if (!k) return { encoded: { id, error: 'the frame is no longer held (only the last few recorded frames are kept), or was recorded without one' } };
-    try {
-      const t0 = performance.now();
-      const kf = k.frame;
-      const [width, height] = 'displayWidth' in kf ? [kf.displayWidth, kf.displayHeight] : [kf.width, kf.height];
-      if (!this.enc || this.enc.canvas.width !== width || this.enc.canvas.height !== height) {
-        const canvas = new OffscreenCanvas(width, height);
-        const thumb = new OffscreenCanvas(THUMB_WIDTH, Math.max(1, Math.round((height * THUMB_WIDTH) / width)));
-        this.enc = { canvas, ctx: canvas.getContext('2d', { alpha: false })!, thumb, tctx: thumb.getContext('2d', { alpha: false })! };
-      }
-      const e = this.enc;
+    if (!k) return Promise.resolve({ encoded: { id, error: 'the frame is no longer held (only the last few recorded frames are kept), or was recorded without one' } });
+    const kf = k.frame;
+    const size = () => ('displayWidth' in kf ? ([kf.displayWidth, kf.displayHeight] as const) : ([kf.width, kf.height] as const));
+    return this.encoder.encode(id, quality, size, (ctx, width, height) => {
       if ('data' in kf) {
         const vf = this.toVideoFrame(kf);
-        e.ctx.drawImage(vf, 0, 0, width, height);
+        ctx.drawImage(vf, 0, 0, width, height);
         vf.close();
-      } else e.ctx.drawImage(kf, 0, 0, width, height);
-      e.tctx.drawImage(e.canvas, 0, 0, e.thumb.width, e.thumb.height);
-      const [jpeg, thumb] = await Promise.all([e.canvas.convertToBlob({ type: 'image/jpeg', quality }), e.thumb.convertToBlob({ type: 'image/jpeg', quality: 0.7 })]);
-      return { encoded: { id, jpeg, thumb, width, height, ms: performance.now() - t0 } };
-    } catch (err) {
-      return { encoded: { id, error: `could not encode the frame: ${(err as Error).message}` } };
-    }
+      } else ctx.drawImage(kf, 0, 0, width, height);
+    });
   }
 
   close() {
