@@ -27,7 +27,7 @@
  */
 import { toOtlp } from '../sync/otlp.ts';
 import type Database from 'better-sqlite3';
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent } from '../health/types.ts';
 import { type Config, FORWARD_DEFAULTS, type ForwardConfig } from './config.ts';
 import type { FleetDb, IngestEvent } from './db.ts';
 

@@ -3,7 +3,7 @@ import type { Detection } from '../inference/types.ts';
 import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
 import type { SeriesPage } from './series-page.ts';
-import type { AlertEvent, Baseline } from '../health/engine.ts';
+import type { AlertEvent, Baseline } from '../health/types.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const DB_NAME = 'inference-health';

@@ -8,7 +8,7 @@
  */
 import { type AnnotationSync, type Batch, type BaselineSummary, type FlaggedSync, type MonitorInfo, SYNC_VERSION } from './payload.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent } from '../health/types.ts';
 
 /** Where the outbox sends, how often, and what. */
 export interface SyncConfig {

@@ -2,7 +2,7 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { ref } from 'lit/directives/ref.js';
 import type { StoreClient } from '../store/client.ts';
 import { type PanelSource, sourceOf } from './panel/data-source.ts';
-import type { AlertEvent, Signal, Vitals } from '../health/engine.ts';
+import type { AlertEvent, Signal, Vitals } from '../health/types.ts';
 import { COCO_LABELS } from '../inference/coco-labels.ts';
 import { STAGES } from '../telemetry/record.ts';
 import { type AlertMark, type ChartSpec, type ChartTheme, chartOptions, stack, uPlot } from './charts.ts';
