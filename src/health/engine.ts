@@ -14,6 +14,7 @@ import { type AlertRule, DEFAULT_RULES, needsBaseline, passes } from './rules.ts
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
 import { heapGrowth } from './heap.ts';
 import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
+import { uptimeOf } from './uptime.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type ChartMetric, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 
 const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
@@ -27,28 +28,6 @@ const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-o
  * Confidence 0.02 of score, brightness 2.5 and contrast 2 luma levels, saturation 0.01, scene distance 0.02.
  */
 const DEFAULT_SIGMA_FLOOR: Record<ChartMetric, number> = { confidence: 0.02, brightness: 2.5, contrast: 2, saturation: 0.01, sharpness: 0, scene: 0.02 };
-
-/**
- * The share of a sample's interval the pipeline was up: none without results, else all of it but the time
- * it was down (a camera lost and found again, a worker rebuilt, inside one interval).
- */
-export function upShare(x: Pick<ResourceSample, 'results' | 'ms' | 'downMs'>): number {
-  if (!(x.results > 0)) return 0;
-  const ms = x.ms ?? 5000;
-  return ms > 0 ? Math.max(0, Math.min(1, 1 - (x.downMs ?? 0) / ms)) : 1;
-}
-
-/** Uptime over samples: the up time over their intervals' time (NaN without samples). */
-export function uptimeOf(samples: readonly Pick<ResourceSample, 'results' | 'ms' | 'downMs'>[]): number {
-  let up = 0;
-  let all = 0;
-  for (const x of samples) {
-    const ms = x.ms ?? 5000;
-    all += ms;
-    up += upShare(x) * ms;
-  }
-  return all > 0 ? up / all : samples.length ? 0 : NaN;
-}
 
 interface Win {
   start: number;
