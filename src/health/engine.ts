@@ -6,18 +6,17 @@
  */
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
-import { type FrameRecord, parseTagKey, type Stage, STAGES } from '../telemetry/record.ts';
-import { addFrame, emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
-import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture, pictureChanged, pictureOf } from './frozen.ts';
+import { type FrameRecord, type Stage, STAGES } from '../telemetry/record.ts';
+import { addFrame, emptyRollup, meanOf, type Rollup } from '../telemetry/rollup.ts';
+import { addChanges, changedShare, changedValue, pictureChanged, pictureOf } from './frozen.ts';
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, needsBaseline, passes } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
 import { heapGrowth } from './heap.ts';
 import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
 import { uptimeOf } from './uptime.ts';
+import { chartValue, closeWindow, covered, HOUR, keepMinutesFor, keepWindowsFor, lastWins, meanThumb, mergeWins, MINUTE, span, type Stream, tagsOf, type Win } from './windows.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type ChartMetric, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
-
-const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
 
 /** Error kinds (see errorKind) that are malformed outputs rather than failed runs. */
 const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-of-frame', 'missing-output', 'other'];
@@ -28,81 +27,6 @@ const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-o
  * Confidence 0.02 of score, brightness 2.5 and contrast 2 luma levels, saturation 0.01, scene distance 0.02.
  */
 const DEFAULT_SIGMA_FLOOR: Record<ChartMetric, number> = { confidence: 0.02, brightness: 2.5, contrast: 2, saturation: 0.01, sharpness: 0, scene: 0.02 };
-
-interface Win {
-  start: number;
-  r: Rollup;
-  thumb: Float64Array | null;
-  thumbN: number;
-  /** frames compared with the one before, and how many differed (frozen.ts) */
-  ch?: ChangeCounts;
-  /** engine windows merged into this one (minute windows); 1 when absent */
-  n?: number;
-}
-
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-/** rule windows up to this long use the 5-s windows; longer ones whole minutes */
-const LONG = 15 * MINUTE;
-
-interface Stream {
-  key: string;
-  mv: string;
-  camera: string;
-  location?: string;
-  baseline?: Baseline;
-  capture: Win[];
-  cur?: Win;
-  recent: Win[];
-  /** whole minutes of windows merged (for rule windows and vitals longer than the recent windows keep) */
-  minutes: Win[];
-  /** minutes before this are in `minutes` */
-  minutesTo: number;
-  charts: Map<string, Ewma | Cusum>;
-  alerts: Map<string, { state: AlertState; since: number }>;
-  signals: Map<string, Signal>;
-  lastFrameT: number;
-  /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
-  pictures: Map<string, Picture>;
-  samples: ResourceSample[];
-  /** the first resource sample of the run (the heap's warm-up is left out of memory-staircase) */
-  resourcesFrom?: number;
-}
-
-const tagsCache = new Map<string, { camera: string; location?: string }>();
-function tagsOf(g: string) {
-  let t = tagsCache.get(g);
-  if (!t) {
-    const p = parseTagKey(g);
-    t = { camera: p.camera_id ?? '', ...(p.location ? { location: p.location } : {}) };
-    if (tagsCache.size > 1000) tagsCache.clear();
-    tagsCache.set(g, t);
-  }
-  return t;
-}
-
-/** A window's (or merged windows') mean of a chart metric; `ref` is the baseline thumbnail for `scene`. */
-function chartValue(metric: ChartMetric, r: Rollup, thumb: Float64Array | number[] | null, ref: number[] | null | undefined): number {
-  if (metric === 'confidence') return r.detections ? r.scoreSum / r.detections : NaN;
-  if (metric === 'scene') return thumb && ref ? sceneDistance(thumb, ref) : NaN;
-  return meanOf(r.img[IMAGE_KEY[metric]]);
-}
-
-const meanThumb = (w: Pick<Win, 'thumb' | 'thumbN'>) => (w.thumb && w.thumbN ? Array.from(w.thumb, (v) => v / w.thumbN) : null);
-
-function mergeWins(ws: Win[], start: number): Win {
-  const out: Win = { start, r: emptyRollup('10s', start, ws[0]?.r.mv ?? '', '*'), thumb: null, thumbN: 0 };
-  for (const w of ws) {
-    mergeRollup(out.r, w.r);
-    out.ch = addChanges(out.ch, w.ch);
-    if (w.thumb) {
-      out.thumb ??= new Float64Array(THUMB * THUMB);
-      for (let i = 0; i < w.thumb.length; i++) out.thumb[i]! += w.thumb[i]!;
-      out.thumbN += w.thumbN;
-    }
-  }
-  return out;
-}
 
 /** Dense counts over the union of two sparse histograms' buckets, in bucket order. */
 function aligned(a: Hist, b: Hist, bins?: number): [number[], number[]] {
@@ -118,8 +42,8 @@ export class HealthEngine {
   }
   set baselineMs(ms: number) {
     this._baselineMs = ms;
-    this.keepMs = this.keepFor();
-    this.keepMinutesMs = this.keepMinutesFor();
+    this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
+    this.keepMinutesMs = keepMinutesFor(this.rules);
   }
   readonly windowMs: number;
   private rules: AlertRule[];
@@ -140,8 +64,8 @@ export class HealthEngine {
     this.floor = { ...DEFAULT_SIGMA_FLOOR, ...opts.sigmaFloor };
     this.relFloor = opts.relativeSigmaFloor ?? 0.03;
     this.rules = [...(opts.rules ?? DEFAULT_RULES)];
-    this.keepMs = this.keepFor();
-    this.keepMinutesMs = this.keepMinutesFor();
+    this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
+    this.keepMinutesMs = keepMinutesFor(this.rules);
   }
 
   on(listener: (e: HealthEvent) => void): () => void {
@@ -174,17 +98,8 @@ export class HealthEngine {
         s.signals.delete(id);
       }
     }
-    this.keepMs = this.keepFor();
-    this.keepMinutesMs = this.keepMinutesFor();
-  }
-
-  /** 5-s windows are kept for the baseline's length and the rules up to LONG; minutes for the rest (≥ 1 h). */
-  private keepFor() {
-    return Math.max(this.baselineMs, ...this.rules.map((r) => r.window).filter((w) => w <= LONG)) + this.windowMs;
-  }
-
-  private keepMinutesFor() {
-    return Math.max(HOUR, ...this.rules.map((r) => r.window)) + MINUTE;
+    this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
+    this.keepMinutesMs = keepMinutesFor(this.rules);
   }
 
   /** Baselines kept from earlier runs (IndexedDB). */
@@ -267,26 +182,8 @@ export class HealthEngine {
   }
 
   private close(s: Stream) {
-    const w = s.cur!;
-    s.cur = undefined;
-    s.recent.push(w);
+    const w = closeWindow(s, this.windowMs, this.keepMs, this.keepMinutesMs);
     const end = w.start + this.windowMs;
-    while (s.recent.length && s.recent[0]!.start < end - this.keepMs) s.recent.shift();
-    // every minute that has ended: its windows merged
-    const ended = Math.floor(end / MINUTE) * MINUTE;
-    if (ended > s.minutesTo) {
-      const byMinute = new Map<number, Win[]>();
-      for (const x of s.recent) {
-        if (x.start < s.minutesTo || x.start >= ended) continue;
-        const m = Math.floor(x.start / MINUTE) * MINUTE;
-        const ws = byMinute.get(m);
-        if (ws) ws.push(x);
-        else byMinute.set(m, [x]);
-      }
-      for (const [m, ws] of byMinute) s.minutes.push({ ...mergeWins(ws, m), n: ws.length });
-      s.minutesTo = ended;
-      while (s.minutes.length && s.minutes[0]!.start < end - this.keepMinutesMs) s.minutes.shift();
-    }
     const learning = !s.baseline;
     if (learning) {
       s.capture.push(w);
@@ -345,27 +242,9 @@ export class HealthEngine {
     return Object.keys(wander).length ? { wander } : {};
   }
 
-  /**
-   * The windows inside [end − window, end): 5-s windows, or for long windows the merged minutes and the
-   * 5-s windows after them.
-   */
-  private span(s: Stream, window: number, end: number) {
-    if (window <= LONG) return s.recent.filter((w) => w.start >= end - window && w.start < end);
-    const from = end - window;
-    return [
-      ...s.minutes.filter((w) => w.start >= from && w.start < s.minutesTo),
-      ...s.recent.filter((w) => w.start >= Math.max(s.minutesTo, from) && w.start < end),
-    ];
-  }
-
-  /** How much of a span frames covered (ms), counting the 5-s windows merged into minutes. */
-  private covered(wins: Win[]) {
-    return wins.reduce((a, w) => a + (w.n ?? 1), 0) * this.windowMs;
-  }
-
   private evaluate(s: Stream, rule: AlertRule, end: number) {
     const b = s.baseline;
-    const wins = this.span(s, rule.window, end);
+    const wins = span(s, rule.window, end);
     const agg = rule.aggregation;
     if (agg === 'ewma' || agg === 'cusum') {
       if (!b || end % rule.window !== 0) return; // one sample per whole window
@@ -389,11 +268,11 @@ export class HealthEngine {
       return;
     }
     // the other rules need half their window covered (a count needs no more than one frame)
-    const covered = this.covered(wins);
-    if (agg !== 'count' && covered < rule.window / 2) return this.judge(s, rule, NaN, rule.threshold, end);
+    const coveredMs = covered(wins, this.windowMs);
+    if (agg !== 'count' && coveredMs < rule.window / 2) return this.judge(s, rule, NaN, rule.threshold, end);
     const m = mergeWins(wins, end - rule.window);
     const r = m.r;
-    const seconds = covered / 1000;
+    const seconds = coveredMs / 1000;
     const metric = rule.metric;
     if (metric === 'changed') return this.judge(s, rule, changedValue(m.ch, b?.changes, agg, this.alpha, rule.threshold), rule.threshold, end);
     if (metric === 'class-confidence') {
@@ -450,11 +329,6 @@ export class HealthEngine {
     const bins = a.filter((x, i) => x + e[i]! > 0).length;
     const value = agg === 'psi' ? psi(e, a) : agg === 'js' ? jsDistance(e, a) : ksStatistic(e, a);
     return { value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, alpha)) };
-  }
-
-  /** The windows of the last `ms` before `end`, with the open one. */
-  private lastWins(s: Stream, ms: number, end: number) {
-    return [...this.span(s, ms, end), ...(s.cur && s.cur.start >= end - ms ? [s.cur] : [])];
   }
 
   /** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
@@ -726,16 +600,16 @@ export class HealthEngine {
       };
     }
     // the last hour (whole minutes and the current one)
-    const hourWins = this.lastWins(s, HOUR, end);
+    const hourWins = lastWins(s, HOUR, end);
     const hour = mergeWins(hourWins, end - HOUR).r;
-    const hourSecs = this.covered(hourWins) / 1000;
+    const hourSecs = covered(hourWins, this.windowMs) / 1000;
     const perMinute = per(r, seconds);
     const baselinePerMinute = b ? per(b.rollup, b.seconds) : {};
     const classes: Vitals['consistency']['classes'] = {};
     // changes are judged over the last 10 minutes: long enough not to flag a quiet minute
-    const tenWins = this.lastWins(s, 10 * MINUTE, end);
+    const tenWins = lastWins(s, 10 * MINUTE, end);
     const ten = mergeWins(tenWins, end - 10 * MINUTE).r;
-    const tenSecs = this.covered(tenWins) / 1000;
+    const tenSecs = covered(tenWins, this.windowMs) / 1000;
     for (const k of new Set([...Object.keys(hour.classes), ...Object.keys(r.classes), ...Object.keys(baselinePerMinute)].map(Number))) {
       const base = (baselinePerMinute[k] ?? 0) * 60;
       const got = hourSecs ? ((hour.classes[k] ?? 0) / hourSecs) * 3600 : NaN;
