@@ -4,16 +4,16 @@
  * state changes. Pure logic over plain data (no DOM, no IndexedDB): the store worker runs it and keeps
  * what it reports; benchmarks and tests run it in Node.
  */
-import { uuidv7 } from '../lib/uuidv7.ts';
 import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
 import { type FrameRecord, type Stage, STAGES } from '../telemetry/record.ts';
 import { addFrame, emptyRollup, meanOf, type Rollup } from '../telemetry/rollup.ts';
 import { addChanges, changedShare, changedValue, pictureChanged, pictureOf } from './frozen.ts';
 import { sceneDistance, THUMB } from './image-stats.ts';
-import { type AlertRule, DEFAULT_RULES, needsBaseline, passes } from './rules.ts';
+import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
 import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
 import { heapGrowth } from './heap.ts';
 import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
+import { forgetRules, judge, resolveAll } from './alerts.ts';
 import { uptimeOf } from './uptime.ts';
 import { chartValue, closeWindow, covered, HOUR, keepMinutesFor, keepWindowsFor, lastWins, meanThumb, mergeWins, MINUTE, span, type Stream, tagsOf, type Win } from './windows.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type ChartMetric, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
@@ -53,6 +53,8 @@ export class HealthEngine {
   private readonly relFloor: number;
   private streams = new Map<string, Stream>();
   private listeners = new Set<(e: HealthEvent) => void>();
+  /** reports an alert state change (alerts.ts) */
+  private readonly alert = (alert: AlertEvent) => this.emit({ type: 'alert', alert });
   private keepMs = 0;
   private keepMinutesMs = 0;
 
@@ -86,18 +88,7 @@ export class HealthEngine {
     const before = new Map(this.rules.map((r) => [r.id, JSON.stringify(r)]));
     this.rules = rules.map((r) => ({ ...r }));
     const kept = new Set(this.rules.filter((r) => before.get(r.id) === JSON.stringify(r)).map((r) => r.id));
-    for (const s of this.streams.values()) {
-      for (const [id, st] of s.alerts) {
-        if (kept.has(id)) continue;
-        if (st.state === 'firing') {
-          const old = s.signals.get(id);
-          this.emitAlert(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since);
-        }
-        s.alerts.delete(id);
-        s.charts.delete(id);
-        s.signals.delete(id);
-      }
-    }
+    for (const s of this.streams.values()) forgetRules(s, kept, now, this.alert);
     this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
     this.keepMinutesMs = keepMinutesFor(this.rules);
   }
@@ -408,49 +399,9 @@ export class HealthEngine {
     return heapGrowth(heap.filter((x) => x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
   }
 
-  /**
-   * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clearValue`, when
-   * given, decides resolution instead). Returns true when the alert resolved.
-   */
+  /** A rule's new value for a stream, through its alert state (alerts.ts). */
   private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number, clearValue = value, classId?: number): boolean {
-    let resolved = false;
-    const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
-    const learning = needsBaseline(rule) && !s.baseline;
-    if (Number.isFinite(value)) {
-      const breach = passes(value, rule.comparator, threshold);
-      if (st.state === 'inactive' && breach) {
-        st.state = 'pending';
-        st.since = t;
-      } else if (st.state === 'pending' && !breach) st.state = 'inactive';
-      if (st.state === 'pending' && t - st.since >= rule.for) {
-        st.state = 'firing';
-        this.emitAlert(s, rule, 'firing', value, threshold, t, st.since, classId);
-        st.since = t;
-      } else if (st.state === 'firing') {
-        const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
-        if (!passes(clearValue, rule.comparator, clear)) {
-          this.emitAlert(s, rule, 'resolved', value, threshold, t, st.since, classId);
-          st.state = 'inactive';
-          resolved = true;
-        }
-      }
-    }
-    s.alerts.set(rule.id, st);
-    const near = Number.isFinite(value) && passes(value, rule.comparator, threshold);
-    s.signals.set(rule.id, {
-      rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
-      value, threshold,
-      status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
-      state: st.state, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
-    });
-    return resolved;
-  }
-
-  private emitAlert(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number) {
-    this.emit({
-      type: 'alert',
-      alert: { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since },
-    });
+    return judge(s, rule, { value, threshold, clear: clearValue, classId }, t, this.alert);
   }
 
   private matching(f: { mv?: string; camera_id?: string } = {}) {
@@ -465,7 +416,7 @@ export class HealthEngine {
     const out: Baseline[] = [];
     for (const s of this.matching(f)) {
       if (s.cur) this.close(s);
-      this.resolveAll(s, now);
+      resolveAll(s, this.rules, now, this.alert);
       const end = s.recent.at(-1) ? s.recent.at(-1)!.start + this.windowMs : now;
       const wins = s.recent.filter((w) => w.start >= end - this.baselineMs && w.r.frames > 0);
       if (wins.length) {
@@ -479,7 +430,7 @@ export class HealthEngine {
   /** Forgets the baseline: a new one is captured from the next frames. */
   resetBaseline(f: { mv?: string; camera_id?: string } = {}, now = Date.now()) {
     for (const s of this.matching(f)) {
-      this.resolveAll(s, now);
+      resolveAll(s, this.rules, now, this.alert);
       this.clear(s);
     }
   }
@@ -490,16 +441,6 @@ export class HealthEngine {
     s.charts.clear();
     s.signals.clear();
     this.emit({ type: 'baseline-cleared', mv: s.mv, camera: s.camera });
-  }
-
-  private resolveAll(s: Stream, now: number) {
-    for (const [id, st] of s.alerts) {
-      if (st.state === 'firing') {
-        const sig = s.signals.get(id);
-        this.emitAlert(s, this.rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId);
-      }
-    }
-    s.alerts.clear();
   }
 
   /** The latest evaluation of every rule, per stream (filters: model version, camera_id, location). */
