@@ -4,53 +4,37 @@
  * state changes. Pure logic over plain data (no DOM, no IndexedDB): the store worker runs it and keeps
  * what it reports; benchmarks and tests run it in Node.
  */
-import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
+import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyQuantile } from '../telemetry/histogram.ts';
 import { type FrameRecord, type Stage, STAGES } from '../telemetry/record.ts';
 import { addFrame, emptyRollup, meanOf, type Rollup } from '../telemetry/rollup.ts';
-import { addChanges, changedShare, changedValue, pictureChanged, pictureOf } from './frozen.ts';
+import { addChanges, changedShare, pictureChanged, pictureOf } from './frozen.ts';
 import { sceneDistance, THUMB } from './image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
-import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
-import { heapGrowth } from './heap.ts';
-import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
+import { theilSen } from './stats.ts';
+import { medianOf, wanderKey, windowsVsRest } from './wander.ts';
 import { forgetRules, judge, resolveAll } from './alerts.ts';
+import { classTests, DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, heapSlope, resourceValue, type Settings } from './evaluate.ts';
 import { uptimeOf } from './uptime.ts';
-import { chartValue, closeWindow, covered, HOUR, keepMinutesFor, keepWindowsFor, lastWins, meanThumb, mergeWins, MINUTE, span, type Stream, tagsOf, type Win } from './windows.ts';
-import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type ChartMetric, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
+import { chartValue, closeWindow, covered, HOUR, keepMinutesFor, keepWindowsFor, lastWins, meanThumb, mergeWins, MINUTE, type Stream, tagsOf, type Win } from './windows.ts';
+import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 
 /** Error kinds (see errorKind) that are malformed outputs rather than failed runs. */
 const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-of-frame', 'missing-output', 'other'];
 
-/**
- * The smallest σ each control chart uses: a steady scene's window means barely move, and a chart on that
- * σ alone alarms on shifts nobody would call a change (and on the footage's own slow wander).
- * Confidence 0.02 of score, brightness 2.5 and contrast 2 luma levels, saturation 0.01, scene distance 0.02.
- */
-const DEFAULT_SIGMA_FLOOR: Record<ChartMetric, number> = { confidence: 0.02, brightness: 2.5, contrast: 2, saturation: 0.01, sharpness: 0, scene: 0.02 };
-
-/** Dense counts over the union of two sparse histograms' buckets, in bucket order. */
-function aligned(a: Hist, b: Hist, bins?: number): [number[], number[]] {
-  const keys = bins ? Array.from({ length: bins }, (_, i) => i) : [...new Set([...Object.keys(a), ...Object.keys(b)].map(Number))].sort((x, y) => x - y);
-  return [keys.map((k) => a[k] ?? 0), keys.map((k) => b[k] ?? 0)];
-}
-
 export class HealthEngine {
-  private _baselineMs: number;
+  /** the options, defaults filled in, as evaluation reads them (evaluate.ts) */
+  private readonly cfg: Settings;
   /** how long a baseline is captured for (ms); a change applies to captures still running */
   get baselineMs() {
-    return this._baselineMs;
+    return this.cfg.baselineMs;
   }
   set baselineMs(ms: number) {
-    this._baselineMs = ms;
+    this.cfg.baselineMs = ms;
     this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
     this.keepMinutesMs = keepMinutesFor(this.rules);
   }
   readonly windowMs: number;
   private rules: AlertRule[];
-  private readonly alpha: number;
-  private readonly sps: number;
-  private readonly floor: Record<ChartMetric, number>;
-  private readonly relFloor: number;
   private streams = new Map<string, Stream>();
   private listeners = new Set<(e: HealthEvent) => void>();
   /** reports an alert state change (alerts.ts) */
@@ -59,12 +43,15 @@ export class HealthEngine {
   private keepMinutesMs = 0;
 
   constructor(opts: HealthOptions = {}) {
-    this._baselineMs = opts.baselineMs ?? 5 * 60_000;
     this.windowMs = opts.windowMs ?? 5_000;
-    this.alpha = opts.alpha ?? 0.001;
-    this.sps = opts.samplesPerSecond ?? 1;
-    this.floor = { ...DEFAULT_SIGMA_FLOOR, ...opts.sigmaFloor };
-    this.relFloor = opts.relativeSigmaFloor ?? 0.03;
+    this.cfg = {
+      windowMs: this.windowMs,
+      baselineMs: opts.baselineMs ?? 5 * 60_000,
+      alpha: opts.alpha ?? 0.001,
+      sps: opts.samplesPerSecond ?? 1,
+      floor: { ...DEFAULT_SIGMA_FLOOR, ...opts.sigmaFloor },
+      relFloor: opts.relativeSigmaFloor ?? 0.03,
+    };
     this.rules = [...(opts.rules ?? DEFAULT_RULES)];
     this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
     this.keepMinutesMs = keepMinutesFor(this.rules);
@@ -161,13 +148,10 @@ export class HealthEngine {
   tick(now: number) {
     for (const s of this.streams.values()) {
       if (s.cur && now >= s.cur.start + 2 * this.windowMs) this.close(s);
-      const running = s.samples.length > 0 && now - s.samples.at(-1)!.t < 15_000;
       for (const rule of this.rules) {
         if (rule.enabled === false) continue;
-        if (rule.aggregation === 'gap') {
-          const value = running && Number.isFinite(s.lastFrameT) ? Math.max(0, now - s.lastFrameT) / 1000 : running ? (now - s.samples[0]!.t) / 1000 : NaN;
-          this.judge(s, rule, value, rule.threshold, now);
-        } else if (rule.metric === 'heap' || rule.metric === 'longtasks') this.judge(s, rule, this.resourceValue(s, rule, now), rule.threshold, now);
+        if (rule.aggregation === 'gap') judge(s, rule, { value: gapValue(s, now), threshold: rule.threshold }, now, this.alert);
+        else if (rule.metric === 'heap' || rule.metric === 'longtasks') judge(s, rule, { value: resourceValue(s, rule, now, this.baselineMs), threshold: rule.threshold }, now, this.alert);
       }
     }
   }
@@ -233,175 +217,13 @@ export class HealthEngine {
     return Object.keys(wander).length ? { wander } : {};
   }
 
+  /** A window-driven rule at the end of a window: what it reads (evaluate.ts), through its alert state (alerts.ts). */
   private evaluate(s: Stream, rule: AlertRule, end: number) {
-    const b = s.baseline;
-    const wins = span(s, rule.window, end);
-    const agg = rule.aggregation;
-    if (agg === 'ewma' || agg === 'cusum') {
-      if (!b || end % rule.window !== 0) return; // one sample per whole window
-      const metric = rule.metric as ChartMetric;
-      const merged = wins.length ? mergeWins(wins, end - rule.window) : undefined;
-      const x = merged ? chartValue(metric, merged.r, meanThumb(merged), b.thumb) : NaN;
-      let chart = s.charts.get(rule.id);
-      if (!chart) {
-        const ref = this.chartReference(b, metric, rule.window);
-        if (!ref) return this.judge(s, rule, NaN, rule.threshold, end);
-        chart = agg === 'ewma' ? new Ewma(ref.mu, ref.sigma, 0.2, rule.threshold) : new Cusum(ref.mu, ref.sigma, 0.5, rule.threshold);
-        s.charts.set(rule.id, chart);
-      }
-      if (!Number.isFinite(x)) return this.judge(s, rule, NaN, rule.threshold, end);
-      const value = chart.update(x);
-      // A firing chart resolves on the present, not on its memory: once a sample is back within `clear` σ
-      // of the baseline, the shift is over and the chart restarts (as after any out-of-control signal).
-      const now = Math.abs(x - chart.mu0) / chart.sigma;
-      const resolved = this.judge(s, rule, value, rule.threshold, end, now);
-      if (resolved) s.charts.delete(rule.id);
-      return;
-    }
-    // the other rules need half their window covered (a count needs no more than one frame)
-    const coveredMs = covered(wins, this.windowMs);
-    if (agg !== 'count' && coveredMs < rule.window / 2) return this.judge(s, rule, NaN, rule.threshold, end);
-    const m = mergeWins(wins, end - rule.window);
-    const r = m.r;
-    const seconds = coveredMs / 1000;
-    const metric = rule.metric;
-    if (metric === 'changed') return this.judge(s, rule, changedValue(m.ch, b?.changes, agg, this.alpha, rule.threshold), rule.threshold, end);
-    if (metric === 'class-confidence') {
-      if (!b) return;
-      const test = this.classTests(agg as 'psi' | 'ks', r, seconds, b, rule.threshold).sort((x, y) => y.value / y.threshold - x.value / x.threshold)[0];
-      if (!test) return this.judge(s, rule, NaN, rule.threshold, end);
-      return this.judge(s, rule, test.value, test.threshold, end, test.value, test.classId);
-    }
-    if (agg === 'psi' || agg === 'ks' || agg === 'js') {
-      if (!b) return;
-      const lat = metric.startsWith('latency.') ? (metric.slice(8) as Stage) : undefined;
-      let a: number[], e: number[], n: number;
-      if (metric === 'classes') {
-        [a, e] = aligned(r.classes, b.rollup.classes);
-        n = r.detections;
-      } else if (lat) {
-        [a, e] = aligned(r.lat[lat], b.rollup.lat[lat]);
-        n = a.reduce((x, y) => x + y, 0);
-      } else {
-        [a, e] = aligned(r.conf, b.rollup.conf, CONFIDENCE_BINS);
-        n = r.detections;
-      }
-      const mTotal = e.reduce((x, y) => x + y, 0);
-      if (!n || !mTotal) return this.judge(s, rule, NaN, rule.threshold, end);
-      const test = this.distance(agg, a, e, n, mTotal, seconds, b.seconds, rule.threshold, this.alpha);
-      // latency wanders with the machine's load: the threshold is at least what the baseline's own wander reaches
-      const wander = lat && agg === 'ks' ? wanderThreshold(b.wander?.[wanderKey(metric, rule.window)] ?? NaN, this.alpha) : NaN;
-      return this.judge(s, rule, test.value, Number.isFinite(wander) ? Math.max(test.threshold, wander) : test.threshold, end);
-    }
-    return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
-  }
-
-  /**
-   * Each class's confidence distribution in `r` against the baseline's: PSI or KS, with the threshold
-   * raised to the chance level for its sample sizes at α ÷ (classes tested).
-   */
-  private classTests(agg: 'psi' | 'ks', r: Rollup, seconds: number, b: Baseline, min: number) {
-    const ids = Object.keys(b.rollup.cc ?? {}).map(Number).filter((k) => r.cc?.[k]);
-    return ids.map((classId) => {
-      const [a, e] = aligned(r.cc![classId]!, b.rollup.cc![classId]!, CONFIDENCE_BINS);
-      const test = this.distance(agg, a, e, r.classes[classId] ?? 0, b.rollup.classes[classId] ?? 0, seconds, b.seconds, min, this.alpha / ids.length);
-      return { classId, ...test };
-    });
-  }
-
-  /**
-   * Distance of a window's binned distribution (`a`, n observations over `seconds`) from the baseline's
-   * (`e`, m over `baselineSeconds`), and the threshold in force: at least `min`, raised to the distance's
-   * chance level at `alpha` for the effective sample sizes (samplesPerSecond caps them).
-   */
-  private distance(agg: 'psi' | 'ks' | 'js', a: number[], e: number[], n: number, m: number, seconds: number, baselineSeconds: number, min: number, alpha: number) {
-    const nEff = Math.min(n, seconds * this.sps);
-    const mEff = Math.min(m, baselineSeconds * this.sps);
-    const bins = a.filter((x, i) => x + e[i]! > 0).length;
-    const value = agg === 'psi' ? psi(e, a) : agg === 'js' ? jsDistance(e, a) : ksStatistic(e, a);
-    return { value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, alpha)) };
-  }
-
-  /** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
-  private chartReference(b: Baseline, metric: ChartMetric, window: number) {
-    const xs = b.windows[metric];
-    if (!xs?.length) return undefined;
-    const k = Math.max(1, Math.round(window / b.windowMs));
-    const chunks: number[] = [];
-    for (let i = 0; i + k <= xs.length; i += k) {
-      const part = xs.slice(i, i + k).filter(Number.isFinite);
-      if (part.length) chunks.push(part.reduce((x, y) => x + y, 0) / part.length);
-    }
-    const { mean, std } = meanStd(chunks);
-    if (!Number.isFinite(mean)) return undefined;
-    return { mu: mean, sigma: Math.max(std, this.floor[metric], (metric === 'sharpness' ? Math.max(0.1, this.relFloor) : this.relFloor) * Math.abs(mean), 1e-9) };
-  }
-
-  private plainValue(s: Stream, rule: AlertRule, r: Rollup, seconds: number, m: Win): number {
-    const b = s.baseline;
-    const metric = rule.metric;
-    const agg = rule.aggregation;
-    const of = (x: Rollup, secs: number, q?: number): number => {
-      if (metric.startsWith('latency.')) {
-        const h = x.lat[metric.slice(8) as Stage];
-        return q !== undefined ? latencyQuantile(h, q) : latencyMean(h);
-      }
-      switch (metric) {
-        case 'confidence': return q !== undefined ? confidenceQuantile(x.conf, q) : x.detections ? x.scoreSum / x.detections : NaN;
-        case 'success': return x.frames ? x.valid / x.frames : NaN;
-        case 'malformed': return agg === 'count' || agg === 'rate' ? x.malformed : x.frames ? x.malformed / x.frames : NaN;
-        case 'errors': return agg === 'count' || agg === 'rate' ? x.frames - x.valid : x.frames ? (x.frames - x.valid) / x.frames : NaN;
-        case 'frames': return x.frames;
-        case 'fps': return x.frames / secs;
-        case 'dropped': return agg === 'count' || agg === 'rate' ? x.dropped : x.frames + x.dropped ? x.dropped / (x.frames + x.dropped) : NaN;
-        case 'scene': {
-          if (!b?.thumb) return NaN;
-          if (x !== r) return meanStd(b.windows.scene ?? []).mean;
-          const t = meanThumb(m);
-          return t ? sceneDistance(t, b.thumb) : NaN;
-        }
-        default: return chartValue(metric as ChartMetric, x, null, null);
-      }
-    };
-    switch (agg) {
-      case 'mean':
-      case 'count': return of(r, seconds);
-      case 'rate': return of(r, seconds) / (seconds / 60);
-      case 'p50': return of(r, seconds, 0.5);
-      case 'p95': return of(r, seconds, 0.95);
-      case 'ratio': {
-        if (!b) return NaN;
-        const q = metric.startsWith('latency.') ? 0.95 : undefined;
-        return of(r, seconds, q) / of(b.rollup, b.seconds, q);
-      }
-      default: return NaN;
-    }
-  }
-
-  private resourceValue(s: Stream, rule: AlertRule, now: number): number {
-    const xs = s.samples.filter((x) => x.t > now - rule.window);
-    if (!xs.length) return NaN;
-    const spanMin = (xs.at(-1)!.t - xs[0]!.t) / 60_000;
-    if (rule.metric === 'longtasks') {
-      const n = xs.reduce((a, x) => a + x.longTasks, 0);
-      const minutes = Math.max(spanMin, rule.window / 60_000 / 2);
-      return rule.aggregation === 'rate' ? n / minutes : n;
-    }
-    const heap = xs.filter((x) => x.heapMB !== undefined);
-    // a leak is a rising floor: the lower envelope's slope, holding over the window's second half (heap.ts);
-    // the run's first baseline-length is its warm-up (caches, compiled code, WASM memory, the baseline itself)
-    if (rule.aggregation === 'slope') return this.heapSlope(s, heap, rule.window, now);
-    return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
-  }
-
-  /** The heap's growth (MB/min) over `windowMs` before `now`, the run's warm-up left out (heap.ts). */
-  private heapSlope(s: Stream, heap: ResourceSample[], windowMs: number, now: number) {
-    return heapGrowth(heap.filter((x) => x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
-  }
-
-  /** A rule's new value for a stream, through its alert state (alerts.ts). */
-  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number, clearValue = value, classId?: number): boolean {
-    return judge(s, rule, { value, threshold, clear: clearValue, classId }, t, this.alert);
+    const reading = evaluateRule(s, rule, end, this.cfg);
+    if (!reading) return;
+    const resolved = judge(s, rule, reading, end, this.alert);
+    // a control chart restarts once its alert resolves, as after any out-of-control signal (evaluate.ts)
+    if (resolved && (rule.aggregation === 'ewma' || rule.aggregation === 'cusum')) s.charts.delete(rule.id);
   }
 
   private matching(f: { mv?: string; camera_id?: string } = {}) {
@@ -524,7 +346,7 @@ export class HealthEngine {
     const samples = s.samples.filter((x) => x.t > end - 10 * 60_000);
     const heap = samples.filter((x) => x.heapMB !== undefined);
     const perClass: Vitals['confidence']['perClass'] = {};
-    const tests = new Map(b ? this.classTests('psi', r, seconds, b, 0.25).map((x) => [x.classId, x]) : []);
+    const tests = new Map(b ? classTests('psi', r, seconds, b, 0.25, this.cfg).map((x) => [x.classId, x]) : []);
     const q = (h: Hist | undefined, p: number) => (h ? confidenceQuantile(h, p) : NaN);
     for (const k of new Set([...Object.keys(r.classes), ...Object.keys(b?.rollup.classes ?? {})].map(Number))) {
       const bc = b?.rollup.cc?.[k];
@@ -612,7 +434,7 @@ export class HealthEngine {
       },
       resources: {
         heapMB: heap.at(-1)?.heapMB ?? NaN,
-        heapSlopeMBPerMinute: this.heapSlope(s, heap, 10 * 60_000, heap.at(-1)?.t ?? end),
+        heapSlopeMBPerMinute: heapSlope(s, heap, 10 * 60_000, heap.at(-1)?.t ?? end, this.baselineMs),
         longTasksPerMinute: samples.length >= 2 ? samples.reduce((a, x) => a + x.longTasks, 0) / Math.max(1 / 6, (samples.at(-1)!.t - samples[0]!.t) / 60_000) : NaN,
         droppedShare: r.frames + r.dropped ? r.dropped / (r.frames + r.dropped) : NaN,
       },
