@@ -2,7 +2,8 @@
  * The health engine: watches frame records as they come, per stream (model version × camera_id), keeps
  * short windows of them, captures a baseline, evaluates the alert rules against it, and reports alert
  * state changes. Pure logic over plain data (no DOM, no IndexedDB): the store worker runs it and keeps
- * what it reports; benchmarks and tests run it in Node.
+ * what it reports; benchmarks and tests run it in Node. Its parts: windows.ts (the windows), evaluate.ts
+ * (what a rule reads), alerts.ts (alert state), vitals.ts; its types are in types.ts.
  */
 import type { FrameRecord, Stage } from '../telemetry/record.ts';
 import { addFrame, emptyRollup } from '../telemetry/rollup.ts';
