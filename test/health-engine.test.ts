@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AlertEvent, type Baseline, HealthEngine, type HealthEvent } from '../src/health/engine.ts';
+import { HealthEngine } from '../src/health/engine.ts';
+import type { AlertEvent, Baseline, HealthEvent } from '../src/health/types.ts';
 import { DEFAULT_RULES, parseRules } from '../src/health/rules.ts';
 import type { FrameRecord } from '../src/telemetry/record.ts';
 import { healthRecords, type Scene } from './helpers/health-records.ts';

@@ -4,7 +4,8 @@
  * the health engine as the kiosk samples them (about 3 a second of a 10-fps camera).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AlertEvent, type Baseline, HealthEngine } from '../src/health/engine.ts';
+import { HealthEngine } from '../src/health/engine.ts';
+import type { AlertEvent, Baseline } from '../src/health/types.ts';
 import { binomialBelow, changedValue, pictureChanged, pictureOf } from '../src/health/frozen.ts';
 import { yuvImageStats } from '../src/capture/image-stats.ts';
 import { DEFAULT_RULES, parseRules } from '../src/health/rules.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AlertEvent, HealthEngine } from '../src/health/engine.ts';
+import { HealthEngine } from '../src/health/engine.ts';
+import type { AlertEvent } from '../src/health/types.ts';
 import { heapGrowth, lowerEnvelope } from '../src/health/heap.ts';
 import { DEFAULT_RULES } from '../src/health/rules.ts';
 import { theilSen } from '../src/health/stats.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AlertEvent, type Baseline, HealthEngine, type Signal } from '../src/health/engine.ts';
+import { HealthEngine } from '../src/health/engine.ts';
+import type { AlertEvent, Baseline, Signal } from '../src/health/types.ts';
 import { DEFAULT_RULES } from '../src/health/rules.ts';
 import { KOLMOGOROV_MEDIAN, kolmogorovQuantile, WANDER_CAP, wanderKey, wanderThreshold, windowsVsRest } from '../src/health/wander.ts';
 import { latencyBucket } from '../src/telemetry/histogram.ts';

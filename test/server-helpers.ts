@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticRecords } from '../e2e/pages/synthetic.ts';
 import type { Batch, SourceInfo } from '../src/sync/payload.ts';
-import type { AlertEvent } from '../src/health/engine.ts';
+import type { AlertEvent } from '../src/health/types.ts';
 import { type FrameRecord, tagKey } from '../src/telemetry/record.ts';
 import { emptyRollup, mergeRollup, rollFrames, type Rollup } from '../src/telemetry/rollup.ts';
 

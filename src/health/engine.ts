@@ -2,285 +2,55 @@
  * The health engine: watches frame records as they come, per stream (model version × camera_id), keeps
  * short windows of them, captures a baseline, evaluates the alert rules against it, and reports alert
  * state changes. Pure logic over plain data (no DOM, no IndexedDB): the store worker runs it and keeps
- * what it reports; benchmarks and tests run it in Node.
+ * what it reports; benchmarks and tests run it in Node. Its parts: windows.ts (the windows), evaluate.ts
+ * (what a rule reads), alerts.ts (alert state), vitals.ts; its types are in types.ts.
  */
-import { uuidv7 } from '../lib/uuidv7.ts';
-import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
-import { type FrameRecord, parseTagKey, type Stage, STAGES } from '../telemetry/record.ts';
-import { addFrame, emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
-import { addChanges, type ChangeCounts, changedShare, changedValue, type Picture, pictureChanged, pictureOf } from './frozen.ts';
+import type { FrameRecord, Stage } from '../telemetry/record.ts';
+import { addFrame, emptyRollup } from '../telemetry/rollup.ts';
+import { addChanges, pictureChanged, pictureOf } from './frozen.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
-import { type AlertRule, DEFAULT_RULES, type Metric, needsBaseline, passes } from './rules.ts';
-import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi, theilSen } from './stats.ts';
-import { heapGrowth } from './heap.ts';
-import { medianOf, wanderKey, wanderThreshold, windowsVsRest } from './wander.ts';
-
-/** Metrics the control charts (ewma, cusum) run on: one mean per window. */
-export const CHART_METRICS = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'] as const;
-export type ChartMetric = (typeof CHART_METRICS)[number];
-const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
-
-export interface HealthOptions {
-  /** how long a baseline is captured for (ms; default 5 min) */
-  baselineMs?: number;
-  /** the engine's window (ms; default 5 s): every rule window is a whole number of these */
-  windowMs?: number;
-  rules?: readonly AlertRule[];
-  /** false-alarm probability the distribution tests' thresholds are calibrated for (default 0.001) */
-  alpha?: number;
-  /**
-   * Independent observations per second of footage, for the distribution tests' sample sizes (default 1):
-   * consecutive frames of a scene are near-copies, so 10 frames are not 10 independent samples.
-   */
-  samplesPerSecond?: number;
-  /** smallest σ a control chart uses, per metric (a steady scene has almost none) */
-  sigmaFloor?: Partial<Record<ChartMetric, number>>;
-  /** …and at least this share of the baseline mean (default 3 %; sharpness: 10 %) */
-  relativeSigmaFloor?: number;
-}
-
-/** Error kinds (see errorKind) that are malformed outputs rather than failed runs. */
-const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-of-frame', 'missing-output', 'other'];
-
-/**
- * The smallest σ each control chart uses: a steady scene's window means barely move, and a chart on that
- * σ alone alarms on shifts nobody would call a change (and on the footage's own slow wander).
- * Confidence 0.02 of score, brightness 2.5 and contrast 2 luma levels, saturation 0.01, scene distance 0.02.
- */
-const DEFAULT_SIGMA_FLOOR: Record<ChartMetric, number> = { confidence: 0.02, brightness: 2.5, contrast: 2, saturation: 0.01, sharpness: 0, scene: 0.02 };
-
-/** What a baseline remembers of healthy operation; stored in IndexedDB under [mv, camera]. */
-export interface Baseline {
-  mv: string;
-  camera: string;
-  location?: string;
-  createdAt: number;
-  from: number;
-  to: number;
-  source: 'auto' | 'manual';
-  windowMs: number;
-  frames: number;
-  /** seconds of footage with frames */
-  seconds: number;
-  rollup: Rollup;
-  /** per chart metric, the mean of each window */
-  windows: Partial<Record<ChartMetric, number[]>>;
-  /** mean 16×16 luma thumbnail (the scene signature), when frames had image statistics */
-  thumb: number[] | null;
-  /** results per second */
-  fps: number;
-  /**
-   * frames whose picture differed from the one before, of those compared (the `changed` metric; see
-   * frozen.ts); absent in baselines stored before it was kept
-   */
-  changes?: ChangeCounts;
-  /**
-   * per latency KS rule (key: wanderKey(metric, window)), the median KS distance of the baseline's windows of
-   * that length from the rest of the baseline: how far the latency wanders by itself (see wander.ts); absent
-   * in baselines stored before it was kept
-   */
-  wander?: Record<string, number>;
-}
-
-export type AlertState = 'inactive' | 'pending' | 'firing';
-
-/** One rule's latest evaluation for one stream: the drift signals and vitals the panel shows. */
-export interface Signal {
-  rule: string;
-  name: string;
-  metric: Metric;
-  aggregation: AlertRule['aggregation'];
-  severity: AlertRule['severity'];
-  value: number;
-  /** the threshold in force (distribution tests: raised to their chance level for the sample sizes) */
-  threshold: number;
-  status: 'ok' | 'warn' | 'alert' | 'learning' | 'no-data';
-  state: AlertState;
-  /** per-class rules (class-confidence): the class the value comes from (the one furthest past its threshold) */
-  classId?: number;
-  mv: string;
-  camera_id: string;
-  location?: string;
-  t: number;
-}
-
-/** An alert state change: the element's `alert` event detail and a row of the alert history. */
-export interface AlertEvent {
-  id: string;
-  rule: string;
-  name: string;
-  severity: AlertRule['severity'];
-  state: 'firing' | 'resolved';
-  value: number;
-  threshold: number;
-  /** per-class rules: the class that fired */
-  classId?: number;
-  mv: string;
-  camera_id: string;
-  location?: string;
-  /** when the state changed (epoch ms; frame time for frame-driven rules) */
-  t: number;
-  /** when the condition started (firing) or the alert fired (resolved) */
-  since: number;
-}
-
-/** A periodic sample from the page running a monitor: heap, long tasks, and whether frames flowed. */
-export interface ResourceSample {
-  t: number;
-  mv: string;
-  camera_id: string;
-  /** used JS heap, MB (absent where the browser does not tell) */
-  heapMB?: number;
-  /** long tasks since the previous sample */
-  longTasks: number;
-  /** results since the previous sample */
-  results: number;
-  /** ms since the previous sample (default 5000) */
-  ms?: number;
-  /** ms of them the pipeline was down (camera lost or muted, a worker being rebuilt) */
-  downMs?: number;
-}
-
-/**
- * The share of a sample's interval the pipeline was up: none without results, else all of it but the time
- * it was down (a camera lost and found again, a worker rebuilt, inside one interval).
- */
-export function upShare(x: Pick<ResourceSample, 'results' | 'ms' | 'downMs'>): number {
-  if (!(x.results > 0)) return 0;
-  const ms = x.ms ?? 5000;
-  return ms > 0 ? Math.max(0, Math.min(1, 1 - (x.downMs ?? 0) / ms)) : 1;
-}
-
-/** Uptime over samples: the up time over their intervals' time (NaN without samples). */
-export function uptimeOf(samples: readonly Pick<ResourceSample, 'results' | 'ms' | 'downMs'>[]): number {
-  let up = 0;
-  let all = 0;
-  for (const x of samples) {
-    const ms = x.ms ?? 5000;
-    all += ms;
-    up += upShare(x) * ms;
-  }
-  return all > 0 ? up / all : samples.length ? 0 : NaN;
-}
-
-export type HealthEvent =
-  | { type: 'alert'; alert: AlertEvent }
-  | { type: 'baseline'; baseline: Baseline }
-  | { type: 'baseline-cleared'; mv: string; camera: string };
-
-interface Win {
-  start: number;
-  r: Rollup;
-  thumb: Float64Array | null;
-  thumbN: number;
-  /** frames compared with the one before, and how many differed (frozen.ts) */
-  ch?: ChangeCounts;
-  /** engine windows merged into this one (minute windows); 1 when absent */
-  n?: number;
-}
-
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-/** rule windows up to this long use the 5-s windows; longer ones whole minutes */
-const LONG = 15 * MINUTE;
-
-interface Stream {
-  key: string;
-  mv: string;
-  camera: string;
-  location?: string;
-  baseline?: Baseline;
-  capture: Win[];
-  cur?: Win;
-  recent: Win[];
-  /** whole minutes of windows merged (for rule windows and vitals longer than the recent windows keep) */
-  minutes: Win[];
-  /** minutes before this are in `minutes` */
-  minutesTo: number;
-  charts: Map<string, Ewma | Cusum>;
-  alerts: Map<string, { state: AlertState; since: number }>;
-  signals: Map<string, Signal>;
-  lastFrameT: number;
-  /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
-  pictures: Map<string, Picture>;
-  samples: ResourceSample[];
-  /** the first resource sample of the run (the heap's warm-up is left out of memory-staircase) */
-  resourcesFrom?: number;
-}
-
-const tagsCache = new Map<string, { camera: string; location?: string }>();
-function tagsOf(g: string) {
-  let t = tagsCache.get(g);
-  if (!t) {
-    const p = parseTagKey(g);
-    t = { camera: p.camera_id ?? '', ...(p.location ? { location: p.location } : {}) };
-    if (tagsCache.size > 1000) tagsCache.clear();
-    tagsCache.set(g, t);
-  }
-  return t;
-}
-
-/** A window's (or merged windows') mean of a chart metric; `ref` is the baseline thumbnail for `scene`. */
-function chartValue(metric: ChartMetric, r: Rollup, thumb: Float64Array | number[] | null, ref: number[] | null | undefined): number {
-  if (metric === 'confidence') return r.detections ? r.scoreSum / r.detections : NaN;
-  if (metric === 'scene') return thumb && ref ? sceneDistance(thumb, ref) : NaN;
-  return meanOf(r.img[IMAGE_KEY[metric]]);
-}
-
-const meanThumb = (w: Pick<Win, 'thumb' | 'thumbN'>) => (w.thumb && w.thumbN ? Array.from(w.thumb, (v) => v / w.thumbN) : null);
-
-function mergeWins(ws: Win[], start: number): Win {
-  const out: Win = { start, r: emptyRollup('10s', start, ws[0]?.r.mv ?? '', '*'), thumb: null, thumbN: 0 };
-  for (const w of ws) {
-    mergeRollup(out.r, w.r);
-    out.ch = addChanges(out.ch, w.ch);
-    if (w.thumb) {
-      out.thumb ??= new Float64Array(THUMB * THUMB);
-      for (let i = 0; i < w.thumb.length; i++) out.thumb[i]! += w.thumb[i]!;
-      out.thumbN += w.thumbN;
-    }
-  }
-  return out;
-}
-
-/** Dense counts over the union of two sparse histograms' buckets, in bucket order. */
-function aligned(a: Hist, b: Hist, bins?: number): [number[], number[]] {
-  const keys = bins ? Array.from({ length: bins }, (_, i) => i) : [...new Set([...Object.keys(a), ...Object.keys(b)].map(Number))].sort((x, y) => x - y);
-  return [keys.map((k) => a[k] ?? 0), keys.map((k) => b[k] ?? 0)];
-}
+import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
+import { medianOf, wanderKey, windowsVsRest } from './wander.ts';
+import { forgetRules, judge, resolveAll } from './alerts.ts';
+import { DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, resourceValue, type Settings } from './evaluate.ts';
+import { streamVitals } from './vitals.ts';
+import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
+import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 
 export class HealthEngine {
-  private _baselineMs: number;
+  /** the options, defaults filled in, as evaluation reads them (evaluate.ts) */
+  private readonly cfg: Settings;
   /** how long a baseline is captured for (ms); a change applies to captures still running */
   get baselineMs() {
-    return this._baselineMs;
+    return this.cfg.baselineMs;
   }
   set baselineMs(ms: number) {
-    this._baselineMs = ms;
-    this.keepMs = this.keepFor();
-    this.keepMinutesMs = this.keepMinutesFor();
+    this.cfg.baselineMs = ms;
+    this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
+    this.keepMinutesMs = keepMinutesFor(this.rules);
   }
   readonly windowMs: number;
   private rules: AlertRule[];
-  private readonly alpha: number;
-  private readonly sps: number;
-  private readonly floor: Record<ChartMetric, number>;
-  private readonly relFloor: number;
   private streams = new Map<string, Stream>();
   private listeners = new Set<(e: HealthEvent) => void>();
+  /** reports an alert state change (alerts.ts) */
+  private readonly alert = (alert: AlertEvent) => this.emit({ type: 'alert', alert });
   private keepMs = 0;
   private keepMinutesMs = 0;
 
   constructor(opts: HealthOptions = {}) {
-    this._baselineMs = opts.baselineMs ?? 5 * 60_000;
     this.windowMs = opts.windowMs ?? 5_000;
-    this.alpha = opts.alpha ?? 0.001;
-    this.sps = opts.samplesPerSecond ?? 1;
-    this.floor = { ...DEFAULT_SIGMA_FLOOR, ...opts.sigmaFloor };
-    this.relFloor = opts.relativeSigmaFloor ?? 0.03;
+    this.cfg = {
+      windowMs: this.windowMs,
+      baselineMs: opts.baselineMs ?? 5 * 60_000,
+      alpha: opts.alpha ?? 0.001,
+      sps: opts.samplesPerSecond ?? 1,
+      floor: { ...DEFAULT_SIGMA_FLOOR, ...opts.sigmaFloor },
+      relFloor: opts.relativeSigmaFloor ?? 0.03,
+    };
     this.rules = [...(opts.rules ?? DEFAULT_RULES)];
-    this.keepMs = this.keepFor();
-    this.keepMinutesMs = this.keepMinutesFor();
+    this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
+    this.keepMinutesMs = keepMinutesFor(this.rules);
   }
 
   on(listener: (e: HealthEvent) => void): () => void {
@@ -301,29 +71,9 @@ export class HealthEngine {
     const before = new Map(this.rules.map((r) => [r.id, JSON.stringify(r)]));
     this.rules = rules.map((r) => ({ ...r }));
     const kept = new Set(this.rules.filter((r) => before.get(r.id) === JSON.stringify(r)).map((r) => r.id));
-    for (const s of this.streams.values()) {
-      for (const [id, st] of s.alerts) {
-        if (kept.has(id)) continue;
-        if (st.state === 'firing') {
-          const old = s.signals.get(id);
-          this.emitAlert(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since);
-        }
-        s.alerts.delete(id);
-        s.charts.delete(id);
-        s.signals.delete(id);
-      }
-    }
-    this.keepMs = this.keepFor();
-    this.keepMinutesMs = this.keepMinutesFor();
-  }
-
-  /** 5-s windows are kept for the baseline's length and the rules up to LONG; minutes for the rest (≥ 1 h). */
-  private keepFor() {
-    return Math.max(this.baselineMs, ...this.rules.map((r) => r.window).filter((w) => w <= LONG)) + this.windowMs;
-  }
-
-  private keepMinutesFor() {
-    return Math.max(HOUR, ...this.rules.map((r) => r.window)) + MINUTE;
+    for (const s of this.streams.values()) forgetRules(s, kept, now, this.alert);
+    this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
+    this.keepMinutesMs = keepMinutesFor(this.rules);
   }
 
   /** Baselines kept from earlier runs (IndexedDB). */
@@ -394,38 +144,17 @@ export class HealthEngine {
   tick(now: number) {
     for (const s of this.streams.values()) {
       if (s.cur && now >= s.cur.start + 2 * this.windowMs) this.close(s);
-      const running = s.samples.length > 0 && now - s.samples.at(-1)!.t < 15_000;
       for (const rule of this.rules) {
         if (rule.enabled === false) continue;
-        if (rule.aggregation === 'gap') {
-          const value = running && Number.isFinite(s.lastFrameT) ? Math.max(0, now - s.lastFrameT) / 1000 : running ? (now - s.samples[0]!.t) / 1000 : NaN;
-          this.judge(s, rule, value, rule.threshold, now);
-        } else if (rule.metric === 'heap' || rule.metric === 'longtasks') this.judge(s, rule, this.resourceValue(s, rule, now), rule.threshold, now);
+        if (rule.aggregation === 'gap') judge(s, rule, { value: gapValue(s, now), threshold: rule.threshold }, now, this.alert);
+        else if (rule.metric === 'heap' || rule.metric === 'longtasks') judge(s, rule, { value: resourceValue(s, rule, now, this.baselineMs), threshold: rule.threshold }, now, this.alert);
       }
     }
   }
 
   private close(s: Stream) {
-    const w = s.cur!;
-    s.cur = undefined;
-    s.recent.push(w);
+    const w = closeWindow(s, this.windowMs, this.keepMs, this.keepMinutesMs);
     const end = w.start + this.windowMs;
-    while (s.recent.length && s.recent[0]!.start < end - this.keepMs) s.recent.shift();
-    // every minute that has ended: its windows merged
-    const ended = Math.floor(end / MINUTE) * MINUTE;
-    if (ended > s.minutesTo) {
-      const byMinute = new Map<number, Win[]>();
-      for (const x of s.recent) {
-        if (x.start < s.minutesTo || x.start >= ended) continue;
-        const m = Math.floor(x.start / MINUTE) * MINUTE;
-        const ws = byMinute.get(m);
-        if (ws) ws.push(x);
-        else byMinute.set(m, [x]);
-      }
-      for (const [m, ws] of byMinute) s.minutes.push({ ...mergeWins(ws, m), n: ws.length });
-      s.minutesTo = ended;
-      while (s.minutes.length && s.minutes[0]!.start < end - this.keepMinutesMs) s.minutes.shift();
-    }
     const learning = !s.baseline;
     if (learning) {
       s.capture.push(w);
@@ -484,238 +213,13 @@ export class HealthEngine {
     return Object.keys(wander).length ? { wander } : {};
   }
 
-  /**
-   * The windows inside [end − window, end): 5-s windows, or for long windows the merged minutes and the
-   * 5-s windows after them.
-   */
-  private span(s: Stream, window: number, end: number) {
-    if (window <= LONG) return s.recent.filter((w) => w.start >= end - window && w.start < end);
-    const from = end - window;
-    return [
-      ...s.minutes.filter((w) => w.start >= from && w.start < s.minutesTo),
-      ...s.recent.filter((w) => w.start >= Math.max(s.minutesTo, from) && w.start < end),
-    ];
-  }
-
-  /** How much of a span frames covered (ms), counting the 5-s windows merged into minutes. */
-  private covered(wins: Win[]) {
-    return wins.reduce((a, w) => a + (w.n ?? 1), 0) * this.windowMs;
-  }
-
+  /** A window-driven rule at the end of a window: what it reads (evaluate.ts), through its alert state (alerts.ts). */
   private evaluate(s: Stream, rule: AlertRule, end: number) {
-    const b = s.baseline;
-    const wins = this.span(s, rule.window, end);
-    const agg = rule.aggregation;
-    if (agg === 'ewma' || agg === 'cusum') {
-      if (!b || end % rule.window !== 0) return; // one sample per whole window
-      const metric = rule.metric as ChartMetric;
-      const merged = wins.length ? mergeWins(wins, end - rule.window) : undefined;
-      const x = merged ? chartValue(metric, merged.r, meanThumb(merged), b.thumb) : NaN;
-      let chart = s.charts.get(rule.id);
-      if (!chart) {
-        const ref = this.chartReference(b, metric, rule.window);
-        if (!ref) return this.judge(s, rule, NaN, rule.threshold, end);
-        chart = agg === 'ewma' ? new Ewma(ref.mu, ref.sigma, 0.2, rule.threshold) : new Cusum(ref.mu, ref.sigma, 0.5, rule.threshold);
-        s.charts.set(rule.id, chart);
-      }
-      if (!Number.isFinite(x)) return this.judge(s, rule, NaN, rule.threshold, end);
-      const value = chart.update(x);
-      // A firing chart resolves on the present, not on its memory: once a sample is back within `clear` σ
-      // of the baseline, the shift is over and the chart restarts (as after any out-of-control signal).
-      const now = Math.abs(x - chart.mu0) / chart.sigma;
-      const resolved = this.judge(s, rule, value, rule.threshold, end, now);
-      if (resolved) s.charts.delete(rule.id);
-      return;
-    }
-    // the other rules need half their window covered (a count needs no more than one frame)
-    const covered = this.covered(wins);
-    if (agg !== 'count' && covered < rule.window / 2) return this.judge(s, rule, NaN, rule.threshold, end);
-    const m = mergeWins(wins, end - rule.window);
-    const r = m.r;
-    const seconds = covered / 1000;
-    const metric = rule.metric;
-    if (metric === 'changed') return this.judge(s, rule, changedValue(m.ch, b?.changes, agg, this.alpha, rule.threshold), rule.threshold, end);
-    if (metric === 'class-confidence') {
-      if (!b) return;
-      const test = this.classTests(agg as 'psi' | 'ks', r, seconds, b, rule.threshold).sort((x, y) => y.value / y.threshold - x.value / x.threshold)[0];
-      if (!test) return this.judge(s, rule, NaN, rule.threshold, end);
-      return this.judge(s, rule, test.value, test.threshold, end, test.value, test.classId);
-    }
-    if (agg === 'psi' || agg === 'ks' || agg === 'js') {
-      if (!b) return;
-      const lat = metric.startsWith('latency.') ? (metric.slice(8) as Stage) : undefined;
-      let a: number[], e: number[], n: number;
-      if (metric === 'classes') {
-        [a, e] = aligned(r.classes, b.rollup.classes);
-        n = r.detections;
-      } else if (lat) {
-        [a, e] = aligned(r.lat[lat], b.rollup.lat[lat]);
-        n = a.reduce((x, y) => x + y, 0);
-      } else {
-        [a, e] = aligned(r.conf, b.rollup.conf, CONFIDENCE_BINS);
-        n = r.detections;
-      }
-      const mTotal = e.reduce((x, y) => x + y, 0);
-      if (!n || !mTotal) return this.judge(s, rule, NaN, rule.threshold, end);
-      const test = this.distance(agg, a, e, n, mTotal, seconds, b.seconds, rule.threshold, this.alpha);
-      // latency wanders with the machine's load: the threshold is at least what the baseline's own wander reaches
-      const wander = lat && agg === 'ks' ? wanderThreshold(b.wander?.[wanderKey(metric, rule.window)] ?? NaN, this.alpha) : NaN;
-      return this.judge(s, rule, test.value, Number.isFinite(wander) ? Math.max(test.threshold, wander) : test.threshold, end);
-    }
-    return this.judge(s, rule, this.plainValue(s, rule, r, seconds, m), rule.threshold, end);
-  }
-
-  /**
-   * Each class's confidence distribution in `r` against the baseline's: PSI or KS, with the threshold
-   * raised to the chance level for its sample sizes at α ÷ (classes tested).
-   */
-  private classTests(agg: 'psi' | 'ks', r: Rollup, seconds: number, b: Baseline, min: number) {
-    const ids = Object.keys(b.rollup.cc ?? {}).map(Number).filter((k) => r.cc?.[k]);
-    return ids.map((classId) => {
-      const [a, e] = aligned(r.cc![classId]!, b.rollup.cc![classId]!, CONFIDENCE_BINS);
-      const test = this.distance(agg, a, e, r.classes[classId] ?? 0, b.rollup.classes[classId] ?? 0, seconds, b.seconds, min, this.alpha / ids.length);
-      return { classId, ...test };
-    });
-  }
-
-  /**
-   * Distance of a window's binned distribution (`a`, n observations over `seconds`) from the baseline's
-   * (`e`, m over `baselineSeconds`), and the threshold in force: at least `min`, raised to the distance's
-   * chance level at `alpha` for the effective sample sizes (samplesPerSecond caps them).
-   */
-  private distance(agg: 'psi' | 'ks' | 'js', a: number[], e: number[], n: number, m: number, seconds: number, baselineSeconds: number, min: number, alpha: number) {
-    const nEff = Math.min(n, seconds * this.sps);
-    const mEff = Math.min(m, baselineSeconds * this.sps);
-    const bins = a.filter((x, i) => x + e[i]! > 0).length;
-    const value = agg === 'psi' ? psi(e, a) : agg === 'js' ? jsDistance(e, a) : ksStatistic(e, a);
-    return { value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, alpha)) };
-  }
-
-  /** The windows of the last `ms` before `end`, with the open one. */
-  private lastWins(s: Stream, ms: number, end: number) {
-    return [...this.span(s, ms, end), ...(s.cur && s.cur.start >= end - ms ? [s.cur] : [])];
-  }
-
-  /** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
-  private chartReference(b: Baseline, metric: ChartMetric, window: number) {
-    const xs = b.windows[metric];
-    if (!xs?.length) return undefined;
-    const k = Math.max(1, Math.round(window / b.windowMs));
-    const chunks: number[] = [];
-    for (let i = 0; i + k <= xs.length; i += k) {
-      const part = xs.slice(i, i + k).filter(Number.isFinite);
-      if (part.length) chunks.push(part.reduce((x, y) => x + y, 0) / part.length);
-    }
-    const { mean, std } = meanStd(chunks);
-    if (!Number.isFinite(mean)) return undefined;
-    return { mu: mean, sigma: Math.max(std, this.floor[metric], (metric === 'sharpness' ? Math.max(0.1, this.relFloor) : this.relFloor) * Math.abs(mean), 1e-9) };
-  }
-
-  private plainValue(s: Stream, rule: AlertRule, r: Rollup, seconds: number, m: Win): number {
-    const b = s.baseline;
-    const metric = rule.metric;
-    const agg = rule.aggregation;
-    const of = (x: Rollup, secs: number, q?: number): number => {
-      if (metric.startsWith('latency.')) {
-        const h = x.lat[metric.slice(8) as Stage];
-        return q !== undefined ? latencyQuantile(h, q) : latencyMean(h);
-      }
-      switch (metric) {
-        case 'confidence': return q !== undefined ? confidenceQuantile(x.conf, q) : x.detections ? x.scoreSum / x.detections : NaN;
-        case 'success': return x.frames ? x.valid / x.frames : NaN;
-        case 'malformed': return agg === 'count' || agg === 'rate' ? x.malformed : x.frames ? x.malformed / x.frames : NaN;
-        case 'errors': return agg === 'count' || agg === 'rate' ? x.frames - x.valid : x.frames ? (x.frames - x.valid) / x.frames : NaN;
-        case 'frames': return x.frames;
-        case 'fps': return x.frames / secs;
-        case 'dropped': return agg === 'count' || agg === 'rate' ? x.dropped : x.frames + x.dropped ? x.dropped / (x.frames + x.dropped) : NaN;
-        case 'scene': {
-          if (!b?.thumb) return NaN;
-          if (x !== r) return meanStd(b.windows.scene ?? []).mean;
-          const t = meanThumb(m);
-          return t ? sceneDistance(t, b.thumb) : NaN;
-        }
-        default: return chartValue(metric as ChartMetric, x, null, null);
-      }
-    };
-    switch (agg) {
-      case 'mean':
-      case 'count': return of(r, seconds);
-      case 'rate': return of(r, seconds) / (seconds / 60);
-      case 'p50': return of(r, seconds, 0.5);
-      case 'p95': return of(r, seconds, 0.95);
-      case 'ratio': {
-        if (!b) return NaN;
-        const q = metric.startsWith('latency.') ? 0.95 : undefined;
-        return of(r, seconds, q) / of(b.rollup, b.seconds, q);
-      }
-      default: return NaN;
-    }
-  }
-
-  private resourceValue(s: Stream, rule: AlertRule, now: number): number {
-    const xs = s.samples.filter((x) => x.t > now - rule.window);
-    if (!xs.length) return NaN;
-    const spanMin = (xs.at(-1)!.t - xs[0]!.t) / 60_000;
-    if (rule.metric === 'longtasks') {
-      const n = xs.reduce((a, x) => a + x.longTasks, 0);
-      const minutes = Math.max(spanMin, rule.window / 60_000 / 2);
-      return rule.aggregation === 'rate' ? n / minutes : n;
-    }
-    const heap = xs.filter((x) => x.heapMB !== undefined);
-    // a leak is a rising floor: the lower envelope's slope, holding over the window's second half (heap.ts);
-    // the run's first baseline-length is its warm-up (caches, compiled code, WASM memory, the baseline itself)
-    if (rule.aggregation === 'slope') return this.heapSlope(s, heap, rule.window, now);
-    return heap.length ? heap.reduce((a, x) => a + x.heapMB!, 0) / heap.length : NaN;
-  }
-
-  /** The heap's growth (MB/min) over `windowMs` before `now`, the run's warm-up left out (heap.ts). */
-  private heapSlope(s: Stream, heap: ResourceSample[], windowMs: number, now: number) {
-    return heapGrowth(heap.filter((x) => x.t >= (s.resourcesFrom ?? -Infinity) + this.baselineMs).map((x) => ({ t: x.t, mb: x.heapMB! })), windowMs, now);
-  }
-
-  /**
-   * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clearValue`, when
-   * given, decides resolution instead). Returns true when the alert resolved.
-   */
-  private judge(s: Stream, rule: AlertRule, value: number, threshold: number, t: number, clearValue = value, classId?: number): boolean {
-    let resolved = false;
-    const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
-    const learning = needsBaseline(rule) && !s.baseline;
-    if (Number.isFinite(value)) {
-      const breach = passes(value, rule.comparator, threshold);
-      if (st.state === 'inactive' && breach) {
-        st.state = 'pending';
-        st.since = t;
-      } else if (st.state === 'pending' && !breach) st.state = 'inactive';
-      if (st.state === 'pending' && t - st.since >= rule.for) {
-        st.state = 'firing';
-        this.emitAlert(s, rule, 'firing', value, threshold, t, st.since, classId);
-        st.since = t;
-      } else if (st.state === 'firing') {
-        const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
-        if (!passes(clearValue, rule.comparator, clear)) {
-          this.emitAlert(s, rule, 'resolved', value, threshold, t, st.since, classId);
-          st.state = 'inactive';
-          resolved = true;
-        }
-      }
-    }
-    s.alerts.set(rule.id, st);
-    const near = Number.isFinite(value) && passes(value, rule.comparator, threshold);
-    s.signals.set(rule.id, {
-      rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
-      value, threshold,
-      status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
-      state: st.state, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
-    });
-    return resolved;
-  }
-
-  private emitAlert(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number) {
-    this.emit({
-      type: 'alert',
-      alert: { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since },
-    });
+    const reading = evaluateRule(s, rule, end, this.cfg);
+    if (!reading) return;
+    const resolved = judge(s, rule, reading, end, this.alert);
+    // a control chart restarts once its alert resolves, as after any out-of-control signal (evaluate.ts)
+    if (resolved && (rule.aggregation === 'ewma' || rule.aggregation === 'cusum')) s.charts.delete(rule.id);
   }
 
   private matching(f: { mv?: string; camera_id?: string } = {}) {
@@ -730,7 +234,7 @@ export class HealthEngine {
     const out: Baseline[] = [];
     for (const s of this.matching(f)) {
       if (s.cur) this.close(s);
-      this.resolveAll(s, now);
+      resolveAll(s, this.rules, now, this.alert);
       const end = s.recent.at(-1) ? s.recent.at(-1)!.start + this.windowMs : now;
       const wins = s.recent.filter((w) => w.start >= end - this.baselineMs && w.r.frames > 0);
       if (wins.length) {
@@ -744,7 +248,7 @@ export class HealthEngine {
   /** Forgets the baseline: a new one is captured from the next frames. */
   resetBaseline(f: { mv?: string; camera_id?: string } = {}, now = Date.now()) {
     for (const s of this.matching(f)) {
-      this.resolveAll(s, now);
+      resolveAll(s, this.rules, now, this.alert);
       this.clear(s);
     }
   }
@@ -755,16 +259,6 @@ export class HealthEngine {
     s.charts.clear();
     s.signals.clear();
     this.emit({ type: 'baseline-cleared', mv: s.mv, camera: s.camera });
-  }
-
-  private resolveAll(s: Stream, now: number) {
-    for (const [id, st] of s.alerts) {
-      if (st.state === 'firing') {
-        const sig = s.signals.get(id);
-        this.emitAlert(s, this.rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId);
-      }
-    }
-    s.alerts.clear();
   }
 
   /** The latest evaluation of every rule, per stream (filters: model version, camera_id, location). */
@@ -821,168 +315,6 @@ export class HealthEngine {
   vitals(f: { mv?: string; camera_id?: string; location?: string } = {}, now?: number): Vitals[] {
     return this.matching(f)
       .filter((s) => f.location === undefined || s.location === f.location)
-      .map((s) => this.streamVitals(s, now));
+      .map((s) => streamVitals(s, this.cfg, this.signals({ mv: s.mv, camera_id: s.camera }), now));
   }
-
-  private streamVitals(s: Stream, now?: number): Vitals {
-    const wins = [...s.recent, ...(s.cur ? [s.cur] : [])];
-    const end = now ?? (wins.length ? wins.at(-1)!.start + this.windowMs : 0);
-    const last = wins.filter((w) => w.start >= end - 60_000 - this.windowMs);
-    const m = mergeWins(last, end - 60_000);
-    const r = m.r;
-    const b = s.baseline;
-    const seconds = Math.max(1, (last.length * this.windowMs) / 1000);
-    const per = (x: Rollup, secs: number) => {
-      const out: Record<number, number> = {};
-      for (const [k, n] of Object.entries(x.classes)) out[+k] = n / (secs / 60);
-      return out;
-    };
-    const latency = Object.fromEntries(
-      STAGES.map((st) => {
-        const ws = s.recent.slice(-120);
-        const trend = theilSen(ws.map((w) => w.start / 60_000), ws.map((w) => latencyQuantile(w.r.lat[st], 0.5))); // ms per minute
-        return [st, { p50: latencyQuantile(r.lat[st], 0.5), p95: latencyQuantile(r.lat[st], 0.95), baselineP50: b ? latencyQuantile(b.rollup.lat[st], 0.5) : NaN, baselineP95: b ? latencyQuantile(b.rollup.lat[st], 0.95) : NaN, trendPerMinute: trend }];
-      }),
-    ) as Vitals['latency'];
-    const img = (x: Rollup, k: string) => meanOf(x.img[k]);
-    const samples = s.samples.filter((x) => x.t > end - 10 * 60_000);
-    const heap = samples.filter((x) => x.heapMB !== undefined);
-    const perClass: Vitals['confidence']['perClass'] = {};
-    const tests = new Map(b ? this.classTests('psi', r, seconds, b, 0.25).map((x) => [x.classId, x]) : []);
-    const q = (h: Hist | undefined, p: number) => (h ? confidenceQuantile(h, p) : NaN);
-    for (const k of new Set([...Object.keys(r.classes), ...Object.keys(b?.rollup.classes ?? {})].map(Number))) {
-      const bc = b?.rollup.cc?.[k];
-      perClass[k] = {
-        mean: r.classes[k] ? r.classScore[k]! / r.classes[k]! : NaN,
-        baselineMean: b?.rollup.classes[k] ? b.rollup.classScore[k]! / b.rollup.classes[k]! : NaN,
-        count: r.classes[k] ?? 0,
-        p10: q(r.cc?.[k], 0.1), p50: q(r.cc?.[k], 0.5), p90: q(r.cc?.[k], 0.9),
-        baselineP10: q(bc, 0.1), baselineP50: q(bc, 0.5), baselineP90: q(bc, 0.9),
-        histogram: Array.from({ length: CONFIDENCE_BINS }, (_, i) => r.cc?.[k]?.[i] ?? 0),
-        baselineHistogram: Array.from({ length: CONFIDENCE_BINS }, (_, i) => bc?.[i] ?? 0),
-        psi: tests.get(k)?.value ?? NaN,
-        psiThreshold: tests.get(k)?.threshold ?? NaN,
-      };
-    }
-    // the last hour (whole minutes and the current one)
-    const hourWins = this.lastWins(s, HOUR, end);
-    const hour = mergeWins(hourWins, end - HOUR).r;
-    const hourSecs = this.covered(hourWins) / 1000;
-    const perMinute = per(r, seconds);
-    const baselinePerMinute = b ? per(b.rollup, b.seconds) : {};
-    const classes: Vitals['consistency']['classes'] = {};
-    // changes are judged over the last 10 minutes: long enough not to flag a quiet minute
-    const tenWins = this.lastWins(s, 10 * MINUTE, end);
-    const ten = mergeWins(tenWins, end - 10 * MINUTE).r;
-    const tenSecs = this.covered(tenWins) / 1000;
-    for (const k of new Set([...Object.keys(hour.classes), ...Object.keys(r.classes), ...Object.keys(baselinePerMinute)].map(Number))) {
-      const base = (baselinePerMinute[k] ?? 0) * 60;
-      const got = hourSecs ? ((hour.classes[k] ?? 0) / hourSecs) * 3600 : NaN;
-      const expected = (base * tenSecs) / 3600; // detections the last 10 minutes would have had at the baseline's rate
-      const observed = ten.classes[k] ?? 0;
-      classes[k] = {
-        perMinute: perMinute[k] ?? 0,
-        baselinePerMinute: baselinePerMinute[k] ?? 0,
-        perHour: got,
-        baselinePerHour: b ? base : NaN,
-        change: !b || !tenSecs ? 'unknown'
-          : base === 0 ? (observed >= 10 ? 'new' : 'ok')
-          : expected >= 10 && observed === 0 ? 'vanished'
-          : expected >= 10 && observed < expected / 4 ? 'drop'
-          : observed >= 10 && observed > expected * 4 ? 'spike'
-          : 'ok',
-      };
-    }
-    const sigs = this.signals({ mv: s.mv, camera_id: s.camera });
-    return {
-      mv: s.mv,
-      camera_id: s.camera,
-      ...(s.location ? { location: s.location } : {}),
-      t: end,
-      baseline: b
-        ? { state: 'ready', source: b.source, createdAt: b.createdAt, from: b.from, to: b.to, frames: b.frames, progress: 1 }
-        : { state: 'learning', progress: s.capture.length ? Math.min(1, (s.capture.length * this.windowMs) / this.baselineMs) : 0 },
-      latency,
-      reliability: {
-        frames: r.frames,
-        successRate: r.frames ? r.valid / r.frames : NaN,
-        errors: r.errors,
-        uptime: uptimeOf(samples),
-        fps: r.frames / seconds,
-        baselineFps: b?.fps ?? NaN,
-        baselineSuccessRate: b?.rollup.frames ? b.rollup.valid / b.rollup.frames : NaN,
-        cameraFps: (r.frames + r.dropped) / seconds,
-      },
-      confidence: {
-        mean: r.detections ? r.scoreSum / r.detections : NaN,
-        baselineMean: b?.rollup.detections ? b.rollup.scoreSum / b.rollup.detections : NaN,
-        p10: confidenceQuantile(r.conf, 0.1),
-        p90: confidenceQuantile(r.conf, 0.9),
-        perClass,
-      },
-      consistency: {
-        perMinute, baselinePerMinute,
-        perHour: hourSecs ? per(hour, hourSecs / 60) : {},
-        baselinePerHour: Object.fromEntries(Object.entries(baselinePerMinute).map(([k, v]) => [k, v * 60])),
-        hourCoveredMinutes: hourSecs / 60,
-        classes,
-      },
-      malformed: { count: r.malformed, reasons: Object.fromEntries(Object.entries(r.errors).filter(([k]) => MALFORMED_KINDS.includes(k))) },
-      image: {
-        brightness: img(r, 'br'), contrast: img(r, 'co'), saturation: img(r, 'sa'), sharpness: img(r, 'sh'),
-        scene: b?.thumb ? chartValue('scene', r, meanThumb(m), b.thumb) : NaN,
-        changed: changedShare(m.ch),
-        baseline: b ? { brightness: img(b.rollup, 'br'), contrast: img(b.rollup, 'co'), saturation: img(b.rollup, 'sa'), sharpness: img(b.rollup, 'sh'), changed: changedShare(b.changes) } : undefined,
-      },
-      resources: {
-        heapMB: heap.at(-1)?.heapMB ?? NaN,
-        heapSlopeMBPerMinute: this.heapSlope(s, heap, 10 * 60_000, heap.at(-1)?.t ?? end),
-        longTasksPerMinute: samples.length >= 2 ? samples.reduce((a, x) => a + x.longTasks, 0) / Math.max(1 / 6, (samples.at(-1)!.t - samples[0]!.t) / 60_000) : NaN,
-        droppedShare: r.frames + r.dropped ? r.dropped / (r.frames + r.dropped) : NaN,
-      },
-      signals: sigs,
-      firing: sigs.filter((x) => x.state === 'firing').length,
-    };
-  }
-}
-
-/** One stream's vital signs (see HealthEngine.vitals). */
-export interface Vitals {
-  mv: string;
-  camera_id: string;
-  location?: string;
-  t: number;
-  baseline: { state: 'learning' | 'ready'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number };
-  latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
-  reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
-  confidence: {
-    mean: number; baselineMean: number; p10: number; p90: number;
-    /**
-     * Per class, the last minute against the baseline: mean, quantiles and the 20-bin score histogram of
-     * the class's detections, and PSI between the two with its chance-corrected threshold.
-     */
-    perClass: Record<number, {
-      mean: number; baselineMean: number; count: number;
-      p10: number; p50: number; p90: number; baselineP10: number; baselineP50: number; baselineP90: number;
-      histogram: number[]; baselineHistogram: number[];
-      psi: number; psiThreshold: number;
-    }>;
-  };
-  /**
-   * Class counts per minute (last minute) and per hour (the last hour's covered time, scaled) against the
-   * baseline's rates; per class a `change` over the last 10 minutes: a class that vanished (none where ≥ 10
-   * were expected), dropped below a quarter, spiked past 4×, or is new (≥ 10, none in the baseline).
-   */
-  consistency: {
-    perMinute: Record<number, number>; baselinePerMinute: Record<number, number>;
-    perHour: Record<number, number>; baselinePerHour: Record<number, number>;
-    hourCoveredMinutes: number;
-    classes: Record<number, { perMinute: number; baselinePerMinute: number; perHour: number; baselinePerHour: number; change: 'ok' | 'vanished' | 'drop' | 'spike' | 'new' | 'unknown' }>;
-  };
-  malformed: { count: number; reasons: Record<string, number> };
-  /** `changed`: share of frames whose picture differed from the one before (a frozen feed: 0) */
-  image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; changed: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number; changed: number } };
-  resources: { heapMB: number; heapSlopeMBPerMinute: number; longTasksPerMinute: number; droppedShare: number };
-  signals: Signal[];
-  firing: number;
 }

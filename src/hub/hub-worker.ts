@@ -14,7 +14,9 @@ import { MonitorStore, type StoreOptions, type StoreStatus } from '../store/stor
 import { MONITOR_DB, sliceOf } from './database.ts';
 import type { FlagDB } from '../flagging/schema.ts';
 import type { SyncDB } from '../sync/schema.ts';
-import { type AlertEvent, HealthEngine, type HealthOptions, type ResourceSample, upShare } from '../health/engine.ts';
+import { HealthEngine } from '../health/engine.ts';
+import { upShare } from '../health/uptime.ts';
+import type { AlertEvent, HealthOptions, ResourceSample } from '../health/types.ts';
 import { type AlertRule, parseRules } from '../health/rules.ts';
 import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';

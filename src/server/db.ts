@@ -15,7 +15,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Batch } from '../sync/payload.ts';
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent } from '../health/types.ts';
 import { rollupMatches, type Filters } from '../store/queries.ts';
 import { idTime } from '../lib/uuidv7.ts';
 import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';

@@ -29,7 +29,7 @@
  * bodies), queue.ts (the outgoing table), lane.ts (a target's worker) and device-down.ts.
  */
 import { toOtlp } from '../sync/otlp.ts';
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent } from '../health/types.ts';
 import { type Config, FORWARD_DEFAULTS, type ForwardConfig } from './config.ts';
 import type { FleetDb, IngestEvent } from './db.ts';
 import { checkDevices, downAlert, resolveDown } from './forward/device-down.ts';

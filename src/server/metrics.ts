@@ -11,7 +11,7 @@
 import { CONFIDENCE_BINS, LATENCY_BOUNDS, latencyMean, total as histTotal, type Hist } from '../telemetry/histogram.ts';
 import { parseTagKey, STAGES } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent } from '../health/types.ts';
 
 export type Labels = Record<string, string>;
 

@@ -4,7 +4,7 @@ import type { Detection } from '../types/detection.ts';
 import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
 import type { SeriesPage } from './series-page.ts';
-import type { AlertEvent, Baseline } from '../health/engine.ts';
+import type { AlertEvent, Baseline } from '../health/types.ts';
 
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */

@@ -9,7 +9,7 @@ import { BLOCK_SPAN_MS, packBlocks, unpackBlock } from './frame-block.ts';
 import { type Filters, frameMatches, percentilesOf, type Range, resolutionFor, rollupMatches, seriesColumns, seriesPoint, totalsOf } from './queries.ts';
 
 export { type Filters, type Range, resolutionFor } from './queries.ts';
-import type { AlertEvent, Baseline } from '../health/engine.ts';
+import type { AlertEvent, Baseline } from '../health/types.ts';
 import { type Annotation, checkAnnotation, mergeAnnotation } from './annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 

@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import type { Rollup } from '../telemetry/rollup.ts';
 import { STAGES } from '../telemetry/record.ts';
-import type { AlertEvent, Baseline } from '../health/engine.ts';
+import type { AlertEvent, Baseline } from '../health/types.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
 export const SYNC_VERSION = 1;

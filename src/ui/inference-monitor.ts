@@ -18,7 +18,7 @@ import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type Tags, tagKey } from '../telemetry/record.ts';
-import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
+import type { AlertEvent, Baseline, Signal, Vitals } from '../health/types.ts';
 import type { AlertRule } from '../health/rules.ts';
 import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';

@@ -2,7 +2,7 @@
  * The `<inference-monitor>` events' details, and the typings that make `monitor.addEventListener('inference', (e) =>
  * e.detail.detections)` typed in a host's TypeScript. Every event bubbles and is composed.
  */
-import type { AlertEvent } from '../health/engine.ts';
+import type { AlertEvent } from '../health/types.ts';
 import type { MonitorErrorCode } from '../lib/errors.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import type { Detection } from '../types/detection.ts';

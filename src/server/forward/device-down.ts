@@ -2,7 +2,7 @@
  * Device down: the server-side `device-down` alert (critical, camera ''), raised for a source silent for more than
  * 3 sync intervals and resolved by its next batch; which sources are down is alert_state itself.
  */
-import type { AlertEvent } from '../../health/engine.ts';
+import type { AlertEvent } from '../../health/types.ts';
 import type { Config } from '../config.ts';
 import type { FleetDb } from '../db.ts';
 import type { AlertContext } from './formats.ts';

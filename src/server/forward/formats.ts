@@ -2,7 +2,7 @@
  * What a target receives for an alert state change: Alertmanager's v2 alert, the webhook's JSON event, or a
  * Slack-compatible `{text}` message (pure functions of the alert and who it is about).
  */
-import type { AlertEvent } from '../../health/engine.ts';
+import type { AlertEvent } from '../../health/types.ts';
 
 /** An alert as Alertmanager's POST /api/v2/alerts takes it. */
 export interface AlertmanagerAlert {

@@ -2,7 +2,7 @@
  * The durable `outgoing` queue in the fleet database: rows queued per target, each target's head, how a delivery
  * settles (deleted, retried after a back-off, or dead-lettered), and the totals /v1/forwarding shows.
  */
-import type { AlertEvent } from '../../health/engine.ts';
+import type { AlertEvent } from '../../health/types.ts';
 import type { Config, ForwardConfig } from '../config.ts';
 import type { FleetDb } from '../db.ts';
 import { type AlertmanagerAlert, alertmanagerAlert } from './formats.ts';

@@ -5,7 +5,7 @@
  */
 import type { FlaggedFrame } from '../../flagging/types.ts';
 import { getHub, type HubClient } from '../../hub/client.ts';
-import type { AlertEvent, Signal, Vitals } from '../../health/engine.ts';
+import type { AlertEvent, Signal, Vitals } from '../../health/types.ts';
 import type { SyncStatus } from '../../sync/outbox.ts';
 
 export type PanelSource = Pick<

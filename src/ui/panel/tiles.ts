@@ -1,6 +1,6 @@
 /** The panel's vital-sign tiles: what each says of a refresh's data (sync and network among them), and a tile's markup. */
 import { html } from 'lit';
-import type { Signal } from '../../health/engine.ts';
+import type { Signal } from '../../health/types.ts';
 import type { SyncStatus } from '../../sync/outbox.ts';
 import { fmt, mb, pct, secondsAgo, time } from '../format.ts';
 import type { PanelHost } from './data-source.ts';

@@ -1,0 +1,87 @@
+/**
+ * Alert state per stream and rule: inactive → pending → firing → resolved for each new value, the alert
+ * events of its changes, and the rule's latest signal.
+ */
+import { uuidv7 } from '../lib/uuidv7.ts';
+import { type AlertRule, needsBaseline, passes } from './rules.ts';
+import type { AlertEvent, AlertState } from './types.ts';
+import type { Stream } from './windows.ts';
+
+/** A rule's new value for a stream (NaN: no data) and the threshold in force. */
+export interface Reading {
+  value: number;
+  threshold: number;
+  /** decides resolution instead of `value` when given (control charts: the present sample, not the chart's memory) */
+  clear?: number;
+  /** per-class rules: the class the value comes from */
+  classId?: number;
+}
+
+/**
+ * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clear`, when
+ * given, decides resolution instead), and keeps the rule's signal. Returns true when the alert resolved.
+ */
+export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, emit: (alert: AlertEvent) => void): boolean {
+  const { value, threshold, clear: clearValue = value, classId } = reading;
+  let resolved = false;
+  const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
+  const learning = needsBaseline(rule) && !s.baseline;
+  if (Number.isFinite(value)) {
+    const breach = passes(value, rule.comparator, threshold);
+    if (st.state === 'inactive' && breach) {
+      st.state = 'pending';
+      st.since = t;
+    } else if (st.state === 'pending' && !breach) st.state = 'inactive';
+    if (st.state === 'pending' && t - st.since >= rule.for) {
+      st.state = 'firing';
+      emit(alertEvent(s, rule, 'firing', value, threshold, t, st.since, classId));
+      st.since = t;
+    } else if (st.state === 'firing') {
+      const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
+      if (!passes(clearValue, rule.comparator, clear)) {
+        emit(alertEvent(s, rule, 'resolved', value, threshold, t, st.since, classId));
+        st.state = 'inactive';
+        resolved = true;
+      }
+    }
+  }
+  s.alerts.set(rule.id, st);
+  const near = Number.isFinite(value) && passes(value, rule.comparator, threshold);
+  s.signals.set(rule.id, {
+    rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
+    value, threshold,
+    status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
+    state: st.state, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
+  });
+  return resolved;
+}
+
+/** An alert state change of a stream's rule, as reported. */
+export function alertEvent(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number): AlertEvent {
+  return { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since };
+}
+
+/** Forgets the alert, chart and signal of every rule not in `kept`; alerts firing resolve. */
+export function forgetRules(s: Stream, kept: Set<string>, now: number, emit: (alert: AlertEvent) => void) {
+  for (const [id, st] of s.alerts) {
+    if (kept.has(id)) continue;
+    if (st.state === 'firing') {
+      const old = s.signals.get(id);
+      emit(alertEvent(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since));
+    }
+    s.alerts.delete(id);
+    s.charts.delete(id);
+    s.signals.delete(id);
+  }
+}
+
+/** Resolves the stream's firing alerts and forgets its alert state. */
+export function resolveAll(s: Stream, rules: readonly AlertRule[], now: number, emit: (alert: AlertEvent) => void) {
+  for (const [id, st] of s.alerts) {
+    if (st.state === 'firing') {
+      const sig = s.signals.get(id);
+      emit(alertEvent(s, rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId));
+    }
+  }
+  s.alerts.clear();
+}

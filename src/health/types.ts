@@ -1,0 +1,169 @@
+/**
+ * The health engine's data types: options, baselines, signals, alert events, resource samples, vitals;
+ * and CHART_METRICS, the list the ChartMetric type is built from.
+ */
+import type { Stage } from '../telemetry/record.ts';
+import type { Rollup } from '../telemetry/rollup.ts';
+import type { ChangeCounts } from './frozen.ts';
+import type { AlertRule, Metric } from './rules.ts';
+
+/** Metrics the control charts (ewma, cusum) run on: one mean per window. */
+export const CHART_METRICS = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'] as const;
+export type ChartMetric = (typeof CHART_METRICS)[number];
+
+export interface HealthOptions {
+  /** how long a baseline is captured for (ms; default 5 min) */
+  baselineMs?: number;
+  /** the engine's window (ms; default 5 s): every rule window is a whole number of these */
+  windowMs?: number;
+  rules?: readonly AlertRule[];
+  /** false-alarm probability the distribution tests' thresholds are calibrated for (default 0.001) */
+  alpha?: number;
+  /**
+   * Independent observations per second of footage, for the distribution tests' sample sizes (default 1):
+   * consecutive frames of a scene are near-copies, so 10 frames are not 10 independent samples.
+   */
+  samplesPerSecond?: number;
+  /** smallest σ a control chart uses, per metric (a steady scene has almost none) */
+  sigmaFloor?: Partial<Record<ChartMetric, number>>;
+  /** …and at least this share of the baseline mean (default 3 %; sharpness: 10 %) */
+  relativeSigmaFloor?: number;
+}
+
+/** What a baseline remembers of healthy operation; stored in IndexedDB under [mv, camera]. */
+export interface Baseline {
+  mv: string;
+  camera: string;
+  location?: string;
+  createdAt: number;
+  from: number;
+  to: number;
+  source: 'auto' | 'manual';
+  windowMs: number;
+  frames: number;
+  /** seconds of footage with frames */
+  seconds: number;
+  rollup: Rollup;
+  /** per chart metric, the mean of each window */
+  windows: Partial<Record<ChartMetric, number[]>>;
+  /** mean 16×16 luma thumbnail (the scene signature), when frames had image statistics */
+  thumb: number[] | null;
+  /** results per second */
+  fps: number;
+  /**
+   * frames whose picture differed from the one before, of those compared (the `changed` metric; see
+   * frozen.ts); absent in baselines stored before it was kept
+   */
+  changes?: ChangeCounts;
+  /**
+   * per latency KS rule (key: wanderKey(metric, window)), the median KS distance of the baseline's windows of
+   * that length from the rest of the baseline: how far the latency wanders by itself (see wander.ts); absent
+   * in baselines stored before it was kept
+   */
+  wander?: Record<string, number>;
+}
+
+export type AlertState = 'inactive' | 'pending' | 'firing';
+
+/** One rule's latest evaluation for one stream: the drift signals and vitals the panel shows. */
+export interface Signal {
+  rule: string;
+  name: string;
+  metric: Metric;
+  aggregation: AlertRule['aggregation'];
+  severity: AlertRule['severity'];
+  value: number;
+  /** the threshold in force (distribution tests: raised to their chance level for the sample sizes) */
+  threshold: number;
+  status: 'ok' | 'warn' | 'alert' | 'learning' | 'no-data';
+  state: AlertState;
+  /** per-class rules (class-confidence): the class the value comes from (the one furthest past its threshold) */
+  classId?: number;
+  mv: string;
+  camera_id: string;
+  location?: string;
+  t: number;
+}
+
+/** An alert state change: the element's `alert` event detail and a row of the alert history. */
+export interface AlertEvent {
+  id: string;
+  rule: string;
+  name: string;
+  severity: AlertRule['severity'];
+  state: 'firing' | 'resolved';
+  value: number;
+  threshold: number;
+  /** per-class rules: the class that fired */
+  classId?: number;
+  mv: string;
+  camera_id: string;
+  location?: string;
+  /** when the state changed (epoch ms; frame time for frame-driven rules) */
+  t: number;
+  /** when the condition started (firing) or the alert fired (resolved) */
+  since: number;
+}
+
+/** A periodic sample from the page running a monitor: heap, long tasks, and whether frames flowed. */
+export interface ResourceSample {
+  t: number;
+  mv: string;
+  camera_id: string;
+  /** used JS heap, MB (absent where the browser does not tell) */
+  heapMB?: number;
+  /** long tasks since the previous sample */
+  longTasks: number;
+  /** results since the previous sample */
+  results: number;
+  /** ms since the previous sample (default 5000) */
+  ms?: number;
+  /** ms of them the pipeline was down (camera lost or muted, a worker being rebuilt) */
+  downMs?: number;
+}
+
+export type HealthEvent =
+  | { type: 'alert'; alert: AlertEvent }
+  | { type: 'baseline'; baseline: Baseline }
+  | { type: 'baseline-cleared'; mv: string; camera: string };
+
+/** One stream's vital signs (see HealthEngine.vitals). */
+export interface Vitals {
+  mv: string;
+  camera_id: string;
+  location?: string;
+  t: number;
+  baseline: { state: 'learning' | 'ready'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number };
+  latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
+  reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
+  confidence: {
+    mean: number; baselineMean: number; p10: number; p90: number;
+    /**
+     * Per class, the last minute against the baseline: mean, quantiles and the 20-bin score histogram of
+     * the class's detections, and PSI between the two with its chance-corrected threshold.
+     */
+    perClass: Record<number, {
+      mean: number; baselineMean: number; count: number;
+      p10: number; p50: number; p90: number; baselineP10: number; baselineP50: number; baselineP90: number;
+      histogram: number[]; baselineHistogram: number[];
+      psi: number; psiThreshold: number;
+    }>;
+  };
+  /**
+   * Class counts per minute (last minute) and per hour (the last hour's covered time, scaled) against the
+   * baseline's rates; per class a `change` over the last 10 minutes: a class that vanished (none where ≥ 10
+   * were expected), dropped below a quarter, spiked past 4×, or is new (≥ 10, none in the baseline).
+   */
+  consistency: {
+    perMinute: Record<number, number>; baselinePerMinute: Record<number, number>;
+    perHour: Record<number, number>; baselinePerHour: Record<number, number>;
+    hourCoveredMinutes: number;
+    classes: Record<number, { perMinute: number; baselinePerMinute: number; perHour: number; baselinePerHour: number; change: 'ok' | 'vanished' | 'drop' | 'spike' | 'new' | 'unknown' }>;
+  };
+  malformed: { count: number; reasons: Record<string, number> };
+  /** `changed`: share of frames whose picture differed from the one before (a frozen feed: 0) */
+  image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; changed: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number; changed: number } };
+  resources: { heapMB: number; heapSlopeMBPerMinute: number; longTasksPerMinute: number; droppedShare: number };
+  signals: Signal[];
+  firing: number;
+}
