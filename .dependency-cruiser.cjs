@@ -10,8 +10,8 @@ const LAYERS = [
   ['capture'], // camera → frames → tensors, image statistics
   ['inference'], // models, sessions, adapters (the inference worker)
   ['telemetry'], // frame records, histograms, rollups: the schema browser and server share
-  ['store'], // IndexedDB: records, rollups, the log, history
-  ['health'], // vitals, drift, alert rules
+  ['health'], // vitals, drift, alert rules: pure, computed from records (it reads nothing from the store)
+  ['store'], // IndexedDB: records, rollups, the log, and what health produces (alerts, baselines)
   ['flagging'], // frames to label, exports
   ['sync'], // to the fleet server and OTLP
   ['hub'], // the page's back-end worker: composes store, health, flagging and sync

@@ -1,6 +1,7 @@
 /**
- * The one test command (`npm test`): the default model and fixtures, then every suite — Vitest (Node) and Playwright (Chromium) —
- * each reporting to the terminal and to JSON, then one closing line `N passed, N failed[, N skipped]`.
+ * The one test command (`npm test`): the default model and fixtures, two checks (imports follow the layout's
+ * flow; everything type-checks), then every suite — Vitest (Node) and Playwright (Chromium) — each reporting
+ * to the terminal and to JSON, then one closing line `N passed, N failed[, N skipped]` (each check counts as one).
  * Exit status is non-zero if any suite failed or ran nothing.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +34,19 @@ if (fx !== 0) {
 
 let passed = 0, failed = 0, skipped = 0;
 const suites: string[] = [];
+
+// the layout: every import follows the data flow (.dependency-cruiser.cjs), and everything type-checks
+if (!only.length || only.includes('unit') || only.includes('layout')) {
+  const checks = [
+    ['layout: imports follow the flow', run(bin('depcruise'), ['src', '--config', '.dependency-cruiser.cjs'])],
+    ['types: tsc --noEmit', run(bin('tsc'), ['--noEmit', '-p', '.'])],
+  ] as const;
+  for (const [, status] of checks) {
+    if (status === 0) passed++;
+    else failed++;
+  }
+  suites.push(`checks: ${checks.map(([name, status]) => `${name} ${status === 0 ? 'passed' : 'FAILED'}`).join('; ')}`);
+}
 
 if (!only.length || only.includes('unit')) {
   const file = join(out, 'vitest.json');
