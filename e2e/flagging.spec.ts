@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 import { unzipSync, strFromU8 } from 'fflate';
-import { recordEvents, waitForEvent } from './helpers.ts';
+import { recordEvents, waitForEvent, screenshotPath } from './helpers.ts';
 
 const DEFAULT_IDS = ['near-threshold', 'empty-frame', 'crowd', 'rare-class', 'random', 'alert', 'malformed'];
 
@@ -88,7 +88,7 @@ test('vtest camera: default rules flag frames with reasons; a manual flag; the g
   await expect.poll(() => gallery.locator('.cell').count()).toBeGreaterThanOrEqual(3);
 
   await gallery.locator('.grid').scrollIntoViewIfNeeded();
-  await page.locator('inference-health-panel').locator('section.gallery').screenshot({ path: 'docs/flag-gallery.png' });
+  await page.locator('inference-health-panel').locator('section.gallery').screenshot({ path: screenshotPath('flag-gallery.png') });
 
   // open it: the full frame with its boxes and details; to its inference-log row and back
   await gallery.locator(`.cell[data-id="${manual.detail.inferenceId}"] .thumb`).click();

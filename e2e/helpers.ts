@@ -2,6 +2,12 @@ import type { Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * Where a test's screenshot goes: under test-results/screenshots/ (never over a tracked file), or docs/ when
+ * `npm run screenshots` refreshes the docs' images on purpose (UPDATE_SCREENSHOTS=1).
+ */
+export const screenshotPath = (name: string) => join(process.env.UPDATE_SCREENSHOTS ? 'docs' : join('test-results', 'screenshots'), name);
+
 export const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'models', 'centernet-coco.json'), 'utf8'));
 
 export interface Recorded {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect, type Page, test } from '@playwright/test';
-import { manifest, recordEvents, waitForEvent } from './helpers.ts';
+import { manifest, recordEvents, waitForEvent, screenshotPath } from './helpers.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const EVIL_LABEL = '<img src=x onerror="window.__xss=1">person';
@@ -96,7 +96,7 @@ test('history page: the panel alone reads the recorded history; ranges, filters,
   await waitForEvent(kiosk, 'inference', (e) => e.detail.detections.length > 0, 60_000);
   await expect(kiosk.locator('inference-health-panel tr.log-row').first()).toBeVisible({ timeout: 30_000 });
   await kiosk.waitForTimeout(6000);
-  await kiosk.screenshot({ path: 'docs/panel-kiosk.png' }); // the kiosk full screen: video, and its panel beside it
+  await kiosk.screenshot({ path: screenshotPath('panel-kiosk.png') }); // the kiosk full screen: video, and its panel beside it
   await kiosk.close();
 
   const csp = await cspWatch(page);
@@ -157,7 +157,7 @@ test('history page: the panel alone reads the recorded history; ranges, filters,
   await panel.locator('select').first().selectOption('');
   await expect(panel).toHaveAttribute('camera-id', '');
   await page.waitForTimeout(1500);
-  await page.screenshot({ path: 'docs/panel-sidebar.png', fullPage: true });
+  await page.screenshot({ path: screenshotPath('panel-sidebar.png'), fullPage: true });
 
   // axe on the panel (light and dark)
   await page.evaluate(axeSource);
@@ -173,7 +173,7 @@ test('history page: the panel alone reads the recorded history; ranges, filters,
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.waitForTimeout(800);
-  await page.screenshot({ path: 'docs/panel-dark.png', fullPage: true });
+  await page.screenshot({ path: screenshotPath('panel-dark.png'), fullPage: true });
   expect(csp).toEqual([]);
   expect(errors).toEqual([]);
 });

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, type Page, test } from '@playwright/test';
 import Database from 'better-sqlite3';
-import { recordEvents, waitForEvent } from './helpers.ts';
+import { recordEvents, waitForEvent, screenshotPath } from './helpers.ts';
 import { type FleetServer, startFleetServer } from './fleet-server.ts';
 
 const KIOSK = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 5200)}`;
@@ -91,7 +91,7 @@ test('a kiosk syncs to the real server: totals and percentiles match the kioskâ€
     const shown = Number(/(\d+) frames/.exec((await panel.locator('[data-tile=success] .detail').textContent())!)![1]);
     expect(shown).toBeGreaterThanOrEqual(totals1h.frames); // the server's 1-h totals (more may have synced since)
     await expect(panel.locator('figure .uplot canvas')).toHaveCount(5, { timeout: 20_000 });
-    await fleet.screenshot({ path: 'docs/fleet.png' });
+    await fleet.screenshot({ path: screenshotPath('fleet.png') });
     expect(errors).toEqual([]);
     expect(rec.pageErrors).toEqual([]);
   } finally {
