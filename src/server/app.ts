@@ -13,8 +13,8 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Hono, type Context } from 'hono';
 import { type Batch, LIMITS, parseBatch } from '../sync/payload.ts';
-import { percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
-import { parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
+import { dimensionsOf, percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
+import { STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import type { Config, TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
@@ -450,17 +450,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const p = params(c, ['from', 'to', 'source']);
     const r = range(p);
     const only = str(p, 'source', SOURCE_ID, 'a source id');
-    const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>(), source = new Set<string>();
-    for (const row of db.dimensions(r.from, r.to)) {
-      if (only !== undefined && row.source !== only) continue;
-      mv.add(row.mv);
-      source.add(row.source);
-      const t = parseTagKey(row.g);
-      if (t.camera_id) camera_id.add(t.camera_id);
-      if (t.location) location.add(t.location);
-    }
-    const sorted = (s: Set<string>) => [...s].sort();
-    return c.json({ mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location), source: sorted(source) });
+    const rows = db.dimensions(r.from, r.to).filter((row) => only === undefined || row.source === only);
+    return c.json({ ...dimensionsOf(rows), source: [...new Set(rows.map((row) => row.source))].sort() });
   });
 
   app.get('/v1/devices', (c) => {

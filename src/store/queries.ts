@@ -128,3 +128,16 @@ export function percentilesOf(m: Rollup, what: Stage | 'confidence', qs: number[
   const h = what === 'confidence' ? m.conf : m.lat[what];
   return { n: histTotal(h), values: qs.map((q) => (what === 'confidence' ? confidenceQuantile(h, q) : latencyQuantile(h, q))) };
 }
+
+/** The model versions, cameras and locations that rollup rows name, each sorted: the filters the panel and the fleet API offer. */
+export function dimensionsOf(rows: Iterable<Pick<Rollup, 'mv' | 'g'>>) {
+  const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>();
+  for (const r of rows) {
+    mv.add(r.mv);
+    const t = parseTagKey(r.g);
+    if (t.camera_id) camera_id.add(t.camera_id);
+    if (t.location) location.add(t.location);
+  }
+  const sorted = (s: Set<string>) => [...s].sort();
+  return { mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location) };
+}
