@@ -4,7 +4,7 @@
  * keyboard); the gallery shows them, opens one, links to its inference-log row and back, filters by reason;
  * the ZIP downloaded through the UI holds decodable JPEGs of the camera's size, and its COCO, YOLO, Label
  * Studio and CSV files agree on images and boxes. Then: flagged frames, the limits' counters and the cap
- * survive a reload.
+ * survive a reload; and when the store loses IndexedDB mid-run and falls back to memory, flagging follows it.
  */
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
@@ -225,5 +225,57 @@ test('reload: flagged frames, the limits’ counters and the cap survive; bad ru
   expect(last.stats.evicted).toBe(3);
   const now = (await monitor<{ rows: { id: string }[] }>(page, 'flagged', {})).rows.map((r) => r.id);
   expect(now.slice(2)).toEqual(kept.slice(0, 1)); // the newest of the earlier ones is left; the older two went first
+  expect(rec.pageErrors).toEqual([]);
+});
+
+test('storage lost mid-run (another tab takes the database at a newer version): the store falls back to memory and flagging by hand still keeps and lists frames', async ({ page, context }) => {
+  test.setTimeout(180_000);
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=wasm&camera_id=fallback&panel=off');
+  await waitForEvent(page, 'ready');
+  const inferences = async () => (await rec.events()).filter((e) => e.type === 'inference').length;
+  const flagByHand = () =>
+    page.evaluate(async () => {
+      const el = document.querySelector('inference-monitor') as unknown as { flag(): Promise<{ id: string; reasons: string[] }> };
+      try {
+        return { frame: await el.flag() };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    });
+  await expect.poll(inferences, { timeout: 60_000 }).toBeGreaterThan(3);
+  // one flagged while IndexedDB holds the store
+  const before = await flagByHand();
+  expect(before.error).toBeUndefined();
+
+  // a newer version of the page's database, opened from another tab: the hub's connection steps aside (closes),
+  // its next commits fail, and the store falls back to memory
+  const other = await context.newPage();
+  await other.goto('/models/centernet-coco.json');
+  await other.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('inference-health', 99);
+        req.onsuccess = () => (req.result.close(), resolve());
+        req.onerror = () => reject(req.error);
+      }),
+  );
+  await other.close();
+  const status = () => page.evaluate(async () => (await (document.querySelector('inference-monitor') as any).store()).status());
+  await expect.poll(async () => (await status()).mode, { timeout: 30_000 }).toBe('memory');
+  expect((await status()).error).toMatch(/failed/); // 'storage failed, keeping data in memory only: …'
+  await waitForEvent(page, 'error', (e) => e.detail.code === 'storage-unavailable');
+
+  // flagging goes on, in memory: a frame flagged by hand is kept and listed
+  const n = await inferences();
+  await expect.poll(inferences, { timeout: 30_000 }).toBeGreaterThan(n + 2);
+  const after = await flagByHand();
+  expect(after.error).toBeUndefined();
+  expect(after.frame!.reasons[0]).toBe('manual');
+  const listed = await monitor<{ rows: { id: string }[]; total: number }>(page, 'flagged', {});
+  expect(listed.rows.map((r) => r.id)).toContain(after.frame!.id);
+  // the frame kept in IndexedDB before is still counted (from the in-memory index), though no longer readable here
+  expect((await monitor<{ total: number }>(page, 'flagged', { ids: [before.frame!.id] })).total).toBe(1);
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
   expect(rec.pageErrors).toEqual([]);
 });

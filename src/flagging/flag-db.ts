@@ -60,17 +60,30 @@ export function matchesQuery(e: FlagIndexEntry, q: FlaggedQuery, ids?: Set<strin
   );
 }
 
+/** The page's database as flagging's slice of it, while it is open (undefined: memory). */
+export type FlagDatabase = () => IDBPDatabase<FlagDB> | undefined;
+
 /**
  * Flagged frames in IndexedDB (metadata and images in two stores, written together), bounded by a cap in
- * count and bytes: the oldest flagged are evicted first. Without IndexedDB it keeps them in memory.
+ * count and bytes: the oldest flagged are evicted first. Without IndexedDB it keeps them in memory — from
+ * the start, or from when the store falls back to memory (given a getter, it follows the store's database):
+ * frames kept in IndexedDB before then stay in the index (counted, filtered, faceted) but can no longer be read.
  */
 export class FlagDb {
   /** every kept frame, oldest first */
   private index: FlagIndexEntry[] = [];
   private bytes = 0;
   private mem = new Map<string, { frame: FlaggedFrame; images: FlagImages }>();
+  private readonly database: FlagDatabase;
 
-  constructor(private readonly db: IDBPDatabase<FlagDB> | undefined) {}
+  /** `database`: the open database, or a getter of it (the store's, which it drops when it falls back to memory). */
+  constructor(database: IDBPDatabase<FlagDB> | FlagDatabase | undefined) {
+    this.database = typeof database === 'function' ? database : () => database;
+  }
+
+  private get db() {
+    return this.database();
+  }
 
   /** Reads the index of what is kept (once, at open). */
   async load(): Promise<void> {
@@ -144,8 +157,11 @@ export class FlagDb {
   /** Rewrites a kept frame's metadata (its reasons, say); its images stay. */
   async update(frame: FlaggedFrame): Promise<void> {
     if (this.position(frame.id) < 0) throw new Error(`flagged frame ${frame.id} is not kept`);
-    if (this.db) await this.db.put('flagged', frame);
-    else this.mem.get(frame.id)!.frame = frame;
+    const db = this.db;
+    const kept = this.mem.get(frame.id);
+    if (db) await db.put('flagged', frame);
+    else if (kept) kept.frame = frame;
+    else throw new Error(`flagged frame ${frame.id} was kept in IndexedDB, which is no longer open: it cannot be changed`);
     // where it is now: an add meanwhile may have evicted others (or it)
     const at = this.position(frame.id);
     if (at >= 0) this.index[at] = { ...entryOf(frame), bytes: this.index[at]!.bytes };

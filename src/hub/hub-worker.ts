@@ -46,7 +46,7 @@ addEventListener('offline', () => (sync?.outbox.online(false), otlp?.online(fals
 
 async function startFlagging(s: MonitorStore) {
   const f = new Flagger(
-    new FlagDb(sliceOf<FlagDB>(s.database)),
+    new FlagDb(() => sliceOf<FlagDB>(s.database)), // follows the store's database: none once it falls back to memory
     { get: (k) => s.getMeta(k), set: (k, v) => s.setMeta(k, v) },
     (mv, camera) => engine?.flagContext(mv, camera) ?? { firing: [] },
     (mv) => s.fullVersion(mv),

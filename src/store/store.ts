@@ -1,38 +1,23 @@
-import { type IDBPDatabase, type IDBPObjectStore, openDB, type StoreNames } from 'idb';
+import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../types/detection.ts';
 import { type FrameRecord, parseTagKey, type Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import type { DbSpec, StoreDB } from './schema.ts';
-import { idFloor, idTime } from '../lib/uuidv7.ts';
-import { packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
-import { BLOCK_SPAN_MS, packBlocks, unpackBlock } from './frame-block.ts';
-import { type Filters, frameMatches, percentilesOf, type Range, resolutionFor, rollupMatches, seriesColumns, seriesPoint, totalsOf } from './queries.ts';
+import { type Filters, percentilesOf, type Range, resolutionFor, rollupMatches, totalsOf } from './queries.ts';
 
 export { type Filters, type Range, resolutionFor } from './queries.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
 import { type Annotation, checkAnnotation, mergeAnnotation } from './annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
+import type { StoreBackend } from './backend.ts';
+import { type IndexedDbBackend, indexedDbBackend } from './indexeddb.ts';
+import { MemoryBackend } from './memory.ts';
+import { SeriesCache } from './series-cache.ts';
+import { DEFAULT_RETENTION, type RetentionOptions } from './retention.ts';
+import type { LogQuery } from './log.ts';
+import type { AlertQuery } from './history.ts';
 
-export interface RetentionOptions {
-  /** raw frames older than this are deleted (ms; default 24 h) */
-  frameMaxAgeMs: number;
-  /** at most this many raw frames (default 500,000) */
-  frameMaxCount: number;
-  /** 10-s rollups (default 24 h), 1-min (30 days), 1-h (1 year) */
-  rollupMaxAgeMs: Record<Resolution, number>;
-  /** full detections kept for the newest frames (default 2,000) */
-  detectionsMaxCount: number;
-  /** alert history: at most this many state changes (default 10,000), none older than a year */
-  alertsMaxCount: number;
-}
-
-export const DEFAULT_RETENTION: RetentionOptions = {
-  frameMaxAgeMs: 24 * 3600_000,
-  frameMaxCount: 500_000,
-  rollupMaxAgeMs: { '10s': 24 * 3600_000, '1m': 30 * 24 * 3600_000, '1h': 365 * 24 * 3600_000 },
-  detectionsMaxCount: 2_000,
-  alertsMaxCount: 10_000,
-};
+export { DEFAULT_RETENTION, type RetentionOptions } from './retention.ts';
 
 export interface StoreOptions {
   dbName?: string;
@@ -58,60 +43,43 @@ export interface StoreStatus {
   lastFlushAt?: number;
 }
 
-
-
-
-
-
-/**
- * The start of the last closed bucket: buckets that ended over 10 s ago never change again (a late flush
- * lands within a second), so their rollups and series points can be cached.
- */
-const lastClosedBucket = (res: Resolution, now = Date.now()) => bucketStart(now - 10_000, res) - RESOLUTIONS[res];
-
-type SeriesPagesStore = IDBPObjectStore<StoreDB, ArrayLike<StoreNames<StoreDB>>, 'seriesPages', 'readwrite'>;
-
-/** Deletes the stored series pages (every filter set) whose [res, page start] falls in `range`. */
-async function deleteSeriesPages(pages: SeriesPagesStore, range: IDBKeyRange | [Resolution, number]) {
-  let c = await pages.index('page').openKeyCursor(range);
-  while (c) {
-    await pages.delete(c.primaryKey);
-    c = await c.continue();
-  }
-}
-
-/** Deletes the stored series pages that rollup deltas of closed buckets touch. */
-async function dropSeriesPages(pages: SeriesPagesStore, deltas: Pick<Rollup, 'res' | 'start'>[]) {
-  const seen = new Set<string>();
-  for (const d of deltas) {
-    const p = seriesPageStart(d.start, d.res);
-    // only closed buckets are ever in a page (open ones are written every flush)
-    if (d.start > lastClosedBucket(d.res) || seen.has(`${d.res}|${p}`)) continue;
-    seen.add(`${d.res}|${p}`);
-    await deleteSeriesPages(pages, [d.res, p]);
-  }
-}
-
-/**
- * A filter set's series points in memory: closed buckets' points; per page, the last bucket up to which
- * its points are known (from a stored page or computed), and the upTo it was last stored with; a read in flight.
- */
-interface SeriesMemory {
-  points: Map<number, SeriesPoint>;
-  pages: Map<number, number>;
-  saved: Map<number, number>;
-  loading?: Promise<void>;
-}
-
 const isQuota = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError';
+
+/** A flush's rollup deltas: its records rolled up at every resolution, with the gauge samples merged in. */
+function rollupDeltas(batch: FrameRecord[], gauges: Rollup[] = []): Rollup[] {
+  const out: Rollup[] = [];
+  const byKey = new Map<string, Rollup>();
+  for (const g of gauges) {
+    const k = `${g.res}|${g.start}|${g.mv}|${g.g}`;
+    const r = byKey.get(k);
+    if (r) mergeRollup(r, g);
+    else byKey.set(k, g);
+  }
+  for (const res of Object.keys(RESOLUTIONS) as Resolution[])
+    for (const r of rollFrames(batch, res).values()) {
+      const k = `${r.res}|${r.start}|${r.mv}|${r.g}`;
+      const gauge = byKey.get(k);
+      if (gauge) {
+        mergeRollup(r, gauge);
+        byKey.delete(k);
+      }
+      out.push(r);
+    }
+  out.push(...byKey.values());
+  return out;
+}
 
 /**
  * The store: buffers frame records and commits them with their rollups in one relaxed readwrite
  * transaction per flush; enforces retention; answers queries. Runs in a worker. If IndexedDB is
- * unavailable it keeps working in memory and says so in its status.
+ * unavailable (or keeps failing) it keeps working in memory and says so in its status.
  */
 export class MonitorStore {
-  private db?: IDBPDatabase<StoreDB>;
+  /** IndexedDB while it is open and working; undefined: the data lives in `memory` */
+  private idb?: IndexedDbBackend;
+  /** the memory backend: the data when IndexedDB is unavailable, and a mirror of the history written */
+  private readonly memory: MemoryBackend;
+  private readonly cache = new SeriesCache();
   private buffer: FrameRecord[] = [];
   private detections: { id: string; t: number; detections: Detection[] }[] = [];
   private gauges: Rollup[] = [];
@@ -120,8 +88,6 @@ export class MonitorStore {
   private flushing?: Promise<void>;
   private status: StoreStatus = { mode: 'indexeddb', written: 0, buffered: 0, evicted: 0, failedCommits: 0 };
   private retention: RetentionOptions;
-  private memFrames: FrameRecord[] = [];
-  private memRollups = new Map<string, Rollup>();
   private readonly flushIntervalMs: number;
   private readonly flushCount: number;
 
@@ -133,25 +99,32 @@ export class MonitorStore {
     this.flushIntervalMs = options.flushIntervalMs ?? 500;
     this.flushCount = options.flushCount ?? 1000;
     this.retention = { ...DEFAULT_RETENTION, ...options.retention, rollupMaxAgeMs: { ...DEFAULT_RETENTION.rollupMaxAgeMs, ...options.retention?.rollupMaxAgeMs } };
+    this.memory = new MemoryBackend(this.retention);
+  }
+
+  /** Where the data is read from and written to now. */
+  private get backend(): StoreBackend {
+    return this.idb ?? this.memory;
   }
 
   /** Opens (and migrates) the database; on failure the store runs in memory. Never throws. */
   async open(): Promise<StoreStatus> {
     try {
       if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
-      this.db = await Promise.race([
+      const db = await Promise.race([
         openDB<StoreDB>(this.options.dbName ?? this.spec.name, this.spec.version, {
           upgrade: (db, oldVersion, newVersion, tx) => {
             for (let v = oldVersion + 1; v <= (newVersion ?? this.spec.version); v++) this.spec.migrations[v]?.(db, tx);
           },
-          blocking: () => this.db?.close(), // a newer tab upgrades: step aside
+          blocking: () => this.idb?.db.close(), // a newer tab upgrades: step aside
         }),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('opening IndexedDB is blocked (another tab holds an old version open)')), 10_000)),
       ]);
+      this.idb = indexedDbBackend(db, (e) => this.noteFailure(e));
       this.status.mode = 'indexeddb';
       delete this.status.error;
     } catch (e) {
-      this.db = undefined;
+      this.idb = undefined;
       this.status.mode = 'memory';
       this.status.error = `storage unavailable, keeping data in memory only: ${(e as Error).message}`;
     }
@@ -160,7 +133,7 @@ export class MonitorStore {
 
   /** The open database (undefined while in memory): for the parts of the page's store kept beside this one (flagged frames). */
   get database(): IDBPDatabase<StoreDB> | undefined {
-    return this.db;
+    return this.idb?.db;
   }
 
   /** The full sha256 behind a short model version, when seen. */
@@ -211,50 +184,14 @@ export class MonitorStore {
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
   }
 
-  private deltas(batch: FrameRecord[], gauges: Rollup[] = []): Rollup[] {
-    const out: Rollup[] = [];
-    const byKey = new Map<string, Rollup>();
-    for (const g of gauges) {
-      const k = `${g.res}|${g.start}|${g.mv}|${g.g}`;
-      const r = byKey.get(k);
-      if (r) mergeRollup(r, g);
-      else byKey.set(k, g);
-    }
-    for (const res of Object.keys(RESOLUTIONS) as Resolution[])
-      for (const r of rollFrames(batch, res).values()) {
-        const k = `${r.res}|${r.start}|${r.mv}|${r.g}`;
-        const gauge = byKey.get(k);
-        if (gauge) {
-          mergeRollup(r, gauge);
-          byKey.delete(k);
-        }
-        out.push(r);
-      }
-    out.push(...byKey.values());
-    return out;
-  }
-
   private async commit(batch: FrameRecord[], dets: { id: string; t: number; detections: Detection[] }[], gauges: Rollup[] = []): Promise<void> {
-    if (!this.db) return this.commitMemory(batch, gauges);
-    const deltas = this.deltas(batch, gauges);
+    const idb = this.idb;
+    if (!idb) return this.memory.commit(batch, dets, this.models, rollupDeltas(batch, gauges));
+    const deltas = rollupDeltas(batch, gauges);
     for (let attempt = 0; ; attempt++) {
       try {
-        const tx = this.db.transaction(['frames', 'rollups', 'detections', 'models', 'seriesPages'], 'readwrite', { durability: 'relaxed' });
-        const frames = tx.objectStore('frames');
-        const rollups = tx.objectStore('rollups');
-        for (const block of packBlocks(batch)) void frames.put(block);
-        for (const d of dets) void tx.objectStore('detections').put(d);
-        for (const [mv, sha256] of this.models) void tx.objectStore('models').put({ mv, sha256, firstSeen: Date.now() });
-        // read-modify-write inside the same transaction: other tabs' rollups for the same key merge safely
-        await Promise.all(
-          deltas.map(async (delta) => {
-            const existing = await rollups.get([delta.res, delta.start, delta.mv, delta.g]);
-            await rollups.put(existing ? mergeRollup(existing, delta) : delta);
-          }),
-        );
-        await dropSeriesPages(tx.objectStore('seriesPages'), deltas);
-        await tx.done;
-        this.invalidate(deltas);
+        await idb.commit(batch, dets, this.models, deltas);
+        this.cache.invalidate(deltas);
         this.status.written += batch.length;
         this.status.lastFlushAt = Date.now();
         return;
@@ -269,57 +206,23 @@ export class MonitorStore {
         // storage keeps failing: switch to memory, keep the batch
         this.status.mode = 'memory';
         this.status.error = `storage failed, keeping data in memory only: ${(e as Error)?.message ?? e}`;
-        this.db.close();
-        this.db = undefined;
-        return this.commitMemory(batch, gauges);
+        idb.db.close();
+        this.idb = undefined;
+        return this.memory.commit(batch, dets, this.models, rollupDeltas(batch, gauges));
       }
-    }
-  }
-
-  private commitMemory(batch: FrameRecord[], gauges: Rollup[] = []) {
-    this.memFrames.push(...batch);
-    const cap = Math.min(this.retention.frameMaxCount, 50_000);
-    if (this.memFrames.length > cap) this.memFrames.splice(0, this.memFrames.length - cap);
-    for (const d of this.deltas(batch, gauges)) {
-      const k = `${d.res}|${d.start}|${d.mv}|${d.g}`;
-      const r = this.memRollups.get(k);
-      this.memRollups.set(k, r ? mergeRollup(r, d) : d);
     }
   }
 
   /** Deletes at least n of the oldest raw frames (whole blocks), and their detections. */
   async evictOldestFrames(n: number): Promise<number> {
-    if (!this.db) return 0;
-    const tx = this.db.transaction(['frames', 'detections'], 'readwrite');
-    let cursor = await tx.objectStore('frames').openKeyCursor();
-    let deleted = 0;
-    let last: [string, number] | undefined;
-    while (cursor && deleted < n) {
-      last = cursor.primaryKey;
-      deleted += last[1];
-      cursor = await cursor.continue();
-    }
-    if (last) {
-      await tx.objectStore('frames').delete(IDBKeyRange.upperBound(last));
-      // detections of evicted frames: everything before the next block's first id
-      if (cursor) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(cursor.primaryKey[0], true));
-      else await tx.objectStore('detections').clear();
-    }
-    await tx.done;
+    const deleted = await this.backend.evictOldestFrames(n);
     this.status.evicted += deleted;
     return deleted;
   }
 
   /** Number of raw frames stored (from block keys; no values read). */
   async frameCount(): Promise<number> {
-    if (!this.db) return this.memFrames.length;
-    let n = 0;
-    let cursor = await this.db.transaction('frames').store.openKeyCursor();
-    while (cursor) {
-      n += cursor.primaryKey[1];
-      cursor = await cursor.continue();
-    }
-    return n;
+    return this.backend.frameCount();
   }
 
   /**
@@ -327,192 +230,26 @@ export class MonitorStore {
    * one tab does it at a time.
    */
   async applyRetention(now = Date.now()): Promise<{ frames: number }> {
-    if (!this.db) return { frames: 0 };
-    const r = this.retention;
-    const before = await this.frameCount();
-    const tx = this.db.transaction(['frames', 'rollups', 'detections', 'alerts', 'seriesPages', 'annotations'], 'readwrite');
-    const frames = tx.objectStore('frames');
-    await tx.objectStore('annotations').delete(IDBKeyRange.upperBound(idFloor(now - 365 * 24 * 3600_000), true));
-    // blocks that started over a span before the cutoff hold only frames older than it
-    const ageCut = idFloor(now - r.frameMaxAgeMs - BLOCK_SPAN_MS);
-    await frames.delete(IDBKeyRange.upperBound([ageCut]));
-    await tx.objectStore('detections').delete(IDBKeyRange.upperBound(idFloor(now - r.frameMaxAgeMs), true));
-    // count: keep the newest blocks that fit
-    let kept = 0;
-    let cursor = await frames.openKeyCursor(null, 'prev');
-    while (cursor && kept + cursor.primaryKey[1] <= r.frameMaxCount) {
-      kept += cursor.primaryKey[1];
-      cursor = await cursor.continue();
-    }
-    if (cursor) await frames.delete(IDBKeyRange.upperBound(cursor.primaryKey));
-    const dcount = await tx.objectStore('detections').count();
-    if (dcount > r.detectionsMaxCount) {
-      let dc = await tx.objectStore('detections').openKeyCursor();
-      let skip = dcount - r.detectionsMaxCount;
-      let last: string | undefined;
-      while (dc && skip-- > 0) {
-        last = dc.primaryKey;
-        dc = await dc.continue();
-      }
-      if (last !== undefined) await tx.objectStore('detections').delete(IDBKeyRange.upperBound(last));
-    }
-    const alerts = tx.objectStore('alerts');
-    await alerts.delete(IDBKeyRange.upperBound(idFloor(now - 365 * 24 * 3600_000), true));
-    const acount = await alerts.count();
-    if (acount > r.alertsMaxCount) {
-      let ac = await alerts.openKeyCursor();
-      if (ac && acount - r.alertsMaxCount > 1) ac = await ac.advance(acount - r.alertsMaxCount - 1);
-      if (ac) await alerts.delete(IDBKeyRange.upperBound(ac.primaryKey));
-    }
-    // only buckets past the rollups' age limits go: cached points and rows of younger ones stay valid
-    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) this.forgetBefore(res, now - r.rollupMaxAgeMs[res]);
-    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
-      await tx.objectStore('rollups').delete(IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res]], false, true));
-      await deleteSeriesPages(tx.objectStore('seriesPages'), IDBKeyRange.bound([res, -Infinity], [res, now - r.rollupMaxAgeMs[res] - seriesPageMs(res)]));
-    }
-    await tx.done;
-    return { frames: before - (await this.frameCount()) };
+    return this.backend.applyRetention(now, this.retention, (res, cut) => this.cache.forgetBefore(res, cut));
   }
 
   /** Merges rollups in as they are (imports, benchmarks, sync from another device). */
   async importRollups(rows: Rollup[]): Promise<void> {
-    if (!this.db) {
-      for (const d of rows) {
-        const k = `${d.res}|${d.start}|${d.mv}|${d.g}`;
-        const r = this.memRollups.get(k);
-        this.memRollups.set(k, r ? mergeRollup(r, d) : d);
-      }
-      return;
-    }
-    this.invalidate('all');
-    const tx = this.db.transaction(['rollups', 'seriesPages'], 'readwrite', { durability: 'relaxed' });
-    const store = tx.objectStore('rollups');
-    await Promise.all(
-      rows.map(async (d) => {
-        const existing = await store.get([d.res, d.start, d.mv, d.g]);
-        await store.put(existing ? mergeRollup(existing, d) : d);
-      }),
-    );
-    await dropSeriesPages(tx.objectStore('seriesPages'), rows);
-    await tx.done;
-    this.invalidate('all'); // again: a read made before the import may have cached what it replaced
+    const idb = this.idb;
+    // the series cache holds only what was read from IndexedDB (see rollupsIn)
+    if (!idb) return this.memory.importRollups(rows);
+    this.cache.invalidate('all');
+    await idb.importRollups(rows);
+    this.cache.invalidate('all'); // again: a read made before the import may have cached what it replaced
   }
 
   // ---------- queries ----------
 
-  /**
-   * Rollups of closed buckets never change (a late flush lands within seconds), so once read they are
-   * kept here per resolution: a dashboard re-querying a day reads only the open buckets again.
-   */
-  private closed: Record<Resolution, { upTo: number; from: number; rows: Rollup[] } | undefined> = { '10s': undefined, '1m': undefined, '1h': undefined };
-
-  /**
-   * Per filter set: points of closed buckets (computed or read from seriesPages), and the pages known
-   * to be persisted.
-   */
-  private points = new Map<string, SeriesMemory>();
-
-  /** Reads the persisted series pages of a filter set in [from, to] (page starts) into memory. */
-  private async loadSeriesPages(key: string, res: Resolution, from: number, to: number, mem: SeriesMemory) {
-    // one read at a time per filter set: a query arriving while another reads waits for it, then reads what is left
-    while (mem.loading) await mem.loading;
-    let done!: () => void;
-    mem.loading = new Promise<void>((r) => (done = r));
-    try {
-      await this.readSeriesPages(key, res, from, to, mem);
-    } finally {
-      mem.loading = undefined;
-      done();
-    }
-  }
-
-  private async readSeriesPages(key: string, res: Resolution, from: number, to: number, mem: SeriesMemory) {
-    // the pages this worker knows nothing of, as runs of consecutive page starts
-    const runs: [number, number][] = [];
-    for (let p = from; p <= to; p += seriesPageMs(res)) {
-      if (mem.pages.has(p)) continue;
-      const last = runs.at(-1);
-      if (last && last[1] + seriesPageMs(res) === p) last[1] = p;
-      else runs.push([p, p]);
-    }
-    if (!runs.length) return;
-    try {
-      const tx = this.db!.transaction('seriesPages');
-      const pages = (await Promise.all(runs.map(([a, b]) => tx.store.getAll(IDBKeyRange.bound([key, res, a], [key, res, b]))))).flat();
-      for (const page of pages) {
-        if ((mem.pages.get(page.start) ?? -Infinity) >= page.upTo) continue;
-        mem.pages.set(page.start, page.upTo);
-        mem.saved.set(page.start, page.upTo);
-        for (const [t, p] of unpackSeriesPage(page)) mem.points.set(t, p);
-      }
-    } catch {
-      // a cache: without it the points come from the rollups
-    }
-  }
-
-  private async saveSeriesPages(pages: ReturnType<typeof packSeriesPage>[]) {
-    try {
-      const tx = this.db!.transaction('seriesPages', 'readwrite', { durability: 'relaxed' });
-      for (const p of pages) void tx.store.put(p);
-      await tx.done;
-    } catch {
-      // a cache (full storage, closed database): the next query computes the points again
-      for (const p of pages) this.points.get(p.key)?.saved.delete(p.start);
-    }
-  }
-
-  /** Drops what is cached of buckets before `cut` (retention deleted them). */
-  private forgetBefore(res: Resolution, cut: number) {
-    const c = this.closed[res];
-    if (c && c.from < cut) this.closed[res] = undefined;
-    for (const [k, mem] of this.points) {
-      if (!k.startsWith(`${res}|`)) continue;
-      for (const t of mem.points.keys()) if (t < cut) mem.points.delete(t);
-      for (const p of mem.pages.keys()) if (p < cut) mem.pages.delete(p);
-    }
-  }
-
-  /** Drops cached closed buckets that these rollups touch (late frames, imports, retention). */
-  private invalidate(rows: Pick<Rollup, 'res' | 'start'>[] | 'all') {
-    for (const res of Object.keys(RESOLUTIONS) as Resolution[]) {
-      const c = this.closed[res];
-      if (c && (rows === 'all' || rows.some((r) => r.res === res && r.start <= c.upTo))) this.closed[res] = undefined;
-      // series points: the buckets written to, and their pages (recomputed from the rollups when next asked)
-      for (const [k, mem] of this.points) {
-        if (!k.startsWith(`${res}|`)) continue;
-        if (rows === 'all') {
-          this.points.delete(k);
-          continue;
-        }
-        const closedUpTo = lastClosedBucket(res);
-        for (const r of rows) {
-          // open buckets are never cached: a write to one (every flush) changes nothing here
-          if (r.res !== res || r.start > closedUpTo) continue;
-          mem.points.delete(r.start);
-          mem.pages.delete(seriesPageStart(r.start, res));
-          mem.saved.delete(seriesPageStart(r.start, res));
-        }
-      }
-    }
-  }
-
   private async rollupsIn(res: Resolution, from: number, to: number, f: Filters): Promise<Rollup[]> {
     const start = bucketStart(from, res);
-    let rows: Rollup[];
-    if (this.db) {
-      const closedBefore = lastClosedBucket(res);
-      const cache = this.closed[res];
-      const readRange = async (a: number, b: number, open = false) =>
-        a > b ? [] : this.db!.getAll('rollups', IDBKeyRange.bound([res, a], [res, b, '\uffff', '\uffff'], false, open));
-      if (cache && cache.from <= start && to <= cache.upTo) rows = cache.rows.filter((r) => r.start >= start && r.start <= to);
-      else if (cache && cache.from <= start && start <= cache.upTo) {
-        rows = [...cache.rows.filter((r) => r.start >= start), ...(await readRange(cache.upTo + 1, to))];
-      } else rows = await readRange(start, to);
-      // remember the closed part of what was read
-      const closedRows = rows.filter((r) => r.start <= closedBefore);
-      if (closedRows.length && (!cache || start <= cache.from || closedBefore > cache.upTo))
-        this.closed[res] = { from: start, upTo: Math.min(closedBefore, to), rows: closedRows };
-    } else rows = [...this.memRollups.values()].filter((r) => r.res === res && r.start >= start && r.start <= to);
+    const idb = this.idb;
+    // closed buckets' rollups are cached as read from IndexedDB (memory's are merged into in place: never cached)
+    const rows = idb ? await this.cache.rollups(res, start, to, (a, b) => idb.rollupsBetween(res, a, b)) : await this.memory.rollupsBetween(res, start, to);
     return rows.filter((r) => rollupMatches(r, f));
   }
 
@@ -553,110 +290,18 @@ export class MonitorStore {
    * metric, as uPlot takes them); buckets with no frames are absent.
    */
   async series(range: Range, res: Resolution = resolutionFor(range.from, range.to)) {
-    const RES = RESOLUTIONS[res];
-    const start = bucketStart(range.from, res);
-    const to = range.to;
-    const closedUpTo = lastClosedBucket(res);
-    const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}`;
-    let mem = this.points.get(key);
-    if (!mem) this.points.set(key, (mem = { points: new Map(), pages: new Map(), saved: new Map() }));
-    const pageMs = seriesPageMs(res);
-    const first = seriesPageStart(start, res);
-    // 1. stored pages (whole, or up to their last closed bucket) this worker does not have yet
-    if (this.db && start <= closedUpTo) await this.loadSeriesPages(key, res, first, Math.min(to, closedUpTo), mem);
-    // 2. from rollups: each page's buckets after those known (a page no one knows: all of it, so it can be kept)
-    const spans: [number, number][] = [];
-    for (let p = first; p <= to; p += pageMs) {
-      const a = Math.max(p, (mem.pages.get(p) ?? p - RES) + RES);
-      const b = Math.min(p + pageMs - RES, to);
-      if (a > b) continue;
-      const last = spans.at(-1);
-      if (last && last[1] + RES === a) last[1] = b;
-      else spans.push([a, b]);
-    }
-    const byStart = new Map<number, Rollup>();
-    for (const [a, b] of spans) {
-      for (const r of await this.rollupsIn(res, a, b, range)) {
-        const m = byStart.get(r.start);
-        if (m) mergeRollup(m, r);
-        else byStart.set(r.start, mergeRollup(emptyRollup(res, r.start, r.mv, '*'), r));
-      }
-    }
-    const points = new Map<number, SeriesPoint>();
-    for (const [t, r] of byStart) {
-      const p = seriesPoint(r);
-      if (t <= closedUpTo) mem.points.set(t, p);
-      if (t >= start && t <= to) points.set(t, p);
-    }
-    for (const [t, p] of mem.points) if (t >= start && t <= to && t <= closedUpTo && !points.has(t)) points.set(t, p);
-    // 3. what is now known of each page, up to its last closed bucket; stored when whole, or when it grew by
-    // 6 buckets since it was last stored (so a fresh worker reads at most that many from the rollups)
-    const save = [];
-    for (const [a, b] of spans) {
-      for (let p = seriesPageStart(a, res); p <= b; p += pageMs) {
-        const known = mem.pages.get(p) ?? p - RES;
-        if (Math.max(p, a) > known + RES) continue; // a gap before this span: not known from the page start
-        const upTo = Math.min(p + pageMs - RES, b, closedUpTo);
-        if (upTo <= known) continue;
-        mem.pages.set(p, upTo);
-        const stored = mem.saved.get(p) ?? p - RES;
-        if (!this.db || (upTo < p + pageMs - RES && upTo - stored < 6 * RES)) continue;
-        mem.saved.set(p, upTo);
-        const pts = [...mem.points].filter(([t]) => t >= p && t <= upTo).sort((x, y) => x[0] - y[0]);
-        save.push(packSeriesPage(res, p, key, upTo, pts));
-      }
-    }
-    if (save.length) void this.saveSeriesPages(save);
-    const t = [...points.keys()].sort((a, b) => a - b);
-    return seriesColumns(res, t, t.map((s) => points.get(s)!));
+    return this.cache.series(range, res, (r, a, b, f) => this.rollupsIn(r, a, b, f), () => this.idb?.db);
   }
 
   /**
    * The inference log: newest first, in pages; pass the previous page's `next` as `before` to continue,
    * or the newest id you have as `after` for only what came since (a live view's refresh).
    */
-  async log(opts: Filters & { before?: string; after?: string; limit?: number } = {}) {
-    const limit = Math.min(opts.limit ?? 50, 1000);
-    const rows: (FrameRecord & { detections?: Detection[]; annotations?: Record<string, string> })[] = [];
-    let next: string | undefined;
-    const wanted = (r: FrameRecord) => (opts.before === undefined || r.id < opts.before) && (opts.after === undefined || r.id > opts.after) && frameMatches(r, opts);
-    if (!this.db) {
-      const all = this.memFrames.filter(wanted);
-      const page = all.slice(-limit).reverse().map((r) => {
-        const a = this.memAnnotations.get(r.id);
-        return a ? { ...r, annotations: a.meta } : r;
-      });
-      return { rows: page, next: all.length > limit ? all[all.length - limit]!.id : undefined };
-    }
-    const tx = this.db.transaction(['frames', 'detections', 'annotations']);
-    // Blocks come newest first by their first id; a block holds ≤ BLOCK_SPAN_MS of frames, so once the
-    // cursor is at first-time T, no unread block holds a frame later than T + span: those are final.
-    const candidates: FrameRecord[] = [];
-    let cursor = await tx.objectStore('frames').openCursor(opts.before ? IDBKeyRange.upperBound([opts.before]) : null, 'prev');
-    const final = (c: FrameRecord, keyT: number) => c.t > keyT + BLOCK_SPAN_MS;
-    // blocks that began more than a span before `after` hold nothing later than it
-    const afterT = opts.after !== undefined ? idTime(opts.after) : -Infinity;
-    while (cursor) {
-      const keyT = cursor.value.t0;
-      if (keyT + BLOCK_SPAN_MS < afterT) break;
-      for (const r of unpackBlock(cursor.value)) if (wanted(r)) candidates.push(r);
-      if (candidates.filter((c) => final(c, keyT)).length > limit) break;
-      cursor = await cursor.continue();
-    }
-    candidates.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    rows.push(...candidates.slice(0, limit));
-    if (candidates.length > limit) next = rows.at(-1)!.id;
-    for (const r of rows) {
-      const [d, a] = await Promise.all([tx.objectStore('detections').get(r.id), tx.objectStore('annotations').get(r.id)]);
-      if (d) r.detections = d.detections;
-      if (a) r.annotations = a.meta;
-    }
-    return { rows, next };
+  async log(opts: LogQuery = {}) {
+    return this.backend.log(opts, Math.min(opts.limit ?? 50, 1000));
   }
 
   // ---------- annotations ----------
-
-  private memAnnotations = new Map<string, Annotation>();
 
   /**
    * Attaches metadata to an inference by its id (merged over what it has; null removes a key); a TypeError
@@ -665,113 +310,66 @@ export class MonitorStore {
   async annotate(src: string, id: string, meta: unknown): Promise<Annotation> {
     const patch = checkAnnotation(id, meta);
     const merge = (old: Annotation | undefined): Annotation => ({ id, src: old?.src ?? src, meta: mergeAnnotation(old?.meta ?? {}, patch), seq: uuidv7() });
-    let a: Annotation;
-    if (this.db) {
-      // read and write in one transaction: two annotations of one inference in a row both stay
-      const tx = this.db.transaction('annotations', 'readwrite');
-      const written = tx.done.then(() => undefined, (e: unknown) => e ?? new Error('the annotation was not stored'));
-      let old: Annotation | undefined;
-      try {
-        old = await tx.store.get(id);
-      } catch (e) {
-        await written;
-        throw e;
-      }
-      a = merge(old);
-      tx.store.put(a).catch(() => undefined); // its failure is the transaction's
-      const failed = await written;
-      if (failed) this.noteFailure(failed);
-    } else a = merge(this.memAnnotations.get(id));
-    this.memAnnotations.set(id, a);
-    if (this.memAnnotations.size > 10_000) this.memAnnotations.delete(this.memAnnotations.keys().next().value!);
+    const a = await this.backend.annotate(id, merge);
+    this.memory.keepAnnotation(a); // the mirror (where memory is the backend, it has it already)
     return a;
   }
 
   /** Annotation changes after `seq` (oldest first), at most `limit` (for sync). */
   async annotationsAfter(seq: string, limit: number): Promise<Annotation[]> {
-    if (!this.db) return [...this.memAnnotations.values()].filter((a) => a.seq > seq).sort((a, b) => (a.seq < b.seq ? -1 : 1)).slice(0, limit);
-    const out: Annotation[] = [];
-    let c = await this.db.transaction('annotations').store.index('seq').openCursor(IDBKeyRange.lowerBound(seq, true));
-    while (c && out.length < limit) {
-      out.push(c.value);
-      c = await c.continue();
-    }
-    return out;
+    return this.backend.annotationsAfter(seq, limit);
   }
 
   // ---------- baselines, alert history, settings ----------
 
-  private memBaselines = new Map<string, Baseline>();
-  private memAlerts: AlertEvent[] = [];
-  private memMeta = new Map<string, unknown>();
+  /** A history write: to memory (so a fallback keeps what this worker wrote), then to IndexedDB while open. */
+  private async mirror(write: (b: StoreBackend) => Promise<void>) {
+    const idb = this.idb;
+    await write(this.memory);
+    if (idb) await write(idb);
+  }
 
   async baselines(): Promise<Baseline[]> {
-    if (!this.db) return [...this.memBaselines.values()];
-    return this.db.getAll('baselines');
+    return this.backend.baselines();
   }
 
   async putBaseline(b: Baseline): Promise<void> {
-    this.memBaselines.set(`${b.mv}|${b.camera}`, b);
-    await this.db?.put('baselines', b).catch((e) => this.noteFailure(e));
+    await this.mirror((s) => s.putBaseline(b));
   }
 
   async deleteBaseline(mv: string, camera: string): Promise<void> {
-    this.memBaselines.delete(`${mv}|${camera}`);
-    await this.db?.delete('baselines', [mv, camera]).catch((e) => this.noteFailure(e));
+    await this.mirror((s) => s.deleteBaseline(mv, camera));
   }
 
   async addAlert(a: AlertEvent): Promise<void> {
-    this.memAlerts.push(a);
-    if (this.memAlerts.length > this.retention.alertsMaxCount) this.memAlerts.shift();
-    await this.db?.put('alerts', a).catch((e) => this.noteFailure(e));
+    await this.mirror((s) => s.addAlert(a));
   }
 
   /** Alert history, newest first, in pages (pass the previous page's `next` as `before`). */
-  async alerts(q: { from?: number; to?: number; camera_id?: string; rule?: string; before?: string; limit?: number } = {}) {
+  async alerts(q: AlertQuery = {}) {
     const limit = Math.min(q.limit ?? 100, 1000);
-    const ok = (a: AlertEvent) =>
-      (q.from === undefined || a.t >= q.from) && (q.to === undefined || a.t <= q.to) && (q.camera_id === undefined || a.camera_id === q.camera_id) && (q.rule === undefined || a.rule === q.rule) && (q.before === undefined || a.id < q.before);
-    const rows: AlertEvent[] = [];
-    if (!this.db) rows.push(...this.memAlerts.filter(ok).reverse().slice(0, limit + 1));
-    else {
-      const upper = q.before ?? (q.to !== undefined ? idFloor(q.to + 1) : undefined);
-      let c = await this.db.transaction('alerts').store.openCursor(upper ? IDBKeyRange.upperBound(upper, true) : null, 'prev');
-      while (c && rows.length <= limit) {
-        if (q.from !== undefined && c.value.t < q.from) break;
-        if (ok(c.value)) rows.push(c.value);
-        c = await c.continue();
-      }
-    }
+    const rows = await this.backend.alerts(q, limit);
     return { rows: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1]!.id : undefined };
   }
 
   /** Every rollup of a resolution whose bucket starts in [from, to] (all tag combinations), oldest first. */
   async rollupsBetween(res: Resolution, from: number, to: number): Promise<Rollup[]> {
     if (from > to) return [];
-    if (!this.db) return [...this.memRollups.values()].filter((r) => r.res === res && r.start >= from && r.start <= to).sort((a, b) => a.start - b.start);
-    return this.db.getAll('rollups', IDBKeyRange.bound([res, from], [res, to, '\uffff', '\uffff']));
+    // IndexedDB's come in key order (oldest first already); memory's in the order merged
+    return (await this.backend.rollupsBetween(res, from, to)).sort((a, b) => a.start - b.start);
   }
 
   /** Alert state changes after an id (oldest first), up to `limit`. */
   async alertsAfter(after: string, limit: number): Promise<AlertEvent[]> {
-    if (!this.db) return this.memAlerts.filter((a) => a.id > after).slice(0, limit);
-    const rows: AlertEvent[] = [];
-    let c = await this.db.transaction('alerts').store.openCursor(after ? IDBKeyRange.lowerBound(after, true) : null);
-    while (c && rows.length < limit) {
-      rows.push(c.value);
-      c = await c.continue();
-    }
-    return rows;
+    return this.backend.alertsAfter(after, limit);
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {
-    if (!this.db) return this.memMeta.get(key) as T | undefined;
-    return (await this.db.get('meta', key)) as T | undefined;
+    return (await this.backend.getMeta(key)) as T | undefined;
   }
 
   async setMeta(key: string, value: unknown): Promise<void> {
-    this.memMeta.set(key, value);
-    await this.db?.put('meta', value, key).catch((e) => this.noteFailure(e));
+    await this.mirror((s) => s.setMeta(key, value));
   }
 
   private noteFailure(e: unknown) {
@@ -788,7 +386,7 @@ export class MonitorStore {
 
   async close() {
     await this.flush();
-    this.db?.close();
-    this.db = undefined;
+    this.idb?.db.close();
+    this.idb = undefined;
   }
 }
