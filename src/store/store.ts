@@ -1,9 +1,9 @@
 import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../types/detection.ts';
-import { type FrameRecord, parseTagKey, type Stage } from '../telemetry/record.ts';
+import type { FrameRecord, Stage } from '../telemetry/record.ts';
 import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import type { DbSpec, StoreDB } from './schema.ts';
-import { type Filters, percentilesOf, type Range, resolutionFor, rollupMatches, totalsOf } from './queries.ts';
+import { dimensionsOf, type Filters, percentilesOf, type Range, resolutionFor, rollupMatches, totalsOf } from './queries.ts';
 
 export { type Filters, type Range, resolutionFor } from './queries.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
@@ -264,15 +264,8 @@ export class MonitorStore {
   /** The model versions, camera_ids and locations that have data in a range (for filter choices). */
   async dimensions(range: { from: number; to: number }) {
     const rows = await this.rollupsIn(resolutionFor(range.from, range.to), range.from, range.to, {});
-    const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>();
-    for (const r of rows) {
-      mv.add(r.mv);
-      const t = parseTagKey(r.g);
-      if (t.camera_id) camera_id.add(t.camera_id);
-      if (t.location) location.add(t.location);
-    }
-    const sorted = (s: Set<string>) => [...s].sort();
-    return { mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location), models: Object.fromEntries([...this.models].filter(([k]) => mv.has(k))) };
+    const dims = dimensionsOf(rows);
+    return { ...dims, models: Object.fromEntries([...this.models].filter(([k]) => dims.mv.includes(k))) };
   }
 
   /** Totals over any range: frames, errors, success rate, mean confidence, class counts. */
