@@ -25,8 +25,8 @@ import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
 import { closeToThresholdFloor } from '../flagging/rules.ts';
 import type { CameraDownReason } from '../capture/camera-watch.ts';
-import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
-import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './standby.ts';
+import { PipelineSupervisor, type WorkerName } from './monitor/pipeline-supervisor.ts';
+import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './monitor/standby.ts';
 import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';

@@ -3,8 +3,8 @@
  * time it is down, and tells the element what to do — show "camera down" and wait for a camera (ended),
  * or for frames (muted); rebuild the pipeline when a worker dies. The element only wires it.
  */
-import { type CameraDownReason, reacquire, watchTrack, type WatchedTrack } from '../capture/camera-watch.ts';
-import { whenLockReleased } from '../lib/life-lock.ts';
+import { type CameraDownReason, reacquire, watchTrack, type WatchedTrack } from '../../capture/camera-watch.ts';
+import { whenLockReleased } from '../../lib/life-lock.ts';
 
 /** The monitor's two workers. */
 export type WorkerName = 'inference' | 'frames';

@@ -4,10 +4,10 @@
  * over at once instead of a new worker loading the model (seconds). Costs a second model session's memory.
  */
 import * as Comlink from 'comlink';
-import type { BackendChoice, BundledModel, LoadProgress } from '../inference/engine.ts';
-import { MonitorError } from '../lib/errors.ts';
-import type { ReadyInfo } from '../inference/protocol.ts';
-import { type InferenceClient, startInferenceWorker } from '../inference/client.ts';
+import type { BackendChoice, BundledModel, LoadProgress } from '../../inference/engine.ts';
+import { MonitorError } from '../../lib/errors.ts';
+import type { ReadyInfo } from '../../inference/protocol.ts';
+import { type InferenceClient, startInferenceWorker } from '../../inference/client.ts';
 
 /** What an inference worker is asked to load. */
 export interface LoadRequest {
