@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
 import { closeCamera, frameStream, openCamera } from '../capture/camera.ts';
-import { BACKENDS, type BackendChoice, type LoadProgress } from '../inference/engine.ts';
+import type { BackendChoice, LoadProgress } from '../inference/engine.ts';
 import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
 import { shortVersion } from '../inference/manifest.ts';
 import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_MANIFEST } from '../inference/default-model.ts';
@@ -27,7 +27,8 @@ import { closeToThresholdFloor } from '../flagging/rules.ts';
 import type { CameraDownReason } from '../capture/camera-watch.ts';
 import { PipelineSupervisor, type WorkerName } from './monitor/pipeline-supervisor.ts';
 import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './monitor/standby.ts';
-import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
+import type { SyncStatus } from '../sync/outbox.ts';
+import { baselineDuration, checkAttributes, otlpConfig, syncConfig, tagsOf, validThreshold } from './monitor/attributes.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 /** The camera is down: its track ended (a camera is asked for again) or is muted (frames resume when it unmutes). */
@@ -312,12 +313,7 @@ export class InferenceMonitor extends LitElement {
 
   /** The tags recorded with each frame. */
   get tags(): Tags {
-    const t: Tags = {};
-    for (const [k, v] of Object.entries(this.metadata ?? {})) if (typeof v === 'string' || typeof v === 'number') t[k] = String(v);
-    if (this.cameraId) t.camera_id = this.cameraId;
-    if (this.location) t.location = this.location;
-    if (this.deviceId) t.device_id = this.deviceId;
-    return t;
+    return tagsOf(this);
   }
 
   get readyInfo(): ReadyInfo | undefined {
@@ -350,7 +346,7 @@ export class InferenceMonitor extends LitElement {
   }
 
   protected override updated(changed: PropertyValues) {
-    if (changed.has('threshold') && this.api && this.validThreshold()) {
+    if (changed.has('threshold') && this.api && validThreshold(this.threshold)) {
       void this.api.setThreshold(this.threshold);
       if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.api?.setNearMissFloor(closeToThresholdFloor(r, this.threshold)));
     }
@@ -359,10 +355,6 @@ export class InferenceMonitor extends LitElement {
       if (this.standby) this.spare.prepare(this.loaded, STANDBY_DELAY_MS);
       else this.spare.discard();
     }
-  }
-
-  private validThreshold() {
-    return Number.isFinite(this.threshold) && this.threshold >= 0 && this.threshold <= 1;
   }
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
@@ -385,16 +377,7 @@ export class InferenceMonitor extends LitElement {
     this._ready = undefined;
     this._progress = dead ? `Restarting (the ${dead} worker died)…` : 'Loading model…';
     try {
-      if (!BACKENDS.includes(this.backend as BackendChoice))
-        throw new MonitorError('backend-unknown', `unknown backend '${this.backend}' (use auto, webgpu or wasm)`);
-      if (!this.validThreshold()) throw new MonitorError('attribute-invalid', `threshold must be a number from 0 to 1, not '${this.getAttribute('threshold')}'`);
-      if (this.threads !== undefined && this.threads !== null && !(Number.isInteger(this.threads) && this.threads >= 1 && this.threads <= 16))
-        throw new MonitorError('attribute-invalid', `threads must be a whole number from 1 to 16, not '${this.getAttribute('threads')}'`);
-      if (this.view !== 'inferred' && this.view !== 'live') throw new MonitorError('attribute-invalid', `view must be 'inferred' or 'live', not '${this.view}'`);
-      if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
-      if (this.flagging !== 'on' && this.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${this.flagging}'`);
-      this.syncConfig(); // validated before anything starts
-      this.otlpConfig();
+      checkAttributes(this); // before anything starts
       // no model: the bundled one (its manifest in the code, its file wherever the bundler put it)
       const manifestUrl = this.model ? new URL(this.model, document.baseURI).href : 'bundled:centernet-coco.json';
       const bundled = this.model ? undefined : { manifest: DEFAULT_MODEL_MANIFEST, fileUrl: DEFAULT_MODEL_FILE };
@@ -450,11 +433,9 @@ export class InferenceMonitor extends LitElement {
             if (run === this.run && s.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: s.error ?? 'storage unavailable', fatal: false });
           }),
         );
-        if (this.baselineMinutes !== undefined && this.baselineMinutes !== null) {
-          if (!(this.baselineMinutes > 0 && this.baselineMinutes <= 24 * 60))
-            this.emit('error', { code: 'attribute-invalid', message: `baseline-minutes must be a number of minutes from 0.2 to 1440, not '${this.getAttribute('baseline-minutes')}'`, fatal: false });
-          else await store.setBaselineDuration(Math.max(10_000, this.baselineMinutes * 60_000));
-        }
+        const baseline = baselineDuration(this);
+        if (baseline && 'invalid' in baseline) this.emit('error', { code: 'attribute-invalid', message: baseline.invalid, fatal: false });
+        else if (baseline) await store.setBaselineDuration(baseline.ms);
         if (!this.alertsSubscribed) {
           this.alertsSubscribed = true;
           await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
@@ -505,27 +486,10 @@ export class InferenceMonitor extends LitElement {
     }
   }
 
-  /** The sync configuration from the attributes (validated), or undefined without `sync-url`. */
-  private syncConfig(): SyncConfig | undefined {
-    if (!this.syncUrl) return undefined;
-    const url = httpUrl('sync-url', this.syncUrl);
-    const every = this.syncInterval ?? 60;
-    if (!(Number.isFinite(every) && every >= 1 && every <= 3600)) throw new MonitorError('attribute-invalid', `sync-interval must be a number of seconds from 1 to 3600, not '${this.getAttribute('sync-interval')}'`);
-    const token = this.syncToken || document.querySelector<HTMLMetaElement>('meta[name="inference-monitor-sync-token"]')?.content || undefined;
-    return { url: url.href, ...(token ? { token } : {}), intervalMs: every * 1000, images: this.syncImages };
-  }
-
-  /** The OTLP export's configuration from the attributes (validated), or undefined without `otlp-url`. */
-  private otlpConfig(): SyncConfig | undefined {
-    if (!this.otlpUrl) return undefined;
-    const url = httpUrl('otlp-url', this.otlpUrl);
-    return { url: url.href, ...(this.otlpToken ? { token: this.otlpToken } : {}), intervalMs: (this.syncInterval ?? 60) * 1000, images: false };
-  }
-
   /** Registers this monitor with the page's sync and starts it (when `sync-url` is set); sync errors become `error` events. */
   private async startSync(store: HubClient, ready: ReadyInfo) {
-    const config = this.syncConfig();
-    const otlp = this.otlpConfig();
+    const config = syncConfig(this);
+    const otlp = otlpConfig(this);
     await store.registerMonitor({ src: this.sourceId, mv: ready.modelVersion, backend: ready.backend, tags: this.tags, modelId: ready.modelId });
     if (otlp) {
       if (!this.otlpSubscribed) {
@@ -945,18 +909,6 @@ export class InferenceMonitor extends LitElement {
         : nothing}
     </div>`;
   }
-}
-
-/** An attribute's http(s) URL (relative ones against the page), or an attribute-invalid error naming it. */
-function httpUrl(attribute: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value, document.baseURI);
-  } catch {
-    throw new MonitorError('attribute-invalid', `${attribute} must be a URL, not '${value}'`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `${attribute} must be an http(s) URL, not '${value}'`);
-  return url;
 }
 
 function describe(code: MonitorErrorCode): string {
