@@ -17,7 +17,8 @@ import './health-panel.ts';
 import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
-import { type Tags, tagKey } from '../telemetry/record.ts';
+import type { Tags } from '../telemetry/record.ts';
+import { ResourceSampler } from './monitor/resource-sampler.ts';
 import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
 import type { AlertRule } from '../health/rules.ts';
 import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
@@ -199,9 +200,6 @@ export class InferenceMonitor extends LitElement {
   private fpsEstimate = 0;
   private offscreenOverlay = false;
   private barUpdatedAt = 0;
-  private sampler?: ReturnType<typeof setInterval>;
-  private longTasks?: PerformanceObserver;
-  private resultsSinceSample = 0;
   private alertsSubscribed = false;
   private flaggedSubscribed = false;
   private syncSubscribed = false;
@@ -214,6 +212,8 @@ export class InferenceMonitor extends LitElement {
     workerDied: (which, message) => this.workerDied(which, message),
     recovered: () => (this._down = undefined),
   });
+  /** the page's resources sampled for the health engine while running (a reactive controller) */
+  private readonly sampler = new ResourceSampler(this, (now) => this.supervisor.downtime.take(now));
   private viewMode: 'live' | 'inferred' = 'live';
   private workerSeq = 0;
   /** the spare inference worker (with `standby`), and what the running one loaded */
@@ -453,7 +453,7 @@ export class InferenceMonitor extends LitElement {
             await store.onFlagged(Comlink.proxy((f: FlaggedEvent) => this.onFlagged(f)));
           }
         }
-        this.startSampler(run, ready.modelVersion.slice(0, 12));
+        this.sampler.start(() => run === this.run, ready.modelVersion.slice(0, 12));
         if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
       await this.attachInference(this.api, port2, run);
@@ -555,37 +555,6 @@ export class InferenceMonitor extends LitElement {
     }
   }
 
-  /**
-   * Every 5 s while running: JS heap (the whole agent's memory via measureUserAgentSpecificMemory when
-   * cross-origin isolated, every 30 s; else performance.memory), long tasks, and results since the last
-   * sample — to the health engine (memory staircase, long tasks, uptime, stalled frames).
-   */
-  private startSampler(run: number, mv: string) {
-    let longTasks = 0;
-    if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
-      this.longTasks = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
-      this.longTasks.observe({ type: 'longtask', buffered: false });
-    }
-    let heapMB: number | undefined;
-    let measuredAt = 0;
-    const measure = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }>; memory?: { usedJSHeapSize: number } };
-    this.sampler = setInterval(() => {
-      if (run !== this.run) return;
-      const now = Date.now();
-      if (crossOriginIsolated && measure.measureUserAgentSpecificMemory) {
-        if (now - measuredAt >= 30_000) {
-          measuredAt = now;
-          measure.measureUserAgentSpecificMemory().then((m) => (heapMB = m.bytes / 1e6)).catch(() => {});
-        }
-      } else if (measure.memory) heapMB = measure.memory.usedJSHeapSize / 1e6;
-      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: this.resultsSinceSample, ...this.supervisor.downtime.take(now) };
-      void getHub().then((s) => s.observeResources(sample));
-      heapMB = crossOriginIsolated && measure.measureUserAgentSpecificMemory ? undefined : heapMB;
-      longTasks = 0;
-      this.resultsSinceSample = 0;
-    }, 5000);
-  }
-
   /** Stops the camera and the worker. */
   async stop(): Promise<void> {
     return this.halt();
@@ -599,10 +568,7 @@ export class InferenceMonitor extends LitElement {
     this.spare.discard();
     this.loaded = undefined;
     this._down = undefined;
-    clearInterval(this.sampler);
-    this.sampler = undefined;
-    this.longTasks?.disconnect();
-    this.longTasks = undefined;
+    this.sampler.stop();
     if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
     this.fallbackLoop = undefined;
     closeCamera(this.stream);
@@ -653,7 +619,7 @@ export class InferenceMonitor extends LitElement {
       this.fpsEstimate = this.fpsEstimate ? this.fpsEstimate * 0.8 + fps * 0.2 : fps;
     }
     this.lastResultAt = now;
-    this.resultsSinceSample++;
+    this.sampler.counted();
     // the status bar re-renders at most twice a second, not per frame
     if (now - this.barUpdatedAt > 500) {
       this.barUpdatedAt = now;
