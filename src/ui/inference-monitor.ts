@@ -12,7 +12,6 @@ import type { InferenceClient } from '../inference/client.ts';
 import { type FrameClient, startFrameWorker } from '../capture/frame-client.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import { sig3 as fmt } from './format.ts';
 import './health-panel.ts';
 import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
@@ -23,7 +22,8 @@ import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
 import type { AlertRule } from '../health/rules.ts';
 import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
-import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
+import type { FlagSettings } from '../flagging/flagger.ts';
+import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
 import { closeToThresholdFloor } from '../flagging/rules.ts';
 import type { CameraDownReason } from '../capture/camera-watch.ts';
 import { PipelineSupervisor, type WorkerName } from './monitor/pipeline-supervisor.ts';
@@ -85,9 +85,7 @@ export class InferenceMonitor extends LitElement {
     _error: { state: true },
     _ready: { state: true },
     _fps: { state: true },
-    _firing: { state: true },
     _flagNote: { state: true },
-    _syncError: { state: true },
     _down: { state: true },
   };
 
@@ -151,9 +149,7 @@ export class InferenceMonitor extends LitElement {
   declare private _error?: MonitorErrorDetail;
   declare private _ready?: ReadyInfo;
   declare private _fps: number;
-  declare private _firing: Map<string, AlertEvent>;
   declare private _flagNote: string;
-  declare private _syncError?: { code: string; message: string };
   declare private _down?: CameraDown;
 
   constructor() {
@@ -174,7 +170,6 @@ export class InferenceMonitor extends LitElement {
     this.panel = 'on';
     this.view = 'inferred';
     this.theme = 'auto';
-    this._firing = new Map();
     this.state = 'idle';
     this._progress = '';
     this._fps = 0;
@@ -200,10 +195,8 @@ export class InferenceMonitor extends LitElement {
   private fpsEstimate = 0;
   private offscreenOverlay = false;
   private barUpdatedAt = 0;
-  private alertsSubscribed = false;
-  private flaggedSubscribed = false;
-  private syncSubscribed = false;
-  private otlpSubscribed = false;
+  /** what the hub tells this monitor (alerts, flagged frames, sync and storage errors), as its events */
+  private readonly subscriptions = new HubSubscriptions(this, (type, detail) => this.emit(type, detail));
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
   /** watches the camera and the workers, counts down time; the element does what it says */
   private readonly supervisor = new PipelineSupervisor({
@@ -308,7 +301,7 @@ export class InferenceMonitor extends LitElement {
 
   /** Alerts firing now on this monitor's stream. */
   get firingAlerts(): AlertEvent[] {
-    return [...this._firing.values()];
+    return [...this.subscriptions.firing.values()];
   }
 
   /** The tags recorded with each frame. */
@@ -426,21 +419,12 @@ export class InferenceMonitor extends LitElement {
         // frame results go from the inference worker straight to the hub worker, which records them
         const store = await getHub();
         await this.connectRecords(this.api, store);
-        const status = await store.status();
-        if (status?.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: status.error ?? 'storage unavailable', fatal: false });
-        void store.onStatus(
-          Comlink.proxy((s) => {
-            if (run === this.run && s.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: s.error ?? 'storage unavailable', fatal: false });
-          }),
-        );
+        await this.subscriptions.storage(store, () => run === this.run);
         const baseline = baselineDuration(this);
         if (baseline && 'invalid' in baseline) this.emit('error', { code: 'attribute-invalid', message: baseline.invalid, fatal: false });
         else if (baseline) await store.setBaselineDuration(baseline.ms);
-        if (!this.alertsSubscribed) {
-          this.alertsSubscribed = true;
-          await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
-        }
-        await this.startSync(store, ready);
+        await this.subscriptions.alerts(store);
+        await this.subscriptions.sync(store, ready);
         if (this.flagging !== 'off') {
           // the hub worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
           const fc = new MessageChannel();
@@ -448,10 +432,7 @@ export class InferenceMonitor extends LitElement {
           await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
           await store.noteLabels(ready.modelVersion, ready.labels);
           await this.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
-          if (!this.flaggedSubscribed) {
-            this.flaggedSubscribed = true;
-            await store.onFlagged(Comlink.proxy((f: FlaggedEvent) => this.onFlagged(f)));
-          }
+          await this.subscriptions.flagged(store);
         }
         this.sampler.start(() => run === this.run, ready.modelVersion.slice(0, 12));
         if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
@@ -486,35 +467,6 @@ export class InferenceMonitor extends LitElement {
     }
   }
 
-  /** Registers this monitor with the page's sync and starts it (when `sync-url` is set); sync errors become `error` events. */
-  private async startSync(store: HubClient, ready: ReadyInfo) {
-    const config = syncConfig(this);
-    const otlp = otlpConfig(this);
-    await store.registerMonitor({ src: this.sourceId, mv: ready.modelVersion, backend: ready.backend, tags: this.tags, modelId: ready.modelId });
-    if (otlp) {
-      if (!this.otlpSubscribed) {
-        this.otlpSubscribed = true;
-        await store.onOtlpError(
-          Comlink.proxy((e?: { code: string; message: string }) => {
-            if (e) this.emit('error', { code: e.code as MonitorErrorCode, message: `OTLP export: ${e.message}`, fatal: false });
-          }),
-        );
-      }
-      await store.configureOtlp(otlp);
-    }
-    if (!config) return;
-    if (!this.syncSubscribed) {
-      this.syncSubscribed = true;
-      await store.onSyncError(
-        Comlink.proxy((e?: { code: string; message: string; status?: number }) => {
-          this._syncError = e;
-          if (e) this.emit('error', { code: e.code as MonitorErrorCode, message: e.message, fatal: false });
-        }),
-      );
-    }
-    await store.configureSync(config);
-  }
-
   /**
    * Attaches metadata to one of this monitor's inferences by its id, after the fact (e.g. the lot on the
    * belt, the operator's verdict): merged over earlier ones (null removes a key), shown in the inference log,
@@ -528,31 +480,6 @@ export class InferenceMonitor extends LitElement {
   /** The page's sync state: state, backlog (batches, bytes, oldest), counts, last success and last error. */
   async syncStatus(): Promise<SyncStatus | undefined> {
     return (await getHub()).syncStatus();
-  }
-
-  /** Frames this monitor's frames flagged become `flagged` events. */
-  private onFlagged(f: FlaggedEvent) {
-    if (f.src !== this.sourceId) return;
-    this.emit('flagged', { inferenceId: f.id, reasons: f.reasons, time: f.t, tags: f.tags, modelVersion: f.mv, width: f.width, height: f.height, detections: f.detections, bytes: f.bytes, evicted: f.evicted });
-  }
-
-  /** Alerts of this monitor's stream become `alert` events (and, with `notify`, notifications). */
-  private onAlert(a: AlertEvent) {
-    if (!this._ready || a.mv !== this._ready.modelVersion.slice(0, 12) || a.camera_id !== (this.cameraId ?? '')) return;
-    const key = a.rule;
-    const firing = new Map(this._firing);
-    if (a.state === 'firing') firing.set(key, a);
-    else firing.delete(key);
-    this._firing = firing;
-    this.emit('alert', { ...a, ruleId: a.rule, time: a.t });
-    if (this.notify && a.state === 'firing' && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
-      try {
-        const cls = a.classId !== undefined ? ` · ${this._ready.labels?.[a.classId] ?? `class ${a.classId}`}` : '';
-        new Notification(a.name, { body: `${a.camera_id || 'camera'}${cls}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})`, tag: `${a.rule}|${a.camera_id}` });
-      } catch {
-        // notifications from a page need a service worker on some platforms: the event is enough
-      }
-    }
   }
 
   /** Stops the camera and the worker. */
@@ -830,6 +757,7 @@ export class InferenceMonitor extends LitElement {
     const r = this._ready;
     const err = this._error;
     const panel = this.panel !== 'off';
+    const { firing, syncError } = this.subscriptions;
     return html`<div class="layout ${panel ? 'with-panel' : ''}">
       <div class="main">
       <div class="stage" part="stage">
@@ -864,9 +792,9 @@ export class InferenceMonitor extends LitElement {
           ? html`<button type="button" class="flag" part="flag-button" title="Keep the frame on screen for labelling" @click=${() => this.flagFromUi()}>⚑ Flag this frame</button>`
           : nothing}
         ${this._flagNote ? html`<span part="flag-note" role="status">${this._flagNote}</span>` : nothing}
-        ${this._syncError ? html`<span class="warn" part="sync-error" role="status" title=${this._syncError.message}>⇅ ${this._syncError.code}</span>` : nothing}
-        ${this._firing.size
-          ? html`<span class="alert" part="alerts" role="status" title=${[...this._firing.values()].map((a) => a.name).join('\n')}>⚠ ${this._firing.size} alert${this._firing.size > 1 ? 's' : ''}: ${[...this._firing.values()][0]!.name}</span>`
+        ${syncError ? html`<span class="warn" part="sync-error" role="status" title=${syncError.message}>⇅ ${syncError.code}</span>` : nothing}
+        ${firing.size
+          ? html`<span class="alert" part="alerts" role="status" title=${[...firing.values()].map((a) => a.name).join('\n')}>⚠ ${firing.size} alert${firing.size > 1 ? 's' : ''}: ${[...firing.values()][0]!.name}</span>`
           : nothing}
       </div>
       </div>
