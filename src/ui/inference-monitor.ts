@@ -1,15 +1,9 @@
-import * as Comlink from 'comlink';
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
-import { closeCamera, frameStream, openCamera } from '../capture/camera.ts';
-import type { BackendChoice, LoadProgress } from '../inference/engine.ts';
-import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
+import type { MonitorErrorCode } from '../lib/errors.ts';
 import { shortVersion } from '../inference/manifest.ts';
-import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_MANIFEST } from '../inference/default-model.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
-import type { InferenceClient } from '../inference/client.ts';
-import { type FrameClient, startFrameWorker } from '../capture/frame-client.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
 import './health-panel.ts';
@@ -17,35 +11,20 @@ import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import type { Tags } from '../telemetry/record.ts';
-import { ResourceSampler } from './monitor/resource-sampler.ts';
 import type { AlertEvent, Baseline, Signal, Vitals } from '../health/engine.ts';
 import type { AlertRule } from '../health/rules.ts';
 import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import type { FlagSettings } from '../flagging/flagger.ts';
-import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
-import { closeToThresholdFloor } from '../flagging/rules.ts';
-import type { CameraDownReason } from '../capture/camera-watch.ts';
-import { PipelineSupervisor, type WorkerName } from './monitor/pipeline-supervisor.ts';
-import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './monitor/standby.ts';
 import type { SyncStatus } from '../sync/outbox.ts';
-import { baselineDuration, checkAttributes, otlpConfig, syncConfig, tagsOf, validThreshold } from './monitor/attributes.ts';
+import { tagsOf, validThreshold } from './monitor/attributes.ts';
+import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
+import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
 
-export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
-/** The camera is down: its track ended (a camera is asked for again) or is muted (frames resume when it unmutes). */
-export interface CameraDown {
-  reason: CameraDownReason;
-  /** epoch ms */
-  since: number;
-  message: string;
-}
-export type { MonitorErrorDetail };
+export type { CameraDown, MonitorErrorDetail, MonitorState };
 
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
 export const DEFAULT_MODEL = '';
-
-/** a spare inference worker is loaded this long after the pipeline starts, not competing with its start */
-const STANDBY_DELAY_MS = 3000;
 
 
 /**
@@ -175,43 +154,37 @@ export class InferenceMonitor extends LitElement {
     this._fps = 0;
   }
 
-  private worker?: Worker;
-  private api?: InferenceClient;
-  private frameWorker?: Worker;
-  private frames?: FrameClient;
-  private stream?: MediaStream;
-  private run = 0;
-  /** starts asked for: only the latest builds a pipeline */
-  private launches = 0;
-  /** what ends the starts in progress when the pipeline is stopped */
-  private onHalt: (() => void)[] = [];
   private last?: InferenceResult;
   private drawPending = false;
-  private fallbackLoop?: number;
   private lastResultAt = 0;
   /** main-thread ms per frame (result handling + drawing), last 512 frames */
   private mainThreadMs: number[] = [];
   private pendingMainMs = 0;
   private fpsEstimate = 0;
-  private offscreenOverlay = false;
   private barUpdatedAt = 0;
   /** what the hub tells this monitor (alerts, flagged frames, sync and storage errors), as its events */
   private readonly subscriptions = new HubSubscriptions(this, (type, detail) => this.emit(type, detail));
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
-  /** watches the camera and the workers, counts down time; the element does what it says */
-  private readonly supervisor = new PipelineSupervisor({
-    cameraDown: (reason, message) => this.onCameraDown(reason, message),
-    reopenCamera: () => this.reopenCamera(),
-    workerDied: (which, message) => this.workerDied(which, message),
-    recovered: () => (this._down = undefined),
+  /** camera, workers and model: started, stopped, kept up unattended; it tells the element what to show */
+  private readonly pipeline = new Pipeline(this, {
+    loading: (progress) => {
+      this.state = 'loading';
+      this._error = undefined;
+      this._ready = undefined;
+      this._progress = progress;
+    },
+    progress: (text) => (this._progress = text),
+    running: (ready) => {
+      this._ready = ready;
+      this.state = 'running';
+      this._progress = '';
+    },
+    down: (down) => (this._down = down),
+    result: (r) => this.onResult(r),
+    fail: (e) => this.fail(e),
+    emit: (type, detail) => this.emit(type, detail),
+    subscriptions: this.subscriptions,
   });
-  /** the page's resources sampled for the health engine while running (a reactive controller) */
-  private readonly sampler = new ResourceSampler(this, (now) => this.supervisor.downtime.take(now));
-  private viewMode: 'live' | 'inferred' = 'live';
-  private workerSeq = 0;
-  /** the spare inference worker (with `standby`), and what the running one loaded */
-  private readonly spare = new Standby((n) => `inference-monitor:${this.sourceId}:spare:${n}`);
-  private loaded?: LoadRequest;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -265,7 +238,8 @@ export class InferenceMonitor extends LitElement {
   /** Replaces the page's flag rules (validated: rejects with a TypeError naming the bad rule and field; kept in IndexedDB). */
   async setFlagRules(rules: FlagRule[]): Promise<FlagRule[]> {
     const out = await (await getHub()).setFlagRules(rules);
-    void this.api?.setNearMissFloor(closeToThresholdFloor(out, this.threshold));
+    const api = this.pipeline.api;
+    if (api) void this.pipeline.nearMissFloor(api, out);
     return out;
   }
   /** JPEG quality, the storage cap (frames, bytes) and near-duplicate suppression (page-wide). */
@@ -317,7 +291,7 @@ export class InferenceMonitor extends LitElement {
   }
   /** True while a spare inference worker is loaded and standing by (with `standby`, a few seconds after the start). */
   get standbyReady(): boolean {
-    return this.spare.ready;
+    return this.pipeline.standbyReady;
   }
   /** While the camera is down (its track ended or muted): why, since when (epoch ms) and what to tell; else undefined. */
   get cameraDown(): CameraDown | undefined {
@@ -339,132 +313,18 @@ export class InferenceMonitor extends LitElement {
   }
 
   protected override updated(changed: PropertyValues) {
-    if (changed.has('threshold') && this.api && validThreshold(this.threshold)) {
-      void this.api.setThreshold(this.threshold);
-      if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.api?.setNearMissFloor(closeToThresholdFloor(r, this.threshold)));
+    const api = this.pipeline.api;
+    if (changed.has('threshold') && api && validThreshold(this.threshold)) {
+      void api.setThreshold(this.threshold);
+      if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.pipeline.api && this.pipeline.nearMissFloor(this.pipeline.api, r));
     }
-    if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && this.api) void this.api.setTags(this.tags);
-    if (changed.has('standby') && this.loaded) {
-      if (this.standby) this.spare.prepare(this.loaded, STANDBY_DELAY_MS);
-      else this.spare.discard();
-    }
+    if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && api) void api.setTags(this.tags);
+    if (changed.has('standby')) this.pipeline.standbyChanged();
   }
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
   async start(): Promise<boolean> {
-    this.supervisor.downtime.reset(Date.now());
-    return this.launch();
-  }
-
-  /** Builds the pipeline (after `dead`, a worker that died, without waiting on it). */
-  private async launch(dead?: WorkerName): Promise<boolean> {
-    const launch = ++this.launches;
-    await this.halt(dead);
-    if (launch !== this.launches) return false; // a later start() (or rebuild) took over while this one stopped the last
-    const run = ++this.run;
-    // a stop() (or the element leaving the page) while loading: a worker that is gone never answers
-    const stopped = new Promise<never>((_, reject) => this.onHalt.push(() => reject(new MonitorError('worker-failed', 'stopped while starting'))));
-    stopped.catch(() => {});
-    this.state = 'loading';
-    this._error = undefined;
-    this._ready = undefined;
-    this._progress = dead ? `Restarting (the ${dead} worker died)…` : 'Loading model…';
-    try {
-      checkAttributes(this); // before anything starts
-      // no model: the bundled one (its manifest in the code, its file wherever the bundler put it)
-      const manifestUrl = this.model ? new URL(this.model, document.baseURI).href : 'bundled:centernet-coco.json';
-      const bundled = this.model ? undefined : { manifest: DEFAULT_MODEL_MANIFEST, fileUrl: DEFAULT_MODEL_FILE };
-      // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
-      const inference = spawnInferenceWorker(`inference-monitor:${this.sourceId}:inference:${++this.workerSeq}`);
-      ({ worker: this.worker, api: this.api } = inference);
-      const request: LoadRequest = { manifestUrl, backend: this.backend as BackendChoice, threads: this.threads ?? undefined, bundled };
-      const onProgress = Comlink.proxy((p: LoadProgress) => {
-        if (run !== this.run) return;
-        this._progress =
-          p.phase === 'download'
-            ? `Downloading model… ${p.total ? `${Math.round((100 * (p.loaded ?? 0)) / p.total)}%` : `${((p.loaded ?? 0) / 1e6).toFixed(1)} MB`}`
-            : p.phase === 'compile'
-              ? 'Preparing model…'
-              : 'Loading manifest…';
-      });
-      const [ready, stream] = await Promise.all([
-        Promise.race([this.api.load(request.manifestUrl, request.backend, onProgress, request.threads, request.bundled), inference.failed, stopped]),
-        openCamera({ camera: this.camera, width: this.width, height: this.height }),
-      ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
-      if ('failed' in stream) throw stream.failed;
-      if (run !== this.run) {
-        closeCamera(stream); // stopped meanwhile: the camera this start opened goes too
-        return false;
-      }
-      this.stream = stream;
-      if ('failed' in ready) throw ready.failed;
-      await this.api.setThreshold(this.threshold);
-      const video = this.renderRoot.querySelector('video')!;
-      const track = stream.getVideoTracks()[0]!;
-      const readable = frameStream(track);
-      // the 'inferred' view draws each judged frame in the frame worker: no <video> to decode and composite
-      this.offscreenOverlay = typeof HTMLCanvasElement.prototype.transferControlToOffscreen === 'function';
-      const view = this.view === 'live' || !readable || !this.offscreenOverlay ? 'live' : 'inferred';
-      video.hidden = view !== 'live';
-      if (view === 'live') {
-        video.srcObject = stream;
-        await video.play().catch(() => {});
-      }
-      this.viewMode = view;
-      if (run !== this.run) return false; // stopped meanwhile (what this start made is gone with it)
-      const { port: port2, held: framesHeld, lock: framesLock } = await this.startFrameWorker(ready.prep, view);
-      if (readable) await this.attachStream(run, track, readable);
-      else this.startFallbackLoop(run, video);
-      if (this.record !== 'off') {
-        // frame results go from the inference worker straight to the hub worker, which records them
-        const store = await getHub();
-        await this.connectRecords(this.api, store);
-        await this.subscriptions.storage(store, () => run === this.run);
-        const baseline = baselineDuration(this);
-        if (baseline && 'invalid' in baseline) this.emit('error', { code: 'attribute-invalid', message: baseline.invalid, fatal: false });
-        else if (baseline) await store.setBaselineDuration(baseline.ms);
-        await this.subscriptions.alerts(store);
-        await this.subscriptions.sync(store, ready);
-        if (this.flagging !== 'off') {
-          // the hub worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
-          const fc = new MessageChannel();
-          await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
-          await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
-          await store.noteLabels(ready.modelVersion, ready.labels);
-          await this.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
-          await this.subscriptions.flagged(store);
-        }
-        this.sampler.start(() => run === this.run, ready.modelVersion.slice(0, 12));
-        if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
-      }
-      await this.attachInference(this.api, port2, run);
-      if (run !== this.run) return false;
-      this._ready = ready;
-      this.state = 'running';
-      this._progress = '';
-      // from now on a lost camera or a dead worker is survived (before, it fails the start)
-      this.supervisor.watchCamera(track);
-      this.supervisor.watchWorker(this.worker, 'inference', inference.lock, inference.held);
-      this.loaded = request;
-      if (this.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
-      this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
-      this.emit('ready', {
-        backend: ready.backend,
-        threads: ready.threads,
-        modelVersion: ready.modelVersion,
-        ...(ready.fallbackReason ? { fallbackReason: ready.fallbackReason } : {}),
-        adapter: ready.adapter,
-        warnings: ready.warnings,
-        modelId: ready.modelId,
-        labels: ready.labels,
-      });
-      return true;
-    } catch (e) {
-      if (run === this.run) {
-        this.fail({ ...toErrorInfo(e, 'worker-failed'), fatal: true });
-      }
-      return false;
-    }
+    return this.pipeline.start();
   }
 
   /**
@@ -484,60 +344,11 @@ export class InferenceMonitor extends LitElement {
 
   /** Stops the camera and the worker. */
   async stop(): Promise<void> {
-    return this.halt();
+    return this.pipeline.halt();
   }
 
-  /** Stops the pipeline; a `dead` worker is not waited on. */
-  private async halt(dead?: WorkerName): Promise<void> {
-    this.run++;
-    for (const stop of this.onHalt.splice(0)) stop();
-    this.supervisor.disarm();
-    this.spare.discard();
-    this.loaded = undefined;
-    this._down = undefined;
-    this.sampler.stop();
-    if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
-    this.fallbackLoop = undefined;
-    closeCamera(this.stream);
-    this.stream = undefined;
-    const src = this.sourceId;
-    void getHub().then((s) => s.unregisterMonitor(src)).catch(() => undefined);
-    const { api, worker, frames, frameWorker } = this;
-    this.api = undefined;
-    this.worker = undefined;
-    this.frames = undefined;
-    this.frameWorker = undefined;
-    const settle = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-    await Promise.all([dead === 'frames' ? undefined : settle(frames?.detach()), dead === 'inference' ? undefined : settle(api?.dispose())]);
-    frames?.[Comlink.releaseProxy]();
-    api?.[Comlink.releaseProxy]();
-    frameWorker?.terminate();
-    worker?.terminate();
-    const video = this.renderRoot?.querySelector('video');
-    if (video) video.srcObject = null;
-    if (this.state === 'running' || this.state === 'loading') this.state = 'stopped';
-  }
-
-  private startFallbackLoop(run: number, video: HTMLVideoElement) {
-    // No MediaStreamTrackProcessor: grab each new video frame as an ImageBitmap and transfer it.
-    const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { captureTime?: number }) => void) => number })
-      .requestVideoFrameCallback;
-    const tick = (_now: number, meta?: { captureTime?: number }) => {
-      if (run !== this.run || !this.frames) return;
-      const capture = meta?.captureTime !== undefined ? performance.timeOrigin + meta.captureTime : undefined;
-      createImageBitmap(video)
-        .then((bmp) => this.frames?.submit(Comlink.transfer(bmp, [bmp]), capture))
-        .catch(() => {});
-      if (rvfc) rvfc.call(video, tick);
-      else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
-    };
-    if (rvfc) rvfc.call(video, tick);
-    else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
-  }
-
-  private onResult(run: number, r: InferenceResult) {
-    if (run !== this.run) return;
-    this.supervisor.framesFlow(r.captureEpoch ?? r.handoffEpoch);
+  /** A result: its total latency, the fps, the `inference` event, and its boxes drawn when the page draws them. */
+  private onResult(r: InferenceResult) {
     const t0 = performance.now();
     const now = epochNow();
     r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
@@ -546,7 +357,6 @@ export class InferenceMonitor extends LitElement {
       this.fpsEstimate = this.fpsEstimate ? this.fpsEstimate * 0.8 + fps * 0.2 : fps;
     }
     this.lastResultAt = now;
-    this.sampler.counted();
     // the status bar re-renders at most twice a second, not per frame
     if (now - this.barUpdatedAt > 500) {
       this.barUpdatedAt = now;
@@ -554,7 +364,7 @@ export class InferenceMonitor extends LitElement {
     }
     this.last = r;
     this.emit('inference', r);
-    if (this.offscreenOverlay) this.mainThreadMs.push(performance.now() - t0);
+    if (this.pipeline.offscreenOverlay) this.mainThreadMs.push(performance.now() - t0);
     else if (!this.drawPending) {
       this.drawPending = true;
       requestAnimationFrame(() => {
@@ -566,169 +376,8 @@ export class InferenceMonitor extends LitElement {
         this.pendingMainMs = 0;
       });
     }
-    if (!this.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
+    if (!this.pipeline.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
     if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
-  }
-
-  /**
-   * Frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel.
-   * Starts a frame worker drawing on a fresh canvas; returns the channel's port for the inference worker and
-   * the Web Lock the worker holds for life (once `held`).
-   */
-  private async startFrameWorker(prep: ReadyInfo['prep'], view: 'live' | 'inferred') {
-    const started = startFrameWorker();
-    this.frameWorker = started.worker;
-    const frames = (this.frames = started.api);
-    const lock = `inference-monitor:${this.sourceId}:frames:${++this.workerSeq}`;
-    const held = frames.holdLifeLock(lock);
-    const { port1, port2 } = new MessageChannel();
-    // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
-    // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
-    const stage = this.renderRoot.querySelector('.stage')!;
-    this.renderRoot.querySelector('canvas')?.remove();
-    const canvas = document.createElement('canvas');
-    canvas.setAttribute('part', 'overlay');
-    stage.append(canvas);
-    if (this.offscreenOverlay) {
-      const overlay = canvas.transferControlToOffscreen();
-      await frames.connect(Comlink.transfer(port1, [port1]), prep, Comlink.transfer(overlay, [overlay]), view);
-    } else await frames.connect(Comlink.transfer(port1, [port1]), prep);
-    return { port: port2, held, lock };
-  }
-
-  /**
-   * The frame worker died while running: only it is replaced (same camera, model and inference worker) —
-   * no model to reload. Anything failing here rebuilds the whole pipeline.
-   */
-  private async replaceFrameWorker() {
-    const run = this.run;
-    const ready = this._ready!;
-    const { frames, frameWorker } = this;
-    frames?.[Comlink.releaseProxy]();
-    frameWorker?.terminate();
-    try {
-      const { port, held, lock } = await this.startFrameWorker(ready.prep, this.viewMode);
-      if (run !== this.run) return;
-      const track = this.stream?.getVideoTracks()[0];
-      const readable = track?.readyState === 'live' ? frameStream(track) : undefined; // ended: the new camera will be attached
-      if (track && readable) await this.attachStream(run, track, readable);
-      if (this.record !== 'off' && this.flagging !== 'off') {
-        const store = await getHub();
-        const fc = new MessageChannel();
-        await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
-        await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
-      }
-      if (run !== this.run) return;
-      await this.attachInference(this.api!, port, run);
-      if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
-    } catch {
-      if (run === this.run) void this.launch('frames');
-    }
-  }
-
-  /**
-   * The inference worker died while running: the spare on standby (same model, loaded and run once) takes
-   * its place on the same frame worker, camera and store — else the whole pipeline is rebuilt.
-   */
-  private async replaceInferenceWorker() {
-    const run = this.run;
-    const request = this.loaded;
-    const spare = this.standby && this._ready && this.frames ? await this.spare.take(this._ready.modelVersion) : undefined;
-    if (!spare || run !== this.run || !request) {
-      if (spare) endWorker(spare);
-      if (run === this.run) void this.launch('inference');
-      return;
-    }
-    const { worker, api } = this;
-    if (worker && api) endWorker({ worker, api });
-    ({ worker: this.worker, api: this.api } = spare);
-    try {
-      await spare.api.setThreshold(this.threshold);
-      const { port1, port2 } = new MessageChannel();
-      await this.frames!.reconnect(Comlink.transfer(port1, [port1]));
-      if (this.record !== 'off') {
-        const store = await getHub();
-        await this.connectRecords(spare.api, store);
-        if (this.flagging !== 'off') await spare.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
-      }
-      if (run !== this.run) return;
-      await this.attachInference(spare.api, port2, run);
-      if (run !== this.run) return;
-      this.supervisor.watchWorker(spare.worker, 'inference', spare.lock, spare.held);
-      this.spare.prepare(request, STANDBY_DELAY_MS); // the next spare
-    } catch {
-      if (run === this.run) void this.launch('inference');
-    }
-  }
-
-  /** Frame results go from the inference worker `api` straight to the hub worker, which records them (the page never handles them). */
-  private async connectRecords(api: InferenceClient, store: HubClient) {
-    const ch = new MessageChannel();
-    await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
-    await api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
-  }
-
-  /** Starts the inference worker `api` on the frame worker's channel `port`; its results and failures count while `run` is current. */
-  private attachInference(api: InferenceClient, port: MessagePort, run: number) {
-    return api.attach(
-      Comlink.transfer(port, [port]),
-      Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
-      Comlink.proxy((e: MonitorErrorDetail) => {
-        if (run === this.run) this.fail(e);
-      }),
-    );
-  }
-
-  /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
-  private attachStream(run: number, track: MediaStreamTrack, readable: ReadableStream<VideoFrame>) {
-    return this.frames!.attachStream(
-      Comlink.transfer(readable, [readable as unknown as Transferable]),
-      Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
-      track.getSettings().frameRate,
-    );
-  }
-
-  /** The camera's track ended or was muted: "camera down" shown and a `camera-lost` event, once per reason. */
-  private onCameraDown(reason: CameraDownReason, message: string) {
-    if (this._down?.reason === reason) return;
-    this._down = { reason, message, since: this.supervisor.downtime.current?.since ?? Date.now() };
-    this.emit('error', { code: 'camera-lost', message, fatal: false, reason });
-  }
-
-  /** Opens a camera again (its track ended) and feeds it to the running pipeline; false while none opens. */
-  private async reopenCamera(): Promise<boolean> {
-    const run = this.run;
-    if (this.state !== 'running' || !this.frames) return true; // stopped or rebuilt meanwhile: nothing to do
-    let stream: MediaStream;
-    try {
-      stream = await openCamera({ camera: this.camera, width: this.width, height: this.height });
-    } catch {
-      return false;
-    }
-    if (run !== this.run || !this.frames) {
-      closeCamera(stream);
-      return true;
-    }
-    closeCamera(this.stream);
-    this.stream = stream;
-    const track = stream.getVideoTracks()[0]!;
-    const video = this.renderRoot.querySelector('video')!;
-    if (this.viewMode === 'live') {
-      video.srcObject = stream; // without MediaStreamTrackProcessor the fallback loop reads the video: it goes on with the new stream
-      await video.play().catch(() => {});
-    }
-    const readable = frameStream(track);
-    if (readable) await this.attachStream(run, track, readable);
-    if (run === this.run) this.supervisor.watchCamera(track);
-    return true;
-  }
-
-  /** A worker died while running: `worker-crashed` (not fatal); the frame worker is replaced, after the inference worker the pipeline is rebuilt. */
-  private workerDied(which: WorkerName, message: string) {
-    if (this.state !== 'running') return;
-    this.emit('error', { code: 'worker-crashed', message, fatal: false, worker: which });
-    if (which === 'frames' && this.api && this._ready) void this.replaceFrameWorker();
-    else void this.replaceInferenceWorker();
   }
 
   private fail(e: MonitorErrorDetail) {
