@@ -1,12 +1,9 @@
-import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { LitElement, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
-import type { MonitorErrorCode } from '../lib/errors.ts';
-import { shortVersion } from '../inference/manifest.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import './health-panel.ts';
 import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
@@ -20,6 +17,7 @@ import type { SyncStatus } from '../sync/outbox.ts';
 import { tagsOf, validThreshold } from './monitor/attributes.ts';
 import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
 import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
+import { monitorView } from './monitor/view.ts';
 
 export type { CameraDown, MonitorErrorDetail, MonitorState };
 
@@ -403,80 +401,24 @@ export class InferenceMonitor extends LitElement {
   static override styles = monitorStyles;
 
   override render() {
-    const r = this._ready;
-    const err = this._error;
-    const panel = this.panel !== 'off';
-    const { firing, syncError } = this.subscriptions;
-    return html`<div class="layout ${panel ? 'with-panel' : ''}">
-      <div class="main">
-      <div class="stage" part="stage">
-        <video part="video" muted playsinline></video>
-      </div>
-      ${this.state === 'loading'
-        ? html`<div class="overlay" part="status" role="status">${this._progress}</div>`
-        : this.state === 'error' && err
-          ? html`<div class="overlay error" part="error" role="alert">
-              <strong>${describe(err.code)}</strong>
-              <span>${err.message}</span>
-              <code>${err.code}</code>
-            </div>`
-          : this.state === 'running' && this._down
-            ? html`<div class="overlay warn" part="status camera-down" role="alert">
-                <strong>Camera down</strong>
-                <span>${this._down.message}</span>
-                <span>${this._down.reason === 'ended' ? 'Waiting for a camera…' : 'Waiting for frames…'}</span>
-              </div>`
-          : this.state === 'idle' || this.state === 'stopped'
-            ? html`<div class="overlay" part="status">${this.state === 'idle' ? 'Not started' : 'Stopped'}</div>`
-            : nothing}
-      <div class="bar" part="bar">
-        <span class="state-${this.state}">● ${this.state}</span>
-        ${r
-          ? html`<span title=${r.modelVersion}>${r.modelId} ${shortVersion(r.modelVersion)}</span>
-              <span title=${r.fallbackReason ?? ''}>${r.backend}${r.fallbackReason ? html` <span class="warn">(fallback)</span>` : nothing}</span>
-              <span>${this._fps.toFixed(1)} fps</span>`
-          : nothing}
-        ${this.last ? html`<span>${this.last.timings.inference.toFixed(0)} ms inference</span>` : nothing}
-        ${this.state === 'running' && this.record !== 'off' && this.flagging !== 'off'
-          ? html`<button type="button" class="flag" part="flag-button" title="Keep the frame on screen for labelling" @click=${() => this.flagFromUi()}>⚑ Flag this frame</button>`
-          : nothing}
-        ${this._flagNote ? html`<span part="flag-note" role="status">${this._flagNote}</span>` : nothing}
-        ${syncError ? html`<span class="warn" part="sync-error" role="status" title=${syncError.message}>⇅ ${syncError.code}</span>` : nothing}
-        ${firing.size
-          ? html`<span class="alert" part="alerts" role="status" title=${[...firing.values()].map((a) => a.name).join('\n')}>⚠ ${firing.size} alert${firing.size > 1 ? 's' : ''}: ${[...firing.values()][0]!.name}</span>`
-          : nothing}
-      </div>
-      </div>
-      ${panel
-        ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, charts, log, alerts, controls, details" .monitor=${this} camera-id=${this.cameraId ?? ''} theme=${this.theme}></inference-health-panel>`
-        : nothing}
-    </div>`;
-  }
-}
-
-function describe(code: MonitorErrorCode): string {
-  switch (code) {
-    case 'camera-denied':
-      return 'Camera access was denied';
-    case 'camera-not-found':
-      return 'No camera';
-    case 'camera-failed':
-      return 'The camera failed';
-    case 'manifest-not-found':
-    case 'model-not-found':
-      return 'Model not found';
-    case 'manifest-invalid':
-      return 'Model manifest is invalid';
-    case 'model-invalid':
-    case 'model-checksum-mismatch':
-      return 'Model file is invalid';
-    case 'backend-unknown':
-    case 'attribute-invalid':
-      return 'Invalid setting';
-    case 'backend-unavailable':
-      return 'Backend unavailable';
-    default:
-      return 'Inference failed';
+    return monitorView({
+      state: this.state,
+      progress: this._progress,
+      error: this._error,
+      ready: this._ready,
+      down: this._down,
+      fps: this._fps,
+      last: this.last,
+      flaggable: this.state === 'running' && this.record !== 'off' && this.flagging !== 'off',
+      onFlag: () => this.flagFromUi(),
+      flagNote: this._flagNote,
+      syncError: this.subscriptions.syncError,
+      firing: this.subscriptions.firing,
+      panel: this.panel !== 'off',
+      monitor: this,
+      cameraId: this.cameraId ?? '',
+      theme: this.theme,
+    });
   }
 }
 
