@@ -17,6 +17,7 @@ import type { SyncStatus } from '../sync/outbox.ts';
 import { tagsOf, validThreshold } from './monitor/attributes.ts';
 import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
 import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
+import { FrameMeter } from './monitor/frame-meter.ts';
 import { monitorView } from './monitor/view.ts';
 
 export type { CameraDown, MonitorErrorDetail, MonitorState };
@@ -154,12 +155,8 @@ export class InferenceMonitor extends LitElement {
 
   private last?: InferenceResult;
   private drawPending = false;
-  private lastResultAt = 0;
-  /** main-thread ms per frame (result handling + drawing), last 512 frames */
-  private mainThreadMs: number[] = [];
-  private pendingMainMs = 0;
-  private fpsEstimate = 0;
-  private barUpdatedAt = 0;
+  /** the results' rate and what each frame costs the main thread */
+  private readonly meter = new FrameMeter();
   /** what the hub tells this monitor (alerts, flagged frames, sync and storage errors), as its events */
   private readonly subscriptions = new HubSubscriptions(this, (type, detail) => this.emit(type, detail));
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
@@ -297,7 +294,7 @@ export class InferenceMonitor extends LitElement {
   }
   /** Main-thread milliseconds spent per frame by the monitor (handling a result and drawing it), recent frames. */
   get mainThreadCost(): readonly number[] {
-    return this.mainThreadMs;
+    return this.meter.costs;
   }
 
   override connectedCallback() {
@@ -350,32 +347,21 @@ export class InferenceMonitor extends LitElement {
     const t0 = performance.now();
     const now = epochNow();
     r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
-    if (this.lastResultAt) {
-      const fps = 1000 / Math.max(1, now - this.lastResultAt);
-      this.fpsEstimate = this.fpsEstimate ? this.fpsEstimate * 0.8 + fps * 0.2 : fps;
-    }
-    this.lastResultAt = now;
-    // the status bar re-renders at most twice a second, not per frame
-    if (now - this.barUpdatedAt > 500) {
-      this.barUpdatedAt = now;
-      this._fps = this.fpsEstimate;
-    }
+    const fps = this.meter.result(now); // the status bar re-renders at most twice a second, not per frame
+    if (fps !== undefined) this._fps = fps;
     this.last = r;
     this.emit('inference', r);
-    if (this.pipeline.offscreenOverlay) this.mainThreadMs.push(performance.now() - t0);
+    if (this.pipeline.offscreenOverlay) this.meter.spent(performance.now() - t0);
     else if (!this.drawPending) {
       this.drawPending = true;
       requestAnimationFrame(() => {
         this.drawPending = false;
         const t1 = performance.now();
         this.draw();
-        this.mainThreadMs.push(this.pendingMainMs + performance.now() - t1);
-        if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
-        this.pendingMainMs = 0;
+        this.meter.drawn(performance.now() - t1);
       });
     }
-    if (!this.pipeline.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
-    if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
+    if (!this.pipeline.offscreenOverlay) this.meter.handled(performance.now() - t0);
   }
 
   private fail(e: MonitorErrorDetail) {
