@@ -1,3 +1,7 @@
+/**
+ * `<inference-monitor>` itself: its attributes, properties, methods, events and state. What it is made of — the
+ * pipeline's lifecycle, the attribute checks, the hub subscriptions, the resource sampler, the view — is in ui/monitor/.
+ */
 import { LitElement, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
@@ -15,9 +19,9 @@ import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import type { FlagSettings } from '../flagging/flagger.ts';
 import type { SyncStatus } from '../sync/outbox.ts';
 import { tagsOf, validThreshold } from './monitor/attributes.ts';
+import { FrameMeter } from './monitor/frame-meter.ts';
 import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
 import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
-import { FrameMeter } from './monitor/frame-meter.ts';
 import { monitorView } from './monitor/view.ts';
 
 export type { CameraDown, MonitorErrorDetail, MonitorState };
@@ -25,10 +29,10 @@ export type { CameraDown, MonitorErrorDetail, MonitorState };
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
 export const DEFAULT_MODEL = '';
 
-
 /**
- * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with
- * boxes, and emits `ready`, `inference` and `error` events (bubbling, composed).
+ * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with boxes and
+ * its health panel, and dispatches `ready`, `inference`, `alert`, `flagged` and `error` events (bubbling, composed;
+ * their details: `InferenceMonitorEventMap`, monitor-events.ts).
  */
 export class InferenceMonitor extends LitElement {
   static override properties = {
@@ -337,7 +341,7 @@ export class InferenceMonitor extends LitElement {
     return (await getHub()).syncStatus();
   }
 
-  /** Stops the camera and the worker. */
+  /** Stops the camera and the workers. */
   async stop(): Promise<void> {
     return this.pipeline.halt();
   }
