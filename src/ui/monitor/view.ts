@@ -2,7 +2,7 @@
  * `<inference-monitor>`'s view: the stage (video, boxes), an overlay saying what it does (loading, failed, camera
  * down, stopped), the status bar (model, backend, fps, flag button, sync error, alerts), the health panel beside.
  */
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, nothing } from 'lit';
 import type { AlertEvent } from '../../health/engine.ts';
 import { shortVersion } from '../../inference/manifest.ts';
 import type { InferenceResult, ReadyInfo } from '../../inference/protocol.ts';
@@ -38,7 +38,7 @@ export interface MonitorView {
 }
 
 /** The monitor's shadow DOM for `v`. */
-export function monitorView(v: MonitorView): TemplateResult {
+export function monitorView(v: MonitorView) {
   const r = v.ready;
   const err = v.error;
   const panel = v.panel;
