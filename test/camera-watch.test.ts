@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { reacquire, watchTrack } from '../src/capture/camera-watch.ts';
-import { DowntimeClock, PipelineSupervisor, type SupervisedPipeline } from '../src/ui/pipeline-supervisor.ts';
+import { DowntimeClock, PipelineSupervisor, type SupervisedPipeline } from '../src/ui/monitor/pipeline-supervisor.ts';
 import { uptimeOf, upShare } from '../src/health/uptime.ts';
 
 /** A track as the browser drives one: readyState and muted change, then the event fires. */

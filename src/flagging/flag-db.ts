@@ -1,3 +1,4 @@
+/** The flagged-frames database: metadata and images in IndexedDB (flagging's schema slice), an in-memory index to filter, page and cap them, memory when storage is gone. */
 import type { IDBPDatabase } from 'idb';
 import type { FlagDB } from './schema.ts';
 import { planEviction } from './cap.ts';

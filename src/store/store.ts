@@ -1,3 +1,4 @@
+/** The store (MonitorStore): buffers frame records and commits them with their rollups, picks IndexedDB or memory as its backend, and answers the panel's and sync's queries. */
 import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../types/detection.ts';
 import type { FrameRecord, Stage } from '../telemetry/record.ts';

@@ -1,54 +1,38 @@
-import * as Comlink from 'comlink';
-import { html, LitElement, nothing, type PropertyValues } from 'lit';
+/**
+ * `<inference-monitor>` itself: its attributes, properties, methods, events and state. What it is made of — the
+ * pipeline's lifecycle, the attribute checks, the hub subscriptions, the resource sampler, the view — is in ui/monitor/.
+ */
+import { LitElement, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
-import { closeCamera, frameStream, openCamera } from '../capture/camera.ts';
-import { BACKENDS, type BackendChoice, type LoadProgress } from '../inference/engine.ts';
-import { MonitorError, type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
-import { shortVersion } from '../inference/manifest.ts';
-import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_MANIFEST } from '../inference/default-model.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
-import type { InferenceClient } from '../inference/client.ts';
-import { type FrameClient, startFrameWorker } from '../capture/frame-client.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import { sig3 as fmt } from './format.ts';
-import './health-panel.ts';
 import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
-import { type Tags, tagKey } from '../telemetry/record.ts';
+import type { Tags } from '../telemetry/record.ts';
 import type { AlertEvent, Baseline, Signal, Vitals } from '../health/types.ts';
 import type { AlertRule } from '../health/rules.ts';
 import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
-import type { FlaggedEvent, FlagSettings } from '../flagging/flagger.ts';
-import { closeToThresholdFloor } from '../flagging/rules.ts';
-import type { CameraDownReason } from '../capture/camera-watch.ts';
-import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
-import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './standby.ts';
-import type { SyncConfig, SyncStatus } from '../sync/outbox.ts';
+import type { FlagSettings } from '../flagging/flagger.ts';
+import type { SyncStatus } from '../sync/outbox.ts';
+import { tagsOf, validThreshold } from './monitor/attributes.ts';
+import { FrameMeter } from './monitor/frame-meter.ts';
+import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
+import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
+import { monitorView } from './monitor/view.ts';
 
-export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
-/** The camera is down: its track ended (a camera is asked for again) or is muted (frames resume when it unmutes). */
-export interface CameraDown {
-  reason: CameraDownReason;
-  /** epoch ms */
-  since: number;
-  message: string;
-}
-export type { MonitorErrorDetail };
+export type { CameraDown, MonitorErrorDetail, MonitorState };
 
 /** `model` when none is set: the bundled default model (CenterNet COCO), served from wherever the host's bundler put it. */
 export const DEFAULT_MODEL = '';
 
-/** a spare inference worker is loaded this long after the pipeline starts, not competing with its start */
-const STANDBY_DELAY_MS = 3000;
-
-
 /**
- * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with
- * boxes, and emits `ready`, `inference` and `error` events (bubbling, composed).
+ * `<inference-monitor>`: runs an ONNX vision model in a worker on webcam frames, shows the video with boxes and
+ * its health panel, and dispatches `ready`, `inference`, `alert`, `flagged` and `error` events (bubbling, composed;
+ * their details: `InferenceMonitorEventMap`, monitor-events.ts).
  */
 export class InferenceMonitor extends LitElement {
   static override properties = {
@@ -83,9 +67,7 @@ export class InferenceMonitor extends LitElement {
     _error: { state: true },
     _ready: { state: true },
     _fps: { state: true },
-    _firing: { state: true },
     _flagNote: { state: true },
-    _syncError: { state: true },
     _down: { state: true },
   };
 
@@ -149,9 +131,7 @@ export class InferenceMonitor extends LitElement {
   declare private _error?: MonitorErrorDetail;
   declare private _ready?: ReadyInfo;
   declare private _fps: number;
-  declare private _firing: Map<string, AlertEvent>;
   declare private _flagNote: string;
-  declare private _syncError?: { code: string; message: string };
   declare private _down?: CameraDown;
 
   constructor() {
@@ -172,52 +152,38 @@ export class InferenceMonitor extends LitElement {
     this.panel = 'on';
     this.view = 'inferred';
     this.theme = 'auto';
-    this._firing = new Map();
     this.state = 'idle';
     this._progress = '';
     this._fps = 0;
   }
 
-  private worker?: Worker;
-  private api?: InferenceClient;
-  private frameWorker?: Worker;
-  private frames?: FrameClient;
-  private stream?: MediaStream;
-  private run = 0;
-  /** starts asked for: only the latest builds a pipeline */
-  private launches = 0;
-  /** what ends the starts in progress when the pipeline is stopped */
-  private onHalt: (() => void)[] = [];
   private last?: InferenceResult;
   private drawPending = false;
-  private fallbackLoop?: number;
-  private lastResultAt = 0;
-  /** main-thread ms per frame (result handling + drawing), last 512 frames */
-  private mainThreadMs: number[] = [];
-  private pendingMainMs = 0;
-  private fpsEstimate = 0;
-  private offscreenOverlay = false;
-  private barUpdatedAt = 0;
-  private sampler?: ReturnType<typeof setInterval>;
-  private longTasks?: PerformanceObserver;
-  private resultsSinceSample = 0;
-  private alertsSubscribed = false;
-  private flaggedSubscribed = false;
-  private syncSubscribed = false;
-  private otlpSubscribed = false;
+  /** the results' rate and what each frame costs the main thread */
+  private readonly meter = new FrameMeter();
+  /** what the hub tells this monitor (alerts, flagged frames, sync and storage errors), as its events */
+  private readonly subscriptions = new HubSubscriptions(this, (type, detail) => this.emit(type, detail));
   private flagNoteTimer?: ReturnType<typeof setTimeout>;
-  /** watches the camera and the workers, counts down time; the element does what it says */
-  private readonly supervisor = new PipelineSupervisor({
-    cameraDown: (reason, message) => this.onCameraDown(reason, message),
-    reopenCamera: () => this.reopenCamera(),
-    workerDied: (which, message) => this.workerDied(which, message),
-    recovered: () => (this._down = undefined),
+  /** camera, workers and model: started, stopped, kept up unattended; it tells the element what to show */
+  private readonly pipeline = new Pipeline(this, {
+    loading: (progress) => {
+      this.state = 'loading';
+      this._error = undefined;
+      this._ready = undefined;
+      this._progress = progress;
+    },
+    progress: (text) => (this._progress = text),
+    running: (ready) => {
+      this._ready = ready;
+      this.state = 'running';
+      this._progress = '';
+    },
+    down: (down) => (this._down = down),
+    result: (r) => this.onResult(r),
+    fail: (e) => this.fail(e),
+    emit: (type, detail) => this.emit(type, detail),
+    subscriptions: this.subscriptions,
   });
-  private viewMode: 'live' | 'inferred' = 'live';
-  private workerSeq = 0;
-  /** the spare inference worker (with `standby`), and what the running one loaded */
-  private readonly spare = new Standby((n) => `inference-monitor:${this.sourceId}:spare:${n}`);
-  private loaded?: LoadRequest;
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -271,7 +237,8 @@ export class InferenceMonitor extends LitElement {
   /** Replaces the page's flag rules (validated: rejects with a TypeError naming the bad rule and field; kept in IndexedDB). */
   async setFlagRules(rules: FlagRule[]): Promise<FlagRule[]> {
     const out = await (await getHub()).setFlagRules(rules);
-    void this.api?.setNearMissFloor(closeToThresholdFloor(out, this.threshold));
+    const api = this.pipeline.api;
+    if (api) void this.pipeline.nearMissFloor(api, out);
     return out;
   }
   /** JPEG quality, the storage cap (frames, bytes) and near-duplicate suppression (page-wide). */
@@ -307,17 +274,12 @@ export class InferenceMonitor extends LitElement {
 
   /** Alerts firing now on this monitor's stream. */
   get firingAlerts(): AlertEvent[] {
-    return [...this._firing.values()];
+    return [...this.subscriptions.firing.values()];
   }
 
   /** The tags recorded with each frame. */
   get tags(): Tags {
-    const t: Tags = {};
-    for (const [k, v] of Object.entries(this.metadata ?? {})) if (typeof v === 'string' || typeof v === 'number') t[k] = String(v);
-    if (this.cameraId) t.camera_id = this.cameraId;
-    if (this.location) t.location = this.location;
-    if (this.deviceId) t.device_id = this.deviceId;
-    return t;
+    return tagsOf(this);
   }
 
   get readyInfo(): ReadyInfo | undefined {
@@ -328,7 +290,7 @@ export class InferenceMonitor extends LitElement {
   }
   /** True while a spare inference worker is loaded and standing by (with `standby`, a few seconds after the start). */
   get standbyReady(): boolean {
-    return this.spare.ready;
+    return this.pipeline.standbyReady;
   }
   /** While the camera is down (its track ended or muted): why, since when (epoch ms) and what to tell; else undefined. */
   get cameraDown(): CameraDown | undefined {
@@ -336,7 +298,7 @@ export class InferenceMonitor extends LitElement {
   }
   /** Main-thread milliseconds spent per frame by the monitor (handling a result and drawing it), recent frames. */
   get mainThreadCost(): readonly number[] {
-    return this.mainThreadMs;
+    return this.meter.costs;
   }
 
   override connectedCallback() {
@@ -350,205 +312,18 @@ export class InferenceMonitor extends LitElement {
   }
 
   protected override updated(changed: PropertyValues) {
-    if (changed.has('threshold') && this.api && this.validThreshold()) {
-      void this.api.setThreshold(this.threshold);
-      if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.api?.setNearMissFloor(closeToThresholdFloor(r, this.threshold)));
+    const api = this.pipeline.api;
+    if (changed.has('threshold') && api && validThreshold(this.threshold)) {
+      void api.setThreshold(this.threshold);
+      if (this.flagging !== 'off' && this.record !== 'off') void this.flagRules().then((r) => this.pipeline.api && this.pipeline.nearMissFloor(this.pipeline.api, r));
     }
-    if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && this.api) void this.api.setTags(this.tags);
-    if (changed.has('standby') && this.loaded) {
-      if (this.standby) this.spare.prepare(this.loaded, STANDBY_DELAY_MS);
-      else this.spare.discard();
-    }
-  }
-
-  private validThreshold() {
-    return Number.isFinite(this.threshold) && this.threshold >= 0 && this.threshold <= 1;
+    if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && api) void api.setTags(this.tags);
+    if (changed.has('standby')) this.pipeline.standbyChanged();
   }
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
   async start(): Promise<boolean> {
-    this.supervisor.downtime.reset(Date.now());
-    return this.launch();
-  }
-
-  /** Builds the pipeline (after `dead`, a worker that died, without waiting on it). */
-  private async launch(dead?: WorkerName): Promise<boolean> {
-    const launch = ++this.launches;
-    await this.halt(dead);
-    if (launch !== this.launches) return false; // a later start() (or rebuild) took over while this one stopped the last
-    const run = ++this.run;
-    // a stop() (or the element leaving the page) while loading: a worker that is gone never answers
-    const stopped = new Promise<never>((_, reject) => this.onHalt.push(() => reject(new MonitorError('worker-failed', 'stopped while starting'))));
-    stopped.catch(() => {});
-    this.state = 'loading';
-    this._error = undefined;
-    this._ready = undefined;
-    this._progress = dead ? `Restarting (the ${dead} worker died)…` : 'Loading model…';
-    try {
-      if (!BACKENDS.includes(this.backend as BackendChoice))
-        throw new MonitorError('backend-unknown', `unknown backend '${this.backend}' (use auto, webgpu or wasm)`);
-      if (!this.validThreshold()) throw new MonitorError('attribute-invalid', `threshold must be a number from 0 to 1, not '${this.getAttribute('threshold')}'`);
-      if (this.threads !== undefined && this.threads !== null && !(Number.isInteger(this.threads) && this.threads >= 1 && this.threads <= 16))
-        throw new MonitorError('attribute-invalid', `threads must be a whole number from 1 to 16, not '${this.getAttribute('threads')}'`);
-      if (this.view !== 'inferred' && this.view !== 'live') throw new MonitorError('attribute-invalid', `view must be 'inferred' or 'live', not '${this.view}'`);
-      if (!(this.width > 0 && this.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
-      if (this.flagging !== 'on' && this.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${this.flagging}'`);
-      this.syncConfig(); // validated before anything starts
-      this.otlpConfig();
-      // no model: the bundled one (its manifest in the code, its file wherever the bundler put it)
-      const manifestUrl = this.model ? new URL(this.model, document.baseURI).href : 'bundled:centernet-coco.json';
-      const bundled = this.model ? undefined : { manifest: DEFAULT_MODEL_MANIFEST, fileUrl: DEFAULT_MODEL_FILE };
-      // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
-      const inference = spawnInferenceWorker(`inference-monitor:${this.sourceId}:inference:${++this.workerSeq}`);
-      ({ worker: this.worker, api: this.api } = inference);
-      const request: LoadRequest = { manifestUrl, backend: this.backend as BackendChoice, threads: this.threads ?? undefined, bundled };
-      const onProgress = Comlink.proxy((p: LoadProgress) => {
-        if (run !== this.run) return;
-        this._progress =
-          p.phase === 'download'
-            ? `Downloading model… ${p.total ? `${Math.round((100 * (p.loaded ?? 0)) / p.total)}%` : `${((p.loaded ?? 0) / 1e6).toFixed(1)} MB`}`
-            : p.phase === 'compile'
-              ? 'Preparing model…'
-              : 'Loading manifest…';
-      });
-      const [ready, stream] = await Promise.all([
-        Promise.race([this.api.load(request.manifestUrl, request.backend, onProgress, request.threads, request.bundled), inference.failed, stopped]),
-        openCamera({ camera: this.camera, width: this.width, height: this.height }),
-      ].map((p) => p.catch((e) => ({ failed: e }))) as [Promise<ReadyInfo | { failed: unknown }>, Promise<MediaStream | { failed: unknown }>]);
-      if ('failed' in stream) throw stream.failed;
-      if (run !== this.run) {
-        closeCamera(stream); // stopped meanwhile: the camera this start opened goes too
-        return false;
-      }
-      this.stream = stream;
-      if ('failed' in ready) throw ready.failed;
-      await this.api.setThreshold(this.threshold);
-      const video = this.renderRoot.querySelector('video')!;
-      const track = stream.getVideoTracks()[0]!;
-      const readable = frameStream(track);
-      // the 'inferred' view draws each judged frame in the frame worker: no <video> to decode and composite
-      this.offscreenOverlay = typeof HTMLCanvasElement.prototype.transferControlToOffscreen === 'function';
-      const view = this.view === 'live' || !readable || !this.offscreenOverlay ? 'live' : 'inferred';
-      video.hidden = view !== 'live';
-      if (view === 'live') {
-        video.srcObject = stream;
-        await video.play().catch(() => {});
-      }
-      this.viewMode = view;
-      if (run !== this.run) return false; // stopped meanwhile (what this start made is gone with it)
-      const { port: port2, held: framesHeld, lock: framesLock } = await this.startFrameWorker(ready.prep, view);
-      if (readable) await this.attachStream(run, track, readable);
-      else this.startFallbackLoop(run, video);
-      if (this.record !== 'off') {
-        // frame results go from the inference worker straight to the hub worker, which records them
-        const store = await getHub();
-        await this.connectRecords(this.api, store);
-        const status = await store.status();
-        if (status?.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: status.error ?? 'storage unavailable', fatal: false });
-        void store.onStatus(
-          Comlink.proxy((s) => {
-            if (run === this.run && s.mode === 'memory') this.emit('error', { code: 'storage-unavailable', message: s.error ?? 'storage unavailable', fatal: false });
-          }),
-        );
-        if (this.baselineMinutes !== undefined && this.baselineMinutes !== null) {
-          if (!(this.baselineMinutes > 0 && this.baselineMinutes <= 24 * 60))
-            this.emit('error', { code: 'attribute-invalid', message: `baseline-minutes must be a number of minutes from 0.2 to 1440, not '${this.getAttribute('baseline-minutes')}'`, fatal: false });
-          else await store.setBaselineDuration(Math.max(10_000, this.baselineMinutes * 60_000));
-        }
-        if (!this.alertsSubscribed) {
-          this.alertsSubscribed = true;
-          await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
-        }
-        await this.startSync(store, ready);
-        if (this.flagging !== 'off') {
-          // the hub worker flags; this monitor's frame worker holds the judged frames and encodes those flagged
-          const fc = new MessageChannel();
-          await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
-          await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
-          await store.noteLabels(ready.modelVersion, ready.labels);
-          await this.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
-          if (!this.flaggedSubscribed) {
-            this.flaggedSubscribed = true;
-            await store.onFlagged(Comlink.proxy((f: FlaggedEvent) => this.onFlagged(f)));
-          }
-        }
-        this.startSampler(run, ready.modelVersion.slice(0, 12));
-        if (this.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
-      }
-      await this.attachInference(this.api, port2, run);
-      if (run !== this.run) return false;
-      this._ready = ready;
-      this.state = 'running';
-      this._progress = '';
-      // from now on a lost camera or a dead worker is survived (before, it fails the start)
-      this.supervisor.watchCamera(track);
-      this.supervisor.watchWorker(this.worker, 'inference', inference.lock, inference.held);
-      this.loaded = request;
-      if (this.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
-      this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
-      this.emit('ready', {
-        backend: ready.backend,
-        threads: ready.threads,
-        modelVersion: ready.modelVersion,
-        ...(ready.fallbackReason ? { fallbackReason: ready.fallbackReason } : {}),
-        adapter: ready.adapter,
-        warnings: ready.warnings,
-        modelId: ready.modelId,
-        labels: ready.labels,
-      });
-      return true;
-    } catch (e) {
-      if (run === this.run) {
-        this.fail({ ...toErrorInfo(e, 'worker-failed'), fatal: true });
-      }
-      return false;
-    }
-  }
-
-  /** The sync configuration from the attributes (validated), or undefined without `sync-url`. */
-  private syncConfig(): SyncConfig | undefined {
-    if (!this.syncUrl) return undefined;
-    const url = httpUrl('sync-url', this.syncUrl);
-    const every = this.syncInterval ?? 60;
-    if (!(Number.isFinite(every) && every >= 1 && every <= 3600)) throw new MonitorError('attribute-invalid', `sync-interval must be a number of seconds from 1 to 3600, not '${this.getAttribute('sync-interval')}'`);
-    const token = this.syncToken || document.querySelector<HTMLMetaElement>('meta[name="inference-monitor-sync-token"]')?.content || undefined;
-    return { url: url.href, ...(token ? { token } : {}), intervalMs: every * 1000, images: this.syncImages };
-  }
-
-  /** The OTLP export's configuration from the attributes (validated), or undefined without `otlp-url`. */
-  private otlpConfig(): SyncConfig | undefined {
-    if (!this.otlpUrl) return undefined;
-    const url = httpUrl('otlp-url', this.otlpUrl);
-    return { url: url.href, ...(this.otlpToken ? { token: this.otlpToken } : {}), intervalMs: (this.syncInterval ?? 60) * 1000, images: false };
-  }
-
-  /** Registers this monitor with the page's sync and starts it (when `sync-url` is set); sync errors become `error` events. */
-  private async startSync(store: HubClient, ready: ReadyInfo) {
-    const config = this.syncConfig();
-    const otlp = this.otlpConfig();
-    await store.registerMonitor({ src: this.sourceId, mv: ready.modelVersion, backend: ready.backend, tags: this.tags, modelId: ready.modelId });
-    if (otlp) {
-      if (!this.otlpSubscribed) {
-        this.otlpSubscribed = true;
-        await store.onOtlpError(
-          Comlink.proxy((e?: { code: string; message: string }) => {
-            if (e) this.emit('error', { code: e.code as MonitorErrorCode, message: `OTLP export: ${e.message}`, fatal: false });
-          }),
-        );
-      }
-      await store.configureOtlp(otlp);
-    }
-    if (!config) return;
-    if (!this.syncSubscribed) {
-      this.syncSubscribed = true;
-      await store.onSyncError(
-        Comlink.proxy((e?: { code: string; message: string; status?: number }) => {
-          this._syncError = e;
-          if (e) this.emit('error', { code: e.code as MonitorErrorCode, message: e.message, fatal: false });
-        }),
-      );
-    }
-    await store.configureSync(config);
+    return this.pipeline.start();
   }
 
   /**
@@ -566,312 +341,31 @@ export class InferenceMonitor extends LitElement {
     return (await getHub()).syncStatus();
   }
 
-  /** Frames this monitor's frames flagged become `flagged` events. */
-  private onFlagged(f: FlaggedEvent) {
-    if (f.src !== this.sourceId) return;
-    this.emit('flagged', { inferenceId: f.id, reasons: f.reasons, time: f.t, tags: f.tags, modelVersion: f.mv, width: f.width, height: f.height, detections: f.detections, bytes: f.bytes, evicted: f.evicted });
-  }
-
-  /** Alerts of this monitor's stream become `alert` events (and, with `notify`, notifications). */
-  private onAlert(a: AlertEvent) {
-    if (!this._ready || a.mv !== this._ready.modelVersion.slice(0, 12) || a.camera_id !== (this.cameraId ?? '')) return;
-    const key = a.rule;
-    const firing = new Map(this._firing);
-    if (a.state === 'firing') firing.set(key, a);
-    else firing.delete(key);
-    this._firing = firing;
-    this.emit('alert', { ...a, ruleId: a.rule, time: a.t });
-    if (this.notify && a.state === 'firing' && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
-      try {
-        const cls = a.classId !== undefined ? ` · ${this._ready.labels?.[a.classId] ?? `class ${a.classId}`}` : '';
-        new Notification(a.name, { body: `${a.camera_id || 'camera'}${cls}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})`, tag: `${a.rule}|${a.camera_id}` });
-      } catch {
-        // notifications from a page need a service worker on some platforms: the event is enough
-      }
-    }
-  }
-
-  /**
-   * Every 5 s while running: JS heap (the whole agent's memory via measureUserAgentSpecificMemory when
-   * cross-origin isolated, every 30 s; else performance.memory), long tasks, and results since the last
-   * sample — to the health engine (memory staircase, long tasks, uptime, stalled frames).
-   */
-  private startSampler(run: number, mv: string) {
-    let longTasks = 0;
-    if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
-      this.longTasks = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
-      this.longTasks.observe({ type: 'longtask', buffered: false });
-    }
-    let heapMB: number | undefined;
-    let measuredAt = 0;
-    const measure = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }>; memory?: { usedJSHeapSize: number } };
-    this.sampler = setInterval(() => {
-      if (run !== this.run) return;
-      const now = Date.now();
-      if (crossOriginIsolated && measure.measureUserAgentSpecificMemory) {
-        if (now - measuredAt >= 30_000) {
-          measuredAt = now;
-          measure.measureUserAgentSpecificMemory().then((m) => (heapMB = m.bytes / 1e6)).catch(() => {});
-        }
-      } else if (measure.memory) heapMB = measure.memory.usedJSHeapSize / 1e6;
-      const sample = { t: now, mv, camera_id: this.cameraId ?? '', g: tagKey(this.tags), ...(heapMB !== undefined ? { heapMB } : {}), longTasks, results: this.resultsSinceSample, ...this.supervisor.downtime.take(now) };
-      void getHub().then((s) => s.observeResources(sample));
-      heapMB = crossOriginIsolated && measure.measureUserAgentSpecificMemory ? undefined : heapMB;
-      longTasks = 0;
-      this.resultsSinceSample = 0;
-    }, 5000);
-  }
-
-  /** Stops the camera and the worker. */
+  /** Stops the camera and the workers. */
   async stop(): Promise<void> {
-    return this.halt();
+    return this.pipeline.halt();
   }
 
-  /** Stops the pipeline; a `dead` worker is not waited on. */
-  private async halt(dead?: WorkerName): Promise<void> {
-    this.run++;
-    for (const stop of this.onHalt.splice(0)) stop();
-    this.supervisor.disarm();
-    this.spare.discard();
-    this.loaded = undefined;
-    this._down = undefined;
-    clearInterval(this.sampler);
-    this.sampler = undefined;
-    this.longTasks?.disconnect();
-    this.longTasks = undefined;
-    if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
-    this.fallbackLoop = undefined;
-    closeCamera(this.stream);
-    this.stream = undefined;
-    const src = this.sourceId;
-    void getHub().then((s) => s.unregisterMonitor(src)).catch(() => undefined);
-    const { api, worker, frames, frameWorker } = this;
-    this.api = undefined;
-    this.worker = undefined;
-    this.frames = undefined;
-    this.frameWorker = undefined;
-    const settle = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-    await Promise.all([dead === 'frames' ? undefined : settle(frames?.detach()), dead === 'inference' ? undefined : settle(api?.dispose())]);
-    frames?.[Comlink.releaseProxy]();
-    api?.[Comlink.releaseProxy]();
-    frameWorker?.terminate();
-    worker?.terminate();
-    const video = this.renderRoot?.querySelector('video');
-    if (video) video.srcObject = null;
-    if (this.state === 'running' || this.state === 'loading') this.state = 'stopped';
-  }
-
-  private startFallbackLoop(run: number, video: HTMLVideoElement) {
-    // No MediaStreamTrackProcessor: grab each new video frame as an ImageBitmap and transfer it.
-    const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { captureTime?: number }) => void) => number })
-      .requestVideoFrameCallback;
-    const tick = (_now: number, meta?: { captureTime?: number }) => {
-      if (run !== this.run || !this.frames) return;
-      const capture = meta?.captureTime !== undefined ? performance.timeOrigin + meta.captureTime : undefined;
-      createImageBitmap(video)
-        .then((bmp) => this.frames?.submit(Comlink.transfer(bmp, [bmp]), capture))
-        .catch(() => {});
-      if (rvfc) rvfc.call(video, tick);
-      else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
-    };
-    if (rvfc) rvfc.call(video, tick);
-    else this.fallbackLoop = requestAnimationFrame((t) => tick(t));
-  }
-
-  private onResult(run: number, r: InferenceResult) {
-    if (run !== this.run) return;
-    this.supervisor.framesFlow(r.captureEpoch ?? r.handoffEpoch);
+  /** A result: its total latency, the fps, the `inference` event, and its boxes drawn when the page draws them. */
+  private onResult(r: InferenceResult) {
     const t0 = performance.now();
     const now = epochNow();
     r.timings.total = now - (r.captureEpoch ?? r.handoffEpoch);
-    if (this.lastResultAt) {
-      const fps = 1000 / Math.max(1, now - this.lastResultAt);
-      this.fpsEstimate = this.fpsEstimate ? this.fpsEstimate * 0.8 + fps * 0.2 : fps;
-    }
-    this.lastResultAt = now;
-    this.resultsSinceSample++;
-    // the status bar re-renders at most twice a second, not per frame
-    if (now - this.barUpdatedAt > 500) {
-      this.barUpdatedAt = now;
-      this._fps = this.fpsEstimate;
-    }
+    const fps = this.meter.result(now); // the status bar re-renders at most twice a second, not per frame
+    if (fps !== undefined) this._fps = fps;
     this.last = r;
     this.emit('inference', r);
-    if (this.offscreenOverlay) this.mainThreadMs.push(performance.now() - t0);
+    if (this.pipeline.offscreenOverlay) this.meter.spent(performance.now() - t0);
     else if (!this.drawPending) {
       this.drawPending = true;
       requestAnimationFrame(() => {
         this.drawPending = false;
         const t1 = performance.now();
         this.draw();
-        this.mainThreadMs.push(this.pendingMainMs + performance.now() - t1);
-        if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
-        this.pendingMainMs = 0;
+        this.meter.drawn(performance.now() - t1);
       });
     }
-    if (!this.offscreenOverlay) this.pendingMainMs += performance.now() - t0;
-    if (this.mainThreadMs.length > 512) this.mainThreadMs.shift();
-  }
-
-  /**
-   * Frames: camera → frame worker (reads, prepares the latest) → inference worker, over their own channel.
-   * Starts a frame worker drawing on a fresh canvas; returns the channel's port for the inference worker and
-   * the Web Lock the worker holds for life (once `held`).
-   */
-  private async startFrameWorker(prep: ReadyInfo['prep'], view: 'live' | 'inferred') {
-    const started = startFrameWorker();
-    this.frameWorker = started.worker;
-    const frames = (this.frames = started.api);
-    const lock = `inference-monitor:${this.sourceId}:frames:${++this.workerSeq}`;
-    const held = frames.holdLifeLock(lock);
-    const { port1, port2 } = new MessageChannel();
-    // Boxes are drawn by the frame worker on a transferred canvas; a fresh canvas each start, since a
-    // canvas can be transferred only once. Without OffscreenCanvas the page draws them.
-    const stage = this.renderRoot.querySelector('.stage')!;
-    this.renderRoot.querySelector('canvas')?.remove();
-    const canvas = document.createElement('canvas');
-    canvas.setAttribute('part', 'overlay');
-    stage.append(canvas);
-    if (this.offscreenOverlay) {
-      const overlay = canvas.transferControlToOffscreen();
-      await frames.connect(Comlink.transfer(port1, [port1]), prep, Comlink.transfer(overlay, [overlay]), view);
-    } else await frames.connect(Comlink.transfer(port1, [port1]), prep);
-    return { port: port2, held, lock };
-  }
-
-  /**
-   * The frame worker died while running: only it is replaced (same camera, model and inference worker) —
-   * no model to reload. Anything failing here rebuilds the whole pipeline.
-   */
-  private async replaceFrameWorker() {
-    const run = this.run;
-    const ready = this._ready!;
-    const { frames, frameWorker } = this;
-    frames?.[Comlink.releaseProxy]();
-    frameWorker?.terminate();
-    try {
-      const { port, held, lock } = await this.startFrameWorker(ready.prep, this.viewMode);
-      if (run !== this.run) return;
-      const track = this.stream?.getVideoTracks()[0];
-      const readable = track?.readyState === 'live' ? frameStream(track) : undefined; // ended: the new camera will be attached
-      if (track && readable) await this.attachStream(run, track, readable);
-      if (this.record !== 'off' && this.flagging !== 'off') {
-        const store = await getHub();
-        const fc = new MessageChannel();
-        await store.connectFrames(Comlink.transfer(fc.port1, [fc.port1]), this.sourceId);
-        await this.frames!.attachFlagPort(Comlink.transfer(fc.port2, [fc.port2]));
-      }
-      if (run !== this.run) return;
-      await this.attachInference(this.api!, port, run);
-      if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
-    } catch {
-      if (run === this.run) void this.launch('frames');
-    }
-  }
-
-  /**
-   * The inference worker died while running: the spare on standby (same model, loaded and run once) takes
-   * its place on the same frame worker, camera and store — else the whole pipeline is rebuilt.
-   */
-  private async replaceInferenceWorker() {
-    const run = this.run;
-    const request = this.loaded;
-    const spare = this.standby && this._ready && this.frames ? await this.spare.take(this._ready.modelVersion) : undefined;
-    if (!spare || run !== this.run || !request) {
-      if (spare) endWorker(spare);
-      if (run === this.run) void this.launch('inference');
-      return;
-    }
-    const { worker, api } = this;
-    if (worker && api) endWorker({ worker, api });
-    ({ worker: this.worker, api: this.api } = spare);
-    try {
-      await spare.api.setThreshold(this.threshold);
-      const { port1, port2 } = new MessageChannel();
-      await this.frames!.reconnect(Comlink.transfer(port1, [port1]));
-      if (this.record !== 'off') {
-        const store = await getHub();
-        await this.connectRecords(spare.api, store);
-        if (this.flagging !== 'off') await spare.api.setNearMissFloor(closeToThresholdFloor(await store.flagRules(), this.threshold));
-      }
-      if (run !== this.run) return;
-      await this.attachInference(spare.api, port2, run);
-      if (run !== this.run) return;
-      this.supervisor.watchWorker(spare.worker, 'inference', spare.lock, spare.held);
-      this.spare.prepare(request, STANDBY_DELAY_MS); // the next spare
-    } catch {
-      if (run === this.run) void this.launch('inference');
-    }
-  }
-
-  /** Frame results go from the inference worker `api` straight to the hub worker, which records them (the page never handles them). */
-  private async connectRecords(api: InferenceClient, store: HubClient) {
-    const ch = new MessageChannel();
-    await store.connect(Comlink.transfer(ch.port1, [ch.port1]));
-    await api.attachStore(Comlink.transfer(ch.port2, [ch.port2]), this.sourceId, this.tags);
-  }
-
-  /** Starts the inference worker `api` on the frame worker's channel `port`; its results and failures count while `run` is current. */
-  private attachInference(api: InferenceClient, port: MessagePort, run: number) {
-    return api.attach(
-      Comlink.transfer(port, [port]),
-      Comlink.proxy((r: InferenceResult) => this.onResult(run, r)),
-      Comlink.proxy((e: MonitorErrorDetail) => {
-        if (run === this.run) this.fail(e);
-      }),
-    );
-  }
-
-  /** The camera's frames go to the frame worker; a stream that fails is a failure of the camera. */
-  private attachStream(run: number, track: MediaStreamTrack, readable: ReadableStream<VideoFrame>) {
-    return this.frames!.attachStream(
-      Comlink.transfer(readable, [readable as unknown as Transferable]),
-      Comlink.proxy((message: string) => run === this.run && this.fail({ code: 'camera-failed', message, fatal: true })),
-      track.getSettings().frameRate,
-    );
-  }
-
-  /** The camera's track ended or was muted: "camera down" shown and a `camera-lost` event, once per reason. */
-  private onCameraDown(reason: CameraDownReason, message: string) {
-    if (this._down?.reason === reason) return;
-    this._down = { reason, message, since: this.supervisor.downtime.current?.since ?? Date.now() };
-    this.emit('error', { code: 'camera-lost', message, fatal: false, reason });
-  }
-
-  /** Opens a camera again (its track ended) and feeds it to the running pipeline; false while none opens. */
-  private async reopenCamera(): Promise<boolean> {
-    const run = this.run;
-    if (this.state !== 'running' || !this.frames) return true; // stopped or rebuilt meanwhile: nothing to do
-    let stream: MediaStream;
-    try {
-      stream = await openCamera({ camera: this.camera, width: this.width, height: this.height });
-    } catch {
-      return false;
-    }
-    if (run !== this.run || !this.frames) {
-      closeCamera(stream);
-      return true;
-    }
-    closeCamera(this.stream);
-    this.stream = stream;
-    const track = stream.getVideoTracks()[0]!;
-    const video = this.renderRoot.querySelector('video')!;
-    if (this.viewMode === 'live') {
-      video.srcObject = stream; // without MediaStreamTrackProcessor the fallback loop reads the video: it goes on with the new stream
-      await video.play().catch(() => {});
-    }
-    const readable = frameStream(track);
-    if (readable) await this.attachStream(run, track, readable);
-    if (run === this.run) this.supervisor.watchCamera(track);
-    return true;
-  }
-
-  /** A worker died while running: `worker-crashed` (not fatal); the frame worker is replaced, after the inference worker the pipeline is rebuilt. */
-  private workerDied(which: WorkerName, message: string) {
-    if (this.state !== 'running') return;
-    this.emit('error', { code: 'worker-crashed', message, fatal: false, worker: which });
-    if (which === 'frames' && this.api && this._ready) void this.replaceFrameWorker();
-    else void this.replaceInferenceWorker();
+    if (!this.pipeline.offscreenOverlay) this.meter.handled(performance.now() - t0);
   }
 
   private fail(e: MonitorErrorDetail) {
@@ -897,91 +391,24 @@ export class InferenceMonitor extends LitElement {
   static override styles = monitorStyles;
 
   override render() {
-    const r = this._ready;
-    const err = this._error;
-    const panel = this.panel !== 'off';
-    return html`<div class="layout ${panel ? 'with-panel' : ''}">
-      <div class="main">
-      <div class="stage" part="stage">
-        <video part="video" muted playsinline></video>
-      </div>
-      ${this.state === 'loading'
-        ? html`<div class="overlay" part="status" role="status">${this._progress}</div>`
-        : this.state === 'error' && err
-          ? html`<div class="overlay error" part="error" role="alert">
-              <strong>${describe(err.code)}</strong>
-              <span>${err.message}</span>
-              <code>${err.code}</code>
-            </div>`
-          : this.state === 'running' && this._down
-            ? html`<div class="overlay warn" part="status camera-down" role="alert">
-                <strong>Camera down</strong>
-                <span>${this._down.message}</span>
-                <span>${this._down.reason === 'ended' ? 'Waiting for a camera…' : 'Waiting for frames…'}</span>
-              </div>`
-          : this.state === 'idle' || this.state === 'stopped'
-            ? html`<div class="overlay" part="status">${this.state === 'idle' ? 'Not started' : 'Stopped'}</div>`
-            : nothing}
-      <div class="bar" part="bar">
-        <span class="state-${this.state}">● ${this.state}</span>
-        ${r
-          ? html`<span title=${r.modelVersion}>${r.modelId} ${shortVersion(r.modelVersion)}</span>
-              <span title=${r.fallbackReason ?? ''}>${r.backend}${r.fallbackReason ? html` <span class="warn">(fallback)</span>` : nothing}</span>
-              <span>${this._fps.toFixed(1)} fps</span>`
-          : nothing}
-        ${this.last ? html`<span>${this.last.timings.inference.toFixed(0)} ms inference</span>` : nothing}
-        ${this.state === 'running' && this.record !== 'off' && this.flagging !== 'off'
-          ? html`<button type="button" class="flag" part="flag-button" title="Keep the frame on screen for labelling" @click=${() => this.flagFromUi()}>⚑ Flag this frame</button>`
-          : nothing}
-        ${this._flagNote ? html`<span part="flag-note" role="status">${this._flagNote}</span>` : nothing}
-        ${this._syncError ? html`<span class="warn" part="sync-error" role="status" title=${this._syncError.message}>⇅ ${this._syncError.code}</span>` : nothing}
-        ${this._firing.size
-          ? html`<span class="alert" part="alerts" role="status" title=${[...this._firing.values()].map((a) => a.name).join('\n')}>⚠ ${this._firing.size} alert${this._firing.size > 1 ? 's' : ''}: ${[...this._firing.values()][0]!.name}</span>`
-          : nothing}
-      </div>
-      </div>
-      ${panel
-        ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, charts, log, alerts, controls, details" .monitor=${this} camera-id=${this.cameraId ?? ''} theme=${this.theme}></inference-health-panel>`
-        : nothing}
-    </div>`;
-  }
-}
-
-/** An attribute's http(s) URL (relative ones against the page), or an attribute-invalid error naming it. */
-function httpUrl(attribute: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value, document.baseURI);
-  } catch {
-    throw new MonitorError('attribute-invalid', `${attribute} must be a URL, not '${value}'`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MonitorError('attribute-invalid', `${attribute} must be an http(s) URL, not '${value}'`);
-  return url;
-}
-
-function describe(code: MonitorErrorCode): string {
-  switch (code) {
-    case 'camera-denied':
-      return 'Camera access was denied';
-    case 'camera-not-found':
-      return 'No camera';
-    case 'camera-failed':
-      return 'The camera failed';
-    case 'manifest-not-found':
-    case 'model-not-found':
-      return 'Model not found';
-    case 'manifest-invalid':
-      return 'Model manifest is invalid';
-    case 'model-invalid':
-    case 'model-checksum-mismatch':
-      return 'Model file is invalid';
-    case 'backend-unknown':
-    case 'attribute-invalid':
-      return 'Invalid setting';
-    case 'backend-unavailable':
-      return 'Backend unavailable';
-    default:
-      return 'Inference failed';
+    return monitorView({
+      state: this.state,
+      progress: this._progress,
+      error: this._error,
+      ready: this._ready,
+      down: this._down,
+      fps: this._fps,
+      last: this.last,
+      flaggable: this.state === 'running' && this.record !== 'off' && this.flagging !== 'off',
+      onFlag: () => this.flagFromUi(),
+      flagNote: this._flagNote,
+      syncError: this.subscriptions.syncError,
+      firing: this.subscriptions.firing,
+      panel: this.panel !== 'off',
+      monitor: this,
+      cameraId: this.cameraId ?? '',
+      theme: this.theme,
+    });
   }
 }
 

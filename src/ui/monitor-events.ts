@@ -48,3 +48,6 @@ export interface InferenceMonitorEventMap {
   alert: CustomEvent<AlertDetail>;
   flagged: CustomEvent<FlaggedDetail>;
 }
+
+/** Dispatches one of the monitor's events on it (bubbling, composed): how the modules it is made of (ui/monitor/) speak for it. */
+export type MonitorEmit = <K extends keyof InferenceMonitorEventMap>(type: K, detail: InferenceMonitorEventMap[K]['detail']) => void;

@@ -1,10 +1,9 @@
 /**
- * Keeps a monitor's pipeline going unattended: watches its camera track and its two workers, counts the
- * time it is down, and tells the element what to do — show "camera down" and wait for a camera (ended),
- * or for frames (muted); rebuild the pipeline when a worker dies. The element only wires it.
+ * Keeps a monitor's pipeline going unattended: watches its camera track and two workers, counts the time it is down, and
+ * tells the pipeline (pipeline.ts) what to do — camera down: wait for a camera (ended) or for frames (muted); a worker died.
  */
-import { type CameraDownReason, reacquire, watchTrack, type WatchedTrack } from '../capture/camera-watch.ts';
-import { whenLockReleased } from '../lib/life-lock.ts';
+import { type CameraDownReason, reacquire, watchTrack, type WatchedTrack } from '../../capture/camera-watch.ts';
+import { whenLockReleased } from '../../lib/life-lock.ts';
 
 /** The monitor's two workers. */
 export type WorkerName = 'inference' | 'frames';
@@ -64,7 +63,7 @@ export class DowntimeClock {
   }
 }
 
-/** What the element does when the supervisor says so. */
+/** What the pipeline does when the supervisor says so. */
 export interface SupervisedPipeline {
   /** the camera is down (show it, send `camera-lost`); `first` false when it was down already */
   cameraDown(reason: CameraDownReason, message: string, first: boolean): void;

@@ -1,13 +1,12 @@
 /**
- * Inference workers for a monitor, and a spare one on standby: a worker with the running model already
- * loaded and run once, idle (its WASM threads sleep), so that when the running worker dies the spare takes
- * over at once instead of a new worker loading the model (seconds). Costs a second model session's memory.
+ * Inference workers for a monitor, and a spare on standby: the running model loaded and run once, idle, that takes over at
+ * once when the running worker dies instead of a new worker loading the model (seconds); it costs a second session's memory.
  */
 import * as Comlink from 'comlink';
-import type { BackendChoice, BundledModel, LoadProgress } from '../inference/engine.ts';
-import { MonitorError } from '../lib/errors.ts';
-import type { ReadyInfo } from '../inference/protocol.ts';
-import { type InferenceClient, startInferenceWorker } from '../inference/client.ts';
+import type { BackendChoice, BundledModel } from '../../inference/engine.ts';
+import { MonitorError } from '../../lib/errors.ts';
+import type { ReadyInfo } from '../../inference/protocol.ts';
+import { type InferenceClient, startInferenceWorker } from '../../inference/client.ts';
 
 /** What an inference worker is asked to load. */
 export interface LoadRequest {
