@@ -4,7 +4,8 @@ export type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorError
 export { InferenceHealthPanel, type PanelHost } from './ui/health-panel.ts';
 export type { InferenceResult, ReadyInfo, StageTimings } from './inference/protocol.ts';
 export type { Detection, Box } from './types/detection.ts';
-export { parseManifest, shortVersion, type ModelManifest } from './inference/manifest.ts';
+export { parseManifest, type ModelManifest } from './inference/manifest.ts';
+export { shortVersion } from './lib/short-version.ts';
 export { MonitorError, type MonitorErrorCode } from './lib/errors.ts';
 export { decodeCenternet } from './inference/adapters/centernet.ts';
 export { decodeYolo, nms } from './inference/adapters/yolo.ts';

@@ -16,6 +16,7 @@ import { DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, resourceValue, type Settin
 import { streamVitals } from './vitals.ts';
 import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export class HealthEngine {
   /** the options, defaults filled in, as evaluation reads them (evaluate.ts) */
@@ -223,7 +224,7 @@ export class HealthEngine {
   }
 
   private matching(f: { mv?: string; camera_id?: string } = {}) {
-    return [...this.streams.values()].filter((s) => (f.mv === undefined || s.mv === f.mv.slice(0, 12)) && (f.camera_id === undefined || s.camera === f.camera_id));
+    return [...this.streams.values()].filter((s) => (f.mv === undefined || s.mv === shortVersion(f.mv)) && (f.camera_id === undefined || s.camera === f.camera_id));
   }
 
   /**
@@ -296,7 +297,7 @@ export class HealthEngine {
 
   /** What the flag rules need of a stream: the alerts firing on it, and its baseline's detection counts. */
   flagContext(mv: string, camera: string): { firing: { rule: string; severity: string }[]; baseline?: { frames: number; detections: number; classes: Record<number, number> } } {
-    const s = this.streams.get(`${mv.slice(0, 12)}|${camera}`);
+    const s = this.streams.get(`${shortVersion(mv)}|${camera}`);
     if (!s) return { firing: [] };
     const firing: { rule: string; severity: string }[] = [];
     for (const [rule, st] of s.alerts) if (st.state === 'firing') firing.push({ rule, severity: this.rules.find((r) => r.id === rule)?.severity ?? 'warning' });

@@ -26,6 +26,7 @@ import type { Range } from '../store/store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
 import type { SyncConfig, SyncOutbox, SyncStatus } from '../sync/outbox.ts';
 import type { MonitorInfo } from '../sync/payload.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 let store: MonitorStore | undefined;
 let opening: Promise<StoreStatus> | undefined;
@@ -61,7 +62,7 @@ async function startFlagging(s: MonitorStore) {
 /** The labels of the model versions of `frames` (kept by the monitors that ran them); the first version's win. */
 async function labelsFor(mvs: string[]): Promise<string[]> {
   for (const mv of mvs) {
-    const l = await store!.getMeta<string[]>(`labels:${mv.slice(0, 12)}`).catch(() => undefined);
+    const l = await store!.getMeta<string[]>(`labels:${shortVersion(mv)}`).catch(() => undefined);
     if (Array.isArray(l)) return l;
   }
   return [];
@@ -246,7 +247,7 @@ const api = {
   },
   /** A model version's labels (COCO categories and YOLO names in exports come from them). */
   async noteLabels(mv: string, labels: string[]) {
-    await store!.setMeta(`labels:${mv.slice(0, 12)}`, labels.map(String));
+    await store!.setMeta(`labels:${shortVersion(mv)}`, labels.map(String));
   },
   onFlagged(cb: (f: FlaggedEvent) => void) {
     flagListeners.add(cb);

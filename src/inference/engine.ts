@@ -3,6 +3,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { MonitorError } from '../lib/errors.ts';
 import { type ModelManifest, parseManifest } from './manifest.ts';
 import { type Backend, loadOrt, type OrtModule, sessionOptions } from './ort.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export type BackendChoice = 'auto' | Backend;
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
@@ -97,7 +98,7 @@ export async function loadModel(manifestUrl: string, onProgress: (p: LoadProgres
   if (version !== manifest.sha256)
     throw new MonitorError(
       'model-checksum-mismatch',
-      `${modelUrl} has sha256 ${version.slice(0, 12)}…, the manifest says ${manifest.sha256.slice(0, 12)}… (rebuild the model or update the manifest)`,
+      `${modelUrl} has sha256 ${shortVersion(version)}…, the manifest says ${shortVersion(manifest.sha256)}… (rebuild the model or update the manifest)`,
     );
   return { manifest, bytes, version };
 }

@@ -81,6 +81,3 @@ export const numericDims = (s: readonly (number | string)[]): number[] => s.map(
 
 /** The letterbox padding as [r, g, b]. */
 export const padRgb = (m: ModelManifest): [number, number, number] => (typeof m.input.pad === 'number' ? [m.input.pad, m.input.pad, m.input.pad] : m.input.pad);
-
-/** Short form of the model version for display. */
-export const shortVersion = (sha256: string) => sha256.slice(0, 12);

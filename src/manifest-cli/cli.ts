@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { type GuessOptions, GuessError, guessManifest } from './guess.ts';
 import { LabelsError, parseLabels } from './labels.ts';
 import { OnnxFormatError, readOnnx, shapeText } from './onnx-info.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 const USAGE = `usage: inference-monitor-manifest MODEL.onnx [options]
 
@@ -142,7 +143,7 @@ export function main(argv: string[], io: { out: (s: string) => void; err: (s: st
     const i = manifest.input;
     io.out(
       `wrote ${out}\n  ${manifest.adapter}, ${manifest.labels.length} classes; input ${i.name} [${i.shape.join(', ')}] ${i.layout} ${i.dtype ?? 'float32'} ${i.channels}, ${i.resize}; ` +
-        `outputs ${manifest.outputs.map((o) => `${o.name} ${shapeText(o.shape ?? null)}`).join(', ')}; sha256 ${sha256.slice(0, 12)}\n` +
+        `outputs ${manifest.outputs.map((o) => `${o.name} ${shapeText(o.shape ?? null)}`).join(', ')}; sha256 ${shortVersion(sha256)}\n` +
         notes.map((n) => `  note: ${n}\n`).join(''),
     );
     return 0;

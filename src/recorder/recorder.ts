@@ -18,6 +18,7 @@ import { STAGES, type Tags } from '../telemetry/record.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import type { FrameMessage, RecorderWorkerApi, RecordPost } from './recorder-worker.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export interface RecorderOptions {
   /** the camera's id (the `camera_id` tag: filters, baselines and alerts are per camera) */
@@ -168,7 +169,7 @@ export class Recorder extends EventTarget {
 
   private async start() {
     const version = await versionOf(this.options.modelVersion);
-    this.mv = version.slice(0, 12);
+    this.mv = shortVersion(version);
     const store = await getHub();
     const toStore = new MessageChannel();
     await store.connect(Comlink.transfer(toStore.port1, [toStore.port1]));

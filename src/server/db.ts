@@ -19,6 +19,7 @@ import type { AlertEvent } from '../health/types.ts';
 import { rollupMatches, type Filters } from '../store/queries.ts';
 import { idTime } from '../lib/uuidv7.ts';
 import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 const DAY = 24 * 3600_000;
 /** The millisecond time in a UUIDv7 (idTime, the store's own); 0 for another kind of UUID. */
@@ -320,7 +321,7 @@ export class FleetDb {
     const rows = new Map<string, Dirty>();
     const cumulative = new Map<string, Dirty>();
     for (const r of b.rollups) {
-      const mv = r.mv.slice(0, 12);
+      const mv = shortVersion(r.mv);
       const hour = bucketStart(r.start, '1h');
       mergeRollup(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g)), r);
       mergeRollup(this.row(rows, `r${src.id}\u00001h\u0000${hour}\u0000${mv}\u0000${r.g}`, () => getRow.get('1h', hour, mv, r.g, src.id) as string | undefined, () => emptyRollup('1h', hour, mv, r.g)), r);
@@ -398,7 +399,7 @@ export class FleetDb {
       SELECT source, data FROM rollups WHERE res = @res AND start >= @from AND start <= @to
         AND (@mv IS NULL OR mv = @mv) AND (@source IS NULL OR source = @source)
       ORDER BY start, mv, g, source
-    `).all({ res, from: bucketStart(from, res), to, mv: f.mv?.slice(0, 12) ?? null, source: f.source ?? null }) as { source: string; data: string }[];
+    `).all({ res, from: bucketStart(from, res), to, mv: f.mv === undefined ? null : shortVersion(f.mv), source: f.source ?? null }) as { source: string; data: string }[];
     const out: { source: string; rollup: Rollup }[] = [];
     for (const row of rows) {
       const r = rollupFromJson(row.data);

@@ -12,6 +12,7 @@ import { CONFIDENCE_BINS, LATENCY_BOUNDS, latencyMean, total as histTotal, type 
 import { parseTagKey, STAGES } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import type { AlertEvent } from '../health/types.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export type Labels = Record<string, string>;
 
@@ -146,7 +147,7 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
     device: deviceOf.get(source) ?? source,
     camera_id: tags.camera_id ?? '',
     location: tags.location ?? '',
-    model_version: mv.slice(0, 12),
+    model_version: shortVersion(mv),
   });
   const keyOf = (l: Labels) => JSON.stringify(SERIES_LABELS.map((k) => l[k]));
 

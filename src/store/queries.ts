@@ -8,6 +8,7 @@ import { type FrameRecord, parseTagKey, STAGES, type Stage } from '../telemetry/
 import { bucketStart, emptyRollup, meanOf, mergeRollup, type Resolution, type Rollup } from '../telemetry/rollup.ts';
 import { F, FIELDS, GAUGES, type SeriesPoint } from './series-page.ts';
 import { IMAGE_KEYS } from './frame-block.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export interface Filters {
   mv?: string;
@@ -37,7 +38,7 @@ export const matchesTags = (g: string, f: Filters) => {
 };
 
 /** Whether a rollup passes the model-version and tag filters. */
-export const rollupMatches = (r: Pick<Rollup, 'mv' | 'g'>, f: Filters) => (f.mv === undefined || r.mv === f.mv.slice(0, 12)) && matchesTags(r.g, f);
+export const rollupMatches = (r: Pick<Rollup, 'mv' | 'g'>, f: Filters) => (f.mv === undefined || r.mv === shortVersion(f.mv)) && matchesTags(r.g, f);
 
 /** Whether a frame record passes the filters (the class filter too). */
 export const frameMatches = (r: FrameRecord, f: Filters) => rollupMatches(r, f) && (f.classId === undefined || r.k.some((k) => k[0] === f.classId));

@@ -17,6 +17,7 @@ import { SeriesCache } from './series-cache.ts';
 import { DEFAULT_RETENTION, type RetentionOptions } from './retention.ts';
 import type { LogQuery } from './log.ts';
 import type { AlertQuery } from './history.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export { DEFAULT_RETENTION, type RetentionOptions } from './retention.ts';
 
@@ -139,7 +140,7 @@ export class MonitorStore {
 
   /** The full sha256 behind a short model version, when seen. */
   fullVersion(mv: string): string {
-    return this.models.get(mv.slice(0, 12)) ?? mv;
+    return this.models.get(shortVersion(mv)) ?? mv;
   }
 
   getStatus(): StoreStatus {
@@ -148,7 +149,7 @@ export class MonitorStore {
 
   /** Registers the full sha256 behind a short model version. */
   noteModel(sha256: string) {
-    this.models.set(sha256.slice(0, 12), sha256);
+    this.models.set(shortVersion(sha256), sha256);
   }
 
   /** Queues records (and optionally their full detections); commits on the interval or when enough are queued. */

@@ -1,6 +1,7 @@
 /** One frame's record (FrameRecord: compact keys), its tags, and how a result or a failure becomes one. */
 import type { FrameFailure, InferenceResult } from '../inference/protocol.ts';
 import { confidenceBin } from './histogram.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 /** Stages recorded per frame, in this order in `FrameRecord.l`. */
 export const STAGES = ['capture', 'queue', 'preprocess', 'inference', 'postprocess', 'total'] as const;
@@ -89,7 +90,7 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
     id: r.inferenceId,
     t: Math.round(r.timestamp),
     src,
-    mv: r.modelVersion.slice(0, 12),
+    mv: shortVersion(r.modelVersion),
     b: r.backend,
     l: STAGES.map((s) => (typeof r.timings[s] === 'number' ? r2(r.timings[s]!) : -1)),
     d: r.droppedFrames,
@@ -110,5 +111,5 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
 /** A frame that produced no result → its frame record (its error kind; the stages timed before it failed). */
 export function failureRecord(f: FrameFailure, src: string, tags: Tags): FrameRecord {
   const l = STAGES.map((s) => (typeof f.timings?.[s] === 'number' ? f.timings[s]! : -1));
-  return { id: f.id, t: f.t, src, mv: f.modelVersion.slice(0, 12), b: f.backend, l, d: f.dropped, k: [], s: [], e: f.error, g: tagKey(tags) };
+  return { id: f.id, t: f.t, src, mv: shortVersion(f.modelVersion), b: f.backend, l, d: f.dropped, k: [], s: [], e: f.error, g: tagKey(tags) };
 }

@@ -8,6 +8,7 @@ import type { FlaggedQuery } from '../flagging/flag-db.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
 import { fileSize, shortDateTime } from './format.ts';
 import { CELL_H, CELL_W, galleryStyles } from './flag-gallery-styles.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 /** rows drawn beyond the visible ones, above and below */
 const OVERSCAN = 2;
@@ -461,7 +462,7 @@ export class InferenceFlagGallery extends LitElement {
         <dt>size</dt>
         <dd>${f.width} × ${f.height}, JPEG q ${f.quality} (${(f.bytes / 1024).toFixed(0)} KB with thumbnail)</dd>
         <dt>model</dt>
-        <dd>${f.mv.slice(0, 12)} · ${f.backend}</dd>
+        <dd>${shortVersion(f.mv)} · ${f.backend}</dd>
         ${Object.entries(f.tags).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
         ${f.malformed ? html`<dt>malformed</dt><dd>${f.malformed}</dd>` : nothing}
         ${f.error ? html`<dt>error</dt><dd>${f.error}</dd>` : nothing}

@@ -16,6 +16,7 @@ import { TrendCharts } from './panel/trend-charts.ts';
 import { renderTile, tiles } from './panel/tiles.ts';
 import { classTable } from './panel/class-table.ts';
 import { InferenceLog, LOG_LIVE_ROWS, type LogRow } from './panel/log.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
@@ -341,7 +342,7 @@ export class InferenceHealthPanel extends LitElement {
             <label>To <input type="datetime-local" .value=${toLocalInput(this._to)} @change=${(e: Event) => this.setCustom('to', (e.target as HTMLInputElement).value)} /></label>`
         : nothing}
       ${select('Camera', 'cameraId', dims.camera_id)} ${select('Location', 'location', dims.location)}
-      ${select('Model', 'modelVersion', dims.mv, (o) => o.slice(0, 12))}
+      ${select('Model', 'modelVersion', dims.mv, (o) => shortVersion(o))}
       <label
         >Live
         <input type="checkbox" .checked=${this.live} @change=${(e: Event) => (this.live = (e.target as HTMLInputElement).checked)}

@@ -23,6 +23,7 @@ import { FrameMeter } from './monitor/frame-meter.ts';
 import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
 import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
 import { monitorView } from './monitor/view.ts';
+import { shortVersion } from '../lib/short-version.ts';
 
 export type { CameraDown, MonitorErrorDetail, MonitorState };
 
@@ -196,7 +197,7 @@ export class InferenceMonitor extends LitElement {
 
   /** This monitor's stream: its model version (short) and camera_id, as the health engine keys them. */
   private streamFilter() {
-    return { ...(this._ready ? { mv: this._ready.modelVersion.slice(0, 12) } : {}), camera_id: this.cameraId ?? '' };
+    return { ...(this._ready ? { mv: shortVersion(this._ready.modelVersion) } : {}), camera_id: this.cameraId ?? '' };
   }
 
   /** Live vital signs of this monitor's stream (last minute vs baseline), or undefined before frames flow. */

@@ -3,6 +3,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import '../../ui/health-panel.ts';
 import { FleetError, ServerSource } from './server-source.ts';
 import { ago, fmt, pct } from '../../ui/format.ts';
+import { shortVersion } from '../../lib/short-version.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
 export interface FleetDevice {
@@ -229,7 +230,7 @@ export class FleetView extends LitElement {
         <option value="">all</option>
         ${options.map((o) => html`<option value=${o} ?selected=${o === value}>${show(o)}</option>`)}
       </select></label>`;
-    const mvs = [...new Set(all.flatMap((d) => d.monitors.map((m) => m.mv.slice(0, 12))))].sort();
+    const mvs = [...new Set(all.flatMap((d) => d.monitors.map((m) => shortVersion(m.mv))))].sort();
     return html`<h1>Inference health — fleet</h1>
       <div class="bar">
         <span><strong>${all.length}</strong> devices, <span class=${down ? 'down' : 'up'}>${down} down</span>, ${all.reduce((a, d) => a + d.firing.length, 0)} alerts firing</span>
@@ -272,7 +273,7 @@ export class FleetView extends LitElement {
               <th scope="row"><button type="button" class="device" @click=${() => (this._open = d.id)}>${d.device_id || d.id}</button></th>
               <td><span class=${d.down ? 'down' : 'up'}>${d.down ? 'down' : 'up'}</span> <span class="muted">${ago(d.lastSeen)}</span></td>
               <td>${d.monitors.map((m) => [m.tags.camera_id || '–', m.tags.location].filter(Boolean).join(' @ ')).join(', ') || '–'}</td>
-              <td>${[...new Set(d.monitors.map((m) => `${m.mv.slice(0, 12)} · ${m.backend}`))].join(', ') || '–'}</td>
+              <td>${[...new Set(d.monitors.map((m) => `${shortVersion(m.mv)} · ${m.backend}`))].join(', ') || '–'}</td>
               <td>${fmt(v.fps)}</td>
               <td>${fmt(v.p50, 0)} / ${fmt(v.p95, 0)} ms</td>
               <td>${pct(v.successRate)}</td>

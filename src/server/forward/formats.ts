@@ -3,6 +3,7 @@
  * Slack-compatible `{text}` message (pure functions of the alert and who it is about).
  */
 import type { AlertEvent } from '../../health/types.ts';
+import { shortVersion } from '../../lib/short-version.ts';
 
 /** An alert as Alertmanager's POST /api/v2/alerts takes it. */
 export interface AlertmanagerAlert {
@@ -67,7 +68,7 @@ export function alertmanagerAlert(a: AlertEvent, ctx: AlertContext, now = Date.n
   };
   put('camera_id', a.camera_id);
   put('location', a.location);
-  put('model_version', a.mv.slice(0, 12));
+  put('model_version', shortVersion(a.mv));
   if (a.classId !== undefined) labels.class_id = String(a.classId);
   const annotations = { summary: a.name, description: describeAlert(a, ctx), value: fmt(a.value), threshold: fmt(a.threshold), panel: ctx.panel };
   if (a.state === 'firing') return { labels, annotations, startsAt: iso(a.since || a.t), generatorURL: ctx.panel };
@@ -91,7 +92,7 @@ export function webhookEvent(a: AlertEvent, ctx: AlertContext): WebhookEvent {
     source: ctx.source,
     camera_id: a.camera_id,
     location: a.location ?? null,
-    model_version: a.mv.slice(0, 12),
+    model_version: shortVersion(a.mv),
     time: iso(a.t),
     since: iso(a.since),
     panel: ctx.panel,

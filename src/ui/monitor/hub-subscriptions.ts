@@ -13,6 +13,7 @@ import type { Tags } from '../../telemetry/record.ts';
 import { sig3 as fmt } from '../format.ts';
 import type { MonitorEmit } from '../monitor-events.ts';
 import { type MonitorAttributes, otlpConfig, syncConfig } from './attributes.ts';
+import { shortVersion } from '../../lib/short-version.ts';
 
 /** The element subscribed for: its attributes, its source id and tags, the model it runs; it is updated when the bar changes. */
 export interface SubscribedElement extends ReactiveControllerHost, MonitorAttributes {
@@ -100,7 +101,7 @@ export class HubSubscriptions {
 
   private onAlert(a: AlertEvent) {
     const ready = this.el.readyInfo;
-    if (!ready || a.mv !== ready.modelVersion.slice(0, 12) || a.camera_id !== (this.el.cameraId ?? '')) return;
+    if (!ready || a.mv !== shortVersion(ready.modelVersion) || a.camera_id !== (this.el.cameraId ?? '')) return;
     const key = a.rule;
     const firing = new Map(this.firing);
     if (a.state === 'firing') firing.set(key, a);

@@ -20,6 +20,7 @@ import type { HubSubscriptions, SubscribedElement } from './hub-subscriptions.ts
 import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
 import { ResourceSampler } from './resource-sampler.ts';
 import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './standby.ts';
+import { shortVersion } from '../../lib/short-version.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
 
@@ -199,7 +200,7 @@ export class Pipeline {
           await this.nearMissFloor(this.api, await store.flagRules());
           await this.host.subscriptions.flagged(store);
         }
-        this.sampler.start(() => run === this.run, ready.modelVersion.slice(0, 12));
+        this.sampler.start(() => run === this.run, shortVersion(ready.modelVersion));
         if (this.el.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
       await this.attachInference(this.api, port2, run);

@@ -4,7 +4,7 @@
  */
 import { html, nothing } from 'lit';
 import type { AlertEvent } from '../../health/types.ts';
-import { shortVersion } from '../../inference/manifest.ts';
+import { shortVersion } from '../../lib/short-version.ts';
 import type { InferenceResult, ReadyInfo } from '../../inference/protocol.ts';
 import type { MonitorErrorCode } from '../../lib/errors.ts';
 import type { MonitorErrorDetail } from '../monitor-events.ts';

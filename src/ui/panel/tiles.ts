@@ -6,6 +6,7 @@ import { fmt, mb, pct, secondsAgo, time } from '../format.ts';
 import type { PanelHost } from './data-source.ts';
 import type { PanelData } from './data-source.ts';
 import { type NetworkController, networkTile } from './network.ts';
+import { shortVersion } from '../../lib/short-version.ts';
 
 export type Level = 'ok' | 'warn' | 'alert' | 'idle';
 
@@ -59,7 +60,7 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
     { id: 'malformed', label: 'Malformed outputs', value: String(tot.malformed), detail: Object.entries(tot.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none', level: tot.malformed ? 'alert' : tot.frames ? 'ok' : 'idle' },
     { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn').length} of ${drift.length} signals off`, level: level(drift) },
     { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
-    { id: 'model', label: 'Model · backend', value: `${mv ? mv.slice(0, 12) : '–'} · ${info?.backend ?? backend ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
+    { id: 'model', label: 'Model · backend', value: `${mv ? shortVersion(mv) : '–'} · ${info?.backend ?? backend ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
     { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
     ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
     ...(network.online ? [] : [networkTile(network, time)]),
