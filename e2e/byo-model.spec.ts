@@ -22,7 +22,7 @@ test.beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'byo-e2e-'));
   files = writeByoModels(dir);
   for (const [model, labels] of [[files.detector, files.dataYaml], [files.classifier, files.labelsTxt]] as const) {
-    const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'models', 'cli.ts'), model, '--labels', labels], { encoding: 'utf8' });
+    const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'manifest-cli', 'cli.ts'), model, '--labels', labels], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^wrote /);
   }
