@@ -190,6 +190,13 @@ describe('alert payloads', () => {
     expect(slackMessage(a, ctx).text).toMatch(/^✅ RESOLVED Rule drift — /);
   });
 
+  it('escape what devices send for Slack: a camera tag or rule name cannot mention the channel, a user or link elsewhere', () => {
+    const evil = { ...a, state: 'firing' as const, name: 'x <https://evil.example|click>', camera_id: '<!channel> <@U0ADMIN> & co' };
+    const text = slackMessage(evil, { ...ctx, device: '<!here>' }).text;
+    expect(text).toBe(`🔴 FIRING x &lt;https://evil.example|click&gt; — device &lt;!here&gt; camera &lt;!channel&gt; &lt;@U0ADMIN&gt; &amp; co: value 0.2 (threshold 0.3) <${ctx.panel}>`);
+    expect(text.match(/</g)).toHaveLength(1); // the panel link alone
+  });
+
   it('back off exponentially with jitter, capped, and read Retry-After', () => {
     expect(backoff(1, 1000, 300_000, 0)).toBe(500);
     expect(backoff(1, 1000, 300_000, 1)).toBe(1000);

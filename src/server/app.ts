@@ -170,7 +170,7 @@ const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** The bearer token of a request as its sha256, or null. */
 function bearerHash(c: Context): Buffer | null {
-  const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(c.req.header('authorization') ?? '');
+  const m = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(c.req.header('authorization') ?? ''); // the scheme is case-insensitive (RFC 9110)
   return m ? sha(m[1]!) : null;
 }
 

@@ -13,6 +13,7 @@
  * Hooks registered with `onIngest` run inside each new batch's transaction (forward.ts queues alert state
  * changes for Alertmanager and webhooks there, in the `outgoing` table, so none is lost between).
  */
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Batch } from '../sync/payload.ts';
 import type { AlertEvent } from '../health/types.ts';
@@ -194,8 +195,10 @@ export class FleetDb {
     };
   }
 
-  /** Opens (or creates) the file, sets WAL, and runs pending migrations. */
+  /** Opens (or creates, mode 0600) the file, sets WAL, and runs pending migrations. */
   static open(path: string): FleetDb {
+    // readable by the server's user alone (devices' data, tokens' names); SQLite gives its -wal and -shm files the same mode
+    if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

@@ -4,7 +4,7 @@
  */
 import * as v from 'valibot';
 import type { Rollup } from '../telemetry/rollup.ts';
-import { STAGES } from '../telemetry/record.ts';
+import { isTagKey, STAGES } from '../telemetry/record.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
@@ -107,7 +107,7 @@ export const RollupSchema = v.strictObject({
   res: v.literal('1m'),
   start: v.pipe(time, v.check((t) => t % 60_000 === 0, 'a minute boundary')),
   mv,
-  g: text(LIMITS.tagKeyLength),
+  g: v.pipe(text(LIMITS.tagKeyLength), v.check(isTagKey, 'a tag key as tagKey writes it: sorted k=v pairs, URI-encoded, joined by &')),
   frames: count,
   valid: count,
   malformed: count,

@@ -62,14 +62,40 @@ export function tagKey(tags: Tags): string {
     .join('&');
 }
 
+/** A URI-decoded key or value; one that does not decode (a malformed escape) is kept as it was, so reading stored data never throws. */
+function decodePart(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The tags of a tag key (see tagKey). Never throws: a part that does not decode is read as it stands. */
 export function parseTagKey(key: string): Tags {
   const t: Tags = {};
   for (const pair of key.split('&').filter(Boolean)) {
     const [k, v] = pair.split('=');
-    t[decodeURIComponent(k!)] = decodeURIComponent(v ?? '');
+    t[decodePart(k!)] = decodePart(v ?? '');
   }
   return t;
 }
+
+/** Whether `key` is a tag key as tagKey writes it (sorted `k=v` pairs, URI-encoded): it reads back as itself. */
+export const isTagKey = (key: string): boolean => {
+  if (key === '') return true; // no tags
+  try {
+    const t: Tags = {};
+    for (const pair of key.split('&')) {
+      const [k, v, ...rest] = pair.split('=');
+      if (rest.length || v === undefined) return false;
+      t[decodeURIComponent(k!)] = decodeURIComponent(v);
+    }
+    return tagKey(t) === key;
+  } catch {
+    return false;
+  }
+};
 
 /** An inference result → its frame record. */
 export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): FrameRecord {

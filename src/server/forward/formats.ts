@@ -99,8 +99,12 @@ export function webhookEvent(a: AlertEvent, ctx: AlertContext): WebhookEvent {
   };
 }
 
-/** An alert state change as a Slack-compatible message. */
+/** Text a device sent, as Slack's message format takes it: `&`, `<` and `>` escaped, so a camera tag cannot become a mention (`<!channel>`, `<@U…>`) or a link. */
+const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** An alert state change as a Slack-compatible message (what devices sent escaped; the panel link is ours). */
 export function slackMessage(a: AlertEvent, ctx: AlertContext): { text: string } {
   const head = a.state === 'firing' ? '🔴 FIRING' : '✅ RESOLVED';
-  return { text: `${head} ${a.name} — device ${ctx.device}${a.camera_id ? ` camera ${a.camera_id}` : ''}: value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) <${ctx.panel}>` };
+  const camera = a.camera_id ? ` camera ${slackText(a.camera_id)}` : '';
+  return { text: `${head} ${slackText(a.name)} — device ${slackText(ctx.device)}${camera}: value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) <${ctx.panel}>` };
 }
