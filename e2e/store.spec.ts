@@ -22,7 +22,9 @@ test('the kiosk on the vtest camera writes records that the query API returns', 
   const ids = (await rec.events()).filter((e) => e.type === 'inference').map((e) => e.detail.inferenceId);
   expect(ids.length).toBeGreaterThanOrEqual(6);
   const q = await page.evaluate(async () => {
-    const store = await (document.querySelector('inference-monitor') as any).store();
+    const el = document.querySelector('inference-monitor') as any;
+    const store = await el.hub();
+    if ((await el.store()) !== store) throw new Error('store() is not hub()'); // the earlier name, the same handle
     await store.flush();
     const now = Date.now();
     const range = { from: now - 10 * 60_000, to: now + 1000 };

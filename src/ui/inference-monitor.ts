@@ -190,7 +190,11 @@ export class InferenceMonitor extends LitElement {
   get lastResult(): InferenceResult | undefined {
     return this.last;
   }
-  /** The page's store (shared by every monitor on it): totals, percentiles, series, log, usage. */
+  /** The page's hub (its back-end worker, shared by every monitor on it): the store's queries, health, flagging, sync. */
+  hub(): Promise<HubClient> {
+    return getHub();
+  }
+  /** The same as hub(), under the name it had before (kept for code written against it). */
   store(): Promise<HubClient> {
     return getHub();
   }
