@@ -4,18 +4,11 @@
  */
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type AlertRule, needsBaseline, passes } from './rules.ts';
-import type { AlertEvent, AlertState } from './types.ts';
+import { probableCause } from './cause.ts';
+import type { AlertEvent, AlertState, Reading } from './types.ts';
 import type { Stream } from './windows.ts';
 
-/** A rule's new value for a stream (NaN: no data) and the threshold in force. */
-export interface Reading {
-  value: number;
-  threshold: number;
-  /** decides resolution instead of `value` when given (control charts: the present sample, not the chart's memory) */
-  clear?: number;
-  /** per-class rules: the class the value comes from */
-  classId?: number;
-}
+export type { Reading } from './types.ts';
 
 /**
  * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clear`, when
@@ -34,12 +27,15 @@ export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, e
     } else if (st.state === 'pending' && !breach) st.state = 'inactive';
     if (st.state === 'pending' && t - st.since >= rule.for) {
       st.state = 'firing';
-      emit(alertEvent(s, rule, 'firing', value, threshold, t, st.since, classId));
+      const why = probableCause(s, rule, reading);
+      st.cause = why.cause;
+      st.evidence = why.evidence;
+      emit(alertEvent(s, rule, 'firing', value, threshold, t, st.since, classId, why));
       st.since = t;
     } else if (st.state === 'firing') {
       const clear = (rule.clear ?? rule.threshold) * (rule.threshold ? threshold / rule.threshold : 1);
       if (!passes(clearValue, rule.comparator, clear)) {
-        emit(alertEvent(s, rule, 'resolved', value, threshold, t, st.since, classId));
+        emit(alertEvent(s, rule, 'resolved', value, threshold, t, st.since, classId, st.cause ? { cause: st.cause, evidence: st.evidence ?? '' } : undefined));
         st.state = 'inactive';
         resolved = true;
       }
@@ -50,15 +46,15 @@ export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, e
   s.signals.set(rule.id, {
     rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,
     value, threshold,
-    status: learning ? 'learning' : !Number.isFinite(value) ? 'no-data' : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
+    status: learning ? 'learning' : !Number.isFinite(value) ? (reading.silent ? 'silent' : 'no-data') : st.state === 'firing' ? 'alert' : near || st.state === 'pending' ? 'warn' : 'ok',
     state: st.state, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t,
   });
   return resolved;
 }
 
 /** An alert state change of a stream's rule, as reported. */
-export function alertEvent(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number): AlertEvent {
-  return { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since };
+export function alertEvent(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number, why?: Pick<AlertEvent, 'cause' | 'evidence'>): AlertEvent {
+  return { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since, ...(why?.cause ? { cause: why.cause, ...(why.evidence ? { evidence: why.evidence } : {}) } : {}) };
 }
 
 /** Forgets the alert, chart and signal of every rule not in `kept`; alerts firing resolve. */
@@ -67,7 +63,7 @@ export function forgetRules(s: Stream, kept: Set<string>, now: number, emit: (al
     if (kept.has(id)) continue;
     if (st.state === 'firing') {
       const old = s.signals.get(id);
-      emit(alertEvent(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since));
+      emit(alertEvent(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since, undefined, st));
     }
     s.alerts.delete(id);
     s.charts.delete(id);
@@ -80,7 +76,7 @@ export function resolveAll(s: Stream, rules: readonly AlertRule[], now: number, 
   for (const [id, st] of s.alerts) {
     if (st.state === 'firing') {
       const sig = s.signals.get(id);
-      emit(alertEvent(s, rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId));
+      emit(alertEvent(s, rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId, st));
     }
   }
   s.alerts.clear();

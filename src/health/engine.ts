@@ -110,6 +110,7 @@ export class HealthEngine {
     if (th && s.baseline?.thumb && rec.i) rec.i.sc = Math.round(sceneDistance(th, s.baseline.thumb) * 1e4) / 1e4;
     const start = Math.floor(rec.t / this.windowMs) * this.windowMs;
     if (s.cur && start >= s.cur.start + this.windowMs) this.close(s);
+    if (rec.dp && rec.dp !== s.deployment) this.deploy(s, rec.dp, rec.t);
     if (!s.cur) s.cur = { start, r: emptyRollup('10s', start, rec.mv, rec.g), thumb: null, thumbN: 0 };
     addFrame(s.cur.r, rec);
     if (picture) {
@@ -126,6 +127,41 @@ export class HealthEngine {
       s.cur.thumbN++;
     }
     s.lastFrameT = Math.max(s.lastFrameT, rec.t);
+  }
+
+  /**
+   * A stream's frames now come from deployment `dp` (a model file and its manifest: inference/deployment.ts).
+   * A deployment other than its baseline's is compared with that baseline while it captures its own; a camera's
+   * new model version with no baseline of its own is compared with the camera's latest baseline.
+   */
+  private deploy(s: Stream, dp: string, t: number) {
+    const before = s.deployment;
+    s.deployment = dp;
+    const b = s.baseline;
+    if (b && !s.comparing) {
+      if (!b.deployment) b.deployment = dp; // stored before deployments were told apart: adopted
+      else if (b.deployment !== dp) {
+        s.comparing = { mv: b.mv, ...(b.deployment ? { deployment: b.deployment } : {}), since: t };
+        s.capture = [];
+      }
+      return;
+    }
+    if (b && s.comparing) {
+      // back on the baseline's own deployment, or on yet another one (its capture starts afresh)
+      if (b.mv === s.mv && b.deployment === dp) s.comparing = undefined;
+      s.capture = [];
+      return;
+    }
+    if (before !== undefined) s.capture = []; // frames captured so far were another deployment's
+    const previous = [...this.streams.values()]
+      .filter((x) => x !== s && x.camera === s.camera && x.baseline && !x.comparing)
+      .sort((x, y) => y.baseline!.createdAt - x.baseline!.createdAt)[0]?.baseline;
+    if (previous) {
+      s.baseline = previous;
+      s.comparing = { mv: previous.mv, ...(previous.deployment ? { deployment: previous.deployment } : {}), since: t };
+      s.capture = [];
+      s.charts.clear();
+    }
   }
 
   /** A resource sample from the page (every few seconds while a monitor runs). */
@@ -157,10 +193,12 @@ export class HealthEngine {
     const w = closeWindow(s, this.windowMs, this.keepMs, this.keepMinutesMs);
     const end = w.start + this.windowMs;
     const learning = !s.baseline;
-    if (learning) {
+    if (learning || s.comparing) {
       s.capture.push(w);
-      const span = end - s.capture[0]!.start;
-      if (span >= this.baselineMs) this.finalize(s, s.capture, 'auto', end);
+      // a new deployment keeps its own baseline only once nothing fires or waits to: never a broken one as the new normal
+      const alarmed = Boolean(s.comparing) && [...s.alerts.values()].some((x) => x.state !== 'inactive');
+      if (alarmed) while (s.capture.length && end - s.capture[0]!.start > this.baselineMs) s.capture.shift();
+      else if (end - s.capture[0]!.start >= this.baselineMs) this.finalize(s, s.capture, 'auto', end);
     }
     for (const rule of this.rules) {
       if (rule.enabled === false || rule.aggregation === 'gap' || rule.metric === 'heap' || rule.metric === 'longtasks') continue;
@@ -179,9 +217,14 @@ export class HealthEngine {
       if (xs.some(Number.isFinite)) windows[m] = xs;
     }
     const seconds = (wins.length * this.windowMs) / 1000;
+    // per window, frames and detections (all, and the 20 most frequent classes'): the rate rules' stretches
+    const top = Object.entries(all.r.classes).sort((x, y) => y[1] - x[1]).slice(0, 20).map(([k]) => Number(k));
+    const rates = { frames: wins.map((w) => w.r.valid), detections: wins.map((w) => w.r.detections), classes: Object.fromEntries(top.map((k) => [k, wins.map((w) => w.r.classes[k] ?? 0)])) };
+    s.comparing = undefined;
     s.baseline = {
       mv: s.mv,
       camera: s.camera,
+      ...(s.deployment ? { deployment: s.deployment } : {}),
       ...(s.location ? { location: s.location } : {}),
       createdAt: now,
       from: wins[0]!.start,
@@ -196,6 +239,7 @@ export class HealthEngine {
       fps: all.r.frames / seconds,
       ...(all.ch ? { changes: all.ch } : {}),
       ...this.wanderOf(wins),
+      rates,
     };
     s.capture = [];
     s.charts.clear();
@@ -256,6 +300,7 @@ export class HealthEngine {
 
   private clear(s: Stream) {
     s.baseline = undefined;
+    s.comparing = undefined;
     s.capture = [];
     s.charts.clear();
     s.signals.clear();
@@ -283,7 +328,7 @@ export class HealthEngine {
    * the overall view, beside the per camera_id/location view of `signals()`.
    */
   overview(f: { mv?: string; camera_id?: string; location?: string } = {}): { status: Signal['status']; firing: number; streams: number; rules: Signal[] } {
-    const rank: Record<Signal['status'], number> = { alert: 4, warn: 3, ok: 2, learning: 1, 'no-data': 0 };
+    const rank: Record<Signal['status'], number> = { alert: 5, silent: 4, warn: 3, ok: 2, learning: 1, 'no-data': 0 };
     const worst = new Map<string, Signal>();
     const all = this.signals(f);
     for (const x of all) {

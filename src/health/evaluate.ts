@@ -5,13 +5,12 @@
 import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
-import type { Reading } from './alerts.ts';
 import { changedValue } from './frozen.ts';
 import { heapGrowth } from './heap.ts';
 import { sceneDistance } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
-import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, psi } from './stats.ts';
-import type { Baseline, ChartMetric, ResourceSample } from './types.ts';
+import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, poissonQuantile, psi } from './stats.ts';
+import type { Baseline, ChartMetric, Reading, ResourceSample } from './types.ts';
 import { wanderKey, wanderThreshold } from './wander.ts';
 import { chartValue, covered, meanThumb, mergeWins, span, type Stream, type Win } from './windows.ts';
 
@@ -62,7 +61,7 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
       chart = agg === 'ewma' ? new Ewma(ref.mu, ref.sigma, 0.2, rule.threshold) : new Cusum(ref.mu, ref.sigma, 0.5, rule.threshold);
       s.charts.set(rule.id, chart);
     }
-    if (!Number.isFinite(x)) return none;
+    if (!Number.isFinite(x)) return metric === 'confidence' && merged && silent(b, merged.r, rule.window / 1000, cfg) ? { ...none, silent: true } : none;
     const value = chart.update(x);
     // A firing chart resolves on the present, not on its memory: once a sample is back within `clear` σ
     // of the baseline, the shift is over and the chart restarts (the engine drops it, as after any
@@ -78,10 +77,13 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
   const seconds = coveredMs / 1000;
   const metric = rule.metric;
   if (metric === 'changed') return { value: changedValue(m.ch, b?.changes, agg, cfg.alpha, rule.threshold), threshold: rule.threshold };
+  if ((metric === 'detections' || metric === 'class-detections') && agg === 'ratio') return b ? rateReading(b, rule, r, seconds, cfg) : undefined;
+  // confidence and class mix are read from detections: none while frames flow is silence, not a lack of data
+  const quiet = b && (metric === 'confidence' || metric === 'class-confidence' || metric === 'classes') && silent(b, r, seconds, cfg) ? { silent: true } : {};
   if (metric === 'class-confidence') {
     if (!b) return;
     const test = classTests(agg as 'psi' | 'ks', r, seconds, b, rule.threshold, cfg).sort((x, y) => y.value / y.threshold - x.value / x.threshold)[0];
-    if (!test) return none;
+    if (!test) return { ...none, ...quiet };
     return { value: test.value, threshold: test.threshold, clear: test.value, classId: test.classId };
   }
   if (agg === 'psi' || agg === 'ks' || agg === 'js') {
@@ -99,13 +101,80 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
       n = r.detections;
     }
     const mTotal = e.reduce((x, y) => x + y, 0);
-    if (!n || !mTotal) return none;
+    if (!n || !mTotal) return { ...none, ...quiet };
     const test = distance(agg, a, e, n, mTotal, seconds, b.seconds, rule.threshold, cfg.alpha, cfg.sps);
     // latency wanders with the machine's load: the threshold is at least what the baseline's own wander reaches
     const wander = lat && agg === 'ks' ? wanderThreshold(b.wander?.[wanderKey(metric, rule.window)] ?? NaN, cfg.alpha) : NaN;
     return { value: test.value, threshold: Number.isFinite(wander) ? Math.max(test.threshold, wander) : test.threshold };
   }
-  return { value: plainValue(s, rule, r, seconds, m), threshold: rule.threshold };
+  const value = plainValue(s, rule, r, seconds, m);
+  return { value, threshold: rule.threshold, ...(Number.isFinite(value) ? {} : quiet) };
+}
+
+/**
+ * Whether a window's frames flowed with valid output but no detections where the baseline's rate makes none
+ * improbable (fewer than the Poisson chance level at α for the window's effective samples).
+ */
+export function silent(b: Baseline, r: Rollup, seconds: number, cfg: Settings): boolean {
+  if (r.detections || !r.valid || !b.rollup.valid) return false;
+  const expected = (b.rollup.detections / b.rollup.valid) * Math.min(r.valid, seconds * cfg.sps);
+  return poissonQuantile(expected, cfg.alpha) > 0;
+}
+
+/**
+ * The quietest and busiest stretches of `k` windows in the baseline, as ratios of their detections per frame
+ * to the baseline's (`counts`: per window, all detections or one class's); 1 and 1 where the baseline kept no
+ * windows (stored before they were).
+ */
+export function stretches(b: Baseline, counts: number[] | undefined, k: number): { lo: number; hi: number } {
+  const frames = b.rates?.frames;
+  if (!frames || !counts || frames.length < k) return { lo: 1, hi: 1 };
+  const mu = counts.reduce((a, x) => a + x, 0) / frames.reduce((a, x) => a + x, 0);
+  let lo = 1, hi = 1, f = 0, d = 0;
+  for (let i = 0; i < frames.length; i++) {
+    f += frames[i]!;
+    d += counts[i] ?? 0;
+    if (i >= k) {
+      f -= frames[i - k]!;
+      d -= counts[i - k] ?? 0;
+    }
+    if (i >= k - 1 && f > 0 && mu > 0) {
+      lo = Math.min(lo, d / f / mu);
+      hi = Math.max(hi, d / f / mu);
+    }
+  }
+  return { lo, hi };
+}
+
+/**
+ * One rate's reading: `n` detections in `frames` valid frames against the baseline's `bn` in `bFrames`, as a
+ * ratio. The threshold in force is the rule's taken against the baseline's quietest (`<`) or busiest (`>`)
+ * stretch of the window's length, and moved past the Poisson chance level at `alpha` for the window's effective
+ * samples: a rate the baseline itself reached, or one chance explains, never fires.
+ */
+function rateTest(rule: AlertRule, n: number, frames: number, bn: number, bFrames: number, ext: { lo: number; hi: number }, samples: number, alpha: number): Reading {
+  const mu = bFrames ? bn / bFrames : 0;
+  if (!(mu > 0) || !frames) return { value: NaN, threshold: rule.threshold };
+  const value = n / frames / mu;
+  const expected = mu * samples;
+  const below = rule.comparator === '<' || rule.comparator === '<=';
+  const chance = expected > 0 ? poissonQuantile(expected, below ? alpha : 1 - alpha) / expected : below ? 0 : Infinity;
+  const threshold = below ? Math.min(rule.threshold * Math.min(1, ext.lo), chance) : Math.max(rule.threshold * Math.max(1, ext.hi), chance);
+  return { value, threshold };
+}
+
+/** A detection-rate rule's reading: all detections, or each class's with the class furthest past its threshold deciding (α ÷ classes tested). */
+function rateReading(b: Baseline, rule: AlertRule, r: Rollup, seconds: number, cfg: Settings): Reading {
+  const samples = Math.min(r.valid, seconds * cfg.sps);
+  const k = Math.max(1, Math.round(rule.window / b.windowMs));
+  if (rule.metric === 'detections') return rateTest(rule, r.detections, r.valid, b.rollup.detections, b.rollup.valid, stretches(b, b.rates?.detections, k), samples, cfg.alpha);
+  const ids = Object.keys(b.rollup.classes).map(Number).filter((c) => (b.rollup.classes[c] ?? 0) > 0);
+  const below = rule.comparator === '<' || rule.comparator === '<=';
+  const tests = ids
+    .map((classId) => ({ classId, ...rateTest(rule, r.classes[classId] ?? 0, r.valid, b.rollup.classes[classId]!, b.rollup.valid, stretches(b, b.rates?.classes[classId], k), samples, cfg.alpha / ids.length) }))
+    .filter((x) => Number.isFinite(x.value) && Number.isFinite(x.threshold) && x.threshold > 0);
+  const worst = tests.sort((x, y) => (below ? x.value / x.threshold - y.value / y.threshold : y.value / y.threshold - x.value / x.threshold))[0];
+  return worst ?? { value: NaN, threshold: rule.threshold };
 }
 
 /**

@@ -3,7 +3,10 @@
  * how long before firing, how severe. Read and change them through the element (`rules()`,
  * `setRules()`); they are kept in IndexedDB.
  *
- * Metrics: `confidence` (detection scores), `brightness`, `contrast`, `saturation`, `sharpness`, `scene`
+ * Metrics: `detections` (detections per frame; with `ratio`, against the baseline's rate, the threshold moved past
+ * its quietest or busiest stretch of the window's length and past the Poisson chance level: see evaluate.ts),
+ * `class-detections` (each class's detections per frame, `ratio` only: the class furthest past its threshold
+ * decides, chance levels corrected for the number of classes tested), `confidence` (detection scores), `brightness`, `contrast`, `saturation`, `sharpness`, `scene`
  * (distance of the view from the baseline's), `latency.<stage>` (capture, queue, preprocess, inference,
  * postprocess, total), `success` (valid results / frames), `malformed`, `errors`, `fps`, `dropped`
  * (share of camera frames dropped), `classes` (class distribution), `class-confidence` (each class's
@@ -30,7 +33,7 @@ export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 export const METRICS = [
-  'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
+  'detections', 'class-detections', 'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
   'latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total',
   'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'changed', 'heap', 'longtasks',
 ] as const;
@@ -84,6 +87,8 @@ const TAKES: Partial<Record<Metric, readonly Aggregation[]>> = {
   classes: ['js'],
   'class-confidence': ['psi', 'ks'],
   changed: ['mean', 'ratio'],
+  detections: ['mean', 'count', 'rate', 'ratio'],
+  'class-detections': ['ratio'],
 };
 
 /** Needs a baseline to mean anything. */
@@ -123,6 +128,11 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   { id: 'malformed-output', name: 'Malformed model output', metric: 'malformed', aggregation: 'count', window: MIN, comparator: '>', threshold: 0, for: 0, severity: 'critical' },
   { id: 'frame-frozen', name: 'The picture has stopped changing (frozen feed)', metric: 'changed', aggregation: 'ratio', window: 10 * S, comparator: '<', threshold: 0.25, clear: 0.5, for: 5 * S, severity: 'critical' },
   { id: 'fps-drop', name: 'Frame rate below half the baseline', metric: 'fps', aggregation: 'ratio', window: MIN, comparator: '<', threshold: 0.5, clear: 0.7, for: MIN, severity: 'warning' },
+  // does the model still see: the detection rate against the baseline's
+  { id: 'detections-collapse', name: 'The model has stopped seeing: detections collapsed', metric: 'detections', aggregation: 'ratio', window: 10 * S, comparator: '<', threshold: 0.1, clear: 0.3, for: 0, severity: 'critical' },
+  { id: 'detections-drop', name: 'Detections per frame below half the baseline', metric: 'detections', aggregation: 'ratio', window: 2 * MIN, comparator: '<', threshold: 0.5, clear: 0.65, for: MIN, severity: 'warning' },
+  { id: 'detections-surge', name: 'Detections per frame above twice the baseline', metric: 'detections', aggregation: 'ratio', window: 2 * MIN, comparator: '>', threshold: 2, clear: 1.6, for: MIN, severity: 'warning' },
+  { id: 'class-detections-drop', name: "A class's detections below a quarter of the baseline", metric: 'class-detections', aggregation: 'ratio', window: 2 * MIN, comparator: '<', threshold: 0.25, clear: 0.4, for: MIN, severity: 'warning' },
   // latency
   { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
   { id: 'latency-total-creep', name: 'End-to-end p95 latency 1.5× the baseline', metric: 'latency.total', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },

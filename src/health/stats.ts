@@ -181,3 +181,19 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   const std = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
   return { mean, std };
 }
+
+/**
+ * The p-quantile of a Poisson distribution with mean `mean`: the smallest count whose cumulative probability
+ * is ≥ p (exact sums up to a mean of 200, a continuity-corrected normal approximation past it).
+ */
+export function poissonQuantile(mean: number, p: number): number {
+  if (!(mean > 0)) return 0;
+  if (mean > 200) return Math.max(0, Math.ceil(mean + normalQuantile(p) * Math.sqrt(mean) - 0.5));
+  let term = Math.exp(-mean), cdf = term, k = 0;
+  while (cdf < p && k < 10_000) {
+    k++;
+    term *= mean / k;
+    cdf += term;
+  }
+  return k;
+}

@@ -34,6 +34,11 @@ export interface HealthOptions {
 export interface Baseline {
   mv: string;
   camera: string;
+  /**
+   * the deployment it was learnt on: the model file and its manifest together (inference/deployment.ts); absent
+   * in baselines stored before deployments were told apart, which the first deployment seen then adopts
+   */
+  deployment?: string;
   location?: string;
   createdAt: number;
   from: number;
@@ -61,9 +66,31 @@ export interface Baseline {
    * in baselines stored before it was kept
    */
   wander?: Record<string, number>;
+  /**
+   * per window (`windowMs`), its frames and detections, and per class (the 20 most frequent classes) its
+   * detections: the rate rules' reference for the quietest and busiest stretches (evaluate.ts); absent in
+   * baselines stored before it was kept
+   */
+  rates?: { frames: number[]; detections: number[]; classes: Record<number, number[]> };
 }
 
+/** Which part most likely broke (health/cause.ts). */
+export const CAUSES = ['camera', 'scene', 'model', 'runtime'] as const;
+export type Cause = (typeof CAUSES)[number];
+
 export type AlertState = 'inactive' | 'pending' | 'firing';
+
+/** A rule's new value for a stream (NaN: no data) and the threshold in force. */
+export interface Reading {
+  value: number;
+  threshold: number;
+  /** decides resolution instead of `value` when given (control charts: the present sample, not the chart's memory) */
+  clear?: number;
+  /** per-class rules: the class the value comes from */
+  classId?: number;
+  /** no value because the model output no detections while frames flowed and the baseline expects some */
+  silent?: boolean;
+}
 
 /** One rule's latest evaluation for one stream: the drift signals and vitals the panel shows. */
 export interface Signal {
@@ -75,7 +102,11 @@ export interface Signal {
   value: number;
   /** the threshold in force (distribution tests: raised to their chance level for the sample sizes) */
   threshold: number;
-  status: 'ok' | 'warn' | 'alert' | 'learning' | 'no-data';
+  /**
+   * `silent`: an output-derived signal (confidence, class mix) with no detections to read while frames flow
+   * and the baseline expects some — an alarm in itself, not a lack of data
+   */
+  status: 'ok' | 'warn' | 'alert' | 'silent' | 'learning' | 'no-data';
   state: AlertState;
   /** per-class rules (class-confidence): the class the value comes from (the one furthest past its threshold) */
   classId?: number;
@@ -103,6 +134,10 @@ export interface AlertEvent {
   t: number;
   /** when the condition started (firing) or the alert fired (resolved) */
   since: number;
+  /** which part most likely broke, from which signals moved together (health/cause.ts) */
+  cause?: Cause;
+  /** the evidence for the cause, one line (≤ 300 characters) */
+  evidence?: string;
 }
 
 /** A periodic sample from the page running a monitor: heap, long tasks, and whether frames flowed. */
@@ -133,7 +168,16 @@ export interface Vitals {
   camera_id: string;
   location?: string;
   t: number;
-  baseline: { state: 'learning' | 'ready'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number };
+  /**
+   * `comparing`: a new deployment runs against the previous deployment's baseline (`previous`) while it learns
+   * its own (`progress`); it keeps its own only once no alert fires
+   */
+  baseline: {
+    state: 'learning' | 'ready' | 'comparing'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number;
+    deployment?: string; previous?: { mv: string; deployment?: string };
+  };
+  /** detections per frame over the last minute and in the baseline (NaN without frames or baseline) */
+  detections: { perFrame: number; baselinePerFrame: number; frames: number };
   latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
   reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
   confidence: {

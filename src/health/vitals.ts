@@ -9,6 +9,9 @@ import type { Signal, Vitals } from './types.ts';
 import { uptimeOf } from './uptime.ts';
 import { chartValue, covered, HOUR, lastWins, meanThumb, mergeWins, MINUTE, type Stream } from './windows.ts';
 
+/** How far the stream's own baseline capture has come (0–1). */
+const progress = (s: Stream, cfg: Settings) => (s.capture.length ? Math.min(1, (s.capture.length * cfg.windowMs) / cfg.baselineMs) : 0);
+
 /** Error kinds (see errorKind) that are malformed outputs rather than failed runs. */
 const MALFORMED_KINDS = ['non-finite', 'wrong-shape', 'empty-output', 'box-out-of-frame', 'missing-output', 'other'];
 
@@ -90,9 +93,12 @@ export function streamVitals(s: Stream, cfg: Settings, signals: Signal[], now?: 
     camera_id: s.camera,
     ...(s.location ? { location: s.location } : {}),
     t: end,
-    baseline: b
-      ? { state: 'ready', source: b.source, createdAt: b.createdAt, from: b.from, to: b.to, frames: b.frames, progress: 1 }
-      : { state: 'learning', progress: s.capture.length ? Math.min(1, (s.capture.length * cfg.windowMs) / cfg.baselineMs) : 0 },
+    baseline: b && s.comparing
+      ? { state: 'comparing', source: b.source, createdAt: b.createdAt, from: b.from, to: b.to, frames: b.frames, progress: progress(s, cfg), ...(s.deployment ? { deployment: s.deployment } : {}), previous: { mv: s.comparing.mv, ...(s.comparing.deployment ? { deployment: s.comparing.deployment } : {}) } }
+      : b
+        ? { state: 'ready', source: b.source, createdAt: b.createdAt, from: b.from, to: b.to, frames: b.frames, progress: 1, ...(b.deployment ? { deployment: b.deployment } : {}) }
+        : { state: 'learning', progress: progress(s, cfg), ...(s.deployment ? { deployment: s.deployment } : {}) },
+    detections: { perFrame: r.valid ? r.detections / r.valid : NaN, baselinePerFrame: b?.rollup.valid ? b.rollup.detections / b.rollup.valid : NaN, frames: r.valid },
     latency,
     reliability: {
       frames: r.frames,

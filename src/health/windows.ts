@@ -8,7 +8,7 @@ import { addChanges, type ChangeCounts, type Picture } from './frozen.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
 import type { Cusum, Ewma } from './stats.ts';
-import type { AlertState, Baseline, ChartMetric, ResourceSample, Signal } from './types.ts';
+import type { AlertState, Baseline, Cause, ChartMetric, ResourceSample, Signal } from './types.ts';
 
 const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
 
@@ -44,7 +44,7 @@ export interface Stream {
   /** minutes before this are in `minutes` */
   minutesTo: number;
   charts: Map<string, Ewma | Cusum>;
-  alerts: Map<string, { state: AlertState; since: number }>;
+  alerts: Map<string, { state: AlertState; since: number; cause?: Cause; evidence?: string }>;
   signals: Map<string, Signal>;
   lastFrameT: number;
   /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
@@ -52,6 +52,13 @@ export interface Stream {
   samples: ResourceSample[];
   /** the first resource sample of the run (the heap's warm-up is left out of memory-staircase) */
   resourcesFrom?: number;
+  /** the deployment of the stream's latest frame (inference/deployment.ts), when its records say */
+  deployment?: string;
+  /**
+   * a new deployment running against the previous deployment's baseline (`baseline`) while it captures its own,
+   * which it keeps only once no alert fires
+   */
+  comparing?: { mv: string; deployment?: string; since: number };
 }
 
 const tagsCache = new Map<string, { camera: string; location?: string }>();

@@ -7,6 +7,8 @@ import type { Detection } from '../types/detection.ts';
 export interface ReadyInfo extends EngineInfo {
   /** sha256 of the ONNX file */
   modelVersion: string;
+  /** the deployment: the file, its manifest and the score threshold together (deployment.ts) */
+  deployment: string;
   modelId: string;
   modelName: string;
   labels: string[];
@@ -37,6 +39,8 @@ export interface InferenceResult {
   handoffEpoch: number;
   workerDoneEpoch: number;
   modelVersion: string;
+  /** the deployment: the model file and its manifest (and score threshold) together, 12 hex (deployment.ts) */
+  deployment?: string;
   backend: 'webgpu' | 'wasm';
   frame: { width: number; height: number };
   timings: StageTimings;
@@ -55,6 +59,8 @@ export interface FrameFailure {
   id: string;
   t: number;
   modelVersion: string;
+  /** the deployment (deployment.ts) */
+  deployment?: string;
   backend: string;
   /** frames dropped before it */
   dropped: number;

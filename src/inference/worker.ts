@@ -12,6 +12,7 @@ import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
 import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
 import { type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
 import { feedShape, inputSize, padRgb } from './manifest.ts';
+import { deploymentId } from './deployment.ts';
 import type { InferenceResult, ReadyInfo, ResultMessage } from './protocol.ts';
 
 type Tags = ResultMessage['tags'];
@@ -55,6 +56,7 @@ export class InferenceWorker {
     this.threads = threads;
     try {
       this.model = await loadModel(manifestUrl, progress, bundled);
+      this.dp = undefined;
       this.engine = await Engine.create(this.model, backend, progress, threads);
     } catch (e) {
       // Comlink passes an Error on as name/message only: throw plain data so the code survives.
@@ -64,6 +66,7 @@ export class InferenceWorker {
     return {
       ...this.engine.info,
       modelVersion: this.model.version,
+      deployment: this.deployment()!,
       modelId: m.id,
       modelName: m.name,
       labels: m.labels,
@@ -99,6 +102,14 @@ export class InferenceWorker {
 
   setThreshold(t: number) {
     this.threshold = t;
+    this.dp = undefined;
+  }
+
+  /** the deployment id of the model, its manifest and the threshold (deployment.ts), kept until one changes */
+  private dp?: string;
+  private deployment(): string | undefined {
+    if (!this.model) return undefined;
+    return (this.dp ??= deploymentId(this.model.version, this.model.manifest, this.threshold));
   }
 
   /** Decodes detections down to `floor` (below the threshold) for the close-to-threshold flag rules; undefined: none. */
@@ -144,7 +155,7 @@ export class InferenceWorker {
     if (!this.storePort || !this.model) return undefined;
     const t = p.captureEpoch ?? p.handoffEpoch;
     const id = uuidv7(Math.floor(t));
-    const failure = { id, t: Math.round(t), modelVersion: this.model.version, backend: this.engine?.info.backend ?? '', dropped: p.dropped, error: code };
+    const failure = { id, t: Math.round(t), modelVersion: this.model.version, deployment: this.deployment(), backend: this.engine?.info.backend ?? '', dropped: p.dropped, error: code };
     this.storePort.postMessage({ src: this.sourceId, tags: this.tags, failure } satisfies ResultMessage);
     return id;
   }
@@ -285,6 +296,7 @@ export class InferenceWorker {
       handoffEpoch: p.handoffEpoch,
       workerDoneEpoch: epochNow(),
       modelVersion: model.version,
+      deployment: this.deployment(),
       backend: engine.info.backend,
       frame: { width, height },
       timings: {

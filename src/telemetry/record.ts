@@ -48,6 +48,8 @@ export interface FrameRecord {
   th?: Uint8Array;
   /** tag combination key (see tagKey) */
   g: string;
+  /** the deployment (model file and manifest together, 12 hex: inference/deployment.ts), when the worker says */
+  dp?: string;
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -127,6 +129,7 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
   // sort by (class, bin) in one pass: bins are < 64, so classId·64 + bin orders by class first
   if (n) rec.h = r.detections.map((d) => d.classId * 64 + confidenceBin(d.score)).sort((a, b) => a - b).map((x) => x % 64);
   if (r.malformed) rec.m = r.malformed;
+  if (r.deployment) rec.dp = r.deployment;
   if (r.image) {
     rec.i = { br: r2(r.image.brightness), co: r2(r.image.contrast), sa: r3(r.image.saturation), sh: r2(r.image.sharpness) };
     rec.th = r.image.thumb;
@@ -137,5 +140,5 @@ export function toFrameRecord(r: InferenceResult, src: string, tags: Tags): Fram
 /** A frame that produced no result → its frame record (its error kind; the stages timed before it failed). */
 export function failureRecord(f: FrameFailure, src: string, tags: Tags): FrameRecord {
   const l = STAGES.map((s) => (typeof f.timings?.[s] === 'number' ? f.timings[s]! : -1));
-  return { id: f.id, t: f.t, src, mv: shortVersion(f.modelVersion), b: f.backend, l, d: f.dropped, k: [], s: [], e: f.error, g: tagKey(tags) };
+  return { id: f.id, t: f.t, src, mv: shortVersion(f.modelVersion), b: f.backend, l, d: f.dropped, k: [], s: [], e: f.error, g: tagKey(tags), ...(f.deployment ? { dp: f.deployment } : {}) };
 }

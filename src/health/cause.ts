@@ -1,0 +1,89 @@
+/**
+ * A probable cause for an alert — camera, scene, model or runtime — from which of the stream's signals moved
+ * together when it fired, with the evidence in one line. Pure: reads a stream's latest signals, baseline
+ * thumbnail and deployment state.
+ */
+import { sceneDistance, THUMB } from '../capture/image-stats.ts';
+import type { AlertRule, Metric } from './rules.ts';
+import type { Cause, Reading, Signal } from './types.ts';
+import { meanThumb, mergeWins, type Stream } from './windows.ts';
+
+/** Which part a metric watches. */
+export function partOf(metric: Metric): Cause {
+  switch (metric) {
+    case 'brightness': case 'contrast': case 'saturation': case 'sharpness': case 'changed': case 'frames':
+      return 'camera';
+    case 'scene': case 'classes':
+      return 'scene';
+    case 'detections': case 'class-detections': case 'confidence': case 'class-confidence': case 'malformed':
+      return 'model';
+    default:
+      return 'runtime'; // latency, success, errors, fps, dropped, heap, long tasks
+  }
+}
+
+const fmt = (x: number) => (!Number.isFinite(x) ? '–' : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** "rule value past threshold", or "rule: no detections" for a silent signal. */
+const said = (x: Pick<Signal, 'rule' | 'value' | 'threshold' | 'status'>) => (x.status === 'silent' ? `${x.rule}: no detections` : `${x.rule} ${fmt(x.value)} (threshold ${fmt(x.threshold)})`);
+
+/**
+ * Where the view moved by a few thumbnail pixels (the camera bumped) rather than changed (a different scene):
+ * the shift (in thumbnail pixels, 1/16 of the frame) whose overlap matches the baseline best, when it explains
+ * at least half the distance. Undefined where no shift does.
+ */
+export function viewShift(now: ArrayLike<number>, ref: ArrayLike<number>, max = 3): { dx: number; dy: number; distance: number; unshifted: number } | undefined {
+  const d0 = sceneDistance(now, ref);
+  let best = { dx: 0, dy: 0, distance: d0 };
+  for (let dy = -max; dy <= max; dy++)
+    for (let dx = -max; dx <= max; dx++) {
+      if (!dx && !dy) continue;
+      const a: number[] = [], b: number[] = [];
+      for (let y = Math.max(0, -dy); y < Math.min(THUMB, THUMB - dy); y++)
+        for (let x = Math.max(0, -dx); x < Math.min(THUMB, THUMB - dx); x++) {
+          a.push(now[y * THUMB + x]!);
+          b.push(ref[(y + dy) * THUMB + x + dx]!);
+        }
+      const d = sceneDistance(a, b);
+      if (d < best.distance) best = { dx, dy, distance: d };
+    }
+  return (best.dx || best.dy) && best.distance < d0 / 2 ? { ...best, unshifted: d0 } : undefined;
+}
+
+/**
+ * The probable cause of `rule` firing on `s` with `reading`, and its evidence. Camera rules blame the camera;
+ * a scene or output rule blames the camera when image signals moved with it (or the view only shifted), the
+ * scene when the scene moved with an output rule, and the model when image and scene are healthy or a new
+ * deployment runs against the previous one's baseline; runtime rules blame the runtime (a new deployment's
+ * latency, the model).
+ */
+export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric'>, reading: Reading): { cause: Cause; evidence: string } {
+  const off = [...s.signals.values()].filter((x) => x.rule !== rule.id && (x.status === 'warn' || x.status === 'alert' || x.status === 'silent'));
+  const camera = off.filter((x) => partOf(x.metric) === 'camera');
+  const scene = off.filter((x) => partOf(x.metric) === 'scene');
+  const self = said({ rule: rule.id, value: reading.value, threshold: reading.threshold, status: reading.silent ? 'silent' : 'alert' });
+  const also = (xs: Signal[]) => (xs.length ? `; moved with it: ${xs.slice(0, 3).map(said).join(', ')}${xs.length > 3 ? ` and ${xs.length - 3} more` : ''}` : '');
+  const deployed = s.comparing ? `new deployment ${s.deployment ?? s.mv} against the previous deployment's baseline (${s.comparing.deployment ?? s.comparing.mv})` : '';
+  const part = partOf(rule.metric);
+  const line = (cause: Cause, text: string) => ({ cause, evidence: text.length > 300 ? `${text.slice(0, 299)}…` : text });
+  if (part === 'camera') return line('camera', `${self}${also(camera)}`);
+  if (part === 'runtime') return deployed && rule.metric.startsWith('latency.') ? line('model', `${deployed}: ${self}`) : line('runtime', `${self}${also(off.filter((x) => partOf(x.metric) === 'runtime'))}`);
+  if (part === 'scene') {
+    if (camera.length) return line('camera', `${self}, with the image${also(camera)}`);
+    const shift = rule.metric === 'scene' ? shiftOf(s) : undefined;
+    if (shift) return line('camera', `${self}: the view moved by ${shift.dx}, ${shift.dy} sixteenths of the frame (a bumped camera), image statistics healthy`);
+    return line('scene', `${self}, image healthy${also(scene)}`);
+  }
+  if (deployed) return line('model', `${deployed}: ${self}${also(off)}`);
+  if (camera.length) return line('camera', `${self}, with the image${also(camera)}`);
+  if (scene.length) return line('scene', `${self}, with the scene${also(scene)}`);
+  return line('model', `${self}; image and scene healthy`);
+}
+
+/** The view's shift over the last two windows against the baseline's thumbnail (see viewShift). */
+function shiftOf(s: Stream) {
+  const ref = s.baseline?.thumb;
+  const recent = s.recent.slice(-2);
+  const now = recent.length ? meanThumb(mergeWins(recent, recent[0]!.start)) : null;
+  return ref && now ? viewShift(now, ref) : undefined;
+}
