@@ -197,6 +197,21 @@ describe('alert payloads', () => {
     expect(text.match(/</g)).toHaveLength(1); // the panel link alone
   });
 
+  it('carry the probable cause: a cause label and the evidence for Alertmanager, fields in the JSON, an escaped line for Slack; nothing without one', () => {
+    const why = { ...a, state: 'firing' as const, cause: 'model' as const, evidence: 'confidence and class mix moved together <!channel> & co' };
+    const am = alertmanagerAlert(why, ctx, 1_000_000);
+    expect(am.labels).toMatchObject({ alertname: 'drift', cause: 'model' });
+    expect(am.annotations.description).toBe(`Rule drift: value 0.2 (threshold 0.3) on camera cam-1 of device dev-1. Probable cause: model (${why.evidence})`);
+    expect(am.annotations.evidence).toBe(why.evidence);
+    expect(webhookEvent(why, ctx)).toMatchObject({ cause: 'model', evidence: why.evidence });
+    expect(slackMessage(why, ctx).text).toBe(`🔴 FIRING Rule drift — device dev-1 camera cam-1: value 0.2 (threshold 0.3) <${ctx.panel}>\nProbable cause: model (confidence and class mix moved together &lt;!channel&gt; &amp; co)`);
+    // an alert from a page without causes: as before
+    expect(alertmanagerAlert(a, ctx, 1_000_000).labels).not.toHaveProperty('cause');
+    expect(alertmanagerAlert(a, ctx, 1_000_000).annotations).not.toHaveProperty('evidence');
+    expect(webhookEvent(a, ctx)).not.toHaveProperty('cause');
+    expect(slackMessage(a, ctx).text).not.toContain('\n');
+  });
+
   it('back off exponentially with jitter, capped, and read Retry-After', () => {
     expect(backoff(1, 1000, 300_000, 0)).toBe(500);
     expect(backoff(1, 1000, 300_000, 1)).toBe(1000);
@@ -296,6 +311,56 @@ describe('alert forwarding with a real Alertmanager and webhooks', () => {
     const targets = await forwarding(fleet);
     expect(targets.map((x) => [x.name, x.url])).toEqual([['alertmanager', am.url], ['webhook', `${hook.url}/hook`]]);
     expect(targets.every((x) => x.deadLetters === 0 && x.delivered >= 2)).toBe(true);
+  });
+
+  it('an alert with a probable cause, through ingest: label cause in Alertmanager (its resolve too), the evidence escaped on Slack, kept on /v1/alerts; none without; cause bogus is a 400', async () => {
+    const slack = new Receiver();
+    await slack.listen(0);
+    const server = await startServer({ ...fleetEnv, FLEET_WEBHOOK_URL: `${slack.url}/slack`, FLEET_WEBHOOK_FORMAT: 'slack', FLEET_INTERVAL_MS: '60000' });
+    try {
+      const t = Date.now() - 1000;
+      const evidence = 'confidence fell and the class mix moved while the image statistics held <!channel>';
+      const why = { ...alert('drift', 'cam-1', 'firing', t, 'c-fire'), cause: 'model' as const, evidence };
+      const old = alert('blur', 'cam-2', 'firing', t, 'c-old');
+      await send(server, batch('kiosk-c', 1, [], { alerts: [why, old] }, 'dev-c'));
+
+      const [inAm] = await until(() => am.alerts('source="kiosk-c"', 'alertname="drift"'), 'the alert with a cause in Alertmanager');
+      expect(inAm.labels).toEqual({ alertname: 'drift', severity: 'warning', device: 'dev-c', source: 'kiosk-c', camera_id: 'cam-1', location: 'line-3', model_version: MV, cause: 'model' });
+      expect(inAm.annotations).toMatchObject({ description: `Rule drift: value 0.2 (threshold 0.3) on camera cam-1 of device dev-c. Probable cause: model (${evidence})`, evidence });
+      const [oldInAm] = await until(() => am.alerts('source="kiosk-c"', 'alertname="blur"'), 'the alert without a cause in Alertmanager');
+      expect(oldInAm.labels).not.toHaveProperty('cause');
+      expect(oldInAm.annotations).not.toHaveProperty('evidence');
+
+      const [fired] = await until(() => slack.ok('kiosk-c:c-fire:webhook'), 'the Slack message');
+      const text = fired!.body.text as string;
+      expect(text.split('\n')).toEqual([expect.stringMatching(/^🔴 FIRING Rule drift — device dev-c camera cam-1: /), 'Probable cause: model (confidence fell and the class mix moved while the image statistics held &lt;!channel&gt;)']);
+      expect(text).not.toContain('<!channel>');
+      const [plain] = await until(() => slack.ok('kiosk-c:c-old:webhook'), 'the Slack message without a cause');
+      expect(plain!.body.text).not.toMatch(/cause|\n/i);
+
+      const { body: history } = await getJson(server.url, TOKEN, '/v1/alerts?source=kiosk-c');
+      expect(history.rows.find((r: any) => r.id === 'c-fire')).toMatchObject({ cause: 'model', evidence });
+      expect(history.rows.find((r: any) => r.id === 'c-old')).not.toHaveProperty('cause');
+
+      // a resolve without a cause ends the alert that fired with one (the same label set in Alertmanager)
+      await until(async () => (await forwarding(server)).find((x) => x.name === 'alertmanager')!.delivered >= 2, 'both alerts delivered to Alertmanager');
+      await send(server, batch('kiosk-c', 2, [], { alerts: [{ ...alert('drift', 'cam-1', 'resolved', Date.now() - 500, 'c-res'), since: t }] }, 'dev-c'));
+      await until(async () => (await forwarding(server)).find((x) => x.name === 'alertmanager')!.delivered >= 3, 'the resolve delivered to Alertmanager');
+      // ended at once (a resolve under another label set would leave it active until its resolve_timeout, 5 s)
+      expect(await am.alerts('source="kiosk-c"', 'alertname="drift"')).toEqual([]);
+      const [res] = await until(() => notes('kiosk-c', 'drift', 'resolved'), "Alertmanager's resolved notification");
+      expect(res!.body.alerts.find((x: any) => x.labels.alertname === 'drift').labels.cause).toBe('model');
+
+      const bogus = batch('kiosk-c', 3, [], { alerts: [{ ...why, id: 'c-bogus', cause: 'bogus' as 'model' }] }, 'dev-c');
+      const refused = await post(server.url, TOKEN, JSON.stringify(bogus));
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toMatch(/alerts\.0\.cause/);
+      const long = batch('kiosk-c', 3, [], { alerts: [{ ...why, id: 'c-long', evidence: 'x'.repeat(301) }] }, 'dev-c');
+      expect((await post(server.url, TOKEN, JSON.stringify(long))).status).toBe(400);
+      expect((await getJson(server.url, TOKEN, '/v1/alerts?source=kiosk-c')).body.rows.map((r: any) => r.id).sort()).toEqual(['c-fire', 'c-old', 'c-res']);
+    } finally {
+      await Promise.allSettled([server.stop(), slack.close()]);
+    }
   });
 
   it('a webhook answering 500 (Retry-After: 1) then 200 gets the event exactly once, a second later', async () => {

@@ -34,7 +34,7 @@ function base(seq: number, source = 'fuzz-a', seed = 1, cameras = ['cam-1', 'cam
   const baselineRollup = rollups.reduce((m, r) => mergeRollup(m, r), emptyRollup('1m', rollups[0]!.start, MV, rollups[0]!.g));
   const det = { classId: 0, label: 'person', score: 0.8, box: [1, 2, 30, 40] as [number, number, number, number] };
   return batch(source, seq, rollups, {
-    alerts: [{ ...alert('class-drop', cameras[0]!, 'firing', T0 + seed * MIN, `019a0000-0000-7000-8000-${String(seed).padStart(12, '0')}`), classId: 0 }],
+    alerts: [{ ...alert('class-drop', cameras[0]!, 'firing', T0 + seed * MIN, `019a0000-0000-7000-8000-${String(seed).padStart(12, '0')}`), classId: 0, cause: 'model', evidence: `class mix moved, image statistics held ${HTML}` }],
     flagged: [{
       id: `019a0000-0000-7000-9000-${String(seed).padStart(12, '0')}`, t: T0 + seed * MIN, flaggedAt: T0 + seed * MIN + 5, src: 'mon-0',
       tags: { camera_id: cameras[0]!, location: 'line-3' }, mv: MV, backend: 'wasm', width: 640, height: 480,
@@ -46,7 +46,7 @@ function base(seq: number, source = 'fuzz-a', seed = 1, cameras = ['cam-1', 'cam
 
 type Path = (string | number)[];
 const RECORDS = new Set(['tags', 'conf', 'errors', 'classes', 'classScore', 'img', 'gauge', 'cc']);
-const OPTIONAL = new Set(['device_id', 'classId', 'location', 'nearMisses', 'malformed', 'error', 'hash', 'jpeg', 'modelId', 'cc', 'gauge']);
+const OPTIONAL = new Set(['device_id', 'classId', 'cause', 'evidence', 'location', 'nearMisses', 'malformed', 'error', 'hash', 'jpeg', 'modelId', 'cc', 'gauge']);
 /** counts (integers in [0, 1e13]) */
 const COUNTS = new Set(['frames', 'valid', 'malformed', 'dropped', 'detections', 'scoredFrames', 'bytes']);
 /** epoch ms (integers in [0, 8.64e15]) */
@@ -143,6 +143,8 @@ function mutations(): Case[] {
   add('rollup res 1h', (b) => void ((b.rollups[0] as { res: string }).res = '1h'));
   add('alert severity', (b) => void ((b.alerts[0] as { severity: string }).severity = 'fatal'));
   add('alert state', (b) => void ((b.alerts[0] as { state: string }).state = 'pending'));
+  add('alert cause bogus', (b) => void ((b.alerts[0] as { cause: string }).cause = 'bogus'));
+  add('alert evidence 301 chars', (b) => void (b.alerts[0]!.evidence = 'a'.repeat(301)));
   add('jpeg not base64', (b) => void (b.flagged[0]!.jpeg = '<html>'));
   add('hash too short', (b) => void (b.flagged[0]!.hash = 'abc'));
   add('score > 1', (b) => void (b.flagged[0]!.detections[0]!.score = 1.5));
@@ -291,6 +293,8 @@ describe('fleet server: 1,000+ bad requests', () => {
       expect(batches).toEqual(valid.map((b) => ({ source: b.source.id, seq: b.seq })).sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.seq - b.seq)));
       expect(d.prepare('SELECT id FROM sources ORDER BY id').pluck().all()).toEqual(['fuzz-a', 'fuzz-b']);
       expect(d.prepare('SELECT count(*) FROM alerts').pluck().get()).toBe(valid.length);
+      // each alert's probable cause and evidence kept as sent (its HTML too: it is text)
+      expect((d.prepare('SELECT data FROM alerts').pluck().all() as string[]).map((j) => JSON.parse(j).evidence)).toEqual(valid.map((b) => b.alerts[0]!.evidence));
       expect(d.prepare('SELECT count(*) FROM flagged').pluck().get()).toBe(valid.length);
     } finally {
       d.close();

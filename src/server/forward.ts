@@ -17,7 +17,8 @@
  * Alertmanager forgets a firing alert after its resolve_timeout unless it is posted again: every
  * FLEET_ALERTMANAGER_REPEAT_MS the worker re-posts every firing alert in alert_state (best effort: not queued,
  * not counted; alerts with queued rows are left to those). Out-of-order changes (older than the alert's state)
- * go to the webhook only. Resolved alerts carry endsAt (at most now).
+ * go to the webhook only. Resolved alerts carry endsAt (at most now), and the `cause` label of the firing they end
+ * (forward/queue.ts withFiringCause: one label set, one alert in Alertmanager).
  *
  * Device down: every max(5 s, interval / 4) a source silent for more than 3 intervals (counting from the
  * server's start, so the server's own downtime is no one's outage) gets a `device-down` alert (critical, camera
@@ -35,7 +36,7 @@ import type { FleetDb, IngestEvent } from './db.ts';
 import { checkDevices, downAlert, resolveDown } from './forward/device-down.ts';
 import { type AlertContext, alertmanagerAlert, panelLink, slackMessage, webhookEvent } from './forward/formats.ts';
 import { Lane } from './forward/lane.ts';
-import { alertKey, type Log, queueRow } from './forward/queue.ts';
+import { alertKey, type Log, queueRow, withFiringCause } from './forward/queue.ts';
 import { st } from './forward/statements.ts';
 import { targetsOf } from './forward/targets.ts';
 
@@ -102,7 +103,7 @@ export class Forwarder {
       if (t.name === 'otlp') continue; // metrics, not alerts (see ingested)
       if (t.name === 'alertmanager') {
         if (!latest) continue;
-        body = [alertmanagerAlert(a, ctx, now)];
+        body = [alertmanagerAlert(withFiringCause(this.db, ctx.source, a), ctx, now)];
       } else body = this.settings.webhookFormat === 'slack' ? slackMessage(a, ctx) : webhookEvent(a, ctx);
       queueRow(this.db, t.name, alertKey(ctx.source, a), `${ctx.source}:${a.id}:${t.name}`, JSON.stringify(body), now);
       n++;

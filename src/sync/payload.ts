@@ -128,6 +128,9 @@ export const RollupSchema = v.strictObject({
   last: bound,
 });
 
+/** An alert's probable causes (AlertEvent.cause, health/cause.ts). */
+const causes = ['camera', 'scene', 'model', 'runtime'] as const satisfies readonly NonNullable<AlertEvent['cause']>[];
+
 export const AlertSchema = v.strictObject({
   id,
   rule: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/i)),
@@ -142,6 +145,9 @@ export const AlertSchema = v.strictObject({
   location: v.optional(text(LIMITS.tagLength)),
   t: time,
   since: time,
+  /** which part most likely broke (health/cause.ts) and the evidence for it, one line */
+  cause: v.optional(v.picklist(causes)),
+  evidence: v.optional(text(300)),
 });
 
 const box = v.tuple([finite, finite, finite, finite]);

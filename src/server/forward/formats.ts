@@ -34,6 +34,10 @@ export interface WebhookEvent {
   time: string;
   since: string;
   panel: string;
+  /** which part most likely broke: camera, scene, model or runtime */
+  cause?: NonNullable<AlertEvent['cause']>;
+  /** the evidence for the cause, one line */
+  evidence?: string;
 }
 
 /** Who an alert is about, and the link to its device's panel. */
@@ -52,9 +56,17 @@ const fmt = (n: number) => (Number.isFinite(n) ? String(+n.toPrecision(4)) : 'n/
 const iso = (t: number) => new Date(t).toISOString();
 const finite = (n: number) => (Number.isFinite(n) ? n : null);
 
-/** "<name>: value V (threshold T) on camera C of device D". */
+/** "Probable cause: C (evidence)", "Evidence: E", or '' when the alert has neither (line breaks in the evidence become spaces). */
+export function causeText(a: Pick<AlertEvent, 'cause' | 'evidence'>): string {
+  const evidence = a.evidence?.replace(/[\r\n]+/g, ' ');
+  if (!a.cause) return evidence ? `Evidence: ${evidence}` : '';
+  return `Probable cause: ${a.cause}${evidence ? ` (${evidence})` : ''}`;
+}
+
+/** "<name>: value V (threshold T) on camera C of device D", then ". Probable cause: C (evidence)" when known. */
 export function describeAlert(a: AlertEvent, ctx: AlertContext): string {
-  return `${a.name}: value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) on ${a.camera_id ? `camera ${a.camera_id} of ` : ''}device ${ctx.device}`;
+  const cause = causeText(a);
+  return `${a.name}: value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) on ${a.camera_id ? `camera ${a.camera_id} of ` : ''}device ${ctx.device}${cause ? `. ${cause}` : ''}`;
 }
 
 /**
@@ -70,7 +82,9 @@ export function alertmanagerAlert(a: AlertEvent, ctx: AlertContext, now = Date.n
   put('location', a.location);
   put('model_version', shortVersion(a.mv));
   if (a.classId !== undefined) labels.class_id = String(a.classId);
-  const annotations = { summary: a.name, description: describeAlert(a, ctx), value: fmt(a.value), threshold: fmt(a.threshold), panel: ctx.panel };
+  put('cause', a.cause);
+  const annotations: Record<string, string> = { summary: a.name, description: describeAlert(a, ctx), value: fmt(a.value), threshold: fmt(a.threshold), panel: ctx.panel };
+  if (a.evidence) annotations.evidence = a.evidence;
   if (a.state === 'firing') return { labels, annotations, startsAt: iso(a.since || a.t), generatorURL: ctx.panel };
   const end = Math.min(a.t, now);
   return { labels, annotations, startsAt: iso(Math.min(a.since || end, end)), endsAt: iso(end), generatorURL: ctx.panel };
@@ -96,15 +110,18 @@ export function webhookEvent(a: AlertEvent, ctx: AlertContext): WebhookEvent {
     time: iso(a.t),
     since: iso(a.since),
     panel: ctx.panel,
+    ...(a.cause ? { cause: a.cause } : {}),
+    ...(a.evidence ? { evidence: a.evidence } : {}),
   };
 }
 
 /** Text a device sent, as Slack's message format takes it: `&`, `<` and `>` escaped, so a camera tag cannot become a mention (`<!channel>`, `<@U…>`) or a link. */
 const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** An alert state change as a Slack-compatible message (what devices sent escaped; the panel link is ours). */
+/** An alert state change as a Slack-compatible message (what devices sent escaped; the panel link is ours), the probable cause and its evidence on a second line. */
 export function slackMessage(a: AlertEvent, ctx: AlertContext): { text: string } {
   const head = a.state === 'firing' ? '🔴 FIRING' : '✅ RESOLVED';
   const camera = a.camera_id ? ` camera ${slackText(a.camera_id)}` : '';
-  return { text: `${head} ${slackText(a.name)} — device ${slackText(ctx.device)}${camera}: value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) <${ctx.panel}>` };
+  const cause = causeText(a);
+  return { text: `${head} ${slackText(a.name)} — device ${slackText(ctx.device)}${camera}: value ${fmt(a.value)} (threshold ${fmt(a.threshold)}) <${ctx.panel}>${cause ? `\n${slackText(cause)}` : ''}` };
 }

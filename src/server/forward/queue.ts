@@ -119,6 +119,20 @@ export function settle(db: FleetDb, settings: ForwardConfig, log: Log, t: Target
   })();
 }
 
+/**
+ * A resolve as Alertmanager must get it: with the cause (a label) and evidence of the firing it ends (the source's
+ * firing event of the same rule, camera and class at the resolve's `since`), so that both have one label set — one
+ * alert there. Firing events, and resolves whose firing is not kept, are returned as they are.
+ */
+export function withFiringCause(db: FleetDb, source: string, a: AlertEvent): AlertEvent {
+  if (a.state !== 'resolved') return a;
+  const rows = st(db, 'SELECT data FROM alerts WHERE t = ? AND source = ? AND rule = ? AND camera_id = ?').pluck().all(a.since, source, a.rule, a.camera_id) as string[];
+  const firing = rows.map((r) => JSON.parse(r) as AlertEvent).find((f) => f.state === 'firing' && f.classId === a.classId);
+  if (!firing) return a;
+  const { cause: _c, evidence: _e, ...rest } = a;
+  return { ...rest, ...(firing.cause ? { cause: firing.cause } : {}), ...(firing.evidence ? { evidence: firing.evidence } : {}) };
+}
+
 /** Every firing alert as Alertmanager takes it, but those with rows still queued for it (they go with those). */
 export function firingForAlertmanager(db: FleetDb, panel: (source: string) => string): AlertmanagerAlert[] {
   const queued = new Set(st(db, "SELECT DISTINCT alert_key FROM outgoing WHERE target = 'alertmanager' AND state = 'pending'").pluck().all() as string[]);
