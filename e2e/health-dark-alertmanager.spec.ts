@@ -60,7 +60,7 @@ test('the darkened clip’s alert reaches Alertmanager through the server, then 
     const firing = (n: Notification) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === rule && a.labels.device === 'kiosk-dark');
     await expect.poll(() => got.some(firing), { timeout: 30_000 }).toBe(true);
     const sent = got.find(firing)!.alerts.find((a) => a.labels.alertname === rule)!;
-    expect(sent.labels).toMatchObject({ camera_id: 'dock-2', severity: alert.detail.severity, model_version: alert.detail.mv });
+    expect(sent.labels).toMatchObject({ camera_id: 'dock-2', severity: alert.detail.severity, model_version: alert.detail.mv, cause: 'camera' });
     expect(sent.annotations.summary).toBe(alert.detail.name);
     expect(sent.annotations.panel).toContain(`${server.url}/#device=`);
     // Alertmanager itself lists it

@@ -37,7 +37,7 @@ test('darkened footage: a lighting/confidence alert fires within 30 s of the cha
   const delay = (alert.at - change.at) / 1000;
   test.info().annotations.push({ type: 'detection delay (s)', description: delay.toFixed(1) }, { type: 'alert', description: JSON.stringify(alert.detail) });
   expect(delay).toBeLessThanOrEqual(30);
-  expect(alert.detail).toMatchObject({ camera_id: 'dock-1', location: 'line 3', state: 'firing' });
+  expect(alert.detail).toMatchObject({ camera_id: 'dock-1', location: 'line 3', state: 'firing', cause: 'camera' }); // the light changed, not the model
   expect(alert.detail.value).toBeGreaterThanOrEqual(alert.detail.threshold);
   expect(alert.detail.time).toBeGreaterThan(0);
   // the element's API: history and vitals agree

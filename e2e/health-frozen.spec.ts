@@ -17,6 +17,7 @@ test('frozen footage: frame-frozen fires within 30 s of the freeze, none before,
   await page.goto('/?backend=wasm&camera_id=gate-2&baseline_minutes=0.25');
   await waitForEvent(page, 'ready', () => true, 60_000);
   const alert = await waitForEvent(page, 'alert', (e) => e.detail.state === 'firing' && e.detail.ruleId === 'frame-frozen', 150_000);
+  expect(alert.detail.cause).toBe('camera');
   const all = await rec.events();
   const frames = all.filter((e) => e.type === 'inference' && e.detail.image && e.at <= alert.at);
   // the freeze, as the frames tell it: the first of the run of identical pictures the alert fired in

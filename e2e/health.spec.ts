@@ -34,7 +34,7 @@ test('unchanged footage: baseline learnt, drift signals evaluated, zero alerts a
   expect(alerts.map((a) => [a.detail.ruleId, a.detail.state, a.detail.value])).toEqual([]);
   expect(state.v.baseline.state).toBe('ready');
   const byRule = Object.fromEntries(state.signals.map((s) => [s.rule, s]));
-  for (const rule of ['brightness-ewma', 'brightness-cusum', 'confidence-ewma', 'confidence-cusum', 'sharpness-ewma', 'scene-ewma', 'confidence-psi', 'classes-minute', 'latency-creep', 'success-rate'])
+  for (const rule of ['detections-collapse', 'brightness-ewma', 'brightness-cusum', 'confidence-ewma', 'confidence-cusum', 'sharpness-ewma', 'scene-ewma', 'confidence-psi', 'classes-minute', 'latency-creep', 'success-rate'])
     expect(byRule[rule], rule).toMatchObject({ status: 'ok' });
   expect(state.v.reliability.successRate).toBe(1);
   expect(state.v.reliability.fps).toBeGreaterThan(1);

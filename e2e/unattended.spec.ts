@@ -83,6 +83,7 @@ test('camera lost: "camera down" within 1 s, camera-lost, frames-stalled fires; 
   // no frames for over 10 s: the frames-stalled rule fires
   const stalled = await waitForEvent(page, 'alert', (e) => e.detail.rule === 'frames-stalled' && e.detail.state === 'firing', 40_000);
   expect(stalled.at).toBeGreaterThan(down.t0);
+  expect(stalled.detail.cause).toBe('camera');
   const downUptime = await uptime(page);
   expect(downUptime).toBeLessThan(1);
   // the kiosk's periodic attempts found no camera meanwhile (getUserMedia failed): still down, nothing fatal

@@ -58,6 +58,7 @@ describe('detection rate', () => {
     expect(engine.overview().status).toBe('alert');
     const v = engine.vitals()[0]!;
     expect(v.detections.perFrame).toBe(0);
+    expect(v.detections.recentPerFrame).toBe(0);
     expect(v.detections.baselinePerFrame).toBeGreaterThan(2);
     expect(v.confidence.mean).toBeNaN(); // no stale value: there is no confidence to show
   });
@@ -136,6 +137,28 @@ describe('deployments', () => {
     expect(engine.baselines()[0]!.deployment).toBe('aaaaaaaaaaaa');
   });
 
+  it('a short comparison (15-s baseline) that starts mid-window: the window is judged before the new deployment may keep its own baseline, and the old deployment\'s frames in it are not captured', () => {
+    const engine = new HealthEngine({ baselineMs: 15_000 });
+    const got = run(engine, [
+      ...healthRecords(T0, 29.6, {}, { seed: 1, fps: 6, deployment: 'aaaaaaaaaaaa' }),
+      ...healthRecords(T0 + 29_600, 40, { detectionShare: 0 }, { seed: 2, fps: 6, deployment: 'bbbbbbbbbbbb' }),
+    ]);
+    expect(got.baselines.map((b) => b.deployment)).toEqual(['aaaaaaaaaaaa']);
+    const hit = firing(got.alerts).find((a) => a.rule === 'detections-collapse');
+    expect(hit?.cause).toBe('model');
+    expect(engine.vitals()[0]!.baseline.state).toBe('comparing');
+  });
+
+  it('a deployment that sees less is compared for as long as the drop rule needs, however short the baseline (15 s): it fires, and is not learnt first', () => {
+    const engine = new HealthEngine({ baselineMs: 15_000 });
+    const got = run(engine, [
+      ...healthRecords(T0, 60, {}, { seed: 1, deployment: 'aaaaaaaaaaaa' }),
+      ...healthRecords(T0 + 60_000, 4 * 60, { detectionShare: 0.4 }, { seed: 2, deployment: 'eeeeeeeeeeee' }),
+    ]);
+    expect(got.baselines.map((b) => b.deployment)).toEqual(['aaaaaaaaaaaa']);
+    expect(firing(got.alerts).find((a) => a.rule === 'detections-drop')?.cause).toBe('model');
+  });
+
   it('a healthy new deployment learns its own baseline after the comparison, with nothing firing', () => {
     const { engine, alerts, baselines } = blindRun({}, 6, { dp: 'aaaaaaaaaaaa', dp2: 'cccccccccccc' });
     expect(firing(alerts)).toEqual([]);
@@ -181,6 +204,13 @@ describe('probable cause', () => {
     const slow = firing(blindRun({ inference: 280 }, 4).alerts).filter((a) => a.rule.startsWith('latency'));
     expect(slow.length).toBeGreaterThan(0);
     expect(slow.map((a) => a.cause)).toEqual(slow.map(() => 'runtime'));
+  });
+
+  it('a darkened picture that also costs detections and confidence: every alert, the output rules\' too, blames the camera (the image\'s rules are judged first in each window)', () => {
+    const d = firing(blindRun({ brightness: 55, confidenceShift: -0.2, detectionShare: 0.3 }, 4).alerts);
+    expect(d.map((a) => a.rule)).toEqual(expect.arrayContaining(['brightness-cusum', 'detections-drop']));
+    expect(d.filter((a) => a.cause !== 'camera').map((a) => `${a.rule}: ${a.cause}`)).toEqual([]);
+    expect(d.find((a) => a.rule === 'detections-drop')!.evidence).toMatch(/with the image; moved with it: brightness-/);
   });
 
   it('the cause travels with the resolved event too', () => {

@@ -12,11 +12,19 @@ import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
 import { medianOf, wanderKey, windowsVsRest } from './wander.ts';
 import { forgetRules, judge, resolveAll } from './alerts.ts';
+import { partOf } from './cause.ts';
 import { DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, resourceValue, type Settings } from './evaluate.ts';
 import { streamVitals } from './vitals.ts';
 import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 import { shortVersion } from '../lib/short-version.ts';
+
+const PART_ORDER = { camera: 0, scene: 1, runtime: 2, model: 3 } as const;
+/** Rules in evaluation order: the camera's, the scene's, the runtime's, then the output's (stable within each). */
+const ordered = (rules: AlertRule[]) => [...rules].sort((a, b) => PART_ORDER[partOf(a.metric)] - PART_ORDER[partOf(b.metric)]);
+
+/** The longest an enabled output rule takes to judge a deployment: its window and its `for`. */
+const judgeFor = (rules: AlertRule[]) => Math.max(0, ...rules.filter((r) => r.enabled !== false && partOf(r.metric) === 'model').map((r) => r.window + r.for));
 
 export class HealthEngine {
   /** the options, defaults filled in, as evaluation reads them (evaluate.ts) */
@@ -32,6 +40,10 @@ export class HealthEngine {
   }
   readonly windowMs: number;
   private rules: AlertRule[];
+  /** the rules in the order a window evaluates them: camera, scene, runtime, model (see close) */
+  private byPart: AlertRule[] = [];
+  /** how long a new deployment is compared at least: the longest output rule's window and `for` */
+  private judgeMs = 0;
   private streams = new Map<string, Stream>();
   private listeners = new Set<(e: HealthEvent) => void>();
   /** reports an alert state change (alerts.ts) */
@@ -50,6 +62,8 @@ export class HealthEngine {
       relFloor: opts.relativeSigmaFloor ?? 0.03,
     };
     this.rules = [...(opts.rules ?? DEFAULT_RULES)];
+    this.byPart = ordered(this.rules);
+    this.judgeMs = judgeFor(this.rules);
     this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
     this.keepMinutesMs = keepMinutesFor(this.rules);
   }
@@ -71,6 +85,8 @@ export class HealthEngine {
   setRules(rules: readonly AlertRule[], now = Date.now()) {
     const before = new Map(this.rules.map((r) => [r.id, JSON.stringify(r)]));
     this.rules = rules.map((r) => ({ ...r }));
+    this.byPart = ordered(this.rules);
+    this.judgeMs = judgeFor(this.rules);
     const kept = new Set(this.rules.filter((r) => before.get(r.id) === JSON.stringify(r)).map((r) => r.id));
     for (const s of this.streams.values()) forgetRules(s, kept, now, this.alert);
     this.keepMs = keepWindowsFor(this.baselineMs, this.rules, this.windowMs);
@@ -143,6 +159,7 @@ export class HealthEngine {
       else if (b.deployment !== dp) {
         s.comparing = { mv: b.mv, ...(b.deployment ? { deployment: b.deployment } : {}), since: t };
         s.capture = [];
+        s.captureFrom = t;
       }
       return;
     }
@@ -150,9 +167,13 @@ export class HealthEngine {
       // back on the baseline's own deployment, or on yet another one (its capture starts afresh)
       if (b.mv === s.mv && b.deployment === dp) s.comparing = undefined;
       s.capture = [];
+      s.captureFrom = t;
       return;
     }
-    if (before !== undefined) s.capture = []; // frames captured so far were another deployment's
+    if (before !== undefined) {
+      s.capture = []; // frames captured so far were another deployment's
+      s.captureFrom = t;
+    }
     const previous = [...this.streams.values()]
       .filter((x) => x !== s && x.camera === s.camera && x.baseline && !x.comparing)
       .sort((x, y) => y.baseline!.createdAt - x.baseline!.createdAt)[0]?.baseline;
@@ -160,6 +181,7 @@ export class HealthEngine {
       s.baseline = previous;
       s.comparing = { mv: previous.mv, ...(previous.deployment ? { deployment: previous.deployment } : {}), since: t };
       s.capture = [];
+      s.captureFrom = t;
       s.charts.clear();
     }
   }
@@ -193,18 +215,24 @@ export class HealthEngine {
     const w = closeWindow(s, this.windowMs, this.keepMs, this.keepMinutesMs);
     const end = w.start + this.windowMs;
     const learning = !s.baseline;
-    if (learning || s.comparing) {
-      s.capture.push(w);
-      // a new deployment keeps its own baseline only once nothing fires or waits to: never a broken one as the new normal
-      const alarmed = Boolean(s.comparing) && [...s.alerts.values()].some((x) => x.state !== 'inactive');
-      if (alarmed) while (s.capture.length && end - s.capture[0]!.start > this.baselineMs) s.capture.shift();
-      else if (end - s.capture[0]!.start >= this.baselineMs) this.finalize(s, s.capture, 'auto', end);
-    }
-    for (const rule of this.rules) {
+    // the image's rules first, then the scene's, the runtime's and the output's: a cause is read from the
+    // signals that moved with a rule (cause.ts), so those of the same window must be in already
+    for (const rule of this.byPart) {
       if (rule.enabled === false || rule.aggregation === 'gap' || rule.metric === 'heap' || rule.metric === 'longtasks') continue;
       // rules against the baseline start with the first window after it
       if (needsBaseline(rule) && learning) continue;
       this.evaluate(s, rule, end);
+    }
+    // the baseline's capture: windows of the stream's current deployment only (from captureFrom on)
+    if ((learning || s.comparing) && w.start >= (s.captureFrom ?? -Infinity)) {
+      s.capture.push(w);
+      // a new deployment keeps its own baseline only once nothing fires or waits to, judged on this window
+      // first: never a broken deployment as the new normal
+      const alarmed = Boolean(s.comparing) && [...s.alerts.values()].some((x) => x.state !== 'inactive');
+      // and only once every output rule has had its say (its window and `for`), however short the baseline
+      const judged = !s.comparing || end - s.comparing.since >= this.judgeMs;
+      if (alarmed || !judged) while (s.capture.length && end - s.capture[0]!.start > this.baselineMs) s.capture.shift();
+      else if (end - s.capture[0]!.start >= this.baselineMs) this.finalize(s, s.capture, 'auto', end);
     }
   }
 

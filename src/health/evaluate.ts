@@ -149,7 +149,7 @@ export function stretches(b: Baseline, counts: number[] | undefined, k: number):
 /**
  * One rate's reading: `n` detections in `frames` valid frames against the baseline's `bn` in `bFrames`, as a
  * ratio. The threshold in force is the rule's taken against the baseline's quietest (`<`) or busiest (`>`)
- * stretch of the window's length, and moved past the Poisson chance level at `alpha` for the window's effective
+ * stretch of the window's length (at most 30 s), and moved past the Poisson chance level at `alpha` for the window's effective
  * samples: a rate the baseline itself reached, or one chance explains, never fires.
  */
 function rateTest(rule: AlertRule, n: number, frames: number, bn: number, bFrames: number, ext: { lo: number; hi: number }, samples: number, alpha: number): Reading {
@@ -166,7 +166,9 @@ function rateTest(rule: AlertRule, n: number, frames: number, bn: number, bFrame
 /** A detection-rate rule's reading: all detections, or each class's with the class furthest past its threshold deciding (α ÷ classes tested). */
 function rateReading(b: Baseline, rule: AlertRule, r: Rollup, seconds: number, cfg: Settings): Reading {
   const samples = Math.min(r.valid, seconds * cfg.sps);
-  const k = Math.max(1, Math.round(rule.window / b.windowMs));
+  // the reference is the quietest (busiest) stretch of the window's length, at most half a minute: a rate the
+  // baseline held for half a minute (a hall emptying, an object that passes) may well last longer
+  const k = Math.max(1, Math.min(Math.round(rule.window / b.windowMs), Math.round(30_000 / b.windowMs)));
   if (rule.metric === 'detections') return rateTest(rule, r.detections, r.valid, b.rollup.detections, b.rollup.valid, stretches(b, b.rates?.detections, k), samples, cfg.alpha);
   const ids = Object.keys(b.rollup.classes).map(Number).filter((c) => (b.rollup.classes[c] ?? 0) > 0);
   const below = rule.comparator === '<' || rule.comparator === '<=';

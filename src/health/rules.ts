@@ -4,7 +4,7 @@
  * `setRules()`); they are kept in IndexedDB.
  *
  * Metrics: `detections` (detections per frame; with `ratio`, against the baseline's rate, the threshold moved past
- * its quietest or busiest stretch of the window's length and past the Poisson chance level: see evaluate.ts),
+ * its quietest or busiest stretch of the window's length (at most 30 s) and past the Poisson chance level: see evaluate.ts),
  * `class-detections` (each class's detections per frame, `ratio` only: the class furthest past its threshold
  * decides, chance levels corrected for the number of classes tested), `confidence` (detection scores), `brightness`, `contrast`, `saturation`, `sharpness`, `scene`
  * (distance of the view from the baseline's), `latency.<stage>` (capture, queue, preprocess, inference,

@@ -176,8 +176,11 @@ export interface Vitals {
     state: 'learning' | 'ready' | 'comparing'; progress: number; source?: Baseline['source']; createdAt?: number; from?: number; to?: number; frames?: number;
     deployment?: string; previous?: { mv: string; deployment?: string };
   };
-  /** detections per frame over the last minute and in the baseline (NaN without frames or baseline) */
-  detections: { perFrame: number; baselinePerFrame: number; frames: number };
+  /**
+   * detections per valid frame over the last minute, over the last 10 s (`recent`: what the model sees now) and
+   * in the baseline (NaN without frames or baseline), with the valid frames they come from
+   */
+  detections: { perFrame: number; frames: number; recentPerFrame: number; recentFrames: number; baselinePerFrame: number };
   latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
   reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
   confidence: {

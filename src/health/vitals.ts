@@ -24,6 +24,7 @@ export function streamVitals(s: Stream, cfg: Settings, signals: Signal[], now?: 
   const end = now ?? (wins.length ? wins.at(-1)!.start + cfg.windowMs : 0);
   const last = wins.filter((w) => w.start >= end - 60_000 - cfg.windowMs);
   const m = mergeWins(last, end - 60_000);
+  const recent = mergeWins(wins.filter((w) => w.start >= end - 10_000 - cfg.windowMs), end - 10_000).r;
   const r = m.r;
   const b = s.baseline;
   const seconds = Math.max(1, (last.length * cfg.windowMs) / 1000);
@@ -98,7 +99,11 @@ export function streamVitals(s: Stream, cfg: Settings, signals: Signal[], now?: 
       : b
         ? { state: 'ready', source: b.source, createdAt: b.createdAt, from: b.from, to: b.to, frames: b.frames, progress: 1, ...(b.deployment ? { deployment: b.deployment } : {}) }
         : { state: 'learning', progress: progress(s, cfg), ...(s.deployment ? { deployment: s.deployment } : {}) },
-    detections: { perFrame: r.valid ? r.detections / r.valid : NaN, baselinePerFrame: b?.rollup.valid ? b.rollup.detections / b.rollup.valid : NaN, frames: r.valid },
+    detections: {
+      perFrame: r.valid ? r.detections / r.valid : NaN, frames: r.valid,
+      recentPerFrame: recent.valid ? recent.detections / recent.valid : NaN, recentFrames: recent.valid,
+      baselinePerFrame: b?.rollup.valid ? b.rollup.detections / b.rollup.valid : NaN,
+    },
     latency,
     reliability: {
       frames: r.frames,

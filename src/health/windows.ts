@@ -59,6 +59,8 @@ export interface Stream {
    * which it keeps only once no alert fires
    */
   comparing?: { mv: string; deployment?: string; since: number };
+  /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
+  captureFrom?: number;
 }
 
 const tagsCache = new Map<string, { camera: string; location?: string }>();

@@ -100,9 +100,11 @@ export class InferenceWorker {
     return holdLifeLock(name);
   }
 
-  setThreshold(t: number) {
+  /** The score threshold; returns the deployment id it makes with the model (deployment.ts). */
+  setThreshold(t: number): string | undefined {
     this.threshold = t;
     this.dp = undefined;
+    return this.deployment();
   }
 
   /** the deployment id of the model, its manifest and the threshold (deployment.ts), kept until one changes */

@@ -377,8 +377,9 @@ export class InferenceHealthPanel extends LitElement {
     return html`<ul class="alerts">
       ${rows.map(
         (a) => html`<li>
-          <span class="state-${a.state}">${a.state}</span> <strong>${a.name}</strong><br />
+          <span class="state-${a.state}">${a.state}</span> <strong>${a.name}</strong>${a.cause ? html` <span class="cause" data-cause=${a.cause}>cause: ${a.cause}</span>` : nothing}<br />
           <span class="muted">${dateTime(a.t)} · ${a.camera_id || 'camera'}${a.location ? ` @ ${a.location}` : ''} · value ${fmt(a.value, 3)} / threshold ${fmt(a.threshold, 3)}</span>
+          ${a.evidence ? html`<br /><span class="evidence muted" title=${a.evidence}>${a.evidence}</span>` : nothing}
         </li>`,
       )}
     </ul>`;

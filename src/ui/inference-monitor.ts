@@ -324,6 +324,8 @@ export class InferenceMonitor extends LitElement {
     }
     if (['cameraId', 'location', 'deviceId', 'metadata'].some((k) => changed.has(k)) && api) void api.setTags(this.tags);
     if (changed.has('standby')) this.pipeline.standbyChanged();
+    // another model (or manifest) while running: a new deployment, started in its place
+    if (changed.has('model') && changed.get('model') !== undefined && api) void this.start();
   }
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */

@@ -8,7 +8,7 @@ import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import type { Detection } from '../types/detection.ts';
 
 /** `ready`: the model is loaded and the camera runs. */
-export type ReadyDetail = Pick<ReadyInfo, 'backend' | 'threads' | 'modelVersion' | 'fallbackReason' | 'adapter' | 'warnings' | 'modelId' | 'labels'>;
+export type ReadyDetail = Pick<ReadyInfo, 'backend' | 'threads' | 'modelVersion' | 'deployment' | 'fallbackReason' | 'adapter' | 'warnings' | 'modelId' | 'labels'>;
 
 /** `error`: what failed; `fatal` false when the pipeline carries on. */
 export interface MonitorErrorDetail {

@@ -167,7 +167,7 @@ export class Pipeline {
       }
       this.stream = stream;
       if ('failed' in ready) throw ready.failed;
-      await this.api.setThreshold(this.el.threshold);
+      const deployment = (await this.api.setThreshold(this.el.threshold)) ?? ready.deployment;
       const video = this.el.renderRoot.querySelector('video')!;
       const track = stream.getVideoTracks()[0]!;
       const readable = frameStream(track);
@@ -216,6 +216,7 @@ export class Pipeline {
         backend: ready.backend,
         threads: ready.threads,
         modelVersion: ready.modelVersion,
+        deployment,
         ...(ready.fallbackReason ? { fallbackReason: ready.fallbackReason } : {}),
         adapter: ready.adapter,
         warnings: ready.warnings,

@@ -307,6 +307,16 @@ export const panelStyles = [
     .state-resolved {
       color: var(--_ok);
     }
+    ul.alerts .cause {
+      font-size: 0.85em;
+      padding: 0 0.4em;
+      border: 1px solid var(--_border);
+      border-radius: 0.6em;
+    }
+    ul.alerts .evidence {
+      font-size: 0.85em;
+      overflow-wrap: anywhere;
+    }
     .muted {
       color: var(--_muted);
     }

@@ -1,6 +1,6 @@
 /** The panel's vital-sign tiles: what each says of a refresh's data (sync and network among them), and a tile's markup. */
 import { html } from 'lit';
-import type { Signal } from '../../health/types.ts';
+import type { Signal, Vitals } from '../../health/types.ts';
 import type { SyncStatus } from '../../sync/outbox.ts';
 import { fmt, mb, pct, secondsAgo, time } from '../format.ts';
 import type { PanelHost } from './data-source.ts';
@@ -31,7 +31,8 @@ export interface TileContext {
 export function tiles(d: PanelData, { monitor, backend, network }: TileContext): Tile[] {
   const v = d.vitals.length === 1 ? d.vitals[0] : undefined;
   const sig = (ids: string[]) => d.overview.rules.filter((r) => ids.some((id) => r.rule === id || r.rule.startsWith(id)));
-  const level = (rs: Signal[]): Level => (rs.some((r) => r.status === 'alert') ? 'alert' : rs.some((r) => r.status === 'warn') ? 'warn' : rs.some((r) => r.status === 'ok') ? 'ok' : 'idle');
+  // a silent output signal (no detections while frames flow) is an alarm in itself
+  const level = (rs: Signal[]): Level => (rs.some((r) => r.status === 'alert' || r.status === 'silent') ? 'alert' : rs.some((r) => r.status === 'warn') ? 'warn' : rs.some((r) => r.status === 'ok') ? 'ok' : 'idle');
   const tot = d.totals;
   // without a live monitor on this page: results per second in the newest bucket, from its first frame
   // (or the bucket's start) to the last recorded frame, while that is recent
@@ -48,6 +49,8 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
   const mv = info?.modelVersion ?? d.dims.mv[0];
   const quota = d.usage.quota ? ` of ${mb(d.usage.quota)}` : '';
   const camState = monitor?.state;
+  // frames flowing, none detected: the confidence shown would be from before
+  const blind = v !== undefined && v.detections.recentFrames > 0 && v.detections.recentPerFrame === 0;
   const camDown = camState === 'running' ? monitor?.cameraDown : undefined;
   const frozen = sig(['frame-frozen']);
   const stall = level([...sig(['frames-stalled']), ...frozen]);
@@ -56,11 +59,14 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
     { id: 'fps', label: 'FPS', value: fmt(fps), detail: v ? `baseline ${fmt(v.reliability.baselineFps)} · camera ${fmt(v.reliability.cameraFps)}` : recent ? `recorded, last ${s.res} bucket` : 'no recent frames', level: level(sig(['fps-drop', 'frames-stalled'])) },
     { id: 'latency', label: 'Latency p50 / p95', value: `${fmt(d.latency.values[0], 0)} / ${fmt(d.latency.values[1], 0)} ms`, detail: v ? `baseline ${fmt(v.latency.inference.baselineP50, 0)} / ${fmt(v.latency.inference.baselineP95, 0)} ms` : 'inference stage', level: level(sig(['latency-'])) },
     { id: 'success', label: 'Success rate', value: pct(tot.successRate), detail: `${v && Number.isFinite(v.reliability.baselineSuccessRate) ? `baseline ${pct(v.reliability.baselineSuccessRate)} · ` : ''}${tot.frames} frames, ${tot.frames - tot.valid} failed`, level: tot.frames ? level(sig(['success-rate'])) : 'idle' },
-    { id: 'confidence', label: 'Mean confidence', value: fmt(tot.meanConfidence, 3), detail: Number.isFinite(confDelta) ? `Δ ${confDelta >= 0 ? '+' : ''}${confDelta.toFixed(3)} vs baseline` : 'no baseline yet', level: level(sig(['confidence-'])) },
+    blind
+      ? { id: 'confidence', label: 'Mean confidence', value: 'no detections', detail: `none in the last ${v!.detections.recentFrames} frames: no confidence to show`, level: 'alert' as Level }
+      : { id: 'confidence', label: 'Mean confidence', value: fmt(tot.meanConfidence, 3), detail: Number.isFinite(confDelta) ? `Δ ${confDelta >= 0 ? '+' : ''}${confDelta.toFixed(3)} vs baseline` : 'no baseline yet', level: level(sig(['confidence-'])) },
+    ...(v ? [detectionsTile(v, level(sig(['detections-', 'class-detections-'])))] : []),
     { id: 'malformed', label: 'Malformed outputs', value: String(tot.malformed), detail: Object.entries(tot.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none', level: tot.malformed ? 'alert' : tot.frames ? 'ok' : 'idle' },
-    { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn').length} of ${drift.length} signals off`, level: level(drift) },
+    { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'silent') ? 'no output' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn' || r.status === 'silent').length} of ${drift.length} signals off`, level: level(drift) },
     { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
-    { id: 'model', label: 'Model · backend', value: `${mv ? shortVersion(mv) : '–'} · ${info?.backend ?? backend ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : (info?.modelId ?? ''), level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
+    { id: 'model', label: 'Model · backend', value: `${mv ? shortVersion(mv) : '–'} · ${info?.backend ?? backend ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : deploymentText(v) ?? info?.modelId ?? '', level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
     { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
     ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
     ...(network.online ? [] : [networkTile(network, time)]),
@@ -68,6 +74,27 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
       ? { id: 'camera', label: 'Camera', value: 'camera down' as string, detail: `${camDown.reason === 'ended' ? 'lost' : 'muted'} ${Math.round((Date.now() - camDown.since) / 1000)} s ago${v ? ` · uptime ${pct(v.reliability.uptime)}` : ''}`, level: 'alert' }
       : { id: 'camera', label: 'Camera', value: camState ?? (v ? 'frames flowing' : '–'), detail: v ? `uptime ${pct(v.reliability.uptime)}${frozen.some((r) => r.status === 'alert') ? ' · picture frozen' : ''}` : '', level: camState === 'error' ? 'alert' : camState === 'running' || v ? stalled : 'idle' },
   ];
+}
+
+/** The detections tile: detections per frame over the last minute against the baseline's (does the model still see?). */
+function detectionsTile(v: Vitals, level: Level): Tile {
+  const { recentPerFrame: perFrame, baselinePerFrame } = v.detections; // now (10 s), as the confidence tile
+  const change = perFrame / baselinePerFrame - 1;
+  return {
+    id: 'detections',
+    label: 'Detections per frame',
+    value: fmt(perFrame, 2),
+    detail: Number.isFinite(baselinePerFrame) ? `baseline ${fmt(baselinePerFrame, 2)}${Number.isFinite(change) ? ` (${change >= 0 ? '+' : '−'}${Math.abs(Math.round(change * 100))} %)` : ''}` : 'no baseline yet',
+    level: Number.isFinite(perFrame) ? level : 'idle',
+  };
+}
+
+/** The deployment and, while a new one is compared with the previous one's baseline, that comparison. */
+function deploymentText(v?: Vitals): string | undefined {
+  const b = v?.baseline;
+  if (!b?.deployment) return undefined;
+  if (b.state === 'comparing') return `new deployment ${b.deployment}: compared with ${b.previous?.deployment ?? shortVersion(b.previous?.mv ?? '')}'s baseline, learning its own ${Math.round(b.progress * 100)} %`;
+  return `deployment ${b.deployment}`;
 }
 
 /** The sync tile: state and last success; backlog (batches, age of the oldest) and the last error. */
