@@ -36,7 +36,8 @@ import { fmt, median, q, root } from './lib.ts';
 
 const W = 640, H = 480, FPS = 10;
 const clip = join(root, 'fixtures', 'opencv-doc', 'usr', 'share', 'doc', 'opencv-doc', 'examples', 'data', 'vtest.avi');
-const manifest = JSON.parse(readFileSync(join(root, 'models', 'centernet-coco.json'), 'utf8')) as ModelManifest;
+const plainManifest = JSON.parse(readFileSync(join(root, 'models', 'centernet-coco.json'), 'utf8')) as ModelManifest;
+const manifest = plainManifest;
 
 interface Frame {
   detections: InferenceResult['detections'];
@@ -46,7 +47,8 @@ interface Frame {
 }
 
 /** Decodes the clip through an ffmpeg filter to I420 frames and runs each through the monitor's per-frame path. */
-async function analyse(session: ort.InferenceSession, filter: string, statsMs: number[]): Promise<Frame[]> {
+async function analyse(session: ort.InferenceSession, filter: string, statsMs: number[], opts: { manifest?: ModelManifest; threshold?: number } = {}): Promise<Frame[]> {
+  const manifest = opts.manifest ?? plainManifest;
   const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', clip, '-vf', `scale=${W}:${H}${filter ? `,${filter}` : ''}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const size = W * H * 1.5;
   const { width: iw, height: ih } = inputSize(manifest);
@@ -70,7 +72,7 @@ async function analyse(session: ort.InferenceSession, filter: string, statsMs: n
       const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, feedShape(manifest)) });
       const inferenceMs = performance.now() - t1;
       const outputs = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { data: t.data as Float32Array, dims: t.dims }]));
-      const d = decodeOutputs(manifest, outputs, { width: W, height: H, fit, inputWidth: iw, inputHeight: ih }, 0.3);
+      const d = decodeOutputs(manifest, outputs, { width: W, height: H, fit, inputWidth: iw, inputHeight: ih }, opts.threshold ?? 0.3);
       frames.push({ detections: d.detections, image, inferenceMs, ...(d.malformed ? { malformed: d.malformed } : {}) });
     }
   }
@@ -78,12 +80,12 @@ async function analyse(session: ort.InferenceSession, filter: string, statsMs: n
 }
 
 let seq = 0;
-function record(f: Frame, t: number, camera: string, latencyScale = 1, inferenceMs = f.inferenceMs): FrameRecord {
+function record(f: Frame, t: number, camera: string, latencyScale = 1, inferenceMs = f.inferenceMs, deployment = 'a11a11a11a11'): FrameRecord {
   const inference = inferenceMs * latencyScale;
   const r: InferenceResult = {
     inferenceId: `${(seq++).toString(16).padStart(8, '0')}-0000-7000-8000-000000000000`,
     timestamp: t, handoffEpoch: t, workerDoneEpoch: t,
-    modelVersion: manifest.sha256, backend: 'wasm', frame: { width: W, height: H },
+    modelVersion: manifest.sha256, deployment, backend: 'wasm', frame: { width: W, height: H },
     timings: { queue: 0.5, preprocess: 3, inference, postprocess: 2, total: inference + 8 },
     droppedFrames: 0, detections: f.detections, image: { ...f.image, thumb: f.image.thumb },
     ...(f.malformed ? { malformed: f.malformed } : {}),
@@ -100,6 +102,10 @@ interface Scenario {
   persistent?: boolean;
   /** rules whose firing counts as detecting this change */
   expect: RegExp;
+  /** the altered frames come from another deployment of the model (its id) */
+  deployment?: string;
+  /** after the baseline, only these frames of the plain clip [from, to), looping (a quiet or busy stretch) */
+  segment?: [number, number];
   /** the heap leaks this many MB/min from `leakFromMin` on (the change) */
   leakMBPerMin?: number;
   leakFromMin?: number;
@@ -127,10 +133,11 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
     const j = afterBaseline ? (i - baselineFrames) % plain.length : k;
     const altered = afterBaseline && (s.altered || s.latencyScale) && (j >= half || changeAt !== undefined && Boolean(s.persistent));
     if (altered && changeAt === undefined) changeAt = t;
-    const f = altered && s.altered ? s.altered[j]! : afterBaseline ? plain[j]! : plain[k]!;
+    const seg = s.segment && afterBaseline ? s.segment[0] + ((i - baselineFrames) % (s.segment[1] - s.segment[0])) : undefined;
+    const f = altered && s.altered ? s.altered[j]! : seg !== undefined ? plain[seg]! : afterBaseline ? plain[j]! : plain[k]!;
     // a measured frame's time (its spread around its own block's median) at the typical speed, times the load
     const inferenceMs = typical * wander.noise[Math.floor(r() * wander.noise.length)]! * load[i]!;
-    engine.observe(record(f, t, 'bench-cam', altered ? (s.latencyScale ?? 1) : 1, inferenceMs));
+    engine.observe(record(f, t, 'bench-cam', altered ? (s.latencyScale ?? 1) : 1, inferenceMs, altered && s.deployment ? s.deployment : undefined));
     results++;
     if (i % FPS === 0) {
       if (i % (5 * FPS) === 0) {
@@ -153,6 +160,8 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
     detected: changeAt === undefined ? null : Boolean(hit),
     detectionDelayS: hit && changeAt !== undefined ? (hit.t - changeAt) / 1000 : null,
     detectedBy: hit?.rule ?? null,
+    cause: hit?.cause ?? null,
+    evidence: hit?.evidence ?? null,
     firedAfterChange: [...new Set(firing.filter((a) => changeAt !== undefined && a.t >= changeAt).map((a) => a.rule))],
   };
 }
@@ -169,6 +178,15 @@ async function main() {
     darkened: 'eq=brightness=-0.45',
     defocused: 'gblur=sigma=3',
     bumped: `crop=${W - 64}:${H - 48}:64:48,scale=${W}:${H}`,
+    // the same footage through other deployments of the same model file
+    blind: '',
+    'sees-less': '',
+  };
+  const deployments: Record<string, { manifest?: ModelManifest; threshold?: number }> = {
+    // the everyday integration mistake: pixels scaled to 0–1 (÷ 255) where the graph wants 0–255
+    blind: { manifest: { ...plainManifest, input: { ...plainManifest.input, normalization: { ...plainManifest.input.normalization, scale: 255 } } } },
+    // a score threshold raised from 0.3 to 0.5: the model still sees, less
+    'sees-less': { threshold: 0.5 },
   };
   // HEALTH_REUSE=1: the frames analysed by the last run (bench/results/health-frames.json), to iterate on scenarios
   const cache = join(root, 'bench', 'results', 'health-frames.json');
@@ -179,10 +197,12 @@ async function main() {
     for (const fs of Object.values(frames)) for (const f of fs) f.image.thumb = Uint8Array.from(f.image.thumb as unknown as number[]);
     statsMs.push(...saved.statsMs);
     console.log(`reusing the frames analysed before (${cache.replace(`${root}/`, '')})`);
-  } else {
+  }
+  if (Object.keys(variants).some((k) => !frames[k])) {
     for (const [name, filter] of Object.entries(variants)) {
+      if (frames[name]) continue;
       const t = performance.now();
-      frames[name] = await analyse(session, filter, statsMs);
+      frames[name] = await analyse(session, filter, statsMs, deployments[name]);
       console.log(`analysed ${name}: ${frames[name].length} frames in ${fmt((performance.now() - t) / 1000)} s (real model, onnxruntime-node)`);
     }
     writeFileSync(cache, JSON.stringify({ frames, statsMs }, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
@@ -204,6 +224,16 @@ async function main() {
     noise: blocks.flatMap((b, i) => b.map((x) => x / blockMedians[i]!)),
   };
   console.log(`measured inference: median ${fmt(median(all))} ms; load wander between 10-s blocks σ ${fmt(measuredSigma * 100)} % (replayed at σ ${fmt(wander.sigma * 100)} %, 5-min correlation)`);
+  // the clip's quietest and busiest 20 s (detections per frame against the clip's mean)
+  const perFrame = plain.map((f) => f.detections.length);
+  const clipMean = perFrame.reduce((a, x) => a + x, 0) / perFrame.length;
+  const starts = Array.from({ length: Math.floor((plain.length - 200) / 10) + 1 }, (_, i) => i * 10);
+  const rateAt = (a: number) => perFrame.slice(a, a + 200).reduce((x, y) => x + y, 0) / 200;
+  const pick = (better: (x: number, y: number) => boolean) => {
+    const a = starts.reduce((best, x) => (better(rateAt(x), rateAt(best)) ? x : best), 0);
+    return { range: [a, a + 200] as [number, number], label: `${fmt(a / FPS, 0)}–${fmt((a + 200) / FPS, 0)} s, ${fmt(rateAt(a))} detections a frame against ${fmt(clipMean)}` };
+  };
+  const stretch = { quiet: pick((x, y) => x < y), busy: pick((x, y) => x > y) };
   const scenarios: [Scenario, number][] = [
     [{ name: 'unchanged clip, looping, an hour', expect: /$^/ }, 60],
     [{ name: 'heap leak (1.5 MB/min from minute 20)', leakMBPerMin: 1.5, leakFromMin: 20, expect: /^memory-staircase$/ }, 40],
@@ -211,6 +241,10 @@ async function main() {
     [{ name: 'defocused lens (gaussian blur σ 3)', altered: frames.defocused, expect: /^sharpness-/ }, 8],
     [{ name: 'camera bumped (view moved 64×48 px)', altered: frames.bumped, expect: /^scene-/ }, 8],
     [{ name: 'latency creep (inference ×1.8, from then on)', latencyScale: 1.8, persistent: true, expect: /^latency-/ }, 8],
+    [{ name: 'blind deployment (pixels ÷ 255 where the graph wants 0–255)', altered: frames.blind, deployment: 'b1b1b1b1b1b1', persistent: true, expect: /^detections-collapse$/ }, 8],
+    [{ name: 'sees less (score threshold 0.3 → 0.5)', altered: frames['sees-less'], deployment: '5e5e5e5e5e5e', persistent: true, expect: /^detections-drop$/ }, 10],
+    [{ name: `quiet stretch (${stretch.quiet.label}), looping`, segment: stretch.quiet.range, expect: /$^/ }, 15],
+    [{ name: `busy stretch (${stretch.busy.label}), looping`, segment: stretch.busy.range, expect: /$^/ }, 15],
   ];
   const results = scenarios.map(([s, m]) => runScenario(plain, s, m, wander));
   // the unchanged hour again under other draws of the load and the heap: false alarms per hour
@@ -229,9 +263,9 @@ async function main() {
   };
   writeFileSync(join(root, 'bench', 'results', 'health.json'), JSON.stringify(summary, null, 2));
   console.log('\n== health benchmark: detection delay and false alarms (real model on vtest, default rules, 5-min baseline) ==');
-  console.log('scenario                                  min  false alarms  detected  delay (s)  by');
+  console.log('scenario                                  min  false alarms  detected  delay (s)  by (cause)');
   for (const r of results)
-    console.log(`  ${r.scenario.padEnd(40)} ${String(r.minutes).padStart(3)}  ${String(r.falseAlarms).padStart(12)}  ${String(r.detected ?? '—').padStart(8)}  ${r.detectionDelayS === null ? '        —' : fmt(r.detectionDelayS).padStart(9)}  ${r.detectedBy ?? ''}${r.falseAlarmRules.length ? `  (false: ${r.falseAlarmRules.join(', ')})` : ''}`);
+    console.log(`  ${r.scenario.padEnd(40)} ${String(r.minutes).padStart(3)}  ${String(r.falseAlarms).padStart(12)}  ${String(r.detected ?? '—').padStart(8)}  ${r.detectionDelayS === null ? '        —' : fmt(r.detectionDelayS).padStart(9)}  ${r.detectedBy ?? ''}${r.cause ? ` (${r.cause})` : ''}${r.falseAlarmRules.length ? `  (false: ${r.falseAlarmRules.join(', ')})` : ''}`);
   console.log(`unchanged hour under ${SEEDS} other draws of load and heap: false alarms ${summary.unchangedHours.falseAlarms.join(', ')}${summary.unchangedHours.rules.length ? ` (${summary.unchangedHours.rules.join(', ')})` : ''}`);
   if (overloaded) console.log(`unchanged hour at this machine's measured load wander (σ ${fmt(measuredSigma * 100)} %, overloaded): ${overloaded.falseAlarms} alerts (${overloaded.falseAlarmRules.join(', ') || 'none'})`);
   console.log(`input-image statistics: median ${fmt(summary.imageStatsMs.median, 3)} ms, p95 ${fmt(summary.imageStatsMs.p95, 3)} ms per 640×480 frame (target ≤ 1)`);
