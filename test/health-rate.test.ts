@@ -213,6 +213,12 @@ describe('probable cause', () => {
     expect(d.find((a) => a.rule === 'detections-drop')!.evidence).toMatch(/with the image; moved with it: brightness-/);
   });
 
+  it('a covered lens (dark, flat picture, nothing detected): the collapse fires too, and blames the camera, not the model', () => {
+    const d = firing(blindRun({ brightness: 6, detectionShare: 0 }, 2).alerts);
+    expect(d.map((a) => a.rule)).toContain('detections-collapse');
+    expect(d.filter((a) => a.cause !== 'camera').map((a) => `${a.rule}: ${a.cause}`)).toEqual([]);
+  });
+
   it('the cause travels with the resolved event too', () => {
     const engine = new HealthEngine();
     run(engine, healthRecords(T0, 5 * 60, {}, { seed: 1 }));
