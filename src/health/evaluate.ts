@@ -170,7 +170,8 @@ function rateReading(b: Baseline, rule: AlertRule, r: Rollup, seconds: number, c
   // baseline held for half a minute (a hall emptying, an object that passes) may well last longer
   const k = Math.max(1, Math.min(Math.round(rule.window / b.windowMs), Math.round(30_000 / b.windowMs)));
   if (rule.metric === 'detections') return rateTest(rule, r.detections, r.valid, b.rollup.detections, b.rollup.valid, stretches(b, b.rates?.detections, k), samples, cfg.alpha);
-  const ids = Object.keys(b.rollup.classes).map(Number).filter((c) => (b.rollup.classes[c] ?? 0) > 0);
+  // the classes whose per-window counts the baseline kept (its 20 most frequent), or all it saw where it kept none
+  const ids = Object.keys(b.rates?.classes ?? b.rollup.classes).map(Number).filter((c) => (b.rollup.classes[c] ?? 0) > 0);
   const below = rule.comparator === '<' || rule.comparator === '<=';
   const tests = ids
     .map((classId) => ({ classId, ...rateTest(rule, r.classes[classId] ?? 0, r.valid, b.rollup.classes[classId]!, b.rollup.valid, stretches(b, b.rates?.classes[classId], k), samples, cfg.alpha / ids.length) }))
