@@ -1,6 +1,6 @@
 /**
  * Alerts reach people: the kiosk on the darkened clip syncs to the real fleet server, which forwards the
- * lighting/confidence alert to a real Alertmanager (Debian's `prometheus-alertmanager`), whose webhook
+ * lighting (brightness-*) alert to a real Alertmanager (Debian's `prometheus-alertmanager`), whose webhook
  * receiver (a Node server here) gets it, and then its resolution when the clip's light comes back; the
  * kiosk then stops and the server raises `device-down`, which reaches the receiver too. A second target, a
  * webhook nobody answers, ends in dead letters that the fleet page shows.
@@ -55,7 +55,7 @@ test('the darkened clip’s alert reaches Alertmanager through the server, then 
     const rec = await recordEvents(page);
     await page.goto(`/?backend=wasm&panel=off&camera_id=dock-2&device_id=kiosk-dark&baseline_minutes=0.25&sync_url=${encodeURIComponent(`${server.url}/v1/batches`)}&sync_token=${TOKEN}&sync_interval=2`);
     await waitForEvent(page, 'ready', () => true, 60_000);
-    const alert = await waitForEvent(page, 'alert', (e) => e.detail.state === 'firing' && /^(brightness|confidence)-/.test(e.detail.ruleId), 120_000);
+    const alert = await waitForEvent(page, 'alert', (e) => e.detail.state === 'firing' && /^brightness-/.test(e.detail.ruleId), 120_000);
     const rule = alert.detail.ruleId as string;
     const firing = (n: Notification) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === rule && a.labels.device === 'kiosk-dark');
     await expect.poll(() => got.some(firing), { timeout: 30_000 }).toBe(true);
