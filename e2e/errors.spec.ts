@@ -75,3 +75,23 @@ test('after a failure the kiosk restarts the pipeline, and start() succeeds once
   expect(calls).toBeGreaterThanOrEqual(2);
   expect(rec.pageErrors).toEqual([]);
 });
+
+test("the inference worker's script throws while the pipeline starts → worker-failed (fatal); the kiosk restarts it, and it runs once the script loads", async ({ page }) => {
+  let served = 0;
+  // the inference worker's bundle (assets/worker-<hash>.js): the first load throws at the top, as a broken deploy would
+  await page.route((url) => /^\/assets\/worker-[\w-]+\.js$/.test(url.pathname), async (r) => {
+    const res = await r.fetch();
+    if (served++ === 0) return r.fulfill({ response: res, body: "throw new Error('the inference worker script failed to start');" });
+    return r.fulfill({ response: res });
+  });
+  const rec = await recordEvents(page);
+  await page.goto('/?backend=wasm&standby=off');
+  const err = await waitForEvent(page, 'error', (e) => e.detail.code === 'worker-failed', 60_000);
+  expect(err.detail.fatal).toBe(true);
+  expect(err.detail.message).toMatch(/inference worker failed/);
+  await expect(page.locator('#kiosk-status')).toContainText(/retrying in/);
+  await waitForEvent(page, 'ready', () => true, 90_000);
+  await waitForEvent(page, 'inference', () => true, 60_000);
+  expect(served).toBeGreaterThanOrEqual(2);
+  expect((await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection')).toEqual([]);
+});
