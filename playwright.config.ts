@@ -32,7 +32,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied|health-dark|health-frozen|flagging-still|frozen-still/,
+      testIgnore: /camera-denied|health-dark|health-frozen|health-covered|flagging-still|frozen-still/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -52,6 +52,12 @@ export default defineConfig({
       name: 'frozen',
       testMatch: /health-frozen/,
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-frozen.y4m')}`] } },
+    },
+    {
+      // the lens is covered halfway through the clip (dark, flat, blurred: a hand or a cap), then uncovered
+      name: 'covered',
+      testMatch: /health-covered/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-covered.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed

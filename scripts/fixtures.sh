@@ -52,6 +52,9 @@ make vtest.y4m -i "$data/vtest.avi" -t 40 -vf scale=640:480 -pix_fmt yuv420p
 # Lighting change: 50 s of vtest whose second half (from 25 s) is darkened (brightness −0.45), for the
 # health e2e test (an alert must fire within 30 s of the change).
 make vtest-dark.y4m -i "$data/vtest.avi" -t 50 -vf "scale=640:480,eq=brightness=-0.45:enable='gte(t,25)'" -pix_fmt yuv420p
+# Lens covered: 60 s of vtest, from 30 s to 55 s covered as by a hand or a cap (nearly black, flat, a little
+# sensor noise), for the covered-lens e2e test (the camera's rules fire, with the cause camera, not model).
+make vtest-covered.y4m -i "$data/vtest.avi" -t 60 -vf "scale=640:480,gblur=sigma=60:enable='between(t,30,55)',eq=brightness=-0.75:contrast=0.3:enable='between(t,30,55)',noise=alls=3:allf=t:enable='between(t,30,55)'" -pix_fmt yuv420p
 # A still scene for near-duplicate suppression: messi5.jpg held for 20 s at 10 fps with a little sensor
 # noise (every frame differs slightly, as a real camera's would).
 make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:480,noise=alls=2:allf=t" -pix_fmt yuv420p
