@@ -157,7 +157,7 @@ test('retention: raw frames by age and by count; rollups stay', async ({ page })
   expect(r.after).toBe(2100); // rollups keep every frame's summary
 });
 
-test('quota exceeded: the oldest raw frames are evicted, rollups kept, the pipeline keeps running', async ({ page, context }) => {
+test('quota exceeded: the oldest raw frames are evicted first, rollups kept, the pipeline keeps running, the storage tile says so', async ({ page, context }) => {
   test.setTimeout(300_000);
   const rec = await recordEvents(page);
   await page.goto('/?backend=wasm&camera_id=quota&panel=off'); // the store under test, without the panel's queries beside it
@@ -183,25 +183,34 @@ test('quota exceeded: the oldest raw frames are evicted, rollups kept, the pipel
   const r = await page.evaluate(async (now) => {
     const store = await (document.querySelector('inference-monitor') as any).store();
     await store.flush();
-    let rows = 0, next: string | undefined;
+    let rows = 0, next: string | undefined, oldest = Infinity, newest = -Infinity;
     do {
       const p: any = await store.log({ limit: 1000, before: next, camera_id: "synthetic" });
       rows += p.rows.length;
+      for (const x of p.rows) (oldest = Math.min(oldest, x.t)), (newest = Math.max(newest, x.t));
       next = p.next;
     } while (next);
     const totals = await store.totals({ from: now - 2 * 3600_000, to: now + 3600_000, camera_id: 'synthetic' });
-    return { rows, totals, status: await store.status(), kioskRows: (await store.log({ limit: 5, camera_id: 'quota' })).rows.length };
+    return { rows, oldest, newest, totals, status: await store.status(), kioskRows: (await store.log({ limit: 5, camera_id: 'quota' })).rows.length };
   }, now);
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
   test.info().annotations.push({ type: 'quota', description: JSON.stringify({ ingested, rows: r.rows, status: r.status }) });
   expect(r.status.evicted).toBeGreaterThan(0);
   expect(r.rows).toBeLessThan(ingested);
   expect(r.totals.frames).toBe(ingested); // every frame is still in the rollups
+  // oldest first: what is left is the newest frames without a hole (the records are 100 ms apart, in order)
+  expect(r.newest).toBe(now - 3600_000 + (ingested - 1) * 100);
+  expect((r.newest - r.oldest) / 100 + 1).toBe(r.rows);
   expect(r.status.mode).toBe('indexeddb');
   // the pipeline kept running and recording all along
   expect((await rec.events()).filter((e) => e.type === 'inference').length).toBeGreaterThan(inferencesBefore);
   expect(r.kioskRows).toBeGreaterThan(0);
   await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  // the panel opened now: its storage tile says the storage filled up and what went
+  await page.evaluate(() => document.querySelector('inference-monitor')!.setAttribute('panel', 'on'));
+  const tile = page.locator('inference-monitor inference-health-panel [data-tile=storage]');
+  await expect(tile.locator('.detail')).toContainText(`storage full: ${r.status.evicted.toLocaleString('en')} oldest frames evicted, rollups kept`, { timeout: 30_000 });
+  await expect(tile).toHaveAttribute('data-level', 'warn');
   expect(rec.pageErrors).toEqual([]);
 });
 

@@ -67,7 +67,12 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
     { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'silent') ? 'no output' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn' || r.status === 'silent').length} of ${drift.length} signals off`, level: level(drift) },
     { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
     { id: 'model', label: 'Model · backend', value: `${mv ? shortVersion(mv) : '–'} · ${info?.backend ?? backend ?? '–'}`, detail: info?.fallbackReason ? `fallback: ${info.fallbackReason}` : deploymentText(v) ?? info?.modelId ?? '', level: info?.fallbackReason ? 'warn' : info ? 'ok' : 'idle' },
-    { id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`, detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`, level: d.usage.status.mode === 'memory' ? 'warn' : 'ok' },
+    {
+      id: 'storage', label: 'Storage used', value: `${mb(d.usage.usage)}${quota}`,
+      // storage full: the oldest raw frames made room (rollups kept), which the tile says until the page reloads
+      detail: `${d.usage.status.mode}${d.usage.persisted ? ', persistent' : ''}${d.usage.status.evicted ? ` · storage full: ${d.usage.status.evicted.toLocaleString('en')} oldest frames evicted, rollups kept` : ''}${d.usage.status.error ? ` — ${d.usage.status.error}` : ''}`,
+      level: d.usage.status.mode === 'memory' || d.usage.status.evicted ? 'warn' : 'ok',
+    },
     ...(d.sync && d.sync.state !== 'off' ? [syncTile(d.sync)] : []),
     ...(network.online ? [] : [networkTile(network, time)]),
     camDown
