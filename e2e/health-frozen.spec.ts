@@ -36,7 +36,11 @@ test('frozen footage: frame-frozen fires within 30 s of the freeze, none before,
     { type: 'alert', description: JSON.stringify(alert.detail) },
   );
   expect(delay).toBeGreaterThan(0);
-  expect(delay).toBeLessThanOrEqual(30);
+  expect(delay).toBeLessThanOrEqual(30); // wall clock, pipeline latency and a loaded machine included
+  // in frame time, what docs/health.md states: 13–18 s after the freeze, plus a frame or two
+  const frameDelay = (alert.detail.t - freeze.detail.timestamp) / 1000;
+  expect(frameDelay).toBeGreaterThanOrEqual(13);
+  expect(frameDelay).toBeLessThanOrEqual(20);
   expect(alert.detail).toMatchObject({ camera_id: 'gate-2', state: 'firing', severity: 'critical', value: 0 });
   expect(alert.detail.name).toMatch(/stopped changing/);
   // the baseline was learnt from moving pictures (every frame changed), the last minute holds frozen ones
