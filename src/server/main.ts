@@ -5,6 +5,7 @@
  */
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
+import { limitsFrom } from './bounds.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { FleetDb } from './db.ts';
 import { Forwarder } from './forward.ts';
@@ -24,6 +25,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   let db: FleetDb;
   try {
     db = FleetDb.open(config.dbPath);
+    db.limits = limitsFrom(env);
   } catch (e) {
     console.error(`fleet server: cannot open the database ${config.dbPath}: ${(e as Error).message}`);
     process.exit(1);
