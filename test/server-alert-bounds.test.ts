@@ -179,11 +179,16 @@ describe('times past the clock skew, and retention of what a source stopped send
   }, 30_000);
   afterAll(() => server?.stop());
 
-  it('an alert dated t=8.64e15 is dropped (counted), so its resolve ends it; a rollup dated tomorrow is dropped, the rest of the batch kept', async () => {
+  it('an alert dated t=8.64e15 is dropped (counted), so its resolve ends it; a rollup dated tomorrow and a flagged frame dated 8.64e15 are dropped, the rest of the batch kept', async () => {
     const now = Date.now();
     const good = rollupsFor(T0, 2, 3);
     const future = rollupsFor(Math.floor((now + DAY) / MIN) * MIN, 1, 4, ['cam-1']);
-    await send(server, batch('kiosk-f', 1, [...good, ...future], { alerts: [{ ...alert('drift', 'cam-1', 'firing', 8.64e15, 'far'), since: now - 1000 }] }));
+    const flag = (id: string, t: number) => ({
+      id, t, flaggedAt: t + 5, src: 'mon-0', tags: { camera_id: 'cam-1' }, mv: good[0]!.mv, backend: 'wasm', width: 640, height: 480,
+      detections: [], reasons: ['manual'], bytes: 10, quality: 0.8, jpeg: Buffer.from('jpeg').toString('base64'),
+    });
+    const flagged = [flag('019a0000-0000-7000-9000-000000000001', now - 1000), flag('019a0000-0000-7000-9000-000000000002', 8.64e15 - 10)];
+    await send(server, batch('kiosk-f', 1, [...good, ...future], { alerts: [{ ...alert('drift', 'cam-1', 'firing', 8.64e15, 'far'), since: now - 1000 }], flagged }));
     await send(server, batch('kiosk-f', 2, [], { alerts: [alert('drift', 'cam-1', 'resolved', now, 'end')] }));
     const devices = (await getJson(server.url, TOKEN, '/v1/devices')).body as { id: string; firing: unknown[] }[];
     expect(devices.find((d) => d.id === 'kiosk-f')!.firing).toEqual([]);
@@ -196,6 +201,7 @@ describe('times past the clock skew, and retention of what a source stopped send
     const dropped = (reason: string) => s.find((x) => x.name === 'fleet_items_dropped_total' && x.labels.reason === reason)?.value;
     expect(dropped('future_alert')).toBe(1);
     expect(dropped('future_rollup')).toBe(future.length);
+    expect(dropped('future_flagged')).toBe(1);
     expect(s.filter((x) => x.name === 'inference_drift_alert_firing')).toEqual([]);
   });
 
