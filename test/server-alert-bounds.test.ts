@@ -6,6 +6,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, limitsFrom } from '../src/server/bounds.ts';
 import { FleetDb } from '../src/server/db.ts';
 import { alert, batch, getJson, MIN, parseMetrics, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
 
@@ -234,5 +235,17 @@ describe('times past the clock skew, and retention of what a source stopped send
     } finally {
       db.close();
     }
+  });
+});
+
+describe('the bounds from the environment', () => {
+  it('unset: the defaults; set: the value (days for FLEET_SOURCE_RETENTION_DAYS)', () => {
+    expect(limitsFrom({})).toEqual(DEFAULT_LIMITS);
+    expect(DEFAULT_LIMITS.sourceIdleMs).toBe(400 * DAY);
+    expect(limitsFrom({ FLEET_SOURCE_RETENTION_DAYS: '7', FLEET_MAX_ALERTS_PER_BATCH: '5' })).toMatchObject({ sourceIdleMs: 7 * DAY, alertsPerBatch: 5 });
+  });
+
+  it('a bound that is not a positive integer stops the server at start, naming the variable', async () => {
+    await expect(startServer({ FLEET_TOKENS: `fleet:${TOKEN}:*`, FLEET_MAX_CLOCK_SKEW_MS: '-5' })).rejects.toThrow(/FLEET_MAX_CLOCK_SKEW_MS: expected an integer from 1/);
   });
 });

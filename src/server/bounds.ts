@@ -1,5 +1,6 @@
 /** What one source's batch may make the server keep: alerts per batch and firing at once, times no later than now plus a skew; over that, items are dropped and counted. */
 import type { Batch } from '../sync/payload.ts';
+import { ConfigError } from './config.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
@@ -29,20 +30,23 @@ export const DEFAULT_LIMITS: Limits = {
   sourceIdleMs: 400 * DAY,
 };
 
-/** The limits from the environment (unset or not a positive integer: the default). */
+/** The limits from the environment (unset: the default; not an integer in range: a ConfigError naming the variable). */
 export function limitsFrom(env: Record<string, string | undefined>): Limits {
-  const int = (name: string, d: number, scale = 1) => {
-    const s = env[name]?.trim();
-    return (!s || !/^\d{1,12}$/.test(s) || Number(s) < 1 ? d : Number(s)) * scale;
+  const int = (key: string, d: number, max: number, scale = 1) => {
+    const raw = env[key];
+    if (raw === undefined || raw.trim() === '') return d * scale;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${key}: expected an integer from 1 to ${max}, got ${JSON.stringify(raw)}`);
+    return n * scale;
   };
   const d = DEFAULT_LIMITS;
   return {
-    alertsPerBatch: int('FLEET_MAX_ALERTS_PER_BATCH', d.alertsPerBatch),
-    firingPerSource: int('FLEET_MAX_FIRING_PER_SOURCE', d.firingPerSource),
-    clockSkewMs: int('FLEET_MAX_CLOCK_SKEW_MS', d.clockSkewMs),
-    forwardQueueMax: int('FLEET_FORWARD_QUEUE_MAX', d.forwardQueueMax),
-    forwardMaxAgeMs: int('FLEET_FORWARD_MAX_AGE_MS', d.forwardMaxAgeMs),
-    sourceIdleMs: int('FLEET_SOURCE_RETENTION_DAYS', d.sourceIdleMs / DAY, DAY),
+    alertsPerBatch: int('FLEET_MAX_ALERTS_PER_BATCH', d.alertsPerBatch, 1_000_000),
+    firingPerSource: int('FLEET_MAX_FIRING_PER_SOURCE', d.firingPerSource, 1_000_000),
+    clockSkewMs: int('FLEET_MAX_CLOCK_SKEW_MS', d.clockSkewMs, 365 * DAY),
+    forwardQueueMax: int('FLEET_FORWARD_QUEUE_MAX', d.forwardQueueMax, 100_000_000),
+    forwardMaxAgeMs: int('FLEET_FORWARD_MAX_AGE_MS', d.forwardMaxAgeMs, 30 * DAY),
+    sourceIdleMs: int('FLEET_SOURCE_RETENTION_DAYS', d.sourceIdleMs / DAY, 100 * 365, DAY),
   };
 }
 

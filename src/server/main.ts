@@ -13,8 +13,10 @@ import { Forwarder } from './forward.ts';
 /** Starts the server; resolves once it listens. */
 export async function main(env: Record<string, string | undefined> = process.env) {
   let config;
+  let limits;
   try {
     config = loadConfig(env);
+    limits = limitsFrom(env);
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`fleet server: ${e.message}`);
@@ -25,11 +27,11 @@ export async function main(env: Record<string, string | undefined> = process.env
   let db: FleetDb;
   try {
     db = FleetDb.open(config.dbPath);
-    db.limits = limitsFrom(env);
   } catch (e) {
     console.error(`fleet server: cannot open the database ${config.dbPath}: ${(e as Error).message}`);
     process.exit(1);
   }
+  db.limits = limits;
   const prune = () => {
     try {
       db.retention();
