@@ -8,7 +8,7 @@ import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, limitsFrom } from '../src/server/bounds.ts';
 import { FleetDb } from '../src/server/db.ts';
-import { alert, batch, getJson, MIN, parseMetrics, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
+import { alert, batch, getJson, memoryOf, MIN, parseMetrics, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
 
 const TOKEN = 'alert-bounds-token-0123456789';
 const DAY = 24 * 3600_000;
@@ -112,7 +112,7 @@ describe('alert floods and label counts (FLEET_MAX_SERIES=50, dead targets, FLEE
     expect(s.find((x) => x.name === 'inference_metrics_series_dropped_total')!.value).toBeGreaterThan(0);
   });
 
-  it('after the floods every read endpoint answers 200 within 2 s', async () => {
+  it('after the floods every read endpoint answers 200 within 2 s, the process under 512 MB at its peak', async () => {
     const now = Date.now();
     const range = `from=${now - 3 * 3600_000}&to=${now + MIN}`;
     const paths = ['/metrics', '/v1/devices', `/v1/series?${range}`, `/v1/totals?${range}`, `/v1/dimensions?${range}`, '/v1/alerts', '/v1/forwarding', '/'];
@@ -123,6 +123,8 @@ describe('alert floods and label counts (FLEET_MAX_SERIES=50, dead targets, FLEE
       expect(res.status, p).toBe(200);
       expect(performance.now() - t0, p).toBeLessThan(2000);
     }
+    const mem = await memoryOf(server.proc.pid!);
+    if (mem) expect(mem.hwm).toBeLessThan(512 * 2 ** 20);
   });
 });
 
