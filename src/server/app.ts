@@ -518,7 +518,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       now, intervalMs: config.intervalMs, maxSeries: config.maxSeries,
       sources: db.sources(), cumulative: db.cumulative(), recent: db.rollupRows('1m', now - 5 * MINUTE, now), firing: db.firing(),
       batches: stats.batches, http, droppedSoFar: stats.seriesDropped,
-      forwarding: forwardingStatus(db, config).targets.map((t) => ({ target: t.name, delivered: t.delivered, deadLetters: t.deadLetters, pending: t.pending })),
+      forwarding: forwardingStatus(db, config).targets.map((t) => ({ target: t.name, delivered: t.delivered, deadLetters: t.deadLetters, pending: t.pending, dropped: t.dropped })),
+      itemsDropped: db.dropped,
     });
     stats.seriesDropped += dropped;
     return c.body(writeExposition(families), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });

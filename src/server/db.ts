@@ -21,6 +21,8 @@ import { rollupMatches, type Filters } from '../store/queries.ts';
 import { idTime } from '../lib/uuidv7.ts';
 import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { shortVersion } from '../lib/short-version.ts';
+import { DEFAULT_LIMITS, type DropCounts, type Limits, screenBatch } from './bounds.ts';
+import { pruneIdle } from './retention.ts';
 
 const DAY = 24 * 3600_000;
 /** The millisecond time in a UUIDv7 (idTime, the store's own); 0 for another kind of UUID. */
@@ -138,6 +140,8 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       );
       CREATE INDEX annotations_t ON annotations (t);
     `),
+  // forward/queue.ts: deliveries dropped because a target's queue was full (FLEET_FORWARD_QUEUE_MAX), oldest first
+  (db) => db.exec('ALTER TABLE forward_totals ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0'),
 ];
 
 /** The schema version a fresh database reaches. */
@@ -168,6 +172,10 @@ interface Dirty {
 /** The fleet database: open with `FleetDb.open(path)`. */
 export class FleetDb {
   readonly db: Database.Database;
+  /** what one batch and one source may make the server keep (bounds.ts; main.ts sets them from the environment) */
+  limits: Limits = DEFAULT_LIMITS;
+  /** items dropped at ingest by reason (process totals, for /metrics) */
+  readonly dropped: DropCounts = {};
   private stmts = new Map<string, Database.Statement>();
 
   private readonly ingestTx: (b: Batch, tokenName: string, now: number) => { duplicate: boolean };
@@ -305,6 +313,10 @@ export class FleetDb {
     if (prev && b.seq <= prev.pruned_seq) return { duplicate: true };
     const ins = this.st('INSERT OR IGNORE INTO batches (source, seq, received_at, sent_at, rollups) VALUES (?, ?, ?, ?, ?)').run(src.id, b.seq, now, b.sentAt, b.rollups.length);
     if (!ins.changes) return { duplicate: true };
+    // items dated past now + the clock skew, and alerts past the per-batch bound, are left out (counted): bounds.ts
+    b = screenBatch(b, now, this.limits, (r, n) => {
+      if (n > 0) this.dropped[r] = (this.dropped[r] ?? 0) + n;
+    });
 
     let lastData: number | null = null;
     for (const r of b.rollups) if (r.frames > 0 && (lastData === null || r.start > lastData)) lastData = r.start;
@@ -344,8 +356,18 @@ export class FleetDb {
     }
 
     const fresh: IngestEvent['alerts'] = [];
+    let firing = b.alerts.length ? (this.st("SELECT count(*) FROM alert_state WHERE source = ? AND state = 'firing'").pluck().get(src.id) as number) : 0;
     for (const a of b.alerts) {
+      // a source has at most limits.firingPerSource alerts firing: past that a new firing alert is dropped (counted)
+      if (a.state === 'firing' && firing >= this.limits.firingPerSource) {
+        const was = this.st('SELECT state FROM alert_state WHERE source = ? AND rule = ? AND camera_id = ? AND class_id = ?').pluck().get(src.id, a.rule, a.camera_id, a.classId ?? -1);
+        if (was !== 'firing') {
+          this.dropped.firing_per_source = (this.dropped.firing_per_source ?? 0) + 1;
+          continue;
+        }
+      }
       const r = this.putAlert(src.id, a);
+      if (r.latest) firing = this.st("SELECT count(*) FROM alert_state WHERE source = ? AND state = 'firing'").pluck().get(src.id) as number;
       if (r.fresh) fresh.push({ alert: a, latest: r.latest });
     }
     const putFlag = this.st('INSERT OR IGNORE INTO flagged (source, id, t, data, jpeg) VALUES (?, ?, ?, ?, ?)');
@@ -477,7 +499,8 @@ export class FleetDb {
   /**
    * Deletes rows past RETENTION as of `now`: 1-min rollups (30 days), 1-hour rollups, alerts and flagged frames
    * (1 year), batch rows (30 days; each source remembers the highest seq pruned, so an old replay stays a duplicate),
-   * dead-lettered alert deliveries (30 days).
+   * dead-lettered alert deliveries (30 days); then retention.ts: future-dated rows, old alert states and deliveries,
+   * sources silent for limits.sourceIdleMs.
    */
   retention(now = Date.now()): Record<string, number> {
     this.rowCache.clear();
@@ -495,6 +518,7 @@ export class FleetDb {
         flagged: this.st('DELETE FROM flagged WHERE t < ?').run(now - RETENTION.flagged).changes,
         annotations: this.st('DELETE FROM annotations WHERE t < ?').run(now - RETENTION.alerts).changes,
         deadLetters: this.st("DELETE FROM outgoing WHERE state = 'dead' AND created_at < ?").run(now - RETENTION.deadLetters).changes,
+        ...pruneIdle(this.db, now, this.limits),
       };
     })();
   }

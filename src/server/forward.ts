@@ -9,8 +9,10 @@
  * ones behind it, so a resolve never overtakes its firing), with a 10-s timeout; 2xx deletes the row (counted
  * as delivered); a failure retries after an exponential back-off with jitter (FLEET_FORWARD_BACKOFF_MS doubling
  * to FLEET_FORWARD_BACKOFF_MAX_MS; a longer Retry-After is honoured, up to an hour); after FLEET_FORWARD_ATTEMPTS
- * failures (or at once for 400, 413 and 422: the body itself is refused) the row is dead-lettered: kept with its
- * last error, counted, and skipped. Each delivery carries `Idempotency-Key: <source>:<event id>:<target>`. So a
+ * failures, or a failure once the row is FLEET_FORWARD_MAX_AGE_MS old (15 min), or at once for 400, 413 and 422
+ * (the body itself is refused), the row is dead-lettered: kept with its last error, counted, and skipped — so one
+ * failing delivery holds the rest back for a bounded time. Each target keeps at most FLEET_FORWARD_QUEUE_MAX pending
+ * rows: past that the oldest are dropped unsent and counted (/v1/forwarding `dropped`, fleet_alerts_dropped_total). Each delivery carries `Idempotency-Key: <source>:<event id>:<target>`. So a
  * receiver gets an event once unless the server stops between its 2xx and the row's deletion (then the same key
  * comes again).
  *
@@ -36,7 +38,7 @@ import type { FleetDb, IngestEvent } from './db.ts';
 import { checkDevices, downAlert, resolveDown } from './forward/device-down.ts';
 import { type AlertContext, alertmanagerAlert, panelLink, slackMessage, webhookEvent } from './forward/formats.ts';
 import { Lane } from './forward/lane.ts';
-import { alertKey, type Log, queueRow, withFiringCause } from './forward/queue.ts';
+import { alertKey, type Log, queueRow, trimQueue, withFiringCause } from './forward/queue.ts';
 import { st } from './forward/statements.ts';
 import { targetsOf } from './forward/targets.ts';
 
@@ -124,7 +126,18 @@ export class Forwarder {
     }
     const down = downAlert(this.db, e.source);
     if (down) n += resolveDown(this, ctx, down, e.now);
-    if (n) this.kickSoon();
+    if (n) {
+      this.trim();
+      this.kickSoon();
+    }
+  }
+
+  /** Bounds each target's queue (FLEET_FORWARD_QUEUE_MAX): the oldest pending rows past it are dropped and counted. */
+  private trim(): void {
+    for (const { target: t } of this.lanes) {
+      const n = trimQueue(this.db, t.name, this.db.limits.forwardQueueMax);
+      if (n) this.log.error(`fleet server: ${t.name}: the queue is full (${this.db.limits.forwardQueueMax}); dropped the ${n} oldest deliveries`);
+    }
   }
 
   /** Wakes the workers once the current transaction is over. */
@@ -146,7 +159,10 @@ export class Forwarder {
    */
   checkDevices(now = Date.now()): { raised: string[]; resolved: string[] } {
     const r = checkDevices(this, this.startedAt, now);
-    if (r.raised.length || r.resolved.length) this.kickSoon();
+    if (r.raised.length || r.resolved.length) {
+      this.db.db.transaction(() => this.trim())();
+      this.kickSoon();
+    }
     return r;
   }
 

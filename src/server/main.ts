@@ -5,6 +5,7 @@
  */
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
+import { limitsFrom } from './bounds.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { FleetDb } from './db.ts';
 import { Forwarder } from './forward.ts';
@@ -12,8 +13,10 @@ import { Forwarder } from './forward.ts';
 /** Starts the server; resolves once it listens. */
 export async function main(env: Record<string, string | undefined> = process.env) {
   let config;
+  let limits;
   try {
     config = loadConfig(env);
+    limits = limitsFrom(env);
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`fleet server: ${e.message}`);
@@ -28,6 +31,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     console.error(`fleet server: cannot open the database ${config.dbPath}: ${(e as Error).message}`);
     process.exit(1);
   }
+  db.limits = limits;
   const prune = () => {
     try {
       db.retention();

@@ -123,16 +123,35 @@ export interface FleetInput {
   http: { route: string; code: number; n: number }[];
   /** label sets left out by maxSeries so far (this call adds its own) */
   droppedSoFar: number;
-  /** alert forwarding per target (forward.ts) */
-  forwarding?: { target: string; delivered: number; deadLetters: number; pending: number }[];
+  /** alert forwarding per target (forward.ts); `dropped`: rows dropped unsent from a full queue */
+  forwarding?: { target: string; delivered: number; deadLetters: number; pending: number; dropped?: number }[];
+  /** items dropped at ingest by reason (bounds.ts: future times, alerts per batch, firing per source) */
+  itemsDropped?: Record<string, number>;
+}
+
+/** Error kinds kept as `kind` values (the most frequent over the fleet); the rest are summed into kind="other". */
+export const ERROR_KINDS_MAX = 20;
+
+/**
+ * At most `max` samples of a family (every family of the fleet's labels holds FLEET_MAX_SERIES): past that, the
+ * samples of the devices seen longest ago are left out. Returns the samples kept (in their order) and how many were left out.
+ */
+function cap<S extends { labels: Labels }>(samples: S[], max: number, rank: (l: Labels) => number): { kept: S[]; left: number } {
+  if (samples.length <= max) return { kept: samples, left: 0 };
+  const order = samples.map((s, i) => ({ s, i, r: rank(s.labels) }));
+  order.sort((a, b) => a.r - b.r || a.i - b.i);
+  const keep = order.slice(0, max).sort((a, b) => a.i - b.i);
+  return { kept: keep.map((o) => o.s), left: samples.length - max };
 }
 
 const SERIES_LABELS = ['device', 'camera_id', 'location', 'model_version'] as const;
 
 /**
  * The fleet's metric families. Labels: device (device_id, else the source id), camera_id, location,
- * model_version (12 hex). At most `maxSeries` label sets: past that, the devices seen longest ago lose theirs
- * (counted in `dropped`, which the caller adds to inference_metrics_series_dropped_total).
+ * model_version (12 hex). At most `maxSeries` label sets, and at most `maxSeries` samples in every family of
+ * these labels (per stage, error kind or rule too): past that, the devices seen longest ago lose theirs (counted
+ * in `dropped`, which the caller adds to inference_metrics_series_dropped_total). Error kinds past the
+ * ERROR_KINDS_MAX most frequent are summed into kind="other".
  */
 export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: number } {
   const deviceOf = new Map(input.sources.map((s) => [s.id, s.device_id || s.id]));
@@ -181,8 +200,19 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
   const devices = [...lastSeen.keys()].filter((d) => !droppedDevices.has(d)).sort();
 
   const counter = (name: string, help: string, pick: (r: Rollup) => number): Family => ({ name, help, type: 'counter', samples: kept.map((s) => ({ labels: s.labels, value: pick(s.all) })) });
+  // error kinds are what devices send: the ERROR_KINDS_MAX most frequent keep their name, the rest add up in "other"
+  const kindTotals = new Map<string, number>();
+  for (const s of kept) for (const [kind, n] of Object.entries(s.all.errors)) kindTotals.set(kind, (kindTotals.get(kind) ?? 0) + n);
+  const kinds = new Set([...kindTotals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, ERROR_KINDS_MAX).map(([k]) => k));
   const errors: Sample[] = [];
-  for (const s of kept) for (const kind of Object.keys(s.all.errors).sort()) errors.push({ labels: { ...s.labels, kind }, value: s.all.errors[kind]! });
+  for (const s of kept) {
+    const by = new Map<string, number>();
+    for (const [kind, n] of Object.entries(s.all.errors)) {
+      const k = kinds.has(kind) ? kind : 'other';
+      by.set(k, (by.get(k) ?? 0) + n);
+    }
+    for (const kind of [...by.keys()].sort()) errors.push({ labels: { ...s.labels, kind }, value: by.get(kind)! });
+  }
   const latency: HistSample[] = [];
   for (const stage of STAGES)
     for (const s of kept) {
@@ -204,9 +234,9 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
   }
 
   const down = 3 * input.intervalMs;
-  return {
-    dropped,
-    families: [
+  const deviceRank = new Map([...lastSeen].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([d], i) => [d, i]));
+  const rank = (l: Labels) => deviceRank.get(l.device ?? '') ?? deviceRank.size;
+  const fleet: Family[] = [
       counter('inference_frames_total', 'Frames judged by the model', (r) => r.frames),
       counter('inference_valid_frames_total', 'Frames whose output was valid (neither malformed nor failed)', (r) => r.valid),
       counter('inference_malformed_total', 'Frames whose output was malformed', (r) => r.malformed),
@@ -219,7 +249,20 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
       { name: 'inference_device_up', help: `1 while the device synced within the last 3 sync intervals (${(down / 1000).toFixed(0)} s), else 0`, type: 'gauge', samples: devices.map((d) => ({ labels: { device: d }, value: input.now - lastSeen.get(d)! <= down ? 1 : 0 })) },
       { name: 'inference_device_last_seen_seconds', help: 'When the device last synced (unix seconds)', type: 'gauge', samples: devices.map((d) => ({ labels: { device: d }, value: Math.floor(lastSeen.get(d)! / 1000) })) },
       { name: 'inference_sync_dropped_batches_total', help: "Batches the device's bounded outbox dropped before sending", type: 'counter', samples: devices.map((d) => ({ labels: { device: d }, value: outboxDropped.get(d) ?? 0 })) },
-      { name: 'inference_metrics_series_dropped_total', help: 'Label sets left out of this endpoint by FLEET_MAX_SERIES (oldest-seen devices first), summed over scrapes', type: 'counter', samples: [{ labels: {}, value: input.droppedSoFar + dropped }] },
+  ];
+  // FLEET_MAX_SERIES holds for every family of the fleet's labels (per stage, kind and rule too)
+  for (const f of fleet) {
+    const c = cap<{ labels: Labels }>(f.samples, input.maxSeries, rank);
+    f.samples = c.kept as never;
+    dropped += c.left;
+  }
+  const drops = Object.entries(input.itemsDropped ?? {}).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  return {
+    dropped,
+    families: [
+      ...fleet,
+      { name: 'inference_metrics_series_dropped_total', help: 'Label sets left out of this endpoint by FLEET_MAX_SERIES (oldest-seen devices first; per family, so per stage, error kind and rule too), summed over scrapes', type: 'counter', samples: [{ labels: {}, value: input.droppedSoFar + dropped }] },
+      { name: 'fleet_items_dropped_total', help: 'Items of accepted batches the server did not keep, by reason (dated past the clock skew; alerts over a bound)', type: 'counter', samples: drops.map(([reason, value]) => ({ labels: { reason }, value })) },
       { name: 'fleet_batches_total', help: 'POST /v1/batches by result', type: 'counter', samples: Object.entries(input.batches).sort().map(([result, value]) => ({ labels: { result }, value })) },
       { name: 'fleet_http_requests_total', help: 'HTTP requests by route and status code', type: 'counter', samples: [...input.http].sort((a, b) => a.route.localeCompare(b.route) || a.code - b.code).map((h) => ({ labels: { route: h.route, code: String(h.code) }, value: h.n })) },
       ...forwardFamilies(input.forwarding ?? []),
@@ -234,5 +277,6 @@ function forwardFamilies(targets: NonNullable<FleetInput['forwarding']>): Family
     { name: 'fleet_alerts_forwarded_total', help: 'Alert state changes delivered to a target (answered 2xx)', type: 'counter', samples: per((t) => t.delivered) },
     { name: 'fleet_alerts_dead_letter_total', help: 'Alert state changes a target never took (dead-lettered after FLEET_FORWARD_ATTEMPTS)', type: 'counter', samples: per((t) => t.deadLetters) },
     { name: 'fleet_alerts_pending', help: 'Alert state changes queued for a target', type: 'gauge', samples: per((t) => t.pending) },
+    { name: 'fleet_alerts_dropped_total', help: "Alert state changes dropped unsent because the target's queue was full (FLEET_FORWARD_QUEUE_MAX, oldest first)", type: 'counter', samples: per((t) => t.dropped ?? 0) },
   ];
 }

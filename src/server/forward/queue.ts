@@ -20,6 +20,7 @@ export interface Row {
   body: string;
   attempts: number;
   next_at: number;
+  created_at?: number;
 }
 
 /** How one POST went. */
@@ -46,6 +47,18 @@ export function queueRow(db: FleetDb, target: TargetName, key: string, idem: str
   st(db, 'INSERT INTO outgoing (target, alert_key, idem, body, attempts, next_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)').run(target, key, idem, body, now, now);
 }
 
+/**
+ * Keeps at most `max` pending rows of a target (inside the caller's transaction): the oldest past that are deleted
+ * unsent and counted in forward_totals.dropped. Returns how many were dropped.
+ */
+export function trimQueue(db: FleetDb, t: TargetName, max: number): number {
+  const pending = st(db, "SELECT count(*) FROM outgoing WHERE target = ? AND state = 'pending'").pluck().get(t) as number;
+  if (pending <= max) return 0;
+  const n = st(db, "DELETE FROM outgoing WHERE id IN (SELECT id FROM outgoing WHERE target = ? AND state = 'pending' ORDER BY id LIMIT ?)").run(t, pending - max).changes;
+  st(db, 'INSERT INTO forward_totals (target, dropped) VALUES (?, ?) ON CONFLICT (target) DO UPDATE SET dropped = dropped + excluded.dropped').run(t, n);
+  return n;
+}
+
 /** One target's state as /v1/forwarding shows it. */
 export interface TargetStatus {
   name: TargetName;
@@ -56,6 +69,8 @@ export interface TargetStatus {
   delivered: number;
   /** rows dead-lettered, all time */
   deadLetters: number;
+  /** rows dropped unsent because the target's queue was full (FLEET_FORWARD_QUEUE_MAX, oldest first), all time */
+  dropped: number;
   lastError?: string;
   /** epoch ms */
   lastErrorAt?: number;
@@ -67,8 +82,8 @@ export interface TargetStatus {
 export function forwardingStatus(db: FleetDb, config: Config): { targets: TargetStatus[] } {
   return {
     targets: targetsOf(config.forward).map((t) => {
-      const tot = st(db, 'SELECT delivered, dead, last_error, last_error_at, last_delivered_at FROM forward_totals WHERE target = ?').get(t.name) as
-        | { delivered: number; dead: number; last_error: string | null; last_error_at: number | null; last_delivered_at: number | null }
+      const tot = st(db, 'SELECT delivered, dead, dropped, last_error, last_error_at, last_delivered_at FROM forward_totals WHERE target = ?').get(t.name) as
+        | { delivered: number; dead: number; dropped: number; last_error: string | null; last_error_at: number | null; last_delivered_at: number | null }
         | undefined;
       const pending = st(db, "SELECT count(*) FROM outgoing WHERE target = ? AND state = 'pending'").pluck().get(t.name) as number;
       return {
@@ -77,6 +92,7 @@ export function forwardingStatus(db: FleetDb, config: Config): { targets: Target
         pending,
         delivered: tot?.delivered ?? 0,
         deadLetters: tot?.dead ?? 0,
+        dropped: tot?.dropped ?? 0,
         ...(tot?.last_error ? { lastError: tot.last_error } : {}),
         ...(tot?.last_error_at ? { lastErrorAt: tot.last_error_at } : {}),
         ...(tot?.last_delivered_at ? { lastDeliveredAt: tot.last_delivered_at } : {}),
@@ -87,7 +103,7 @@ export function forwardingStatus(db: FleetDb, config: Config): { targets: Target
 
 /** The first queued row of a target. */
 export function head(db: FleetDb, t: TargetName): Row | undefined {
-  return st(db, "SELECT id, idem, body, attempts, next_at FROM outgoing WHERE target = ? AND state = 'pending' ORDER BY id LIMIT 1").get(t) as Row | undefined;
+  return st(db, "SELECT id, idem, body, attempts, next_at, created_at FROM outgoing WHERE target = ? AND state = 'pending' ORDER BY id LIMIT 1").get(t) as Row | undefined;
 }
 
 /** Records how a delivery went: delivered (deleted), retried later, or dead-lettered. */
@@ -106,10 +122,11 @@ export function settle(db: FleetDb, settings: ForwardConfig, log: Log, t: Target
     }
     const attempts = row.attempts + 1;
     const error = (r.error ?? 'failed').slice(0, 500);
-    if (attempts >= settings.attempts || r.permanent) {
+    const old = row.created_at !== undefined && now - row.created_at >= db.limits.forwardMaxAgeMs;
+    if (attempts >= settings.attempts || r.permanent || old) {
       st(db, "UPDATE outgoing SET state = 'dead', attempts = ?, last_error = ? WHERE id = ?").run(attempts, error, row.id);
       totals.run({ target: t, delivered: 0, dead: 1, error, errorAt: now, deliveredAt: null });
-      log.error(`fleet server: ${t}: gave up on ${row.idem} after ${attempts} attempt(s) (${error}); it is kept as a dead letter`);
+      log.error(`fleet server: ${t}: gave up on ${row.idem} after ${attempts} attempt(s)${old && attempts < settings.attempts && !r.permanent ? ` and ${Math.round((now - row.created_at!) / 1000)} s` : ''} (${error}); it is kept as a dead letter`);
       return;
     }
     let wait = backoff(attempts, settings.backoffMs, settings.backoffMaxMs);
