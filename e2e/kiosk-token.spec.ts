@@ -1,0 +1,59 @@
+/**
+ * The kiosk's sync token out of the address bar (#25): opened once with `?sync_token=`, the real kiosk keeps
+ * the token in its origin's storage and replaces the URL without it; a reload without the token still syncs to
+ * the real server (its own process, a token scoped to the kiosk's device id); another sync_url gets no token.
+ */
+import { expect, type Page, test } from '@playwright/test';
+import { recordEvents, waitForEvent } from './helpers.ts';
+import { startFleetServer } from './fleet-server.ts';
+
+const KIOSK = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 5200)}`;
+const TOKEN = 'kiosk-tok-token-0123456789';
+
+const annotateNext = async (page: Page, after: string | undefined, meta: Record<string, string>) => {
+  const e = await waitForEvent(page, 'inference', (x) => after === undefined || x.detail.inferenceId > after);
+  await page.evaluate(([id, m]) => (document.querySelector('inference-monitor') as any).annotate(id, m), [e.detail.inferenceId, meta] as const);
+  return e.detail.inferenceId as string;
+};
+
+test('kiosk token: given once as ?sync_token=, kept in the page’s storage; the URL no longer holds it and a reload without it still syncs', async ({ page }) => {
+  test.setTimeout(240_000);
+  // the token may write (and read) only the device kiosk-tok: the page's generated source id is bound through it
+  const server = await startFleetServer({ port: 5331, tokens: `kiosk:${TOKEN}:kiosk-tok`, cors: [KIOSK], intervalMs: 2000 });
+  try {
+    const syncUrl = encodeURIComponent(`${server.url}/v1/batches`);
+    const base = `/?backend=wasm&panel=off&camera_id=tok-cam&device_id=kiosk-tok&sync_url=${syncUrl}&sync_interval=2&baseline_minutes=0.25`;
+    const rec = await recordEvents(page);
+    await page.goto(`${base}&sync_token=${TOKEN}`);
+    // the address (and so history, and what a proxy or a screenshot of the URL bar sees next) lost the token
+    await expect.poll(() => page.url()).not.toContain('sync_token');
+    expect(page.url()).not.toContain(TOKEN);
+    expect(page.url()).toContain('sync_url=');
+    expect(page.url()).toContain('device_id=kiosk-tok');
+    await waitForEvent(page, 'ready');
+    const first = await annotateNext(page, undefined, { run: 'first' });
+    type Rows = { rows: { id: string; meta: Record<string, string> }[] };
+    const annotations = async () => (await server.get<Rows>('/v1/annotations', { from: Date.now() - 3600_000, to: Date.now() + 60_000 })).rows.map((r) => r.meta.run);
+    await expect.poll(annotations, { timeout: 60_000, intervals: [1000] }).toEqual(['first']);
+
+    // a reload without the token (and a browser's "reopen"): the kept token still syncs
+    await page.goto(base);
+    expect(page.url()).not.toContain('sync_token');
+    await waitForEvent(page, 'ready');
+    await annotateNext(page, first, { run: 'second' });
+    await expect.poll(async () => (await annotations()).sort(), { timeout: 60_000, intervals: [1000] }).toEqual(['first', 'second']);
+    const errors = (await rec.events()).filter((e) => e.type === 'error' && /^sync-/.test(e.detail.code));
+    expect(errors).toEqual([]);
+    const [device] = await server.get<{ device_id: string; id: string }[]>('/v1/devices');
+    expect(device!.device_id).toBe('kiosk-tok');
+
+    // the kept token goes only to the server it was given for
+    await page.goto(`/?backend=wasm&panel=off&sync_url=${encodeURIComponent('http://127.0.0.1:9/v1/batches')}&sync_interval=2`);
+    expect(await page.locator('inference-monitor').getAttribute('sync-token')).toBeNull();
+    await page.goto(base);
+    expect(await page.locator('inference-monitor').getAttribute('sync-token')).toBe(TOKEN);
+    expect(rec.pageErrors).toEqual([]);
+  } finally {
+    await server.stop();
+  }
+});
