@@ -57,3 +57,20 @@ test('kiosk token: given once as ?sync_token=, kept in the page’s storage; the
     await server.stop();
   }
 });
+
+test('the fleet page takes a read token: a kiosk’s write-only token is refused with the reason, and the form asks again', async ({ page }) => {
+  const server = await startFleetServer({ port: 5332, tokens: `fleet:fleet-read-token-0123456789:*:read,kiosks:${TOKEN}:*:write` });
+  try {
+    const body = { v: 1, source: { id: 'k-1', device_id: 'line-9', app_version: '0.1.0', monitors: [] }, seq: 1, sentAt: Date.now(), rollups: [], alerts: [], flagged: [], baselines: [], dropped: 0 };
+    const posted = await fetch(`${server.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+    expect(posted.status).toBe(200);
+    await page.goto(`${server.url}/#token=${TOKEN}`);
+    const view = page.locator('fleet-view');
+    await expect(view.locator('[role=alert]')).toContainText('token kiosks is write-only: it may not read');
+    await view.locator('input[type=password]').fill('fleet-read-token-0123456789');
+    await view.locator('button[type=submit]').click();
+    await expect(view.locator('tr[data-device] th')).toHaveText('line-9');
+  } finally {
+    await server.stop();
+  }
+});
