@@ -4,6 +4,7 @@
  * query functions over merged rollups, Prometheus metrics, a health check, and the fleet page's static files.
  *
  * GET /metrics needs no token unless FLEET_METRICS_TOKEN is set: it is meant for a scraper on the same network.
+ * Who may read and write what (tokens' scopes, the back-off for wrong tokens, 409 for a reused sequence) is auth.ts's.
  */
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
