@@ -52,6 +52,12 @@ test('kiosk token: given once as ?sync_token=, kept in the page’s storage; the
     expect(await page.locator('inference-monitor').getAttribute('sync-token')).toBeNull();
     await page.goto(base);
     expect(await page.locator('inference-monitor').getAttribute('sync-token')).toBe(TOKEN);
+    // an empty ?sync_token= forgets it
+    await page.goto(`${base}&sync_token=`);
+    await expect.poll(() => page.url()).not.toContain('sync_token');
+    expect(await page.locator('inference-monitor').getAttribute('sync-token')).toBeNull();
+    await page.goto(base);
+    expect(await page.locator('inference-monitor').getAttribute('sync-token')).toBeNull();
     expect(rec.pageErrors).toEqual([]);
   } finally {
     await server.stop();
