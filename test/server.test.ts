@@ -95,11 +95,14 @@ describe('fleet server: ingest', () => {
     expect(snapshot()).toEqual(before);
     expect(before.batches).toEqual([{ source: 'kiosk-a', seq: 1 }]);
 
-    // the idempotency key is (source, seq): other content under the same seq is still a replay
+    // the idempotency key is (source, seq), and the body it was first taken with: other content under the same
+    // seq is a conflict (409), not a replay, and writes nothing; the exact body is still a duplicate
     const other = { ...batchA, rollups: rollupsFor(T0, 5, 99), sentAt: Date.now() + 1 };
     const res2 = await post(server.url, ALL, JSON.stringify(other));
-    expect(await res2.json()).toEqual({ ack: 1, duplicate: true });
+    expect(res2.status).toBe(409);
+    expect((await res2.json()).error).toMatch(/kiosk-a already sent batch 1 with other content/);
     expect(snapshot()).toEqual(before);
+    expect(await (await post(server.url, ALL, JSON.stringify(batchA))).json()).toEqual({ ack: 1, duplicate: true });
   });
 
   it('stores annotations as the page sends them (the latest replaces the earlier), answers /v1/annotations, refuses bad ones', async () => {

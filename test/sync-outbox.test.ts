@@ -192,6 +192,30 @@ describe('SyncOutbox', () => {
     o.stop();
   });
 
+  it('a 403 (a device id the token may not write) keeps the batch and backs off; a 409 (its sequence number taken with other content) drops it, counted and shown', async () => {
+    const p = memory();
+    const errors: { code: string; status?: number }[] = [];
+    const s = server([403, 403, 409]);
+    const o = outbox(p, s.fetch, { errors: errors as unknown[] });
+    await o.configure({ url: 'http://fleet.test/v1/batches', intervalMs: 3_600_000, images: false });
+    await o.tick();
+    await settle();
+    expect(p.queue.size).toBe(1);
+    expect(o.status().stats.lastError).toMatchObject({ code: 'sync-unauthorized', status: 403 });
+    o.online(true);
+    await settle();
+    expect(p.queue.size).toBe(1); // still kept: a fixed token list lets it through
+    expect(errors.map((e) => e.code)).toEqual(['sync-unauthorized']); // said once, not per retry
+    o.online(true);
+    await settle();
+    expect(p.queue.size).toBe(0); // not retried forever
+    expect(o.status().stats).toMatchObject({ rejected: 1, sent: 0, lastError: { code: 'sync-rejected', status: 409 } });
+    expect(o.status().stats.lastError!.message).toMatch(/^batch 1 refused \(409: the server holds another batch under this sequence number\)/);
+    expect(errors.map((e) => [e.code, e.status])).toEqual([['sync-unauthorized', 403], ['sync-rejected', 409]]);
+    expect(s.calls.map((c) => c.seq)).toEqual([1, 1, 1]);
+    o.stop();
+  });
+
   it('a server that refuses gzip (415) gets plain JSON', async () => {
     const s = server([415]);
     const o = outbox(memory(), s.fetch);

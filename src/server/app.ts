@@ -4,8 +4,8 @@
  * query functions over merged rollups, Prometheus metrics, a health check, and the fleet page's static files.
  *
  * GET /metrics needs no token unless FLEET_METRICS_TOKEN is set: it is meant for a scraper on the same network.
+ * Who may read and write what (tokens' scopes, the back-off for wrong tokens, 409 for a reused sequence) is auth.ts's.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
@@ -16,10 +16,14 @@ import { type Batch, LIMITS, parseBatch } from '../sync/payload.ts';
 import { dimensionsOf, percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
 import { STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { Auth } from './auth.ts';
 import type { Config, TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
 import { forwardingStatus } from './forward/queue.ts';
+import { ApiError } from './errors.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
+
+export { ApiError };
 
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
@@ -32,13 +36,6 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8', '.woff2': 'font/woff2',
   '.webmanifest': 'application/manifest+json', '.onnx': 'application/octet-stream', '.bin': 'application/octet-stream',
 };
-
-/** An error answered as `{error}` with its status (and headers). */
-export class ApiError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 503, message: string, readonly headers: Record<string, string> = {}) {
-    super(message);
-  }
-}
 
 /** Process counters behind fleet_batches_total and fleet_http_requests_total. */
 export interface Stats {
@@ -166,14 +163,6 @@ async function discard(reader: ChunkReader) {
   } catch { /* the client went away */ }
 }
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-
-/** The bearer token of a request as its sha256, or null. */
-function bearerHash(c: Context): Buffer | null {
-  const m = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(c.req.header('authorization') ?? ''); // the scheme is case-insensitive (RFC 9110)
-  return m ? sha(m[1]!) : null;
-}
-
 // ---------- query parameters ----------
 
 const bad = (name: string, why: string): never => {
@@ -292,8 +281,7 @@ function checkKeys(b: Batch) {
 export function createApp(config: Config, db: FleetDb, stats: Stats = { batches: { ok: 0, duplicate: 0, rejected: 0 }, http: new Map(), seriesDropped: 0, lastIngestMs: NaN }) {
   const app = new Hono<{ Variables: { token: TokenEntry } }>();
   const limiter = new RateLimiter(config.rate);
-  const hashes = config.tokens.map((t) => ({ entry: t, hash: Buffer.from(t.sha256, 'hex') }));
-  const metricsHash = config.metricsTokenSha256 ? Buffer.from(config.metricsTokenSha256, 'hex') : null;
+  const auth = new Auth(config, db);
   const cors = new Set(config.cors);
   const staticRoot = resolve(config.staticDir);
 
@@ -341,13 +329,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   });
   app.notFound((c) => (c.req.path.startsWith('/v1/') ? c.json({ error: 'no such route' }, 404) : c.text('not found', 404)));
 
-  // authentication for /v1
+  // authentication for /v1 (auth.ts: 401, and 429 for an address that sent too many wrong tokens)
   app.use('/v1/*', async (c, next) => {
-    const h = bearerHash(c);
-    let found: TokenEntry | undefined;
-    if (h) for (const t of hashes) if (timingSafeEqual(t.hash, h)) found ??= t.entry;
-    if (!found) throw new ApiError(401, h ? 'unknown token' : 'missing Authorization: Bearer <token>');
-    c.set('token', found);
+    c.set('token', auth.token(c));
     await next();
   });
 
@@ -380,9 +364,11 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       throw e;
     }
     checkKeys(batch);
-    if (!token.devices.includes('*') && !token.devices.includes(batch.source.id)) throw new ApiError(403, `token ${token.name} may not write source ${batch.source.id}`);
+    auth.checkWrite(token, batch);
+    const hash = auth.remember(batch, buf);
     const t0 = performance.now();
     const { duplicate } = await db.queue(batch, token.name);
+    if (duplicate) auth.checkReplay(batch, hash); // 409: the same (source, seq) with another body
     stats.lastIngestMs = performance.now() - t0;
     stats.batches[duplicate ? 'duplicate' : 'ok']++;
     c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
@@ -395,7 +381,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const r = range(p);
     const res = resolution(p, r.to - r.from);
     const f = filters(p);
-    return { p, range: { ...r, ...f }, res, rows: db.rollups(res, r.from, r.to, f) };
+    const scope = auth.read(c.get('token'), f.source);
+    return { p, range: { ...r, ...f }, res, rows: auth.rollups(scope, res, r.from, r.to, f) };
   };
   const merged = (res: '1m' | '1h', from: number, rows: Rollup[], f: Filters) => {
     const m = emptyRollup(res, from, f.mv ?? '*', '*');
@@ -429,7 +416,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const limit = num(p, 'limit') ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) bad('limit', 'expected an integer from 1 to 1000');
     const camera_id = str(p, 'camera_id', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
-    const source = str(p, 'source', SOURCE_ID, 'a source id');
+    const source = auth.readOne(c.get('token'), str(p, 'source', SOURCE_ID, 'a source id'));
     const rule = str(p, 'rule', /^[a-z0-9][a-z0-9-]{0,63}$/i, 'a rule id');
     const before = cursor(p);
     const page = db.alerts({ ...r, limit, ...(camera_id !== undefined ? { camera_id } : {}), ...(source ? { source } : {}), ...(rule ? { rule } : {}), ...(before ? { before } : {}) });
@@ -440,7 +427,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   app.get('/v1/annotations', (c) => {
     const p = params(c, ['from', 'to', 'source', 'limit']);
     const r = range(p);
-    const source = str(p, 'source', SOURCE_ID, 'a source id (letters, digits, . _ : -)');
+    const source = auth.readOne(c.get('token'), str(p, 'source', SOURCE_ID, 'a source id (letters, digits, . _ : -)'));
     const limit = num(p, 'limit') ?? 100;
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000)) bad('limit', 'expected a whole number from 1 to 1000');
     return c.json({ rows: db.annotations({ ...r, ...(source !== undefined ? { source } : {}), limit }) });
@@ -449,15 +436,15 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   app.get('/v1/dimensions', (c) => {
     const p = params(c, ['from', 'to', 'source']);
     const r = range(p);
-    const only = str(p, 'source', SOURCE_ID, 'a source id');
-    const rows = db.dimensions(r.from, r.to).filter((row) => only === undefined || row.source === only);
+    const scope = auth.read(c.get('token'), str(p, 'source', SOURCE_ID, 'a source id'));
+    const rows = db.dimensions(r.from, r.to).filter((row) => (scope.source === undefined || row.source === scope.source) && (!scope.only || scope.only.has(row.source)));
     return c.json({ ...dimensionsOf(rows), source: [...new Set(rows.map((row) => row.source))].sort() });
   });
 
   app.get('/v1/devices', (c) => {
-    const only = str(params(c, ['source']), 'source', SOURCE_ID, 'a source id');
+    const scope = auth.read(c.get('token'), str(params(c, ['source']), 'source', SOURCE_ID, 'a source id'));
     const now = Date.now();
-    const devices = db.sources().filter((s) => only === undefined || s.id === only).map((s) => {
+    const devices = db.sources().filter((s) => (scope.source === undefined || s.id === scope.source) && (!scope.only || scope.only.has(s.id))).map((s) => {
       let vitals = null;
       if (s.last_data !== null) {
         // the source's last 5 minutes with data (a down source keeps its last known vitals)
@@ -499,16 +486,14 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   // alert forwarding's targets: queued, delivered, dead-lettered, last error
   app.get('/v1/forwarding', (c) => {
     params(c, []);
+    auth.readFleet(c.get('token'), 'forwarding state');
     return c.json(forwardingStatus(db, config));
   });
 
   app.get('/healthz', (c) => (db.ping() ? c.json({ ok: true, db: 'ok' }) : c.json({ ok: false, db: 'error' }, 503)));
 
   app.get('/metrics', (c) => {
-    if (metricsHash) {
-      const h = bearerHash(c);
-      if (!h || !timingSafeEqual(h, metricsHash)) throw new ApiError(401, 'this endpoint needs the FLEET_METRICS_TOKEN bearer token');
-    }
+    auth.metrics(c);
     const now = Date.now();
     const http = [...stats.http].map(([k, n]) => {
       const [route, code] = k.split(' ');

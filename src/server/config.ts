@@ -7,9 +7,12 @@
  * |---|---|---|
  * | PORT, HOST | where to listen | 8787, 127.0.0.1 |
  * | FLEET_DB | the SQLite file (its folder is created) | data/fleet.sqlite |
- * | FLEET_TOKENS | `name:token:dev1\|dev2,name2:token2:*` (source ids a token may write; `*` any) | — |
- * | FLEET_TOKENS_FILE | JSON `[{name, sha256, devices: ['*'] \| [source ids]}]` (sha256 hex of the token) | — |
- * | FLEET_METRICS_TOKEN | when set, GET /metrics needs it as a bearer token | none: /metrics is open (same-network scraper) |
+ * | FLEET_TOKENS | `name:token:dev1\|dev2[:access],name2:token2:*[:access]`: the source or device ids a token may use (`*` any); access `rw` (write them and read them: the default), `read` (read only: the fleet page's, with `*`) or `write` (write only: a kiosk's). An old `*` token with no access part keeps writing every source and reading the fleet (an admin token) | — |
+ * | FLEET_TOKENS_FILE | JSON `[{name, sha256, devices: ['*'] \| [ids], access?: 'rw' \| 'read' \| 'write'}]` (sha256 hex of the token) | — |
+ * | FLEET_METRICS_TOKEN | when set, GET /metrics needs it as a bearer token; a HOST other than loopback refuses to start without it | none: /metrics is open (same-network scraper) |
+ * | FLEET_ALLOW_OPEN_METRICS | `1`: start on a non-loopback HOST without FLEET_METRICS_TOKEN (a warning is printed) | — |
+ * | FLEET_AUTH_FAILURES, FLEET_AUTH_LOCK_MS | wrong tokens one client address may send before it is refused (429) for FLEET_AUTH_LOCK_MS, doubling with each further one up to 15 min | 20, 1000 |
+ * | FLEET_TRUST_PROXY | `1`: the client address is the last X-Forwarded-For entry (set it behind a TLS proxy that appends one) | — |
  * | FLEET_CORS | allowed origins, comma-separated | none |
  * | FLEET_MAX_BODY, FLEET_MAX_INFLATED | request body bytes on the wire, after gunzip | 1 MiB, 8 MiB |
  * | FLEET_RATE | batches per minute per token (token bucket, burst rate / 6) | 1200 |
@@ -30,11 +33,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
 
-/** A bearer token as the server keeps it: a name, the sha256 (hex) of the token, and the source ids it may write (`*`: any). */
+/** What a token may do with its ids: read them, write them, or both (`rw`, the default). */
+export type TokenAccess = 'rw' | 'read' | 'write';
+
+/**
+ * A bearer token as the server keeps it: a name, the sha256 (hex) of the token, the source or device ids it
+ * may use (`*`: any), and what it may do with them (absent: `rw`, read and write).
+ */
 export interface TokenEntry {
   name: string;
   sha256: string;
   devices: string[];
+  access?: TokenAccess;
 }
 
 /** Everything the server reads from its environment. */
@@ -62,7 +72,22 @@ export interface Config {
   maxSeries: number;
   /** alert forwarding (loadConfig always sets it; absent: FORWARD_DEFAULTS) */
   forward?: ForwardConfig;
+  /** the back-off for wrong tokens (absent: AUTH_DEFAULTS) */
+  auth?: AuthConfig;
 }
+
+/** The back-off for wrong tokens, per client address (auth.ts). */
+export interface AuthConfig {
+  /** wrong tokens an address may send before it is refused */
+  failures: number;
+  /** the first refusal's length (ms), doubling with each further wrong token up to 15 min */
+  lockMs: number;
+  /** the client address is the last X-Forwarded-For entry (behind a proxy that appends one) */
+  trustProxy: boolean;
+}
+
+/** The back-off defaults. */
+export const AUTH_DEFAULTS: AuthConfig = { failures: 20, lockMs: 1000, trustProxy: false };
 
 /** Where and how alert state changes are forwarded (forward.ts). */
 export interface ForwardConfig {
@@ -102,8 +127,15 @@ const TokenFileSchema = v.array(
     name: v.pipe(v.string(), v.regex(NAME, 'a token name: letters, digits, . _ - (1–64)')),
     sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'sha256: 64 lowercase hex digits')),
     devices: v.pipe(v.array(v.pipe(v.string(), v.regex(/^(\*|[A-Za-z0-9._:-]{1,64})$/, 'a source id or *'))), v.minLength(1, 'at least one device (or *)')),
+    access: v.optional(v.picklist(['rw', 'read', 'write'], 'access: rw, read or write')),
   }),
 );
+
+/** An entry with `*` alone when it lists `*`, and no access part when it is the default (rw). */
+function normal(t: TokenEntry): TokenEntry {
+  const { access, ...rest } = t;
+  return { ...rest, devices: t.devices.includes('*') ? ['*'] : t.devices, ...(access && access !== 'rw' ? { access } : {}) };
+}
 
 function int(env: Record<string, string | undefined>, key: string, dflt: number, min: number, max: number): number {
   const raw = env[key];
@@ -150,21 +182,22 @@ function forwardConfig(env: Record<string, string | undefined>): ForwardConfig {
   };
 }
 
-/** `name:token[:dev1|dev2|*]` entries, comma-separated → hashed entries (no devices part: any device). */
+/** `name:token[:dev1|dev2|*[:rw|read|write]]` entries, comma-separated → hashed entries (no devices part: any device; no access part: rw). */
 export function parseTokenList(raw: string): TokenEntry[] {
   return raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map((entry, i) => {
-      const [name = '', token = '', devices = '*', ...rest] = entry.split(':');
+      const [name = '', token = '', devices = '*', access = 'rw', ...rest] = entry.split(':');
       const where = `FLEET_TOKENS entry ${i + 1}`;
-      if (rest.length) throw new ConfigError(`${where}: expected name:token:devices (source ids separated by |, or *)`);
+      if (rest.length) throw new ConfigError(`${where}: expected name:token:devices[:access] (ids separated by |, or *; access rw, read or write)`);
+      if (access !== 'rw' && access !== 'read' && access !== 'write') throw new ConfigError(`${where} (${name}): access must be rw, read or write, got ${JSON.stringify(access.slice(0, 20))}`);
       if (!NAME.test(name)) throw new ConfigError(`${where}: the name must be letters, digits, . _ - (1–64)`);
       if (!/^[\x21-\x7e]{16,256}$/.test(token)) throw new ConfigError(`${where} (${name}): the token must be 16–256 printable characters without spaces`);
       const list = devices.split('|').filter(Boolean);
       if (!list.length || list.some((d) => d !== '*' && !SOURCE.test(d))) throw new ConfigError(`${where} (${name}): devices must be source ids (letters, digits, . _ : -) separated by |, or *`);
-      return { name, sha256: sha256Hex(token), devices: list.includes('*') ? ['*'] : list };
+      return normal({ name, sha256: sha256Hex(token), devices: list, access: access as TokenAccess });
     });
 }
 
@@ -181,7 +214,7 @@ function readTokenFile(path: string): TokenEntry[] {
     const at = issue.path?.map((p) => String(p.key)).join('.') ?? '';
     throw new ConfigError(`FLEET_TOKENS_FILE ${path}: ${at ? `${at}: ` : ''}${issue.message}`);
   }
-  return res.output.map((t) => ({ ...t, devices: t.devices.includes('*') ? ['*'] : t.devices }));
+  return res.output.map(normal);
 }
 
 /**
@@ -220,6 +253,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const metricsToken = env.FLEET_METRICS_TOKEN?.trim();
   if (metricsToken !== undefined && metricsToken !== '' && metricsToken.length < 16) throw new ConfigError('FLEET_METRICS_TOKEN: at least 16 characters');
+  if (!metricsToken && !isLoopback(host)) {
+    if (env.FLEET_ALLOW_OPEN_METRICS?.trim() !== '1')
+      throw new ConfigError(`HOST=${host} listens beyond this machine, but /metrics would be open to anyone who reaches it: set FLEET_METRICS_TOKEN (16+ characters; the scraper sends it as a bearer token), or FLEET_ALLOW_OPEN_METRICS=1 to serve it open on purpose. Put a TLS proxy in front (docs/operations.md, "Security model").`);
+    print(`fleet server: WARNING: HOST=${host} with FLEET_ALLOW_OPEN_METRICS=1: /metrics is open to anyone who reaches this port (set FLEET_METRICS_TOKEN to close it)`);
+  }
   const maxBody = int(env, 'FLEET_MAX_BODY', 1 << 20, 1024, 1 << 30);
   return {
     port: int(env, 'PORT', 8787, 0, 65535),
@@ -235,7 +273,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(metricsToken ? { metricsTokenSha256: sha256Hex(metricsToken) } : {}),
     maxSeries: int(env, 'FLEET_MAX_SERIES', 5000, 1, 10_000_000),
     forward: forwardConfig(env),
+    auth: {
+      failures: int(env, 'FLEET_AUTH_FAILURES', AUTH_DEFAULTS.failures, 1, 1_000_000),
+      lockMs: int(env, 'FLEET_AUTH_LOCK_MS', AUTH_DEFAULTS.lockMs, 100, 15 * 60_000),
+      trustProxy: env.FLEET_TRUST_PROXY?.trim() === '1',
+    },
   };
+}
+
+/** Whether a HOST value listens on this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 /** The generated token's entry: read from `file`, or made now (and printed once). */

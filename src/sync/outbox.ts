@@ -381,6 +381,8 @@ export class SyncOutbox {
       this.gzipOk = false; // this server takes plain JSON: again, at once, without gzip
       return this.send(b, keepalive);
     }
+    // the token refused, or (403) not allowed this source or device id: the batch stays (bounded queue), retried
+    // with back-off up to 5 min, so fixing the server's token list lets it through
     if (res.status === 401 || res.status === 403) {
       this.fail('sync-unauthorized', `the server refused the token (${res.status}${reason ? `: ${reason}` : ''})`, res.status);
       return false;
@@ -389,9 +391,11 @@ export class SyncOutbox {
       this.fail('sync-failed', `the server answered ${res.status}${reason ? `: ${reason}` : ''}`, res.status, retryAfter(res.headers.get('retry-after'), this.now()));
       return false;
     }
-    // any other 4xx: this batch will never be taken; drop it (counted) rather than block the queue
-    await this.done(b, (st) => ({ ...st, rejected: st.rejected + 1, lastError: { code: 'sync-rejected', message: `batch ${b.seq} refused (${res.status}): ${reason}`, at: this.now(), status: res.status } }));
-    this.report('sync-rejected', `batch ${b.seq} refused (${res.status}): ${reason}`, res.status);
+    // any other 4xx: this batch will never be taken; drop it (counted) rather than block the queue. A 409: the
+    // server holds other content under this (source, seq) — retrying the same body can never succeed
+    const why = res.status === 409 ? `batch ${b.seq} refused (409: the server holds another batch under this sequence number): ${reason}` : `batch ${b.seq} refused (${res.status}): ${reason}`;
+    await this.done(b, (st) => ({ ...st, rejected: st.rejected + 1, lastError: { code: 'sync-rejected', message: why, at: this.now(), status: res.status } }));
+    this.report('sync-rejected', why, res.status);
     return true;
   }
 

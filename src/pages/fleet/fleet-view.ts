@@ -101,7 +101,8 @@ export class FleetView extends LitElement {
       this.renderMs = performance.now() - t0;
       this.dispatchEvent(new CustomEvent('loaded', { detail: { devices: devices.length, ms: this.renderMs } }));
     } catch (e) {
-      if (e instanceof FleetError && e.status === 401) {
+      // 401: an unknown token; 403: one that may not read the fleet (a kiosk's write-only token): ask for another
+      if (e instanceof FleetError && (e.status === 401 || e.status === 403)) {
         this._needsToken = true;
         sessionStorage.removeItem(TOKEN_KEY);
       }
@@ -221,7 +222,7 @@ export class FleetView extends LitElement {
           <button type="submit">Open</button>
         </form>
         ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
-        <p class="muted">The token the server printed when it started (or one from its FLEET_TOKENS). Kept for this tab only.</p>`;
+        <p class="muted">A token that reads the fleet: one from the server's FLEET_TOKENS with devices <code>*</code> and access <code>read</code> (or the token it printed when it started). Kept for this tab only.</p>`;
     const ds = this.shown();
     const all = this._devices;
     const down = all.filter((d) => d.down).length;

@@ -5,10 +5,13 @@
 import '../../ui/inference-monitor.ts';
 import type { MonitorErrorDetail } from '../../ui/inference-monitor.ts';
 import { registerOffline } from '../../offline/register.ts';
+import { keptTokens } from './kept-token.ts';
 
 const monitor = document.querySelector('inference-monitor')!;
 const status = document.getElementById('kiosk-status')!;
 const params = new URLSearchParams(location.search);
+// tokens leave the address bar (history, proxy logs): kept in this origin's storage once given (kept-token.ts)
+const tokens = keptTokens(params);
 const attributes: Record<string, string> = {
   model: 'model', backend: 'backend', camera: 'camera', threshold: 'threshold', width: 'width', height: 'height',
   camera_id: 'camera-id', location: 'location', device_id: 'device-id', record: 'record',
@@ -19,7 +22,7 @@ if (!params.has('theme')) monitor.setAttribute('theme', 'dark'); // a screen by 
 // nobody is watching: a spare inference worker stands by to take over from one that dies (standby=off: none)
 monitor.toggleAttribute('standby', params.get('standby') !== 'off');
 for (const [param, attr] of Object.entries(attributes)) {
-  const value = params.get(param);
+  const value = tokens[param] ?? params.get(param);
   if (value !== null) monitor.setAttribute(attr, value); // attribute values are inert text
 }
 
