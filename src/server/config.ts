@@ -90,7 +90,7 @@ export interface ForwardConfig {
   backoffMaxMs: number;
 }
 
-/** FLEET_SOURCE_RATE's default: cost units per minute per source (a page once a minute: ~1.1; a day's backlog of 1,440 batches drains in ~13 min). */
+/** FLEET_SOURCE_RATE's default: cost units per minute per source (a page once a minute: ~1.1; a day's backlog of 1,440 batches drains in ~14 min). */
 export const DEFAULT_SOURCE_RATE = 120;
 /** FLEET_IMAGE_QUOTA_MB's default: flagged JPEG megabytes kept per source (a year of a few flagged frames an hour). */
 export const DEFAULT_IMAGE_QUOTA_MB = 200;
