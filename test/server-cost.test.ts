@@ -9,6 +9,9 @@ import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Collected, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox, gzipText } from '../src/sync/outbox.ts';
+import { createApp, MAX_READ_ROWS } from '../src/server/app.ts';
+import { sha256Hex } from '../src/server/config.ts';
+import { FleetDb } from '../src/server/db.ts';
 import { LIMITS } from '../src/sync/payload.ts';
 import { tagKey } from '../src/telemetry/record.ts';
 import { emptyRollup, type Rollup } from '../src/telemetry/rollup.ts';
@@ -193,6 +196,24 @@ describe('reads bounded', () => {
     expect((await getJson(server.url, TOKEN, `/v1/series?from=${from}&to=${to}&res=1h`)).status).toBe(200);
     expect((await getJson(server.url, TOKEN, `/v1/series?from=${from}&to=${to}`)).status).toBe(200);
   });
+});
+
+describe('reads bounded: rows', () => {
+  it(`a rollup read that would load more than ${MAX_READ_ROWS} stored rows is refused (413, naming the limit) — the app in-process`, async () => {
+    const db = FleetDb.open(':memory:');
+    const row = JSON.stringify(emptyRollup('1m', 0, MV, 'camera_id=a'));
+    const ins = db.db.prepare("INSERT INTO rollups (res, start, mv, g, source, data) VALUES ('1m', ?, ?, 'camera_id=a', ?, ?)");
+    db.db.transaction(() => {
+      for (let i = 0; i <= MAX_READ_ROWS; i++) ins.run(T0 + (i % 1000) * MIN, MV, `s-${Math.floor(i / 1000)}`, row);
+    })();
+    const app = createApp({ port: 0, host: '127.0.0.1', dbPath: ':memory:', tokens: [{ name: 't', sha256: sha256Hex(TOKEN), devices: ['*'] }], cors: [], maxBody: 1 << 20, maxInflated: 8 << 20, rate: 1200, staticDir: '/nonexistent', intervalMs: 60_000, maxSeries: 5000 }, db);
+    const res = await app.request(`/v1/totals?from=${T0}&to=${T0 + 1000 * MIN}&res=1m`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toMatch(new RegExp(`more than ${MAX_READ_ROWS} rows`));
+    // filtered to one source: answered
+    expect((await app.request(`/v1/totals?from=${T0}&to=${T0 + 1000 * MIN}&res=1m&source=s-3`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    db.close();
+  }, 60_000);
 });
 
 describe('rate limits weighted by cost', () => {
