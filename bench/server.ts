@@ -49,7 +49,7 @@ function batch(source: string, seq: number, start: number, device?: string): Bat
 async function startServer(dir: string, file = 'fleet.sqlite'): Promise<ChildProcess> {
   const proc = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'server', 'main.ts')], {
     cwd: root,
-    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', FLEET_DB: join(dir, file), FLEET_TOKENS: `bench:${TOKEN}:*`, FLEET_RATE: '10000000', FLEET_STATIC: join(root, 'dist'), FLEET_CORS: `http://127.0.0.1:${KIOSK_PORT}` },
+    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', FLEET_DB: join(dir, file), FLEET_TOKENS: `bench:${TOKEN}:*`, FLEET_RATE: '10000000', FLEET_SOURCE_RATE: '10000000', FLEET_STATIC: join(root, 'dist'), FLEET_CORS: `http://127.0.0.1:${KIOSK_PORT}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

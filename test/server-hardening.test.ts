@@ -11,7 +11,7 @@ import { isTagKey, parseTagKey, tagKey } from '../src/telemetry/record.ts';
 import { batch, getJson, MIN, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
 
 const TOKEN = 'fleet-token-0123456789abcdef';
-const env = { FLEET_TOKENS: `fleet:${TOKEN}:*`, FLEET_RATE: '1000000' };
+const env = { FLEET_TOKENS: `fleet:${TOKEN}:*`, FLEET_RATE: '1000000', FLEET_SOURCE_RATE: '1000000' };
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
 const BAD = 'camera_id=%E0%A4%A';
 let server: Server;

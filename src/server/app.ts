@@ -10,20 +10,20 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { Hono, type Context } from 'hono';
 import { type Batch, LIMITS, parseBatch } from '../sync/payload.ts';
 import { dimensionsOf, percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
 import { STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { Auth } from './auth.ts';
-import type { Config, TokenEntry } from './config.ts';
+import { type Config, DEFAULT_IMAGE_QUOTA_MB, DEFAULT_SOURCE_RATE, type TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
 import { forwardingStatus } from './forward/queue.ts';
 import { ApiError } from './errors.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
+import { checkDepth, checkListSizes, checkSeries, RateLimiter, readBody, requestCost } from './limits.ts';
 
-export { ApiError };
+export { ApiError, RateLimiter, readBody };
 
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
@@ -44,123 +44,6 @@ export interface Stats {
   seriesDropped: number;
   /** the last ingest's duration (ms), from queueing the batch to its group commit */
   lastIngestMs: number;
-}
-
-/** A token bucket per key: `rate` per minute, bursts of rate / 6. */
-export class RateLimiter {
-  private buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly burst: number;
-  private readonly perMs: number;
-  constructor(rate: number) {
-    this.burst = Math.max(1, rate / 6);
-    this.perMs = rate / MINUTE;
-  }
-  /** 0 when a request may go now, else the seconds to wait. */
-  take(key: string, now = Date.now()): number {
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.perMs);
-    b.at = now;
-    this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
-  }
-}
-
-/**
- * The request body, read as a stream: at most `maxWire` bytes, gunzipped as it comes (zlib, streaming) to at
- * most `maxInflated` (a gzip bomb is refused after inflating at most that much). After a refusal the rest of the
- * body is read and discarded in the background (up to DISCARD_MAX bytes, then the connection is cut), so the
- * answer arrives and a keep-alive connection stays usable.
- */
-export async function readBody(body: ReadableStream<Uint8Array> | Readable | null, gzip: boolean, maxWire: number, maxInflated: number): Promise<Buffer> {
-  if (!body) return Buffer.alloc(0);
-  const chunksIn = chunkReader(body);
-  const chunks: Buffer[] = [];
-  let wire = 0, inflated = 0;
-  let refused: ApiError | null = null;
-  const z = gzip ? createGunzip() : null;
-  const ended = z ? new Promise<void>((res, rej) => { z.on('end', res); z.on('close', res); z.on('error', rej); }) : null;
-  ended?.catch(() => {}); // awaited below when it matters
-  z?.on('data', (c: Buffer) => {
-    inflated += c.length;
-    if (inflated <= maxInflated) chunks.push(c);
-    else if (!refused) {
-      refused = new ApiError(413, `decompressed body over ${maxInflated} bytes`);
-      z.destroy();
-    }
-  });
-  let done = false;
-  try {
-    for (;;) {
-      const r = await chunksIn.read();
-      if (r.done) break;
-      wire += r.value.byteLength;
-      if (wire > maxWire) throw new ApiError(413, `body over ${maxWire} bytes`);
-      if (!z) chunks.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength));
-      else if (!z.write(r.value)) await drained(z);
-      if (refused) throw refused;
-    }
-    done = true;
-    if (z) {
-      z.end();
-      await ended;
-    }
-    if (refused) throw refused;
-  } catch (e) {
-    if (!done) void discard(chunksIn);
-    if (refused) throw refused;
-    if (e instanceof ApiError) throw e;
-    if (z && /^Z_/.test((e as NodeJS.ErrnoException).code ?? '')) throw new ApiError(400, 'body is not valid gzip');
-    throw new ApiError(400, 'the request body could not be read');
-  } finally {
-    if (done) chunksIn.release();
-    z?.destroy();
-  }
-  return Buffer.concat(chunks);
-}
-
-/** A body's chunks, one read at a time, from a web stream or (straight from the socket, without a web stream in between) a Node stream. */
-interface ChunkReader {
-  read(): Promise<IteratorResult<Uint8Array>>;
-  cancel(): Promise<void>;
-  release(): void;
-}
-function chunkReader(body: ReadableStream<Uint8Array> | Readable): ChunkReader {
-  if (body instanceof Readable) {
-    const it = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-    return { read: () => it.next(), cancel: async () => void body.destroy(), release: () => {} };
-  }
-  const reader = body.getReader();
-  return { read: () => reader.read() as Promise<IteratorResult<Uint8Array>>, cancel: () => reader.cancel(), release: () => reader.releaseLock() };
-}
-
-/** Resolves when a writable stream drains or closes. */
-const drained = (w: NodeJS.WritableStream & NodeJS.EventEmitter) =>
-  new Promise<void>((ok) => {
-    const done = () => {
-      w.off('drain', done);
-      w.off('close', done);
-      ok();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
-
-/** Bytes of a refused body read and dropped before the connection is cut instead. */
-const DISCARD_MAX = 16 << 20;
-async function discard(reader: ChunkReader) {
-  let n = 0;
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) return;
-      n += r.value.byteLength;
-      if (n > DISCARD_MAX) return void (await reader.cancel());
-    }
-  } catch { /* the client went away */ }
 }
 
 // ---------- query parameters ----------
@@ -221,10 +104,16 @@ function filters(p: Map<string, string>): RollupFilters {
   return f;
 }
 
-/** res: 1m or 1h ('10s', the browser's finest, is served as 1m); default 1m up to 3 days, else 1h. */
+/** The most time buckets one read covers: 1m over 7 days (1h over 400 days is 9,600). */
+export const MAX_READ_BUCKETS = 7 * 24 * 60;
+/** The most stored rows one rollup read loads (a fleet-wide read over a long range: narrow it, filter it or use res=1h). */
+export const MAX_READ_ROWS = 200_000;
+
+/** res: 1m or 1h ('10s', the browser's finest, is served as 1m); default 1m up to 3 days, else 1h; 1m over more than MAX_READ_BUCKETS minutes is refused. */
 function resolution(p: Map<string, string>, span: number): '1m' | '1h' {
   const r = p.get('res');
   if (r === undefined) return span <= 3 * DAY ? '1m' : '1h';
+  if ((r === '10s' || r === '1m') && span > MAX_READ_BUCKETS * MINUTE) bad('res', `1m covers at most ${MAX_READ_BUCKETS} buckets (7 days) per read: use res=1h or a shorter range`);
   if (r === '10s' || r === '1m') return '1m';
   if (r === '1h') return '1h';
   return bad('res', 'expected 1m or 1h');
@@ -282,6 +171,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   const app = new Hono<{ Variables: { token: TokenEntry } }>();
   const limiter = new RateLimiter(config.rate);
   const auth = new Auth(config, db);
+  const sourceRate = config.sourceRate ?? DEFAULT_SOURCE_RATE;
+  const sourceLimiter = new RateLimiter(sourceRate);
   const cors = new Set(config.cors);
   const staticRoot = resolve(config.staticDir);
 
@@ -338,41 +229,59 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   app.post('/v1/batches', async (c) => {
     const token = c.get('token');
     const wait = limiter.take(token.name);
-    if (wait) throw new ApiError(429, `rate limit: ${config.rate} batches per minute per token`, { 'Retry-After': String(wait) });
-    const len = c.req.header('content-length');
-    if (len !== undefined && Number(len) > config.maxBody) throw new ApiError(413, `body over ${config.maxBody} bytes`);
-    const enc = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
-    if (enc !== 'identity' && enc !== 'gzip' && enc !== 'x-gzip') throw new ApiError(415, 'Content-Encoding: gzip or none');
-    if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) throw new ApiError(415, 'Content-Type: application/json');
-    // under @hono/node-server the socket's own stream (no Request object or web stream is built for the body)
-    const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-    const buf = await readBody(incoming instanceof Readable ? incoming : c.req.raw.body, enc !== 'identity', config.maxBody, config.maxInflated);
-    let json: unknown;
+    if (wait) throw new ApiError(429, `rate limit: ${config.rate} cost units per minute per token (a request costs 1 + 1 per 64 KiB + 1 per 32 rollups)`, { 'Retry-After': String(wait) });
+    // what the request turns out to cost beyond the unit taken is charged once known, refused or not
+    let inflated = 0, rollups = 0, source: string | undefined;
     try {
-      json = JSON.parse(buf.toString('utf8'));
-    } catch {
-      throw new ApiError(400, 'body is not valid JSON');
+      const len = c.req.header('content-length');
+      if (len !== undefined && Number(len) > config.maxBody) throw new ApiError(413, `body over ${config.maxBody} bytes`);
+      const enc = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+      if (enc !== 'identity' && enc !== 'gzip' && enc !== 'x-gzip') throw new ApiError(415, 'Content-Encoding: gzip or none');
+      if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) throw new ApiError(415, 'Content-Type: application/json');
+      // under @hono/node-server the socket's own stream (no Request object or web stream is built for the body)
+      const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+      inflated = config.maxInflated; // if reading fails, as much as it may have cost
+      const buf = await readBody(incoming instanceof Readable ? incoming : c.req.raw.body, enc !== 'identity', config.maxBody, config.maxInflated);
+      inflated = buf.length;
+      checkDepth(buf);
+      let json: unknown;
+      try {
+        json = JSON.parse(buf.toString('utf8'));
+      } catch {
+        throw new ApiError(400, 'body is not valid JSON');
+      }
+      checkListSizes(json);
+      // the schema's records would silently drop these keys: refuse them instead
+      const reserved = reservedKey(json);
+      if (reserved) throw new ApiError(400, `a reserved key: ${reserved}`);
+      let batch: Batch;
+      try {
+        batch = parseBatch(json);
+      } catch (e) {
+        if (e instanceof TypeError) throw new ApiError(400, e.message);
+        throw e;
+      }
+      checkKeys(batch);
+      checkSeries(batch);
+      auth.checkWrite(token, batch);
+      // a source's own bucket, so that one page of a shared token cannot take all of it
+      const sourceWait = sourceLimiter.take(batch.source.id);
+      if (sourceWait) throw new ApiError(429, `rate limit: ${sourceRate} cost units per minute per source`, { 'Retry-After': String(sourceWait) });
+      source = batch.source.id;
+      rollups = batch.rollups.length;
+      const hash = auth.remember(batch, buf);
+      const t0 = performance.now();
+      const r = await db.queue(batch, token.name);
+      if (r.duplicate) auth.checkReplay(batch, hash); // 409: the same (source, seq) with another body
+      stats.lastIngestMs = performance.now() - t0;
+      stats.batches[r.duplicate ? 'duplicate' : 'ok']++;
+      c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
+      return c.json({ ack: batch.seq, ...(r.duplicate ? { duplicate: true } : {}), ...(r.imagesDropped ? { imagesDropped: r.imagesDropped } : {}), ...(r.keysDropped ? { keysDropped: r.keysDropped } : {}) });
+    } finally {
+      const extra = requestCost(inflated, rollups) - 1;
+      limiter.charge(token.name, extra);
+      if (source !== undefined) sourceLimiter.charge(source, extra);
     }
-    // the schema's records would silently drop these keys: refuse them instead
-    const reserved = reservedKey(json);
-    if (reserved) throw new ApiError(400, `a reserved key: ${reserved}`);
-    let batch: Batch;
-    try {
-      batch = parseBatch(json);
-    } catch (e) {
-      if (e instanceof TypeError) throw new ApiError(400, e.message);
-      throw e;
-    }
-    checkKeys(batch);
-    auth.checkWrite(token, batch);
-    const hash = auth.remember(batch, buf);
-    const t0 = performance.now();
-    const { duplicate } = await db.queue(batch, token.name);
-    if (duplicate) auth.checkReplay(batch, hash); // 409: the same (source, seq) with another body
-    stats.lastIngestMs = performance.now() - t0;
-    stats.batches[duplicate ? 'duplicate' : 'ok']++;
-    c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
-    return c.json(duplicate ? { ack: batch.seq, duplicate: true } : { ack: batch.seq });
   });
 
   /** The range, resolution, filters and rows of a rollup query. */
@@ -382,7 +291,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const res = resolution(p, r.to - r.from);
     const f = filters(p);
     const scope = auth.read(c.get('token'), f.source);
-    return { p, range: { ...r, ...f }, res, rows: auth.rollups(scope, res, r.from, r.to, f) };
+    const rows = auth.rollups(scope, res, r.from, r.to, f, MAX_READ_ROWS + 1);
+    if (rows.length > MAX_READ_ROWS) throw new ApiError(413, `the query reads more than ${MAX_READ_ROWS} rows: narrow the range, filter by source or camera, or use res=1h`);
+    return { p, range: { ...r, ...f }, res, rows };
   };
   const merged = (res: '1m' | '1h', from: number, rows: Rollup[], f: Filters) => {
     const m = emptyRollup(res, from, f.mv ?? '*', '*');
@@ -477,6 +388,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
         dropped: s.dropped,
         monitors: s.monitors.map((m) => ({ src: m.src, mv: m.mv, backend: m.backend, tags: m.tags, ...(m.modelId ? { modelId: m.modelId } : {}) })),
         vitals,
+        // what the source costs: flagged JPEG bytes kept (of its quota), images dropped past it, rollup map keys dropped (limits.ts)
+        storage: { imageBytes: s.image_bytes, imageQuota: config.imageQuota ?? DEFAULT_IMAGE_QUOTA_MB * 1e6, imagesDropped: s.images_dropped, keysDropped: s.keys_dropped },
         firing: db.firing(s.id),
       };
     });

@@ -15,7 +15,9 @@
  * | FLEET_TRUST_PROXY | `1`: the client address is the last X-Forwarded-For entry (set it behind a TLS proxy that appends one) | — |
  * | FLEET_CORS | allowed origins, comma-separated | none |
  * | FLEET_MAX_BODY, FLEET_MAX_INFLATED | request body bytes on the wire, after gunzip | 1 MiB, 8 MiB |
- * | FLEET_RATE | batches per minute per token (token bucket, burst rate / 6) | 1200 |
+ * | FLEET_RATE | cost units per minute per token, for all the sources it writes (token bucket, burst rate / 6; a request costs 1 + 1 per 64 KiB inflated + 1 per 32 rollups: limits.ts) | 1200 |
+ * | FLEET_SOURCE_RATE | cost units per minute per source (the same bucket, per source id): a page syncing once a minute uses ~1.1 | 120 |
+ * | FLEET_IMAGE_QUOTA_MB | flagged frames' JPEG bytes kept per source (MB); past it images are dropped and counted, the rest of the batch kept | 200 |
  * | FLEET_STATIC | folder of the fleet page's static files | dist |
  * | FLEET_INTERVAL_MS | the pages' sync interval: silent for > 3 of these = down | 60000 |
  * | FLEET_MAX_SERIES | most label sets on /metrics | 5000 |
@@ -60,8 +62,12 @@ export interface Config {
   maxBody: number;
   /** request body bytes after gunzip */
   maxInflated: number;
-  /** POST /v1/batches per minute per token (token bucket, burst = rate / 6) */
+  /** POST /v1/batches cost units per minute per token (token bucket, burst = rate / 6; limits.ts requestCost) */
   rate: number;
+  /** the same per source id (absent: FLEET_SOURCE_RATE's default) */
+  sourceRate?: number;
+  /** flagged JPEG bytes kept per source (absent: the default) */
+  imageQuota?: number;
   /** folder of static files (the fleet page) */
   staticDir: string;
   /** the clients' sync interval (ms): a source silent for more than 3 of these is down */
@@ -108,6 +114,11 @@ export interface ForwardConfig {
   backoffMs: number;
   backoffMaxMs: number;
 }
+
+/** FLEET_SOURCE_RATE's default: cost units per minute per source (a page once a minute: ~1.1; a day's backlog of 1,440 batches drains in ~14 min). */
+export const DEFAULT_SOURCE_RATE = 120;
+/** FLEET_IMAGE_QUOTA_MB's default: flagged JPEG megabytes kept per source (a year of a few flagged frames an hour). */
+export const DEFAULT_IMAGE_QUOTA_MB = 200;
 
 /** The forwarding defaults: no targets. */
 export const FORWARD_DEFAULTS: ForwardConfig = { alertmanagerRepeatMs: 60_000, webhookFormat: 'json', attempts: 24, backoffMs: 1000, backoffMaxMs: 300_000 };
@@ -268,6 +279,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBody,
     maxInflated: int(env, 'FLEET_MAX_INFLATED', 8 << 20, 1024, 1 << 30),
     rate: int(env, 'FLEET_RATE', 1200, 1, 10_000_000),
+    sourceRate: int(env, 'FLEET_SOURCE_RATE', DEFAULT_SOURCE_RATE, 1, 10_000_000),
+    imageQuota: int(env, 'FLEET_IMAGE_QUOTA_MB', DEFAULT_IMAGE_QUOTA_MB, 0, 1 << 20) * 1e6,
     staticDir: resolve(env.FLEET_STATIC?.trim() || 'dist'),
     intervalMs: int(env, 'FLEET_INTERVAL_MS', 60_000, 1000, 24 * 3600_000),
     ...(metricsToken ? { metricsTokenSha256: sha256Hex(metricsToken) } : {}),

@@ -19,10 +19,11 @@ import type { Batch } from '../sync/payload.ts';
 import type { AlertEvent } from '../health/types.ts';
 import { rollupMatches, type Filters } from '../store/queries.ts';
 import { idTime } from '../lib/uuidv7.ts';
-import { bucketStart, emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { bucketStart, emptyRollup, type Rollup } from '../telemetry/rollup.ts';
 import { shortVersion } from '../lib/short-version.ts';
 import { DEFAULT_LIMITS, type DropCounts, type Limits, screenBatch } from './bounds.ts';
 import { pruneIdle } from './retention.ts';
+import { mergeBounded } from './limits.ts';
 
 const DAY = 24 * 3600_000;
 /** The millisecond time in a UUIDv7 (idTime, the store's own); 0 for another kind of UUID. */
@@ -57,6 +58,18 @@ export interface SourceRow {
   dropped: number;
   /** start of the newest 1-min rollup received (null: none yet) */
   last_data: number | null;
+  /** flagged frames' JPEG bytes kept, and images dropped past the quota (FleetDb.imageQuota), all time */
+  image_bytes: number;
+  images_dropped: number;
+  /** rollup map keys folded into `other` or left out past limits.ts MAP_BOUNDS, all time */
+  keys_dropped: number;
+}
+
+/** What writing a batch did: nothing (`duplicate`), or how many images (past the quota) and map keys (past MAP_BOUNDS) it left out. */
+export interface IngestResult {
+  duplicate: boolean;
+  imagesDropped?: number;
+  keysDropped?: number;
 }
 
 /** An alert state change with the source that reported it. */
@@ -142,6 +155,14 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
     `),
   // forward/queue.ts: deliveries dropped because a target's queue was full (FLEET_FORWARD_QUEUE_MAX), oldest first
   (db) => db.exec('ALTER TABLE forward_totals ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0'),
+  // what a source costs in storage: JPEG bytes kept, images dropped past the quota, rollup map keys dropped
+  (db) =>
+    db.exec(`
+      ALTER TABLE sources ADD COLUMN image_bytes INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sources ADD COLUMN images_dropped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sources ADD COLUMN keys_dropped INTEGER NOT NULL DEFAULT 0;
+      UPDATE sources SET image_bytes = (SELECT coalesce(sum(length(jpeg)), 0) FROM flagged WHERE flagged.source = sources.id);
+    `),
 ];
 
 /** The schema version a fresh database reaches. */
@@ -178,8 +199,10 @@ export class FleetDb {
   readonly dropped: DropCounts = {};
   private stmts = new Map<string, Database.Statement>();
 
-  private readonly ingestTx: (b: Batch, tokenName: string, now: number) => { duplicate: boolean };
+  private readonly ingestTx: (b: Batch, tokenName: string, now: number) => IngestResult;
   private readonly ingestHooks: ((e: IngestEvent) => void)[] = [];
+  /** flagged JPEG bytes kept per source: past it a batch's images are dropped (its frames' metadata kept) and counted */
+  imageQuota = Infinity;
   /**
    * Write-through cache of recently written rollup rows (rollups and cumulative, by key), so merging a batch
    * into its rows needs no read and no JSON.parse while they stay hot. Only this object writes those tables; a
@@ -187,7 +210,7 @@ export class FleetDb {
    */
   private readonly rowCache = new Map<string, Rollup>();
   /** Batches waiting for the next group commit (`queue`). */
-  private pending: { b: Batch; token: string; now: number; ok: (r: { duplicate: boolean }) => void; fail: (e: unknown) => void }[] = [];
+  private pending: { b: Batch; token: string; now: number; ok: (r: IngestResult) => void; fail: (e: unknown) => void }[] = [];
   private flushScheduled = false;
 
   private constructor(db: Database.Database) {
@@ -240,7 +263,7 @@ export class FleetDb {
    * below those retention has pruned), else the batch row, the source, its rollups (1-min, 1-hour and all-time
    * rows, merged by addition), alerts, flagged frames and baselines.
    */
-  ingest(batch: Batch, tokenName: string, now = Date.now()): { duplicate: boolean } {
+  ingest(batch: Batch, tokenName: string, now = Date.now()): IngestResult {
     return this.ingestTx(batch, tokenName, now);
   }
 
@@ -249,7 +272,7 @@ export class FleetDb {
    * commit: one transaction of at most GROUP_MAX batches, each in its own savepoint, so a batch that fails is
    * rolled back alone and rejects alone). Resolves once its transaction has committed.
    */
-  queue(batch: Batch, tokenName: string, now = Date.now()): Promise<{ duplicate: boolean }> {
+  queue(batch: Batch, tokenName: string, now = Date.now()): Promise<IngestResult> {
     return new Promise((ok, fail) => {
       this.pending.push({ b: batch, token: tokenName, now, ok, fail });
       if (this.flushScheduled) return;
@@ -262,7 +285,7 @@ export class FleetDb {
     this.flushScheduled = false;
     while (this.pending.length) {
       const group = this.pending.splice(0, GROUP_MAX);
-      const results: ({ duplicate: boolean } | { error: unknown })[] = [];
+      const results: (IngestResult | { error: unknown })[] = [];
       try {
         this.db.transaction(() => {
           for (const p of group) {
@@ -307,7 +330,7 @@ export class FleetDb {
   }
 
   /** ingest's body (inside the transaction). */
-  private write(b: Batch, tokenName: string, now: number): { duplicate: boolean } {
+  private write(b: Batch, tokenName: string, now: number): IngestResult {
     const src = b.source;
     const prev = this.st('SELECT pruned_seq FROM sources WHERE id = ?').get(src.id) as { pruned_seq: number } | undefined;
     if (prev && b.seq <= prev.pruned_seq) return { duplicate: true };
@@ -335,12 +358,13 @@ export class FleetDb {
     const getCum = this.st('SELECT data FROM cumulative WHERE source = ? AND mv = ? AND g = ?').pluck();
     const rows = new Map<string, Dirty>();
     const cumulative = new Map<string, Dirty>();
+    let keysDropped = 0;
     for (const r of b.rollups) {
       const mv = shortVersion(r.mv);
       const hour = bucketStart(r.start, '1h');
-      mergeRollup(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g)), r);
-      mergeRollup(this.row(rows, `r${src.id}\u00001h\u0000${hour}\u0000${mv}\u0000${r.g}`, () => getRow.get('1h', hour, mv, r.g, src.id) as string | undefined, () => emptyRollup('1h', hour, mv, r.g)), r);
-      mergeRollup(this.row(cumulative, `c${src.id}\u0000${mv}\u0000${r.g}`, () => getCum.get(src.id, mv, r.g) as string | undefined, () => emptyRollup('1h', 0, mv, r.g)), r);
+      keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g)), r);
+      keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001h\u0000${hour}\u0000${mv}\u0000${r.g}`, () => getRow.get('1h', hour, mv, r.g, src.id) as string | undefined, () => emptyRollup('1h', hour, mv, r.g)), r);
+      keysDropped += mergeBounded(this.row(cumulative, `c${src.id}\u0000${mv}\u0000${r.g}`, () => getCum.get(src.id, mv, r.g) as string | undefined, () => emptyRollup('1h', 0, mv, r.g)), r);
     }
     const insRow = this.st('INSERT INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)');
     const updRow = this.st('UPDATE rollups SET data = ? WHERE res = ? AND start = ? AND mv = ? AND g = ? AND source = ?');
@@ -371,17 +395,30 @@ export class FleetDb {
       if (r.fresh) fresh.push({ alert: a, latest: r.latest });
     }
     const putFlag = this.st('INSERT OR IGNORE INTO flagged (source, id, t, data, jpeg) VALUES (?, ?, ?, ?, ?)');
+    // images count against the source's quota: past it a frame is kept without its image, and counted
+    let imageBytes = b.flagged.some((f) => f.jpeg) ? (this.st('SELECT image_bytes FROM sources WHERE id = ?').pluck().get(src.id) as number) : 0;
+    let imagesDropped = 0, imagesKept = 0;
     for (const f of b.flagged) {
       const { jpeg, ...meta } = f;
-      putFlag.run(src.id, f.id, f.t, JSON.stringify(meta), jpeg ? Buffer.from(jpeg, 'base64') : null);
+      let img = jpeg ? Buffer.from(jpeg, 'base64') : null;
+      if (img && imageBytes + img.length > this.imageQuota) {
+        img = null;
+        imagesDropped++;
+      }
+      if (putFlag.run(src.id, f.id, f.t, JSON.stringify(meta), img).changes && img) {
+        imageBytes += img.length;
+        imagesKept++;
+      }
     }
+    if (imagesKept || imagesDropped || keysDropped)
+      this.st('UPDATE sources SET image_bytes = ?, images_dropped = images_dropped + ?, keys_dropped = keys_dropped + ? WHERE id = ?').run(imageBytes, imagesDropped, keysDropped, src.id);
     const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
     for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
     // an annotation as it now stands replaces what came before (a page sends the whole of it each time)
     const putAnnotation = this.st('INSERT OR REPLACE INTO annotations (source, id, t, src, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     for (const a of b.annotations ?? []) putAnnotation.run(src.id, a.id, uuidTime(a.id), a.src, JSON.stringify(a.meta), now);
     for (const hook of this.ingestHooks) hook({ source: src.id, now, alerts: fresh, batch: b });
-    return { duplicate: false };
+    return { duplicate: false, ...(imagesDropped ? { imagesDropped } : {}), ...(keysDropped ? { keysDropped } : {}) };
   }
 
   /**
@@ -414,17 +451,17 @@ export class FleetDb {
   }
 
   /** Rollups of one resolution with start in [bucketStart(from), to] passing the filters, by (start, mv, g, source). */
-  rollups(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}): Rollup[] {
-    return this.rollupRows(res, from, to, f).map((r) => r.rollup);
+  rollups(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}, limit = -1): Rollup[] {
+    return this.rollupRows(res, from, to, f, limit).map((r) => r.rollup);
   }
 
-  /** As `rollups`, each with its source id. */
-  rollupRows(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}): { source: string; rollup: Rollup }[] {
+  /** As `rollups`, each with its source id; at most `limit` stored rows read (-1: all). */
+  rollupRows(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}, limit = -1): { source: string; rollup: Rollup }[] {
     const rows = this.st(`
       SELECT source, data FROM rollups WHERE res = @res AND start >= @from AND start <= @to
         AND (@mv IS NULL OR mv = @mv) AND (@source IS NULL OR source = @source)
-      ORDER BY start, mv, g, source
-    `).all({ res, from: bucketStart(from, res), to, mv: f.mv === undefined ? null : shortVersion(f.mv), source: f.source ?? null }) as { source: string; data: string }[];
+      ORDER BY start, mv, g, source LIMIT @limit
+    `).all({ res, from: bucketStart(from, res), to, mv: f.mv === undefined ? null : shortVersion(f.mv), source: f.source ?? null, limit }) as { source: string; data: string }[];
     const out: { source: string; rollup: Rollup }[] = [];
     for (const row of rows) {
       const r = rollupFromJson(row.data);
@@ -435,7 +472,7 @@ export class FleetDb {
 
   /** Every source, oldest first. */
   sources(): SourceRow[] {
-    const rows = this.st('SELECT id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data FROM sources ORDER BY first_seen, id').all() as (Omit<SourceRow, 'monitors'> & { monitors: string })[];
+    const rows = this.st('SELECT id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data, image_bytes, images_dropped, keys_dropped FROM sources ORDER BY first_seen, id').all() as (Omit<SourceRow, 'monitors'> & { monitors: string })[];
     return rows.map((r) => ({ ...r, monitors: JSON.parse(r.monitors) }));
   }
 
@@ -515,12 +552,19 @@ export class FleetDb {
         rollups1m: this.st("DELETE FROM rollups WHERE res = '1m' AND start < ?").run(now - RETENTION.rollups1m).changes,
         rollups1h: this.st("DELETE FROM rollups WHERE res = '1h' AND start < ?").run(now - RETENTION.rollups1h).changes,
         alerts: this.st('DELETE FROM alerts WHERE t < ?').run(now - RETENTION.alerts).changes,
-        flagged: this.st('DELETE FROM flagged WHERE t < ?').run(now - RETENTION.flagged).changes,
+        flagged: this.pruneFlagged(now - RETENTION.flagged),
         annotations: this.st('DELETE FROM annotations WHERE t < ?').run(now - RETENTION.alerts).changes,
         deadLetters: this.st("DELETE FROM outgoing WHERE state = 'dead' AND created_at < ?").run(now - RETENTION.deadLetters).changes,
         ...pruneIdle(this.db, now, this.limits),
       };
     })();
+  }
+
+  /** Deletes flagged frames before `cut`, and recounts the image bytes their sources keep. */
+  private pruneFlagged(cut: number): number {
+    const n = this.st('DELETE FROM flagged WHERE t < ?').run(cut).changes;
+    if (n) this.st('UPDATE sources SET image_bytes = (SELECT coalesce(sum(length(jpeg)), 0) FROM flagged WHERE flagged.source = sources.id)').run();
+    return n;
   }
 
   /** Checkpoints the WAL into the main file and closes the database. */

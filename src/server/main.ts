@@ -39,6 +39,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       console.error(`fleet server: retention failed: ${(e as Error).message}`);
     }
   };
+  db.imageQuota = config.imageQuota ?? Infinity;
   prune();
   const hourly = setInterval(prune, 3600_000);
   hourly.unref();

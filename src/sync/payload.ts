@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import type { Rollup } from '../telemetry/rollup.ts';
 import { isTagKey, STAGES } from '../telemetry/record.ts';
+import { CONFIDENCE_BINS, LATENCY_BUCKETS } from '../telemetry/histogram.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 
@@ -12,7 +13,10 @@ export const SYNC_VERSION = 1;
 
 /** Bounds on one batch (the server refuses more). */
 export const LIMITS = {
-  rollups: 5000,
+  /** a page sends at most 300 (sync-service.ts), or one minute's worth of its few cameras */
+  rollups: 1000,
+  /** distinct (model version, tag key) series per batch: a page has at most `monitors` monitors */
+  series: 128,
   alerts: 1000,
   flagged: 500,
   baselines: 100,
@@ -29,6 +33,12 @@ export const LIMITS = {
   classes: 1000,
   detections: 200,
   imageBytes: 4_000_000,
+  /** the deepest nesting of arrays and objects a batch has (baselines[i].rollup.cc[k][bucket]: 5) */
+  depth: 12,
+  /** a count in one item: frames, detections, histogram counts (a 1-hour baseline at 1,000 fps is 3.6e6) */
+  count: 1e9,
+  /** the magnitude of any other number: a sum of image statistics or gauges, an alert's value, a box coordinate */
+  magnitude: 1e12,
 } as const;
 
 /** One monitor on the sending page: its source id, model, backend and tags. */
@@ -84,26 +94,32 @@ export interface Batch {
 
 const id = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits and . _ : - only, 1–64'));
 const text = (max: number = LIMITS.text) => v.pipe(v.string(), v.maxLength(max));
-const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1e13));
-const finite = v.pipe(v.number(), v.finite());
+const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(LIMITS.count));
+/** a finite number within ±LIMITS.magnitude (no value a device measures comes near it; ±1e308 overflows sums to ±Infinity) */
+const finite = v.pipe(v.number(), v.finite(), v.minValue(-LIMITS.magnitude), v.maxValue(LIMITS.magnitude));
+/** a sum of scores in [0, 1]: at most one per counted item (the check below ties it to its count) */
+const scoreSum = v.pipe(v.number(), v.minValue(0), v.maxValue(LIMITS.count));
 const time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15));
 const mv = v.pipe(v.string(), v.regex(/^[0-9a-f]{12}([0-9a-f]{52})?$/, 'a model version: 12 or 64 hex digits'));
-const bucketKey = v.pipe(v.string(), v.regex(/^\d{1,4}$/, 'a histogram bucket index'));
+const bucketKey = (n: number) => v.pipe(v.string(), v.regex(/^\d{1,3}$/, 'a histogram bucket index'), v.check((k) => Number(k) < n, `a bucket index below ${n}`));
 const classKey = v.pipe(v.string(), v.regex(/^\d{1,5}$/, 'a class id'));
 /** a key that is not a built-in object member (`toString`, `constructor`…): merging into such a key would write into the prototype's */
 const own = v.check((k: string) => !(k in Object.prototype), 'not a built-in object member');
 const sparse = <T extends v.GenericSchema>(key: v.GenericSchema<string>, value: T, max: number) => v.pipe(v.record(v.pipe(key, own), value), v.check((r) => Object.keys(r).length <= max, `at most ${max} entries`));
-const hist = sparse(bucketKey, count, LIMITS.buckets);
+const latHist = sparse(bucketKey(LATENCY_BUCKETS), count, LATENCY_BUCKETS);
+const hist = sparse(bucketKey(CONFIDENCE_BINS), count, CONFIDENCE_BINS);
 /** input statistics (IMAGE_KEYS) and page gauges (GAUGES) as [sum, count] */
 const sums = sparse(v.picklist(['br', 'co', 'sa', 'sh', 'sc', 'heapMB', 'longTasks', 'up']), v.tuple([finite, count]), 16);
 const tags = v.pipe(
   v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a tag name: letters, digits, _ . : - (1–64)')), text(LIMITS.tagLength)),
   v.check((t) => Object.keys(t).length <= LIMITS.tags, `at most ${LIMITS.tags} tags`),
 );
-/** first/last are ±Infinity in a rollup without frames, which JSON carries as null */
-const bound = v.nullable(finite);
+/** first/last (epoch ms) are ±Infinity in a rollup without frames, which JSON carries as null */
+const bound = v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(8.64e15)));
+/** a sum of scores in [0, 1] is at most its count (with room for rounding) */
+const within = (sum: number, n: number) => sum <= n * (1 + 1e-9) + 1e-6;
 
-export const RollupSchema = v.strictObject({
+const RollupEntries = {
   res: v.literal('1m'),
   start: v.pipe(time, v.check((t) => t % 60_000 === 0, 'a minute boundary')),
   mv,
@@ -113,20 +129,30 @@ export const RollupSchema = v.strictObject({
   malformed: count,
   dropped: count,
   errors: sparse(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,64}$/)), count, 64),
-  lat: v.strictObject(Object.fromEntries(STAGES.map((s) => [s, hist])) as Record<(typeof STAGES)[number], typeof hist>),
+  lat: v.strictObject(Object.fromEntries(STAGES.map((s) => [s, latHist])) as Record<(typeof STAGES)[number], typeof latHist>),
   conf: hist,
-  scoreSum: finite,
+  scoreSum,
   detections: count,
   scoredFrames: count,
-  frameScoreSum: finite,
+  frameScoreSum: scoreSum,
   classes: sparse(classKey, count, LIMITS.classes),
-  classScore: sparse(classKey, finite, LIMITS.classes),
+  classScore: sparse(classKey, scoreSum, LIMITS.classes),
   cc: v.optional(sparse(classKey, hist, LIMITS.classes)),
   img: sums,
   gauge: v.optional(sums),
   first: bound,
   last: bound,
-});
+};
+
+/** Scores are in [0, 1]: a rollup's score sums are at most their counts (a mean confidence of −2.5e306 or 7 is refused). */
+type Scored = { scoreSum: number; detections: number; frameScoreSum: number; scoredFrames: number; classes: Record<string, number>; classScore: Record<string, number> };
+const scoresInRange = <T extends Scored>() => v.check(
+  (r: T) =>
+    within(r.scoreSum, r.detections) && within(r.frameScoreSum, r.scoredFrames) && Object.entries(r.classScore).every(([k, s]) => within(s, r.classes[k] ?? 0)),
+  'scores must be in [0, 1]: a score sum is at most its count',
+);
+
+export const RollupSchema = v.pipe(v.strictObject(RollupEntries), scoresInRange());
 
 /** An alert's probable causes (AlertEvent.cause, health/cause.ts). */
 const causes = ['camera', 'scene', 'model', 'runtime'] as const satisfies readonly NonNullable<AlertEvent['cause']>[];
@@ -183,7 +209,7 @@ export const BaselineSchema = v.strictObject({
   source: v.picklist(['auto', 'manual']),
   frames: count,
   fps: v.pipe(v.number(), v.minValue(0), v.maxValue(10_000)),
-  rollup: v.object({ ...RollupSchema.entries, res: v.picklist(['10s', '1m', '1h']), start: time }),
+  rollup: v.pipe(v.object({ ...RollupEntries, res: v.picklist(['10s', '1m', '1h']), start: time }), scoresInRange()),
 });
 
 export const AnnotationSchema = v.strictObject({
@@ -224,7 +250,7 @@ export function validItem(schema: typeof RollupSchema | typeof AlertSchema | typ
 
 /** A valid batch, or a TypeError naming the first bad field (e.g. `rollups.3.lat.inference.12: …`). */
 export function parseBatch(input: unknown): Batch {
-  const res = v.safeParse(BatchSchema, input);
+  const res = v.safeParse(BatchSchema, input, { abortEarly: true });
   if (!res.success) {
     const issue = res.issues[0];
     const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';

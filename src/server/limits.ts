@@ -1,0 +1,251 @@
+/**
+ * What one request and one token may cost the fleet server: the request body (bounded on
+ * the wire and after gunzip), a cheap structure check before validation, per-batch bounds, rate limits weighted
+ * by cost, and rollup maps bounded when merged. docs/operations.md ("What one token can cost") lists them.
+ */
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { type Batch, LIMITS } from '../sync/payload.ts';
+import { mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { ApiError } from './errors.ts';
+
+const MINUTE = 60_000;
+
+/** The API error type has one home (errors.ts); re-exported for the code that reads bodies here. */
+export { ApiError };
+
+/**
+ * The request body, read as a stream: at most `maxWire` bytes, gunzipped as it comes (zlib, streaming) to at
+ * most `maxInflated` (a gzip bomb is refused after inflating at most that much). After a refusal the rest of the
+ * body is read and discarded in the background (up to DISCARD_MAX bytes, then the connection is cut), so the
+ * answer arrives and a keep-alive connection stays usable.
+ */
+export async function readBody(body: ReadableStream<Uint8Array> | Readable | null, gzip: boolean, maxWire: number, maxInflated: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
+  const chunksIn = chunkReader(body);
+  const chunks: Buffer[] = [];
+  let wire = 0, inflated = 0;
+  let refused: ApiError | null = null;
+  const z = gzip ? createGunzip() : null;
+  const ended = z ? new Promise<void>((res, rej) => { z.on('end', res); z.on('close', res); z.on('error', rej); }) : null;
+  ended?.catch(() => {}); // awaited below when it matters
+  z?.on('data', (c: Buffer) => {
+    inflated += c.length;
+    if (inflated <= maxInflated) chunks.push(c);
+    else if (!refused) {
+      refused = new ApiError(413, `decompressed body over ${maxInflated} bytes`);
+      z.destroy();
+    }
+  });
+  let done = false;
+  try {
+    for (;;) {
+      const r = await chunksIn.read();
+      if (r.done) break;
+      wire += r.value.byteLength;
+      if (wire > maxWire) throw new ApiError(413, `body over ${maxWire} bytes`);
+      if (!z) chunks.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength));
+      else if (!z.write(r.value)) await drained(z);
+      if (refused) throw refused;
+    }
+    done = true;
+    if (z) {
+      z.end();
+      await ended;
+    }
+    if (refused) throw refused;
+  } catch (e) {
+    if (!done) void discard(chunksIn);
+    if (refused) throw refused;
+    if (e instanceof ApiError) throw e;
+    if (z && /^Z_/.test((e as NodeJS.ErrnoException).code ?? '')) throw new ApiError(400, 'body is not valid gzip');
+    throw new ApiError(400, 'the request body could not be read');
+  } finally {
+    if (done) chunksIn.release();
+    z?.destroy();
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A body's chunks, one read at a time, from a web stream or (straight from the socket, without a web stream in between) a Node stream. */
+interface ChunkReader {
+  read(): Promise<IteratorResult<Uint8Array>>;
+  cancel(): Promise<void>;
+  release(): void;
+}
+function chunkReader(body: ReadableStream<Uint8Array> | Readable): ChunkReader {
+  if (body instanceof Readable) {
+    const it = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    return { read: () => it.next(), cancel: async () => void body.destroy(), release: () => {} };
+  }
+  const reader = body.getReader();
+  return { read: () => reader.read() as Promise<IteratorResult<Uint8Array>>, cancel: () => reader.cancel(), release: () => reader.releaseLock() };
+}
+
+/** Resolves when a writable stream drains or closes. */
+const drained = (w: NodeJS.WritableStream & NodeJS.EventEmitter) =>
+  new Promise<void>((ok) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      ok();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+
+/** Bytes of a refused body read and dropped before the connection is cut instead. */
+const DISCARD_MAX = 16 << 20;
+async function discard(reader: ChunkReader) {
+  let n = 0;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return;
+      n += r.value.byteLength;
+      if (n > DISCARD_MAX) return void (await reader.cancel());
+    }
+  } catch { /* the client went away */ }
+}
+
+
+// ---------- rate limits weighted by cost ----------
+
+/** What a request costs in rate-limit units: 1, plus 1 per 64 KiB of (inflated) body, plus 1 per 32 rollups (each writes a 1-min, a 1-hour and an all-time row). A page's minute of a few cameras costs about 1.1. */
+export const COST = { bytesPerUnit: 64 << 10, rollupsPerUnit: 32 } as const;
+export const requestCost = (inflatedBytes: number, rollups: number) => 1 + inflatedBytes / COST.bytesPerUnit + rollups / COST.rollupsPerUnit;
+
+/**
+ * A token bucket per key: `rate` units per minute, bursts of rate / 6. A request needs one unit to start
+ * (`take`); what it turns out to cost beyond that is charged when known (`charge`), so the bucket may go into
+ * debt and the next request waits until it is paid off.
+ */
+export class RateLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly burst: number;
+  private readonly perMs: number;
+  constructor(rate: number) {
+    this.burst = Math.max(1, rate / 6);
+    this.perMs = rate / MINUTE;
+  }
+  private bucket(key: string, now: number) {
+    let b = this.buckets.get(key);
+    if (!b) {
+      if (this.buckets.size >= 100_000) this.prune(now);
+      this.buckets.set(key, (b = { tokens: this.burst, at: now }));
+    }
+    b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.perMs);
+    b.at = now;
+    return b;
+  }
+  /** 0 when a request may go now (one unit taken), else the seconds to wait. */
+  take(key: string, now = Date.now()): number {
+    const b = this.bucket(key, now);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
+  }
+  /** Charges `units` more (a request's cost beyond the unit `take` took); the bucket may go into debt. */
+  charge(key: string, units: number, now = Date.now()): void {
+    if (units > 0) this.bucket(key, now).tokens -= units;
+  }
+  /** Forgets full buckets (a key not seen for a while): the map stays bounded by the keys active in the last burst / rate minutes. */
+  private prune(now: number) {
+    for (const [k, b] of this.buckets) if (b.tokens + (now - b.at) * this.perMs >= this.burst) this.buckets.delete(k);
+  }
+}
+
+// ---------- structure and per-batch bounds ----------
+
+/**
+ * Refuses a JSON body nested deeper than LIMITS.depth, by one pass over its bytes before it is parsed (1 MB of
+ * `[[[[…` cost 537 ms on its way to a 400 when parsed and validated). Brackets inside strings do not count.
+ */
+export function checkDepth(buf: Uint8Array, max: number = LIMITS.depth): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw new ApiError(400, `the body is nested deeper than ${max} levels`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+const LISTS = ['rollups', 'alerts', 'flagged', 'baselines', 'annotations'] as const;
+
+/** Refuses (413, naming the limit) a parsed body whose lists are longer than LIMITS allows, before the schema looks at a single item. */
+export function checkListSizes(json: unknown): void {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return; // the schema names it
+  for (const k of LISTS) {
+    const x = (json as Record<string, unknown>)[k];
+    if (Array.isArray(x) && x.length > LIMITS[k]) throw new ApiError(413, `${k}: at most ${LIMITS[k]} per batch, got ${x.length}`);
+  }
+}
+
+/** Refuses (413, naming the limit) a batch with more distinct (model version, tag key) series than LIMITS.series. */
+export function checkSeries(b: Batch): void {
+  if (b.rollups.length <= LIMITS.series) return;
+  const keys = new Set<string>();
+  for (const r of b.rollups) {
+    keys.add(`${r.mv}\u0000${r.g}`);
+    if (keys.size > LIMITS.series) throw new ApiError(413, `rollups: at most ${LIMITS.series} distinct (model version, tag key) series per batch`);
+  }
+}
+
+// ---------- rollup maps bounded when merged ----------
+
+/**
+ * The most keys a stored rollup's maps hold: error kinds past `errors` fold into `other`; class ids past
+ * `classes` are left out of classes, classScore and cc (the totals — detections, scoreSum, conf — still count
+ * them). Either way the keys are counted (FleetDb: the source's keys_dropped, shown on /v1/devices).
+ */
+export const MAP_BOUNDS = { errors: 64, classes: LIMITS.classes } as const;
+
+/** Keys of `from` that `into` does not have and that would take it past `max` keys, or null. */
+function overflow(into: object, from: object, max: number): string[] | null {
+  let n = 0;
+  for (const _ in into) n++;
+  let extra: string[] | null = null;
+  for (const k in from) {
+    if (Object.hasOwn(into, k)) continue;
+    if (n < max) n++;
+    else (extra ??= []).push(k);
+  }
+  return extra;
+}
+
+const without = <T>(o: Record<string, T>, drop: string[]): Record<string, T> => {
+  const out = { ...o };
+  for (const k of drop) delete out[k];
+  return out;
+};
+
+/** mergeRollup with `into`'s maps held to MAP_BOUNDS; returns how many keys were folded or left out (0 on a real page's data). */
+export function mergeBounded(into: Rollup, from: Rollup): number {
+  let f = from;
+  let n = 0;
+  const errs = overflow(into.errors, from.errors, Object.hasOwn(into.errors, 'other') ? MAP_BOUNDS.errors : MAP_BOUNDS.errors - 1);
+  if (errs) {
+    const errors = without(from.errors, errs);
+    for (const k of errs) errors.other = (errors.other ?? 0) + from.errors[k]!;
+    f = { ...f, errors };
+    n += errs.length;
+  }
+  for (const field of ['classes', 'classScore', 'cc'] as const) {
+    const map = from[field] as Record<string, unknown> | undefined;
+    const extra = map && overflow((into[field] ?? {}) as object, map, MAP_BOUNDS.classes);
+    if (extra) {
+      f = { ...f, [field]: without(map, extra) };
+      n += extra.length;
+    }
+  }
+  mergeRollup(into, f);
+  return n;
+}
