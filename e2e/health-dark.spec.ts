@@ -56,7 +56,7 @@ test('darkened footage: the lighting rule (brightness-*, cause camera) fires wit
   const note = notes.find((n) => n.tag === `${alert.detail.ruleId}|dock-1`);
   expect(note, JSON.stringify(notes)).toBeDefined();
   expect(note!.title).toBe(alert.detail.name);
-  expect(note!.body).toMatch(/^dock-1: [\d.]+ \(threshold [\d.]+\)$/);
+  expect(note!.body).toMatch(/^dock-1: [\d.]+ \(threshold [\d.]+\) — cause: camera$/);
   expect(notes.length).toBe((await rec.events()).filter((e: Recorded) => e.type === 'alert' && e.detail.state === 'firing').length);
   // the clip loops back to normal light at 50 s: the alert resolves (hysteresis, no flapping)
   const resolved = await waitForEvent(page, 'alert', (e) => e.detail.state === 'resolved' && e.detail.ruleId === alert.detail.ruleId, 120_000);

@@ -180,7 +180,7 @@ test('faults: the server down 35 s, a reload and a browser restart while it is d
 
 test('two kiosk windows of one site: one syncs at a time and sends both cameras’ data once; when it closes, the other takes over where it left off', async ({ context }) => {
   test.setTimeout(300_000);
-  const server = await startFleetServer({ port: 5320, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });
+  const server = await startFleetServer({ port: 5327, tokens: `kiosk:${TOKEN}:*`, cors: [KIOSK], intervalMs: 2000 });
   const sqlite = <T>(sql: string, ...args: unknown[]) => {
     const db = new Database(server.db, { readonly: true, fileMustExist: true });
     try {

@@ -112,7 +112,7 @@ export class HubSubscriptions {
     if (this.el.notify && a.state === 'firing' && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
       try {
         const cls = a.classId !== undefined ? ` · ${ready.labels?.[a.classId] ?? `class ${a.classId}`}` : '';
-        new Notification(a.name, { body: `${a.camera_id || 'camera'}${cls}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})`, tag: `${a.rule}|${a.camera_id}` });
+        new Notification(a.name, { body: `${a.camera_id || 'camera'}${cls}: ${fmt(a.value)} (threshold ${fmt(a.threshold)})${a.cause ? ` — cause: ${a.cause}` : ''}`, tag: `${a.rule}|${a.camera_id}` });
       } catch {
         // notifications from a page need a service worker on some platforms: the event is enough
       }
