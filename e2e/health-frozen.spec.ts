@@ -37,9 +37,10 @@ test('frozen footage: frame-frozen fires within 30 s of the freeze, none before,
   );
   expect(delay).toBeGreaterThan(0);
   expect(delay).toBeLessThanOrEqual(30); // wall clock, pipeline latency and a loaded machine included
-  // in frame time, what docs/health.md states: 13–18 s after the freeze, plus a frame or two
+  // in frame time, what docs/health.md states: 12.5–18 s after the freeze (¾ of the 10-s window frozen, then
+  // 5 s pending), plus a frame or two; half a second of slack below for where the first frozen frame was taken
   const frameDelay = (alert.detail.t - freeze.detail.timestamp) / 1000;
-  expect(frameDelay).toBeGreaterThanOrEqual(13);
+  expect(frameDelay).toBeGreaterThanOrEqual(12);
   expect(frameDelay).toBeLessThanOrEqual(20);
   expect(alert.detail).toMatchObject({ camera_id: 'gate-2', state: 'firing', severity: 'critical', value: 0 });
   expect(alert.detail.name).toMatch(/stopped changing/);
