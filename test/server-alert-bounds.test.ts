@@ -4,24 +4,17 @@
  * future, sources that stop sending; afterwards every read endpoint answers 200 in bounded time.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, limitsFrom } from '../src/server/bounds.ts';
 import { FleetDb } from '../src/server/db.ts';
 import { alert, batch, getJson, memoryOf, MIN, parseMetrics, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
+import { freePort } from './server-helpers.ts';
 
 const TOKEN = 'alert-bounds-token-0123456789';
 const DAY = 24 * 3600_000;
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createNetServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function send(server: Server, b: unknown, want = 200) {
   const res = await post(server.url, TOKEN, JSON.stringify(b));

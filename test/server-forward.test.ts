@@ -9,7 +9,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { alertmanagerAlert, slackMessage, webhookEvent } from '../src/server/for
 import { retryAfterMs } from '../src/server/forward/lane.ts';
 import { backoff } from '../src/server/forward/queue.ts';
 import { alert, batch, getJson, MV, parseMetrics, post, type Server, startServer } from './server-helpers.ts';
+import { freePort } from './server-helpers.ts';
 
 const AM_BIN = '/usr/bin/prometheus-alertmanager';
 const TOKEN = 'forward-test-token-0123456789';
@@ -25,13 +25,6 @@ const INTERVAL = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createNetServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 /** Polls `fn` until it returns something truthy and not an empty array (every 200 ms), or fails naming `what`. */
 async function until<T>(fn: () => T | Promise<T>, what: string, timeout = 20_000): Promise<NonNullable<T>> {

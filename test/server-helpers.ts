@@ -2,6 +2,7 @@
  * Helpers for the fleet server tests: start the real server process (node + tsx) on a free port with a temp
  * database, build realistic batches from synthetic frame records, and post them.
  */
+import { createServer as createNetServer } from 'node:net';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,6 +121,15 @@ export function post(url: string, token: string | null, body: string | Uint8Arra
 }
 
 /** GET with a token, as JSON. */
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
 export async function getJson(url: string, token: string, path: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: await res.json() };

@@ -26,6 +26,12 @@ const ordered = (rules: AlertRule[]) => [...rules].sort((a, b) => PART_ORDER[par
 /** The longest an enabled output rule takes to judge a deployment: its window and its `for`. */
 const judgeFor = (rules: AlertRule[]) => Math.max(0, ...rules.filter((r) => r.enabled !== false && partOf(r.metric) === 'model').map((r) => r.window + r.for));
 
+/** The stream's baseline capture starts afresh with the windows from `t` on (a deployment changed). */
+function restartCapture(s: Stream, t: number) {
+  s.capture = [];
+  s.captureFrom = t;
+}
+
 export class HealthEngine {
   /** the options, defaults filled in, as evaluation reads them (evaluate.ts) */
   private readonly cfg: Settings;
@@ -158,30 +164,24 @@ export class HealthEngine {
       if (!b.deployment) b.deployment = dp; // stored before deployments were told apart: adopted
       else if (b.deployment !== dp) {
         s.comparing = { mv: b.mv, ...(b.deployment ? { deployment: b.deployment } : {}), since: t };
-        s.capture = [];
-        s.captureFrom = t;
+        restartCapture(s, t);
       }
       return;
     }
     if (b && s.comparing) {
       // back on the baseline's own deployment, or on yet another one (its capture starts afresh)
       if (b.mv === s.mv && b.deployment === dp) s.comparing = undefined;
-      s.capture = [];
-      s.captureFrom = t;
+      restartCapture(s, t);
       return;
     }
-    if (before !== undefined) {
-      s.capture = []; // frames captured so far were another deployment's
-      s.captureFrom = t;
-    }
+    if (before !== undefined) restartCapture(s, t); // frames captured so far were another deployment's
     const previous = [...this.streams.values()]
       .filter((x) => x !== s && x.camera === s.camera && x.baseline && !x.comparing)
       .sort((x, y) => y.baseline!.createdAt - x.baseline!.createdAt)[0]?.baseline;
     if (previous) {
       s.baseline = previous;
       s.comparing = { mv: previous.mv, ...(previous.deployment ? { deployment: previous.deployment } : {}), since: t };
-      s.capture = [];
-      s.captureFrom = t;
+      restartCapture(s, t);
       s.charts.clear();
     }
   }
