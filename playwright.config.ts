@@ -32,7 +32,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied|health-dark|health-frozen|health-covered|flagging-still|frozen-still/,
+      testIgnore: /camera-denied|health-dark|health-frozen|health-covered|health-stretches|flagging-still|frozen-still/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -58,6 +58,12 @@ export default defineConfig({
       name: 'covered',
       testMatch: /health-covered/,
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-covered.y4m')}`] } },
+    },
+    {
+      // a quiet and a busy stretch of vtest, looped, then the hall mirrored (another scene, same image statistics)
+      name: 'stretches',
+      testMatch: /health-stretches/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-stretches.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed

@@ -13,7 +13,7 @@
  *     GC sawtooth (garbage piles up 2–4 MB/min, a major GC every 2–6 min takes it back to the floor) over a
  *     5-minute warm-up that levels off, sampled every 30 s as the page does, with no net growth;
  *   - leak: the same, with the heap's floor rising 1.5 MB/min from minute 20 → memory-staircase;
- *   - darkened / defocused / bumped: 5 minutes plain (the baseline), then the clip whose second half is
+ *   - darkened / defocused / bumped / swapped (mirrored): 5 minutes plain (the baseline), then the clip whose second half is
  *     altered, looping → detection delay after the change, false alarms before it;
  *   - latency creep: inference 1.8× slower from the middle of the first loop after the baseline on.
  * Prints a table, writes bench/results/health.json.
@@ -178,6 +178,9 @@ async function main() {
     darkened: 'eq=brightness=-0.45',
     defocused: 'gblur=sigma=3',
     bumped: `crop=${W - 64}:${H - 48}:64:48,scale=${W}:${H}`,
+    // another scene with the same image statistics: the hall seen mirrored (as a camera swapped for one
+    // facing the other way would), every pixel's value kept
+    swapped: 'hflip',
     // the same footage through other deployments of the same model file
     blind: '',
     'sees-less': '',
@@ -240,6 +243,7 @@ async function main() {
     [{ name: 'darkened (brightness −0.45)', altered: frames.darkened, expect: /^(brightness|confidence)-/ }, 8],
     [{ name: 'defocused lens (gaussian blur σ 3)', altered: frames.defocused, expect: /^sharpness-/ }, 8],
     [{ name: 'camera bumped (view moved 64×48 px)', altered: frames.bumped, expect: /^scene-/ }, 8],
+    [{ name: 'scene swapped (the hall mirrored, same image statistics)', altered: frames.swapped, persistent: true, expect: /^(scene|class)-/ }, 8],
     [{ name: 'latency creep (inference ×1.8, from then on)', latencyScale: 1.8, persistent: true, expect: /^latency-/ }, 8],
     [{ name: 'blind deployment (pixels ÷ 255 where the graph wants 0–255)', altered: frames.blind, deployment: 'b1b1b1b1b1b1', persistent: true, expect: /^detections-collapse$/ }, 8],
     [{ name: 'sees less (score threshold 0.3 → 0.5)', altered: frames['sees-less'], deployment: '5e5e5e5e5e5e', persistent: true, expect: /^detections-drop$/ }, 10],
