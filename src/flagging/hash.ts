@@ -2,6 +2,7 @@
  * Near-duplicate suppression for flagged frames: a 64-bit difference hash of the scene thumbnail, and a
  * comparison of the model's output, so a still scene is kept once rather than every few seconds.
  */
+import { matchBoxes } from '../types/boxes.ts';
 
 /**
  * Cell i of n over `len` pixels, in units of 1/n pixel (pixel p spans [p·n, (p + 1)·n), the cell
@@ -52,36 +53,13 @@ export function hamming(a: string, b: string): number {
   return popcount((half(a, 0) ^ half(b, 0)) >>> 0) + popcount((half(a, 1) ^ half(b, 1)) >>> 0);
 }
 
-type Box = readonly [number, number, number, number];
-type Boxed = { readonly classId: number; readonly box: Box };
+type Boxed = { readonly classId: number; readonly box: readonly [number, number, number, number] };
 
-/** Intersection over union of two [x, y, w, h] boxes (0 when either is empty). */
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  const inter = w > 0 && h > 0 ? w * h : 0;
-  const union = a[2] * a[3] + b[2] * b[3] - inter;
-  return union > 0 ? inter / union : 0;
-}
+export { iou } from '../types/boxes.ts';
 
 /** Same number of detections per class, matched one-to-one (greedily, best IoU first) with IoU >= minIou within each class. */
 export function sameDetections(a: readonly Boxed[], b: readonly Boxed[], minIou = 0.5): boolean {
-  if (a.length !== b.length) return false;
-  for (const c of new Set(a.map((d) => d.classId))) {
-    const as = a.filter((d) => d.classId === c), bs = b.filter((d) => d.classId === c);
-    if (as.length !== bs.length) return false;
-    const pairs: [number, number, number][] = [];
-    as.forEach((da, i) => bs.forEach((db, j) => {
-      const o = iou(da.box, db.box);
-      if (o >= minIou) pairs.push([o, i, j]);
-    }));
-    pairs.sort((p, q) => q[0] - p[0]);
-    const usedA = new Set<number>(), usedB = new Set<number>();
-    for (const [, i, j] of pairs)
-      if (!usedA.has(i) && !usedB.has(j)) (usedA.add(i), usedB.add(j));
-    if (usedA.size !== as.length) return false;
-  }
-  return true; // same length and every class of a fully matched: b has no other classes
+  return a.length === b.length && matchBoxes(a, b, minIou).length === a.length;
 }
 
 interface Entry { id: string; hash: string; detections: Boxed[]; t: number }
