@@ -14,13 +14,13 @@ import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from './preproces
 import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from './yuv.ts';
 import type { Detection } from '../types/detection.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import type { Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame } from './protocol.ts';
+import type { Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame, ReferenceDone, ReferenceFrame } from './protocol.ts';
 import { JpegEncoder, serveEncodes } from './jpeg-encoder.ts';
 import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from './image-stats.ts';
 
 type Frame = VideoFrame | ImageBitmap;
-/** a frame sent to inference, kept until its boxes come back: as its YUV planes, or as the frame */
-type Shown = { seq: number; yuv?: Yuv420; frame?: Frame };
+/** a frame sent to inference, kept until its boxes come back: as its YUV planes, or as the frame; `epoch` its capture (or handoff) time */
+type Shown = { seq: number; yuv?: Yuv420; frame?: Frame; epoch: number };
 /** a judged frame kept a few seconds under its inferenceId, for the hub worker to flag */
 type Judged = Shown & { id: string };
 
@@ -61,6 +61,11 @@ export class FrameWorker {
   private readonly encoder = new JpegEncoder();
   /** a judged YUV frame's pixels as RGBA, for encoding (reused) */
   private encRgba?: ImageData;
+  /**
+   * the reference model's worker, while one is attached: a judged frame is prepared again for it when it is
+   * idle and the budget allows (`budget`: the share of the time it may run, so the deployed model keeps the rest)
+   */
+  private ref?: { port: MessagePort; spec: PrepSpec; budget: number; busy: boolean; lastEnd: number; lastMs: number; pool: Float32Array[]; canvas?: OffscreenCanvas };
 
   /**
    * Connects to the inference worker's port and starts preparing frames to `spec`. With `overlay` (the
@@ -103,9 +108,62 @@ export class FrameWorker {
     serveEncodes(port, (id, quality) => this.encode(id, quality));
   }
 
-  /** Keeps frames sent to inference until their result comes back: to draw them ('inferred'), or to flag them. */
+  /**
+   * Connects the reference model's worker (a second model judging a sample of frames): each judged frame is
+   * prepared again to `spec` and sent with the deployed model's detections when the reference is idle and has
+   * rested long enough that it runs at most `budget` of the time (0.1: a tenth).
+   */
+  attachReference(port: MessagePort, spec: PrepSpec, budget: number) {
+    this.ref?.port.close();
+    const ref = (this.ref = { port, spec, budget: Math.min(1, Math.max(0.001, budget)), busy: false, lastEnd: -Infinity, lastMs: 0, pool: [] as Float32Array[] });
+    port.onmessage = (e: MessageEvent<ReferenceDone>) => {
+      ref.busy = false;
+      ref.lastEnd = performance.now();
+      ref.lastMs = e.data.refDone.ms;
+      ref.pool.push(e.data.buffer);
+    };
+  }
+
+  detachReference() {
+    this.ref?.port.close();
+    this.ref = undefined;
+  }
+
+  /** Keeps frames sent to inference until their result comes back: to draw them ('inferred'), to flag them, or for the reference. */
   private get keepsShown() {
-    return this.view === 'inferred' || this.flagPort !== undefined;
+    return this.view === 'inferred' || this.flagPort !== undefined || this.ref !== undefined;
+  }
+
+  /** Whether the reference may take a frame now: idle, and rested `lastMs · (1 − budget) / budget` since its last run. */
+  private referenceDue(now: number): boolean {
+    const r = this.ref;
+    return Boolean(r && !r.busy && now - r.lastEnd >= (r.lastMs * (1 - r.budget)) / r.budget);
+  }
+
+  /** Prepares a judged frame for the reference model and sends it, with the deployed model's detections. */
+  private sendReference(shown: Shown, d: Drawn) {
+    const r = this.ref!;
+    const t0 = performance.now();
+    const { width, height } = d.frame;
+    const fit = fitFrame(width, height, r.spec.width, r.spec.height, r.spec.resize);
+    const n = r.spec.width * r.spec.height * 3;
+    let out = r.pool.pop();
+    if (!out || out.length !== n) out = new Float32Array(n);
+    let tensor: Float32Array;
+    if (shown.yuv) tensor = yuvToTensor(shown.yuv, fit, r.spec.width, r.spec.height, r.spec, out, r.spec.pad);
+    else if (shown.frame) {
+      if (!r.canvas || r.canvas.width !== r.spec.width || r.canvas.height !== r.spec.height) r.canvas = new OffscreenCanvas(r.spec.width, r.spec.height);
+      const ctx = r.canvas.getContext('2d', { willReadFrequently: true, alpha: false })!;
+      if (r.spec.resize === 'letterbox') {
+        ctx.fillStyle = `rgb(${(r.spec.pad ?? [114, 114, 114]).join(',')})`;
+        ctx.fillRect(0, 0, r.spec.width, r.spec.height);
+      }
+      ctx.drawImage(shown.frame, fit.dx, fit.dy, fit.dw, fit.dh);
+      tensor = rgbaToTensor(ctx.getImageData(0, 0, r.spec.width, r.spec.height).data, r.spec.width, r.spec.height, r.spec, out);
+    } else return;
+    r.busy = true;
+    const f: ReferenceFrame = { tensor, frame: { width, height }, fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections } };
+    r.port.postMessage(f, [tensor.buffer]);
   }
 
   /** A result (or a failed run) for a frame sent to inference: drawn, then kept for flagging or released. */
@@ -119,6 +177,7 @@ export class FrameWorker {
       }
     if (ctx && !d.failed) this.draw(ctx, d, shown);
     if (!shown) return;
+    if (this.ref && !d.failed && this.referenceDue(performance.now())) this.sendReference(shown, d);
     if (!this.flagPort) return this.release(shown);
     this.judged.push({ ...shown, id: d.id });
     while (this.judged.length > KEEP_JUDGED) this.release(this.judged.shift()!);
@@ -218,6 +277,7 @@ export class FrameWorker {
     this.port?.close();
     this.flagPort?.close();
     this.flagPort = undefined;
+    this.detachReference();
   }
 
   /** Camera frames lost before they reached us show as gaps in their timestamps. */
@@ -269,7 +329,7 @@ export class FrameWorker {
       p.seq = ++this.seq;
       if (this.keepsShown) {
         // kept to be shown with its boxes, or flagged: as its planes (the camera's frame goes back at once), or as itself
-        this.shown.push({ seq: p.seq, ...(yuv ? { yuv } : { frame: raw.frame }) });
+        this.shown.push({ seq: p.seq, epoch: raw.captureEpoch ?? raw.handoffEpoch, ...(yuv ? { yuv } : { frame: raw.frame }) });
         if (yuv) raw.frame.close();
         // a result that never comes (a failed run) must hold nothing for long: keep the last few
         while (this.shown.length > 3) this.release(this.shown.shift()!);

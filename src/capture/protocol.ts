@@ -46,6 +46,21 @@ export interface Drawn {
   failed?: boolean;
 }
 
+/**
+ * A judged frame prepared again for the reference model (a sample of frames, as the budget allows), with the
+ * deployed model's detections on it; the reference worker answers with `ReferenceDone` and the buffer.
+ */
+export interface ReferenceFrame extends PreparedFrame {
+  /** the deployed model's result on this frame: its inferenceId, and what it detected */
+  deployed: { id: string; detections: Detection[] };
+}
+
+/** The reference worker is done with a frame: how long it ran (ms), for the budget. */
+export interface ReferenceDone {
+  refDone: { ms: number; failed?: boolean };
+  buffer: Float32Array;
+}
+
 /** The hub worker asks for a judged frame as JPEG (and a thumbnail) over the flag port. */
 export interface EncodeRequest {
   encode: { id: string; quality: number };

@@ -18,6 +18,8 @@ import { streamVitals } from './vitals.ts';
 import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 import { shortVersion } from '../lib/short-version.ts';
+import type { AgreementSample } from '../inference/protocol.ts';
+import { addSums } from './agreement-signal.ts';
 
 const PART_ORDER = { camera: 0, scene: 1, runtime: 2, model: 3 } as const;
 /** Rules in evaluation order: the camera's, the scene's, the runtime's, then the output's (stable within each). */
@@ -186,6 +188,23 @@ export class HealthEngine {
     }
   }
 
+  /**
+   * A reference model's run on a frame the deployed model judged (inference/agreement.ts): its counts join the
+   * window the frame fell in (it comes a run later), for `reference-disagreement` and the baseline.
+   */
+  observeAgreement(x: AgreementSample & { g: string }) {
+    const tags = tagsOf(x.g);
+    const s = this.stream(shortVersion(x.modelVersion), tags.camera, tags.location);
+    const sums = { frames: 1, tp: x.counts.tp, fp: x.counts.fp, fn: x.counts.fn };
+    const w = s.cur && x.t >= s.cur.start ? s.cur : s.recent.findLast((r) => r.start <= x.t && x.t < r.start + this.windowMs);
+    if (w) w.ag = addSums(w.ag, sums);
+    const ref = (s.reference ??= { times: [], version: x.reference, ms: x.ms });
+    ref.version = x.reference;
+    ref.ms = x.ms;
+    ref.times.push(x.t);
+    while (ref.times.length && ref.times[0]! < x.t - 60_000) ref.times.shift();
+  }
+
   /** A resource sample from the page (every few seconds while a monitor runs). */
   observeResources(x: ResourceSample) {
     const s = this.stream(x.mv, x.camera_id);
@@ -268,6 +287,7 @@ export class HealthEngine {
       ...(all.ch ? { changes: all.ch } : {}),
       ...this.wanderOf(wins),
       rates,
+      ...(all.ag ? { agreement: { ...all.ag, windows: wins.map((w) => w.ag ?? { frames: 0, tp: 0, fp: 0, fn: 0 }) } } : {}),
     };
     s.capture = [];
     s.charts.clear();

@@ -6,6 +6,7 @@ import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQua
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
 import { changedValue } from './frozen.ts';
+import { agreementReading } from './agreement-signal.ts';
 import { heapGrowth } from './heap.ts';
 import { sceneDistance } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
@@ -76,6 +77,7 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
   const r = m.r;
   const seconds = coveredMs / 1000;
   const metric = rule.metric;
+  if (metric === 'agreement') return b ? agreementReading(b.agreement, rule, m.ag, cfg.windowMs, cfg.alpha) : undefined;
   if (metric === 'changed') return { value: changedValue(m.ch, b?.changes, agg, cfg.alpha, rule.threshold), threshold: rule.threshold };
   if ((metric === 'detections' || metric === 'class-detections') && agg === 'ratio') return b ? rateReading(b, rule, r, seconds, cfg) : undefined;
   // confidence and class mix are read from detections: none while frames flow is silence, not a lack of data

@@ -2,6 +2,7 @@
  * The health engine's data types: options, baselines, signals, alert events, resource samples, vitals;
  * and CHART_METRICS, the list the ChartMetric type is built from.
  */
+import type { BaselineAgreement } from './agreement-signal.ts';
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
 import type { ChangeCounts } from './frozen.ts';
@@ -72,6 +73,11 @@ export interface Baseline {
    * baselines stored before it was kept
    */
   rates?: { frames: number[]; detections: number[]; classes: Record<number, number[]> };
+  /**
+   * the reference model's runs while it was learnt (agreement-signal.ts): their counts summed, and per window;
+   * absent where no reference ran
+   */
+  agreement?: BaselineAgreement;
 }
 
 /** Which part most likely broke (health/cause.ts). */
@@ -181,6 +187,12 @@ export interface Vitals {
    * in the baseline (NaN without frames or baseline), with the valid frames they come from
    */
   detections: { perFrame: number; frames: number; recentPerFrame: number; recentFrames: number; baselinePerFrame: number };
+  /**
+   * with a reference model (`reference-model`): its version (sha256), its runs in the last minute and the last
+   * one's time (ms); over the last two minutes, the frames it judged and the deployed model's F1, precision and
+   * recall against it; the baseline's F1 and frames (NaN, 0 where the baseline had no reference)
+   */
+  reference?: { version: string; perMinute: number; runMs: number; frames: number; f1: number; precision: number; recall: number; baselineF1: number; baselineFrames: number };
   latency: Record<Stage, { p50: number; p95: number; baselineP50: number; baselineP95: number; trendPerMinute: number }>;
   reliability: { frames: number; successRate: number; errors: Record<string, number>; uptime: number; fps: number; baselineFps: number; baselineSuccessRate: number; cameraFps: number };
   confidence: {

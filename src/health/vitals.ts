@@ -4,6 +4,7 @@ import { STAGES } from '../telemetry/record.ts';
 import { meanOf, type Rollup } from '../telemetry/rollup.ts';
 import { classTests, heapSlope, type Settings } from './evaluate.ts';
 import { changedShare } from './frozen.ts';
+import { disagreement } from './agreement-signal.ts';
 import { theilSen } from './stats.ts';
 import type { Signal, Vitals } from './types.ts';
 import { uptimeOf } from './uptime.ts';
@@ -104,6 +105,7 @@ export function streamVitals(s: Stream, cfg: Settings, signals: Signal[], now?: 
       recentPerFrame: recent.valid ? recent.detections / recent.valid : NaN, recentFrames: recent.valid,
       baselinePerFrame: b?.rollup.valid ? b.rollup.detections / b.rollup.valid : NaN,
     },
+    ...(s.reference ? { reference: referenceVitals(s, end) } : {}),
     latency,
     reliability: {
       frames: r.frames,
@@ -144,5 +146,28 @@ export function streamVitals(s: Stream, cfg: Settings, signals: Signal[], now?: 
     },
     signals,
     firing: signals.filter((x) => x.state === 'firing').length,
+  };
+}
+
+/**
+ * The reference model's runs over the last two minutes (its rule's window): how often it ran, and how far the
+ * deployed model agreed with it (F1, precision, recall), against the baseline's agreement.
+ */
+function referenceVitals(s: Stream, end: number): NonNullable<Vitals['reference']> {
+  const ag = mergeWins(lastWins(s, 2 * MINUTE, end), end - 2 * MINUTE).ag;
+  const ref = s.reference!;
+  const ba = s.baseline?.agreement;
+  const p = (c: { tp: number; fp: number } | undefined) => (c && c.tp + c.fp ? c.tp / (c.tp + c.fp) : NaN);
+  const rc = (c: { tp: number; fn: number } | undefined) => (c && c.tp + c.fn ? c.tp / (c.tp + c.fn) : NaN);
+  return {
+    version: ref.version,
+    perMinute: ref.times.filter((t) => t > end - MINUTE).length,
+    runMs: ref.ms,
+    frames: ag?.frames ?? 0,
+    f1: ag ? 1 - disagreement(ag) : NaN,
+    precision: p(ag),
+    recall: rc(ag),
+    baselineF1: ba ? 1 - disagreement(ba) : NaN,
+    baselineFrames: ba?.frames ?? 0,
   };
 }

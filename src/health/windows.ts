@@ -5,6 +5,7 @@
 import { parseTagKey } from '../telemetry/record.ts';
 import { emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { addChanges, type ChangeCounts, type Picture } from './frozen.ts';
+import { addSums, type AgreementSums } from './agreement-signal.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
 import type { Cusum, Ewma } from './stats.ts';
@@ -22,6 +23,8 @@ export interface Win {
   ch?: ChangeCounts;
   /** engine windows merged into this one (minute windows); 1 when absent */
   n?: number;
+  /** the reference model's runs on this window's frames, summed (agreement-signal.ts) */
+  ag?: AgreementSums;
 }
 
 export const MINUTE = 60_000;
@@ -61,6 +64,8 @@ export interface Stream {
   comparing?: { mv: string; deployment?: string; since: number };
   /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
   captureFrom?: number;
+  /** the reference model's runs: when each came (the sampling rate), its version, what the last one took (ms) */
+  reference?: { times: number[]; version: string; ms: number };
 }
 
 const tagsCache = new Map<string, { camera: string; location?: string }>();
@@ -92,6 +97,7 @@ export function mergeWins(ws: Win[], start: number): Win {
   for (const w of ws) {
     mergeRollup(out.r, w.r);
     out.ch = addChanges(out.ch, w.ch);
+    out.ag = addSums(out.ag, w.ag);
     if (w.thumb) {
       out.thumb ??= new Float64Array(THUMB * THUMB);
       for (let i = 0; i < w.thumb.length; i++) out.thumb[i]! += w.thumb[i]!;

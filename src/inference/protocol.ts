@@ -2,6 +2,7 @@
 import type { ImageStats } from '../capture/image-stats.ts';
 import type { EngineInfo } from './engine.ts';
 import type { Detection } from '../types/detection.ts';
+import type { FrameAgreement } from './agreement.ts';
 
 /** The `ready` event's detail. */
 export interface ReadyInfo extends EngineInfo {
@@ -84,4 +85,24 @@ export interface ResultMessage {
   /** detections below the threshold the close-to-threshold flag rules look at */
   nearMisses?: Detection[];
   failure?: FrameFailure;
+  /** a reference model's verdict on a frame the deployed model judged (posted by the reference worker) */
+  agreement?: AgreementSample;
+}
+
+/** The reference model's run on one sampled frame, against the deployed model's detections on it. */
+export interface AgreementSample {
+  /** the frame's inferenceId and epoch ms */
+  id: string;
+  t: number;
+  /** the deployed model's version (sha256) and deployment, whose detections were compared */
+  modelVersion: string;
+  deployment?: string;
+  /** the reference model's version (sha256) */
+  reference: string;
+  /** the deployed model's detections counted against the reference's (agreement.ts) */
+  counts: FrameAgreement;
+  /** the reference's own detections (kept with a flagged frame) */
+  detections: Detection[];
+  /** the reference's run (ms) */
+  ms: number;
 }

@@ -16,7 +16,8 @@ import { deploymentId } from './deployment.ts';
 import type { InferenceResult, ReadyInfo, ResultMessage } from './protocol.ts';
 
 type Tags = ResultMessage['tags'];
-import type { FrameRequest, PreparedFrame } from '../capture/protocol.ts';
+import type { FrameRequest, PreparedFrame, ReferenceDone, ReferenceFrame } from '../capture/protocol.ts';
+import { agreement } from './agreement.ts';
 import type { Detection } from '../types/detection.ts';
 
 export class InferenceWorker {
@@ -146,6 +147,44 @@ export class InferenceWorker {
 
   setTags(tags: Tags) {
     this.tags = tags;
+  }
+
+  /** as a reference model: the deployed model whose detections it judges */
+  private deployed?: { modelVersion: string; deployment?: string };
+
+  /**
+   * Runs as a reference model (the page's reference.ts): takes judged frames prepared for this model from the
+   * frame worker over `port`, each with the deployed model's detections, and posts how far they agree
+   * (agreement.ts) to the hub worker over `storePort`. `deployed`: the deployed model's version and deployment.
+   */
+  attachReference(port: MessagePort, storePort: MessagePort, sourceId: string, tags: Tags, deployed: { modelVersion: string; deployment?: string }) {
+    this.port?.close();
+    this.port = port;
+    this.storePort = storePort;
+    this.sourceId = sourceId;
+    this.tags = tags;
+    this.deployed = deployed;
+    port.onmessage = (e: MessageEvent<ReferenceFrame>) => void this.judgeReference(e.data);
+  }
+
+  private async judgeReference(f: ReferenceFrame) {
+    const t0 = performance.now();
+    let failed = false;
+    try {
+      if (this.rebuilding) await this.rebuilding;
+      const out = await this.infer(f, () => {}, () => {});
+      const m = this.model, d = this.deployed;
+      if (out && m && d && !this.closing) {
+        const counts = agreement(f.deployed.detections, out.result.detections, { classification: m.manifest.adapter === 'classification' });
+        const sample = { id: f.deployed.id, t: Math.round(f.captureEpoch ?? f.handoffEpoch), modelVersion: d.modelVersion, ...(d.deployment ? { deployment: d.deployment } : {}), reference: m.version, counts, detections: out.result.detections, ms: out.result.timings.inference };
+        this.storePort?.postMessage({ src: this.sourceId, tags: this.tags, agreement: sample } satisfies ResultMessage);
+      }
+    } catch (e) {
+      failed = true;
+      const info = toErrorInfo(e, 'inference-failed');
+      if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
+    }
+    this.port?.postMessage({ refDone: { ms: performance.now() - t0, ...(failed ? { failed } : {}) }, buffer: f.tensor } satisfies ReferenceDone, [f.tensor.buffer]);
   }
 
   private record(r: InferenceResult, nearMisses?: Detection[]) {

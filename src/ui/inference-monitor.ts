@@ -45,6 +45,8 @@ export class InferenceMonitor extends LitElement {
     threshold: { type: Number, reflect: true },
     threads: { type: Number, reflect: true },
     standby: { type: Boolean, reflect: true },
+    referenceModel: { type: String, reflect: true, attribute: 'reference-model' },
+    referenceBudget: { type: Number, reflect: true, attribute: 'reference-budget' },
     autostart: { type: Boolean, reflect: true },
     cameraId: { type: String, reflect: true, attribute: 'camera-id' },
     location: { type: String, reflect: true },
@@ -88,6 +90,13 @@ export class InferenceMonitor extends LitElement {
    * over within 2 s instead of a new one loading the model (costs a second model session's memory)
    */
   declare standby: boolean;
+  /**
+   * a reference model's manifest URL: a second model (e.g. a larger one) judges a sample of the frames in its own
+   * worker, and how far the deployed model agrees with it is a vital sign (`reference-disagreement`)
+   */
+  declare referenceModel?: string;
+  /** the share of the time the reference may run, 0–1 (default 0.1): it samples as many frames as that allows */
+  declare referenceBudget?: number;
   declare autostart: boolean;
   /** metadata tags recorded with every frame */
   declare cameraId?: string;
@@ -326,6 +335,8 @@ export class InferenceMonitor extends LitElement {
     if (changed.has('standby')) this.pipeline.standbyChanged();
     // another model (or manifest) while running: a new deployment, started in its place
     if (changed.has('model') && changed.get('model') !== undefined && api) void this.start();
+    // another reference model while running: the pipeline starts again with it (or without one)
+    else if (changed.has('referenceModel') && api) void this.start();
   }
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */

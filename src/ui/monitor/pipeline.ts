@@ -20,6 +20,7 @@ import type { HubSubscriptions, SubscribedElement } from './hub-subscriptions.ts
 import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
 import { ResourceSampler } from './resource-sampler.ts';
 import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './standby.ts';
+import { DEFAULT_REFERENCE_BUDGET, Reference } from './reference.ts';
 import { shortVersion } from '../../lib/short-version.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
@@ -41,6 +42,10 @@ export interface PipelineElement extends SubscribedElement {
   readonly camera: string;
   readonly record: string;
   readonly standby: boolean;
+  /** a reference model's manifest URL: it judges a sample of the frames beside the deployed model (reference.ts) */
+  readonly referenceModel?: string;
+  /** the share of the time the reference may run (default 0.1) */
+  readonly referenceBudget?: number;
   readonly cameraDown?: CameraDown;
   readonly renderRoot: HTMLElement | DocumentFragment;
   state: MonitorState;
@@ -95,6 +100,8 @@ export class Pipeline {
   /** the spare inference worker (with `standby`), and what the running one loaded */
   private readonly spare: Standby;
   private loaded?: LoadRequest;
+  /** the reference model's worker, while one runs */
+  private reference?: Reference;
 
   constructor(
     private readonly el: PipelineElement,
@@ -212,6 +219,7 @@ export class Pipeline {
       this.loaded = request;
       if (this.el.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
       this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
+      if (this.el.referenceModel && this.el.record !== 'off') this.startReference(run, ready, deployment);
       this.host.emit('ready', {
         backend: ready.backend,
         threads: ready.threads,
@@ -232,9 +240,40 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Starts the reference model (`reference-model`) once the pipeline has run a little (as the spare does):
+   * its failure is reported, not fatal — the deployed model goes on without it.
+   */
+  private startReference(run: number, ready: ReadyInfo, deployment: string) {
+    const reference = (this.reference = new Reference(`inference-monitor:${this.el.sourceId}:reference:${++this.workerSeq}`));
+    const budget = this.el.referenceBudget ?? DEFAULT_REFERENCE_BUDGET;
+    setTimeout(() => {
+      if (run !== this.run || this.reference !== reference || !this.frames) return;
+      void getHub()
+        .then((hub) =>
+          reference.start({
+            manifestUrl: new URL(this.el.referenceModel!, document.baseURI).href,
+            frames: this.frames!,
+            hub,
+            sourceId: this.el.sourceId,
+            tags: this.el.tags,
+            threshold: this.el.threshold,
+            budget,
+            deployed: { modelVersion: ready.modelVersion, deployment },
+            current: () => run === this.run && this.reference === reference,
+          }),
+        )
+        .catch((e) => {
+          if (run === this.run) this.host.emit('error', { ...toErrorInfo(e, 'worker-failed'), fatal: false });
+        });
+    }, STANDBY_DELAY_MS);
+  }
+
   /** Stops the pipeline; a `dead` worker is not waited on. */
   async halt(dead?: WorkerName): Promise<void> {
     this.run++;
+    this.reference?.stop(this.frames);
+    this.reference = undefined;
     for (const stop of this.onHalt.splice(0)) stop();
     this.supervisor.disarm();
     this.spare.discard();

@@ -1,0 +1,70 @@
+/**
+ * A reference model beside the deployed one (`reference-model`): its own inference worker, on WASM with one
+ * thread, judging a sample of the frames the deployed model judged — as many as a budget of the time allows
+ * (`reference-budget`, default a tenth), so the deployed model's frames are never waited on. The frame worker
+ * prepares each sampled frame again for the reference; the reference worker posts how far the two agree to the
+ * hub worker, where the health engine keeps it as a vital sign (agreement.ts, health/agreement-signal.ts).
+ */
+import * as Comlink from 'comlink';
+import type { FrameClient } from '../../capture/frame-client.ts';
+import type { HubClient } from '../../hub/client.ts';
+import type { ReadyInfo } from '../../inference/protocol.ts';
+import { MonitorError, toErrorInfo } from '../../lib/errors.ts';
+import { endWorker, type InferenceWorkerHandle, spawnInferenceWorker } from './standby.ts';
+
+/** the share of the time the reference may run when `reference-budget` is not set */
+export const DEFAULT_REFERENCE_BUDGET = 0.1;
+
+export interface ReferenceStart {
+  manifestUrl: string;
+  frames: FrameClient;
+  hub: HubClient;
+  sourceId: string;
+  tags: Record<string, string>;
+  threshold: number;
+  budget: number;
+  /** the deployed model whose detections it judges */
+  deployed: { modelVersion: string; deployment?: string };
+  /** still the pipeline's current run */
+  current: () => boolean;
+}
+
+/** One reference worker for a pipeline's run; `stop` ends it. */
+export class Reference {
+  private handle?: InferenceWorkerHandle;
+  ready?: ReadyInfo;
+
+  constructor(private readonly lockName: string) {}
+
+  /** Loads the reference model and connects it; rejects with the error (the page reports it, not fatal). */
+  async start(o: ReferenceStart): Promise<ReadyInfo | undefined> {
+    const h = (this.handle = spawnInferenceWorker(this.lockName));
+    try {
+      // WASM with one thread: the deployed model keeps the GPU and the other cores
+      const ready = await Promise.race([h.api.load(o.manifestUrl, 'wasm', undefined, 1), h.failed]);
+      if (!o.current() || this.handle !== h) return undefined;
+      await h.api.setThreshold(o.threshold);
+      const frames = new MessageChannel();
+      const store = new MessageChannel();
+      await o.hub.connect(Comlink.transfer(store.port1, [store.port1]));
+      await h.api.attachReference(Comlink.transfer(frames.port2, [frames.port2]), Comlink.transfer(store.port2, [store.port2]), o.sourceId, o.tags, o.deployed);
+      if (!o.current() || this.handle !== h) return undefined;
+      await o.frames.attachReference(Comlink.transfer(frames.port1, [frames.port1]), ready.prep, o.budget);
+      this.ready = ready;
+      return ready;
+    } catch (e) {
+      this.stop();
+      const info = toErrorInfo(e, 'worker-failed');
+      throw new MonitorError(info.code, `reference model: ${info.message}`);
+    }
+  }
+
+  /** Ends the reference worker (the frame worker stops sending when its port closes). */
+  stop(frames?: FrameClient) {
+    const h = this.handle;
+    this.handle = undefined;
+    this.ready = undefined;
+    void frames?.detachReference().catch(() => {});
+    if (h) endWorker(h);
+  }
+}
