@@ -1,14 +1,14 @@
 /**
  * A busy and a quiet stretch of the same footage are not a model that sees less; another scene is the scene
- * (#24). The fake camera plays fixtures/vtest-stretches.y4m (scripts/fixtures.sh): vtest whole for 80 s (the
- * kiosk learns its baseline from it), the clip's quietest 20 s three times, its busiest 20 s three times
+ * (#24). The fake camera plays fixtures/vtest-stretches.y4m (scripts/fixtures.sh): vtest's first 75 s (the
+ * kiosk learns its 54-s baseline in them: the camera opens before the model has loaded), the clip's quietest 20 s twice, its busiest 20 s twice
  * (bench/health.ts finds both: 30–50 s and 9–29 s), then 40 s of the hall mirrored — a different view with
  * exactly the same image statistics. No detection-rate rule may fire on the stretches; the scene rules must
  * fire on the mirrored hall with the cause `scene`, no camera rule with them.
  *
  * The default drop and surge rules judge 2 minutes and wait 1 more (`npm run bench:health` plays each stretch
  * for 15 minutes against them); here their windows are 20 s — the stretches' own length — and they wait 5 s,
- * so that the browser run takes 4 minutes. Their thresholds still come from the baseline's quietest and
+ * so that the browser run takes 3 minutes. Their thresholds still come from the baseline's quietest and
  * busiest 20 s, as the defaults' come from its quietest and busiest 30 s; e2e/health-blind.spec.ts shows the
  * same shortened drop rule firing on a deployment that sees less.
  */
@@ -16,7 +16,7 @@ import { expect, test } from '@playwright/test';
 import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
 
 /** the clip's parts, in seconds from its start */
-const QUIET = [80, 140], BUSY = [140, 200], MIRRORED = [200, 240];
+const QUIET = [75, 115], BUSY = [115, 155], MIRRORED = [155, 195];
 const RATE = /^(detections-|class-detections-)/;
 
 test('a quiet and a busy stretch of vtest fire no detection-rate rule; the hall mirrored fires a scene rule with the cause scene', async ({ page }) => {
@@ -33,7 +33,7 @@ test('a quiet and a busy stretch of vtest fire no detection-rate rule; the hall 
     };
   });
   const rec = await recordEvents(page);
-  await page.goto('/?backend=wasm&camera_id=hall-3&baseline_minutes=1.2');
+  await page.goto('/?backend=wasm&camera_id=hall-3&baseline_minutes=0.9');
   await waitForEvent(page, 'ready', () => true, 60_000);
   await page.evaluate(async () => {
     const m = document.querySelector('inference-monitor')!;
@@ -48,7 +48,7 @@ test('a quiet and a busy stretch of vtest fire no detection-rate rule; the hall 
     .poll(async () => page.evaluate(async () => (await document.querySelector('inference-monitor')!.vitals())?.baseline.state), { timeout: 120_000, intervals: [2000] })
     .toBe('ready');
   const baseline = await page.evaluate(async () => (await document.querySelector('inference-monitor')!.vitals())!.baseline);
-  expect(clip(baseline.to!), 'the baseline was learnt on the whole clip, before the stretches').toBeLessThanOrEqual(QUIET[0]!);
+  expect(clip(baseline.to!), 'the baseline was learnt before the stretches').toBeLessThanOrEqual(QUIET[0]!);
 
   const swap = await waitForEvent(page, 'alert', (e) => e.detail.state === 'firing' && /^scene-/.test(e.detail.ruleId), 300_000);
   // the other rules get the same window and the next after the swap
@@ -76,8 +76,10 @@ test('a quiet and a busy stretch of vtest fire no detection-rate rule; the hall 
   expect(clip(swap.at)).toBeLessThanOrEqual(MIRRORED[0]! + 30);
   expect(swap.detail.cause).toBe('scene');
   expect(swap.detail.evidence).toMatch(/image healthy/);
-  // no camera rule moved with it: the image's statistics are the same
-  expect(firing.filter((e) => e.detail.cause === 'camera').map((e) => e.detail.ruleId)).toEqual([]);
+  // no camera rule moved with it, nor on the stretches: the image's statistics are the same (the start, before the
+  // baseline, is not judged here: on a loaded machine the first frame can take more than frames-stalled's 10 s)
+  expect(firing.filter((e) => e.detail.cause === 'camera' && clip(e.at) >= QUIET[0]!).map((e) => e.detail.ruleId)).toEqual([]);
+  expect(firing.filter((e) => /^(brightness|contrast|saturation|sharpness)-|^frame-frozen$/.test(e.detail.ruleId)).map((e) => e.detail.ruleId)).toEqual([]);
   // the panel's alert list names the cause
   await expect(page.locator('inference-monitor inference-health-panel ul.alerts .cause[data-cause=scene]').first()).toBeVisible({ timeout: 30_000 });
   expect(rec.pageErrors).toEqual([]);

@@ -62,9 +62,9 @@ make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:
 # (byte-identical frames, as a hung encoder or a paused stream sends), for the frozen-feed e2e test (the
 # alert must fire within 30 s of the freeze, and resolve once the loop moves again).
 make vtest-frozen.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,tpad=stop_mode=clone:stop_duration=30" -pix_fmt yuv420p
-# Stretches of one scene, then another scene (#24): vtest whole (80 s: the kiosk learns its baseline), its
-# quietest 20 s (30–50 s) three times, its busiest 20 s (9–29 s) three times (bench/health.ts finds both),
-# then 40 s of the hall mirrored — another scene with the same image statistics — at 5 fps (the kiosk
-# infers slower than that; half the size). The rate rules must not fire on the stretches; the scene rules
-# must fire on the swap, with the cause scene.
-make vtest-stretches.y4m -i "$data/vtest.avi" -filter_complex "[0:v]scale=640:480,fps=5,split=4[a][q][b][m];[q]trim=start=30:end=50,setpts=PTS-STARTPTS,loop=loop=2:size=100:start=0[q3];[b]trim=start=9:end=29,setpts=PTS-STARTPTS,loop=loop=2:size=100:start=0[b3];[m]trim=end=40,setpts=PTS-STARTPTS,hflip[m2];[a][q3][b3][m2]concat=n=4:v=1,setpts=N/5/TB[out]" -map "[out]" -r 5 -pix_fmt yuv420p
+# Stretches of one scene, then another scene (#24): vtest's first 75 s (the kiosk learns its baseline in
+# them, however long its model takes to load), its quietest 20 s (30–50 s) twice, its busiest 20 s (9–29 s) twice
+# (bench/health.ts finds both), then 40 s of the hall mirrored — another scene with the same image
+# statistics — at 5 fps (the kiosk infers slower than that; half the size). The rate rules must not fire on
+# the stretches; the scene rules must fire on the swap, with the cause scene.
+make vtest-stretches.y4m -i "$data/vtest.avi" -filter_complex "[0:v]scale=640:480,fps=5,split=4[a][q][b][m];[a]trim=end=75,setpts=PTS-STARTPTS[a2];[q]trim=start=30:end=50,setpts=PTS-STARTPTS,loop=loop=1:size=100:start=0[q2];[b]trim=start=9:end=29,setpts=PTS-STARTPTS,loop=loop=1:size=100:start=0[b2];[m]trim=end=40,setpts=PTS-STARTPTS,hflip[m2];[a2][q2][b2][m2]concat=n=4:v=1,setpts=N/5/TB[out]" -map "[out]" -r 5 -pix_fmt yuv420p

@@ -2,8 +2,8 @@
  * Agreement with a reference model (src/inference/agreement.ts): detections matched by label and IoU ≥ 0.5,
  * counted as the deployed model's true positives, false positives and misses against the reference; top-1 for
  * classifiers. On real frames (40 vtest frames over the whole clip) through the product's own decoding: the
- * default model (416×416) against its 512×512 original agrees well; the same file with pixels scaled ×1.5 (a
- * normalisation mistake that keeps ordinary-looking boxes and confidences, and more of them) agrees less.
+ * default model (416×416) against its 512×512 original agrees well; the same file with pixels scaled ×1.5 or
+ * ×2.5 (a normalisation mistake that keeps ordinary-looking boxes and confidences, and more of them) agrees less.
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -69,11 +69,12 @@ describe('on real frames: the default model against its 512×512 original', () =
     return frames;
   }
   const total = (dep: Detection[][], ref: Detection[][]) => dep.reduce((s, d, i) => addAgreement(s, agreement(d, ref[i]!)), { tp: 0, fp: 0, fn: 0, byClass: {} } as FrameAgreement);
-  let ref: Detection[][], plain: Detection[][], brighter: Detection[][];
+  let ref: Detection[][], plain: Detection[][], brighter: Detection[][], glaring: Detection[][];
   beforeAll(async () => {
     ref = await detect(fullOnnx, fullManifest);
     plain = await detect(defaultOnnx, defaultManifest);
     brighter = await detect(defaultOnnx, defaultManifest, (x) => x * 1.5);
+    glaring = await detect(defaultOnnx, defaultManifest, (x) => x * 2.5);
   }, 120_000);
 
   it('the default agrees with its original: F1 ≥ 0.8 over 40 frames (measured 0.86; the two differ near the 0.3 threshold)', () => {
@@ -90,5 +91,13 @@ describe('on real frames: the default model against its 512×512 original', () =
     expect(Math.abs(meanScore(brighter) - meanScore(plain))).toBeLessThan(0.05); // ordinary confidences
     expect(a.f1 - b.f1).toBeGreaterThan(0.08);
     expect(a.precision - b.precision).toBeGreaterThan(0.15);
+  });
+  it('pixels ×2.5 (the deployment e2e/health-reference.spec.ts swaps in): a third more boxes, the same mean confidence, F1 down by ≥ 0.25 (measured 0.86 → 0.51)', () => {
+    const a = scores(total(plain, ref)), c = scores(total(glaring, ref));
+    const meanScore = (f: Detection[][]) => f.flat().reduce((x, d) => x + d.score, 0) / f.flat().length;
+    expect(glaring.flat().length).toBeGreaterThan(plain.flat().length * 1.15);
+    expect(glaring.flat().length).toBeLessThan(plain.flat().length * 1.6); // far from the surge rule's doubling
+    expect(Math.abs(meanScore(glaring) - meanScore(plain))).toBeLessThan(0.02);
+    expect(a.f1 - c.f1).toBeGreaterThan(0.25);
   });
 });

@@ -6,7 +6,7 @@ import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQua
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
 import { changedValue } from './frozen.ts';
-import { agreementReading } from './agreement-signal.ts';
+import { addSums, agreementReading, type AgreementSums } from './agreement-signal.ts';
 import { heapGrowth } from './heap.ts';
 import { sceneDistance } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
@@ -70,6 +70,14 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
     const now = Math.abs(x - chart.mu0) / chart.sigma;
     return { value, threshold: rule.threshold, clear: now };
   }
+  // agreement rests on the reference's frames (at least a few), of the stream's current deployment only: a new
+  // deployment is judged on its own frames from its first whole window, not diluted by the one before
+  if (rule.metric === 'agreement') {
+    if (!b) return;
+    const from = s.captureFrom ?? -Infinity;
+    const ag = wins.reduce<AgreementSums | undefined>((a, w) => (w.start >= from ? addSums(a, w.ag) : a), undefined);
+    return agreementReading(b.agreement, rule, ag, cfg.windowMs, cfg.alpha);
+  }
   // the other rules need half their window covered (a count needs no more than one frame)
   const coveredMs = covered(wins, cfg.windowMs);
   if (agg !== 'count' && coveredMs < rule.window / 2) return none;
@@ -77,7 +85,6 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
   const r = m.r;
   const seconds = coveredMs / 1000;
   const metric = rule.metric;
-  if (metric === 'agreement') return b ? agreementReading(b.agreement, rule, m.ag, cfg.windowMs, cfg.alpha) : undefined;
   if (metric === 'changed') return { value: changedValue(m.ch, b?.changes, agg, cfg.alpha, rule.threshold), threshold: rule.threshold };
   if ((metric === 'detections' || metric === 'class-detections') && agg === 'ratio') return b ? rateReading(b, rule, r, seconds, cfg) : undefined;
   // confidence and class mix are read from detections: none while frames flow is silence, not a lack of data

@@ -44,6 +44,8 @@ export class Reference {
       const ready = await Promise.race([h.api.load(o.manifestUrl, 'wasm', undefined, 1), h.failed]);
       if (!o.current() || this.handle !== h) return undefined;
       await h.api.setThreshold(o.threshold);
+      // its first run is the slow one (allocations): not on a frame, where it would set the budget's first rest
+      await Promise.race([h.api.warmUp(), h.failed]);
       const frames = new MessageChannel();
       const store = new MessageChannel();
       await o.hub.connect(Comlink.transfer(store.port1, [store.port1]));
