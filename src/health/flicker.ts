@@ -39,6 +39,12 @@ export interface FlickerCounts {
  */
 export const FLICKER_IOU = 0.3;
 
+/**
+ * A gap in a source's frames longer than this starts its association afresh: 2 s is 4 frames at the kiosk's
+ * slowest 2 a second (a stall, a reload, a camera restarting), time for people to have moved on.
+ */
+export const FLICKER_GAP_MS = 2_000;
+
 /** Frames the association looks back: a blink is gone for one or two frames. */
 const HISTORY = 3;
 

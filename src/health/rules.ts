@@ -13,8 +13,10 @@
  * confidence distribution, with `psi` or `ks`: the class furthest past its threshold decides, thresholds
  * corrected for the number of classes tested), `frames` (with `gap`), `changed` (share of frames whose
  * picture — scene signature and luma statistics — differs from the frame before; with `ratio`, against the
- * baseline's share, and no value where the baseline changed too rarely to tell: see frozen.ts), `heap`
- * (MB), `longtasks`.
+ * baseline's share, and no value where the baseline changed too rarely to tell: see frozen.ts), `flicker`
+ * (detections that blink out for a frame or two and come back, and class flips, per box tracked: see
+ * flicker.ts; with `ratio`, against the baseline's flickeriest stretch of the window's length and past the
+ * Poisson chance level: see flicker-rule.ts), `heap` (MB), `longtasks`.
  *
  * Aggregations over the window: `mean`, `p50`, `p95`, `count`, `rate` (per minute), `ratio` (window
  * value ÷ baseline value; p95 for latency, mean otherwise), `ewma` and `cusum` (control charts on the
@@ -35,7 +37,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export const METRICS = [
   'detections', 'class-detections', 'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
   'latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total',
-  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'changed', 'heap', 'longtasks',
+  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'changed', 'flicker', 'heap', 'longtasks',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -87,6 +89,7 @@ const TAKES: Partial<Record<Metric, readonly Aggregation[]>> = {
   classes: ['js'],
   'class-confidence': ['psi', 'ks'],
   changed: ['mean', 'ratio'],
+  flicker: ['mean', 'ratio'],
   detections: ['mean', 'count', 'rate', 'ratio'],
   'class-detections': ['ratio'],
 };
@@ -133,6 +136,9 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   { id: 'detections-drop', name: 'Detections per frame below half the baseline', metric: 'detections', aggregation: 'ratio', window: 2 * MIN, comparator: '<', threshold: 0.5, clear: 0.65, for: MIN, severity: 'warning' },
   { id: 'detections-surge', name: 'Detections per frame above twice the baseline', metric: 'detections', aggregation: 'ratio', window: 2 * MIN, comparator: '>', threshold: 2, clear: 1.6, for: MIN, severity: 'warning' },
   { id: 'class-detections-drop', name: "A class's detections below a quarter of the baseline", metric: 'class-detections', aggregation: 'ratio', window: 2 * MIN, comparator: '<', threshold: 0.25, clear: 0.4, for: MIN, severity: 'warning' },
+  // detections that blink out and come back, classes that flip: a 2-min window holds enough boxes at the kiosk's
+  // 2–4 frames a second for a doubling to pass the chance level; `for` 1 min outlasts a crowd passing by
+  { id: 'flicker-rise', name: 'Detections flicker: twice the baseline', metric: 'flicker', aggregation: 'ratio', window: 2 * MIN, comparator: '>', threshold: 2, clear: 1.5, for: MIN, severity: 'warning' },
   // latency
   { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
   { id: 'latency-total-creep', name: 'End-to-end p95 latency 1.5× the baseline', metric: 'latency.total', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
