@@ -63,6 +63,7 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
       ? { id: 'confidence', label: 'Mean confidence', value: 'no detections', detail: `none in the last ${v!.detections.recentFrames} frames: no confidence to show`, level: 'alert' as Level }
       : { id: 'confidence', label: 'Mean confidence', value: fmt(tot.meanConfidence, 3), detail: Number.isFinite(confDelta) ? `Δ ${confDelta >= 0 ? '+' : ''}${confDelta.toFixed(3)} vs baseline` : 'no baseline yet', level: level(sig(['confidence-'])) },
     ...(v ? [detectionsTile(v, level(sig(['detections-', 'class-detections-'])))] : []),
+    ...(v?.flicker.tracked ? [flickerTile(v, level(sig(['flicker-'])))] : []),
     { id: 'malformed', label: 'Malformed outputs', value: String(tot.malformed), detail: Object.entries(tot.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none', level: tot.malformed ? 'alert' : tot.frames ? 'ok' : 'idle' },
     { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'silent') ? 'no output' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn' || r.status === 'silent').length} of ${drift.length} signals off`, level: level(drift) },
     { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
@@ -91,6 +92,18 @@ function detectionsTile(v: Vitals, level: Level): Tile {
     value: fmt(perFrame, 2),
     detail: Number.isFinite(baselinePerFrame) ? `baseline ${fmt(baselinePerFrame, 2)}${Number.isFinite(change) ? ` (${change >= 0 ? '+' : '−'}${Math.abs(Math.round(change * 100))} %)` : ''}` : 'no baseline yet',
     level: Number.isFinite(perFrame) ? level : 'idle',
+  };
+}
+
+/** The flicker tile: detections that blink out and come back, and class flips, per box tracked over the last minute, against the baseline's. */
+function flickerTile(v: Vitals, level: Level): Tile {
+  const { rate, baselineRate, tracked, blinks, flips } = v.flicker;
+  return {
+    id: 'flicker',
+    label: 'Flicker',
+    value: pct(rate),
+    detail: `${Number.isFinite(baselineRate) ? `baseline ${pct(baselineRate)} · ` : ''}${blinks} blinks, ${flips} flips of ${tracked} boxes`,
+    level,
   };
 }
 
