@@ -15,8 +15,13 @@
  *   - leak: the same, with the heap's floor rising 1.5 MB/min from minute 20 → memory-staircase;
  *   - darkened / defocused / bumped / swapped (mirrored): 5 minutes plain (the baseline), then the clip whose second half is
  *     altered, looping → detection delay after the change, false alarms before it;
- *   - latency creep: inference 1.8× slower from the middle of the first loop after the baseline on.
- * Prints a table, writes bench/results/health.json.
+ *   - latency creep: inference 1.8× slower from the middle of the first loop after the baseline on;
+ *   - flicker (#27 part 3): every frame's boxes go to the engine too; per scenario, the flicker rate (blinks + flips
+ *     per box tracked, the engine's own association) over the baseline, the changed frames and the rest, and
+ *     whether flicker-rise fired; the unchanged hour again at the kiosk's 3 inferred frames a second (frames 0, 3,
+ *     6, 10, 13… of the 10-fps clip); darkened and defocused staying once they start, at 10 and 3 a second; and
+ *     each variant's flicker on the same stretch of the clip against plain.
+ * Prints two tables, writes bench/results/health.json.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +36,7 @@ import { ImageStatsScratch, yuvImageStats } from '../src/capture/image-stats.ts'
 import { HealthEngine } from '../src/health/engine.ts';
 import type { AlertEvent } from '../src/health/types.ts';
 import { type FrameRecord, toFrameRecord } from '../src/telemetry/record.ts';
+import { FlickerTally, variantFlicker } from './health-flicker.ts';
 import { heapTrace, loadTrace, rng } from './health-traces.ts';
 import { fmt, median, q, root } from './lib.ts';
 
@@ -109,6 +115,11 @@ interface Scenario {
   /** the heap leaks this many MB/min from `leakFromMin` on (the change) */
   leakMBPerMin?: number;
   leakFromMin?: number;
+  /**
+   * the monitor infers every `stride`-th frame of the clip, default 1 (10 ÷ 3: the kiosk's 3 a second of the
+   * 10-fps clip, frame 0, 3, 6, 10, 13…, so the frames it sees drift through the clip from loop to loop)
+   */
+  stride?: number;
 }
 
 function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sigma: number; tauS: number; noise: number[] }, seed = 1) {
@@ -116,42 +127,63 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
   const alerts: AlertEvent[] = [];
   engine.on((e) => e.type === 'alert' && alerts.push(e.alert));
   const t0 = Date.UTC(2026, 10, 25, 8);
-  const baselineFrames = 5 * 60 * FPS;
-  const total = minutes * 60 * FPS;
+  const stride = s.stride ?? 1;
+  const fps = FPS / stride;
+  const baselineFrames = Math.round(5 * 60 * fps);
+  const total = Math.round(minutes * 60 * fps);
   const half = Math.floor(plain.length / 2);
-  const load = loadTrace(total, wander.sigma, wander.tauS, seed);
+  const load = loadTrace(total, wander.sigma, wander.tauS, seed, fps);
   const heap = heapTrace(minutes, seed + 1, s.leakMBPerMin ?? 0, s.leakFromMin);
   const r = rng(seed + 2);
   const typical = median(plain.map((f) => f.inferenceMs));
   let changeAt: number | undefined = s.leakMBPerMin ? t0 + (s.leakFromMin ?? 0) * 60_000 : undefined;
   let results = 0;
+  let nextTick = t0;
+  // the flicker the engine's association counts on the same boxes: the baseline's, the changed frames', the rest's
+  const flicker = new FlickerTally();
+  let dp: string | undefined;
+  let peak = { value: NaN, threshold: NaN };
   for (let i = 0; i < total; i++) {
-    const t = t0 + (i * 1000) / FPS;
-    const k = i % plain.length;
+    const t = t0 + Math.round((i * 1000) / fps);
+    const k = Math.floor(i * stride) % plain.length;
     const afterBaseline = i >= baselineFrames;
     // after the baseline, the altered clip plays from its start: its second half is the change
-    const j = afterBaseline ? (i - baselineFrames) % plain.length : k;
+    const j = afterBaseline ? Math.floor((i - baselineFrames) * stride) % plain.length : k;
     const altered = afterBaseline && (s.altered || s.latencyScale) && (j >= half || changeAt !== undefined && Boolean(s.persistent));
     if (altered && changeAt === undefined) changeAt = t;
-    const seg = s.segment && afterBaseline ? s.segment[0] + ((i - baselineFrames) % (s.segment[1] - s.segment[0])) : undefined;
+    const seg = s.segment && afterBaseline ? s.segment[0] + (Math.floor((i - baselineFrames) * stride) % (s.segment[1] - s.segment[0])) : undefined;
     const f = altered && s.altered ? s.altered[j]! : seg !== undefined ? plain[seg]! : afterBaseline ? plain[j]! : plain[k]!;
     // a measured frame's time (its spread around its own block's median) at the typical speed, times the load
     const inferenceMs = typical * wander.noise[Math.floor(r() * wander.noise.length)]! * load[i]!;
-    engine.observe(record(f, t, 'bench-cam', altered ? (s.latencyScale ?? 1) : 1, inferenceMs, altered && s.deployment ? s.deployment : undefined));
+    const rec = record(f, t, 'bench-cam', altered ? (s.latencyScale ?? 1) : 1, inferenceMs, altered && s.deployment ? s.deployment : undefined);
+    if (rec.dp !== dp) flicker.reset(); // the engine's association starts afresh on a new deployment too
+    dp = rec.dp;
+    engine.observe(rec, f.detections);
+    flicker.push(f.detections, !afterBaseline ? 'baseline' : altered && s.altered ? 'changed' : 'after');
     results++;
-    if (i % FPS === 0) {
-      if (i % (5 * FPS) === 0) {
+    if (t >= nextTick) {
+      const sec = Math.round((nextTick - t0) / 1000);
+      nextTick += 1000;
+      if (sec % 5 === 0) {
         // the page measures the heap every 30 s (measureUserAgentSpecificMemory); the samples between carry none
-        const k30 = i / (30 * FPS);
+        const k30 = sec / 30;
         engine.observeResources({ t, mv: manifest.sha256.slice(0, 12), camera_id: 'bench-cam', ...(Number.isInteger(k30) ? { heapMB: heap[k30]! } : {}), longTasks: 0, results });
         results = 0;
       }
       engine.tick(t);
+      // the flicker rule's reading after the change (after the baseline where nothing changes): its peak against
+      // the threshold in force then
+      if ((s.altered || s.latencyScale || s.leakMBPerMin ? changeAt !== undefined : afterBaseline) && sec % 5 === 0) {
+        const x = engine.signals().find((g) => g.rule === 'flicker-rise');
+        if (x && Number.isFinite(x.value) && !(x.value / x.threshold <= peak.value / peak.threshold)) peak = { value: x.value, threshold: x.threshold };
+      }
     }
   }
   const firing = alerts.filter((a) => a.state === 'firing');
   const before = changeAt === undefined ? firing : firing.filter((a) => a.t < changeAt);
   const hit = changeAt === undefined ? undefined : firing.find((a) => a.t >= changeAt && s.expect.test(a.rule));
+  const baseline = flicker.get('baseline'), changed = flicker.get('changed');
+  const rise = firing.filter((a) => a.rule === 'flicker-rise');
   return {
     scenario: s.name,
     minutes,
@@ -163,6 +195,17 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
     cause: hit?.cause ?? null,
     evidence: hit?.evidence ?? null,
     firedAfterChange: [...new Set(firing.filter((a) => changeAt !== undefined && a.t >= changeAt).map((a) => a.rule))],
+    // blinks + flips per box tracked: over the baseline's 5 minutes, the changed frames after it, the other frames after it
+    flicker: {
+      baseline,
+      changed: changed.tracked ? changed : null,
+      after: flicker.get('after'),
+      changedRatio: changed.tracked ? changed.rate / baseline.rate : null,
+      riseFirings: rise.length,
+      risePeak: Number.isFinite(peak.value) ? peak : null,
+      riseDelayS: changeAt !== undefined && rise[0] && rise[0].t >= changeAt ? (rise[0].t - changeAt) / 1000 : null,
+      riseCause: rise[0]?.cause ?? null,
+    },
   };
 }
 
@@ -239,11 +282,17 @@ async function main() {
   const stretch = { quiet: pick((x, y) => x < y), busy: pick((x, y) => x > y) };
   const scenarios: [Scenario, number][] = [
     [{ name: 'unchanged clip, looping, an hour', expect: /$^/ }, 60],
+    [{ name: "unchanged clip at the kiosk's 3 frames a second, an hour", stride: FPS / 3, expect: /$^/ }, 60],
     [{ name: 'heap leak (1.5 MB/min from minute 20)', leakMBPerMin: 1.5, leakFromMin: 20, expect: /^memory-staircase$/ }, 40],
     [{ name: 'darkened (brightness −0.45)', altered: frames.darkened, expect: /^(brightness|confidence)-/ }, 8],
     [{ name: 'defocused lens (gaussian blur σ 3)', altered: frames.defocused, expect: /^sharpness-/ }, 8],
     [{ name: 'camera bumped (view moved 64×48 px)', altered: frames.bumped, expect: /^scene-/ }, 8],
     [{ name: 'scene swapped (the hall mirrored, same image statistics)', altered: frames.swapped, persistent: true, expect: /^(scene|class)-/ }, 8],
+    // flicker-rise needs its 2-min window and 1 min `for`: the degradations again, staying once they start
+    [{ name: 'darkened, from then on', altered: frames.darkened, persistent: true, expect: /^flicker-rise$/ }, 10],
+    [{ name: 'defocused, from then on', altered: frames.defocused, persistent: true, expect: /^flicker-rise$/ }, 10],
+    [{ name: 'darkened, from then on, at 3 frames a second', altered: frames.darkened, persistent: true, stride: FPS / 3, expect: /^flicker-rise$/ }, 10],
+    [{ name: 'defocused, from then on, at 3 frames a second', altered: frames.defocused, persistent: true, stride: FPS / 3, expect: /^flicker-rise$/ }, 10],
     [{ name: 'latency creep (inference ×1.8, from then on)', latencyScale: 1.8, persistent: true, expect: /^latency-/ }, 8],
     [{ name: 'blind deployment (pixels ÷ 255 where the graph wants 0–255)', altered: frames.blind, deployment: 'b1b1b1b1b1b1', persistent: true, expect: /^detections-collapse$/ }, 8],
     [{ name: 'sees less (score threshold 0.3 → 0.5)', altered: frames['sees-less'], deployment: '5e5e5e5e5e5e', persistent: true, expect: /^detections-drop$/ }, 10],
@@ -262,6 +311,9 @@ async function main() {
     loadWander: { measuredSigma, replayedSigma: wander.sigma, correlationS: wander.tauS, medianInferenceMs: median(all) },
     scenarios: results,
     unchangedHours: { seeds: SEEDS, falseAlarms: hours.map((h) => h.falseAlarms), rules: [...new Set(hours.flatMap((h) => h.falseAlarmRules))] },
+    // each variant's flicker on the same stretch of the clip (its second half, the part the altered scenarios alter),
+    // at the clip's 10 fps and at the kiosk's 3 a second (frames 0, 3, 6, 10, 13…, drifting through the clip's loops)
+    flickerByVariant: variantFlicker(frames, Object.keys(variants), { fps10: 1, fps3: FPS / 3 }),
     ...(overloaded ? { unchangedHourAtMeasuredSigma: { sigma: measuredSigma, alerts: overloaded.falseAlarms, rules: overloaded.falseAlarmRules } } : {}),
     targets: { unchangedFalseAlarms: 0, darkenedDelayS: '≤ 30', imageStatsMs: '≤ 1' },
   };
@@ -271,6 +323,14 @@ async function main() {
   for (const r of results)
     console.log(`  ${r.scenario.padEnd(40)} ${String(r.minutes).padStart(3)}  ${String(r.falseAlarms).padStart(12)}  ${String(r.detected ?? '—').padStart(8)}  ${r.detectionDelayS === null ? '        —' : fmt(r.detectionDelayS).padStart(9)}  ${r.detectedBy ?? ''}${r.cause ? ` (${r.cause})` : ''}${r.falseAlarmRules.length ? `  (false: ${r.falseAlarmRules.join(', ')})` : ''}`);
   console.log(`unchanged hour under ${SEEDS} other draws of load and heap: false alarms ${summary.unchangedHours.falseAlarms.join(', ')}${summary.unchangedHours.rules.length ? ` (${summary.unchangedHours.rules.join(', ')})` : ''}`);
+  console.log('\n== flicker: blinks + flips per box tracked (the engine\'s association on the replayed boxes) ==');
+  console.log('scenario                                  baseline  changed frames (× baseline)  other frames after  flicker-rise fired');
+  const pc = (x: { rate: number } | null) => (x && Number.isFinite(x.rate) ? `${fmt(100 * x.rate, 2)} %` : '—');
+  for (const r of results)
+    console.log(`  ${r.scenario.slice(0, 40).padEnd(40)} ${pc(r.flicker.baseline).padStart(8)}  ${`${pc(r.flicker.changed)}${r.flicker.changedRatio === null ? '' : ` (×${fmt(r.flicker.changedRatio, 2)})`}`.padStart(27)}  ${pc(r.flicker.after).padStart(18)}  ${r.flicker.riseFirings ? `${r.flicker.riseFirings}×${r.flicker.riseDelayS === null ? '' : `, first ${fmt(r.flicker.riseDelayS)} s after the change`}${r.flicker.riseCause ? ` (${r.flicker.riseCause})` : ''}` : 'no'}${r.flicker.risePeak ? ` (peak ×${fmt(r.flicker.risePeak.value, 2)}, threshold then ${fmt(r.flicker.risePeak.threshold, 2)})` : ''}`);
+  console.log('the same stretch of the clip (its second half), each variant against plain:');
+  for (const [v, by] of Object.entries(summary.flickerByVariant))
+    console.log(`  ${v.padEnd(10)} 10 fps ${pc(by.fps10!.secondHalf).padStart(8)} (×${fmt(by.fps10!.secondHalf.rate / summary.flickerByVariant.plain!.fps10!.secondHalf.rate, 2)})   3 a second ${pc(by.fps3!.secondHalf).padStart(8)} (×${fmt(by.fps3!.secondHalf.rate / summary.flickerByVariant.plain!.fps3!.secondHalf.rate, 2)})`);
   if (overloaded) console.log(`unchanged hour at this machine's measured load wander (σ ${fmt(measuredSigma * 100)} %, overloaded): ${overloaded.falseAlarms} alerts (${overloaded.falseAlarmRules.join(', ') || 'none'})`);
   console.log(`input-image statistics: median ${fmt(summary.imageStatsMs.median, 3)} ms, p95 ${fmt(summary.imageStatsMs.p95, 3)} ms per 640×480 frame (target ≤ 1)`);
   console.log('written: bench/results/health.json');

@@ -37,10 +37,12 @@ test('kiosk with its panel: tiles, charts, log and details fill in from the live
   await waitForEvent(page, 'inference', (e) => e.detail.detections.length > 0, 60_000);
   const panel = page.locator('inference-monitor inference-health-panel');
   await expect(panel).toHaveAttribute('theme', 'dark');
-  // tiles: all eleven, with states; the live ones filled in
-  // the live vitals add the detections tile (the rate against the baseline's)
-  await expect(panel.locator('.tile')).toHaveCount(11, { timeout: 30_000 });
+  // tiles: all twelve, with states; the live ones filled in
+  // the live vitals add the detections tile (the rate against the baseline's) and, once boxes are tracked, flicker
+  await expect(panel.locator('.tile')).toHaveCount(12, { timeout: 30_000 });
   await expect(panel.locator('[data-tile=detections] .value')).toHaveText(/^\d+\.\d\d$/, { timeout: 30_000 });
+  await expect(panel.locator('[data-tile=flicker] .value')).toHaveText(/^\d+\.\d %$/, { timeout: 30_000 });
+  await expect(panel.locator('[data-tile=flicker] .detail')).toContainText(/\d+ blinks, \d+ flips of \d+ boxes/);
   await expect(panel.locator('[data-tile=fps] .value')).not.toHaveText('–', { timeout: 30_000 });
   await expect(panel.locator('[data-tile=model] .value')).toContainText(`${manifest.sha256.slice(0, 12)} · wasm`);
   await expect(panel.locator('[data-tile=camera] .value')).toHaveText('running');

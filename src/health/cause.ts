@@ -15,7 +15,7 @@ export function partOf(metric: Metric): Cause {
       return 'camera';
     case 'scene': case 'classes':
       return 'scene';
-    case 'detections': case 'class-detections': case 'confidence': case 'class-confidence': case 'malformed': case 'agreement':
+    case 'detections': case 'class-detections': case 'confidence': case 'class-confidence': case 'malformed': case 'agreement': case 'flicker':
       return 'model';
     default:
       return 'runtime'; // latency, success, errors, fps, dropped, heap, long tasks

@@ -7,6 +7,8 @@
  */
 import type { FrameRecord, Stage } from '../telemetry/record.ts';
 import { addFrame, emptyRollup } from '../telemetry/rollup.ts';
+import { addFlicker, type BoxLike, FLICKER_GAP_MS, FlickerTracker } from './flicker.ts';
+import { baselineFlicker } from './flicker-rule.ts';
 import { addChanges, pictureChanged, pictureOf } from './frozen.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
@@ -114,7 +116,7 @@ export class HealthEngine {
     const key = `${mv}|${camera}`;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, pictures: new Map(), samples: [] };
+      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, pictures: new Map(), trackers: new Map(), samples: [] };
       this.streams.set(key, s);
     }
     if (location) s.location = location;
@@ -123,9 +125,10 @@ export class HealthEngine {
 
   /**
    * One frame's record. Fills in its scene distance (`i.sc`) when there is a baseline thumbnail, and
-   * drops the thumbnail (`th`) it carried, so the store never keeps it.
+   * drops the thumbnail (`th`) it carried, so the store never keeps it. `boxes`, the frame's detections, feed
+   * the flicker metric (flicker.ts); records given without them (a recorder's, a replay's) have none.
    */
-  observe(rec: FrameRecord): void {
+  observe(rec: FrameRecord, boxes?: readonly BoxLike[]): void {
     const tags = tagsOf(rec.g);
     const s = this.stream(rec.mv, tags.camera, tags.location);
     const th = rec.th;
@@ -145,12 +148,30 @@ export class HealthEngine {
       s.pictures.set(rec.src, picture);
       if (s.pictures.size > 8) s.pictures.delete(s.pictures.keys().next().value!); // sources of reloads gone by
     }
+    this.track(s, rec, boxes);
     if (th) {
       s.cur.thumb ??= new Float64Array(THUMB * THUMB);
       for (let i = 0; i < th.length; i++) s.cur.thumb[i]! += th[i]!;
       s.cur.thumbN++;
     }
     s.lastFrameT = Math.max(s.lastFrameT, rec.t);
+  }
+
+  /**
+   * A frame's boxes through its source's association (flicker.ts), counted in the open window. It starts afresh
+   * after a gap in the frames or a frame without valid output (failed or malformed: what the model saw is unknown).
+   */
+  private track(s: Stream, rec: FrameRecord, boxes?: readonly BoxLike[]) {
+    let x = s.trackers.get(rec.src);
+    if (x && (rec.e || rec.m || rec.t - x.t > FLICKER_GAP_MS || rec.t < x.t)) x.tracker.reset();
+    if (x) x.t = rec.t;
+    if (!boxes || rec.e || rec.m) return;
+    if (!x) {
+      x = { tracker: new FlickerTracker(), t: rec.t };
+      s.trackers.set(rec.src, x);
+      if (s.trackers.size > 8) s.trackers.delete(s.trackers.keys().next().value!); // sources of reloads gone by
+    }
+    s.cur!.fl = addFlicker(s.cur!.fl, x.tracker.push(boxes));
   }
 
   /**
@@ -161,6 +182,7 @@ export class HealthEngine {
   private deploy(s: Stream, dp: string, t: number) {
     const before = s.deployment;
     s.deployment = dp;
+    for (const x of s.trackers.values()) x.tracker.reset(); // another deployment's boxes are not the same objects' blinks
     const b = s.baseline;
     if (b && !s.comparing) {
       if (!b.deployment) b.deployment = dp; // stored before deployments were told apart: adopted
@@ -267,6 +289,7 @@ export class HealthEngine {
     // per window, frames and detections (all, and the 20 most frequent classes'): the rate rules' stretches
     const top = Object.entries(all.r.classes).sort((x, y) => y[1] - x[1]).slice(0, 20).map(([k]) => Number(k));
     const rates = { frames: wins.map((w) => w.r.valid), detections: wins.map((w) => w.r.detections), classes: Object.fromEntries(top.map((k) => [k, wins.map((w) => w.r.classes[k] ?? 0)])) };
+    const flicker = baselineFlicker(wins);
     s.comparing = undefined;
     s.baseline = {
       mv: s.mv,
@@ -288,6 +311,7 @@ export class HealthEngine {
       ...this.wanderOf(wins),
       rates,
       ...(all.ag ? { agreement: { ...all.ag, windows: wins.map((w) => w.ag ?? { frames: 0, tp: 0, fp: 0, fn: 0 }) } } : {}),
+      ...(flicker ? { flicker } : {}),
     };
     s.capture = [];
     s.charts.clear();

@@ -5,12 +5,13 @@
 import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyMean, latencyQuantile } from '../telemetry/histogram.ts';
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
+import { flickerReading } from './flicker-rule.ts';
 import { changedValue } from './frozen.ts';
 import { addSums, agreementReading, type AgreementSums } from './agreement-signal.ts';
 import { heapGrowth } from './heap.ts';
 import { sceneDistance } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
-import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, poissonQuantile, psi } from './stats.ts';
+import { Cusum, Ewma, jsDistance, ksStatistic, meanStd, nullThreshold, poissonQuantile, psi, stretchExtremes } from './stats.ts';
 import type { Baseline, ChartMetric, Reading, ResourceSample } from './types.ts';
 import { wanderKey, wanderThreshold } from './wander.ts';
 import { chartValue, covered, meanThumb, mergeWins, span, type Stream, type Win } from './windows.ts';
@@ -86,6 +87,7 @@ export function evaluateRule(s: Stream, rule: AlertRule, end: number, cfg: Setti
   const seconds = coveredMs / 1000;
   const metric = rule.metric;
   if (metric === 'changed') return { value: changedValue(m.ch, b?.changes, agg, cfg.alpha, rule.threshold), threshold: rule.threshold };
+  if (metric === 'flicker') return flickerReading(rule, m.fl, b, seconds, cfg.windowMs, cfg.alpha, cfg.sps);
   if ((metric === 'detections' || metric === 'class-detections') && agg === 'ratio') return b ? rateReading(b, rule, r, seconds, cfg) : undefined;
   // confidence and class mix are read from detections: none while frames flow is silence, not a lack of data
   const quiet = b && (metric === 'confidence' || metric === 'class-confidence' || metric === 'classes') && silent(b, r, seconds, cfg) ? { silent: true } : {};
@@ -137,22 +139,7 @@ export function silent(b: Baseline, r: Rollup, seconds: number, cfg: Settings): 
  */
 export function stretches(b: Baseline, counts: number[] | undefined, k: number): { lo: number; hi: number } {
   const frames = b.rates?.frames;
-  if (!frames || !counts || frames.length < k) return { lo: 1, hi: 1 };
-  const mu = counts.reduce((a, x) => a + x, 0) / frames.reduce((a, x) => a + x, 0);
-  let lo = 1, hi = 1, f = 0, d = 0;
-  for (let i = 0; i < frames.length; i++) {
-    f += frames[i]!;
-    d += counts[i] ?? 0;
-    if (i >= k) {
-      f -= frames[i - k]!;
-      d -= counts[i - k] ?? 0;
-    }
-    if (i >= k - 1 && f > 0 && mu > 0) {
-      lo = Math.min(lo, d / f / mu);
-      hi = Math.max(hi, d / f / mu);
-    }
-  }
-  return { lo, hi };
+  return frames && counts ? stretchExtremes(frames, counts, k) : { lo: 1, hi: 1 };
 }
 
 /**

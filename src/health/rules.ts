@@ -13,10 +13,13 @@
  * confidence distribution, with `psi` or `ks`: the class furthest past its threshold decides, thresholds
  * corrected for the number of classes tested), `frames` (with `gap`), `changed` (share of frames whose
  * picture — scene signature and luma statistics — differs from the frame before; with `ratio`, against the
- * baseline's share, and no value where the baseline changed too rarely to tell: see frozen.ts), `heap`
- * (MB), `longtasks`, `agreement` (the deployed model's disagreement with a reference model on the frames the
- * reference judged, 1 − F1; `ratio` only, against the baseline's, the threshold moved past the baseline's worst
- * stretch and the Poisson chance level: see agreement-signal.ts).
+ * baseline's share, and no value where the baseline changed too rarely to tell: see frozen.ts), `flicker`
+ * (detections that blink out for a frame or two and come back, and class flips, per box tracked: see
+ * flicker.ts; with `ratio`, against the baseline's flickeriest stretch of the window's length and past the
+ * Poisson chance level: see flicker-rule.ts), `heap` (MB), `longtasks`, `agreement` (the deployed model's
+ * disagreement with a reference model on the frames the reference judged, 1 − F1; `ratio` only, against the
+ * baseline's, the threshold moved past the baseline's worst stretch and the Poisson chance level: see
+ * agreement-signal.ts).
  *
  * Aggregations over the window: `mean`, `p50`, `p95`, `count`, `rate` (per minute), `ratio` (window
  * value ÷ baseline value; p95 for latency, mean otherwise), `ewma` and `cusum` (control charts on the
@@ -37,7 +40,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export const METRICS = [
   'detections', 'class-detections', 'confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene',
   'latency.capture', 'latency.queue', 'latency.preprocess', 'latency.inference', 'latency.postprocess', 'latency.total',
-  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'changed', 'heap', 'longtasks',
+  'success', 'malformed', 'errors', 'fps', 'dropped', 'classes', 'class-confidence', 'frames', 'changed', 'flicker', 'heap', 'longtasks',
   'agreement',
 ] as const;
 export type Metric = (typeof METRICS)[number];
@@ -90,6 +93,7 @@ const TAKES: Partial<Record<Metric, readonly Aggregation[]>> = {
   classes: ['js'],
   'class-confidence': ['psi', 'ks'],
   changed: ['mean', 'ratio'],
+  flicker: ['mean', 'ratio'],
   detections: ['mean', 'count', 'rate', 'ratio'],
   'class-detections': ['ratio'],
   agreement: ['ratio'],
@@ -139,6 +143,9 @@ export const DEFAULT_RULES: readonly AlertRule[] = Object.freeze([
   { id: 'class-detections-drop', name: "A class's detections below a quarter of the baseline", metric: 'class-detections', aggregation: 'ratio', window: 2 * MIN, comparator: '<', threshold: 0.25, clear: 0.4, for: MIN, severity: 'warning' },
   // is the model still right: its disagreement with a reference model (reference-model) against the baseline's
   { id: 'reference-disagreement', name: 'The model disagrees with the reference model more than it did', metric: 'agreement', aggregation: 'ratio', window: 2 * MIN, comparator: '>', threshold: 1.5, clear: 1.25, for: 0, severity: 'warning' },
+  // detections that blink out and come back, classes that flip: a 2-min window holds enough boxes at the kiosk's
+  // 2–4 frames a second for a doubling to pass the chance level; `for` 1 min outlasts a crowd passing by
+  { id: 'flicker-rise', name: 'Detections flicker: twice the baseline', metric: 'flicker', aggregation: 'ratio', window: 2 * MIN, comparator: '>', threshold: 2, clear: 1.5, for: MIN, severity: 'warning' },
   // latency
   { id: 'latency-creep', name: 'Inference p95 latency 1.5× the baseline', metric: 'latency.inference', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },
   { id: 'latency-total-creep', name: 'End-to-end p95 latency 1.5× the baseline', metric: 'latency.total', aggregation: 'ratio', window: MIN, comparator: '>', threshold: 1.5, clear: 1.3, for: MIN, severity: 'warning' },

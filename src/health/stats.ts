@@ -197,3 +197,27 @@ export function poissonQuantile(mean: number, p: number): number {
   }
   return k;
 }
+
+/**
+ * The lowest and highest rate over any `k` consecutive windows, as ratios to the rate over all of them: `num[i]`
+ * events in `den[i]` opportunities per window (detections in frames, flicker events in boxes tracked). 1 and 1
+ * where there are fewer than `k` windows or no events.
+ */
+export function stretchExtremes(den: readonly number[], num: readonly number[], k: number): { lo: number; hi: number } {
+  if (den.length < k || k < 1) return { lo: 1, hi: 1 };
+  const mu = num.reduce((a, x) => a + x, 0) / den.reduce((a, x) => a + x, 0);
+  let lo = 1, hi = 1, f = 0, d = 0;
+  for (let i = 0; i < den.length; i++) {
+    f += den[i]!;
+    d += num[i] ?? 0;
+    if (i >= k) {
+      f -= den[i - k]!;
+      d -= num[i - k] ?? 0;
+    }
+    if (i >= k - 1 && f > 0 && mu > 0) {
+      lo = Math.min(lo, d / f / mu);
+      hi = Math.max(hi, d / f / mu);
+    }
+  }
+  return { lo, hi };
+}

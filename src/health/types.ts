@@ -5,6 +5,7 @@
 import type { BaselineAgreement } from './agreement-signal.ts';
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
+import type { FlickerCounts } from './flicker.ts';
 import type { ChangeCounts } from './frozen.ts';
 import type { AlertRule, Metric } from './rules.ts';
 
@@ -78,6 +79,12 @@ export interface Baseline {
    * absent where no reference ran
    */
   agreement?: BaselineAgreement;
+  /**
+   * its flicker (flicker.ts): the counts over the baseline, and per window (`windowMs`) the boxes tracked and the
+   * flicker events (blinks + flips), the `flicker` ratio's reference (flicker-rule.ts); absent in baselines stored
+   * before it was kept or learnt from records without boxes, where the ratio has no value
+   */
+  flicker?: FlickerCounts & { perWindow: { tracked: number[]; events: number[] } };
 }
 
 /** Which part most likely broke (health/cause.ts). */
@@ -220,6 +227,11 @@ export interface Vitals {
     classes: Record<number, { perMinute: number; baselinePerMinute: number; perHour: number; baselinePerHour: number; change: 'ok' | 'vanished' | 'drop' | 'spike' | 'new' | 'unknown' }>;
   };
   malformed: { count: number; reasons: Record<string, number> };
+  /**
+   * Flicker over the last minute (flicker.ts): (blinks + flips) ÷ boxes tracked, and the baseline's rate (NaN
+   * without boxes, or a baseline without flicker counts)
+   */
+  flicker: { rate: number; baselineRate: number; tracked: number; blinks: number; flips: number };
   /** `changed`: share of frames whose picture differed from the one before (a frozen feed: 0) */
   image: { brightness: number; contrast: number; saturation: number; sharpness: number; scene: number; changed: number; baseline?: { brightness: number; contrast: number; saturation: number; sharpness: number; changed: number } };
   resources: { heapMB: number; heapSlopeMBPerMinute: number; longTasksPerMinute: number; droppedShare: number };

@@ -3,6 +3,7 @@ import { CONFIDENCE_BINS, confidenceQuantile, type Hist, latencyQuantile } from 
 import { STAGES } from '../telemetry/record.ts';
 import { meanOf, type Rollup } from '../telemetry/rollup.ts';
 import { classTests, heapSlope, type Settings } from './evaluate.ts';
+import { flickerRate } from './flicker.ts';
 import { changedShare } from './frozen.ts';
 import { disagreement } from './agreement-signal.ts';
 import { theilSen } from './stats.ts';
@@ -132,6 +133,7 @@ export function streamVitals(s: Stream, cfg: Settings, signals: Signal[], now?: 
       classes,
     },
     malformed: { count: r.malformed, reasons: Object.fromEntries(Object.entries(r.errors).filter(([k]) => MALFORMED_KINDS.includes(k))) },
+    flicker: { rate: flickerRate(m.fl), baselineRate: flickerRate(b?.flicker), tracked: m.fl?.tracked ?? 0, blinks: m.fl?.blinks ?? 0, flips: m.fl?.flips ?? 0 },
     image: {
       brightness: img(r, 'br'), contrast: img(r, 'co'), saturation: img(r, 'sa'), sharpness: img(r, 'sh'),
       scene: b?.thumb ? chartValue('scene', r, meanThumb(m), b.thumb) : NaN,

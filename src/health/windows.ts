@@ -4,6 +4,7 @@
  */
 import { parseTagKey } from '../telemetry/record.ts';
 import { emptyRollup, meanOf, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { addFlicker, type FlickerCounts, type FlickerTracker } from './flicker.ts';
 import { addChanges, type ChangeCounts, type Picture } from './frozen.ts';
 import { addSums, type AgreementSums } from './agreement-signal.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
@@ -21,6 +22,8 @@ export interface Win {
   thumbN: number;
   /** frames compared with the one before, and how many differed (frozen.ts) */
   ch?: ChangeCounts;
+  /** boxes tracked, blinks and class flips (flicker.ts) */
+  fl?: FlickerCounts;
   /** engine windows merged into this one (minute windows); 1 when absent */
   n?: number;
   /** the reference model's runs on this window's frames, summed (agreement-signal.ts) */
@@ -52,6 +55,8 @@ export interface Stream {
   lastFrameT: number;
   /** per source (monitor instance), its latest frame's picture, to tell whether the next one changed (frozen.ts) */
   pictures: Map<string, Picture>;
+  /** per source, the association of its boxes (flicker.ts) and its latest frame's time */
+  trackers: Map<string, { tracker: FlickerTracker; t: number }>;
   samples: ResourceSample[];
   /** the first resource sample of the run (the heap's warm-up is left out of memory-staircase) */
   resourcesFrom?: number;
@@ -98,6 +103,7 @@ export function mergeWins(ws: Win[], start: number): Win {
     mergeRollup(out.r, w.r);
     out.ch = addChanges(out.ch, w.ch);
     out.ag = addSums(out.ag, w.ag);
+    out.fl = addFlicker(out.fl, w.fl);
     if (w.thumb) {
       out.thumb ??= new Float64Array(THUMB * THUMB);
       for (let i = 0; i < w.thumb.length; i++) out.thumb[i]! += w.thumb[i]!;

@@ -174,9 +174,9 @@ const api = {
       const record = r ? toFrameRecord(r, m.src, m.tags) : m.failure ? failureRecord(m.failure, m.src, m.tags) : undefined;
       if (!record) return notify();
       // flagging sees each record first (it hashes the thumbnail), then the health engine, which adds the
-      // scene distance and drops the thumbnail
+      // scene distance, drops the thumbnail and associates the boxes with the frame before (flicker)
       flagger?.observe(record, r?.detections, m.nearMisses);
-      engine?.observe(record);
+      engine?.observe(record, r?.detections);
       store.add([record], r?.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined);
       notify();
     };

@@ -3,11 +3,11 @@
 type Box = readonly [number, number, number, number];
 
 /** Intersection over union of two [x, y, w, h] boxes (0 when either is empty). */
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
+export function iou(a: readonly number[], b: readonly number[]): number {
+  const w = Math.min(a[0]! + a[2]!, b[0]! + b[2]!) - Math.max(a[0]!, b[0]!);
+  const h = Math.min(a[1]! + a[3]!, b[1]! + b[3]!) - Math.max(a[1]!, b[1]!);
   const inter = w > 0 && h > 0 ? w * h : 0;
-  const union = a[2] * a[3] + b[2] * b[3] - inter;
+  const union = a[2]! * a[3]! + b[2]! * b[3]! - inter;
   return union > 0 ? inter / union : 0;
 }
 

@@ -64,6 +64,7 @@ export function tiles(d: PanelData, { monitor, backend, network }: TileContext):
       : { id: 'confidence', label: 'Mean confidence', value: fmt(tot.meanConfidence, 3), detail: Number.isFinite(confDelta) ? `Δ ${confDelta >= 0 ? '+' : ''}${confDelta.toFixed(3)} vs baseline` : 'no baseline yet', level: level(sig(['confidence-'])) },
     ...(v ? [detectionsTile(v, level(sig(['detections-', 'class-detections-'])))] : []),
     ...(v?.reference ? [referenceTile(v.reference, level(sig(['reference-disagreement'])))] : []),
+    ...(v?.flicker.tracked ? [flickerTile(v, level(sig(['flicker-'])))] : []),
     { id: 'malformed', label: 'Malformed outputs', value: String(tot.malformed), detail: Object.entries(tot.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none', level: tot.malformed ? 'alert' : tot.frames ? 'ok' : 'idle' },
     { id: 'drift', label: 'Drift', value: drift.some((r) => r.status === 'alert') ? 'drifting' : drift.some((r) => r.status === 'silent') ? 'no output' : drift.some((r) => r.status === 'warn') ? 'watch' : drift.some((r) => r.status === 'ok') ? 'stable' : drift.some((r) => r.status === 'learning') ? 'learning baseline' : '–', detail: `${drift.filter((r) => r.status === 'alert' || r.status === 'warn' || r.status === 'silent').length} of ${drift.length} signals off`, level: level(drift) },
     { id: 'alerts', label: 'Alerts firing', value: String(d.overview.firing), detail: `${d.alerts.filter((a) => a.state === 'firing').length} fired in range`, level: d.overview.firing ? 'alert' : 'ok' },
@@ -103,6 +104,18 @@ function referenceTile(r: NonNullable<Vitals['reference']>, level: Level): Tile 
     value: r.frames ? `F1 ${fmt(r.f1, 2)}` : 'no frames yet',
     detail: `${Number.isFinite(r.baselineF1) ? `baseline ${fmt(r.baselineF1, 2)} · ` : ''}${r.frames} frames in 2 min, ${r.perMinute} a minute (${fmt(r.runMs, 0)} ms each) · reference ${shortVersion(r.version)}`,
     level: r.frames ? level : 'idle',
+  };
+}
+
+/** The flicker tile: detections that blink out and come back, and class flips, per box tracked over the last minute, against the baseline's. */
+function flickerTile(v: Vitals, level: Level): Tile {
+  const { rate, baselineRate, tracked, blinks, flips } = v.flicker;
+  return {
+    id: 'flicker',
+    label: 'Flicker',
+    value: pct(rate),
+    detail: `${Number.isFinite(baselineRate) ? `baseline ${pct(baselineRate)} · ` : ''}${blinks} blinks, ${flips} flips of ${tracked} boxes`,
+    level,
   };
 }
 
