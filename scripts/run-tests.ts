@@ -2,7 +2,9 @@
  * The one test command (`npm test`): the default model and fixtures, two checks (imports follow the layout's
  * flow; everything type-checks), then every suite — Vitest (Node) and Playwright (Chromium) — each reporting
  * to the terminal and to JSON, then one closing line `N passed, N failed[, N skipped]` (each check counts as one).
- * Exit status is non-zero if any suite failed or ran nothing.
+ * Exit status is non-zero if any suite failed or ran nothing. `npm test -- unit` or `-- e2e` runs one side;
+ * `npm run interop` (`-- interop`) only the checks that read a real export with third-party tools (test/interop/,
+ * e2e/labelstudio.spec.ts), which the full run includes.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +15,8 @@ const out = join(root, 'test-results');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
-const only = process.argv.slice(2); // e.g. `npm test -- unit` or `npm test -- e2e`
+const only = process.argv.slice(2); // e.g. `npm test -- unit`, `npm test -- e2e` or `npm test -- interop`
+const interop = only.length > 0 && only.every((o) => o === 'interop');
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}) {
   console.log(`\n$ ${[cmd, ...args].join(' ')}`);
@@ -48,31 +51,31 @@ if (!only.length || only.includes('unit') || only.includes('layout')) {
   suites.push(`checks: ${checks.map(([name, status]) => `${name} ${status === 0 ? 'passed' : 'FAILED'}`).join('; ')}`);
 }
 
-if (!only.length || only.includes('unit')) {
+if (!only.length || only.includes('unit') || interop) {
   const file = join(out, 'vitest.json');
-  const status = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
+  const status = run(bin('vitest'), ['run', ...(interop ? ['test/interop'] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
   if (existsSync(file)) {
     const r = JSON.parse(readFileSync(file, 'utf8'));
     passed += r.numPassedTests;
     failed += r.numFailedTests + (status !== 0 && r.numFailedTests === 0 ? 1 : 0);
     skipped += r.numPendingTests + r.numTodoTests;
-    suites.push(`unit: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+    suites.push(`${interop ? 'interop (Vitest)' : 'unit'}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
   } else {
     failed += 1;
     suites.push('unit: no report (the runner crashed)');
   }
 }
 
-if ((!only.length || only.includes('e2e')) && existsSync(join(root, 'playwright.config.ts'))) {
+if ((!only.length || only.includes('e2e') || interop) && existsSync(join(root, 'playwright.config.ts'))) {
   const file = join(out, 'playwright.json');
-  const status = run(bin('playwright'), ['test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
+  const status = run(bin('playwright'), ['test', ...(interop ? ['e2e/labelstudio.spec.ts'] : []), '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: file });
   if (existsSync(file)) {
     const s = JSON.parse(readFileSync(file, 'utf8')).stats;
     const f = s.unexpected + s.flaky * 0;
     passed += s.expected + s.flaky;
     failed += f + (status !== 0 && f === 0 ? 1 : 0);
     skipped += s.skipped;
-    suites.push(`e2e: ${s.expected + s.flaky} passed, ${s.unexpected} failed${s.flaky ? ` (${s.flaky} flaky)` : ''}`);
+    suites.push(`${interop ? 'interop (Playwright)' : 'e2e'}: ${s.expected + s.flaky} passed, ${s.unexpected} failed${s.flaky ? ` (${s.flaky} flaky)` : ''}`);
   } else {
     failed += 1;
     suites.push('e2e: no report (the runner crashed)');

@@ -196,14 +196,14 @@ describe('yoloLabels', () => {
     });
   });
 
-  it('data.yaml lists nc and the names, which parse back exactly', () => {
+  it('data.yaml lists nc and the names, which parse back exactly; no path, so the root is its own folder', () => {
     const names = [...LABELS, 'line\nbreak', 'tab\there', 'back\\slash', 'ключ 🚗', 'nel\u0085 ls\u2028'];
     const yaml = yoloDataYaml(names);
-    expect(yaml.startsWith('path: .\ntrain: images\nval: images\nnc: 11\nnames:\n  0: "person"\n')).toBe(true);
+    expect(yaml.startsWith('train: images\nval: images\nnc: 11\nnames:\n  0: "person"\n')).toBe(true);
     expect(yamlNames(yaml)).toEqual(names);
     expect(yaml).not.toMatch(/[\u0085\u2028]/); // YAML 1.1 line breaks escaped
-    expect(yaml.split('\n')).toHaveLength(5 + names.length + 1); // no name spilled onto another line
-    expect(yoloDataYaml([])).toBe('path: .\ntrain: images\nval: images\nnc: 0\nnames: {}\n');
+    expect(yaml.split('\n')).toHaveLength(4 + names.length + 1); // no name spilled onto another line
+    expect(yoloDataYaml([])).toBe('train: images\nval: images\nnc: 0\nnames: {}\n');
   });
 });
 

@@ -15,8 +15,12 @@ export function yoloLabels(frame: FlaggedFrame): string {
 /** A YAML double-quoted scalar: the JSON literal, with what YAML 1.1 readers treat as line breaks or non-printable escaped too. */
 const yamlString = (s: string) => JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-/** The data.yaml of a YOLO dataset whose images and labels sit in images/ and labels/ (names as a class id → JSON-string mapping). */
+/**
+ * The data.yaml of a YOLO dataset whose images and labels sit in images/ and labels/ (names as a class id → JSON-string
+ * mapping). No `path:` key: Ultralytics then takes the dataset root to be data.yaml's folder, wherever the trainer runs
+ * (a relative `path: .` would be the trainer's current folder).
+ */
 export function yoloDataYaml(labels: Labels): string {
   const names = labels.map((l, i) => `  ${i}: ${yamlString(l)}\n`).join('');
-  return `path: .\ntrain: images\nval: images\nnc: ${labels.length}\nnames:${names ? `\n${names}` : ' {}\n'}`;
+  return `train: images\nval: images\nnc: ${labels.length}\nnames:${names ? `\n${names}` : ' {}\n'}`;
 }
