@@ -79,6 +79,19 @@ describe('reference-disagreement', () => {
     expect(engine.vitals()[0]!.reference!.f1).toBeLessThan(0.8);
   });
 
+  it('a new deployment that agrees less with the reference fires within a minute of it, cause model, the evidence naming the deployment', () => {
+    const engine = new HealthEngine();
+    const swapAt = T0 + 6 * MIN;
+    const before = healthRecords(T0, 6 * 60, {}, { seed: 1, fps: 4, modelVersion: MV, deployment: 'aaaaaaaaaaaa' });
+    const after = healthRecords(swapAt, 3 * 60, {}, { seed: 2, fps: 4, modelVersion: MV, deployment: 'bbbbbbbbbbbb' });
+    const fired = play(engine, [...before, ...after], 6, (t) => (t < swapAt ? 0.08 : 0.3), 5);
+    const hit = fired.find((a) => a.rule === 'reference-disagreement');
+    expect(hit, JSON.stringify(fired.map((a) => a.rule))).toBeDefined();
+    expect(hit!.t - swapAt).toBeLessThanOrEqual(60_000);
+    expect(hit!.cause).toBe('model');
+    expect(hit!.evidence).toContain('new deployment bbbbbbbbbbbb');
+  });
+
   it('its threshold: at least the rule ratio, the baseline\'s own worst stretch, and the chance level for the window\'s objects', () => {
     const quiet = { frames: 20, tp: 180, fp: 10, fn: 10, windows: Array.from({ length: 60 }, () => ({ frames: 1, tp: 3, fp: 0, fn: 0 })) };
     quiet.windows[10] = { frames: 1, tp: 2, fp: 5, fn: 5 }; // one bad stretch in the baseline
