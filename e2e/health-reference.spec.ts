@@ -61,6 +61,11 @@ test('a reference model on a sample of frames: agreement is a vital sign, and a 
   expect(alert.detail.evidence).toContain(`new deployment ${swapped.detail.deployment}`);
   expect(alert.detail.value).toBeGreaterThan(alert.detail.threshold);
   expect(after.f1).toBeLessThan(before.baselineF1);
+  // frames where the two disagree are kept for labelling, with both models' boxes
+  const flagged = await waitForEvent(page, 'flagged', (e) => e.detail.reasons.includes('reference-disagreement'), 60_000);
+  expect(flagged.detail.reference.version).toBe(before.version);
+  expect(flagged.detail.reference.f1).toBeLessThan(0.6);
+  expect(flagged.detail.reference.detections.length + flagged.detail.detections.length).toBeGreaterThanOrEqual(2);
   // the panel's reference tile says so
   const tile = page.locator('inference-monitor inference-health-panel [data-tile=reference]');
   await expect(tile).toHaveAttribute('data-level', 'alert', { timeout: 30_000 });

@@ -245,6 +245,16 @@ describe('labelStudioTasks', () => {
     });
   });
 
+  it('a frame the reference model judged has its boxes as a second prediction, credited to the reference\'s version', () => {
+    const f = FRAMES[2]!;
+    const reference = { version: 'e'.repeat(64), f1: 0.4, detections: [{ classId: 0, label: 'person', score: 0.9, box: [64, 48, 64, 96] as [number, number, number, number] }] };
+    const [task] = labelStudioTasks([{ ...f, reference }], LABELS);
+    expect(task!.predictions).toHaveLength(2);
+    expect(task!.predictions[0]).toEqual(tasks[2]!.predictions[0]);
+    expect(task!.predictions[1]).toMatchObject({ model_version: 'e'.repeat(64), score: 0.9 });
+    expect(task!.predictions[1]!.result).toEqual([expect.objectContaining({ id: `${f.id}-r0`, value: expect.objectContaining({ x: 10, y: 10, width: 10, height: 20 }) })]);
+  });
+
   it('labelStudioConfig escapes label values and lists every label', () => {
     const labels = [...LABELS, 'a\nb', "x' onload='y"];
     const xml = labelStudioConfig(labels);

@@ -127,10 +127,20 @@ describe('parseFlagRules', () => {
   const ok = { id: 'near', name: 'Near', kind: 'close-to-threshold', params: { threshold: 0.5 }, limits: { perMinute: 1 } };
   const bad = (r: object, index = 1) => () => parseFlagRules([{ ...ok, id: 'first' }, { ...ok, ...r }].slice(0, index + 1));
 
+  it('disagreement: a frame the reference judged with the deployed model\'s F1 below maxF1 and at least minCount detections; frames without a verdict never', () => {
+    const r = parseFlagRules([{ id: 'dis', name: 'dis', kind: 'disagreement', params: { maxF1: 0.6, minCount: 2 } }]);
+    const ctx = { firing: [], random: () => 0.5 };
+    expect(matchFlagRules(r, { detections: [], agreement: { f1: 0.4, detections: 3 } }, ctx)).toEqual(['dis']);
+    expect(matchFlagRules(r, { detections: [], agreement: { f1: 0.6, detections: 3 } }, ctx)).toEqual([]);
+    expect(matchFlagRules(r, { detections: [], agreement: { f1: 0, detections: 1 } }, ctx)).toEqual([]);
+    expect(matchFlagRules(r, { detections: [] }, ctx)).toEqual([]);
+    expect(() => parseFlagRules([{ id: 'd', name: 'd', kind: 'disagreement', params: { maxF1: 2 } }])).toThrow(/maxF1/);
+  });
+
   it('accepts the defaults (round trip) and fills in enabled', () => {
     const parsed = parseFlagRules(JSON.parse(JSON.stringify(DEFAULT_FLAG_RULES)));
     expect(parsed).toEqual(DEFAULT_FLAG_RULES);
-    expect(DEFAULT_FLAG_RULES.map((r) => r.id)).toEqual(['near-threshold', 'empty-frame', 'crowd', 'rare-class', 'random', 'alert', 'malformed', 'manual']);
+    expect(DEFAULT_FLAG_RULES.map((r) => r.id)).toEqual(['near-threshold', 'empty-frame', 'crowd', 'rare-class', 'random', 'alert', 'malformed', 'reference-disagreement', 'manual']);
     expect(Object.isFrozen(DEFAULT_FLAG_RULES) && Object.isFrozen(DEFAULT_FLAG_RULES[0])).toBe(true);
     const [r] = parseFlagRules([ok]);
     expect(r).toEqual({ ...ok, enabled: true });

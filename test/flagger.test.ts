@@ -224,6 +224,39 @@ describe('Flagger', () => {
     expect([kept.id, kept.reasons]).toEqual([late.id, ['manual']]);
   });
 
+  it('the reference model disagreeing on a judged frame (F1 below 0.6): kept with both models\' boxes and its own reason; an agreeing one is not; one kept already gains the reason', async () => {
+    const { flagger, events } = setup();
+    await flagger.setRules([rule({ id: 'reference-disagreement', kind: 'disagreement', params: { maxF1: 0.6, minCount: 2 } }), rule({ id: 'any', kind: 'random', params: { probability: 1 }, limits: { perMinute: 1 } })]);
+    const agreeing = record(T0, { pattern: 1 });
+    await feed(flagger, agreeing, [person(0.8, 10)]); // kept by the random rule
+    const ref = 'e'.repeat(64);
+    const sample = (rec: FrameRecord, tp: number, fp: number, fn: number, detections: Detection[]) => ({ id: rec.id, t: rec.t, modelVersion: 'abcdef012345', reference: ref, counts: { tp, fp, fn, byClass: {} }, detections, ms: 500 });
+    const wrong = record(T0 + 1000, { pattern: 2 });
+    await feed(flagger, wrong, [person(0.8, 10), person(0.7, 200)]); // the random rule's minute is used up: not kept
+    expect(events).toHaveLength(1);
+    // the reference sees someone else: one match of three → F1 0.4
+    flagger.observeAgreement('src-1', sample(wrong, 1, 1, 2, [person(0.9, 10), person(0.8, 400), person(0.7, 500)]));
+    for (const end = Date.now() + 3000; events.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({ id: wrong.id, reasons: ['reference-disagreement'], reference: { version: ref, f1: 0.4 } });
+    expect(events[1]!.detections).toHaveLength(2);
+    expect(events[1]!.reference!.detections.map((d) => d.box[0])).toEqual([10, 400, 500]);
+    // agreeing (F1 1): nothing new
+    const fine = record(T0 + 2000, { pattern: 3 });
+    await feed(flagger, fine, [person(0.8, 10)]);
+    flagger.observeAgreement('src-1', sample(fine, 1, 0, 0, [person(0.8, 10)]));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toHaveLength(2);
+    // the frame the random rule kept, then the reference disagreeing on it: the reason and the boxes are added
+    flagger.observeAgreement('src-1', sample(agreeing, 0, 1, 2, [person(0.9, 300), person(0.9, 500)]));
+    for (const end = Date.now() + 3000; events.length < 3 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+    expect(events[2]).toMatchObject({ id: agreeing.id, reasons: ['any', 'reference-disagreement'], reference: { f1: 0 } });
+    // a verdict on a frame no longer among the recent ones: nothing
+    flagger.observeAgreement('src-1', sample({ ...fine, id: 'gone' }, 0, 5, 5, []));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toHaveLength(3);
+  });
+
   it('validates settings, naming the field', async () => {
     const { flagger } = setup();
     await expect(flagger.setSettings({ quality: 2 })).rejects.toThrow(/flag settings: quality/);

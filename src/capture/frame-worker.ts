@@ -66,6 +66,12 @@ export class FrameWorker {
    * idle and the budget allows (`budget`: the share of the time it may run, so the deployed model keeps the rest)
    */
   private ref?: { port: MessagePort; spec: PrepSpec; budget: number; busy: boolean; lastEnd: number; lastMs: number; pool: Float32Array[]; canvas?: OffscreenCanvas };
+  /**
+   * the judged frames last sent to the reference (ids), kept past KEEP_JUDGED until the hub has decided on them:
+   * the reference's verdict comes a run later, and may flag the frame
+   */
+  private refIds: string[] = [];
+  private refHeld: Judged[] = [];
 
   /**
    * Connects to the inference worker's port and starts preparing frames to `spec`. With `overlay` (the
@@ -127,6 +133,8 @@ export class FrameWorker {
   detachReference() {
     this.ref?.port.close();
     this.ref = undefined;
+    this.refIds = [];
+    for (const j of this.refHeld.splice(0)) this.release(j);
   }
 
   /** Keeps frames sent to inference until their result comes back: to draw them ('inferred'), to flag them, or for the reference. */
@@ -162,6 +170,8 @@ export class FrameWorker {
       tensor = rgbaToTensor(ctx.getImageData(0, 0, r.spec.width, r.spec.height).data, r.spec.width, r.spec.height, r.spec, out);
     } else return;
     r.busy = true;
+    this.refIds.push(d.id);
+    if (this.refIds.length > 2) this.refIds.shift();
     const f: ReferenceFrame = { tensor, frame: { width, height }, fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections } };
     r.port.postMessage(f, [tensor.buffer]);
   }
@@ -180,14 +190,21 @@ export class FrameWorker {
     if (this.ref && !d.failed && this.referenceDue(performance.now())) this.sendReference(shown, d);
     if (!this.flagPort) return this.release(shown);
     this.judged.push({ ...shown, id: d.id });
-    while (this.judged.length > KEEP_JUDGED) this.release(this.judged.shift()!);
+    while (this.judged.length > KEEP_JUDGED) this.drop(this.judged.shift()!);
     let frames = 0; // newest first: camera frames past the few allowed go back
-    for (let i = this.judged.length - 1; i >= 0; i--) if (this.judged[i]!.frame && ++frames > KEEP_JUDGED_FRAMES) this.release(this.judged.splice(i, 1)[0]!);
+    for (let i = this.judged.length - 1; i >= 0; i--) if (this.judged[i]!.frame && ++frames > KEEP_JUDGED_FRAMES) this.drop(this.judged.splice(i, 1)[0]!);
+  }
+
+  /** A judged frame leaves the kept few: released, unless the reference judges it (held a little longer). */
+  private drop(j: Judged) {
+    if (!this.refIds.includes(j.id)) return this.release(j);
+    this.refHeld.push(j);
+    while (this.refHeld.length > 2) this.release(this.refHeld.shift()!);
   }
 
   /** A kept judged frame as JPEG at capture resolution, plus a small thumbnail (both in this worker). */
   private encode(id: string, quality: number): Promise<EncodeReply> {
-    const j = this.judged.find((x) => x.id === id);
+    const j = this.judged.find((x) => x.id === id) ?? this.refHeld.find((x) => x.id === id);
     if (!j) return Promise.resolve({ encoded: { id, error: 'the frame is no longer held (only the last few judged frames are kept)' } });
     const f = j.frame;
     const size = () =>

@@ -1,6 +1,8 @@
 /** The flagger: matches each record against the flag rules, applies their limits, and keeps the frames chosen (JPEG from the frame worker) in the flagged-frames database. */
 import * as v from 'valibot';
 import type { EncodeReply, EncodeRequest } from '../capture/protocol.ts';
+import { scores } from '../inference/agreement.ts';
+import type { AgreementSample } from '../inference/protocol.ts';
 import type { Detection } from '../types/detection.ts';
 import { type FrameRecord, parseTagKey } from '../telemetry/record.ts';
 import { DEFAULT_FLAG_CAP } from './cap.ts';
@@ -71,6 +73,8 @@ interface Seen {
   rec: FrameRecord;
   detections: Detection[];
   nearMisses?: Detection[];
+  /** the reference model's verdict on this frame, once it came */
+  reference?: { version: string; detections: Detection[]; f1: number };
 }
 
 const RECENT = 32;
@@ -214,6 +218,45 @@ export class Flagger {
   }
 
   /**
+   * The reference model's verdict on a frame this monitor judged (it comes a run after the frame's record): the
+   * frame is kept when a disagreement rule matches — with both models' boxes — or, kept already by another
+   * rule, gains the reason and the reference's boxes.
+   */
+  observeAgreement(src: string, a: AgreementSample): void {
+    const seen = this.recent.get(src)?.find((s) => s.rec.id === a.id);
+    if (!seen || !this.ports.has(src)) return;
+    const f1 = scores(a.counts).f1;
+    seen.reference = { version: a.reference, detections: a.detections, f1 };
+    const rules = this.rules.filter((r) => r.kind === 'disagreement');
+    if (!rules.length) return;
+    const tags = parseTagKey(seen.rec.g);
+    const input = { ...inputOf(seen), agreement: { f1, detections: seen.detections.length + a.detections.length } };
+    const matched = matchFlagRules(rules, input, { ...this.context(seen.rec.mv, tags.camera_id ?? ''), random: this.random });
+    if (!matched.length) return;
+    void (async () => {
+      const existing = this.db.has(a.id) ? await this.db.get(a.id) : undefined;
+      if (!admit(this.counters, rules.filter((r) => matched.includes(r.id)), seen.rec.t).length) {
+        this.stats.limited++;
+        return this.saveSoon();
+      }
+      if (existing) {
+        const updated: FlaggedFrame = { ...existing, reasons: [...new Set([...existing.reasons, ...matched])], reference: referenceOf(seen)! };
+        await this.db.update(updated);
+        for (const id of matched) countFlag(this.counters, id, seen.rec.t);
+        this.saveSoon();
+        for (const l of this.listeners) l({ ...updated, evicted: 0 });
+        return;
+      }
+      if (this.busy.has(src)) {
+        this.stats.missed++;
+        return this.saveSoon();
+      }
+      // not checked against near-duplicates: where the two models disagree is worth labelling each time
+      await this.keep(seen, tags, matched, seen.rec.th ? dhash64(seen.rec.th, 16, 16) : undefined, 0);
+    })().catch(() => undefined);
+  }
+
+  /**
    * Flags a frame by hand (`id`, or the newest judged frame of `src`): kept whatever the rules say, subject to
    * the manual rule's limits; resolves with the kept frame, rejects with a clear message when it cannot be.
    */
@@ -291,6 +334,7 @@ export class Flagger {
         detections: seen.detections.map(({ classId, label, score, box }) => ({ classId, label, score, box: [...box] as [number, number, number, number] })),
         ...(seen.nearMisses?.length ? { nearMisses: seen.nearMisses.map(({ classId, label, score, box }) => ({ classId, label, score, box: [...box] as [number, number, number, number] })) } : {}),
         reasons,
+        ...(seen.reference ? { reference: referenceOf(seen)! } : {}),
         ...(rec.m ? { malformed: rec.m } : {}),
         ...(rec.e ? { error: rec.e } : {}),
         ...(hash ? { hash } : {}),
@@ -359,6 +403,10 @@ export class Flagger {
     return { ...this.db.totals(), stats: { ...this.stats }, settings: this.getSettings(), counters: structuredClone(this.counters) };
   }
 }
+
+/** The reference's verdict as kept with a frame (boxes copied). */
+const referenceOf = ({ reference: r }: Seen): FlaggedFrame['reference'] =>
+  r && { version: r.version, f1: Math.round(r.f1 * 1e4) / 1e4, detections: r.detections.map(({ classId, label, score, box }) => ({ classId, label, score, box: [...box] as [number, number, number, number] })) };
 
 const inputOf = ({ rec, detections, nearMisses }: Seen): FlagInput => ({ detections, ...(nearMisses ? { nearMisses } : {}), ...(rec.m ? { malformed: rec.m } : {}), ...(rec.e ? { error: rec.e } : {}) });
 

@@ -21,6 +21,7 @@ const PARAMS: Record<FlagKind, v.GenericSchema<unknown, FlagParams>> = {
   random: v.strictObject({ probability: v.optional(unit) }, onlyFields('random')),
   alert: v.strictObject({ probability: v.optional(unit), severities: v.optional(v.array(v.picklist(SEVERITIES))) }, onlyFields('alert')),
   malformed: v.strictObject({}, onlyFields('malformed')),
+  disagreement: v.strictObject({ maxF1: v.optional(unit), minCount: v.optional(count) }, onlyFields('disagreement')),
   manual: v.strictObject({}, onlyFields('manual')),
 };
 
@@ -71,6 +72,7 @@ export const DEFAULT_FLAG_RULES: readonly FlagRule[] = Object.freeze(([
   { id: 'random', name: 'Random sample', kind: 'random', params: { probability: 0.005 }, limits: { perMinute: 1, perHour: 12, perDay: 100 }, enabled: true },
   { id: 'alert', name: 'While an alert fires', kind: 'alert', params: { probability: 0.2 }, limits: { perMinute: 2, perHour: 30, perDay: 200 }, enabled: true },
   { id: 'malformed', name: 'Malformed output or failed frame', kind: 'malformed', params: {}, limits: { perMinute: 2, perHour: 30, perDay: 200 }, enabled: true },
+  { id: 'reference-disagreement', name: 'The model and the reference model disagree', kind: 'disagreement', params: { maxF1: 0.6, minCount: 2 }, limits: { perMinute: 2, perHour: 20, perDay: 100 }, enabled: true },
   { id: 'manual', name: 'Flagged by hand', kind: 'manual', params: {}, limits: { perMinute: 30, perHour: 600, perDay: 5000 }, enabled: true },
 ] satisfies FlagRule[]).map(freeze));
 
@@ -109,6 +111,10 @@ function matches(r: FlagRule, input: FlagInput, ctx: FlagContext): boolean {
     case 'alert': {
       const firing = p.severities ? ctx.firing.filter((a) => (p.severities as readonly string[]).includes(a.severity)) : ctx.firing;
       return firing.length > 0 && ctx.random() < (p.probability ?? 1);
+    }
+    case 'disagreement': {
+      const a = input.agreement;
+      return a !== undefined && a.detections >= (p.minCount ?? 2) && a.f1 < (p.maxF1 ?? 0.6);
     }
     case 'manual':
       return false;

@@ -4,7 +4,7 @@
  */
 
 /** The rule kinds: the samplers labelling teams know from hosted inference services, plus what only an on-device monitor sees. */
-export const FLAG_KINDS = ['close-to-threshold', 'detections-count', 'classes', 'random', 'alert', 'malformed', 'manual'] as const;
+export const FLAG_KINDS = ['close-to-threshold', 'detections-count', 'classes', 'random', 'alert', 'malformed', 'disagreement', 'manual'] as const;
 export type FlagKind = (typeof FLAG_KINDS)[number];
 
 /** How many frames a rule may flag per calendar minute, hour and day (UTC); absent: no limit at that scale. */
@@ -26,6 +26,9 @@ export interface FlagLimits {
  * - random: `probability` (0.01).
  * - alert: `probability` (1), `severities` (all): while an alert fires on the frame's stream, sampled.
  * - malformed: no parameters: outputs the pipeline marked malformed, and frames that failed.
+ * - disagreement: `maxF1` (0.6), `minCount` (2): on a frame the reference model judged (`reference-model`), the
+ *   deployed model's F1 against the reference is below maxF1, with at least minCount detections of the two
+ *   together; the frame is kept with both models' boxes.
  * - manual: no parameters; only its limits apply (flags made by hand: `monitor.flag()`).
  */
 export interface FlagParams {
@@ -39,6 +42,7 @@ export interface FlagParams {
   rareShare?: number;
   probability?: number;
   severities?: ('info' | 'warning' | 'critical')[];
+  maxF1?: number;
 }
 
 export interface FlagRule {
@@ -69,6 +73,8 @@ export interface FlagInput {
   /** malformed reason, or error kind for a failed frame */
   malformed?: string;
   error?: string;
+  /** on a frame the reference model judged: the deployed model's F1 against it, and both models' detections counted together */
+  agreement?: { f1: number; detections: number };
 }
 
 /** The frame's stream as the health engine sees it, for the baseline- and alert-aware kinds. */
@@ -105,6 +111,8 @@ export interface FlaggedFrame {
   nearMisses?: FlagDetection[];
   /** ids of every rule that matched (including 'manual') */
   reasons: string[];
+  /** on a frame the reference model judged: its version (sha256), its detections and the deployed model's F1 against it */
+  reference?: { version: string; detections: FlagDetection[]; f1: number };
   malformed?: string;
   error?: string;
   /** perceptual hash (64-bit dHash of the scene thumbnail, 16 hex digits) */

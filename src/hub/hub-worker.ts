@@ -169,7 +169,11 @@ const api = {
       const m = e.data;
       if (m.model) store.noteModel(m.model);
       // a reference model's verdict on a frame: a vital sign of the deployed model (health/agreement-signal.ts)
-      if (m.agreement) return engine?.observeAgreement({ ...m.agreement, g: tagKey(m.tags) });
+      if (m.agreement) {
+        engine?.observeAgreement({ ...m.agreement, g: tagKey(m.tags) });
+        flagger?.observeAgreement(m.src, m.agreement);
+        return;
+      }
       const r = m.result;
       const record = r ? toFrameRecord(r, m.src, m.tags) : m.failure ? failureRecord(m.failure, m.src, m.tags) : undefined;
       if (!record) return notify();

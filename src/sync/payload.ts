@@ -191,6 +191,8 @@ export const FlaggedSchema = v.strictObject({
   detections: v.pipe(v.array(detection), v.maxLength(LIMITS.detections)),
   nearMisses: v.optional(v.pipe(v.array(detection), v.maxLength(LIMITS.detections))),
   reasons: v.pipe(v.array(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/i))), v.maxLength(32)),
+  /** the reference model's verdict on the frame: its version, its boxes, the deployed model's F1 against it */
+  reference: v.optional(v.strictObject({ version: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)), detections: v.pipe(v.array(detection), v.maxLength(LIMITS.detections)), f1: v.pipe(v.number(), v.minValue(0), v.maxValue(1)) })),
   malformed: v.optional(text()),
   error: v.optional(text()),
   hash: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/))),

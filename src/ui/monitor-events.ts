@@ -35,6 +35,8 @@ export interface FlaggedDetail {
   width: number;
   height: number;
   detections: Detection[];
+  /** on a frame the reference model judged: its version, its detections and the deployed model's F1 against it */
+  reference?: { version: string; detections: Detection[]; f1: number };
   bytes: number;
   /** frames evicted to stay under the cap */
   evicted: number;

@@ -21,12 +21,31 @@ export interface LabelStudioTask {
   predictions: { model_version: string; score: number; result: LabelStudioResult[] }[];
 }
 
-/** One Label Studio task per frame (image at images/<id>.jpg, tags as data), its detections as one prediction in percent boxes. */
+/**
+ * One Label Studio task per frame (image at images/<id>.jpg, tags as data), its detections as one prediction in
+ * percent boxes; a frame the reference model judged has the reference's detections as a second prediction
+ * (its model version the reference's), so a labeller sees both models' boxes.
+ */
 export function labelStudioTasks(frames: readonly FlaggedFrame[], labels?: Labels): LabelStudioTask[] {
   return frames.map((f) => {
-    const { width: W, height: H } = f;
-    const result = frameBoxes(f).map(({ det, box: [x, y, w, h] }, k): LabelStudioResult => ({
-      id: `${f.id}-${k}`,
+    const result = results(f, frameBoxes(f), '', labels);
+    const tags = Object.fromEntries(Object.entries(f.tags).map(([k, v]) => [k, String(v)]));
+    const reference = f.reference ? results(f, frameBoxes({ ...f, detections: f.reference.detections }), 'r', labels) : undefined;
+    return {
+      data: { ...tags, image: `images/${fileStem(f.id)}.jpg`, inference_id: f.id, time: isoTime(f.t) },
+      predictions: [
+        { model_version: f.mv, score: result.reduce((m, r) => Math.max(m, r.score), 0), result },
+        ...(reference ? [{ model_version: f.reference!.version, score: reference.reduce((m, r) => Math.max(m, r.score), 0), result: reference }] : []),
+      ],
+    };
+  });
+}
+
+/** A frame's boxes as Label Studio results (ids `<frame id>-<prefix><k>`). */
+function results(f: FlaggedFrame, boxes: ReturnType<typeof frameBoxes>, prefix: string, labels?: Labels): LabelStudioResult[] {
+  const { width: W, height: H } = f;
+  return boxes.map(({ det, box: [x, y, w, h] }, k): LabelStudioResult => ({
+      id: `${f.id}-${prefix}${k}`,
       type: 'rectanglelabels',
       from_name: 'label',
       to_name: 'image',
@@ -36,12 +55,6 @@ export function labelStudioTasks(frames: readonly FlaggedFrame[], labels?: Label
       value: { x: (x * 100) / W, y: (y * 100) / H, width: (w * 100) / W, height: (h * 100) / H, rotation: 0, rectanglelabels: [labels?.[det.classId] ?? det.label] },
       score: det.score,
     }));
-    const tags = Object.fromEntries(Object.entries(f.tags).map(([k, v]) => [k, String(v)]));
-    return {
-      data: { ...tags, image: `images/${fileStem(f.id)}.jpg`, inference_id: f.id, time: isoTime(f.t) },
-      predictions: [{ model_version: f.mv, score: result.reduce((m, r) => Math.max(m, r.score), 0), result }],
-    };
-  });
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };

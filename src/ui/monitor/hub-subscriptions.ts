@@ -96,7 +96,7 @@ export class HubSubscriptions {
 
   private onFlagged(f: FlaggedEvent) {
     if (f.src !== this.el.sourceId) return;
-    this.emit('flagged', { inferenceId: f.id, reasons: f.reasons, time: f.t, tags: f.tags, modelVersion: f.mv, width: f.width, height: f.height, detections: f.detections, bytes: f.bytes, evicted: f.evicted });
+    this.emit('flagged', { inferenceId: f.id, reasons: f.reasons, time: f.t, tags: f.tags, modelVersion: f.mv, width: f.width, height: f.height, detections: f.detections, ...(f.reference ? { reference: f.reference } : {}), bytes: f.bytes, evicted: f.evicted });
   }
 
   private onAlert(a: AlertEvent) {
