@@ -210,7 +210,9 @@ test('two kiosk windows of one site: one syncs at a time and sends both camerasâ
     const fromB = await flag(b);
     await expect.poll(flaggedIds, { timeout: 60_000, intervals: [2000] }).toContain(fromB);
     // both cameras' closed minutes arrive, each once: the server's totals equal the site's own, camera by camera
+    // (the second window's first minute closes a minute or more after the first's on a loaded machine: waited for)
     await expect.poll(async () => (await syncedRange(server)) !== undefined, { timeout: 130_000, intervals: [2000] }).toBe(true);
+    await expect.poll(async () => (await server.get<Totals>('/v1/totals', { from: Date.now() - 3600_000, to: Date.now(), camera_id: 'cam-b' })).frames, { timeout: 130_000, intervals: [2000] }).toBeGreaterThan(0);
     await expect.poll(async () => (await syncStatus(a)).backlog.batches, { timeout: 30_000 }).toBe(0);
     const range = (await syncedRange(server))!;
     for (const camera_id of ['cam-a', 'cam-b']) {

@@ -218,6 +218,8 @@ test('an element removed while its model loads (a route change, React StrictMode
     return { src: el.sourceId, from, a, b };
   });
   expect([second.a, second.b]).toEqual([false, true]);
+  // the frame worker takes its lock as it starts (later on a loaded machine): one of each, and still one a second later
+  await expect.poll(() => holds(second.src, second.from), { timeout: 10_000 }).toEqual({ tracks: 1, locks: ['frames', 'inference'] });
   await page.waitForTimeout(1000);
   expect(await holds(second.src, second.from)).toEqual({ tracks: 1, locks: ['frames', 'inference'] });
   // and taken off the page once running: all of it goes
