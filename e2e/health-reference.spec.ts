@@ -75,3 +75,15 @@ test('a reference model on a sample of frames: agreement is a vital sign, and a 
   expect(fired.filter((e) => /^detections-/.test(e.detail.ruleId)).map((e) => e.detail.ruleId)).toEqual([]);
   expect(rec.pageErrors).toEqual([]);
 });
+
+test('a reference model that cannot load is reported (not fatal) and the deployed model goes on without it', async ({ page }) => {
+  const rec = await recordEvents(page);
+  await page.goto('/?reference=models/missing.json&backend=wasm&camera_id=ref-2&panel=off');
+  const failed = await waitForEvent(page, 'error', (e) => /^reference model/.test(e.detail.message), 60_000);
+  expect(failed.detail).toMatchObject({ code: 'manifest-not-found', fatal: false });
+  const after = (await rec.events()).filter((e) => e.type === 'inference').length;
+  await waitForEvent(page, 'inference', () => true, 30_000);
+  await expect.poll(async () => (await rec.events()).filter((e) => e.type === 'inference').length, { timeout: 30_000 }).toBeGreaterThan(after + 3);
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  expect(await reference(page)).toBeNull();
+});
