@@ -181,9 +181,9 @@ export class FleetDb {
     return rows.map((r) => ({ source: r.source, id: r.id, t: r.t, src: r.src, meta: JSON.parse(r.data) }));
   }
 
-  /** Model versions, tag keys and sources with 1-hour rows overlapping [from, to]. */
-  dimensions(from: number, to: number): { mv: string; g: string; source: string }[] {
-    return this.st('SELECT DISTINCT mv, g, source FROM rollups WHERE res = ? AND start >= ? AND start <= ?').all('1h', bucketStart(from, '1h'), to) as { mv: string; g: string; source: string }[];
+  /** Model versions, tag keys and sources with 1-hour rows overlapping [from, to] (at most `limit`; -1: all). */
+  dimensions(from: number, to: number, limit = -1): { mv: string; g: string; source: string }[] {
+    return this.st('SELECT DISTINCT mv, g, source FROM rollups WHERE res = ? AND start >= ? AND start <= ? LIMIT ?').all('1h', bucketStart(from, '1h'), to, limit) as { mv: string; g: string; source: string }[];
   }
 
   /** Rows in each table (for tests and /healthz-style checks). */
