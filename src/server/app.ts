@@ -285,7 +285,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       stats.lastIngestMs = performance.now() - t0;
       stats.batches[r.duplicate ? 'duplicate' : 'ok']++;
       c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
-      return c.json({ ack: batch.seq, ...(r.duplicate ? { duplicate: true } : {}), ...(r.imagesDropped ? { imagesDropped: r.imagesDropped } : {}), ...(r.keysDropped ? { keysDropped: r.keysDropped } : {}) });
+      return c.json({ ack: batch.seq, ...(r.duplicate ? { duplicate: true } : {}), ...(r.imagesDropped ? { imagesDropped: r.imagesDropped } : {}), ...(r.keysDropped ? { keysDropped: r.keysDropped } : {}), ...(r.seriesDropped ? { seriesDropped: r.seriesDropped } : {}) });
     } finally {
       const extra = requestCost(inflated, rollups) - 1;
       limiter.charge(token.name, extra);
@@ -372,7 +372,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const scope = auth.read(c.get('token'), str(params(c, ['source']), 'source', SOURCE_ID, 'a source id'));
     const now = Date.now();
     const sources = db.sources();
-    reads.rows(c, sources.length);
+    const series = db.seriesCounts();
+    reads.rows(c, sources.length + series.size);
     const devices = sources.filter((s) => (scope.source === undefined || s.id === scope.source) && (!scope.only || scope.only.has(s.id))).map((s) => {
       let vitals = null;
       if (s.last_data !== null) {
@@ -407,8 +408,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
         dropped: s.dropped,
         monitors: s.monitors.map((m) => ({ src: m.src, mv: m.mv, backend: m.backend, tags: m.tags, ...(m.modelId ? { modelId: m.modelId } : {}) })),
         vitals,
-        // what the source costs: flagged JPEG bytes kept (of its quota), images dropped past it, rollup map keys dropped (limits.ts)
-        storage: { imageBytes: s.image_bytes, imageQuota: config.imageQuota ?? DEFAULT_IMAGE_QUOTA_MB * 1e6, imagesDropped: s.images_dropped, keysDropped: s.keys_dropped },
+        // what the source costs: flagged JPEG bytes kept (of its quota), images dropped past it, rollup map keys dropped (limits.ts),
+        // distinct series kept (of FLEET_MAX_SERIES_PER_SOURCE) and rollups of new series dropped past it (ingest.ts)
+        storage: { imageBytes: s.image_bytes, imageQuota: config.imageQuota ?? DEFAULT_IMAGE_QUOTA_MB * 1e6, imagesDropped: s.images_dropped, keysDropped: s.keys_dropped, series: series.get(s.id) ?? 0, seriesMax: db.limits.seriesPerSource, seriesDropped: s.series_dropped },
         firing: db.firing(s.id),
       };
     });

@@ -55,6 +55,8 @@ export interface SourceRow {
   images_dropped: number;
   /** rollup map keys folded into `other` or left out past limits.ts MAP_BOUNDS, all time */
   keys_dropped: number;
+  /** rollups of series new to the source past limits.seriesPerSource, left out, all time */
+  series_dropped: number;
 }
 
 /** Rollup filters plus the source id. */
@@ -141,8 +143,14 @@ export class FleetDb {
 
   /** Every source, oldest first. */
   sources(): SourceRow[] {
-    const rows = this.st('SELECT id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data, image_bytes, images_dropped, keys_dropped FROM sources ORDER BY first_seen, id').all() as (Omit<SourceRow, 'monitors'> & { monitors: string })[];
+    const rows = this.st('SELECT id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data, image_bytes, images_dropped, keys_dropped, series_dropped FROM sources ORDER BY first_seen, id').all() as (Omit<SourceRow, 'monitors'> & { monitors: string })[];
     return rows.map((r) => ({ ...r, monitors: JSON.parse(r.monitors) }));
+  }
+
+  /** Distinct (mv, g) series per source: its all-time rows. */
+  seriesCounts(): Map<string, number> {
+    const rows = this.st('SELECT source, count(*) AS n FROM cumulative GROUP BY source').all() as { source: string; n: number }[];
+    return new Map(rows.map((r) => [r.source, r.n]));
   }
 
   /** The all-time merged rollup of every (source, mv, g). */

@@ -32,6 +32,8 @@ export interface IngestResult {
   duplicate: boolean;
   imagesDropped?: number;
   keysDropped?: number;
+  /** rollups of series new to the source past limits.seriesPerSource, left out */
+  seriesDropped?: number;
 }
 
 /** What an ingest hook gets (inside the batch's transaction): the source, the time, and its new alert events (`latest`: it became the alert's state in alert_state). */
@@ -189,13 +191,31 @@ export class BatchWriter {
     const rows = new Map<string, Dirty>();
     const cumulative = new Map<string, Dirty>();
     let keysDropped = 0;
+    let series = -1; // the source's distinct (mv, g) series, counted at the batch's first new one
+    let seriesDropped = 0;
     for (const r of b.rollups) {
       const mv = shortVersion(r.mv);
+      const cumKey = `c${src.id}\u0000${mv}\u0000${r.g}`;
+      let cum: string | undefined | null = null; // the stored all-time row, once read
+      if (!cumulative.has(cumKey) && !this.rowCache.has(cumKey)) {
+        cum = getCum.get(src.id, mv, r.g) as string | undefined;
+        if (cum === undefined) {
+          // a series the source never sent: at most limits.seriesPerSource of them, all time; past that the
+          // rollup is left out (its 1-min, 1-hour and all-time rows), counted
+          if (series < 0) series = this.st('SELECT count(*) FROM cumulative WHERE source = ?').pluck().get(src.id) as number;
+          if (series >= this.bounds.limits.seriesPerSource) {
+            seriesDropped++;
+            continue;
+          }
+          series++;
+        }
+      }
       const hour = bucketStart(r.start, '1h');
       keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g)), r);
       keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001h\u0000${hour}\u0000${mv}\u0000${r.g}`, () => getRow.get('1h', hour, mv, r.g, src.id) as string | undefined, () => emptyRollup('1h', hour, mv, r.g)), r);
-      keysDropped += mergeBounded(this.row(cumulative, `c${src.id}\u0000${mv}\u0000${r.g}`, () => getCum.get(src.id, mv, r.g) as string | undefined, () => emptyRollup('1h', 0, mv, r.g)), r);
+      keysDropped += mergeBounded(this.row(cumulative, cumKey, () => (cum !== null ? cum : (getCum.get(src.id, mv, r.g) as string | undefined)), () => emptyRollup('1h', 0, mv, r.g)), r);
     }
+    if (seriesDropped) this.bounds.dropped.series_per_source = (this.bounds.dropped.series_per_source ?? 0) + seriesDropped;
     const insRow = this.st('INSERT INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)');
     const updRow = this.st('UPDATE rollups SET data = ? WHERE res = ? AND start = ? AND mv = ? AND g = ? AND source = ?');
     for (const { row: m, fresh } of rows.values()) {
@@ -240,15 +260,15 @@ export class BatchWriter {
         imagesKept++;
       }
     }
-    if (imagesKept || imagesDropped || keysDropped)
-      this.st('UPDATE sources SET image_bytes = ?, images_dropped = images_dropped + ?, keys_dropped = keys_dropped + ? WHERE id = ?').run(imageBytes, imagesDropped, keysDropped, src.id);
+    if (imagesKept || imagesDropped || keysDropped || seriesDropped)
+      this.st('UPDATE sources SET image_bytes = ?, images_dropped = images_dropped + ?, keys_dropped = keys_dropped + ?, series_dropped = series_dropped + ? WHERE id = ?').run(imageBytes, imagesDropped, keysDropped, seriesDropped, src.id);
     const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
     for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
     // an annotation as it now stands replaces what came before (a page sends the whole of it each time)
     const putAnnotation = this.st('INSERT OR REPLACE INTO annotations (source, id, t, src, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     for (const a of b.annotations ?? []) putAnnotation.run(src.id, a.id, uuidTime(a.id), a.src, JSON.stringify(a.meta), now);
     for (const hook of this.hooks) hook({ source: src.id, now, alerts: fresh, batch: b });
-    return { duplicate: false, ...(imagesDropped ? { imagesDropped } : {}), ...(keysDropped ? { keysDropped } : {}) };
+    return { duplicate: false, ...(imagesDropped ? { imagesDropped } : {}), ...(keysDropped ? { keysDropped } : {}), ...(seriesDropped ? { seriesDropped } : {}) };
   }
 
   /**

@@ -86,6 +86,8 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       ALTER TABLE sources ADD COLUMN keys_dropped INTEGER NOT NULL DEFAULT 0;
       UPDATE sources SET image_bytes = (SELECT coalesce(sum(length(jpeg)), 0) FROM flagged WHERE flagged.source = sources.id);
     `),
+  // rollups of series new to a source past FLEET_MAX_SERIES_PER_SOURCE, left out (ingest.ts), all time
+  (db) => db.exec('ALTER TABLE sources ADD COLUMN series_dropped INTEGER NOT NULL DEFAULT 0'),
 ];
 
 /** The schema version a fresh database reaches. */
