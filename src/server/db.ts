@@ -128,17 +128,25 @@ export class FleetDb {
 
   /** As `rollups`, each with its source id; at most `limit` stored rows read (-1: all). */
   rollupRows(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}, limit = -1): { source: string; rollup: Rollup }[] {
+    return [...this.eachRollupRow(res, from, to, f, limit)];
+  }
+
+  /**
+   * As `rollupRows`, one row at a time: each parsed as it is read, so a long read holds one stored row in memory,
+   * not all of them; `loaded` is called for every stored row read (filtered out or not). Consume it before the
+   * next query of the same kind (the statement is busy until then).
+   */
+  *eachRollupRow(res: '1m' | '1h', from: number, to: number, f: RollupFilters = {}, limit = -1, loaded?: () => void): Generator<{ source: string; rollup: Rollup }> {
     const rows = this.st(`
       SELECT source, data FROM rollups WHERE res = @res AND start >= @from AND start <= @to
         AND (@mv IS NULL OR mv = @mv) AND (@source IS NULL OR source = @source)
       ORDER BY start, mv, g, source LIMIT @limit
-    `).all({ res, from: bucketStart(from, res), to, mv: f.mv === undefined ? null : shortVersion(f.mv), source: f.source ?? null, limit }) as { source: string; data: string }[];
-    const out: { source: string; rollup: Rollup }[] = [];
+    `).iterate({ res, from: bucketStart(from, res), to, mv: f.mv === undefined ? null : shortVersion(f.mv), source: f.source ?? null, limit }) as IterableIterator<{ source: string; data: string }>;
     for (const row of rows) {
+      loaded?.();
       const r = rollupFromJson(row.data);
-      if (rollupMatches(r, f)) out.push({ source: row.source, rollup: r });
+      if (rollupMatches(r, f)) yield { source: row.source, rollup: r };
     }
-    return out;
   }
 
   /** Every source, oldest first. */

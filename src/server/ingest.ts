@@ -24,8 +24,15 @@ import { rollupFromJson, toJson } from './schema.ts';
 const uuidTime = (id: string) => (id[14] === '7' ? idTime(id) : 0);
 /** The most batches one group commit writes (`FleetDb.queue`). */
 const GROUP_MAX = 64;
-/** Rollup rows kept in FleetDb's write-through cache (a few KB each in memory: ~30 MB; 3 rows per camera of a source, so ~1,600 two-camera devices stay hot); past this the least recently written half is dropped. */
+/** Rollup rows kept in the write-through cache (a page's rows are 1–3 KB of JSON; 3 rows per camera of a source, so ~1,600 two-camera devices stay hot). */
 const ROW_CACHE_MAX = 10_000;
+/**
+ * ...and their stored JSON's bytes at most: in memory a row takes ~5× its JSON (a page's row: ~0.9 KB of JSON, so
+ * 10,000 rows are ~9 MB of JSON and ~20 MB of heap) up to ~25× (rows with hundreds of class ids: tens of KB of
+ * JSON each), so the count alone would not bound the memory. Past either bound, after a batch, the least recently
+ * written rows are dropped down to half of both.
+ */
+const ROW_CACHE_BYTES = 10 << 20;
 
 /** What writing a batch did: nothing (`duplicate`), or how many images (past the quota) and map keys (past MAP_BOUNDS) it left out. */
 export interface IngestResult {
@@ -67,10 +74,13 @@ export class BatchWriter {
   private readonly ingestTx: (b: Batch, tokenName: string, now: number) => IngestResult;
   /**
    * Write-through cache of recently written rollup rows (rollups and cumulative, by key), so merging a batch
-   * into its rows needs no read and no JSON.parse while they stay hot. Only this writer writes those tables; a
+   * into its rows needs no read and no JSON.parse while they stay hot (bounded in rows and in bytes: trimCache). Only this writer writes those tables; a
    * transaction that fails clears it (its in-memory merges may not have been committed), as does retention.
    */
   private readonly rowCache = new Map<string, Rollup>();
+  /** each cached row's stored JSON length (as last read or written), and their sum over the cache */
+  private readonly rowBytes = new WeakMap<Rollup, number>();
+  private cacheBytes = 0;
   /** Batches waiting for the next group commit (`queue`). */
   private pending: { b: Batch; token: string; now: number; ok: (r: IngestResult) => void; fail: (e: unknown) => void }[] = [];
   private flushScheduled = false;
@@ -81,7 +91,7 @@ export class BatchWriter {
       try {
         return tx(b, tokenName, now);
       } catch (e) {
-        this.rowCache.clear();
+        this.clearCache();
         throw e;
       }
     };
@@ -102,6 +112,25 @@ export class BatchWriter {
   /** Forgets the cached rows (retention deletes rows behind the cache's back). */
   clearCache(): void {
     this.rowCache.clear();
+    this.cacheBytes = 0;
+  }
+
+  /** Drops the least recently written rows once the cache is past ROW_CACHE_MAX rows or ROW_CACHE_BYTES, down to half of both. */
+  private trimCache(): void {
+    if (this.rowCache.size <= ROW_CACHE_MAX && this.cacheBytes <= ROW_CACHE_BYTES) return;
+    for (const [k, row] of this.rowCache) {
+      if (this.rowCache.size <= ROW_CACHE_MAX / 2 && this.cacheBytes <= ROW_CACHE_BYTES / 2) break;
+      this.rowCache.delete(k);
+      this.cacheBytes -= this.rowBytes.get(row) ?? 0;
+    }
+  }
+
+  /** A row's stored JSON, its length noted for the cache's byte bound. */
+  private stored(row: Rollup): string {
+    const json = toJson(row);
+    this.cacheBytes += json.length - (this.rowBytes.get(row) ?? 0);
+    this.rowBytes.set(row, json.length);
+    return json;
   }
 
   /**
@@ -134,7 +163,7 @@ export class BatchWriter {
           }
         })();
       } catch (e) {
-        this.rowCache.clear();
+        this.clearCache();
         for (const p of group) p.fail(e);
         continue;
       }
@@ -219,15 +248,16 @@ export class BatchWriter {
     const insRow = this.st('INSERT INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)');
     const updRow = this.st('UPDATE rollups SET data = ? WHERE res = ? AND start = ? AND mv = ? AND g = ? AND source = ?');
     for (const { row: m, fresh } of rows.values()) {
-      if (fresh) insRow.run(m.res, m.start, m.mv, m.g, src.id, toJson(m));
-      else updRow.run(toJson(m), m.res, m.start, m.mv, m.g, src.id);
+      if (fresh) insRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m));
+      else updRow.run(this.stored(m), m.res, m.start, m.mv, m.g, src.id);
     }
     const insCum = this.st('INSERT INTO cumulative (source, mv, g, data) VALUES (?, ?, ?, ?)');
     const updCum = this.st('UPDATE cumulative SET data = ? WHERE source = ? AND mv = ? AND g = ?');
     for (const { row: m, fresh } of cumulative.values()) {
-      if (fresh) insCum.run(src.id, m.mv, m.g, toJson(m));
-      else updCum.run(toJson(m), src.id, m.mv, m.g);
+      if (fresh) insCum.run(src.id, m.mv, m.g, this.stored(m));
+      else updCum.run(this.stored(m), src.id, m.mv, m.g);
     }
+    this.trimCache();
 
     const fresh: IngestEvent['alerts'] = [];
     let firing = b.alerts.length ? (this.st("SELECT count(*) FROM alert_state WHERE source = ? AND state = 'firing'").pluck().get(src.id) as number) : 0;
@@ -287,13 +317,8 @@ export class BatchWriter {
       const old = read();
       fresh = old === undefined;
       row = old !== undefined ? rollupFromJson(old) : make();
-      if (this.rowCache.size >= ROW_CACHE_MAX) {
-        let drop = ROW_CACHE_MAX / 2;
-        for (const k of this.rowCache.keys()) {
-          this.rowCache.delete(k);
-          if (--drop <= 0) break;
-        }
-      }
+      this.rowBytes.set(row, old?.length ?? 0);
+      this.cacheBytes += old?.length ?? 0;
     }
     this.rowCache.set(key, row);
     dirty.set(key, { row, fresh });
