@@ -180,7 +180,8 @@ async function main() {
     const template = batch('bench-load', 1, now - 60 * MIN, 'bench-load');
     const bytesPerBatch = JSON.stringify(template).length;
     writeFileSync(join(dir, 'batch.json'), JSON.stringify(template));
-    await load(fleetBodies(template, 1, 'warm-up', now - 200 * 24 * 60 * MIN), 2); // warm-up (JIT, SQLite pages)
+    const warm = await load(fleetBodies(template, 1, 'warm-up', now - 200 * 24 * 60 * MIN), 2); // warm-up (JIT, SQLite pages)
+    if (warm.non2xx || warm.errors) throw new Error(`the warm-up: ${warm.non2xx} answers not 2xx, ${warm.errors} errors`);
     const bySources: { sources: number; batchesPerSecond: number; latencyMs: { p50: number; p99: number }; serverCpuMsPerBatch: number; runs: Awaited<ReturnType<typeof measure>>[] }[] = [];
     for (const n of SOURCES) {
       // the minutes run back from now: at most 100,000 a run, so this source set starts far enough back (older
