@@ -24,7 +24,7 @@ import { rollupFromJson, toJson } from './schema.ts';
 const uuidTime = (id: string) => (id[14] === '7' ? idTime(id) : 0);
 /** The most batches one group commit writes (`FleetDb.queue`). */
 const GROUP_MAX = 64;
-/** Rollup rows kept in the write-through cache (a page's rows are 1–3 KB of JSON; 3 rows per camera of a source, so ~1,600 two-camera devices stay hot). */
+/** Rollup rows kept in the write-through cache (a page's rows are 1–3 KB of JSON; 2 rows per camera of a source, so ~2,500 two-camera devices stay hot). */
 const ROW_CACHE_MAX = 10_000;
 /**
  * ...and their stored JSON's bytes at most: in memory a row takes ~5× its JSON (a page's row: ~0.9 KB of JSON, so
@@ -73,8 +73,10 @@ export class BatchWriter {
   private stmts = new Map<string, Database.Statement>();
   private readonly ingestTx: (b: Batch, tokenName: string, now: number) => IngestResult;
   /**
-   * Write-through cache of recently written rollup rows (rollups and cumulative, by key), so merging a batch
-   * into its rows needs no read and no JSON.parse while they stay hot (bounded in rows and in bytes: trimCache). Only this writer writes those tables; a
+   * Write-through cache of recently written rollup rows (1-hour and all-time rows, by key), so merging a batch
+   * into its rows needs no read and no JSON.parse while they stay hot (bounded in rows and in bytes: trimCache).
+   * 1-min rows are not kept: a page's batch carries the minutes since its last, so each is written once, and
+   * keeping them only pushed the rows that are merged into again (its hour's, its all-time) out of the cache. Only this writer writes those tables; a
    * transaction that fails clears it (its in-memory merges may not have been committed), as does retention.
    */
   private readonly rowCache = new Map<string, Rollup>();
@@ -128,8 +130,11 @@ export class BatchWriter {
   /** A row's stored JSON, its length noted for the cache's byte bound. */
   private stored(row: Rollup): string {
     const json = toJson(row);
-    this.cacheBytes += json.length - (this.rowBytes.get(row) ?? 0);
-    this.rowBytes.set(row, json.length);
+    const was = this.rowBytes.get(row); // undefined: a row the cache does not keep
+    if (was !== undefined) {
+      this.cacheBytes += json.length - was;
+      this.rowBytes.set(row, json.length);
+    }
     return json;
   }
 
@@ -240,7 +245,7 @@ export class BatchWriter {
         }
       }
       const hour = bucketStart(r.start, '1h');
-      keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g)), r);
+      keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g), false), r);
       keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001h\u0000${hour}\u0000${mv}\u0000${r.g}`, () => getRow.get('1h', hour, mv, r.g, src.id) as string | undefined, () => emptyRollup('1h', hour, mv, r.g)), r);
       keysDropped += mergeBounded(this.row(cumulative, cumKey, () => (cum !== null ? cum : (getCum.get(src.id, mv, r.g) as string | undefined)), () => emptyRollup('1h', 0, mv, r.g)), r);
     }
@@ -303,11 +308,11 @@ export class BatchWriter {
 
   /**
    * The stored row under `key` to merge into (its current value: this batch's `dirty` map, else the cache, else
-   * read, else `make` — `fresh`, to be inserted), noted in `dirty` for writing and held by the cache. A cached
+   * read, else `make` — `fresh`, to be inserted), noted in `dirty` for writing and (`keep`) held by the cache. A cached
    * row exists in the table: it was read from it or written to it in a transaction that committed (a failed one
    * clears the cache).
    */
-  private row(dirty: Map<string, Dirty>, key: string, read: () => string | undefined, make: () => Rollup): Rollup {
+  private row(dirty: Map<string, Dirty>, key: string, read: () => string | undefined, make: () => Rollup, keep = true): Rollup {
     const d = dirty.get(key);
     if (d) return d.row;
     let row = this.rowCache.get(key);
@@ -317,10 +322,12 @@ export class BatchWriter {
       const old = read();
       fresh = old === undefined;
       row = old !== undefined ? rollupFromJson(old) : make();
-      this.rowBytes.set(row, old?.length ?? 0);
-      this.cacheBytes += old?.length ?? 0;
+      if (keep) {
+        this.rowBytes.set(row, old?.length ?? 0);
+        this.cacheBytes += old?.length ?? 0;
+      }
     }
-    this.rowCache.set(key, row);
+    if (keep) this.rowCache.set(key, row);
     dirty.set(key, { row, fresh });
     return row;
   }
