@@ -208,7 +208,7 @@ async function main() {
       const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
       writeFileSync(file, JSON.stringify({ ...earlier, ingest, devicesAtDefaultInterval }, null, 2));
       console.log(`\none server at the default 60-s interval, at half the lowest measured ingest rate: ~${devicesAtDefaultInterval.toLocaleString('en')} devices`);
-      console.log(`written: bench/results/server.json (ingest${Object.keys(earlier).length ? '; the other parts kept from its earlier run' : ''})`);
+      console.log(`written: bench/results/server.json (ingest${'fleet' in earlier ? '; the fleet page and kiosk parts kept from its earlier run' : ''})`);
       return;
     }
 
