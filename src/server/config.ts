@@ -30,6 +30,18 @@
  * | FLEET_PUBLIC_URL | the server's public base URL, for links to a device's panel in forwarded alerts | http://HOST:PORT |
  * | FLEET_FORWARD_ATTEMPTS | delivery attempts per alert and target before it is dead-lettered (24: about 1.5 h of an outage at the 5-min cap) | 24 |
  * | FLEET_FORWARD_BACKOFF_MS, FLEET_FORWARD_BACKOFF_MAX_MS | back-off after a failed delivery: doubling from the first, at most the second (with jitter) | 1000, 300000 |
+ *
+ * What one source may make the server keep (read by bounds.ts `limitsFrom`; past each, items are dropped and counted):
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | FLEET_MAX_ALERTS_PER_BATCH | alert state changes kept from one batch | 100 |
+ * | FLEET_MAX_FIRING_PER_SOURCE | alerts one source may have firing at once | 100 |
+ * | FLEET_MAX_SERIES_PER_SOURCE | distinct (model version, tag key) series one source may have, all time; rollups of new series past it are dropped | 500 |
+ * | FLEET_MAX_CLOCK_SKEW_MS | how far past the server's clock an item may be dated | 600000 |
+ * | FLEET_FORWARD_QUEUE_MAX | deliveries queued per target (the oldest dropped past it) | 10000 |
+ * | FLEET_FORWARD_MAX_AGE_MS | a delivery failing when older than this is dead-lettered | 900000 |
+ * | FLEET_SOURCE_RETENTION_DAYS | a source silent this long is forgotten | 400 |
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
