@@ -182,7 +182,51 @@ describe('flagged images: a quota per source', () => {
     const again = { ...flagged[0]!, id: '0190a000-0000-7000-8000-000000000009' };
     expect(await (await postGz(server, batch('cost-images', 2, [], { flagged: [again] }))).json()).toEqual({ ack: 2, imagesDropped: 1 });
     const dev = (await getJson(server.url, TOKEN, '/v1/devices?source=cost-images')).body[0];
-    expect(dev.storage).toEqual({ imageBytes: 900_000, imageQuota: 1_000_000, imagesDropped: 3, keysDropped: 0 });
+    expect(dev.storage).toEqual({ imageBytes: 900_000, imageQuota: 1_000_000, imagesDropped: 3, keysDropped: 0, series: 0, seriesMax: 500, seriesDropped: 0 });
+  });
+});
+
+describe('series per source, all time (FLEET_MAX_SERIES_PER_SOURCE)', () => {
+  let capped: Server;
+  beforeAll(async () => {
+    capped = await startServer({ FLEET_TOKENS: `cost:${TOKEN}:*`, FLEET_RATE: '10000000', FLEET_SOURCE_RATE: '10000000', FLEET_MAX_SERIES_PER_SOURCE: '20' });
+  }, 60_000);
+  afterAll(async () => {
+    await capped?.stop();
+  });
+
+  it('a source sending new tag combinations every minute keeps at most 20 series; the rest are dropped and counted (answer, /v1/devices, /metrics); known series and other sources go on', async () => {
+    // 30 minutes, each with 2 cameras never seen before (each batch well inside the per-batch bound)
+    let dropped = 0;
+    for (let m = 0; m < 30; m++) {
+      const rollups = [0, 1].map((k) => erroring(T0 + m * MIN, 1, () => 'timeout', `drift-${m}-${k}`));
+      const res = await postGz(capped, batch('cost-drift', m + 1, rollups));
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.seriesDropped ?? 0, `minute ${m}`).toBe(m < 10 ? 0 : 2);
+      dropped += body.seriesDropped ?? 0;
+    }
+    expect(dropped).toBe(40);
+    const stored = (table: string) => {
+      const d = new Database(capped.dbPath, { readonly: true, fileMustExist: true });
+      try {
+        return Number(d.prepare(`SELECT count(DISTINCT g) FROM ${table} WHERE source = 'cost-drift'`).pluck().get());
+      } finally {
+        d.close();
+      }
+    };
+    expect(stored('cumulative')).toBe(20);
+    expect(stored('rollups')).toBe(20); // the 1-min and 1-hour rows of dropped series were not written either
+    // a series the source already has still merges
+    const known = await postGz(capped, batch('cost-drift', 31, [erroring(T0 + 40 * MIN, 5, () => 'timeout', 'drift-0-0')]));
+    expect(await known.json()).toEqual({ ack: 31 });
+    const dev = (await getJson(capped.url, TOKEN, '/v1/devices?source=cost-drift')).body[0];
+    expect(dev.storage).toMatchObject({ series: 20, seriesMax: 20, seriesDropped: 40 });
+    const metrics = await (await fetch(`${capped.url}/metrics`)).text();
+    expect(metrics).toMatch(/^fleet_items_dropped_total\{reason="series_per_source"\} 40$/m);
+    // another source has its own 20
+    const other = await postGz(capped, batch('cost-drift-2', 1, [erroring(T0, 1, () => 'timeout', 'drift-0-0')]));
+    expect(await other.json()).toEqual({ ack: 1 });
   });
 });
 

@@ -12,16 +12,17 @@ import { extname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { type Batch, LIMITS, parseBatch } from '../sync/payload.ts';
-import { dimensionsOf, percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
+import { percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
 import { STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
-import { Auth } from './auth.ts';
-import { type Config, DEFAULT_IMAGE_QUOTA_MB, DEFAULT_SOURCE_RATE, type TokenEntry } from './config.ts';
+import { Auth, clientAddress } from './auth.ts';
+import { AUTH_DEFAULTS, type Config, DEFAULT_IMAGE_QUOTA_MB, DEFAULT_READ_RATE, DEFAULT_SOURCE_RATE, type TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
 import { forwardingStatus } from './forward/queue.ts';
 import { ApiError } from './errors.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
 import { checkDepth, checkListSizes, checkSeries, RateLimiter, readBody, requestCost } from './limits.ts';
+import { cappedDimensions, MAX_DIMENSION_ROWS, ReadMeter } from './reads.ts';
 
 export { ApiError, RateLimiter, readBody };
 
@@ -173,6 +174,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   const auth = new Auth(config, db);
   const sourceRate = config.sourceRate ?? DEFAULT_SOURCE_RATE;
   const sourceLimiter = new RateLimiter(sourceRate);
+  const reads = new ReadMeter(config.readRate ?? DEFAULT_READ_RATE);
   const cors = new Set(config.cors);
   const staticRoot = resolve(config.staticDir);
 
@@ -223,7 +225,14 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   // authentication for /v1 (auth.ts: 401, and 429 for an address that sent too many wrong tokens)
   app.use('/v1/*', async (c, next) => {
     c.set('token', auth.token(c));
-    await next();
+    // reads take from the token's read rate (reads.ts), weighted by the rows they load
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') await reads.run(c, c.get('token').name, next);
+    else await next();
+  });
+  // /metrics: its token (FLEET_METRICS_TOKEN) when one is set, then the read rate of the client's address
+  app.use('/metrics', async (c, next) => {
+    auth.metrics(c);
+    await reads.run(c, `/metrics ${clientAddress(c, (config.auth ?? AUTH_DEFAULTS).trustProxy)}`, next);
   });
 
   app.post('/v1/batches', async (c) => {
@@ -276,7 +285,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       stats.lastIngestMs = performance.now() - t0;
       stats.batches[r.duplicate ? 'duplicate' : 'ok']++;
       c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
-      return c.json({ ack: batch.seq, ...(r.duplicate ? { duplicate: true } : {}), ...(r.imagesDropped ? { imagesDropped: r.imagesDropped } : {}), ...(r.keysDropped ? { keysDropped: r.keysDropped } : {}) });
+      return c.json({ ack: batch.seq, ...(r.duplicate ? { duplicate: true } : {}), ...(r.imagesDropped ? { imagesDropped: r.imagesDropped } : {}), ...(r.keysDropped ? { keysDropped: r.keysDropped } : {}), ...(r.seriesDropped ? { seriesDropped: r.seriesDropped } : {}) });
     } finally {
       const extra = requestCost(inflated, rollups) - 1;
       limiter.charge(token.name, extra);
@@ -291,11 +300,15 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const res = resolution(p, r.to - r.from);
     const f = filters(p);
     const scope = auth.read(c.get('token'), f.source);
-    const rows = auth.rollups(scope, res, r.from, r.to, f, MAX_READ_ROWS + 1);
-    if (rows.length > MAX_READ_ROWS) throw new ApiError(413, `the query reads more than ${MAX_READ_ROWS} rows: narrow the range, filter by source or camera, or use res=1h`);
+    // read one row at a time as the answer is computed (one pass), counted for the read rate; past MAX_READ_ROWS the read stops with 413
+    let n = 0;
+    const rows = auth.rollups(scope, res, r.from, r.to, f, MAX_READ_ROWS + 1, () => {
+      reads.rows(c, 1);
+      if (++n > MAX_READ_ROWS) throw new ApiError(413, `the query reads more than ${MAX_READ_ROWS} rows: narrow the range, filter by source or camera, or use res=1h`);
+    });
     return { p, range: { ...r, ...f }, res, rows };
   };
-  const merged = (res: '1m' | '1h', from: number, rows: Rollup[], f: Filters) => {
+  const merged = (res: '1m' | '1h', from: number, rows: Iterable<Rollup>, f: Filters) => {
     const m = emptyRollup(res, from, f.mv ?? '*', '*');
     for (const r of rows) mergeRollup(m, r);
     return m;
@@ -331,6 +344,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const rule = str(p, 'rule', /^[a-z0-9][a-z0-9-]{0,63}$/i, 'a rule id');
     const before = cursor(p);
     const page = db.alerts({ ...r, limit, ...(camera_id !== undefined ? { camera_id } : {}), ...(source ? { source } : {}), ...(rule ? { rule } : {}), ...(before ? { before } : {}) });
+    reads.rows(c, page.rows.length);
     return c.json({ rows: page.rows, next: page.next ? toCursor(page.next) : null });
   });
 
@@ -341,26 +355,35 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const source = auth.readOne(c.get('token'), str(p, 'source', SOURCE_ID, 'a source id (letters, digits, . _ : -)'));
     const limit = num(p, 'limit') ?? 100;
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000)) bad('limit', 'expected a whole number from 1 to 1000');
-    return c.json({ rows: db.annotations({ ...r, ...(source !== undefined ? { source } : {}), limit }) });
+    const rows = db.annotations({ ...r, ...(source !== undefined ? { source } : {}), limit });
+    reads.rows(c, rows.length);
+    return c.json({ rows });
   });
 
   app.get('/v1/dimensions', (c) => {
     const p = params(c, ['from', 'to', 'source']);
     const r = range(p);
     const scope = auth.read(c.get('token'), str(p, 'source', SOURCE_ID, 'a source id'));
-    const rows = db.dimensions(r.from, r.to).filter((row) => (scope.source === undefined || row.source === scope.source) && (!scope.only || scope.only.has(row.source)));
-    return c.json({ ...dimensionsOf(rows), source: [...new Set(rows.map((row) => row.source))].sort() });
+    // at most MAX_DIMENSION_ROWS rows loaded, and MAX_DIMENSION_VALUES values listed per dimension (`truncated` says so)
+    const all = db.dimensions(r.from, r.to, MAX_DIMENSION_ROWS + 1);
+    reads.rows(c, all.length);
+    const rows = all.slice(0, MAX_DIMENSION_ROWS).filter((row) => (scope.source === undefined || row.source === scope.source) && (!scope.only || scope.only.has(row.source)));
+    return c.json(cappedDimensions(rows, all.length > MAX_DIMENSION_ROWS));
   });
 
   app.get('/v1/devices', (c) => {
     const scope = auth.read(c.get('token'), str(params(c, ['source']), 'source', SOURCE_ID, 'a source id'));
     const now = Date.now();
-    const devices = db.sources().filter((s) => (scope.source === undefined || s.id === scope.source) && (!scope.only || scope.only.has(s.id))).map((s) => {
+    const sources = db.sources();
+    const series = db.seriesCounts();
+    reads.rows(c, sources.length + series.size);
+    const devices = sources.filter((s) => (scope.source === undefined || s.id === scope.source) && (!scope.only || scope.only.has(s.id))).map((s) => {
       let vitals = null;
       if (s.last_data !== null) {
         // the source's last 5 minutes with data (a down source keeps its last known vitals)
         const from = s.last_data - 4 * MINUTE;
         const rows = db.rollups('1m', from, s.last_data, { source: s.id });
+        reads.rows(c, rows.length);
         const m = merged('1m', from, rows, {});
         const t = totalsOf(m);
         // results per second: per camera (tag set), frames over the footage between each minute's first and last
@@ -388,8 +411,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
         dropped: s.dropped,
         monitors: s.monitors.map((m) => ({ src: m.src, mv: m.mv, backend: m.backend, tags: m.tags, ...(m.modelId ? { modelId: m.modelId } : {}) })),
         vitals,
-        // what the source costs: flagged JPEG bytes kept (of its quota), images dropped past it, rollup map keys dropped (limits.ts)
-        storage: { imageBytes: s.image_bytes, imageQuota: config.imageQuota ?? DEFAULT_IMAGE_QUOTA_MB * 1e6, imagesDropped: s.images_dropped, keysDropped: s.keys_dropped },
+        // what the source costs: flagged JPEG bytes kept (of its quota), images dropped past it, rollup map keys dropped (limits.ts),
+        // distinct series kept (of FLEET_MAX_SERIES_PER_SOURCE) and rollups of new series dropped past it (ingest.ts)
+        storage: { imageBytes: s.image_bytes, imageQuota: config.imageQuota ?? DEFAULT_IMAGE_QUOTA_MB * 1e6, imagesDropped: s.images_dropped, keysDropped: s.keys_dropped, series: series.get(s.id) ?? 0, seriesMax: db.limits.seriesPerSource, seriesDropped: s.series_dropped },
         firing: db.firing(s.id),
       };
     });
@@ -406,15 +430,16 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   app.get('/healthz', (c) => (db.ping() ? c.json({ ok: true, db: 'ok' }) : c.json({ ok: false, db: 'error' }, 503)));
 
   app.get('/metrics', (c) => {
-    auth.metrics(c);
     const now = Date.now();
     const http = [...stats.http].map(([k, n]) => {
       const [route, code] = k.split(' ');
       return { route: route!, code: Number(code), n };
     });
+    const sources = db.sources(), cumulative = db.cumulative(), recent = db.rollupRows('1m', now - 5 * MINUTE, now);
+    reads.rows(c, sources.length + cumulative.length + recent.length);
     const { families, dropped } = fleetMetrics({
       now, intervalMs: config.intervalMs, maxSeries: config.maxSeries,
-      sources: db.sources(), cumulative: db.cumulative(), recent: db.rollupRows('1m', now - 5 * MINUTE, now), firing: db.firing(),
+      sources, cumulative, recent, firing: db.firing(),
       batches: stats.batches, http, droppedSoFar: stats.seriesDropped,
       forwarding: forwardingStatus(db, config).targets.map((t) => ({ target: t.name, delivered: t.delivered, deadLetters: t.deadLetters, pending: t.pending, dropped: t.dropped })),
       itemsDropped: db.dropped,

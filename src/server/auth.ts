@@ -205,13 +205,11 @@ export class Auth {
     if (token.access === 'write' || !token.devices.includes('*')) throw new ApiError(403, `token ${token.name} may not read ${what}: that takes a token for the whole fleet (devices *, access rw or read)`);
   }
 
-  /** Rollup rows of a query within a read scope (at most `limit` stored rows read; -1: no limit). */
-  rollups(scope: ReadScope, res: '1m' | '1h', from: number, to: number, f: RollupFilters, limit = -1): Rollup[] {
-    if (scope.source !== undefined) return this.db.rollups(res, from, to, { ...f, source: scope.source }, limit);
-    if (!scope.only) return this.db.rollups(res, from, to, f, limit);
-    if (scope.only.size === 1) return this.db.rollups(res, from, to, { ...f, source: [...scope.only][0]! }, limit);
+  /** Rollup rows of a query within a read scope, one at a time (FleetDb.eachRollupRow: at most `limit` stored rows read, -1: no limit; `loaded` called for each). */
+  *rollups(scope: ReadScope, res: '1m' | '1h', from: number, to: number, f: RollupFilters, limit = -1, loaded?: () => void): Generator<Rollup> {
     const only = scope.only;
-    return this.db.rollupRows(res, from, to, f, limit).filter((r) => only.has(r.source)).map((r) => r.rollup);
+    const source = scope.source ?? (only?.size === 1 ? [...only][0]! : undefined);
+    for (const r of this.db.eachRollupRow(res, from, to, source !== undefined ? { ...f, source } : f, limit, loaded)) if (source !== undefined || !only || only.has(r.source)) yield r.rollup;
   }
 
   /** The source ids a scoped token reads: those among its ids, and those whose device id is among them. */

@@ -1,4 +1,4 @@
-/** What one source's batch may make the server keep: alerts per batch and firing at once, times no later than now plus a skew; over that, items are dropped and counted. */
+/** What one source's batch may make the server keep: alerts per batch and firing at once, series all time, times no later than now plus a skew; over that, items are dropped and counted. */
 import type { Batch } from '../sync/payload.ts';
 import { ConfigError } from './config.ts';
 
@@ -17,6 +17,8 @@ export interface Limits {
   forwardQueueMax: number;
   /** FLEET_FORWARD_MAX_AGE_MS: a delivery that fails when older than this is dead-lettered, whatever its attempts */
   forwardMaxAgeMs: number;
+  /** FLEET_MAX_SERIES_PER_SOURCE: distinct (model version, tag key) series one source may have, all time (its all-time rows); a rollup of a new series past it is dropped, counted */
+  seriesPerSource: number;
   /** FLEET_SOURCE_RETENTION_DAYS (in ms here; 400 days: longer than any row is kept, so all-time rows outlive the rows they sum): a source silent this long is forgotten: its all-time rows, alert states, baselines, batch rows and its row */
   sourceIdleMs: number;
 }
@@ -24,6 +26,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   alertsPerBatch: 100,
   firingPerSource: 100,
+  seriesPerSource: 500,
   clockSkewMs: 10 * MINUTE,
   forwardQueueMax: 10_000,
   forwardMaxAgeMs: 15 * MINUTE,
@@ -43,6 +46,7 @@ export function limitsFrom(env: Record<string, string | undefined>): Limits {
   return {
     alertsPerBatch: int('FLEET_MAX_ALERTS_PER_BATCH', d.alertsPerBatch, 1_000_000),
     firingPerSource: int('FLEET_MAX_FIRING_PER_SOURCE', d.firingPerSource, 1_000_000),
+    seriesPerSource: int('FLEET_MAX_SERIES_PER_SOURCE', d.seriesPerSource, 1_000_000),
     clockSkewMs: int('FLEET_MAX_CLOCK_SKEW_MS', d.clockSkewMs, 365 * DAY),
     forwardQueueMax: int('FLEET_FORWARD_QUEUE_MAX', d.forwardQueueMax, 100_000_000),
     forwardMaxAgeMs: int('FLEET_FORWARD_MAX_AGE_MS', d.forwardMaxAgeMs, 30 * DAY),
@@ -51,7 +55,7 @@ export function limitsFrom(env: Record<string, string | undefined>): Limits {
 }
 
 /** Why items were dropped at ingest (the `reason` label of fleet_items_dropped_total). */
-export type DropReason = 'future_rollup' | 'future_alert' | 'future_flagged' | 'alerts_per_batch' | 'firing_per_source';
+export type DropReason = 'future_rollup' | 'future_alert' | 'future_flagged' | 'alerts_per_batch' | 'firing_per_source' | 'series_per_source';
 
 /** Counts of dropped items by reason (process totals). */
 export type DropCounts = Partial<Record<DropReason, number>>;

@@ -17,6 +17,7 @@
  * | FLEET_MAX_BODY, FLEET_MAX_INFLATED | request body bytes on the wire, after gunzip | 1 MiB, 8 MiB |
  * | FLEET_RATE | cost units per minute per token, for all the sources it writes (token bucket, burst rate / 6; a request costs 1 + 1 per 64 KiB inflated + 1 per 32 rollups: limits.ts) | 1200 |
  * | FLEET_SOURCE_RATE | cost units per minute per source (the same bucket, per source id): a page syncing once a minute uses ~1.1 | 120 |
+ * | FLEET_READ_RATE | read cost units per minute per token (GET /v1/*; /metrics per client address): a read costs 1 + 1 per 1,000 stored rows it loads (reads.ts); the same kind of bucket | 6000 |
  * | FLEET_IMAGE_QUOTA_MB | flagged frames' JPEG bytes kept per source (MB); past it images are dropped and counted, the rest of the batch kept | 200 |
  * | FLEET_STATIC | folder of the fleet page's static files | dist |
  * | FLEET_INTERVAL_MS | the pages' sync interval: silent for > 3 of these = down | 60000 |
@@ -29,6 +30,18 @@
  * | FLEET_PUBLIC_URL | the server's public base URL, for links to a device's panel in forwarded alerts | http://HOST:PORT |
  * | FLEET_FORWARD_ATTEMPTS | delivery attempts per alert and target before it is dead-lettered (24: about 1.5 h of an outage at the 5-min cap) | 24 |
  * | FLEET_FORWARD_BACKOFF_MS, FLEET_FORWARD_BACKOFF_MAX_MS | back-off after a failed delivery: doubling from the first, at most the second (with jitter) | 1000, 300000 |
+ *
+ * What one source may make the server keep (read by bounds.ts `limitsFrom`; past each, items are dropped and counted):
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | FLEET_MAX_ALERTS_PER_BATCH | alert state changes kept from one batch | 100 |
+ * | FLEET_MAX_FIRING_PER_SOURCE | alerts one source may have firing at once | 100 |
+ * | FLEET_MAX_SERIES_PER_SOURCE | distinct (model version, tag key) series one source may have, all time; rollups of new series past it are dropped | 500 |
+ * | FLEET_MAX_CLOCK_SKEW_MS | how far past the server's clock an item may be dated | 600000 |
+ * | FLEET_FORWARD_QUEUE_MAX | deliveries queued per target (the oldest dropped past it) | 10000 |
+ * | FLEET_FORWARD_MAX_AGE_MS | a delivery failing when older than this is dead-lettered | 900000 |
+ * | FLEET_SOURCE_RETENTION_DAYS | a source silent this long is forgotten | 400 |
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,6 +79,8 @@ export interface Config {
   rate: number;
   /** the same per source id (absent: FLEET_SOURCE_RATE's default) */
   sourceRate?: number;
+  /** read cost units per minute per token, and per client address for /metrics (absent: FLEET_READ_RATE's default; reads.ts) */
+  readRate?: number;
   /** flagged JPEG bytes kept per source (absent: the default) */
   imageQuota?: number;
   /** folder of static files (the fleet page) */
@@ -117,6 +132,11 @@ export interface ForwardConfig {
 
 /** FLEET_SOURCE_RATE's default: cost units per minute per source (a page once a minute: ~1.1; a day's backlog of 1,440 batches drains in ~14 min). */
 export const DEFAULT_SOURCE_RATE = 120;
+/**
+ * FLEET_READ_RATE's default: read cost units per minute per token (bursts of 1,000). The fleet page's list every
+ * 10 s and a panel refreshing every second over 100 devices' last hour use well under half (test/server-reads.test.ts).
+ */
+export const DEFAULT_READ_RATE = 6000;
 /** FLEET_IMAGE_QUOTA_MB's default: flagged JPEG megabytes kept per source (a year of a few flagged frames an hour). */
 export const DEFAULT_IMAGE_QUOTA_MB = 200;
 
@@ -280,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxInflated: int(env, 'FLEET_MAX_INFLATED', 8 << 20, 1024, 1 << 30),
     rate: int(env, 'FLEET_RATE', 1200, 1, 10_000_000),
     sourceRate: int(env, 'FLEET_SOURCE_RATE', DEFAULT_SOURCE_RATE, 1, 10_000_000),
+    readRate: int(env, 'FLEET_READ_RATE', DEFAULT_READ_RATE, 1, 10_000_000),
     imageQuota: int(env, 'FLEET_IMAGE_QUOTA_MB', DEFAULT_IMAGE_QUOTA_MB, 0, 1 << 20) * 1e6,
     staticDir: resolve(env.FLEET_STATIC?.trim() || 'dist'),
     intervalMs: int(env, 'FLEET_INTERVAL_MS', 60_000, 1000, 24 * 3600_000),

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type Batch, LIMITS } from '../sync/payload.ts';
+import { type Hist, merge as mergeHist } from '../telemetry/histogram.ts';
 import { mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { ApiError } from './errors.ts';
 
@@ -208,44 +209,66 @@ export function checkSeries(b: Batch): void {
  */
 export const MAP_BOUNDS = { errors: 64, classes: LIMITS.classes } as const;
 
-/** Keys of `from` that `into` does not have and that would take it past `max` keys, or null. */
-function overflow(into: object, from: object, max: number): string[] | null {
-  let n = 0;
-  for (const _ in into) n++;
-  let extra: string[] | null = null;
-  for (const k in from) {
-    if (Object.hasOwn(into, k)) continue;
-    if (n < max) n++;
-    else (extra ??= []).push(k);
+/**
+ * Keys of the maps being merged into, counted once and then kept up to date by addBounded (the only writer of a
+ * stored row's maps): counting a thousand integer keys with for…in at every merge cost more than the merge.
+ */
+const sizes = new WeakMap<object, number>();
+function keyCount(o: object): number {
+  let n = sizes.get(o);
+  if (n === undefined) {
+    n = 0;
+    for (const _ in o) n++;
   }
-  return extra;
+  return n;
 }
 
-const without = <T>(o: Record<string, T>, drop: string[]): Record<string, T> => {
-  const out = { ...o };
-  for (const k of drop) delete out[k];
-  return out;
-};
-
-/** mergeRollup with `into`'s maps held to MAP_BOUNDS; returns how many keys were folded or left out (0 on a real page's data). */
-export function mergeBounded(into: Rollup, from: Rollup): number {
-  let f = from;
+/**
+ * Adds `from`'s values into `into` in place (`add` merges one value into the one there, or returns a new one for a
+ * key `into` lacks), keeping `into` at most `max` keys: a new key past that goes to `spill` instead. Returns how
+ * many keys were spilled. No copies: the keys are counted only once a new one arrives.
+ */
+function addBounded<V>(into: Record<string, V>, from: Record<string, V>, max: number, add: (have: V | undefined, v: V) => V, spill?: (v: V) => void): number {
+  let size = -1;
   let n = 0;
-  const errs = overflow(into.errors, from.errors, Object.hasOwn(into.errors, 'other') ? MAP_BOUNDS.errors : MAP_BOUNDS.errors - 1);
-  if (errs) {
-    const errors = without(from.errors, errs);
-    for (const k of errs) errors.other = (errors.other ?? 0) + from.errors[k]!;
-    f = { ...f, errors };
-    n += errs.length;
-  }
-  for (const field of ['classes', 'classScore', 'cc'] as const) {
-    const map = from[field] as Record<string, unknown> | undefined;
-    const extra = map && overflow((into[field] ?? {}) as object, map, MAP_BOUNDS.classes);
-    if (extra) {
-      f = { ...f, [field]: without(map, extra) };
-      n += extra.length;
+  for (const k in from) {
+    const v = from[k]!;
+    const have = into[k];
+    if (have !== undefined) {
+      into[k] = add(have, v);
+      continue;
+    }
+    if (size < 0) size = keyCount(into);
+    if (size < max) {
+      into[k] = add(undefined, v);
+      size++;
+    } else {
+      n++;
+      spill?.(v);
     }
   }
-  mergeRollup(into, f);
+  if (size >= 0) sizes.set(into, size);
+  return n;
+}
+
+const addCount = (have: number | undefined, v: number) => (have ?? 0) + v;
+const addHist = (have: Hist | undefined, v: Hist) => mergeHist(have ?? {}, v);
+const NONE: Record<string, number> = Object.freeze({}) as Record<string, number>;
+
+/** mergeRollup with `into`'s maps held to MAP_BOUNDS, merged in place; returns how many keys were folded or left out (0 on a real page's data). */
+export function mergeBounded(into: Rollup, from: Rollup): number {
+  // error kinds past the bound fold into `other` (so error totals stay exact); the bound counts `other` itself
+  let other = 0;
+  let n = addBounded(into.errors, from.errors, Object.hasOwn(into.errors, 'other') ? MAP_BOUNDS.errors : MAP_BOUNDS.errors - 1, addCount, (v) => (other += v));
+  if (n) {
+    const fresh = !Object.hasOwn(into.errors, 'other');
+    into.errors.other = (into.errors.other ?? 0) + other;
+    if (fresh) sizes.set(into.errors, keyCount(into.errors) + 1);
+  }
+  // class ids past the bound are left out of the per-class maps (detections, scoreSum and conf still count them)
+  n += addBounded(into.classes, from.classes, MAP_BOUNDS.classes, addCount);
+  n += addBounded(into.classScore, from.classScore, MAP_BOUNDS.classes, addCount);
+  if (from.cc) n += addBounded((into.cc ??= {}), from.cc, MAP_BOUNDS.classes, addHist);
+  mergeRollup(into, { ...from, errors: NONE, classes: NONE, classScore: NONE, cc: undefined });
   return n;
 }
