@@ -9,12 +9,9 @@
 import type { AgreementCounts } from '../inference/agreement.ts';
 import type { AlertRule } from './rules.ts';
 import { poissonQuantile } from './stats.ts';
-import type { Reading } from './types.ts';
+import type { AgreementSums, BaselineAgreement, Reading } from './types.ts';
 
-/** A window's (or a baseline's) reference runs: how many frames, and their counts summed. */
-export interface AgreementSums extends AgreementCounts {
-  frames: number;
-}
+export type { AgreementSums, BaselineAgreement };
 
 /** a window judged on fewer reference frames has no value */
 export const MIN_REFERENCE_FRAMES = 3;
@@ -33,11 +30,6 @@ export function addSums(into: AgreementSums | undefined, from: AgreementSums | u
 export function disagreement(c: AgreementCounts): number {
   const n = 2 * c.tp + c.fp + c.fn;
   return n ? (c.fp + c.fn) / n : NaN;
-}
-
-/** The baseline's agreement: its total, and per window (for the worst stretch). */
-export interface BaselineAgreement extends AgreementSums {
-  windows: AgreementSums[];
 }
 
 /** The highest disagreement share over `k` consecutive baseline windows with reference frames, as a ratio to the whole baseline's. */

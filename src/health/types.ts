@@ -2,7 +2,7 @@
  * The health engine's data types: options, baselines, signals, alert events, resource samples, vitals;
  * and CHART_METRICS, the list the ChartMetric type is built from.
  */
-import type { BaselineAgreement } from './agreement-signal.ts';
+import type { AgreementCounts } from '../inference/agreement.ts';
 import type { Stage } from '../telemetry/record.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
 import type { FlickerCounts } from './flicker.ts';
@@ -85,6 +85,16 @@ export interface Baseline {
    * before it was kept or learnt from records without boxes, where the ratio has no value
    */
   flicker?: FlickerCounts & { perWindow: { tracked: number[]; events: number[] } };
+}
+
+/** A window's (or a baseline's) reference-model runs (agreement-signal.ts): how many frames, and their counts summed. */
+export interface AgreementSums extends AgreementCounts {
+  frames: number;
+}
+
+/** A baseline's reference-model runs: the total, and per window (for the worst stretch). */
+export interface BaselineAgreement extends AgreementSums {
+  windows: AgreementSums[];
 }
 
 /** Which part most likely broke (health/cause.ts). */
