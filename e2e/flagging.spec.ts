@@ -91,9 +91,14 @@ test('vtest camera: default rules flag frames with reasons; a manual flag; the g
   await page.locator('inference-health-panel').locator('section.gallery').screenshot({ path: screenshotPath('flag-gallery.png') });
 
   // open it: the full frame with its boxes and details; to its inference-log row and back
-  await gallery.locator(`.cell[data-id="${manual.detail.inferenceId}"] .thumb`).click();
+  // (frames keep being flagged while the camera runs: a new one can shift the grid under the click, which then
+  // opens its neighbour — closed, and clicked again)
   const viewer = gallery.locator('.viewer');
-  await expect(viewer).toContainText(manual.detail.inferenceId);
+  await expect(async () => {
+    if (await viewer.isVisible()) await viewer.locator('.close').click();
+    await gallery.locator(`.cell[data-id="${manual.detail.inferenceId}"] .thumb`).click();
+    await expect(viewer).toContainText(manual.detail.inferenceId, { timeout: 3000 });
+  }).toPass({ timeout: 60_000 });
   await expect(viewer.locator('.pic image')).toHaveAttribute('href', /^blob:/);
   await expect(viewer.locator('rect.box')).toHaveCount(manual.detail.detections.length);
   await expect(viewer).toContainText('640 × 480');
