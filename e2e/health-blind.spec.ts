@@ -7,17 +7,8 @@
  * element whose `model` attribute changes.
  */
 import { expect, type Page, test } from '@playwright/test';
-import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
+import { recordEvents, serveScaledManifest, type Recorded, waitForEvent } from './helpers.ts';
 
-/** Serves models/blind.json: the default manifest with pixels divided by 255. */
-async function serveBlind(page: Page) {
-  await page.route('**/models/blind.json', async (route) => {
-    const res = await route.fetch({ url: route.request().url().replace('blind.json', 'centernet-coco.json') });
-    const m = await res.json();
-    m.input.normalization.scale = 255;
-    await route.fulfill({ response: res, json: m });
-  });
-}
 
 /** Waits until the element's stream has its own baseline (learnt, and so stored). */
 async function baselineReady(page: Page) {
@@ -59,7 +50,7 @@ async function expectBlindAlert(page: Page, events: () => Promise<Recorded[]>, d
 test('an element whose model attribute changes to a blind deployment of the same file: detections-collapse within 30 s, cause model', async ({ page }) => {
   test.setTimeout(240_000);
   const rec = await recordEvents(page);
-  await serveBlind(page);
+  await serveScaledManifest(page, 'blind.json', 255);
   await page.goto('/?model=models/centernet-coco.json&backend=wasm&baseline_minutes=0.25&camera_id=blind-element&panel=off');
   const ready = await waitForEvent(page, 'ready', () => true, 60_000);
   await baselineReady(page);
@@ -74,7 +65,7 @@ test('an element whose model attribute changes to a blind deployment of the same
 test('the kiosk reloaded onto a blind deployment: the baseline kept from before, detections-collapse within 30 s, cause model, in the panel', async ({ page }) => {
   test.setTimeout(240_000);
   const rec = await recordEvents(page);
-  await serveBlind(page);
+  await serveScaledManifest(page, 'blind.json', 255);
   await page.goto('/?model=models/centernet-coco.json&backend=wasm&baseline_minutes=0.25&camera_id=blind-kiosk');
   await waitForEvent(page, 'ready', () => true, 60_000);
   await baselineReady(page);

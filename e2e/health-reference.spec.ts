@@ -8,24 +8,15 @@
  * The detection-rate rules cannot see it; `reference-disagreement` must fire within 2 minutes, cause `model`.
  */
 import { expect, type Page, test } from '@playwright/test';
-import { recordEvents, waitForEvent } from './helpers.ts';
+import { recordEvents, serveScaledManifest, waitForEvent } from './helpers.ts';
 
-/** Serves models/brighter.json: the default manifest with pixels scaled ×2.5. */
-async function serveBrighter(page: Page) {
-  await page.route('**/models/brighter.json', async (route) => {
-    const res = await route.fetch({ url: route.request().url().replace('brighter.json', 'centernet-coco.json') });
-    const m = await res.json();
-    m.input.normalization.scale = 0.4;
-    await route.fulfill({ response: res, json: m });
-  });
-}
 
 const reference = (page: Page) => page.evaluate(async () => (await document.querySelector('inference-monitor')!.vitals())?.reference ?? null);
 
 test('a reference model on a sample of frames: agreement is a vital sign, and a deployment that is wrong more often fires reference-disagreement within 2 minutes, cause model', async ({ page }) => {
   test.setTimeout(360_000);
   const rec = await recordEvents(page);
-  await serveBrighter(page);
+  await serveScaledManifest(page, 'brighter.json', 0.4);
   await page.goto('/?model=models/centernet-coco.json&reference=models/centernet-coco-512.json&reference_budget=0.25&backend=wasm&baseline_minutes=1&camera_id=ref-1');
   const ready = await waitForEvent(page, 'ready', () => true, 60_000);
   // the reference loads a few seconds after the start, then judges frames within its budget: a quarter of the

@@ -52,3 +52,16 @@ export async function waitForEvent(
     await page.waitForTimeout(250);
   }
 }
+
+/**
+ * Serves `models/<name>` as the default model's manifest with its normalisation scale set to `scale` (the same
+ * ONNX file behind another manifest: a new deployment, e.g. pixels ÷ 255 or × 2.5).
+ */
+export async function serveScaledManifest(page: Page, name: string, scale: number) {
+  await page.route(`**/models/${name}`, async (route) => {
+    const res = await route.fetch({ url: route.request().url().replace(name, 'centernet-coco.json') });
+    const m = await res.json();
+    m.input.normalization.scale = scale;
+    await route.fulfill({ response: res, json: m });
+  });
+}
