@@ -74,6 +74,24 @@ describe('fleet db', () => {
     expect(all.map((a) => a.rollup.frames).reduce((a, b) => a + b)).toBe(minutes.reduce((a, r) => a + r.frames, 0));
   });
 
+  it('merges a minute sent again in a later batch into its stored 1-min row (1-min rows are inserted without a read)', () => {
+    const first = rollupsFor(T0, 2, 1);
+    const again = rollupsFor(T0, 2, 5); // the same two minutes of the same cameras, other frames
+    db.ingest(parsed(batch('s1', 1, first)), 'tok', NOW);
+    const mid = db.rollups('1m', T0, T0 + 2 * MIN, { source: 's1' });
+    db.ingest(parsed(batch('s1', 2, again)), 'tok', NOW);
+    const minutes = db.rollups('1m', T0, T0 + 2 * MIN, { source: 's1' });
+    expect(minutes).toHaveLength(mid.length);
+    for (const m of minutes) {
+      const parts = [...first, ...again].filter((r) => r.start === m.start && r.g === m.g);
+      expect(parts).toHaveLength(2);
+      expect(m.frames).toBe(parts[0]!.frames + parts[1]!.frames);
+      expect(m.detections).toBe(parts[0]!.detections + parts[1]!.detections);
+    }
+    const hour = db.rollups('1h', T0, T0 + 2 * MIN, { source: 's1' });
+    expect(hour.reduce((a, h) => a + h.frames, 0)).toBe(minutes.reduce((a, r) => a + r.frames, 0));
+  });
+
   it('filters by camera, location, model version and source', () => {
     db.ingest(parsed(batch('s1', 1, rollupsFor(T0, 2, 1))), 'tok', NOW);
     db.ingest(parsed(batch('s2', 1, rollupsFor(T0, 2, 2, ['cam-9']))), 'tok', NOW);

@@ -24,15 +24,21 @@ import { rollupFromJson, toJson } from './schema.ts';
 const uuidTime = (id: string) => (id[14] === '7' ? idTime(id) : 0);
 /** The most batches one group commit writes (`FleetDb.queue`). */
 const GROUP_MAX = 64;
-/** Rollup rows kept in the write-through cache (a page's rows are 1–3 KB of JSON; 2 rows per camera of a source, so ~2,500 two-camera devices stay hot). */
-const ROW_CACHE_MAX = 10_000;
 /**
- * ...and their stored JSON's bytes at most: in memory a row takes ~5× its JSON (a page's row: ~0.9 KB of JSON, so
+ * Rollup rows kept in the write-through cache (a page's rows are 1–3 KB of JSON; 2 rows per camera of a source, so
+ * ~6,000 two-camera devices stay hot: with 5,000 devices sending in turn, a cache of 10,000 rows kept none of them
+ * by the time its device sent again, and every batch read and parsed its rows: bench/server.ts).
+ */
+const ROW_CACHE_MAX = 24_000;
+/**
+ * ...and their stored JSON's bytes at most: in memory a row takes ~2× its JSON (a page's row: ~0.9 KB of JSON, so
  * 10,000 rows are ~9 MB of JSON and ~20 MB of heap) up to ~25× (rows with hundreds of class ids: tens of KB of
  * JSON each), so the count alone would not bound the memory. Past either bound, after a batch, the least recently
  * written rows are dropped down to half of both.
  */
-const ROW_CACHE_BYTES = 10 << 20;
+const ROW_CACHE_BYTES = 32 << 20;
+/** Sources whose pruned_seq is kept in memory (past it the map starts over). */
+const PRUNED_CACHE_MAX = 100_000;
 
 /** What writing a batch did: nothing (`duplicate`), or how many images (past the quota) and map keys (past MAP_BOUNDS) it left out. */
 export interface IngestResult {
@@ -52,10 +58,15 @@ export interface IngestEvent {
   batch: Batch;
 }
 
-/** A rollup row being merged into by one batch; `fresh`: not in the table yet. */
+/**
+ * A rollup row being merged into by one batch; `fresh`: not in the table yet; `unread`: a 1-min row not looked up
+ * (a page sends each minute once, so it is inserted as it stands and, only if the minute is already there, merged
+ * into the stored row).
+ */
 interface Dirty {
   row: Rollup;
   fresh: boolean;
+  unread?: boolean;
 }
 
 /** What the writer reads from its owner at each batch (FleetDb's fields: main.ts sets them from the environment), and where it counts drops. */
@@ -80,6 +91,8 @@ export class BatchWriter {
    * transaction that fails clears it (its in-memory merges may not have been committed), as does retention.
    */
   private readonly rowCache = new Map<string, Rollup>();
+  /** each source's pruned_seq as last read (only retention raises it, and it clears this: clearCache) */
+  private readonly prunedSeq = new Map<string, number>();
   /** each cached row's stored JSON length (as last read or written), and their sum over the cache */
   private readonly rowBytes = new WeakMap<Rollup, number>();
   private cacheBytes = 0;
@@ -114,6 +127,7 @@ export class BatchWriter {
   /** Forgets the cached rows (retention deletes rows behind the cache's back). */
   clearCache(): void {
     this.rowCache.clear();
+    this.prunedSeq.clear();
     this.cacheBytes = 0;
   }
 
@@ -198,8 +212,13 @@ export class BatchWriter {
   /** ingest's body (inside the transaction). */
   private write(b: Batch, tokenName: string, now: number): IngestResult {
     const src = b.source;
-    const prev = this.st('SELECT pruned_seq FROM sources WHERE id = ?').get(src.id) as { pruned_seq: number } | undefined;
-    if (prev && b.seq <= prev.pruned_seq) return { duplicate: true };
+    let pruned = this.prunedSeq.get(src.id);
+    if (pruned === undefined) {
+      pruned = (this.st('SELECT pruned_seq FROM sources WHERE id = ?').pluck().get(src.id) as number | undefined) ?? 0;
+      if (this.prunedSeq.size >= PRUNED_CACHE_MAX) this.prunedSeq.clear();
+      this.prunedSeq.set(src.id, pruned);
+    }
+    if (b.seq <= pruned) return { duplicate: true };
     const ins = this.st('INSERT OR IGNORE INTO batches (source, seq, received_at, sent_at, rollups) VALUES (?, ?, ?, ?, ?)').run(src.id, b.seq, now, b.sentAt, b.rollups.length);
     if (!ins.changes) return { duplicate: true };
     // items dated past now + the clock skew, and alerts past the per-batch bound, are left out (counted): bounds.ts
@@ -245,15 +264,25 @@ export class BatchWriter {
         }
       }
       const hour = bucketStart(r.start, '1h');
-      keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`, () => getRow.get('1m', r.start, mv, r.g, src.id) as string | undefined, () => emptyRollup('1m', r.start, mv, r.g), false), r);
+      const minuteKey = `r${src.id}\u00001m\u0000${r.start}\u0000${mv}\u0000${r.g}`;
+      let minute = rows.get(minuteKey);
+      if (!minute) rows.set(minuteKey, (minute = { row: emptyRollup('1m', r.start, mv, r.g), fresh: true, unread: true }));
+      keysDropped += mergeBounded(minute.row, r);
       keysDropped += mergeBounded(this.row(rows, `r${src.id}\u00001h\u0000${hour}\u0000${mv}\u0000${r.g}`, () => getRow.get('1h', hour, mv, r.g, src.id) as string | undefined, () => emptyRollup('1h', hour, mv, r.g)), r);
       keysDropped += mergeBounded(this.row(cumulative, cumKey, () => (cum !== null ? cum : (getCum.get(src.id, mv, r.g) as string | undefined)), () => emptyRollup('1h', 0, mv, r.g)), r);
     }
     if (seriesDropped) this.bounds.dropped.series_per_source = (this.bounds.dropped.series_per_source ?? 0) + seriesDropped;
     const insRow = this.st('INSERT INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)');
     const updRow = this.st('UPDATE rollups SET data = ? WHERE res = ? AND start = ? AND mv = ? AND g = ? AND source = ?');
-    for (const { row: m, fresh } of rows.values()) {
-      if (fresh) insRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m));
+    const tryRow = this.st('INSERT OR IGNORE INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const { row: m, fresh, unread } of rows.values()) {
+      if (unread) {
+        if (tryRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m)).changes) continue;
+        // the minute was there (a page that sent it again with other frames): merged into the stored row
+        const stored = rollupFromJson(getRow.get(m.res, m.start, m.mv, m.g, src.id) as string);
+        keysDropped += mergeBounded(stored, m);
+        updRow.run(this.stored(stored), m.res, m.start, m.mv, m.g, src.id);
+      } else if (fresh) insRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m));
       else updRow.run(this.stored(m), m.res, m.start, m.mv, m.g, src.id);
     }
     const insCum = this.st('INSERT INTO cumulative (source, mv, g, data) VALUES (?, ?, ?, ?)');
@@ -308,11 +337,11 @@ export class BatchWriter {
 
   /**
    * The stored row under `key` to merge into (its current value: this batch's `dirty` map, else the cache, else
-   * read, else `make` — `fresh`, to be inserted), noted in `dirty` for writing and (`keep`) held by the cache. A cached
-   * row exists in the table: it was read from it or written to it in a transaction that committed (a failed one
+   * read, else `make` — `fresh`, to be inserted), noted in `dirty` for writing and held by the cache. A cached row
+   * exists in the table: it was read from it or written to it in a transaction that committed (a failed one
    * clears the cache).
    */
-  private row(dirty: Map<string, Dirty>, key: string, read: () => string | undefined, make: () => Rollup, keep = true): Rollup {
+  private row(dirty: Map<string, Dirty>, key: string, read: () => string | undefined, make: () => Rollup): Rollup {
     const d = dirty.get(key);
     if (d) return d.row;
     let row = this.rowCache.get(key);
@@ -322,12 +351,10 @@ export class BatchWriter {
       const old = read();
       fresh = old === undefined;
       row = old !== undefined ? rollupFromJson(old) : make();
-      if (keep) {
-        this.rowBytes.set(row, old?.length ?? 0);
-        this.cacheBytes += old?.length ?? 0;
-      }
+      this.rowBytes.set(row, old?.length ?? 0);
+      this.cacheBytes += old?.length ?? 0;
     }
-    if (keep) this.rowCache.set(key, row);
+    this.rowCache.set(key, row);
     dirty.set(key, { row, fresh });
     return row;
   }

@@ -107,6 +107,7 @@ export function openDatabase(path: string): Database.Database {
   // to at most 64 MB after one
   db.pragma('wal_autocheckpoint = 8000');
   db.pragma(`journal_size_limit = ${64 << 20}`);
+  db.pragma(`cache_size = ${-(64 << 10)}`);
   const at = db.pragma('user_version', { simple: true }) as number;
   if (at > SCHEMA_VERSION) throw new Error(`${path}: schema version ${at} is newer than this server's (${SCHEMA_VERSION})`);
   for (let v = at; v < SCHEMA_VERSION; v++) {
