@@ -21,7 +21,7 @@ import type { FleetDb, RollupFilters } from './db.ts';
 import { forwardingStatus } from './forward/queue.ts';
 import { ApiError } from './errors.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
-import { checkDepth, checkListSizes, checkSeries, RateLimiter, readBody, requestCost } from './limits.ts';
+import { checkDepth, checkListSizes, checkSeries, mapKeys, RateLimiter, readBody, requestCost } from './limits.ts';
 import { cappedDimensions, MAX_DIMENSION_ROWS, ReadMeter } from './reads.ts';
 
 export { ApiError, RateLimiter, readBody };
@@ -238,9 +238,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   app.post('/v1/batches', async (c) => {
     const token = c.get('token');
     const wait = limiter.take(token.name);
-    if (wait) throw new ApiError(429, `rate limit: ${config.rate} cost units per minute per token (a request costs 1 + 1 per 64 KiB + 1 per 32 rollups)`, { 'Retry-After': String(wait) });
+    if (wait) throw new ApiError(429, `rate limit: ${config.rate} cost units per minute per token (a request costs 1 + 1 per 64 KiB + 1 per 32 rollups + 1 per 600 per-class map keys)`, { 'Retry-After': String(wait) });
     // what the request turns out to cost beyond the unit taken is charged once known, refused or not
-    let inflated = 0, rollups = 0, source: string | undefined;
+    let inflated = 0, rollups = 0, keys = 0, source: string | undefined;
     try {
       const len = c.req.header('content-length');
       if (len !== undefined && Number(len) > config.maxBody) throw new ApiError(413, `body over ${config.maxBody} bytes`);
@@ -278,6 +278,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       if (sourceWait) throw new ApiError(429, `rate limit: ${sourceRate} cost units per minute per source`, { 'Retry-After': String(sourceWait) });
       source = batch.source.id;
       rollups = batch.rollups.length;
+      keys = mapKeys(batch);
       const hash = auth.remember(batch, buf);
       const t0 = performance.now();
       const r = await db.queue(batch, token.name);
@@ -287,7 +288,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       c.header('Server-Timing', `ingest;dur=${stats.lastIngestMs.toFixed(2)}`);
       return c.json({ ack: batch.seq, ...(r.duplicate ? { duplicate: true } : {}), ...(r.imagesDropped ? { imagesDropped: r.imagesDropped } : {}), ...(r.keysDropped ? { keysDropped: r.keysDropped } : {}), ...(r.seriesDropped ? { seriesDropped: r.seriesDropped } : {}) });
     } finally {
-      const extra = requestCost(inflated, rollups) - 1;
+      const extra = requestCost(inflated, rollups, keys) - 1;
       limiter.charge(token.name, extra);
       if (source !== undefined) sourceLimiter.charge(source, extra);
     }

@@ -15,7 +15,7 @@
  * | FLEET_TRUST_PROXY | `1`: the client address is the last X-Forwarded-For entry (set it behind a TLS proxy that appends one) | — |
  * | FLEET_CORS | allowed origins, comma-separated | none |
  * | FLEET_MAX_BODY, FLEET_MAX_INFLATED | request body bytes on the wire, after gunzip | 1 MiB, 8 MiB |
- * | FLEET_RATE | cost units per minute per token, for all the sources it writes (token bucket, burst rate / 6; a request costs 1 + 1 per 64 KiB inflated + 1 per 32 rollups: limits.ts) | 1200 |
+ * | FLEET_RATE | cost units per minute per token, for all the sources it writes (token bucket, burst rate / 6; a request costs 1 + 1 per 64 KiB inflated + 1 per 32 rollups + 1 per 600 per-class map keys: limits.ts) | 1200 |
  * | FLEET_SOURCE_RATE | cost units per minute per source (the same bucket, per source id): a page syncing once a minute uses ~1.1 | 120 |
  * | FLEET_READ_RATE | read cost units per minute per token (GET /v1/*; /metrics per client address): a read costs 1 + 1 per 1,000 stored rows it loads (reads.ts); the same kind of bucket | 6000 |
  * | FLEET_IMAGE_QUOTA_MB | flagged frames' JPEG bytes kept per source (MB); past it images are dropped and counted, the rest of the batch kept | 200 |
