@@ -175,7 +175,9 @@ export class InferenceWorker {
    * (agreement.ts) to the hub worker over `storePort`. `deployed`: the deployed model's version and deployment.
    */
   attachReference(port: MessagePort, storePort: MessagePort, sourceId: string, tags: Tags, deployed: { modelVersion: string; deployment?: string }) {
+    // attached again (a new frame worker replaced one that died): the old channels are done
     this.port?.close();
+    if (this.storePort && this.storePort !== storePort) this.storePort.close();
     this.port = port;
     this.storePort = storePort;
     this.sourceId = sourceId;

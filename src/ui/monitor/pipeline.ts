@@ -390,6 +390,8 @@ export class Pipeline {
         await this.connectFlagging(await getHub());
       }
       if (run !== this.run) return;
+      // the reference model's channel died with the old frame worker: connected to the new one (its failure is reported, not fatal)
+      await this.reference?.reconnect(this.frames!).catch((e) => this.host.emit('error', { ...toErrorInfo(e, 'worker-failed'), message: `reference model: ${toErrorInfo(e, 'worker-failed').message}`, fatal: false }));
       await this.attachInference(this.api!, port, run);
       if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
     } catch {

@@ -32,6 +32,7 @@ export interface ReferenceStart {
 /** One reference worker for a pipeline's run; `stop` ends it. */
 export class Reference {
   private handle?: InferenceWorkerHandle;
+  private started?: ReferenceStart;
   ready?: ReadyInfo;
 
   constructor(private readonly lockName: string) {}
@@ -46,13 +47,10 @@ export class Reference {
       await h.api.setThreshold(o.threshold);
       // its first run is the slow one (allocations): not on a frame, where it would set the budget's first rest
       await Promise.race([h.api.warmUp(), h.failed]);
-      const frames = new MessageChannel();
-      const store = new MessageChannel();
-      await o.hub.connect(Comlink.transfer(store.port1, [store.port1]));
-      await h.api.attachReference(Comlink.transfer(frames.port2, [frames.port2]), Comlink.transfer(store.port2, [store.port2]), o.sourceId, o.tags, o.deployed);
+      await this.connect(h, o, o.frames, ready);
       if (!o.current() || this.handle !== h) return undefined;
-      await o.frames.attachReference(Comlink.transfer(frames.port1, [frames.port1]), ready.prep, o.budget);
       this.ready = ready;
+      this.started = o;
       return ready;
     } catch (e) {
       this.stop();
@@ -61,11 +59,31 @@ export class Reference {
     }
   }
 
+  /** Channels from the frame worker `frames` to the reference worker `h`, and from it to the hub worker. */
+  private async connect(h: InferenceWorkerHandle, o: ReferenceStart, frames: FrameClient, ready: ReadyInfo) {
+    const judged = new MessageChannel();
+    const store = new MessageChannel();
+    await o.hub.connect(Comlink.transfer(store.port1, [store.port1]));
+    await h.api.attachReference(Comlink.transfer(judged.port2, [judged.port2]), Comlink.transfer(store.port2, [store.port2]), o.sourceId, o.tags, o.deployed);
+    if (!o.current() || this.handle !== h) return;
+    await frames.attachReference(Comlink.transfer(judged.port1, [judged.port1]), ready.prep, o.budget);
+  }
+
+  /**
+   * The frame worker was replaced (the old one died, and with it the reference's channel): the running reference
+   * is connected to the new one `frames`, so it goes on judging without reloading its model.
+   */
+  async reconnect(frames: FrameClient) {
+    const h = this.handle, o = this.started, ready = this.ready;
+    if (h && o && ready && o.current()) await this.connect(h, o, frames, ready);
+  }
+
   /** Ends the reference worker (the frame worker stops sending when its port closes). */
   stop(frames?: FrameClient) {
     const h = this.handle;
     this.handle = undefined;
     this.ready = undefined;
+    this.started = undefined;
     void frames?.detachReference().catch(() => {});
     if (h) endWorker(h);
   }
