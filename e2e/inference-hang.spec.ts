@@ -73,3 +73,25 @@ test('a run that never ends (WASM) → inference-timeout, not fatal: the stuck w
   expect(new Set(errors)).toEqual(new Set(['inference-timeout'])); // nothing else failed: no crash, no restart of the pipeline
   expect(rec.pageErrors).toEqual([]);
 });
+
+test('a reference model whose run never ends → inference-timeout "reference model: …", not fatal: its worker is ended and the deployed model goes on', async ({ page }) => {
+  test.setTimeout(90_000);
+  await page.route(
+    (url) => url.pathname.startsWith('/hang/'),
+    (route) => route.fulfill({ path: join(dir, basename(new URL(route.request().url()).pathname)) }),
+  );
+  const rec = await recordEvents(page);
+  await page.goto('/?reference=/hang/hanging.json&backend=wasm&camera_id=hang-ref&panel=off&standby=off&run_timeout=2');
+  await waitForEvent(page, 'ready', () => true, 45_000);
+  const referenceLocks = () => page.evaluate(async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name ?? '').filter((n) => /:reference:\d+$/.test(n)));
+  await expect.poll(referenceLocks, { timeout: 20_000 }).toHaveLength(1); // loaded 3 s after the start; its first run hangs
+  const hung = await waitForEvent(page, 'error', (e) => e.detail.code === 'inference-timeout', 30_000);
+  expect(hung.detail.fatal).toBe(false);
+  expect(hung.detail.message).toMatch(/^reference model: .*first run: no answer within 4000 ms/);
+  await expect.poll(referenceLocks, { timeout: 10_000 }).toHaveLength(0); // its worker ended: the core it held is free
+  const n = (await rec.events()).filter((e) => e.type === 'inference' && e.at > hung.at).length;
+  await expect.poll(async () => (await rec.events()).filter((e) => e.type === 'inference' && e.at > hung.at).length, { timeout: 20_000 }).toBeGreaterThan(n + 3);
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  expect((await rec.events()).filter((e) => e.type === 'error').map((e) => e.detail.code)).toEqual(['inference-timeout']);
+  expect(rec.pageErrors).toEqual([]);
+});

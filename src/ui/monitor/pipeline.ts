@@ -285,6 +285,10 @@ export class Pipeline {
             budget,
             deployed: { modelVersion: ready.modelVersion, deployment },
             current: () => run === this.run && this.reference === reference,
+            ...(this.el.runTimeout ? { runTimeoutMs: this.el.runTimeout * 1000 } : {}),
+            hung: (message) => {
+              if (run === this.run) this.host.emit('error', { code: 'inference-timeout', message, fatal: false });
+            },
           }),
         )
         .catch((e) => {

@@ -49,10 +49,10 @@ export interface Spare extends InferenceWorkerHandle {
   ready: ReadyInfo;
 }
 
-/** Resolves with `p`, or rejects after `ms` (a worker that is gone, or stuck in a run, never answers). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Resolves with `p`, or rejects with `inference-timeout` after `ms` (a worker that is gone, or stuck in a run, never answers). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() =>
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new MonitorError('inference-timeout', `${what}: no answer within ${ms} ms`)), ms)))]).finally(() =>
     clearTimeout(timer),
   );
 }
