@@ -46,10 +46,11 @@ test('corrupt ONNX → model-invalid; a file that does not match the manifest sh
   await expectError(page, '/?model=/models/stale.json&backend=wasm', 'model-checksum-mismatch', /sha256/);
 });
 
-test('unknown backend → backend-unknown; bad threshold, view or threads → attribute-invalid', async ({ page }) => {
+test('unknown backend → backend-unknown; bad threshold, view, threads or run-timeout → attribute-invalid', async ({ page }) => {
   await expectError(page, '/?backend=cuda', 'backend-unknown', /unknown backend 'cuda'/);
   await expectError(page, '/?threshold=lots', 'attribute-invalid', /threshold/);
   await expectError(page, '/?threads=0', 'attribute-invalid', /threads must be a whole number from 1 to 16, not '0'/);
+  await expectError(page, '/?run_timeout=0.5', 'attribute-invalid', /run-timeout must be a number of seconds from 1 to 600, not '0.5'/);
   await expectError(page, '/?view=%3Cb%3Ewide%3C/b%3E', 'attribute-invalid', /view must be 'inferred' or 'live', not '<b>wide<\/b>'/);
 });
 

@@ -78,3 +78,38 @@ test('a reference model that cannot load is reported (not fatal) and the deploye
   await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
   expect(await reference(page)).toBeNull();
 });
+
+test('the frame worker killed while a reference model runs: the reference is connected to the new frame worker and goes on judging frames', async ({ page }) => {
+  test.setTimeout(150_000);
+  const rec = await recordEvents(page);
+  // the page's workers collected (an init script of the test, nothing in the product), so one can be killed
+  await page.addInitScript(() => {
+    const w = window as unknown as { __workers: { name?: string; worker: Worker }[] };
+    w.__workers = [];
+    const W = window.Worker;
+    window.Worker = class extends W {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        super(url, options);
+        w.__workers.push({ name: options?.name, worker: this });
+      }
+    };
+  });
+  // the deployed model as its own reference (416×416, quick on one thread), half the time: samples every second or so
+  await page.goto('/?reference=models/centernet-coco.json&reference_budget=0.5&backend=wasm&standby=off&panel=off&camera_id=ref-3');
+  await waitForEvent(page, 'ready', () => true, 60_000);
+  await expect.poll(async () => (await reference(page))?.frames ?? 0, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(2);
+  const killedAt = await page.evaluate(() => {
+    const t = Date.now();
+    (window as unknown as { __workers: { name?: string; worker: Worker }[] }).__workers.find((x) => x.name === 'frames')!.worker.terminate();
+    return t;
+  });
+  const crashed = await waitForEvent(page, 'error', (e) => e.detail.code === 'worker-crashed', 30_000);
+  expect(crashed.detail.worker).toBe('frames');
+  await waitForEvent(page, 'inference', (e) => e.detail.timestamp > killedAt, 30_000);
+  const before = (await reference(page))!.frames;
+  // judged frames keep coming from the reference after the kill (before the fix they stopped until a restart)
+  await expect.poll(async () => (await reference(page))?.frames ?? 0, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(before + 2);
+  const errors = (await rec.events()).filter((e) => e.type === 'error').map((e) => e.detail.code);
+  expect(errors).toEqual(['worker-crashed']);
+  expect((await rec.events()).filter((e) => e.type === 'ready')).toHaveLength(1); // no restart: only the frame worker was replaced
+});

@@ -127,6 +127,7 @@ describe('PipelineSupervisor', () => {
         return cameraBack;
       },
       workerDied: (which) => calls.push(`died:${which}`),
+      workerHung: (which) => calls.push(`hung:${which}`),
       recovered: (reason, ms) => calls.push(`up:${reason}:${ms}`),
     };
     const devices = new EventTarget();

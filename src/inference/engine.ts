@@ -31,7 +31,8 @@ export interface EngineInfo {
   warnings: string[];
 }
 
-const FIRST_RUN_TIMEOUT_MS = 300_000;
+/** the first run's timeout without `run-timeout` (it compiles: minutes on a software WebGPU adapter) */
+export const FIRST_RUN_TIMEOUT_MS = 300_000;
 
 async function fetchOrThrow(url: string, notFound: 'manifest-not-found' | 'model-not-found'): Promise<Response> {
   let res: Response;
@@ -106,6 +107,8 @@ export async function loadModel(manifestUrl: string, onProgress: (p: LoadProgres
 /** One onnxruntime-web session on one backend, with a timeout on every run and GPU device-loss detection. */
 export class Engine {
   private runTimes: number[] = [];
+  /** every run's timeout (ms), when set (`run-timeout`); else it follows the runs' median */
+  fixedTimeoutMs?: number;
   private lost?: string;
   /** settles when the GPU device is lost (never, off WebGPU) */
   private lostSignal: Promise<void> = new Promise(() => {});
@@ -179,11 +182,20 @@ export class Engine {
     return sorted[sorted.length >> 1];
   }
 
-  /** Runs one input; rejects with `inference-timeout` or `device-lost`, after which the engine must be rebuilt. */
+  /** The longest the next run may take (ms): `fixedTimeoutMs` when set, else 10 × the median run (at least 10 s), 5 min for the first. */
+  runTimeoutMs(): number {
+    if (this.fixedTimeoutMs) return this.fixedTimeoutMs;
+    const median = this.medianRunMs();
+    return median !== undefined ? Math.max(10_000, 10 * median) : FIRST_RUN_TIMEOUT_MS;
+  }
+
+  /**
+   * Runs one input; rejects with `inference-timeout` or `device-lost`, after which the engine must be rebuilt.
+   * (A run that blocks this thread — WASM — cannot be timed out here: the page's watchdog ends the worker.)
+   */
   async run(feeds: Record<string, Tensor>): Promise<InferenceSession.OnnxValueMapType> {
     if (this.lost) throw new MonitorError('device-lost', `GPU device lost: ${this.lost}`);
-    const median = this.medianRunMs();
-    const timeout = median !== undefined ? Math.max(10_000, 10 * median) : FIRST_RUN_TIMEOUT_MS;
+    const timeout = this.runTimeoutMs();
     const t0 = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

@@ -9,7 +9,7 @@ import { epochNow } from '../lib/epoch-now.ts';
 import { holdLifeLock } from '../lib/life-lock.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { decodeOutputs, type OutputTensor } from './adapters/index.ts';
-import { type BackendChoice, type BundledModel, Engine, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
+import { type BackendChoice, type BundledModel, Engine, FIRST_RUN_TIMEOUT_MS, type LoadedModel, type LoadProgress, loadModel } from './engine.ts';
 import { type MonitorErrorCode, toErrorInfo } from '../lib/errors.ts';
 import { feedShape, inputSize, padRgb } from './manifest.ts';
 import { deploymentId } from './deployment.ts';
@@ -26,6 +26,8 @@ export class InferenceWorker {
   private backendChoice: BackendChoice = 'auto';
   private threads?: number;
   private threshold = 0.3;
+  /** every run's timeout (ms), when set (`run-timeout`) */
+  private runTimeoutMs?: number;
   /** the lowest score the flag rules look at (decoded below the threshold as near misses) */
   private floor?: number;
   private port?: MessagePort;
@@ -59,6 +61,7 @@ export class InferenceWorker {
       this.model = await loadModel(manifestUrl, progress, bundled);
       this.dp = undefined;
       this.engine = await Engine.create(this.model, backend, progress, threads);
+      this.engine.fixedTimeoutMs = this.runTimeoutMs;
     } catch (e) {
       // Comlink passes an Error on as name/message only: throw plain data so the code survives.
       throw toErrorInfo(e, 'worker-failed');
@@ -94,6 +97,20 @@ export class InferenceWorker {
   /** Answers at once: the page's check that this worker is alive. */
   ping(): true {
     return true;
+  }
+
+  /** Every run's timeout (ms; undefined: 10 × the median run, at least 10 s, and 5 min for the first). */
+  setRunTimeout(ms: number | undefined) {
+    this.runTimeoutMs = ms;
+    if (this.engine) this.engine.fixedTimeoutMs = ms;
+  }
+
+  /**
+   * The longest the next run may take (ms). Answered between runs: the page's watchdog asks it now and then,
+   * and calls a run stuck when no answer comes within that bound (a WASM run blocks this thread).
+   */
+  runTimeout(): number {
+    return this.engine?.runTimeoutMs() ?? this.runTimeoutMs ?? FIRST_RUN_TIMEOUT_MS;
   }
 
   /** Holds the Web Lock `name` for this worker's life (the page sees it released when the worker is gone). */
@@ -158,7 +175,9 @@ export class InferenceWorker {
    * (agreement.ts) to the hub worker over `storePort`. `deployed`: the deployed model's version and deployment.
    */
   attachReference(port: MessagePort, storePort: MessagePort, sourceId: string, tags: Tags, deployed: { modelVersion: string; deployment?: string }) {
+    // attached again (a new frame worker replaced one that died): the old channels are done
     this.port?.close();
+    if (this.storePort && this.storePort !== storePort) this.storePort.close();
     this.port = port;
     this.storePort = storePort;
     this.sourceId = sourceId;
@@ -295,6 +314,7 @@ export class InferenceWorker {
       void old?.dispose();
       try {
         this.engine = await Engine.create(this.model!, this.backendChoice, () => {}, this.threads);
+        this.engine.fixedTimeoutMs = this.runTimeoutMs;
       } catch (e) {
         this.onError?.({ ...toErrorInfo(e, 'backend-unavailable'), fatal: true });
       } finally {

@@ -21,7 +21,7 @@ import type { SyncStatus } from '../sync/outbox.ts';
 import { tagsOf, validThreshold } from './monitor/attributes.ts';
 import { FrameMeter } from './monitor/frame-meter.ts';
 import { HubSubscriptions } from './monitor/hub-subscriptions.ts';
-import { type CameraDown, type MonitorState, Pipeline } from './monitor/pipeline.ts';
+import { type CameraDown, type InferenceHung, type MonitorState, Pipeline } from './monitor/pipeline.ts';
 import { monitorView } from './monitor/view.ts';
 import { shortVersion } from '../lib/short-version.ts';
 
@@ -45,6 +45,7 @@ export class InferenceMonitor extends LitElement {
     threshold: { type: Number, reflect: true },
     threads: { type: Number, reflect: true },
     standby: { type: Boolean, reflect: true },
+    runTimeout: { type: Number, reflect: true, attribute: 'run-timeout' },
     referenceModel: { type: String, reflect: true, attribute: 'reference-model' },
     referenceBudget: { type: Number, reflect: true, attribute: 'reference-budget' },
     autostart: { type: Boolean, reflect: true },
@@ -72,6 +73,7 @@ export class InferenceMonitor extends LitElement {
     _fps: { state: true },
     _flagNote: { state: true },
     _down: { state: true },
+    _hung: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -90,6 +92,11 @@ export class InferenceMonitor extends LitElement {
    * over within 2 s instead of a new one loading the model (costs a second model session's memory)
    */
   declare standby: boolean;
+  /**
+   * seconds a run may take before it counts as stuck (1–600): the worker is ended and another started
+   * (`inference-timeout`); unset: 10 × the median run, at least 10 s, and 5 minutes for the first run
+   */
+  declare runTimeout?: number;
   /**
    * a reference model's manifest URL: a second model (e.g. a larger one) judges a sample of the frames in its own
    * worker, and how far the deployed model agrees with it is a vital sign (`reference-disagreement`)
@@ -143,6 +150,7 @@ export class InferenceMonitor extends LitElement {
   declare private _fps: number;
   declare private _flagNote: string;
   declare private _down?: CameraDown;
+  declare private _hung?: InferenceHung;
 
   constructor() {
     super();
@@ -189,6 +197,7 @@ export class InferenceMonitor extends LitElement {
       this._progress = '';
     },
     down: (down) => (this._down = down),
+    hung: (hung) => (this._hung = hung),
     result: (r) => this.onResult(r),
     fail: (e) => this.fail(e),
     emit: (type, detail) => this.emit(type, detail),
@@ -415,6 +424,7 @@ export class InferenceMonitor extends LitElement {
       error: this._error,
       ready: this._ready,
       down: this._down,
+      hung: this._hung,
       fps: this._fps,
       last: this.last,
       flaggable: this.state === 'running' && this.record !== 'off' && this.flagging !== 'off',

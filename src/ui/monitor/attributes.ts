@@ -12,6 +12,8 @@ export interface MonitorAttributes {
   readonly backend: string;
   readonly threshold: number;
   readonly threads?: number;
+  /** seconds a run may take before it counts as stuck */
+  readonly runTimeout?: number;
   readonly view: string;
   readonly width: number;
   readonly height: number;
@@ -42,6 +44,8 @@ export function checkAttributes(a: MonitorAttributes): void {
   if (!validThreshold(a.threshold)) throw new MonitorError('attribute-invalid', `threshold must be a number from 0 to 1, not '${a.getAttribute('threshold')}'`);
   if (a.threads !== undefined && a.threads !== null && !(Number.isInteger(a.threads) && a.threads >= 1 && a.threads <= 16))
     throw new MonitorError('attribute-invalid', `threads must be a whole number from 1 to 16, not '${a.getAttribute('threads')}'`);
+  if (a.runTimeout !== undefined && a.runTimeout !== null && !(Number.isFinite(a.runTimeout) && a.runTimeout >= 1 && a.runTimeout <= 600))
+    throw new MonitorError('attribute-invalid', `run-timeout must be a number of seconds from 1 to 600, not '${a.getAttribute('run-timeout')}'`);
   if (a.view !== 'inferred' && a.view !== 'live') throw new MonitorError('attribute-invalid', `view must be 'inferred' or 'live', not '${a.view}'`);
   if (!(a.width > 0 && a.height > 0)) throw new MonitorError('attribute-invalid', 'width and height must be positive numbers');
   if (a.flagging !== 'on' && a.flagging !== 'off') throw new MonitorError('attribute-invalid', `flagging must be 'on' or 'off', not '${a.flagging}'`);

@@ -4,12 +4,19 @@
  */
 import { type CameraDownReason, reacquire, watchTrack, type WatchedTrack } from '../../capture/camera-watch.ts';
 import { whenLockReleased } from '../../lib/life-lock.ts';
+import { RunWatchdog } from './run-watchdog.ts';
 
 /** The monitor's two workers. */
 export type WorkerName = 'inference' | 'frames';
 
 /** What the pipeline is down for. */
-export type DownReason = CameraDownReason | 'worker-crashed';
+export type DownReason = CameraDownReason | 'worker-crashed' | 'inference-timeout';
+
+/** A worker's runs watched from the page (run-watchdog.ts): `probe` answers with its run timeout between runs; `boundMs` is the first. */
+export interface RunProbe {
+  probe: () => Promise<number>;
+  boundMs: number;
+}
 
 /**
  * Down time, for the uptime vital: the page's resource sampler takes, every few seconds, how long the
@@ -71,6 +78,8 @@ export interface SupervisedPipeline {
   reopenCamera(): Promise<boolean>;
   /** a worker died: rebuild the pipeline */
   workerDied(which: WorkerName, message: string): void;
+  /** a worker's run has not ended within its timeout (plus a margin): it is stuck, end it and start another */
+  workerHung(which: WorkerName, message: string): void;
   /** frames flow again after being down for `ms` */
   recovered(reason: DownReason, ms: number): void;
 }
@@ -105,15 +114,19 @@ export class PipelineSupervisor {
 
   /**
    * Watches a worker: an uncaught error in it, or its end (terminated, killed for memory) — seen as the
-   * release of the Web Lock it holds for life (`lockName`, once `held`) — is its death, reported once.
+   * release of the Web Lock it holds for life (`lockName`, once `held`) — is its death, reported once. With
+   * `runs`, a run that does not end within the worker's run timeout plus a margin is its hang, reported once
+   * instead (run-watchdog.ts).
    */
-  watchWorker(worker: Worker, which: WorkerName, lockName: string, held: Promise<unknown>) {
+  watchWorker(worker: Worker, which: WorkerName, lockName: string, held: Promise<unknown>, runs?: RunProbe) {
     const ac = new AbortController();
     let dead = false;
+    let watchdog: RunWatchdog | undefined;
     const die = (message: string) => {
       if (dead || ac.signal.aborted) return;
       dead = true;
       ac.abort();
+      watchdog?.stop();
       worker.removeEventListener('error', onError);
       this.downtime.markDown('worker-crashed', this.now());
       this.host.workerDied(which, message);
@@ -124,8 +137,18 @@ export class PipelineSupervisor {
     };
     worker.addEventListener('error', onError);
     void held.then(() => whenLockReleased(lockName, ac.signal, () => die(`the ${which} worker ended (terminated or out of memory)`)), () => {});
+    if (runs)
+      watchdog = new RunWatchdog(runs.probe, runs.boundMs, (waited, bound) => {
+        if (dead || ac.signal.aborted) return;
+        dead = true;
+        ac.abort();
+        worker.removeEventListener('error', onError);
+        this.downtime.markDown('inference-timeout', this.now());
+        this.host.workerHung(which, `a run in the ${which} worker has not ended after ${(waited / 1000).toFixed(1)} s (its timeout: ${(bound / 1000).toFixed(1)} s)`);
+      }, { now: this.now });
     this.disarms.push(() => {
       ac.abort();
+      watchdog?.stop();
       worker.removeEventListener('error', onError);
     });
   }

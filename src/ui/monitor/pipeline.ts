@@ -17,9 +17,9 @@ import type { FlagRule } from '../../flagging/types.ts';
 import type { MonitorEmit, MonitorErrorDetail } from '../monitor-events.ts';
 import { baselineDuration, checkAttributes } from './attributes.ts';
 import type { HubSubscriptions, SubscribedElement } from './hub-subscriptions.ts';
-import { PipelineSupervisor, type WorkerName } from './pipeline-supervisor.ts';
+import { PipelineSupervisor, type RunProbe, type WorkerName } from './pipeline-supervisor.ts';
 import { ResourceSampler } from './resource-sampler.ts';
-import { endWorker, type LoadRequest, spawnInferenceWorker, Standby } from './standby.ts';
+import { endWorker, type LoadRequest, loadInferenceWorker, type Spare, spawnInferenceWorker, Standby } from './standby.ts';
 import { DEFAULT_REFERENCE_BUDGET, Reference } from './reference.ts';
 import { shortVersion } from '../../lib/short-version.ts';
 
@@ -35,6 +35,18 @@ export interface CameraDown {
 
 /** a spare inference worker is loaded this long after the pipeline starts, not competing with its start */
 const STANDBY_DELAY_MS = 3000;
+
+/** A stuck inference worker being replaced: shown over the video until results come again. */
+export interface InferenceHung {
+  message: string;
+  /** stuck workers in a row (reset by a result) */
+  attempt: number;
+  /** epoch ms when the next worker starts loading */
+  retryAt: number;
+}
+
+/** the wait before a stuck inference worker's replacement loads: 1 s, doubling for each one in a row that is stuck too, up to 60 s */
+export const hangBackoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
 
 /** The element, as its pipeline reads it: its settings, its shadow root (the video, the stage), its state. */
 export interface PipelineElement extends SubscribedElement {
@@ -61,6 +73,8 @@ export interface PipelineHost {
   running(ready: ReadyInfo): void;
   /** the camera is down (undefined: it is back, or the pipeline stopped) */
   down(down: CameraDown | undefined): void;
+  /** the inference worker is stuck in a run and being replaced (undefined: results come again, or the pipeline stopped) */
+  hung(hung: InferenceHung | undefined): void;
   /** a result of the running pipeline */
   result(r: InferenceResult): void;
   /** a failure (fatal ones stop the pipeline) */
@@ -93,8 +107,14 @@ export class Pipeline {
     cameraDown: (reason, message) => this.onCameraDown(reason, message),
     reopenCamera: () => this.reopenCamera(),
     workerDied: (which, message) => this.workerDied(which, message),
-    recovered: () => this.host.down(undefined),
+    workerHung: (which, message) => this.workerHung(which, message),
+    recovered: () => {
+      this.host.down(undefined);
+      this.host.hung(undefined);
+    },
   });
+  /** inference workers in a row found stuck in a run (reset by a result): the replacement's back-off */
+  private hangs = 0;
   /** the page's resources sampled for the health engine while running (a reactive controller of the element) */
   private readonly sampler: ResourceSampler;
   /** the spare inference worker (with `standby`), and what the running one loaded */
@@ -114,6 +134,7 @@ export class Pipeline {
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
   async start(): Promise<boolean> {
     this.supervisor.downtime.reset(Date.now());
+    this.hangs = 0;
     return this.launch();
   }
 
@@ -152,7 +173,9 @@ export class Pipeline {
       // each worker holds a Web Lock for life: the supervisor sees it released the moment the worker is gone
       const inference = spawnInferenceWorker(`inference-monitor:${this.el.sourceId}:inference:${++this.workerSeq}`);
       ({ worker: this.worker, api: this.api } = inference);
-      const request: LoadRequest = { manifestUrl, backend: this.el.backend as BackendChoice, threads: this.el.threads ?? undefined, bundled };
+      const runTimeoutMs = this.el.runTimeout ? this.el.runTimeout * 1000 : undefined;
+      const request: LoadRequest = { manifestUrl, backend: this.el.backend as BackendChoice, threads: this.el.threads ?? undefined, bundled, ...(runTimeoutMs ? { runTimeoutMs } : {}) };
+      if (runTimeoutMs) await this.api.setRunTimeout(runTimeoutMs);
       const onProgress = Comlink.proxy((p: LoadProgress) => {
         if (run !== this.run) return;
         this.host.progress(
@@ -210,12 +233,13 @@ export class Pipeline {
         this.sampler.start(() => run === this.run, shortVersion(ready.modelVersion));
         if (this.el.notify && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
       }
+      const runs = await this.runProbe(this.api);
       await this.attachInference(this.api, port2, run);
       if (run !== this.run) return false;
       this.host.running(ready);
-      // from now on a lost camera or a dead worker is survived (before, it fails the start)
+      // from now on a lost camera, a dead worker or a stuck run is survived (before, it fails the start)
       this.supervisor.watchCamera(track);
-      this.supervisor.watchWorker(this.worker, 'inference', inference.lock, inference.held);
+      this.supervisor.watchWorker(this.worker, 'inference', inference.lock, inference.held, runs);
       this.loaded = request;
       if (this.el.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
       this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
@@ -261,6 +285,10 @@ export class Pipeline {
             budget,
             deployed: { modelVersion: ready.modelVersion, deployment },
             current: () => run === this.run && this.reference === reference,
+            ...(this.el.runTimeout ? { runTimeoutMs: this.el.runTimeout * 1000 } : {}),
+            hung: (message) => {
+              if (run === this.run) this.host.emit('error', { code: 'inference-timeout', message, fatal: false });
+            },
           }),
         )
         .catch((e) => {
@@ -279,6 +307,7 @@ export class Pipeline {
     this.spare.discard();
     this.loaded = undefined;
     this.host.down(undefined);
+    this.host.hung(undefined);
     this.sampler.stop();
     if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
     this.fallbackLoop = undefined;
@@ -365,6 +394,8 @@ export class Pipeline {
         await this.connectFlagging(await getHub());
       }
       if (run !== this.run) return;
+      // the reference model's channel died with the old frame worker: connected to the new one (its failure is reported, not fatal)
+      await this.reference?.reconnect(this.frames!).catch((e) => this.host.emit('error', { ...toErrorInfo(e, 'worker-failed'), message: `reference model: ${toErrorInfo(e, 'worker-failed').message}`, fatal: false }));
       await this.attachInference(this.api!, port, run);
       if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
     } catch {
@@ -388,24 +419,71 @@ export class Pipeline {
     }
     const { worker, api } = this;
     if (worker && api) endWorker({ worker, api });
-    ({ worker: this.worker, api: this.api } = spare);
+    await this.putInferenceWorker(spare, run, request);
+  }
+
+  /**
+   * The inference worker is stuck in a run (the page's watchdog: no answer within its run timeout): it is
+   * ended at once (it holds a core), and after a back-off (1 s, doubling for each stuck one in a row, up to
+   * 60 s) the spare takes its place or, without one, a new worker loads the model — on the same frame worker,
+   * camera, store and reference model. Each stuck worker is reported; none is retried faster than the back-off.
+   */
+  private async workerHung(which: WorkerName, message: string) {
+    if (this.el.state !== 'running' || which !== 'inference') return;
+    const run = this.run;
+    const attempt = ++this.hangs;
+    this.host.emit('error', { code: 'inference-timeout', message: `${message}: the worker is ended and another started`, fatal: false, worker: 'inference' });
+    const { worker, api } = this;
+    this.worker = undefined;
+    this.api = undefined;
+    if (worker && api) endWorker({ worker, api });
+    const wait = hangBackoffMs(attempt);
+    this.host.hung({ message, attempt, retryAt: Date.now() + wait });
+    await new Promise((r) => setTimeout(r, wait));
+    const request = this.loaded;
+    const ready = this.el.readyInfo;
+    if (run !== this.run || !request || !ready || !this.frames) return;
+    let next: Spare | undefined = this.el.standby ? await this.spare.take(ready.modelVersion) : undefined;
     try {
-      await spare.api.setThreshold(this.el.threshold);
+      next ??= await loadInferenceWorker(`inference-monitor:${this.el.sourceId}:inference:${++this.workerSeq}`, request, false);
+    } catch {
+      if (run === this.run) void this.launch('inference'); // the model cannot load any more: the whole start again (it reports why)
+      return;
+    }
+    if (run !== this.run || next.ready.modelVersion !== ready.modelVersion) {
+      endWorker(next);
+      if (run === this.run) void this.launch('inference');
+      return;
+    }
+    await this.putInferenceWorker(next, run, request);
+  }
+
+  /** Puts a loaded inference worker in the place of the one that died or hung: same frame worker, camera and store. */
+  private async putInferenceWorker(next: Spare, run: number, request: LoadRequest) {
+    ({ worker: this.worker, api: this.api } = next);
+    try {
+      await next.api.setThreshold(this.el.threshold);
       const { port1, port2 } = new MessageChannel();
       await this.frames!.reconnect(Comlink.transfer(port1, [port1]));
       if (this.el.record !== 'off') {
         const store = await getHub();
-        await this.connectRecords(spare.api, store);
-        if (this.el.flagging !== 'off') await this.nearMissFloor(spare.api, await store.flagRules());
+        await this.connectRecords(next.api, store);
+        if (this.el.flagging !== 'off') await this.nearMissFloor(next.api, await store.flagRules());
       }
       if (run !== this.run) return;
-      await this.attachInference(spare.api, port2, run);
+      const runs = await this.runProbe(next.api);
+      await this.attachInference(next.api, port2, run);
       if (run !== this.run) return;
-      this.supervisor.watchWorker(spare.worker, 'inference', spare.lock, spare.held);
-      this.spare.prepare(request, STANDBY_DELAY_MS); // the next spare
+      this.supervisor.watchWorker(next.worker, 'inference', next.lock, next.held, runs);
+      if (this.el.standby) this.spare.prepare(request, STANDBY_DELAY_MS); // the next spare
     } catch {
       if (run === this.run) void this.launch('inference');
     }
+  }
+
+  /** How the supervisor's watchdog asks the inference worker `api` for its run timeout (run-watchdog.ts), with the first answer. */
+  private async runProbe(api: InferenceClient): Promise<RunProbe> {
+    return { probe: () => api.runTimeout(), boundMs: await api.runTimeout() };
   }
 
   /** Frame results go from the inference worker `api` straight to the hub worker, which records them (the page never handles them). */
@@ -480,6 +558,7 @@ export class Pipeline {
   /** A result of run `run`: frames flow (the pipeline is up), one more for the sampler, and the element shows it. */
   private onResult(run: number, r: InferenceResult) {
     if (run !== this.run) return;
+    this.hangs = 0;
     this.supervisor.framesFlow(r.captureEpoch ?? r.handoffEpoch);
     this.sampler.counted();
     this.host.result(r);

@@ -14,6 +14,8 @@ export interface LoadRequest {
   backend: BackendChoice;
   threads?: number;
   bundled?: BundledModel;
+  /** every run's timeout (ms), when set (`run-timeout`) */
+  runTimeoutMs?: number;
 }
 
 /** A started inference worker, holding the Web Lock `lock` for life once `held`. */
@@ -47,12 +49,31 @@ export interface Spare extends InferenceWorkerHandle {
   ready: ReadyInfo;
 }
 
-/** Resolves with `p`, or rejects after `ms` (a worker that is gone never answers). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Resolves with `p`, or rejects with `inference-timeout` after `ms` (a worker that is gone, or stuck in a run, never answers). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() =>
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new MonitorError('inference-timeout', `${what}: no answer within ${ms} ms`)), ms)))]).finally(() =>
     clearTimeout(timer),
   );
+}
+
+/**
+ * Starts an inference worker holding the Web Lock `lock` and loads `request` into it; with `warm`, runs it once
+ * on a blank input (the first run of a session is the slow one: allocations, GPU pipelines) — a run that does
+ * not end within the worker's run timeout (plus 2 s) fails it. On failure the worker is ended and this rejects.
+ */
+export async function loadInferenceWorker(lock: string, request: LoadRequest, warm: boolean): Promise<Spare> {
+  const h = spawnInferenceWorker(lock);
+  try {
+    if (request.runTimeoutMs) await Promise.race([h.api.setRunTimeout(request.runTimeoutMs), h.failed]);
+    const ready = await Promise.race([h.api.load(request.manifestUrl, request.backend, undefined, request.threads, request.bundled), h.failed]);
+    if (warm) await Promise.race([within(h.api.warmUp(), (await h.api.runTimeout()) + 2000, 'the inference worker\'s first run'), h.failed]);
+    await h.held;
+    return { ...h, ready };
+  } catch (e) {
+    endWorker(h);
+    throw e;
+  }
 }
 
 /**
@@ -76,16 +97,15 @@ export class Standby {
     const n = ++this.seq;
     this.spare = new Promise<void>((r) => (this.timer = setTimeout(r, delayMs))).then(async () => {
       if (n !== this.seq) return undefined;
-      const h = spawnInferenceWorker(this.lockName(n));
       try {
-        const ready = await Promise.race([h.api.load(request.manifestUrl, request.backend, undefined, request.threads, request.bundled), h.failed]);
-        await Promise.race([h.api.warmUp(), h.failed]); // the first run of a session is the slow one (allocations, GPU pipelines)
-        await h.held;
-        if (n !== this.seq) throw new Error('discarded');
+        const s = await loadInferenceWorker(this.lockName(n), request, true);
+        if (n !== this.seq) {
+          endWorker(s);
+          return undefined;
+        }
         this.loadedSeq = n;
-        return { ...h, ready };
+        return s;
       } catch {
-        endWorker(h);
         return undefined;
       }
     });
@@ -134,5 +154,5 @@ export class Standby {
 }
 
 function sameRequest(a: LoadRequest | undefined, b: LoadRequest): boolean {
-  return !!a && a.manifestUrl === b.manifestUrl && a.backend === b.backend && a.threads === b.threads && a.bundled?.fileUrl === b.bundled?.fileUrl;
+  return !!a && a.manifestUrl === b.manifestUrl && a.backend === b.backend && a.threads === b.threads && a.bundled?.fileUrl === b.bundled?.fileUrl && a.runTimeoutMs === b.runTimeoutMs;
 }

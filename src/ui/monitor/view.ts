@@ -1,6 +1,6 @@
 /**
  * `<inference-monitor>`'s view: the stage (video, boxes), an overlay saying what it does (loading, failed, camera
- * down, stopped), the status bar (model, backend, fps, flag button, sync error, alerts), the health panel beside.
+ * down, model not answering, stopped), the status bar (model, backend, fps, flag button, sync error, alerts), the health panel beside.
  */
 import { html, nothing } from 'lit';
 import type { AlertEvent } from '../../health/types.ts';
@@ -10,7 +10,7 @@ import type { MonitorErrorCode } from '../../lib/errors.ts';
 import type { MonitorErrorDetail } from '../monitor-events.ts';
 import type { PanelHost } from '../panel/data-source.ts';
 import '../health-panel.ts';
-import type { CameraDown, MonitorState } from './pipeline.ts';
+import type { CameraDown, InferenceHung, MonitorState } from './pipeline.ts';
 
 /** What the view shows: the element's state at this render. */
 export interface MonitorView {
@@ -20,6 +20,8 @@ export interface MonitorView {
   error?: MonitorErrorDetail;
   ready?: ReadyInfo;
   down?: CameraDown;
+  /** the inference worker is stuck in a run and being replaced */
+  hung?: InferenceHung;
   fps: number;
   last?: InferenceResult;
   /** the "Flag this frame" button is there (running, recording and flagging) */
@@ -61,6 +63,12 @@ export function monitorView(v: MonitorView) {
                 <strong>Camera down</strong>
                 <span>${v.down.message}</span>
                 <span>${v.down.reason === 'ended' ? 'Waiting for a camera…' : 'Waiting for frames…'}</span>
+              </div>`
+          : v.state === 'running' && v.hung
+            ? html`<div class="overlay warn" part="status inference-hung" role="alert">
+                <strong>Model not answering</strong>
+                <span>${v.hung.message}</span>
+                <span>Restarting the inference worker (${v.hung.attempt === 1 ? 'first stuck run' : `${v.hung.attempt} stuck in a row`}; the next try ${new Date(v.hung.retryAt).toLocaleTimeString()})…</span>
               </div>`
           : v.state === 'idle' || v.state === 'stopped'
             ? html`<div class="overlay" part="status">${v.state === 'idle' ? 'Not started' : 'Stopped'}</div>`
