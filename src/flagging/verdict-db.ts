@@ -6,7 +6,7 @@
 import type { IDBPDatabase } from 'idb';
 import { idTime, uuidv7 } from '../lib/uuidv7.ts';
 import type { FlagDB } from './schema.ts';
-import { parseVerdict, type StoredVerdict, type Verdict, VERDICT_LIMITS, type VerdictEstimate, verdictEstimates } from './verdicts.ts';
+import { parseVerdict, type StoredVerdict, VERDICT_LIMITS, type VerdictEstimate, verdictEstimates, type VerdictKind } from './verdicts.ts';
 
 /** Which verdicts to sum: a model version (prefix), a camera, a location, a time range (when given). */
 export interface VerdictQuery {
@@ -77,13 +77,13 @@ export class VerdictDb {
   }
 
   /** The verdicts of these frames, by id (frames without one, or with a cleared one, absent). */
-  async of(ids: readonly string[]): Promise<Record<string, Verdict['verdict']>> {
+  async of(ids: readonly string[]): Promise<Record<string, VerdictKind>> {
     const db = this.database();
     const got = db ? await (async () => {
       const tx = db.transaction('verdicts');
       return Promise.all(ids.map((id) => tx.store.get(id)));
     })() : ids.map((id) => this.mem.get(id));
-    const out: Record<string, Verdict['verdict']> = {};
+    const out: Record<string, VerdictKind> = {};
     for (const v of got) if (v?.verdict) out[v.id] = v.verdict;
     return out;
   }
