@@ -16,7 +16,7 @@ import { TrendCharts } from './panel/trend-charts.ts';
 import { renderTile, tiles } from './panel/tiles.ts';
 import { classTable } from './panel/class-table.ts';
 import { verdictTable } from './panel/verdicts.ts';
-import type { VerdictEstimate } from '../flagging/verdicts.ts';
+import type { VerdictEstimate, VerdictKind } from '../flagging/verdicts.ts';
 import { InferenceLog, LOG_LIVE_ROWS, type LogRow } from './panel/log.ts';
 import { shortVersion } from '../lib/short-version.ts';
 
@@ -111,7 +111,11 @@ export class InferenceHealthPanel extends LitElement {
     this._from = Date.now() - 3600_000;
     this._to = Date.now();
     // a verdict given in the log or the gallery (bubbling out of it, composed): the estimates again
-    this.addEventListener('verdict', () => void this.refreshVerdicts());
+    this.addEventListener('verdict', (e) => {
+      const d = (e as CustomEvent<{ id: string; verdict: VerdictKind | null }>).detail;
+      if (d) this._log.noteVerdict(d.id, d.verdict);
+      void this.refreshVerdicts();
+    });
   }
 
   override connectedCallback() {

@@ -123,8 +123,13 @@ export class InferenceLog implements ReactiveController {
   /** The verdicts of `rows` (where the source keeps them). */
   private async readVerdicts(store: PanelSource, rows: LogRow[]) {
     if (!store.verdicts || !rows.length) return;
-    const got = await store.verdicts(rows.map((r) => r.id)).catch(() => ({}));
-    if (Object.keys(got).length) this.verdicts = { ...this.verdicts, ...got };
+    const got: Record<string, VerdictKind> = await store.verdicts(rows.map((r) => r.id)).catch(() => ({}));
+    const next = { ...this.verdicts };
+    for (const r of rows) {
+      if (got[r.id]) next[r.id] = got[r.id]!;
+      else delete next[r.id];
+    }
+    this.verdicts = next;
   }
 
   /** Gives (null: clears) a person's verdict on a row's detections, with its model version and camera; the panel hears of it (`verdict`). */
@@ -150,8 +155,9 @@ export class InferenceLog implements ReactiveController {
     if (this.selected !== r) this.verdictNote = undefined;
     this.selected = r;
     this.selectedFlagged = false;
-    if (r)
-      void sourceOf(this.host.source)
+    if (r) {
+      const source = sourceOf(this.host.source);
+      void source
         .then((s) => s.flaggedFrame(r.id))
         .then((f) => {
           if (this.selected?.id === r.id && this.selectedFlagged !== !!f) {
@@ -159,6 +165,17 @@ export class InferenceLog implements ReactiveController {
             this.host.requestUpdate();
           }
         });
+      // its verdict as it stands (given in the gallery, or the row was not among those loaded)
+      void source.then((s) => this.readVerdicts(s, [r])).then(() => this.host.requestUpdate());
+    }
+  }
+
+  /** A verdict given elsewhere (the gallery): its row's badge follows. */
+  noteVerdict(id: string, verdict: VerdictKind | null) {
+    if ((this.verdicts[id] ?? null) === verdict) return;
+    const { [id]: _old, ...rest } = this.verdicts;
+    this.verdicts = verdict ? { ...rest, [id]: verdict } : rest;
+    this.host.requestUpdate();
   }
 
   private onScroll = (e: Event) => {
