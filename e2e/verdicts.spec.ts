@@ -61,21 +61,39 @@ test('verdicts: keyboard in the gallery, badges, the log, the precision estimate
   const details = page.locator('inference-health-panel .details');
   await expect(details).toContainText(ids[2]!);
   await expect(details.locator('.verdict-missing')).toHaveAttribute('aria-pressed', 'true');
+  // changed there, from the keyboard (a button of the details): the gallery's badge follows
+  await details.locator('.verdict-wrong').focus();
+  await page.keyboard.press('Enter');
+  await expect(details.locator('.verdict-wrong')).toHaveAttribute('aria-pressed', 'true');
+  await expect(cell(ids[2]!)).toHaveAttribute('data-verdict', 'wrong');
+  // a log row focused (one not flagged; the log holds still while details are open): M
+  const logId = (await page.locator('inference-health-panel tr.log-row').evaluateAll((rows, flagged) => rows.map((r) => r.getAttribute('data-id')!).find((id) => !flagged.includes(id)), ids))!;
+  const logRow = page.locator(`inference-health-panel tr.log-row[data-id="${logId}"]`);
+  await logRow.focus();
+  await page.keyboard.press('m');
+  await expect(logRow).toHaveAttribute('data-verdict', 'missing');
+  await expect(logRow.locator('.verdict-badge')).toHaveText(/missing/);
+  // 1 right, 2 wrong, 1 missing: precision 1/3, Wilson 95 % 0.06–0.79
+  await expect(estimates.locator('tr[data-camera="verdicts"]')).toContainText('precision 0.33 (0.06–0.79)');
+  await expect(estimates.locator('tr[data-camera="verdicts"]')).toContainText('1 / 2 / 1 · 4 verdicts');
 
   // kept over a reload
   await page.reload();
   await waitForEvent(page, 'ready');
   await gallery.scrollIntoViewIfNeeded();
-  await expect.poll(() => gallery.locator('.cell').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-verdict'))), { timeout: 30_000 }).toEqual(['right', 'wrong', 'missing']);
-  await expect(estimates.locator('tr[data-camera="verdicts"]')).toContainText('precision 0.50 (0.09–0.91)');
+  await expect.poll(() => gallery.locator('.cell').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-verdict'))), { timeout: 30_000 }).toEqual(['right', 'wrong', 'wrong']);
+  await expect(estimates.locator('tr[data-camera="verdicts"]')).toContainText('precision 0.33 (0.06–0.79)');
 
-  // the ZIP: verdicts.json with the three, and each frame's in the manifest
+  // the ZIP: verdicts.json with the four (the log's frame without an image), and each flagged frame's in the manifest
   const [download] = await Promise.all([page.waitForEvent('download'), gallery.locator('.download-all').click()]);
   const zip = unzipSync(new Uint8Array(readFileSync(await download.path())));
   const vf = JSON.parse(strFromU8(zip['verdicts.json']!));
-  expect(Object.fromEntries(vf.verdicts.map((v: { inference_id: string; verdict: string }) => [v.inference_id, v.verdict]))).toEqual({ [ids[0]!]: 'right', [ids[1]!]: 'wrong', [ids[2]!]: 'missing' });
-  for (const v of vf.verdicts) expect(zip[v.image]).toBeDefined();
-  expect(vf.estimates).toEqual([expect.objectContaining({ camera: 'verdicts', right: 1, wrong: 1, missing: 1, n: 3 })]);
-  expect(strFromU8(zip['manifest.csv']!)).toContain(`${ids[0]},`);
+  expect(Object.fromEntries(vf.verdicts.map((v: { inference_id: string; verdict: string }) => [v.inference_id, v.verdict]))).toEqual({ [ids[0]!]: 'right', [ids[1]!]: 'wrong', [ids[2]!]: 'wrong', [logId]: 'missing' });
+  for (const v of vf.verdicts) expect(v.image ? zip[v.image] : v.inference_id).toBeDefined();
+  expect(vf.verdicts.find((v: { inference_id: string }) => v.inference_id === logId).image).toBeUndefined();
+  expect(vf.estimates).toEqual([expect.objectContaining({ camera: 'verdicts', right: 1, wrong: 2, missing: 1, n: 4 })]);
+  const manifest = strFromU8(zip['manifest.csv']!).split(/\r?\n/);
+  expect(manifest[0]!.split(',').at(-1)).toBe('verdict');
+  expect(manifest.find((l) => l.startsWith(ids[0]!))!.endsWith(',right')).toBe(true);
   expect(rec.pageErrors).toEqual([]);
 });

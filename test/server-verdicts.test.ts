@@ -5,7 +5,13 @@
  * field, too many a 413; a device's token writes and reads its own sources only; dropped ones are counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS } from '../src/sync/payload.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { FleetDb, SCHEMA_VERSION } from '../src/server/db.ts';
+import { installVerdicts } from '../src/server/verdicts.ts';
+import { LIMITS, parseBatch } from '../src/sync/payload.ts';
 import type { Verdict } from '../src/flagging/verdicts.ts';
 import { wilson } from '../src/flagging/verdicts.ts';
 import { batch, getJson, MV, parseMetrics, post, type Server, startServer } from './server-helpers.ts';
@@ -97,5 +103,41 @@ describe('/v1/verdicts', () => {
     expect(fleet.body.estimates).toEqual([expect.objectContaining({ camera: 'cam-9', wrong: 1, n: 1 })]);
     const metrics = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
     expect(metrics.samples.find((x) => x.name === 'fleet_items_dropped_total' && x.labels.reason === 'future_verdict')?.value).toBe(1);
+  });
+});
+
+describe('verdicts in the fleet database (in-process)', () => {
+  it('bounds verdicts per source (changes to kept ones pass), deletes year-old ones, and upgrades an older database in place', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-verdicts-'));
+    const path = join(dir, 'fleet.sqlite');
+    try {
+      // a database of the schema before verdicts, holding a source: it upgrades, keeping its rows
+      let db = FleetDb.open(path);
+      db.ingest(parseBatch(JSON.parse(JSON.stringify(batch('old', 1, [], {}, 'old')))), 'tok', NOW);
+      db.close();
+      const raw = new Database(path);
+      raw.exec('DROP TABLE verdicts');
+      raw.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+      raw.close();
+      db = FleetDb.open(path);
+      expect(db.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(db.db.prepare('SELECT count(*) FROM sources').pluck().get()).toBe(1);
+
+      installVerdicts(db, 2);
+      let seq = 1;
+      const ingest = (source: string, verdicts: Verdict[], now = NOW) => db.ingest(parseBatch(JSON.parse(JSON.stringify({ ...batch(source, ++seq, [], {}, source), verdicts }))), 'tok', now);
+      ingest('s1', [v(1, 'right'), v(2, 'wrong'), v(3, 'missing')]);
+      const stored = () => db.db.prepare("SELECT id, verdict FROM verdicts WHERE source = 's1' ORDER BY id").all();
+      expect(stored()).toEqual([{ id: id(1), verdict: 'right' }, { id: id(2), verdict: 'wrong' }]); // the third past the bound
+      expect(db.dropped.verdicts_per_source).toBe(1);
+      ingest('s1', [v(2, 'right', 'cam-1', NOW)]); // a change to a kept one passes
+      expect(stored()).toEqual([{ id: id(1), verdict: 'right' }, { id: id(2), verdict: 'right' }]);
+      // a year and an hour later: the old ones go with the hourly prune
+      ingest('s2', [v(9, 'wrong', 'cam-1', NOW + 366 * 24 * 3_600_000)], NOW + 366 * 24 * 3_600_000);
+      expect(db.db.prepare('SELECT source, id FROM verdicts').all()).toEqual([{ source: 's2', id: id(9) }]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -280,6 +280,13 @@ export class InferenceFlagGallery extends LitElement {
     }
   }
 
+  /** A verdict given elsewhere (the inference log): the frame's badge follows, if it is shown. */
+  noteVerdict(id: string, verdict: VerdictKind | null) {
+    if ((this._verdicts[id] ?? null) === verdict || !this._rows.some((r) => r.id === id)) return;
+    const { [id]: _old, ...rest } = this._verdicts;
+    this._verdicts = verdict ? { ...rest, [id]: verdict } : rest;
+  }
+
   /** A verdict key pressed on a frame (its thumbnail or the viewer). */
   private onVerdictKey(e: KeyboardEvent, f: FlaggedFrame) {
     const v = verdictOfKey(e);

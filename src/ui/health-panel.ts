@@ -73,6 +73,7 @@ export class InferenceHealthPanel extends LitElement {
   /** people's verdicts per model version and camera (undefined: the source keeps none) */
   declare private _verdicts?: VerdictEstimate[];
   private galleryAt = 0;
+  private verdictsAt = 0;
 
   private timer?: ReturnType<typeof setInterval>;
   private lastRefresh = 0;
@@ -113,7 +114,10 @@ export class InferenceHealthPanel extends LitElement {
     // a verdict given in the log or the gallery (bubbling out of it, composed): the estimates again
     this.addEventListener('verdict', (e) => {
       const d = (e as CustomEvent<{ id: string; verdict: VerdictKind | null }>).detail;
-      if (d) this._log.noteVerdict(d.id, d.verdict);
+      if (d) {
+        this._log.noteVerdict(d.id, d.verdict);
+        this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.noteVerdict(d.id, d.verdict);
+      }
       void this.refreshVerdicts();
     });
   }
@@ -204,6 +208,10 @@ export class InferenceHealthPanel extends LitElement {
       if (full || now - this.galleryAt >= 2000) {
         this.galleryAt = now;
         void this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.refresh(full);
+      }
+      // people's verdicts: every 10 s (sums over every verdict kept; one given here refreshes them at once)
+      if (full || now - this.verdictsAt >= 10_000) {
+        this.verdictsAt = now;
         void this.refreshVerdicts(store);
       }
       /** after every refresh that reached the screen: {ms (main-thread time applying it), full} */
