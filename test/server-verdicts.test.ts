@@ -123,7 +123,8 @@ describe('verdicts in the fleet database (in-process)', () => {
       expect(db.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(db.db.prepare('SELECT count(*) FROM sources').pluck().get()).toBe(1);
 
-      installVerdicts(db, 2);
+      db.limits = { ...db.limits, verdictsPerSource: 2 };
+      installVerdicts(db); // once per database: FleetDb.open did it already
       let seq = 1;
       const ingest = (source: string, verdicts: Verdict[], now = NOW) => db.ingest(parseBatch(JSON.parse(JSON.stringify({ ...batch(source, ++seq, [], {}, source), verdicts }))), 'tok', now);
       ingest('s1', [v(1, 'right'), v(2, 'wrong'), v(3, 'missing')]);

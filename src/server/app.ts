@@ -23,7 +23,7 @@ import { ApiError } from './errors.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
 import { checkDepth, checkListSizes, checkSeries, RateLimiter, readBody, requestCost } from './limits.ts';
 import { cappedDimensions, MAX_DIMENSION_ROWS, ReadMeter } from './reads.ts';
-import { installVerdicts, readVerdicts } from './verdicts.ts';
+import { readVerdicts } from './verdicts.ts';
 
 export { ApiError, RateLimiter, readBody };
 
@@ -362,7 +362,6 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   });
 
   // people's verdicts on frames: precision per model version and camera, and the verdicts (verdicts.ts)
-  installVerdicts(db);
   app.get('/v1/verdicts', (c) => c.json(readVerdicts(c, db, (source) => auth.read(c.get('token'), source), (n) => reads.rows(c, n))));
 
   app.get('/v1/dimensions', (c) => {

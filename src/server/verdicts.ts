@@ -5,21 +5,35 @@
  * version and camera (flagging/verdicts.ts, the page's own sums) and the verdicts, newest given first.
  * Written inside each batch's transaction by an ingest hook (FleetDb.onIngest), so ingest.ts needs no change.
  */
+import type Database from 'better-sqlite3';
 import type { Context } from 'hono';
 import { countVerdicts, estimate, type Verdict, type VerdictEstimate, type VerdictKind } from '../flagging/verdicts.ts';
-import type { ReadScope } from './auth.ts';
-import { type FleetDb, RETENTION } from './db.ts';
+import type { DropCounts, Limits } from './bounds.ts';
+import type { IngestEvent } from './ingest.ts';
 import { ApiError } from './errors.ts';
 
-/** Verdicts one source may have kept; past it a verdict on a new frame is dropped (counted, `verdicts_per_source`); changes to kept ones pass. */
-export const VERDICTS_PER_SOURCE = 100_000;
+/** What verdicts need of the fleet database (FleetDb, which installs them when it opens). */
+export interface VerdictStore {
+  readonly db: Database.Database;
+  readonly dropped: DropCounts;
+  limits: Limits;
+  onIngest(hook: (e: IngestEvent) => void): void;
+}
+/** Verdicts are kept a year by the time they were given (as alerts are: RETENTION.alerts). */
+export const VERDICT_RETENTION_MS = 365 * 24 * 3600_000;
+/** A read scope (auth.ts ReadScope). */
+type ReadScope = { source?: string; only?: Set<string> };
+
 /** How often (at most) the hook deletes verdicts older than RETENTION.alerts (a year) and those of forgotten sources. */
 const PRUNE_EVERY_MS = 3600_000;
 
-const installed = new WeakSet<FleetDb>();
+const installed = new WeakSet<VerdictStore>();
 
-/** Stores the verdicts of every new batch (once per database, however many apps are made over it). */
-export function installVerdicts(db: FleetDb, perSource = VERDICTS_PER_SOURCE): void {
+/**
+ * Stores the verdicts of every new batch (once per database): at most `limits.verdictsPerSource` per source — past it
+ * a verdict on a new frame is dropped (counted, `verdicts_per_source`); changes to kept ones pass.
+ */
+export function installVerdicts(db: VerdictStore): void {
   if (installed.has(db)) return;
   installed.add(db);
   const put = db.db.prepare(`
@@ -46,7 +60,7 @@ export function installVerdicts(db: FleetDb, perSource = VERDICTS_PER_SOURCE): v
         }
         if (!has.get(source, v.id)) {
           if (kept < 0) kept = count.get(source) as number;
-          if (kept >= perSource) {
+          if (kept >= db.limits.verdictsPerSource) {
             drop('verdicts_per_source', 1);
             continue;
           }
@@ -57,7 +71,7 @@ export function installVerdicts(db: FleetDb, perSource = VERDICTS_PER_SOURCE): v
     }
     if (now - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now;
-      pruneOld.run(now - RETENTION.alerts);
+      pruneOld.run(now - VERDICT_RETENTION_MS);
       pruneGone.run();
     }
   });
@@ -117,7 +131,7 @@ function where(q: ReturnType<typeof query>, scope: ReadScope) {
  * estimates per (model version, camera) over every matching verdict (cleared ones not counted), rows newest given first.
  * `read` is the read scope (Auth.read: 403 for a source the token does not read); `loaded` notes rows for the read meter.
  */
-export function readVerdicts(c: Context, db: FleetDb, read: (source: string | undefined) => ReadScope, loaded: (n: number) => void): { estimates: VerdictEstimate[]; rows: SourceVerdict[] } {
+export function readVerdicts(c: Context, db: Pick<VerdictStore, 'db'>, read: (source: string | undefined) => ReadScope, loaded: (n: number) => void): { estimates: VerdictEstimate[]; rows: SourceVerdict[] } {
   const q = query(c);
   const scope = read(q.source);
   const w = where(q, scope);
