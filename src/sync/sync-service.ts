@@ -1,6 +1,6 @@
 /**
  * The hub worker's side of sync: the outbox kept in IndexedDB (or memory), what goes into a batch (rollups,
- * alerts, annotations, the flagged frames and the baselines, all read from IndexedDB, so a page sends what
+ * alerts, annotations, people's verdicts, the flagged frames and the baselines, all read from IndexedDB, so a page sends what
  * every page of the origin recorded), and the monitors that report.
  */
 import type { IDBPDatabase } from 'idb';
@@ -75,7 +75,7 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames (settled), new baselines. */
+/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames (settled), new baselines, annotation and (given `verdictDb`) verdict changes. */
 export async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean, rollupsOnly = false, now: () => number = Date.now, verdictDb?: VerdictDb): Promise<Collected> {
   let more = false;
   // whole minutes only, up to the per-batch bound
