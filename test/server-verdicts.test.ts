@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { FleetDb, SCHEMA_VERSION } from '../src/server/db.ts';
 import { installVerdicts } from '../src/server/verdicts.ts';
 import { LIMITS, parseBatch } from '../src/sync/payload.ts';
+import { ServerSource } from '../src/pages/fleet/server-source.ts';
 import type { Verdict } from '../src/flagging/verdicts.ts';
 import { wilson } from '../src/flagging/verdicts.ts';
 import { batch, getJson, MV, parseMetrics, post, type Server, startServer } from './server-helpers.ts';
@@ -66,6 +67,14 @@ describe('/v1/verdicts', () => {
     expect((await get(TOK_A, `/v1/verdicts?mv=${'0'.repeat(12)}`)).body).toEqual({ estimates: [], rows: [] });
     expect((await get(TOK_A, `/v1/verdicts?from=${NOW - 1000}&to=${NOW + 1000}`)).body.rows.map((x: Verdict) => x.id).sort()).toEqual([id(3), id(4)]);
     expect((await get(TOK_A, '/v1/verdicts?limit=0')).body.rows).toEqual([]);
+    // the fleet page's panel reads the same estimates (ServerSource), NaN where nothing to rest on
+    const fleet = await new ServerSource(server.url, TOK_A, 'dev-a').verdictEstimates({ camera_id: 'cam-2' });
+    expect(fleet).toEqual([expect.objectContaining({ mv: MV, camera: 'cam-2', right: 1, n: 1, precision: wilson(1, 1) })]);
+    expect((await send(TOK_A, 'dev-a', [v(7, 'missing', 'cam-3')])).status).toBe(200);
+    const [onlyMissing] = await new ServerSource(server.url, TOK_A, 'dev-a').verdictEstimates({ camera_id: 'cam-3' });
+    expect(onlyMissing!.precision.n).toBe(0);
+    expect([onlyMissing!.precision.p, onlyMissing!.precision.lo, onlyMissing!.precision.hi].every(Number.isNaN)).toBe(true); // JSON's null, back to NaN
+    expect(onlyMissing!.missingRate).toEqual(wilson(1, 1));
   });
 
   it('refuses bad verdicts with a 400 naming the field, and too many with a 413', async () => {
