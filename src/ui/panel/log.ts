@@ -70,8 +70,8 @@ export class InferenceLog implements ReactiveController {
   selectedFlagged = false;
   /** people's verdicts on the rows loaded, by id */
   verdicts: Record<string, VerdictKind> = {};
-  /** what happened to the last verdict given here (shown in the details) */
-  verdictNote?: string;
+  /** what happened to the last verdict given here, on which row (shown in that row's details) */
+  verdictNote?: { id: string; text: string };
 
   constructor(
     private readonly host: LogHost,
@@ -141,10 +141,10 @@ export class InferenceLog implements ReactiveController {
       await store.setVerdict({ id: r.id, verdict, mv: r.mv, camera: tags.camera_id ?? '', ...(tags.location !== undefined ? { location: tags.location } : {}) });
       const { [r.id]: _old, ...rest } = this.verdicts;
       this.verdicts = verdict ? { ...rest, [r.id]: verdict } : rest;
-      this.verdictNote = verdict ? `Marked: detections ${VERDICT_TEXT[verdict].text}.` : 'Verdict cleared.';
+      this.verdictNote = { id: r.id, text: verdict ? `Marked: detections ${VERDICT_TEXT[verdict].text}.` : 'Verdict cleared.' };
       (this.host as unknown as Partial<EventTarget>).dispatchEvent?.(new CustomEvent('verdict', { detail: { id: r.id, verdict }, bubbles: true, composed: true }));
     } catch (e) {
-      this.verdictNote = `The verdict was not kept: ${(e as Error)?.message ?? e}`;
+      this.verdictNote = { id: r.id, text: `The verdict was not kept: ${(e as Error)?.message ?? e}` };
     }
     this.host.requestUpdate();
   }
@@ -152,7 +152,6 @@ export class InferenceLog implements ReactiveController {
   /** Opens a log row's details; says whether it is a flagged frame (its details then link to it). */
   select(r: LogRow | undefined) {
     if (this.selected !== r || this.selectedFlagged) this.host.requestUpdate();
-    if (this.selected !== r) this.verdictNote = undefined;
     this.selected = r;
     this.selectedFlagged = false;
     if (r) {
@@ -256,7 +255,7 @@ export class InferenceLog implements ReactiveController {
       <h2>Inference ${r.id} <button type="button" aria-label="Close details" @click=${() => this.select(undefined)}>×</button></h2>
       ${this.selectedFlagged ? html`<button type="button" class="open-flagged" @click=${() => this.options.openFlagged(r.id)}>⚑ Open the flagged frame</button>` : nothing}
       ${verdictButtons(this.verdicts[r.id], (v) => void this.setVerdict(r, v))}
-      ${this.verdictNote ? html`<p class="muted verdict-note" role="status">${this.verdictNote}</p>` : nothing}
+      ${this.verdictNote?.id === r.id ? html`<p class="muted verdict-note" role="status">${this.verdictNote.text}</p>` : nothing}
       <dl>
         <dt>time</dt>
         <dd>${dateTime(r.t)}</dd>

@@ -173,8 +173,25 @@ export const panelStyles = [
     .verdict-estimates {
       min-width: 0;
     }
+    .verdict-estimates .scroll {
+      overflow-x: auto;
+    }
     .verdict-estimates table {
       table-layout: auto;
+    }
+    .verdict-estimates th,
+    .verdict-estimates td {
+      overflow: visible;
+      text-overflow: clip;
+    }
+    .verdict-estimates .nw {
+      white-space: nowrap;
+    }
+    .verdict-estimates td {
+      white-space: normal;
+      height: auto;
+      padding-top: 0.2em;
+      padding-bottom: 0.2em;
     }
     .verdict-estimates .empty {
       margin: 0.3em 0;

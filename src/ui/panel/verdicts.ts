@@ -57,18 +57,18 @@ export function verdictTable(estimates: readonly VerdictEstimate[] | undefined) 
               <th scope="col">Model</th>
               <th scope="col">Camera</th>
               <th scope="col">Precision</th>
-              <th scope="col">Missing something</th>
-              <th scope="col">✓ / ✗ / +</th>
+              <th scope="col" title="the share of judged frames on which the model missed something">Missing</th>
+              <th scope="col" title="right / wrong / missing something · verdicts in all">✓ / ✗ / +</th>
             </tr>
           </thead>
           <tbody>
             ${estimates.map(
               (e) => html`<tr data-mv=${e.mv} data-camera=${e.camera}>
-                <td title=${e.mv}>${shortVersion(e.mv)}</td>
+                <td title=${shortVersion(e.mv)}>${e.mv.slice(0, 6)}</td>
                 <td>${e.camera || html`<span class="muted">(none)</span>`}</td>
-                <td class="precision">${e.precision.n ? `precision ${pct(e.precision.p)} (${pct(e.precision.lo)}–${pct(e.precision.hi)})` : html`<span class="muted">no right or wrong yet</span>`}</td>
-                <td class="missing">${pct(e.missingRate.p)} (${pct(e.missingRate.lo)}–${pct(e.missingRate.hi)})</td>
-                <td class="n">${e.right} / ${e.wrong} / ${e.missing} · ${e.n} verdict${e.n === 1 ? '' : 's'}</td>
+                <td class="precision">${e.precision.n ? html`<span class="nw">precision ${pct(e.precision.p)}</span> <span class="nw">(${pct(e.precision.lo)}–${pct(e.precision.hi)})</span>` : html`<span class="muted">no right or wrong yet</span>`}</td>
+                <td class="missing"><span class="nw">${pct(e.missingRate.p)}</span> <span class="nw">(${pct(e.missingRate.lo)}–${pct(e.missingRate.hi)})</span></td>
+                <td class="n"><span class="nw">${e.right} / ${e.wrong} / ${e.missing}</span> · <span class="nw">${e.n} verdict${e.n === 1 ? '' : 's'}</span></td>
               </tr>`,
             )}
           </tbody>
