@@ -324,6 +324,7 @@ describe('csv', () => {
       top_label: 'person',
       top_score: '0.91',
       metadata: rec[0]!.metadata,
+      verdict: '',
     });
     const { camera_id: _c, location: _l, device_id: _d, ...meta0 } = FRAMES[0]!.tags;
     expect(JSON.parse(rec[0]!.metadata!)).toEqual(meta0);
@@ -476,6 +477,37 @@ describe('buildLabellingZip', () => {
     const xml = strFromU8(files['labelstudio-config.xml']!);
     const configLabels = [...xml.matchAll(/<Label value="([^"]*)"\/>/g)].map((m) => xmlUnescape(m[1]!));
     for (const t of ls) for (const r of t.predictions[0]!.result) expect(configLabels).toContain(r.value.rectanglelabels[0]);
+  });
+
+  it("writes people's verdicts: verdicts.json with the estimates, and each frame's verdict in the manifest and Label Studio data", async () => {
+    const mv = FRAMES[0]!.mv.slice(0, 12);
+    const other = '0196a1b2-0001-7000-8000-0000000000ff'; // a frame judged in the log, not flagged: in verdicts.json, without an image
+    const verdicts = [
+      { id: FRAMES[0]!.id, verdict: 'right' as const, mv, camera: 'cam-1', t: T0 + 1000 },
+      { id: FRAMES[1]!.id, verdict: 'wrong' as const, mv, camera: 'cam-1', t: T0 + 2000 },
+      { id: other, verdict: 'missing' as const, mv, camera: 'cam-1', location: 'hall', t: T0 + 3000 },
+      { id: FRAMES[2]!.id, verdict: null, mv, camera: 'cam-1', t: T0 + 4000 }, // cleared: left out
+    ];
+    const { blob } = await buildLabellingZip({ frames: FRAMES, labels: LABELS, image: async (id) => fakeJpeg(id), verdicts });
+    const files = unzipSync(new Uint8Array(await blob.arrayBuffer()));
+    const vf = JSON.parse(strFromU8(files['verdicts.json']!));
+    expect(vf.verdicts).toEqual([
+      { inference_id: FRAMES[0]!.id, verdict: 'right', model_version: mv, camera_id: 'cam-1', time: new Date(T0 + 1000).toISOString(), image: `images/${FRAMES[0]!.id}.jpg` },
+      { inference_id: FRAMES[1]!.id, verdict: 'wrong', model_version: mv, camera_id: 'cam-1', time: new Date(T0 + 2000).toISOString(), image: `images/${FRAMES[1]!.id}.jpg` },
+      { inference_id: other, verdict: 'missing', model_version: mv, camera_id: 'cam-1', location: 'hall', time: new Date(T0 + 3000).toISOString() },
+    ]);
+    expect(vf.estimates).toHaveLength(1);
+    expect(vf.estimates[0]).toMatchObject({ mv, camera: 'cam-1', right: 1, wrong: 1, missing: 1, n: 3, precision: { value: 0.5, n: 2 }, missingRate: { n: 3 } });
+    expect(vf.estimates[0].precision.low).toBeCloseTo(0.0945, 3); // Wilson 95 % of 1 in 2
+    expect(vf.estimates[0].precision.high).toBeCloseTo(0.9055, 3);
+    const manifest = parseCsv(strFromU8(files['manifest.csv']!));
+    const col = manifest[0]!.indexOf('verdict');
+    expect(Object.fromEntries(manifest.slice(1).map((r) => [r[0], r[col]]))).toEqual({ [FRAMES[0]!.id]: 'right', [FRAMES[1]!.id]: 'wrong', [FRAMES[2]!.id]: '' });
+    const ls = JSON.parse(strFromU8(files['predictions.labelstudio.json']!)) as ReturnType<typeof labelStudioTasks>;
+    expect(ls.map((t) => t.data.verdict)).toEqual(['right', 'wrong', undefined]);
+    // without verdicts given, no verdicts.json
+    const plain = unzipSync(new Uint8Array(await (await buildLabellingZip({ frames: FRAMES, labels: LABELS, image: async (id) => fakeJpeg(id) })).blob.arrayBuffer()));
+    expect(plain['verdicts.json']).toBeUndefined();
   });
 
   it('stores JPEGs uncompressed, deflates text, and dates each image by its frame', async () => {

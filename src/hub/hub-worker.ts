@@ -21,6 +21,8 @@ import { type AlertRule, parseRules } from '../health/rules.ts';
 import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
 import { buildLabellingZip } from '../flagging/export/zip.ts';
+import { VerdictDb, type VerdictQuery } from '../flagging/verdict-db.ts';
+import type { Verdict } from '../flagging/verdicts.ts';
 import { metricsCsv, metricsJson } from '../store/metrics-file.ts';
 import type { Range } from '../store/store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
@@ -37,6 +39,7 @@ let engine: HealthEngine | undefined;
 let tickTimer: ReturnType<typeof setInterval> | undefined;
 const alertListeners = new Set<(a: AlertEvent) => void>();
 let flagger: Flagger | undefined;
+let verdicts: VerdictDb | undefined;
 const flagListeners = new Set<(f: FlaggedEvent) => void>();
 let sync: ReturnType<typeof createSync> | undefined;
 let otlp: ReturnType<typeof createOtlp> | undefined;
@@ -142,11 +145,12 @@ const api = {
       opening = store.open().then(async (s) => {
         await startHealth(store!, options.health ?? {});
         await startFlagging(store!);
+        verdicts = new VerdictDb(() => sliceOf<FlagDB>(store?.database)); // follows the store's database, as the flagged frames do
         const database = () => sliceOf<SyncDB>(store?.database);
         sync = createSync(store!, database, () => engine, () => flagger, (e) => {
           const st = sync!.outbox.status();
           for (const l of syncListeners) l(e, st);
-        });
+        }, () => verdicts);
         takeTurns(sync.outbox, 'inference-health-sync');
         await sync.outbox.load().catch(() => undefined);
         otlp = createOtlp(store!, database, () => [...sync!.monitors.values()], (e) => {
@@ -288,9 +292,21 @@ const api = {
       frames,
       labels: labels.length ? labels : Array.from(fallback, (l, i) => l ?? `class ${i}`),
       image: async (id) => (await f.db.images(id))?.jpeg,
+      verdicts: (await verdicts?.all()) ?? [],
       ...(onProgress ? { onProgress } : {}),
     });
   },
+  // ---------- people's verdicts ----------
+  /**
+   * Gives (or, with `verdict: null`, clears) a person's verdict on a frame — its detections `right`, `wrong`, or
+   * `missing` something — with the frame's model version and camera; stamped now, replacing an earlier one.
+   * Validated: a TypeError names the bad field.
+   */
+  setVerdict: (v: Omit<Verdict, 't'>) => verdicts!.set({ ...v, t: Date.now() }),
+  /** The verdicts of these frames, by id (none or cleared: absent). */
+  verdicts: (ids: string[]) => verdicts!.of(ids),
+  /** Per (model version, camera): counts, precision and missing rate with their Wilson 95 % intervals. */
+  verdictEstimates: (q?: VerdictQuery) => verdicts!.estimates(q),
   /** The series and totals of a range (what the panel shows) as a CSV or JSON file. */
   async exportMetrics(range: Range, format: 'csv' | 'json', labels?: string[]) {
     const [series, totals] = await Promise.all([store!.series(range), store!.totals(range)]);

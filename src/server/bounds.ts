@@ -19,6 +19,8 @@ export interface Limits {
   forwardMaxAgeMs: number;
   /** FLEET_MAX_SERIES_PER_SOURCE: distinct (model version, tag key) series one source may have, all time (its all-time rows); a rollup of a new series past it is dropped, counted */
   seriesPerSource: number;
+  /** FLEET_MAX_VERDICTS_PER_SOURCE: people's verdicts one source may have kept (verdicts.ts); a verdict on a new frame past it is dropped, counted; changes to kept ones pass */
+  verdictsPerSource: number;
   /** FLEET_SOURCE_RETENTION_DAYS (in ms here; 400 days: longer than any row is kept, so all-time rows outlive the rows they sum): a source silent this long is forgotten: its all-time rows, alert states, baselines, batch rows and its row */
   sourceIdleMs: number;
 }
@@ -27,6 +29,7 @@ export const DEFAULT_LIMITS: Limits = {
   alertsPerBatch: 100,
   firingPerSource: 100,
   seriesPerSource: 500,
+  verdictsPerSource: 100_000,
   clockSkewMs: 10 * MINUTE,
   forwardQueueMax: 10_000,
   forwardMaxAgeMs: 15 * MINUTE,
@@ -47,6 +50,7 @@ export function limitsFrom(env: Record<string, string | undefined>): Limits {
     alertsPerBatch: int('FLEET_MAX_ALERTS_PER_BATCH', d.alertsPerBatch, 1_000_000),
     firingPerSource: int('FLEET_MAX_FIRING_PER_SOURCE', d.firingPerSource, 1_000_000),
     seriesPerSource: int('FLEET_MAX_SERIES_PER_SOURCE', d.seriesPerSource, 1_000_000),
+    verdictsPerSource: int('FLEET_MAX_VERDICTS_PER_SOURCE', d.verdictsPerSource, 100_000_000),
     clockSkewMs: int('FLEET_MAX_CLOCK_SKEW_MS', d.clockSkewMs, 365 * DAY),
     forwardQueueMax: int('FLEET_FORWARD_QUEUE_MAX', d.forwardQueueMax, 100_000_000),
     forwardMaxAgeMs: int('FLEET_FORWARD_MAX_AGE_MS', d.forwardMaxAgeMs, 30 * DAY),
@@ -55,7 +59,7 @@ export function limitsFrom(env: Record<string, string | undefined>): Limits {
 }
 
 /** Why items were dropped at ingest (the `reason` label of fleet_items_dropped_total). */
-export type DropReason = 'future_rollup' | 'future_alert' | 'future_flagged' | 'alerts_per_batch' | 'firing_per_source' | 'series_per_source';
+export type DropReason = 'future_rollup' | 'future_alert' | 'future_flagged' | 'alerts_per_batch' | 'firing_per_source' | 'series_per_source' | 'future_verdict' | 'verdicts_per_source';
 
 /** Counts of dropped items by reason (process totals). */
 export type DropCounts = Partial<Record<DropReason, number>>;

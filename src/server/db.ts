@@ -18,6 +18,7 @@ import { shortVersion } from '../lib/short-version.ts';
 import { DEFAULT_LIMITS, type DropCounts, type Limits } from './bounds.ts';
 import { BatchWriter, type IngestEvent, type IngestResult } from './ingest.ts';
 import { pruneIdle } from './retention.ts';
+import { installVerdicts } from './verdicts.ts';
 import { alertFromJson, openDatabase, rollupFromJson, type SourceAlert } from './schema.ts';
 
 export type { IngestEvent, IngestResult } from './ingest.ts';
@@ -77,6 +78,7 @@ export class FleetDb {
   private constructor(db: Database.Database) {
     this.db = db;
     this.writer = new BatchWriter(db, this);
+    installVerdicts(this); // people's verdicts: kept by an ingest hook of their own (verdicts.ts)
   }
 
   /** Opens (or creates, mode 0600) the file, sets WAL, and runs pending migrations (schema.ts). */

@@ -196,7 +196,7 @@ export function checkDepth(buf: Uint8Array, max: number = LIMITS.depth): void {
   }
 }
 
-const LISTS = ['rollups', 'alerts', 'flagged', 'baselines', 'annotations'] as const;
+const LISTS = ['rollups', 'alerts', 'flagged', 'baselines', 'annotations', 'verdicts'] as const;
 
 /** Refuses (413, naming the limit) a parsed body whose lists are longer than LIMITS allows, before the schema looks at a single item. */
 export function checkListSizes(json: unknown): void {

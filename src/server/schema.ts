@@ -88,6 +88,16 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
     `),
   // rollups of series new to a source past FLEET_MAX_SERIES_PER_SOURCE, left out (ingest.ts), all time
   (db) => db.exec('ALTER TABLE sources ADD COLUMN series_dropped INTEGER NOT NULL DEFAULT 0'),
+  // people's verdicts on frames (verdicts.ts): the latest of each frame per source; verdict NULL: cleared
+  (db) =>
+    db.exec(`
+      CREATE TABLE verdicts (
+        source TEXT NOT NULL, id TEXT NOT NULL, verdict TEXT, mv TEXT NOT NULL, camera TEXT NOT NULL, location TEXT,
+        t INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source, id)
+      );
+      CREATE INDEX verdicts_t ON verdicts (t);
+    `),
 ];
 
 /** The schema version a fresh database reaches. */

@@ -19,7 +19,7 @@ export interface SyncConfig {
 }
 
 /** What is new since the last batch, and the cursor that marks it taken. */
-export interface Collected extends Pick<Batch, 'rollups' | 'alerts' | 'flagged' | 'baselines' | 'annotations'> {
+export interface Collected extends Pick<Batch, 'rollups' | 'alerts' | 'flagged' | 'baselines' | 'annotations' | 'verdicts'> {
   cursor: SyncCursor;
   /** more was new than one batch carries: the next batch follows at once */
   more?: boolean;
@@ -39,6 +39,8 @@ export interface SyncCursor {
   baselines: Record<string, number>;
   /** the last annotation change sent (absent in a cursor saved before annotations: none sent yet) */
   annotationsAfter?: string;
+  /** the last verdict change sent (absent: none sent yet) */
+  verdictsAfter?: string;
 }
 
 export interface QueuedBatch {
@@ -276,7 +278,7 @@ export class SyncOutbox {
     const closedUpTo = Math.floor((now - 10_000) / 60_000) * 60_000 - 60_000;
     const c = await this.deps.collect(s.cursor, closedUpTo, this.config?.images ?? false);
     if (c.skipped) s.stats = { ...s.stats, skipped: (s.stats.skipped ?? 0) + c.skipped };
-    if (!c.rollups.length && !c.alerts.length && !c.flagged.length && !c.baselines.length && !c.annotations?.length && !s.droppedUnreported) {
+    if (!c.rollups.length && !c.alerts.length && !c.flagged.length && !c.baselines.length && !c.annotations?.length && !c.verdicts?.length && !s.droppedUnreported) {
       s.cursor = c.cursor;
       return undefined;
     }
@@ -291,6 +293,7 @@ export class SyncOutbox {
       flagged: c.flagged,
       baselines: c.baselines,
       ...(c.annotations?.length ? { annotations: c.annotations } : {}),
+      ...(c.verdicts?.length ? { verdicts: c.verdicts } : {}),
       dropped: s.droppedUnreported,
     };
     const body = (this.deps.format ?? JSON.stringify)(batch);

@@ -8,6 +8,9 @@ import { isTagKey, STAGES } from '../telemetry/record.ts';
 import { CONFIDENCE_BINS, type Hist, LATENCY_BUCKETS } from '../telemetry/histogram.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
+import { type Verdict, VerdictSchema } from '../flagging/verdicts.ts';
+
+export { VerdictSchema };
 
 export const SYNC_VERSION = 1;
 
@@ -21,6 +24,8 @@ export const LIMITS = {
   flagged: 500,
   baselines: 100,
   annotations: 1000,
+  /** people's verdicts on frames (flagging/verdicts.ts), each as it now stands */
+  verdicts: 1000,
   monitors: 32,
   tags: 32,
   tagLength: 200,
@@ -86,6 +91,8 @@ export interface Batch {
   baselines: BaselineSummary[];
   /** metadata attached to inferences after the fact (the latest of each changed since the last batch) */
   annotations?: AnnotationSync[];
+  /** people's verdicts on frames changed since the last batch, each as it now stands (`verdict: null`: cleared) */
+  verdicts?: Verdict[];
   /** batches the bounded outbox dropped (oldest first) before this one, since the last batch */
   dropped: number;
 }
@@ -252,6 +259,7 @@ export const BatchSchema = v.strictObject({
   flagged: v.pipe(v.array(FlaggedSchema), v.maxLength(LIMITS.flagged)),
   baselines: v.pipe(v.array(BaselineSchema), v.maxLength(LIMITS.baselines)),
   annotations: v.optional(v.pipe(v.array(AnnotationSchema), v.maxLength(LIMITS.annotations))),
+  verdicts: v.optional(v.pipe(v.array(VerdictSchema), v.maxLength(LIMITS.verdicts))),
   dropped: count,
 });
 
@@ -263,7 +271,7 @@ export function syncTags(tags: Record<string, string>): Record<string, string> {
 }
 
 /** Whether one item of a batch would pass the server's schema (as JSON carries it: NaN and ±Infinity as null). */
-export function validItem(schema: typeof RollupSchema | typeof AlertSchema | typeof FlaggedSchema | typeof BaselineSchema | typeof AnnotationSchema, item: unknown): boolean {
+export function validItem(schema: typeof RollupSchema | typeof AlertSchema | typeof FlaggedSchema | typeof BaselineSchema | typeof AnnotationSchema | typeof VerdictSchema, item: unknown): boolean {
   return v.is(schema, JSON.parse(JSON.stringify(item)));
 }
 

@@ -1,6 +1,6 @@
 /**
  * The hub worker's side of sync: the outbox kept in IndexedDB (or memory), what goes into a batch (rollups,
- * alerts, annotations, the flagged frames and the baselines, all read from IndexedDB, so a page sends what
+ * alerts, annotations, people's verdicts, the flagged frames and the baselines, all read from IndexedDB, so a page sends what
  * every page of the origin recorded), and the monitors that report.
  */
 import type { IDBPDatabase } from 'idb';
@@ -8,10 +8,11 @@ import type { MonitorStore } from '../store/store.ts';
 import type { SyncDB } from './schema.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Flagger } from '../flagging/flagger.ts';
+import type { VerdictDb } from '../flagging/verdict-db.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { APP_VERSION } from '../lib/version.ts';
 import { idTime } from '../lib/uuidv7.ts';
-import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem } from './payload.ts';
+import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem, VerdictSchema } from './payload.ts';
 import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
 
@@ -74,8 +75,8 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames (settled), new baselines. */
-export async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean, rollupsOnly = false, now: () => number = Date.now): Promise<Collected> {
+/** What is new after `cursor`: closed 1-min rollups up to `closedUpTo`, alert changes, flagged frames (settled), new baselines, annotation and (given `verdictDb`) verdict changes. */
+export async function collect(store: MonitorStore, engine: HealthEngine | undefined, flagger: Flagger | undefined, cursor: SyncCursor, closedUpTo: number, images: boolean, rollupsOnly = false, now: () => number = Date.now, verdictDb?: VerdictDb): Promise<Collected> {
   let more = false;
   // whole minutes only, up to the per-batch bound
   let rollups = await store.rollupsBetween('1m', cursor.rollupsUpTo + 60_000, closedUpTo);
@@ -117,14 +118,18 @@ export async function collect(store: MonitorStore, engine: HealthEngine | undefi
   const changes = rollupsOnly ? [] : await store.annotationsAfter(cursor.annotationsAfter ?? '', LIMITS.annotations);
   if (changes.length === LIMITS.annotations) more = true;
   const annotations = changes.map((a) => ({ id: a.id, src: a.src, meta: a.meta }));
+  // people's verdicts changed since the last batch, each as it now stands (a replaced one goes again, with its new value)
+  const verdictChanges = rollupsOnly || !verdictDb ? [] : await verdictDb.after(cursor.verdictsAfter ?? '', LIMITS.verdicts);
+  if (verdictChanges.length === LIMITS.verdicts) more = true;
+  const verdicts = verdictChanges.map(({ seq: _s, ...x }) => x);
   // what the server's schema would refuse is left out (and counted) rather than sink the whole batch
   const keep = <T>(schema: Parameters<typeof validItem>[0], xs: T[]) => xs.filter((x) => validItem(schema, x));
-  const ok = { rollups: keep(RollupSchema, rollups), alerts: keep(AlertSchema, alerts), flagged: keep(FlaggedSchema, flagged), baselines: keep(BaselineSchema, baselines), annotations: keep(AnnotationSchema, annotations) };
-  const skipped = rollups.length + alerts.length + flagged.length + baselines.length + annotations.length - (ok.rollups.length + ok.alerts.length + ok.flagged.length + ok.baselines.length + ok.annotations.length);
+  const ok = { rollups: keep(RollupSchema, rollups), alerts: keep(AlertSchema, alerts), flagged: keep(FlaggedSchema, flagged), baselines: keep(BaselineSchema, baselines), annotations: keep(AnnotationSchema, annotations), verdicts: keep(VerdictSchema, verdicts) };
+  const skipped = rollups.length + alerts.length + flagged.length + baselines.length + annotations.length + verdicts.length - (ok.rollups.length + ok.alerts.length + ok.flagged.length + ok.baselines.length + ok.annotations.length + ok.verdicts.length);
   return {
     ...ok,
     ...(skipped ? { skipped } : {}),
-    cursor: { rollupsUpTo, alertsAfter: alerts.at(-1)?.id ?? cursor.alertsAfter, flaggedAfter: flagged.at(-1)?.id ?? cursor.flaggedAfter, baselines: sent, annotationsAfter: changes.at(-1)?.seq ?? cursor.annotationsAfter ?? '' },
+    cursor: { rollupsUpTo, alertsAfter: alerts.at(-1)?.id ?? cursor.alertsAfter, flaggedAfter: flagged.at(-1)?.id ?? cursor.flaggedAfter, baselines: sent, annotationsAfter: changes.at(-1)?.seq ?? cursor.annotationsAfter ?? '', verdictsAfter: verdictChanges.at(-1)?.seq ?? cursor.verdictsAfter ?? '' },
     ...(more ? { more } : {}),
   };
 }
@@ -152,11 +157,11 @@ export function createOtlp(store: MonitorStore, database: SyncDatabase, monitors
 }
 
 /** The page's sync: its outbox and the monitors that report through it. */
-export function createSync(store: MonitorStore, database: SyncDatabase, engine: () => HealthEngine | undefined, flagger: () => Flagger | undefined, onError: (e: { code: string; message: string; status?: number } | undefined) => void) {
+export function createSync(store: MonitorStore, database: SyncDatabase, engine: () => HealthEngine | undefined, flagger: () => Flagger | undefined, onError: (e: { code: string; message: string; status?: number } | undefined) => void, verdicts: () => VerdictDb | undefined = () => undefined) {
   const monitors = new Map<string, MonitorInfo>();
   const outbox = new SyncOutbox({
     persistence: idbPersistence(database),
-    collect: (cursor, closedUpTo, images) => collect(store, engine(), flagger(), cursor, closedUpTo, images),
+    collect: (cursor, closedUpTo, images) => collect(store, engine(), flagger(), cursor, closedUpTo, images, false, Date.now, verdicts()),
     monitors: () => [...monitors.values()].map((m) => ({ ...m, tags: syncTags(m.tags) })),
     deviceId: () => [...monitors.values()].map((m) => m.tags.device_id).find(Boolean),
     appVersion: APP_VERSION,

@@ -9,6 +9,9 @@ import { fileTime, saveBlob } from './save-blob.ts';
 import { fileSize, shortDateTime } from './format.ts';
 import { CELL_H, CELL_W, galleryStyles } from './flag-gallery-styles.ts';
 import { shortVersion } from '../lib/short-version.ts';
+import type { VerdictKind } from '../flagging/verdicts.ts';
+import { VERDICT_HINT, VERDICT_TEXT, verdictBadge, verdictButtons, verdictOfKey } from './panel/verdicts.ts';
+import { verdictStyles } from './panel/verdict-styles.ts';
 
 /** rows drawn beyond the visible ones, above and below */
 const OVERSCAN = 2;
@@ -61,6 +64,7 @@ export class InferenceFlagGallery extends LitElement {
     _scroll: { state: true },
     _cols: { state: true },
     _thumbsVersion: { state: true },
+    _verdicts: { state: true },
   };
 
   declare cameraId: string;
@@ -90,6 +94,8 @@ export class InferenceFlagGallery extends LitElement {
   declare private _scroll: number;
   declare private _cols: number;
   declare private _thumbsVersion: number;
+  /** people's verdicts on the frames shown, by id */
+  declare private _verdicts: Record<string, VerdictKind>;
 
   private next?: string;
   private loading = false;
@@ -116,6 +122,7 @@ export class InferenceFlagGallery extends LitElement {
     this._scroll = 0;
     this._cols = 3;
     this._thumbsVersion = 0;
+    this._verdicts = {};
   }
 
   override disconnectedCallback() {
@@ -170,6 +177,7 @@ export class InferenceFlagGallery extends LitElement {
       const shown = Math.max(PAGE, this._rows.length);
       const [page, facets] = await Promise.all([store.flagged({ ...this.query(), limit: Math.min(1000, shown) }), store.flaggedFacets()]);
       this._rows = page.rows;
+      this._verdicts = store.verdicts ? await store.verdicts(page.rows.map((r) => r.id)) : {};
       this._total = page.total;
       this.next = page.next;
       this._status = status;
@@ -188,7 +196,9 @@ export class InferenceFlagGallery extends LitElement {
     if (this.loading || !this.next) return;
     this.loading = true;
     try {
-      const page = await (await sourceOf(this.source)).flagged({ ...this.query(), before: this.next, limit: PAGE });
+      const store = await sourceOf(this.source);
+      const page = await store.flagged({ ...this.query(), before: this.next, limit: PAGE });
+      if (store.verdicts) this._verdicts = { ...this._verdicts, ...(await store.verdicts(page.rows.map((r) => r.id))) };
       this._rows = [...this._rows, ...page.rows];
       this.next = page.next;
     } finally {
@@ -253,6 +263,37 @@ export class InferenceFlagGallery extends LitElement {
     const i = this._rows.findIndex((r) => r.id === this._open?.id);
     const r = this._rows[i + d];
     if (r) void this.open(r.id);
+  }
+
+  /** Gives (null: clears) a person's verdict on a frame's detections; the panel hears of it (`verdict`, to update its estimates). */
+  private async setVerdict(f: FlaggedFrame, verdict: VerdictKind | null) {
+    try {
+      const store = await sourceOf(this.source);
+      if (!store.setVerdict) throw new Error('this view keeps no verdicts');
+      await store.setVerdict({ id: f.id, verdict, mv: f.mv, camera: f.tags.camera_id ?? '', ...(f.tags.location !== undefined ? { location: f.tags.location } : {}) });
+      const { [f.id]: _old, ...rest } = this._verdicts;
+      this._verdicts = verdict ? { ...rest, [f.id]: verdict } : rest;
+      this._message = { text: verdict ? `Marked the frame of ${shortDateTime(f.t)}: detections ${VERDICT_TEXT[verdict].text}.` : `Cleared the verdict on the frame of ${shortDateTime(f.t)}.`, level: 'ok' };
+      this.dispatchEvent(new CustomEvent('verdict', { detail: { id: f.id, verdict }, bubbles: true, composed: true }));
+    } catch (e) {
+      this._message = { text: `The verdict was not kept: ${(e as Error)?.message ?? e}`, level: 'alert' };
+    }
+  }
+
+  /** A verdict given elsewhere (the inference log): the frame's badge follows, if it is shown. */
+  noteVerdict(id: string, verdict: VerdictKind | null) {
+    if ((this._verdicts[id] ?? null) === verdict || !this._rows.some((r) => r.id === id)) return;
+    const { [id]: _old, ...rest } = this._verdicts;
+    this._verdicts = verdict ? { ...rest, [id]: verdict } : rest;
+  }
+
+  /** A verdict key pressed on a frame (its thumbnail or the viewer). */
+  private onVerdictKey(e: KeyboardEvent, f: FlaggedFrame) {
+    const v = verdictOfKey(e);
+    if (v === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    void this.setVerdict(f, v);
   }
 
   private toggle(id: string, on: boolean) {
@@ -337,7 +378,7 @@ export class InferenceFlagGallery extends LitElement {
     </svg>`;
   }
 
-  static override styles = galleryStyles;
+  static override styles = [galleryStyles, verdictStyles];
 
   override render() {
     const s = this._status;
@@ -426,14 +467,22 @@ export class InferenceFlagGallery extends LitElement {
   private renderCell(r: FlaggedFrame) {
     const sel = this._selected.has(r.id);
     const top = r.detections.reduce<FlaggedFrame['detections'][number] | undefined>((a, d) => (!a || d.score > a.score ? d : a), undefined);
-    return html`<div class="cell" data-id=${r.id} data-selected=${sel ? 'true' : 'false'}>
-      <button type="button" class="thumb" aria-label=${`Open flagged frame of ${shortDateTime(r.t)}: ${r.reasons.join(', ')}`} @click=${() => this.open(r.id)}>
+    const verdict = this._verdicts[r.id];
+    return html`<div class="cell" data-id=${r.id} data-selected=${sel ? 'true' : 'false'} data-verdict=${verdict ?? ''}>
+      <button
+        type="button"
+        class="thumb"
+        aria-label=${`Open flagged frame of ${shortDateTime(r.t)}: ${r.reasons.join(', ')}${verdict ? `; verdict: ${VERDICT_TEXT[verdict].text}` : ''}. ${VERDICT_HINT}`}
+        title=${VERDICT_HINT}
+        @click=${() => this.open(r.id)}
+        @keydown=${(e: KeyboardEvent) => this.onVerdictKey(e, r)}
+      >
         ${this.picture(r, this.thumbs.get(r.id), false)}
       </button>
       <input class="pick" type="checkbox" aria-label="Select" .checked=${sel} @change=${(e: Event) => this.toggle(r.id, (e.target as HTMLInputElement).checked)} />
       <div class="meta">
         <span class="muted">${shortDateTime(r.t)}</span>
-        ${r.reasons.map((x) => html`<span class="chip reason">${x}</span>`)}
+        ${verdictBadge(verdict)} ${r.reasons.map((x) => html`<span class="chip reason">${x}</span>`)}
         ${top ? html`<span class="muted">${this.label(top.classId, top.label)} ${top.score.toFixed(2)}</span>` : nothing}
       </div>
     </div>`;
@@ -441,18 +490,21 @@ export class InferenceFlagGallery extends LitElement {
 
   private renderViewer(f: FlaggedFrame) {
     const i = this._rows.findIndex((r) => r.id === f.id);
-    return html`<section class="viewer" aria-label="Flagged frame" @keydown=${(e: KeyboardEvent) => {
-      if (e.key === 'Escape') this.close();
+    const verdict = this._verdicts[f.id];
+    return html`<section class="viewer" aria-label=${`Flagged frame (${VERDICT_HINT})`} data-verdict=${verdict ?? ''} @keydown=${(e: KeyboardEvent) => {
+      if (verdictOfKey(e) !== undefined) this.onVerdictKey(e, f);
+      else if (e.key === 'Escape') this.close();
       else if (e.key === 'ArrowLeft') this.step(-1);
       else if (e.key === 'ArrowRight') this.step(1);
     }}>
       <h3>
-        <span>Flagged frame ${shortDateTime(f.t)}</span>
+        <span>Flagged frame ${shortDateTime(f.t)} ${verdictBadge(verdict)}</span>
         <button type="button" ?disabled=${i <= 0} @click=${() => this.step(-1)} aria-label="Newer">←</button>
         <button type="button" ?disabled=${i < 0 || i >= this._rows.length - 1} @click=${() => this.step(1)} aria-label="Older">→</button>
         <button type="button" class="show-in-log" @click=${() => this.dispatchEvent(new CustomEvent('show-inference', { detail: { id: f.id }, bubbles: true, composed: true }))}>Show in inference log</button>
         <button type="button" class="close" @click=${() => this.close()} aria-label="Close the flagged frame">×</button>
       </h3>
+      ${verdictButtons(verdict, (v) => void this.setVerdict(f, v))}
       ${this.picture(f, this._openUrl, true)}
       <dl>
         <dt>inference</dt>

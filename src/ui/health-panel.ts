@@ -15,6 +15,8 @@ import { CHART_TITLES, chartSpecs, chartTheme } from './panel/chart-specs.ts';
 import { TrendCharts } from './panel/trend-charts.ts';
 import { renderTile, tiles } from './panel/tiles.ts';
 import { classTable } from './panel/class-table.ts';
+import { verdictTable } from './panel/verdicts.ts';
+import type { VerdictEstimate, VerdictKind } from '../flagging/verdicts.ts';
 import { InferenceLog, LOG_LIVE_ROWS, type LogRow } from './panel/log.ts';
 import { shortVersion } from '../lib/short-version.ts';
 
@@ -45,6 +47,7 @@ export class InferenceHealthPanel extends LitElement {
     _to: { state: true },
     _error: { state: true },
     _note: { state: true },
+    _verdicts: { state: true },
   };
 
   /** filters (empty: all) */
@@ -67,7 +70,10 @@ export class InferenceHealthPanel extends LitElement {
   declare private _to: number;
   declare private _error?: string;
   declare private _note?: string;
+  /** people's verdicts per model version and camera (undefined: the source keeps none) */
+  declare private _verdicts?: VerdictEstimate[];
   private galleryAt = 0;
+  private verdictsAt = 0;
 
   private timer?: ReturnType<typeof setInterval>;
   private lastRefresh = 0;
@@ -105,6 +111,15 @@ export class InferenceHealthPanel extends LitElement {
     this.live = true;
     this._from = Date.now() - 3600_000;
     this._to = Date.now();
+    // a verdict given in the log or the gallery (bubbling out of it, composed): the estimates again
+    this.addEventListener('verdict', (e) => {
+      const d = (e as CustomEvent<{ id: string; verdict: VerdictKind | null }>).detail;
+      if (d) {
+        this._log.noteVerdict(d.id, d.verdict);
+        this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.noteVerdict(d.id, d.verdict);
+      }
+      void this.refreshVerdicts();
+    });
   }
 
   override connectedCallback() {
@@ -194,6 +209,11 @@ export class InferenceHealthPanel extends LitElement {
         this.galleryAt = now;
         void this.renderRoot.querySelector<InferenceFlagGallery>('inference-flag-gallery')?.refresh(full);
       }
+      // people's verdicts: every 10 s (sums over every verdict kept; one given here refreshes them at once)
+      if (full || now - this.verdictsAt >= 10_000) {
+        this.verdictsAt = now;
+        void this.refreshVerdicts(store);
+      }
       /** after every refresh that reached the screen: {ms (main-thread time applying it), full} */
       this.dispatchEvent(new CustomEvent('refreshed', { detail: { ms, full } }));
     } catch (e) {
@@ -205,6 +225,12 @@ export class InferenceHealthPanel extends LitElement {
         void this.refresh(true);
       }
     }
+  }
+
+  /** People's verdicts per model version and camera (all kept, not only the range's: each rests on as many as there are), within the panel's filters. */
+  private async refreshVerdicts(store?: PanelSource) {
+    const s = store ?? (await sourceOf(this.source));
+    this._verdicts = s.verdictEstimates ? await s.verdictEstimates(this.filters()).catch(() => this._verdicts) : undefined;
   }
 
   /** From the gallery: the inference log's row of a flagged frame, opened in the details. */
@@ -292,7 +318,7 @@ export class InferenceHealthPanel extends LitElement {
           </figure>`;
         })}
       </section>
-      ${classTable(d, (id) => this.label(id))}
+      ${classTable(d, (id) => this.label(id))} ${verdictTable(this._verdicts)}
       <div class="bottom">
         <section aria-labelledby="log-title" part="log">
           <h2 id="log-title">Inference log <span class="muted">(newest first${this._log.rows.length ? `, ${this._log.rows.length}${this._log.next ? '+' : ''} loaded` : ''})</span></h2>

@@ -26,13 +26,13 @@ export interface LabelStudioTask {
  * percent boxes; a frame the reference model judged has the reference's detections as a second prediction
  * (its model version the reference's), so a labeller sees both models' boxes.
  */
-export function labelStudioTasks(frames: readonly FlaggedFrame[], labels?: Labels): LabelStudioTask[] {
+export function labelStudioTasks(frames: readonly FlaggedFrame[], labels?: Labels, verdicts: Readonly<Record<string, string>> = {}): LabelStudioTask[] {
   return frames.map((f) => {
     const result = results(f, frameBoxes(f), '', labels);
     const tags = Object.fromEntries(Object.entries(f.tags).map(([k, v]) => [k, String(v)]));
     const reference = f.reference ? results(f, frameBoxes({ ...f, detections: f.reference.detections }), 'r', labels) : undefined;
     return {
-      data: { ...tags, image: `images/${fileStem(f.id)}.jpg`, inference_id: f.id, time: isoTime(f.t) },
+      data: { ...tags, image: `images/${fileStem(f.id)}.jpg`, inference_id: f.id, time: isoTime(f.t), ...(verdicts[f.id] ? { verdict: verdicts[f.id]! } : {}) },
       predictions: [
         { model_version: f.mv, score: result.reduce((m, r) => Math.max(m, r.score), 0), result },
         ...(reference ? [{ model_version: f.reference!.version, score: reference.reduce((m, r) => Math.max(m, r.score), 0), result: reference }] : []),

@@ -5,6 +5,8 @@ import { cocoDataset, fileStem, labelsFor } from './coco.ts';
 import { manifestCsv } from './csv.ts';
 import { labelStudioConfig, labelStudioTasks } from './labelstudio.ts';
 import { yoloDataYaml, yoloLabels } from './yolo.ts';
+import type { Verdict } from '../verdicts.ts';
+import { verdictsFile } from './verdicts-json.ts';
 
 export interface LabellingZipOptions {
   frames: readonly FlaggedFrame[];
@@ -14,6 +16,8 @@ export interface LabellingZipOptions {
   /** after each image: frames done, frames in all */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** people's verdicts (every one kept): verdicts.json, and each frame's in the manifest and Label Studio tasks */
+  verdicts?: readonly Verdict[];
 }
 
 /** ZIP (DOS) times span 1980–2099; keep an entry's time inside. */
@@ -33,7 +37,7 @@ const abortError = () => Object.assign(new Error('The export was aborted'), { na
 /**
  * Builds the labelling ZIP one image at a time (images stored, text deflated; output kept as Blob parts):
  * images/<id>.jpg, labels/<id>.txt, data.yaml, annotations.coco.json, predictions.labelstudio.json,
- * labelstudio-config.xml, manifest.csv. Frames whose image is missing are left out of every file and listed.
+ * labelstudio-config.xml, manifest.csv, and (given verdicts) verdicts.json. Frames whose image is missing are left out of every file and listed.
  */
 export async function buildLabellingZip(opts: LabellingZipOptions): Promise<{ blob: Blob; images: number; missing: string[] }> {
   const { labels, signal, onProgress } = opts;
@@ -110,9 +114,12 @@ export async function buildLabellingZip(opts: LabellingZipOptions): Promise<{ bl
     for (const f of present) text(`labels/${fileStem(f.id)}.txt`, yoloLabels(f), f.t);
     text('data.yaml', yoloDataYaml(all));
     text('annotations.coco.json', JSON.stringify(cocoDataset(present, labels, now), null, 2));
-    text('predictions.labelstudio.json', JSON.stringify(labelStudioTasks(present, all), null, 2));
+    const byId: Record<string, string> = {};
+    for (const v of opts.verdicts ?? []) if (v.verdict) byId[v.id] = v.verdict;
+    text('predictions.labelstudio.json', JSON.stringify(labelStudioTasks(present, all, byId), null, 2));
     text('labelstudio-config.xml', labelStudioConfig(all));
-    text('manifest.csv', manifestCsv(present, labels));
+    text('manifest.csv', manifestCsv(present, labels, byId));
+    if (opts.verdicts) text('verdicts.json', JSON.stringify(verdictsFile(opts.verdicts, new Set(present.map((f) => f.id)), now), null, 2));
     zip.end();
     if (failure) throw failure;
     spill();

@@ -8,6 +8,7 @@ import type { PanelSource } from '../../ui/panel/data-source.ts';
 import type { Range } from '../../store/queries.ts';
 import { metricsCsv, metricsJson } from '../../store/metrics-file.ts';
 import { DEFAULT_FLAG_SETTINGS } from '../../flagging/flagger.ts';
+import type { Proportion, VerdictEstimate } from '../../flagging/verdicts.ts';
 
 /** A failed request, with its HTTP status (401: the token). */
 export class FleetError extends Error {
@@ -130,6 +131,13 @@ export class ServerSource {
   }
   async exportFlagged(): Promise<never> {
     throw new Error('download flagged frames from the page that flagged them');
+  }
+
+  /** People's verdicts as the pages synced them (`/v1/verdicts`): the estimates per model version and camera, of the fleet or the device. */
+  async verdictEstimates(f: { camera_id?: string; mv?: string } = {}): Promise<VerdictEstimate[]> {
+    const r = await this.get<{ estimates: VerdictEstimate[] }>('/v1/verdicts', { camera_id: f.camera_id, mv: f.mv, limit: 0 });
+    const fix = (p: Proportion): Proportion => ({ ...p, p: p.p ?? NaN, lo: p.lo ?? NaN, hi: p.hi ?? NaN });
+    return r.estimates.map((e) => ({ ...e, precision: fix(e.precision), missingRate: fix(e.missingRate) }));
   }
 
   /** As the panel's source (the shapes match the store's; the types differ only in how Comlink wraps them). */

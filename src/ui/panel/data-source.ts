@@ -28,7 +28,9 @@ export type PanelSource = Pick<
   | 'flaggedFrame'
   | 'deleteFlagged'
   | 'exportFlagged'
->;
+> &
+  /** people's verdicts on frames: the page's store keeps them; a source without them (the fleet page) shows none */
+  Partial<Pick<HubClient, 'setVerdict' | 'verdicts' | 'verdictEstimates'>>;
 
 /** The panel's source: the one it was given, else this page's store. */
 export const sourceOf = (given?: PanelSource): Promise<PanelSource> => (given ? Promise.resolve(given) : getHub());

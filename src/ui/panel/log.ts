@@ -6,6 +6,8 @@ import { STAGES } from '../../telemetry/record.ts';
 import { dateTime, fmt, time } from '../format.ts';
 import { type PanelSource, sourceOf } from './data-source.ts';
 import { ROW_HEIGHT } from './styles.ts';
+import type { VerdictKind } from '../../flagging/verdicts.ts';
+import { VERDICT_HINT, VERDICT_TEXT, verdictBadge, verdictButtons, verdictOfKey } from './verdicts.ts';
 
 /**
  * Rows the live log keeps on top of those scrolled in: new rows are put on top every second, so without a
@@ -66,6 +68,10 @@ export class InferenceLog implements ReactiveController {
   selected?: LogRow;
   /** the row whose details are open is a flagged frame */
   selectedFlagged = false;
+  /** people's verdicts on the rows loaded, by id */
+  verdicts: Record<string, VerdictKind> = {};
+  /** what happened to the last verdict given here, on which row (shown in that row's details) */
+  verdictNote?: { id: string; text: string };
 
   constructor(
     private readonly host: LogHost,
@@ -86,6 +92,7 @@ export class InferenceLog implements ReactiveController {
     const fresh = page.rows as LogRow[];
     if (!fresh.length) return;
     if (page.next !== undefined && newest !== undefined) return this.load(store, true); // more than a page since: start over
+    await this.readVerdicts(store, fresh);
     const rows = [...fresh, ...this.rows];
     const keep = Math.max(this.host.logLiveRows, this.scrolled ?? 0);
     // the oldest rows past the bound go; `next` points just past the last kept one, so scrolling reloads them
@@ -103,6 +110,8 @@ export class InferenceLog implements ReactiveController {
     this.host.requestUpdate();
     const page = await store.log({ ...this.options.filters(), limit: 200, ...(reset ? {} : { before: this.next }) });
     const rows = page.rows as LogRow[];
+    if (reset) this.verdicts = {};
+    await this.readVerdicts(store, rows);
     const all = reset ? rows : [...this.rows, ...rows];
     this.rows = all;
     this.next = page.next ? page.next : undefined;
@@ -111,13 +120,43 @@ export class InferenceLog implements ReactiveController {
     this.host.requestUpdate();
   }
 
+  /** The verdicts of `rows` (where the source keeps them). */
+  private async readVerdicts(store: PanelSource, rows: LogRow[]) {
+    if (!store.verdicts || !rows.length) return;
+    const got: Record<string, VerdictKind> = await store.verdicts(rows.map((r) => r.id)).catch(() => ({}));
+    const next = { ...this.verdicts };
+    for (const r of rows) {
+      if (got[r.id]) next[r.id] = got[r.id]!;
+      else delete next[r.id];
+    }
+    this.verdicts = next;
+  }
+
+  /** Gives (null: clears) a person's verdict on a row's detections, with its model version and camera; the panel hears of it (`verdict`). */
+  async setVerdict(r: LogRow, verdict: VerdictKind | null) {
+    const tags = Object.fromEntries(r.g ? r.g.split('&').map((p) => p.split('=').map(decodeURIComponent) as [string, string]) : []);
+    try {
+      const store = await sourceOf(this.host.source);
+      if (!store.setVerdict) throw new Error('this view keeps no verdicts');
+      await store.setVerdict({ id: r.id, verdict, mv: r.mv, camera: tags.camera_id ?? '', ...(tags.location !== undefined ? { location: tags.location } : {}) });
+      const { [r.id]: _old, ...rest } = this.verdicts;
+      this.verdicts = verdict ? { ...rest, [r.id]: verdict } : rest;
+      this.verdictNote = { id: r.id, text: verdict ? `Marked: detections ${VERDICT_TEXT[verdict].text}.` : 'Verdict cleared.' };
+      (this.host as unknown as Partial<EventTarget>).dispatchEvent?.(new CustomEvent('verdict', { detail: { id: r.id, verdict }, bubbles: true, composed: true }));
+    } catch (e) {
+      this.verdictNote = { id: r.id, text: `The verdict was not kept: ${(e as Error)?.message ?? e}` };
+    }
+    this.host.requestUpdate();
+  }
+
   /** Opens a log row's details; says whether it is a flagged frame (its details then link to it). */
   select(r: LogRow | undefined) {
     if (this.selected !== r || this.selectedFlagged) this.host.requestUpdate();
     this.selected = r;
     this.selectedFlagged = false;
-    if (r)
-      void sourceOf(this.host.source)
+    if (r) {
+      const source = sourceOf(this.host.source);
+      void source
         .then((s) => s.flaggedFrame(r.id))
         .then((f) => {
           if (this.selected?.id === r.id && this.selectedFlagged !== !!f) {
@@ -125,6 +164,17 @@ export class InferenceLog implements ReactiveController {
             this.host.requestUpdate();
           }
         });
+      // its verdict as it stands (given in the gallery, or the row was not among those loaded)
+      void source.then((s) => this.readVerdicts(s, [r])).then(() => this.host.requestUpdate());
+    }
+  }
+
+  /** A verdict given elsewhere (the gallery): its row's badge follows. */
+  noteVerdict(id: string, verdict: VerdictKind | null) {
+    if ((this.verdicts[id] ?? null) === verdict) return;
+    const { [id]: _old, ...rest } = this.verdicts;
+    this.verdicts = verdict ? { ...rest, [id]: verdict } : rest;
+    this.host.requestUpdate();
   }
 
   private onScroll = (e: Event) => {
@@ -173,19 +223,27 @@ export class InferenceLog implements ReactiveController {
     const classes = r.k.map(([id, n, max]) => `${label(id)} ×${n} (${max.toFixed(2)})`).join(', ');
     const tags = r.g ? decodeURIComponent(r.g.replace(/&/g, ', ')) : '';
     const status = r.m ? `malformed: ${r.m}` : r.e ? `error: ${r.e}` : '';
+    const verdict = this.verdicts[r.id];
     return html`<tr
       class="log-row"
       tabindex="0"
       data-id=${r.id}
+      data-verdict=${verdict ?? ''}
+      title=${`Enter opens the details. ${VERDICT_HINT}`}
+      aria-keyshortcuts="1 2 3 0 R W M"
       aria-selected=${this.selected?.id === r.id ? 'true' : 'false'}
       @click=${() => this.select(r)}
-      @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), this.select(r))}
+      @keydown=${(e: KeyboardEvent) => {
+        const v = verdictOfKey(e);
+        if (v !== undefined) (e.preventDefault(), void this.setVerdict(r, v));
+        else if (e.key === 'Enter' || e.key === ' ') (e.preventDefault(), this.select(r));
+      }}
     >
       <td title=${r.id}>${time(r.t)}</td>
       <td>${r.mv.slice(0, 6)} · ${r.b}</td>
       <td>${fmt(r.l[3], 0)} ms</td>
       <td title=${classes}>${classes || html`<span class="muted">none</span>`}</td>
-      <td class=${status ? 'malformed' : ''} title=${`${tags} ${status}`}>${status || tags}</td>
+      <td class=${status ? 'malformed' : ''} title=${`${tags} ${status}`}>${verdictBadge(verdict)}${status || tags}</td>
     </tr>`;
   }
 
@@ -196,6 +254,8 @@ export class InferenceLog implements ReactiveController {
     return html`<div class="details" part="details" aria-live="polite">
       <h2>Inference ${r.id} <button type="button" aria-label="Close details" @click=${() => this.select(undefined)}>×</button></h2>
       ${this.selectedFlagged ? html`<button type="button" class="open-flagged" @click=${() => this.options.openFlagged(r.id)}>⚑ Open the flagged frame</button>` : nothing}
+      ${verdictButtons(this.verdicts[r.id], (v) => void this.setVerdict(r, v))}
+      ${this.verdictNote?.id === r.id ? html`<p class="muted verdict-note" role="status">${this.verdictNote.text}</p>` : nothing}
       <dl>
         <dt>time</dt>
         <dd>${dateTime(r.t)}</dd>

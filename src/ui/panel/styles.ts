@@ -1,4 +1,5 @@
 /** `<inference-health-panel>`'s shadow styles and themes (dark, light, auto), and the log's row height. */
+import { verdictStyles } from './verdict-styles.ts';
 import { css, unsafeCSS } from 'lit';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 
@@ -168,8 +169,32 @@ export const panelStyles = [
       grid-template-columns: minmax(0, 2fr) minmax(0, 1fr);
       gap: 0.75em;
     }
-    .classes {
+    .classes,
+    .verdict-estimates {
       min-width: 0;
+    }
+    .verdict-estimates .scroll {
+      overflow-x: auto;
+    }
+    .verdict-estimates table {
+      table-layout: auto;
+    }
+    .verdict-estimates th,
+    .verdict-estimates td {
+      overflow: visible;
+      text-overflow: clip;
+    }
+    .verdict-estimates .nw {
+      white-space: nowrap;
+    }
+    .verdict-estimates td {
+      white-space: normal;
+      height: auto;
+      padding-top: 0.2em;
+      padding-bottom: 0.2em;
+    }
+    .verdict-estimates .empty {
+      margin: 0.3em 0;
     }
     .gallery {
       min-width: 0;
@@ -341,4 +366,5 @@ export const panelStyles = [
       }
     }
   `,
+  verdictStyles,
 ];
