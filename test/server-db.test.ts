@@ -140,21 +140,26 @@ describe('fleet db', () => {
     const seenByOthers: number[] = [];
     db.onIngest((e) => {
       if (other.open) seenByOthers.push(other.prepare('SELECT count(*) FROM batches').pluck().get() as number);
-      if (e.batch.seq === 2) throw new Error('hook refused seq 2');
+      if (e.batch.seq === 5) throw new Error('hook refused seq 5');
     });
-    const bs = [1, 2, 3, 4].map((seq) => parsed(batch('s1', seq, rollupsFor(T0, 2, seq))));
-    const settled = await Promise.allSettled(bs.slice(0, 3).map((b) => db.queue(b, 'tok', NOW)));
+    const bs = [1, 2, 3, 4, 5, 6, 7].map((seq) => parsed(batch('s1', seq, rollupsFor(T0, 2, seq))));
+    // three queued together: one transaction, so another connection saw none of them until it committed
+    expect((await Promise.allSettled(bs.slice(0, 3).map((b) => db.queue(b, 'tok', NOW)))).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(seenByOthers).toEqual([0, 0, 0]);
+    expect(other.prepare('SELECT count(*) FROM batches').pluck().get()).toBe(3);
+    // three more, the middle one failing: it alone is rejected, the others are kept (each written again on its own)
+    const dropped = { ...db.dropped };
+    const settled = await Promise.allSettled(bs.slice(3, 6).map((b) => db.queue(b, 'tok', NOW)));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((settled[1] as PromiseRejectedResult).reason.message).toBe('hook refused seq 2');
-    expect(db.db.prepare('SELECT seq FROM batches ORDER BY seq').pluck().all()).toEqual([1, 3]);
-    expect(seenByOthers).toEqual([0, 0, 0]); // one transaction: another connection saw none of the three until it committed
-    expect(other.prepare('SELECT count(*) FROM batches').pluck().get()).toBe(2);
+    expect((settled[1] as PromiseRejectedResult).reason.message).toBe('hook refused seq 5');
+    expect(db.db.prepare('SELECT seq FROM batches ORDER BY seq').pluck().all()).toEqual([1, 2, 3, 4, 6]);
+    expect(db.dropped).toEqual(dropped); // nothing counted twice by the rewrite
     other.close();
     // the next batch merges into what was committed, not into what the failed batch left in memory
-    expect(await db.queue(bs[3]!, 'tok', NOW)).toEqual({ duplicate: false });
+    expect(await db.queue(bs[6]!, 'tok', NOW)).toEqual({ duplicate: false });
     expect(await db.queue(bs[0]!, 'tok', NOW)).toEqual({ duplicate: true });
     const want = new Map<string, ReturnType<typeof emptyRollup>>();
-    for (const b of [bs[0]!, bs[2]!, bs[3]!])
+    for (const b of bs.filter((b) => b.seq !== 5))
       for (const r of b.rollups) {
         const k = `${r.start}|${r.g}`;
         if (!want.has(k)) want.set(k, emptyRollup('1m', r.start, r.mv, r.g));
@@ -169,6 +174,26 @@ describe('fleet db', () => {
     db.close();
     db = FleetDb.open(join(dir, 'fleet.sqlite'));
     expect(db.rollups('1m', T0, NOW, { source: 's1' })).toEqual(got);
+  });
+
+  it("keeps each batch's body hash in its row, and moves an older database's batch_hashes table into it", async () => {
+    const h = Buffer.alloc(32, 7);
+    await db.queue(parsed(batch('s1', 1, rollupsFor(T0, 1, 1))), 'tok', NOW, h);
+    expect(db.batchHash('s1', 1)).toEqual(h);
+    expect(db.batchHash('s1', 2)).toBeUndefined();
+    db.close();
+    // the schema before: hashes in a table of their own
+    const raw = new Database(join(dir, 'fleet.sqlite'));
+    raw.exec(`
+      ALTER TABLE batches DROP COLUMN hash;
+      CREATE TABLE batch_hashes (source TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (source, seq)) WITHOUT ROWID;
+    `);
+    raw.prepare('INSERT INTO batch_hashes VALUES (?, ?, ?, ?)').run('s1', 1, Buffer.alloc(32, 9), NOW);
+    raw.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    raw.close();
+    db = FleetDb.open(join(dir, 'fleet.sqlite'));
+    expect(db.batchHash('s1', 1)).toEqual(Buffer.alloc(32, 9));
+    expect(db.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'batch_hashes'").pluck().get()).toBe(0);
   });
 
   it('ingests an hour of minutes one batch at a time and in one batch to the same rows (its cost is in bench/server.ts)', () => {

@@ -280,9 +280,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       source = batch.source.id;
       rollups = batch.rollups.length;
       keys = mapKeys(batch);
-      const hash = auth.remember(batch, buf);
+      const hash = auth.bodyHash(buf);
       const t0 = performance.now();
-      const r = await db.queue(batch, token.name);
+      const r = await db.queue(batch, token.name, Date.now(), hash);
       if (r.duplicate) auth.checkReplay(batch, hash); // 409: the same (source, seq) with another body
       stats.lastIngestMs = performance.now() - t0;
       stats.batches[r.duplicate ? 'duplicate' : 'ok']++;

@@ -1,11 +1,10 @@
 /** Who may read and write what: bearer tokens, their scopes for writes and reads, a back-off for wrong tokens per client address, and the body hash that makes a reused (source, seq) a 409. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import type { Context } from 'hono';
 import type { Batch } from '../sync/payload.ts';
 import type { Rollup } from '../telemetry/rollup.ts';
 import { AUTH_DEFAULTS, type AuthConfig, type Config, type TokenEntry } from './config.ts';
-import { type FleetDb, RETENTION, type RollupFilters } from './db.ts';
+import type { FleetDb, RollupFilters } from './db.ts';
 import { ApiError } from './errors.ts';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -81,38 +80,12 @@ export class Auth {
   private readonly metricsHash: Buffer | null;
   private readonly backoff: WrongTokenBackoff;
   private readonly cfg: AuthConfig;
-  /** body hashes of batches being ingested, for the hook that stores them in the batch's transaction */
-  private readonly pending = new WeakMap<Batch, Buffer>();
-  private lastPrune = 0;
-  private getHash?: Database.Statement;
 
   constructor(config: Config, private readonly db: FleetDb) {
     this.cfg = config.auth ?? AUTH_DEFAULTS;
     this.hashes = config.tokens.map((t) => ({ entry: t, hash: Buffer.from(t.sha256, 'hex') }));
     this.metricsHash = config.metricsTokenSha256 ? Buffer.from(config.metricsTokenSha256, 'hex') : null;
     this.backoff = new WrongTokenBackoff(this.cfg);
-  }
-
-  /** The batch_hashes table and the hook that fills it, made at the first batch. */
-  private hashTable(): Database.Statement {
-    if (this.getHash) return this.getHash;
-    const db = this.db;
-    // (source, seq) → sha256 of the batch's body as it was first taken (kept as long as the batches table's rows)
-    db.db.exec(`
-      CREATE TABLE IF NOT EXISTS batch_hashes (source TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (source, seq)) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS batch_hashes_at ON batch_hashes (at);
-    `);
-    const put = db.db.prepare('INSERT OR REPLACE INTO batch_hashes (source, seq, hash, at) VALUES (?, ?, ?, ?)');
-    const prune = db.db.prepare('DELETE FROM batch_hashes WHERE at < ?');
-    db.onIngest((e) => {
-      const h = this.pending.get(e.batch);
-      if (h) put.run(e.source, e.batch.seq, h, e.now);
-      if (e.now - this.lastPrune > 3600_000) {
-        this.lastPrune = e.now;
-        prune.run(e.now - RETENTION.batches);
-      }
-    });
-    return (this.getHash = db.db.prepare('SELECT hash FROM batch_hashes WHERE source = ? AND seq = ?'));
   }
 
   /** The token of a /v1 request; 401 for a missing or unknown one, 429 while its address is refused. */
@@ -162,18 +135,15 @@ export class Auth {
     throw new ApiError(403, `token ${token.name} may not write source ${b.source.id}`);
   }
 
-  /** Remembers `b`'s body hash, stored with the batch when it is taken (db.onIngest). */
-  remember(b: Batch, body: Buffer): Buffer {
-    this.hashTable();
-    const h = createHash('sha256').update(body).digest();
-    this.pending.set(b, h);
-    return h;
+  /** `body`'s hash: stored with its batch (FleetDb.queue), and what a duplicate's body is checked against (checkReplay). */
+  bodyHash(body: Buffer): Buffer {
+    return createHash('sha256').update(body).digest();
   }
 
   /** For a batch answered as a duplicate: 409 when its (source, seq) was taken with another body. */
   checkReplay(b: Batch, hash: Buffer): void {
-    const row = this.hashTable().get(b.source.id, b.seq) as { hash: Buffer } | undefined;
-    if (row && !row.hash.equals(hash)) throw new ApiError(409, `source ${b.source.id} already sent batch ${b.seq} with other content: a sequence number is used once`);
+    const stored = this.db.batchHash(b.source.id, b.seq);
+    if (stored && !stored.equals(hash)) throw new ApiError(409, `source ${b.source.id} already sent batch ${b.seq} with other content: a sequence number is used once`);
   }
 
   /**

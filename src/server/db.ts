@@ -106,8 +106,13 @@ export class FleetDb {
    * As `ingest`, committed together with the other batches queued in the same turn of the event loop (group
    * commit: ingest.ts). Resolves once its transaction has committed.
    */
-  queue(batch: Batch, tokenName: string, now = Date.now()): Promise<IngestResult> {
-    return this.writer.queue(batch, tokenName, now);
+  queue(batch: Batch, tokenName: string, now = Date.now(), hash?: Buffer): Promise<IngestResult> {
+    return this.writer.queue(batch, tokenName, now, hash);
+  }
+
+  /** The body hash a batch was taken with (undefined: no such batch, or taken without one). */
+  batchHash(source: string, seq: number): Buffer | undefined {
+    return (this.st('SELECT hash FROM batches WHERE source = ? AND seq = ?').pluck().get(source, seq) as Buffer | null | undefined) ?? undefined;
   }
 
   /** Runs `hook` inside every new (non-duplicate) batch's transaction, after the batch is written; a throw rolls the batch back. */

@@ -40,6 +40,16 @@ const ROW_CACHE_BYTES = 32 << 20;
 /** Sources whose pruned_seq is kept in memory (past it the map starts over). */
 const PRUNED_CACHE_MAX = 100_000;
 
+/** A batch waiting for the next group commit (`queue`). */
+interface Pending {
+  b: Batch;
+  token: string;
+  now: number;
+  hash?: Buffer;
+  ok: (r: IngestResult) => void;
+  fail: (e: unknown) => void;
+}
+
 /** What writing a batch did: nothing (`duplicate`), or how many images (past the quota) and map keys (past MAP_BOUNDS) it left out. */
 export interface IngestResult {
   duplicate: boolean;
@@ -82,7 +92,7 @@ export class BatchWriter {
   /** run inside every new (non-duplicate) batch's transaction, after the batch is written; a throw rolls the batch back */
   readonly hooks: ((e: IngestEvent) => void)[] = [];
   private stmts = new Map<string, Database.Statement>();
-  private readonly ingestTx: (b: Batch, tokenName: string, now: number) => IngestResult;
+  private readonly ingestTx: (b: Batch, tokenName: string, now: number, hash?: Buffer) => IngestResult;
   /**
    * Write-through cache of recently written rollup rows (1-hour and all-time rows, by key), so merging a batch
    * into its rows needs no read and no JSON.parse while they stay hot (bounded in rows and in bytes: trimCache).
@@ -97,14 +107,16 @@ export class BatchWriter {
   private readonly rowBytes = new WeakMap<Rollup, number>();
   private cacheBytes = 0;
   /** Batches waiting for the next group commit (`queue`). */
-  private pending: { b: Batch; token: string; now: number; ok: (r: IngestResult) => void; fail: (e: unknown) => void }[] = [];
+  private pending: Pending[] = [];
+  private readonly groupTx: (group: Pending[]) => IngestResult[];
   private flushScheduled = false;
 
   constructor(private readonly db: Database.Database, private readonly bounds: WriteBounds) {
-    const tx = db.transaction((b: Batch, tokenName: string, now: number) => this.write(b, tokenName, now));
-    this.ingestTx = (b, tokenName, now) => {
+    const tx = db.transaction((b: Batch, tokenName: string, now: number, hash?: Buffer) => this.write(b, tokenName, now, hash));
+    this.groupTx = db.transaction((group: Pending[]) => group.map((p) => this.write(p.b, p.token, p.now, p.hash)));
+    this.ingestTx = (b, tokenName, now, hash) => {
       try {
-        return tx(b, tokenName, now);
+        return tx(b, tokenName, now, hash);
       } catch (e) {
         this.clearCache();
         throw e;
@@ -154,12 +166,14 @@ export class BatchWriter {
 
   /**
    * As `ingest`, committed together with the other batches queued in the same turn of the event loop (group
-   * commit: one transaction of at most GROUP_MAX batches, each in its own savepoint, so a batch that fails is
-   * rolled back alone and rejects alone). Resolves once its transaction has committed.
+   * commit: one transaction of at most GROUP_MAX batches). A batch that fails is rolled back and rejects alone: the
+   * group is rolled back and each of its batches written again in its own transaction (a savepoint per batch cost
+   * more than a rare failure's rewrite). `hash`: the body's, kept with the batch (auth.ts checkReplay). Resolves
+   * once its transaction has committed.
    */
-  queue(batch: Batch, tokenName: string, now = Date.now()): Promise<IngestResult> {
+  queue(batch: Batch, tokenName: string, now = Date.now(), hash?: Buffer): Promise<IngestResult> {
     return new Promise((ok, fail) => {
-      this.pending.push({ b: batch, token: tokenName, now, ok, fail });
+      this.pending.push({ b: batch, token: tokenName, now, hash, ok, fail });
       if (this.flushScheduled) return;
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -170,27 +184,27 @@ export class BatchWriter {
     this.flushScheduled = false;
     while (this.pending.length) {
       const group = this.pending.splice(0, GROUP_MAX);
-      const results: (IngestResult | { error: unknown })[] = [];
+      const dropped = { ...this.bounds.dropped };
+      let results: IngestResult[] | undefined;
       try {
-        this.db.transaction(() => {
-          for (const p of group) {
-            try {
-              results.push(this.ingestTx(p.b, p.token, p.now));
-            } catch (e) {
-              results.push({ error: e });
-            }
-          }
-        })();
-      } catch (e) {
+        results = this.groupTx(group);
+      } catch {
+        // one of them failed: nothing of the group was kept (nor the counts of what it dropped), each is written alone
         this.clearCache();
-        for (const p of group) p.fail(e);
+        for (const k of Object.keys(this.bounds.dropped) as (keyof DropCounts)[]) delete this.bounds.dropped[k];
+        Object.assign(this.bounds.dropped, dropped);
+      }
+      if (results) {
+        group.forEach((p, i) => p.ok(results[i]!));
         continue;
       }
-      group.forEach((p, i) => {
-        const r = results[i]!;
-        if ('error' in r) p.fail(r.error);
-        else p.ok(r);
-      });
+      for (const p of group) {
+        try {
+          p.ok(this.ingestTx(p.b, p.token, p.now, p.hash));
+        } catch (e) {
+          p.fail(e);
+        }
+      }
     }
   }
 
@@ -210,7 +224,7 @@ export class BatchWriter {
   }
 
   /** ingest's body (inside the transaction). */
-  private write(b: Batch, tokenName: string, now: number): IngestResult {
+  private write(b: Batch, tokenName: string, now: number, hash?: Buffer): IngestResult {
     const src = b.source;
     let pruned = this.prunedSeq.get(src.id);
     if (pruned === undefined) {
@@ -219,7 +233,7 @@ export class BatchWriter {
       this.prunedSeq.set(src.id, pruned);
     }
     if (b.seq <= pruned) return { duplicate: true };
-    const ins = this.st('INSERT OR IGNORE INTO batches (source, seq, received_at, sent_at, rollups) VALUES (?, ?, ?, ?, ?)').run(src.id, b.seq, now, b.sentAt, b.rollups.length);
+    const ins = this.st('INSERT OR IGNORE INTO batches (source, seq, received_at, sent_at, rollups, hash) VALUES (?, ?, ?, ?, ?, ?)').run(src.id, b.seq, now, b.sentAt, b.rollups.length, hash ?? null);
     if (!ins.changes) return { duplicate: true };
     // items dated past now + the clock skew, and alerts past the per-batch bound, are left out (counted): bounds.ts
     b = screenBatch(b, now, this.bounds.limits, (r, n) => {
