@@ -92,6 +92,24 @@ describe('fleet db', () => {
     expect(hour.reduce((a, h) => a + h.frames, 0)).toBe(minutes.reduce((a, r) => a + r.frames, 0));
   });
 
+  it('ages out series a source stopped sending: after FLEET_SERIES_RETENTION_DAYS their all-time rows go, and new series fit under the cap again', () => {
+    db.limits = { ...db.limits, seriesPerSource: 3 };
+    const old = NOW - 40 * DAY;
+    let seq = 0;
+    const send = (cameras: string[], at: number) => db.ingest(parsed(batch('s1', ++seq, rollupsFor(at - 5 * MIN, 1, seq, cameras))), 'tok', at);
+    send(['old-1', 'old-2'], old);
+    send(['kept'], NOW - DAY); // the third series, still being sent
+    expect(send(['new-1'], NOW - DAY).seriesDropped).toBe(1); // past the cap of 3
+    const series = () => db.db.prepare("SELECT g FROM cumulative WHERE source = 's1' ORDER BY g").pluck().all() as string[];
+    expect(series().map((g) => g.match(/camera_id=([\w-]+)/)![1])).toEqual(['kept', 'old-1', 'old-2']);
+    expect(db.retention(NOW).idleSeries).toBe(2); // 40 days silent, past the default 30
+    expect(series().map((g) => g.match(/camera_id=([\w-]+)/)![1])).toEqual(['kept']);
+    expect(send(['new-1', 'new-2'], NOW).seriesDropped).toBeUndefined();
+    expect(series()).toHaveLength(3);
+    // the source itself is not idle: its row and its batches stay
+    expect(db.sources().map((x) => x.id)).toEqual(['s1']);
+  });
+
   it('filters by camera, location, model version and source', () => {
     db.ingest(parsed(batch('s1', 1, rollupsFor(T0, 2, 1))), 'tok', NOW);
     db.ingest(parsed(batch('s2', 1, rollupsFor(T0, 2, 2, ['cam-9']))), 'tok', NOW);
@@ -114,6 +132,7 @@ describe('fleet db', () => {
   });
 
   it('applies retention: 1-min rows after 30 days, 1-hour rows and alerts after a year; replays of pruned batches stay duplicates', () => {
+    db.limits = { ...db.limits, seriesIdleMs: 400 * DAY }; // series silent past FLEET_SERIES_RETENTION_DAYS: their own test below
     const old = NOW - 40 * DAY;
     db.ingest(parsed(batch('s1', 1, rollupsFor(old, 2, 1), { alerts: [alert('r', 'cam-1', 'firing', old, 'old')] })), 'tok', old);
     db.ingest(parsed(batch('s1', 2, rollupsFor(T0, 2, 2), { alerts: [alert('r', 'cam-1', 'firing', T0, 'new')] })), 'tok', NOW);
@@ -185,11 +204,12 @@ describe('fleet db', () => {
     // the schema before: hashes in a table of their own
     const raw = new Database(join(dir, 'fleet.sqlite'));
     raw.exec(`
+      ALTER TABLE cumulative DROP COLUMN updated_at;
       ALTER TABLE batches DROP COLUMN hash;
       CREATE TABLE batch_hashes (source TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (source, seq)) WITHOUT ROWID;
     `);
     raw.prepare('INSERT INTO batch_hashes VALUES (?, ?, ?, ?)').run('s1', 1, Buffer.alloc(32, 9), NOW);
-    raw.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    raw.pragma(`user_version = ${SCHEMA_VERSION - 2}`); // this migration and the one since
     raw.close();
     db = FleetDb.open(join(dir, 'fleet.sqlite'));
     expect(db.batchHash('s1', 1)).toEqual(Buffer.alloc(32, 9));

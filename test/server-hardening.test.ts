@@ -54,7 +54,7 @@ describe('tag keys', () => {
     const row = { ...JSON.parse(data.data), g: BAD };
     db.prepare('INSERT INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)').run('1m', T0 + 5 * MIN, row.mv, BAD, 'dev-a', JSON.stringify({ ...row, start: T0 + 5 * MIN }));
     db.prepare('INSERT INTO rollups (res, start, mv, g, source, data) VALUES (?, ?, ?, ?, ?, ?)').run('1h', T0, row.mv, BAD, 'dev-a', JSON.stringify({ ...row, res: '1h', start: T0 }));
-    db.prepare('INSERT INTO cumulative (source, mv, g, data) VALUES (?, ?, ?, ?)').run('dev-a', row.mv, BAD, JSON.stringify(row));
+    db.prepare('INSERT INTO cumulative (source, mv, g, data, updated_at) VALUES (?, ?, ?, ?, ?)').run('dev-a', row.mv, BAD, JSON.stringify(row), Date.now());
     db.close();
     server = await startServer(env, server.dir);
 

@@ -125,8 +125,8 @@ describe('verdicts in the fleet database (in-process)', () => {
       db.ingest(parseBatch(JSON.parse(JSON.stringify(batch('old', 1, [], {}, 'old')))), 'tok', NOW);
       db.close();
       const raw = new Database(path);
-      raw.exec('DROP TABLE verdicts; ALTER TABLE batches DROP COLUMN hash'); // the two migrations since
-      raw.pragma(`user_version = ${SCHEMA_VERSION - 2}`);
+      raw.exec('DROP TABLE verdicts; ALTER TABLE batches DROP COLUMN hash; ALTER TABLE cumulative DROP COLUMN updated_at'); // it and the two migrations since
+      raw.pragma(`user_version = ${SCHEMA_VERSION - 3}`);
       raw.close();
       db = FleetDb.open(path);
       expect(db.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);

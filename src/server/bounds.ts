@@ -17,10 +17,12 @@ export interface Limits {
   forwardQueueMax: number;
   /** FLEET_FORWARD_MAX_AGE_MS: a delivery that fails when older than this is dead-lettered, whatever its attempts */
   forwardMaxAgeMs: number;
-  /** FLEET_MAX_SERIES_PER_SOURCE: distinct (model version, tag key) series one source may have, all time (its all-time rows); a rollup of a new series past it is dropped, counted */
+  /** FLEET_MAX_SERIES_PER_SOURCE: distinct (model version, tag key) series one source may have (its all-time rows, each kept while the source sends it: seriesIdleMs); a rollup of a new series past it is dropped, counted */
   seriesPerSource: number;
   /** FLEET_MAX_VERDICTS_PER_SOURCE: people's verdicts one source may have kept (verdicts.ts); a verdict on a new frame past it is dropped, counted; changes to kept ones pass */
   verdictsPerSource: number;
+  /** FLEET_SERIES_RETENTION_DAYS (in ms here; 30 days): a series its source has not sent for this long is forgotten (its all-time row: its Prometheus counters end) and no longer counts against seriesPerSource */
+  seriesIdleMs: number;
   /** FLEET_SOURCE_RETENTION_DAYS (in ms here; 400 days: longer than any row is kept, so all-time rows outlive the rows they sum): a source silent this long is forgotten: its all-time rows, alert states, baselines, batch rows and its row */
   sourceIdleMs: number;
 }
@@ -33,6 +35,7 @@ export const DEFAULT_LIMITS: Limits = {
   clockSkewMs: 10 * MINUTE,
   forwardQueueMax: 10_000,
   forwardMaxAgeMs: 15 * MINUTE,
+  seriesIdleMs: 30 * DAY,
   sourceIdleMs: 400 * DAY,
 };
 
@@ -54,6 +57,7 @@ export function limitsFrom(env: Record<string, string | undefined>): Limits {
     clockSkewMs: int('FLEET_MAX_CLOCK_SKEW_MS', d.clockSkewMs, 365 * DAY),
     forwardQueueMax: int('FLEET_FORWARD_QUEUE_MAX', d.forwardQueueMax, 100_000_000),
     forwardMaxAgeMs: int('FLEET_FORWARD_MAX_AGE_MS', d.forwardMaxAgeMs, 30 * DAY),
+    seriesIdleMs: int('FLEET_SERIES_RETENTION_DAYS', d.seriesIdleMs / DAY, 100 * 365, DAY),
     sourceIdleMs: int('FLEET_SOURCE_RETENTION_DAYS', d.sourceIdleMs / DAY, 100 * 365, DAY),
   };
 }

@@ -37,11 +37,12 @@
  * |---|---|---|
  * | FLEET_MAX_ALERTS_PER_BATCH | alert state changes kept from one batch | 100 |
  * | FLEET_MAX_FIRING_PER_SOURCE | alerts one source may have firing at once | 100 |
- * | FLEET_MAX_SERIES_PER_SOURCE | distinct (model version, tag key) series one source may have, all time; rollups of new series past it are dropped | 500 |
+ * | FLEET_MAX_SERIES_PER_SOURCE | distinct (model version, tag key) series one source may have (sent in the last FLEET_SERIES_RETENTION_DAYS); rollups of new series past it are dropped | 500 |
  * | FLEET_MAX_VERDICTS_PER_SOURCE | people's verdicts one source may have kept; a verdict on a new frame past it is dropped | 100000 |
  * | FLEET_MAX_CLOCK_SKEW_MS | how far past the server's clock an item may be dated | 600000 |
  * | FLEET_FORWARD_QUEUE_MAX | deliveries queued per target (the oldest dropped past it) | 10000 |
  * | FLEET_FORWARD_MAX_AGE_MS | a delivery failing when older than this is dead-lettered | 900000 |
+ * | FLEET_SERIES_RETENTION_DAYS | a series its source has not sent this long is forgotten (its all-time row) | 30 |
  * | FLEET_SOURCE_RETENTION_DAYS | a source silent this long is forgotten | 400 |
  */
 import { createHash, randomBytes } from 'node:crypto';

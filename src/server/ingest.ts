@@ -267,7 +267,7 @@ export class BatchWriter {
       if (!cumulative.has(cumKey) && !this.rowCache.has(cumKey)) {
         cum = getCum.get(src.id, mv, r.g) as string | undefined;
         if (cum === undefined) {
-          // a series the source never sent: at most limits.seriesPerSource of them, all time; past that the
+          // a series the source has not sent (or not for limits.seriesIdleMs: retention.ts): at most limits.seriesPerSource of them; past that the
           // rollup is left out (its 1-min, 1-hour and all-time rows), counted
           if (series < 0) series = this.st('SELECT count(*) FROM cumulative WHERE source = ?').pluck().get(src.id) as number;
           if (series >= this.bounds.limits.seriesPerSource) {
@@ -299,11 +299,11 @@ export class BatchWriter {
       } else if (fresh) insRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m));
       else updRow.run(this.stored(m), m.res, m.start, m.mv, m.g, src.id);
     }
-    const insCum = this.st('INSERT INTO cumulative (source, mv, g, data) VALUES (?, ?, ?, ?)');
-    const updCum = this.st('UPDATE cumulative SET data = ? WHERE source = ? AND mv = ? AND g = ?');
+    const insCum = this.st('INSERT INTO cumulative (source, mv, g, data, updated_at) VALUES (?, ?, ?, ?, ?)');
+    const updCum = this.st('UPDATE cumulative SET data = ?, updated_at = ? WHERE source = ? AND mv = ? AND g = ?');
     for (const { row: m, fresh } of cumulative.values()) {
-      if (fresh) insCum.run(src.id, m.mv, m.g, this.stored(m));
-      else updCum.run(this.stored(m), src.id, m.mv, m.g);
+      if (fresh) insCum.run(src.id, m.mv, m.g, this.stored(m), now);
+      else updCum.run(this.stored(m), now, src.id, m.mv, m.g);
     }
     this.trimCache();
 

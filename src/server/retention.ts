@@ -9,7 +9,8 @@ const STATE_MS = 30 * DAY;
 /**
  * Deletes (inside the caller's transaction), as of `now`: rows dated after now + limits.clockSkewMs (stored by a
  * server that did not refuse them: retention by age would never reach them); resolved alert states older than 30
- * days; queued deliveries created more than 30 days ago (pending ones too: a target no longer configured); and for
+ * days; queued deliveries created more than 30 days ago (pending ones too: a target no longer configured); the
+ * all-time rows of series not sent for limits.seriesIdleMs; and for
  * each source silent for limits.sourceIdleMs, its all-time rows, alert states, baselines, batch rows and its row.
  * Returns the rows deleted per kind.
  */
@@ -27,6 +28,8 @@ export function pruneIdle(db: Database.Database, now: number, limits: Limits): R
       run('DELETE FROM annotations WHERE t > ?', future),
     alertStates: run("DELETE FROM alert_state WHERE state = 'resolved' AND t < ?", now - STATE_MS),
     queued: run('DELETE FROM outgoing WHERE created_at < ?', now - STATE_MS),
+    // a series its source stopped sending: its all-time row goes (its counters end), and with it its place under limits.seriesPerSource
+    idleSeries: run('DELETE FROM cumulative WHERE updated_at < ?', now - limits.seriesIdleMs),
     idleSources: 0,
   };
   const n = db.prepare(`SELECT count(*) FROM ${idle}`).pluck().get() as number;

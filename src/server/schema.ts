@@ -109,6 +109,12 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       `);
     }
   },
+  // when each all-time row was last merged into: a series its source stopped sending is forgotten (retention.ts)
+  (db) =>
+    db.exec(`
+      ALTER TABLE cumulative ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE cumulative SET updated_at = coalesce((SELECT last_seen FROM sources WHERE sources.id = cumulative.source), 0);
+    `),
 ];
 
 /** The schema version a fresh database reaches. */
