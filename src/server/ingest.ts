@@ -4,8 +4,8 @@
  * an all-time row per series (for Prometheus counters that never go backwards when retention deletes old rows).
  *
  * The HTTP path uses `queue` (group commit: the batches that arrive in one turn of the event loop share a
- * transaction, each in its own savepoint) and rows being merged into come from a write-through cache, so a
- * batch costs no reads and one commit is shared by many (bench/server.ts).
+ * transaction; a batch that fails is refused alone: `flush`) and rows being merged into come from a write-through
+ * cache, so a batch costs no reads and one commit is shared by many (bench/server.ts).
  *
  * Hooks in `hooks` run inside each new batch's transaction (forward.ts queues alert state changes for
  * Alertmanager and webhooks there, in the `outgoing` table, so none is lost between).
