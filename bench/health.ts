@@ -20,7 +20,10 @@
  *     per box tracked, the engine's own association) over the baseline, the changed frames and the rest, and
  *     whether flicker-rise fired; the unchanged hour again at the kiosk's 3 inferred frames a second (frames 0, 3,
  *     6, 10, 13… of the 10-fps clip); darkened and defocused staying once they start, at 10 and 3 a second; and
- *     each variant's flicker on the same stretch of the clip against plain.
+ *     each variant's flicker on the same stretch of the clip against plain;
+ *   - reference model (#27 part 1): the default's 512×512 original judging a frame every 5 s (the kiosk's default
+ *     budget) — the unchanged hour with it on (no alert expected), and a deployment wrong more often (pixels ×2.5:
+ *     ordinary-looking boxes) → reference-disagreement and its delay, with the F1 against the reference.
  * Prints two tables, writes bench/results/health.json.
  */
 import { spawn } from 'node:child_process';
@@ -34,6 +37,7 @@ import type { InferenceResult } from '../src/inference/protocol.ts';
 import { yuvLayout, yuvToTensor } from '../src/capture/yuv.ts';
 import { ImageStatsScratch, yuvImageStats } from '../src/capture/image-stats.ts';
 import { HealthEngine } from '../src/health/engine.ts';
+import { agreement } from '../src/inference/agreement.ts';
 import type { AlertEvent } from '../src/health/types.ts';
 import { type FrameRecord, toFrameRecord } from '../src/telemetry/record.ts';
 import { FlickerTally, variantFlicker } from './health-flicker.ts';
@@ -43,6 +47,10 @@ import { fmt, median, q, root } from './lib.ts';
 const W = 640, H = 480, FPS = 10;
 const clip = join(root, 'fixtures', 'opencv-doc', 'usr', 'share', 'doc', 'opencv-doc', 'examples', 'data', 'vtest.avi');
 const plainManifest = JSON.parse(readFileSync(join(root, 'models', 'centernet-coco.json'), 'utf8')) as ModelManifest;
+/** the reference model (#27): the default's 512×512 original, as the docs suggest for the bundled default */
+const referenceManifest = JSON.parse(readFileSync(join(root, 'models', 'centernet-coco-512.json'), 'utf8')) as ModelManifest;
+/** how often the reference judges a frame: the kiosk's default budget (0.1) with its ~0.3-s single-thread run on this machine is 12 a minute (bench/reference.ts) */
+const REFERENCE_EVERY_MS = 5000;
 const manifest = plainManifest;
 
 interface Frame {
@@ -115,11 +123,19 @@ interface Scenario {
   /** the heap leaks this many MB/min from `leakFromMin` on (the change) */
   leakMBPerMin?: number;
   leakFromMin?: number;
+  /** a reference model judges a frame every REFERENCE_EVERY_MS: its detections on the plain clip (the footage is the plain clip throughout) */
+  reference?: Frame[];
   /**
    * the monitor infers every `stride`-th frame of the clip, default 1 (10 ÷ 3: the kiosk's 3 a second of the
    * 10-fps clip, frame 0, 3, 6, 10, 13…, so the frames it sees drift through the clip from loop to loop)
    */
   stride?: number;
+}
+
+/** F1 of summed agreement counts (2·tp over 2·tp + fp + fn; 1 when neither model found anything). */
+function f1Of(v: { tp: number; fp: number; fn: number }[]): number {
+  const tp = v.reduce((a, x) => a + x.tp, 0), fp = v.reduce((a, x) => a + x.fp, 0), fn = v.reduce((a, x) => a + x.fn, 0);
+  return 2 * tp + fp + fn ? (2 * tp) / (2 * tp + fp + fn) : 1;
 }
 
 function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sigma: number; tauS: number; noise: number[] }, seed = 1) {
@@ -139,6 +155,8 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
   let changeAt: number | undefined = s.leakMBPerMin ? t0 + (s.leakFromMin ?? 0) * 60_000 : undefined;
   let results = 0;
   let nextTick = t0;
+  let nextReference = t0;
+  const judged: Record<'baseline' | 'after' | 'changed', { tp: number; fp: number; fn: number }[]> = { baseline: [], after: [], changed: [] };
   // the flicker the engine's association counts on the same boxes: the baseline's, the changed frames', the rest's
   const flicker = new FlickerTally();
   let dp: string | undefined;
@@ -152,13 +170,21 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
     const altered = afterBaseline && (s.altered || s.latencyScale) && (j >= half || changeAt !== undefined && Boolean(s.persistent));
     if (altered && changeAt === undefined) changeAt = t;
     const seg = s.segment && afterBaseline ? s.segment[0] + (Math.floor((i - baselineFrames) * stride) % (s.segment[1] - s.segment[0])) : undefined;
-    const f = altered && s.altered ? s.altered[j]! : seg !== undefined ? plain[seg]! : afterBaseline ? plain[j]! : plain[k]!;
+    const clipIndex = altered && s.altered ? j : seg !== undefined ? seg : afterBaseline ? j : k;
+    const f = altered && s.altered ? s.altered[j]! : plain[clipIndex]!;
     // a measured frame's time (its spread around its own block's median) at the typical speed, times the load
     const inferenceMs = typical * wander.noise[Math.floor(r() * wander.noise.length)]! * load[i]!;
     const rec = record(f, t, 'bench-cam', altered ? (s.latencyScale ?? 1) : 1, inferenceMs, altered && s.deployment ? s.deployment : undefined);
     if (rec.dp !== dp) flicker.reset(); // the engine's association starts afresh on a new deployment too
     dp = rec.dp;
     engine.observe(rec, f.detections);
+    if (s.reference && t >= nextReference) {
+      // the reference's verdict on this frame (it comes a run later in the kiosk; here at once)
+      nextReference = t + REFERENCE_EVERY_MS;
+      const counts = agreement(f.detections, s.reference[clipIndex]!.detections);
+      engine.observeAgreement({ id: rec.id, t, modelVersion: manifest.sha256, deployment: rec.dp, reference: referenceManifest.sha256, counts, detections: [], ms: 300, g: rec.g });
+      judged[altered ? 'changed' : afterBaseline ? 'after' : 'baseline'].push(counts);
+    }
     flicker.push(f.detections, !afterBaseline ? 'baseline' : altered && s.altered ? 'changed' : 'after');
     results++;
     if (t >= nextTick) {
@@ -195,6 +221,8 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
     cause: hit?.cause ?? null,
     evidence: hit?.evidence ?? null,
     firedAfterChange: [...new Set(firing.filter((a) => changeAt !== undefined && a.t >= changeAt).map((a) => a.rule))],
+    // the deployed model's F1 against the reference over the frames it judged: in the baseline, after it unchanged, changed
+    ...(s.reference ? { reference: Object.fromEntries(Object.entries(judged).map(([k, v]) => [k, v.length ? { frames: v.length, f1: f1Of(v) } : null])) } : {}),
     // blinks + flips per box tracked: over the baseline's 5 minutes, the changed frames after it, the other frames after it
     flicker: {
       baseline,
@@ -227,13 +255,20 @@ async function main() {
     // the same footage through other deployments of the same model file
     blind: '',
     'sees-less': '',
+    // a deployment wrong more often with ordinary-looking boxes (#27): the pixels scaled ×2.5 (normalisation scale 0.4)
+    'wrong-2.5x': '',
+    // and the reference model's own view of the plain clip
+    reference: '',
   };
   const deployments: Record<string, { manifest?: ModelManifest; threshold?: number }> = {
     // the everyday integration mistake: pixels scaled to 0–1 (÷ 255) where the graph wants 0–255
     blind: { manifest: { ...plainManifest, input: { ...plainManifest.input, normalization: { ...plainManifest.input.normalization, scale: 255 } } } },
     // a score threshold raised from 0.3 to 0.5: the model still sees, less
     'sees-less': { threshold: 0.5 },
+    'wrong-2.5x': { manifest: { ...plainManifest, input: { ...plainManifest.input, normalization: { ...plainManifest.input.normalization, scale: 0.4 } } } },
+    reference: { manifest: referenceManifest },
   };
+  const referenceSession = await ort.InferenceSession.create(join(root, 'models', 'centernet-coco-512.onnx'), { intraOpNumThreads: 2 });
   // HEALTH_REUSE=1: the frames analysed by the last run (bench/results/health-frames.json), to iterate on scenarios
   const cache = join(root, 'bench', 'results', 'health-frames.json');
   let frames: Record<string, Frame[]> = {};
@@ -248,14 +283,14 @@ async function main() {
     for (const [name, filter] of Object.entries(variants)) {
       if (frames[name]) continue;
       const t = performance.now();
-      frames[name] = await analyse(session, filter, statsMs, deployments[name]);
+      frames[name] = await analyse(name === 'reference' ? referenceSession : session, filter, name === 'reference' ? [] : statsMs, deployments[name]);
       console.log(`analysed ${name}: ${frames[name].length} frames in ${fmt((performance.now() - t) / 1000)} s (real model, onnxruntime-node)`);
     }
     writeFileSync(cache, JSON.stringify({ frames, statsMs }, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
   }
   const plain = frames.plain!;
   // the machine's load, as measured: each analysis pass's 10-s blocks (100 frames) and their medians
-  const all = Object.values(frames).flat().map((f) => f.inferenceMs);
+  const all = Object.entries(frames).flatMap(([k, fs]) => (k === 'reference' ? [] : fs.map((f) => f.inferenceMs)));
   const blocks: number[][] = [];
   for (let i = 0; i + 100 <= all.length; i += 100) blocks.push(all.slice(i, i + 100));
   const blockMedians = blocks.map((b) => median(b));
@@ -283,6 +318,8 @@ async function main() {
   const scenarios: [Scenario, number][] = [
     [{ name: 'unchanged clip, looping, an hour', expect: /$^/ }, 60],
     [{ name: "unchanged clip at the kiosk's 3 frames a second, an hour", stride: FPS / 3, expect: /$^/ }, 60],
+    [{ name: 'unchanged clip, an hour, with the reference model', reference: frames.reference, expect: /$^/ }, 60],
+    [{ name: 'wrong more often (pixels ×2.5), with the reference model', altered: frames['wrong-2.5x'], deployment: 'c0c0c0c0c0c0', persistent: true, reference: frames.reference, expect: /^reference-disagreement$/ }, 10],
     [{ name: 'heap leak (1.5 MB/min from minute 20)', leakMBPerMin: 1.5, leakFromMin: 20, expect: /^memory-staircase$/ }, 40],
     [{ name: 'darkened (brightness −0.45)', altered: frames.darkened, expect: /^(brightness|confidence)-/ }, 8],
     [{ name: 'defocused lens (gaussian blur σ 3)', altered: frames.defocused, expect: /^sharpness-/ }, 8],
