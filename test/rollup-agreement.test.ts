@@ -1,7 +1,7 @@
 /**
  * A reference model's agreement in the rollups (rollup `ag`): merged by addition at every resolution, old rollups
  * without it unchanged; the sync schema's bounds; the server's bounded merge; the series and totals; the metrics
- * export. In-process (the server's part against the real process: server-agreement.test.ts).
+ * export; the panel's agreement chart. In-process (the server's part against the real process: server-agreement.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { agreementRollups, emptyRollup, mergeRollup, type Rollup, rollFrames } from '../src/telemetry/rollup.ts';
@@ -10,7 +10,9 @@ import { mergeBounded } from '../src/server/limits.ts';
 import { seriesOf, totalsOf } from '../src/store/queries.ts';
 import { F, FIELDS, packSeriesPage, pageFits } from '../src/store/series-page.ts';
 import { metricsCsv, metricsJson } from '../src/store/metrics-file.ts';
+import { chartNames, chartSpecs } from '../src/ui/panel/chart-specs.ts';
 import { toOtlp } from '../src/sync/otlp.ts';
+import type { PanelData } from '../src/ui/panel/data-source.ts';
 import { batch, frames, MIN, MV, viaJson } from './server-helpers.ts';
 
 const START = Date.UTC(2026, 0, 5, 10, 0);
@@ -124,5 +126,32 @@ describe('series, totals and exports with ag', () => {
     const req = toOtlp(batch('src-a', 1, rows));
     const names = req.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics.map((x) => x.name)));
     expect(names).toEqual(expect.arrayContaining(['inference.reference.frames', 'inference.reference.tp', 'inference.reference.fp', 'inference.reference.fn']));
+  });
+});
+
+describe('the panel’s agreement chart', () => {
+  const rows = withAgreement(3, [{ tp: 3, fp: 1, fn: 0 }]);
+  const data = (vitals: PanelData['vitals'], series = seriesOf(rows, { from: START, to: START + 3 * MIN }, '1m')) => ({ series, vitals }) as unknown as PanelData;
+  const ref = { version: 'f'.repeat(64), perMinute: 6, runMs: 40, frames: 12, f1: 0.8, precision: 0.8, recall: 0.8, baselineF1: 0.9, baselineFrames: 30 };
+
+  it('charts F1, precision, recall and the baseline F1 from the rollups', () => {
+    const d = data([{ reference: ref, confidence: { baselineMean: 0.5 } } as never]);
+    expect(chartNames(d)).toContain('agreement');
+    const { spec, data: cols } = chartSpecs(d, String).agreement!;
+    expect(spec.series.map((s) => s.label)).toEqual(['F1', 'precision', 'recall', 'baseline F1']);
+    expect(spec.scales?.y?.range).toEqual([0, 1]);
+    expect(cols[0]).toEqual(rows.map((r) => r.start));
+    expect((cols[1] as number[])[0]).toBeCloseTo(6 / 7);
+    expect(cols[4]).toEqual([0.9, 0.9, 0.9]);
+  });
+
+  it('shows the chart from the rollups alone (no reference running now), and not at all without one', () => {
+    expect(chartNames(data([]))).toContain('agreement');
+    expect((chartSpecs(data([]), String).agreement!.data[4] as number[]).every(Number.isNaN)).toBe(true);
+    const plain = seriesOf([...rollFrames(frames('cam-1', START, 1, 3), '1m').values()], { from: START, to: START + MIN }, '1m');
+    expect(chartNames(data([], plain))).not.toContain('agreement');
+    expect(chartSpecs(data([], plain), String).agreement).toBeUndefined();
+    // a series from a server that predates ag
+    expect(chartNames(data([], { ...plain, agreement: undefined } as never))).not.toContain('agreement');
   });
 });
