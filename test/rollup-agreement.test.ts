@@ -155,3 +155,32 @@ describe('the panel’s agreement chart', () => {
     expect(chartNames(data([], { ...plain, agreement: undefined } as never))).not.toContain('agreement');
   });
 });
+
+describe('the page’s store and sync with ag', () => {
+  it('verdicts added after their frames land in the frames’ buckets (memory store), and the sync sends them as the server’s schema takes them', async () => {
+    const { MonitorStore } = await import('../src/store/store.ts');
+    const { collect } = await import('../src/sync/sync-service.ts');
+    const { MONITOR_DB } = await import('../src/hub/database.ts');
+    const store = new MonitorStore({}, MONITOR_DB);
+    expect((await store.open()).mode).toBe('memory'); // no IndexedDB in Node
+    const recs = frames('cam-1', START, 2, 5);
+    store.add(recs);
+    await store.flush();
+    // two verdicts on frames of the first minute, one on the second, arriving after the frames were stored
+    const g = recs[0]!.g;
+    store.addAgreement(recs[3]!.t, MV, g, { tp: 2, fp: 1, fn: 0 });
+    store.addAgreement(recs[40]!.t, MV, g, { tp: 1, fp: 0, fn: 3 });
+    store.addAgreement(recs[400]!.t, MV, g, { tp: 4, fp: 0, fn: 0 });
+    await store.flush();
+    const minutes = await store.rollupsBetween('1m', START, START + MIN);
+    expect(minutes.map((r) => [r.start, r.frames, r.ag])).toEqual([
+      [START, 300, { frames: 2, tp: 3, fp: 1, fn: 3 }],
+      [START + MIN, 300, { frames: 1, tp: 4, fp: 0, fn: 0 }],
+    ]);
+    expect((await store.rollupsBetween('1h', START, START)).map((r) => r.ag)).toEqual([{ frames: 3, tp: 7, fp: 1, fn: 3 }]);
+    expect((await store.totals({ from: START, to: START + 2 * MIN })).agreement).toMatchObject({ frames: 3, tp: 7, fp: 1, fn: 3 });
+    const c = await collect(store, undefined, undefined, { rollupsUpTo: START - MIN, alertsAfter: '', flaggedAfter: '', baselines: {} }, START + MIN, false, true);
+    const sent = parseBatch(viaJson(batch('src-a', 1, c.rollups)));
+    expect(sent.rollups.map((r) => r.ag?.frames)).toEqual([2, 1]);
+  });
+});
