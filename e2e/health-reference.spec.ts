@@ -34,6 +34,37 @@ test('a reference model on a sample of frames: agreement is a vital sign, and a 
   expect(before.runMs).toBeGreaterThan(0);
   // the deployed model's frames come first: the reference took at most its budget's share of the time
   expect(before.perMinute * before.runMs).toBeLessThanOrEqual(60_000 * 0.25 * 1.5);
+  // the reference's runs are rolled up (rollup `ag` in IndexedDB, in the judged frames' buckets) and charted
+  const rolled = await page.evaluate(async () => {
+    const m = document.querySelector('inference-monitor')!;
+    const store = await m.store();
+    await store.flush();
+    const range = { from: Date.now() - 10 * 60_000, to: Date.now() + 1000, camera_id: 'ref-1' };
+    const [totals, series] = await Promise.all([store.totals(range), store.series(range)]);
+    const rows = await new Promise<{ res: string; frames: number; ag?: { frames: number; tp: number; fp: number; fn: number } }[]>((resolve, reject) => {
+      const req = indexedDB.open('inference-health');
+      req.onsuccess = () => {
+        const q = req.result.transaction('rollups').objectStore('rollups').getAll();
+        q.onsuccess = () => (req.result.close(), resolve(q.result));
+        q.onerror = () => reject(q.error);
+      };
+      req.onerror = () => reject(req.error);
+    });
+    const ag = rows.filter((r) => r.res === '1m' && r.ag);
+    return { totals: totals.agreement, judged: series.agreement.frames.filter((n) => n > 0).length, f1: series.agreement.f1.filter(Number.isFinite), rows: ag.length, frames: ag.reduce((a, r) => a + r.ag!.frames, 0), withFrames: ag.every((r) => r.frames > 0) };
+  });
+  test.info().annotations.push({ type: 'rolled up', description: JSON.stringify(rolled) });
+  expect(rolled.rows, 'the 1-min rollups in IndexedDB carry ag').toBeGreaterThan(0);
+  expect(rolled.frames).toBeGreaterThanOrEqual(before.baselineFrames);
+  expect(rolled.withFrames, 'ag lands in the buckets of the judged frames').toBe(true);
+  expect(rolled.totals!.frames).toBe(rolled.frames);
+  expect(rolled.totals!.f1).toBeGreaterThan(0.7);
+  expect(rolled.judged).toBeGreaterThan(0);
+  expect(rolled.f1.every((f) => f >= 0 && f <= 1)).toBe(true);
+  const chart = page.locator('inference-monitor inference-health-panel [data-chart=agreement]');
+  await expect(chart.locator('canvas')).toBeVisible({ timeout: 30_000 });
+  await expect(page.locator('inference-monitor inference-health-panel #cap-agreement')).toContainText('F1');
+  await expect(chart.locator('.u-legend')).toContainText('baseline F1');
 
   await page.evaluate(() => document.querySelector('inference-monitor')!.setAttribute('model', 'models/brighter.json'));
   const swapped = await waitForEvent(page, 'inference', (e) => e.detail.deployment && e.detail.deployment !== ready.detail.deployment, 60_000);

@@ -176,6 +176,8 @@ const api = {
       if (m.agreement) {
         engine?.observeAgreement({ ...m.agreement, g: tagKey(m.tags) });
         flagger?.observeAgreement(m.src, m.agreement);
+        // and rolled up with the judged frame's bucket (rollup.ts `ag`): charted, exported and synced
+        store.addAgreement(m.agreement.t, shortVersion(m.agreement.modelVersion), tagKey(m.tags), m.agreement.counts);
         return;
       }
       const r = m.result;

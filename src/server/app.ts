@@ -403,7 +403,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
           }
         const fps = [...rate.values()].reduce((a, [n, sec]) => a + n / sec, 0);
         const [p50, p95] = percentilesOf(m, 'inference', [0.5, 0.95]).values;
-        vitals = { from, to: s.last_data + MINUTE, frames: t.frames, fps, p50, p95, successRate: t.successRate, meanConfidence: t.meanConfidence };
+        vitals = { from, to: s.last_data + MINUTE, frames: t.frames, fps, p50, p95, successRate: t.successRate, meanConfidence: t.meanConfidence,
+          // the reference model's runs in those minutes (frames judged, tp/fp/fn, precision/recall/F1), where one ran
+          ...(t.agreement ? { agreement: t.agreement } : {}) };
       }
       return {
         id: s.id,

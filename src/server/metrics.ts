@@ -204,6 +204,10 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
   const kindTotals = new Map<string, number>();
   for (const s of kept) for (const [kind, n] of Object.entries(s.all.errors)) kindTotals.set(kind, (kindTotals.get(kind) ?? 0) + n);
   const kinds = new Set([...kindTotals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, ERROR_KINDS_MAX).map(([k]) => k));
+  // the reference model's runs (rollup `ag`): only label sets where a reference ran have samples
+  const agCounter = (name: string, help: string, pick: (a: NonNullable<Rollup['ag']>) => number): Family => ({
+    name, help, type: 'counter', samples: kept.filter((s) => s.all.ag).map((s) => ({ labels: s.labels, value: pick(s.all.ag!) })),
+  });
   const errors: Sample[] = [];
   for (const s of kept) {
     const by = new Map<string, number>();
@@ -241,6 +245,10 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
       counter('inference_valid_frames_total', 'Frames whose output was valid (neither malformed nor failed)', (r) => r.valid),
       counter('inference_malformed_total', 'Frames whose output was malformed', (r) => r.malformed),
       counter('inference_dropped_frames_total', 'Camera frames dropped before inference', (r) => r.dropped),
+      agCounter('inference_reference_frames_total', 'Sampled frames a reference model judged (the deployed model compared with it)', (a) => a.frames),
+      agCounter('inference_reference_tp_total', "Deployed detections the reference model confirms (same label, IoU ≥ 0.5; classifiers: same top-1 label)", (a) => a.tp),
+      agCounter('inference_reference_fp_total', 'Deployed detections the reference model does not have', (a) => a.fp),
+      agCounter('inference_reference_fn_total', "Reference model's detections the deployed model missed", (a) => a.fn),
       { name: 'inference_errors_total', help: 'Malformed outputs and failed frames by kind', type: 'counter', samples: errors },
       { name: 'inference_stage_latency_seconds', help: 'Latency per pipeline stage (buckets coarsened to every third log-spaced bound; _sum estimated from bucket midpoints)', type: 'histogram', samples: latency },
       { name: 'inference_confidence', help: 'Detection scores (20 bins on [0, 1]; _sum from per-class mean scores)', type: 'histogram', samples: confidence },

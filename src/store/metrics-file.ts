@@ -27,6 +27,8 @@ export interface MetricsSeries {
   uptime?: Column;
   /** detections per class id, per bucket */
   classCounts: readonly Readonly<Record<number, number>>[];
+  /** the reference model's runs per bucket: frames judged, tp, fp, fn, precision, recall, f1 (NaN where none ran) */
+  agreement?: Readonly<Record<'frames' | 'tp' | 'fp' | 'fn' | 'precision' | 'recall' | 'f1', Column>>;
 }
 
 /** What MonitorStore.totals() returns. */
@@ -39,10 +41,14 @@ export interface MetricsTotals {
   successRate: number;
   meanConfidence: number;
   classCounts: Readonly<Record<number, number>>;
+  /** the reference model's runs over the range (frames judged, tp, fp, fn) and their precision, recall, F1; absent where none ran */
+  agreement?: Readonly<Record<'frames' | 'tp' | 'fp' | 'fn' | 'precision' | 'recall' | 'f1', number>>;
   /** epoch ms of the first and last frame (±Infinity when none) */
   first: number;
   last: number;
 }
+
+const AGREEMENT_KEYS = ['frames', 'tp', 'fp', 'fn', 'precision', 'recall', 'f1'] as const;
 
 const IMAGE_NAMES: Record<string, string> = { br: 'brightness', co: 'contrast', sa: 'saturation', sh: 'sharpness', sc: 'scene_distance' };
 
@@ -50,6 +56,9 @@ const IMAGE_NAMES: Record<string, string> = { br: 'brightness', co: 'contrast', 
 const num = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
 
 /** The class ids counted in any bucket, ascending. */
+/** Whether a reference model judged frames in any bucket (its columns are exported only then). */
+const judged = (s: MetricsSeries) => !!s.agreement?.frames.some((n) => n > 0);
+
 const classIds = (s: MetricsSeries) => [...new Set(s.classCounts.flatMap((c) => Object.keys(c).map(Number)))].sort((a, b) => a - b);
 
 /** The CSV's columns: a header name and the cell of bucket i. */
@@ -72,6 +81,7 @@ function columns(s: MetricsSeries, labels?: readonly string[]): { name: string; 
   add('heap_mb', s.heapMB);
   add('long_tasks', s.longTasks);
   add('uptime', s.uptime);
+  if (judged(s)) for (const k of AGREEMENT_KEYS) add(`reference_${k}`, s.agreement![k]);
   const names = new Set(cols.map((c) => c.name));
   for (const id of classIds(s)) {
     let name = `class_${labels?.[id] ?? id}`;
@@ -82,7 +92,7 @@ function columns(s: MetricsSeries, labels?: readonly string[]): { name: string; 
   return cols;
 }
 
-/** The series as CSV: one row per bucket (ISO time, counts, rates, latency per stage, image statistics, gauges, `class_<label>` counts); NaN as empty cells. The totals are not a bucket and go in the JSON only. */
+/** The series as CSV: one row per bucket (ISO time, counts, rates, latency per stage, image statistics, gauges, `reference_*` agreement where a reference model ran, `class_<label>` counts); NaN as empty cells. The totals are not a bucket and go in the JSON only. */
 export function metricsCsv(series: MetricsSeries, _totals?: MetricsTotals, labels?: readonly string[]): string {
   const cols = columns(series, labels);
   return csvRow(cols.map((c) => c.name)) + series.t.map((_, i) => csvRow(cols.map((c) => c.at(i)))).join('');
@@ -118,6 +128,8 @@ export function metricsJson(series: MetricsSeries, totals: MetricsTotals, range:
         longTasks: opt(s.longTasks, i),
         uptime: opt(s.uptime, i),
         classCounts: { ...s.classCounts[i] },
+        // the reference model's runs in the bucket, where it judged any frame
+        ...(s.agreement && s.agreement.frames[i]! > 0 ? { agreement: perKey(s.agreement, i) } : {}),
       })),
     },
     null,

@@ -60,6 +60,12 @@ export function seriesPoint(r: Rollup): SeriesPoint {
   });
   IMAGE_KEYS.forEach((k, i) => (v[F.image + i] = meanOf(r.img[k])));
   GAUGES.forEach((k, i) => (v[F.gauge + i] = meanOf(r.gauge?.[k])));
+  if (r.ag?.frames) {
+    v[F.agFrames] = r.ag.frames;
+    v[F.agTp] = r.ag.tp;
+    v[F.agFp] = r.ag.fp;
+    v[F.agFn] = r.ag.fn;
+  }
   return { v, classCounts: r.classes };
 }
 
@@ -88,10 +94,30 @@ export function seriesColumns(res: Resolution, t: number[], rows: readonly Serie
     heapMB: col(F.gauge + GAUGES.indexOf('heapMB')),
     longTasks: col(F.gauge + GAUGES.indexOf('longTasks')),
     uptime: col(F.gauge + GAUGES.indexOf('up')),
+    /**
+     * the reference model's runs per bucket (rollup `ag`): frames judged, the deployed model's tp/fp/fn against
+     * it, and the precision, recall and F1 they give (inference/agreement.ts `scores`); NaN where none ran
+     */
+    agreement: agreementColumns(col(F.agFrames), col(F.agTp), col(F.agFp), col(F.agFn)),
   };
 }
 
 export type Series = ReturnType<typeof seriesColumns>;
+
+/** Precision, recall and F1 from summed tp/fp/fn (as inference/agreement.ts `scores`: F1 is 1 where neither model saw anything). */
+export function agreementScores(a: { tp: number; fp: number; fn: number }) {
+  return {
+    precision: a.tp + a.fp ? a.tp / (a.tp + a.fp) : NaN,
+    recall: a.tp + a.fn ? a.tp / (a.tp + a.fn) : NaN,
+    f1: a.tp + a.fp + a.fn ? (2 * a.tp) / (2 * a.tp + a.fp + a.fn) : 1,
+  };
+}
+
+function agreementColumns(frames: number[], tp: number[], fp: number[], fn: number[]) {
+  const at = (i: number) => (frames[i]! > 0 ? agreementScores({ tp: tp[i]!, fp: fp[i]!, fn: fn[i]! }) : { precision: NaN, recall: NaN, f1: NaN });
+  const s = frames.map((_, i) => at(i));
+  return { frames, tp, fp, fn, precision: s.map((x) => x.precision), recall: s.map((x) => x.recall), f1: s.map((x) => x.f1) };
+}
 
 /** The series of a range from its rollups (any tag combinations, merged per bucket); buckets with no data are absent. */
 export function seriesOf(rollups: Iterable<Rollup>, range: Range, res: Resolution): Series {
@@ -118,6 +144,8 @@ export function totalsOf(m: Rollup) {
     successRate: m.frames ? m.valid / m.frames : NaN,
     meanConfidence: m.detections ? m.scoreSum / m.detections : NaN,
     classCounts: m.classes,
+    /** the reference model's runs (frames judged, tp, fp, fn) and the scores they give; absent where none ran */
+    ...(m.ag?.frames ? { agreement: { ...m.ag, ...agreementScores(m.ag) } } : {}),
     first: m.first,
     last: m.last,
   };

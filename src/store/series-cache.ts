@@ -5,7 +5,7 @@
 import type { IDBPDatabase, IDBPObjectStore, StoreNames } from 'idb';
 import { bucketStart, emptyRollup, mergeRollup, RESOLUTIONS, type Resolution, type Rollup } from '../telemetry/rollup.ts';
 import type { StoreDB } from './schema.ts';
-import { packSeriesPage, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
+import { packSeriesPage, pageFits, type SeriesPoint, seriesPageMs, seriesPageStart, unpackSeriesPage } from './series-page.ts';
 import { type Filters, type Range, seriesColumns, seriesPoint } from './queries.ts';
 
 /**
@@ -176,6 +176,7 @@ export class SeriesCache {
       const tx = db()!.transaction('seriesPages');
       const pages = (await Promise.all(runs.map(([a, b]) => tx.store.getAll(IDBKeyRange.bound([key, res, a], [key, res, b]))))).flat();
       for (const page of pages) {
+        if (!pageFits(page)) continue; // an older layout: its points come from the rollups (and are stored anew)
         if ((mem.pages.get(page.start) ?? -Infinity) >= page.upTo) continue;
         mem.pages.set(page.start, page.upTo);
         mem.saved.set(page.start, page.upTo);

@@ -26,8 +26,16 @@ export const F = {
   image: 7 + 3 * N,
   /** mean page resources, in GAUGES order */
   gauge: 7 + 3 * N + IMAGE_KEYS.length,
+  /** the reference model's runs (rollup `ag`): frames judged, tp, fp, fn (NaN in buckets it judged none of) */
+  agFrames: 7 + 3 * N + IMAGE_KEYS.length + GAUGES.length,
+  agTp: 8 + 3 * N + IMAGE_KEYS.length + GAUGES.length,
+  agFp: 9 + 3 * N + IMAGE_KEYS.length + GAUGES.length,
+  agFn: 10 + 3 * N + IMAGE_KEYS.length + GAUGES.length,
 } as const;
-export const FIELDS = F.gauge + GAUGES.length;
+export const FIELDS = F.agFn + 1;
+
+/** Whether a stored page has this layout (a page stored with fewer fields, before `ag` was kept, is computed again from the rollups). */
+export const pageFits = (page: Pick<SeriesPage, 't' | 'v'>) => page.v.length === page.t.length * FIELDS;
 
 /**
  * One bucket's point of a series (see MonitorStore.series): FIELDS numbers laid out as F says (read from a

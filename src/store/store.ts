@@ -2,7 +2,7 @@
 import { type IDBPDatabase, openDB } from 'idb';
 import type { Detection } from '../types/detection.ts';
 import type { FrameRecord, Stage } from '../telemetry/record.ts';
-import { bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
+import { agreementRollups, bucketStart, emptyRollup, gaugeRollups, mergeRollup, RESOLUTIONS, type Resolution, type Rollup, rollFrames } from '../telemetry/rollup.ts';
 import type { DbSpec, StoreDB } from './schema.ts';
 import { dimensionsOf, type Filters, percentilesOf, type Range, resolutionFor, rollupMatches, totalsOf } from './queries.ts';
 
@@ -47,7 +47,7 @@ export interface StoreStatus {
 
 const isQuota = (e: unknown) => (e as DOMException)?.name === 'QuotaExceededError';
 
-/** A flush's rollup deltas: its records rolled up at every resolution, with the gauge samples merged in. */
+/** A flush's rollup deltas: its records rolled up at every resolution, with the gauge samples and reference verdicts (addGauges, addAgreement) merged in. */
 function rollupDeltas(batch: FrameRecord[], gauges: Rollup[] = []): Rollup[] {
   const out: Rollup[] = [];
   const byKey = new Map<string, Rollup>();
@@ -183,6 +183,16 @@ export class MonitorStore {
    */
   addGauges(t: number, mv: string, g: string, values: Record<string, number>) {
     this.gauges.push(...gaugeRollups(t, mv, g, values));
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+  }
+
+  /**
+   * A reference model's verdict on a frame (the frame's time, model version, tag key, and the deployed model's
+   * counts against the reference): kept in the rollups' `ag` of the frame's buckets (telemetry/rollup.ts
+   * agreementRollups), committed with the next flush.
+   */
+  addAgreement(t: number, mv: string, g: string, counts: { tp: number; fp: number; fn: number }) {
+    this.gauges.push(...agreementRollups(t, mv, g, counts));
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
   }
 

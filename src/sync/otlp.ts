@@ -134,6 +134,14 @@ export function toOtlp(batch: Pick<Batch, 'source' | 'rollups'>, serviceName = '
         const v = meanOf(r.gauge?.[k]);
         if (Number.isFinite(v)) metric(`inference.page.${name}`, `Page ${name.replace('_', ' ')}, mean over the minute`, unit, 'gauge').gauge!.dataPoints.push({ ...at(), asDouble: v });
       }
+      // the reference model's runs in the minute (rollup `ag`), where one ran
+      if (r.ag?.frames) {
+        count('inference.reference.frames', 'Sampled frames a reference model judged', r.ag.frames);
+        const objects = (name: string, description: string, n: number) => metric(name, description, '{detection}', 'sum').sum!.dataPoints.push({ ...at(), asInt: String(n) });
+        objects('inference.reference.tp', 'Deployed detections the reference model confirms', r.ag.tp);
+        objects('inference.reference.fp', 'Deployed detections the reference model does not have', r.ag.fp);
+        objects('inference.reference.fn', "Reference model's detections the deployed model missed", r.ag.fn);
+      }
     }
     resourceMetrics.push({ resource, scopeMetrics: [{ scope: SCOPE, metrics: [...sums.values()].filter((m) => (m.sum ?? m.gauge ?? m.histogram)!.dataPoints.length) }] });
   }

@@ -143,6 +143,15 @@ const bound = v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(8.64e15)))
 /** a sum of scores in [0, 1] is at most its count (with room for rounding) */
 const within = (sum: number, n: number) => sum <= n * (1 + 1e-9) + 1e-6;
 
+/**
+ * a bucket's reference-model runs (rollup `ag`): whole counts; a judged frame is counted in `frames`, so counts
+ * without a judged frame are refused
+ */
+const agreement = v.pipe(
+  v.strictObject({ frames: count, tp: count, fp: count, fn: count }),
+  v.check((a) => a.frames > 0 || a.tp + a.fp + a.fn === 0, 'agreement counts (tp, fp, fn) need at least one judged frame (frames ≥ 1)'),
+);
+
 const RollupEntries = {
   res: v.literal('1m'),
   start: v.pipe(time, v.check((t) => t % 60_000 === 0, 'a minute boundary')),
@@ -164,6 +173,7 @@ const RollupEntries = {
   cc: v.optional(sparse(classKey, hist, LIMITS.classes)),
   img: sums,
   gauge: v.optional(sums),
+  ag: v.optional(agreement),
   first: bound,
   last: bound,
 };

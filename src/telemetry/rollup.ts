@@ -38,8 +38,22 @@ export interface Rollup {
   img: Record<string, [number, number]>;
   /** page resources sampled while running (heapMB, longTasks, up = results flowed) → [sum, count] */
   gauge?: Record<string, [number, number]>;
+  /**
+   * the reference model's runs on sampled frames of this bucket (inference/agreement.ts): how many frames it
+   * judged, and the deployed model's detections it confirmed (tp), did not have (fp) and that the deployed model
+   * missed (fn), summed; absent where no reference ran (and in rollups stored before it was kept)
+   */
+  ag?: RollupAgreement;
   first: number;
   last: number;
+}
+
+/** A bucket's reference-model runs: frames judged and their counts summed (precision, recall, F1 come from the sums). */
+export interface RollupAgreement {
+  frames: number;
+  tp: number;
+  fp: number;
+  fn: number;
 }
 
 export const bucketStart = (t: number, res: Resolution) => Math.floor(t / RESOLUTIONS[res]) * RESOLUTIONS[res];
@@ -144,6 +158,13 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
   if (from.cc) for (const k in from.cc) merge(((into.cc ??= {})[k] ??= {}), from.cc[k]!);
   addSums(into.img, from.img);
   if (from.gauge) addSums((into.gauge ??= {}), from.gauge);
+  if (from.ag) {
+    const a = (into.ag ??= { frames: 0, tp: 0, fp: 0, fn: 0 });
+    a.frames += from.ag.frames;
+    a.tp += from.ag.tp;
+    a.fp += from.ag.fp;
+    a.fn += from.ag.fn;
+  }
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
   return into;
@@ -168,6 +189,22 @@ export function gaugeRollups(t: number, mv: string, g: string, values: Record<st
     const r = emptyRollup(res, bucketStart(t, res), mv, g);
     r.gauge = {};
     for (const [k, v] of Object.entries(values)) if (Number.isFinite(v)) r.gauge[k] = [v, 1];
+    return r;
+  });
+}
+
+/**
+ * A reference model's verdict on one sampled frame as rollup deltas at every resolution (no frames; only `ag`).
+ * The verdict arrives after the frame's own record (the reference runs later, on a duty cycle), so it is not
+ * added with the frame: it is a delta of its own, dated by the judged frame's time `t`, that lands in the bucket
+ * the frame's record went to (merged by addition like every rollup). A bucket closed by then is merged into all
+ * the same (the store drops what it cached of it); the sync sends 1-min rollups once closed, so a verdict later
+ * than that (the reference runs within a second or two of its frame) would stay on the page only.
+ */
+export function agreementRollups(t: number, mv: string, g: string, c: Omit<RollupAgreement, 'frames'>): Rollup[] {
+  return (Object.keys(RESOLUTIONS) as Resolution[]).map((res) => {
+    const r = emptyRollup(res, bucketStart(t, res), mv, g);
+    r.ag = { frames: 1, tp: c.tp, fp: c.fp, fn: c.fn };
     return r;
   });
 }

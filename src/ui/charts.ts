@@ -46,7 +46,8 @@ function alertMarks(get: () => AlertMark[], theme: () => ChartTheme): uPlot.Plug
 export interface ChartSpec {
   /** accessible name of the chart */
   title: string;
-  series: { label: string; scale?: string; fill?: boolean; dash?: number[]; width?: number; color?: number }[];
+  /** `spanGaps`: a line drawn across buckets without a value (a sparse series, e.g. a duty-cycled reference model's) */
+  series: { label: string; scale?: string; fill?: boolean; dash?: number[]; width?: number; color?: number; spanGaps?: boolean }[];
   /** pairs of series indices (1-based) to fill between, e.g. a p10–p90 band or stacked areas */
   bands?: [number, number][];
   scales?: Record<string, { range?: [number, number] }>;
@@ -80,7 +81,7 @@ export function chartOptions(
         width: s.width ?? 1.5,
         ...(s.dash ? { dash: s.dash } : {}),
         ...(s.fill ? { fill: color(s.color ?? i) + '55' } : {}),
-        spanGaps: false,
+        spanGaps: s.spanGaps ?? false,
         points: { show: false },
       })),
     ],

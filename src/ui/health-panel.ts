@@ -11,7 +11,7 @@ import type { FlaggedFrame } from '../flagging/types.ts';
 import { fileTime, saveBlob } from './save-blob.ts';
 import { NetworkController } from './panel/network.ts';
 import { dateTime, fmt, toLocalInput } from './format.ts';
-import { CHART_TITLES, chartSpecs, chartTheme } from './panel/chart-specs.ts';
+import { CHART_TITLES, chartNames, chartSpecs, chartTheme } from './panel/chart-specs.ts';
 import { TrendCharts } from './panel/trend-charts.ts';
 import { renderTile, tiles } from './panel/tiles.ts';
 import { classTable } from './panel/class-table.ts';
@@ -196,7 +196,7 @@ export class InferenceHealthPanel extends LitElement {
       this.charts.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
       await this.updateComplete;
       // charts redraw only when their data changed (a new or growing bucket, another range or filter)
-      const sig = `${series.res}|${series.t.length}|${series.t[0]}|${series.t.at(-1)}|${series.frames.at(-1)}|${series.heapMB.at(-1)}|${this.charts.marks.length}|${this.isDark()}`;
+      const sig = `${series.res}|${series.t.length}|${series.t[0]}|${series.t.at(-1)}|${series.frames.at(-1)}|${series.heapMB.at(-1)}|${series.agreement?.frames.reduce((a, n) => a + (n || 0), 0)}|${vitals.some((v) => v.reference)}|${this.charts.marks.length}|${this.isDark()}`;
       if (full || sig !== this.chartSig) this.drawCharts();
       this.chartSig = sig;
       const ms = performance.now() - t0;
@@ -310,7 +310,7 @@ export class InferenceHealthPanel extends LitElement {
           : html`<p class="muted">Loading…</p>`}
       </section>
       <section class="charts" part="charts" aria-label="Trends">
-        ${(['latency', 'confidence', 'classes', 'image', 'memory'] as const).map((name) => {
+        ${chartNames(d).map((name) => {
           const title = CHART_TITLES[name];
           return html`<figure part="chart">
             <figcaption id="cap-${name}">${title}</figcaption>

@@ -13,7 +13,9 @@ export interface FleetDevice {
   down: boolean;
   app_version?: string;
   monitors: { src: string; mv: string; backend: string; tags: Record<string, string> }[];
-  vitals?: { fps?: number | null; p50?: number | null; p95?: number | null; successRate?: number | null; meanConfidence?: number | null; frames?: number };
+  vitals?: { fps?: number | null; p50?: number | null; p95?: number | null; successRate?: number | null; meanConfidence?: number | null; frames?: number;
+    /** the reference model's runs in those minutes, where one ran: frames judged and the deployed model's agreement with it */
+    agreement?: { frames: number; f1?: number | null; precision?: number | null; recall?: number | null } };
   firing: { rule: string; name?: string; camera_id?: string; severity?: string }[];
 }
 
@@ -224,6 +226,8 @@ export class FleetView extends LitElement {
         ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
         <p class="muted">A token that reads the fleet: one from the server's FLEET_TOKENS with devices <code>*</code> and access <code>read</code> (or the token it printed when it started). Kept for this tab only.</p>`;
     const ds = this.shown();
+    // a column for the reference model's agreement only where some device runs one
+    const withRef = ds.some((d) => d.vitals?.agreement);
     const all = this._devices;
     const down = all.filter((d) => d.down).length;
     const select = (label: string, value: string, set: (v: string) => void, options: string[], show = (o: string) => o) =>
@@ -264,6 +268,7 @@ export class FleetView extends LitElement {
             <th scope="col">Latency p50 / p95</th>
             <th scope="col">Success</th>
             <th scope="col">Confidence</th>
+            ${withRef ? html`<th scope="col" title="The deployed model's F1 against the reference model on the sampled frames it judged (last 5 minutes with data)">Reference F1</th>` : nothing}
             <th scope="col">Alerts firing</th>
           </tr>
         </thead>
@@ -279,6 +284,7 @@ export class FleetView extends LitElement {
               <td>${fmt(v.p50, 0)} / ${fmt(v.p95, 0)} ms</td>
               <td>${pct(v.successRate)}</td>
               <td>${fmt(v.meanConfidence, 3)}</td>
+              ${withRef ? html`<td class="reference">${v.agreement ? html`${fmt(v.agreement.f1, 2)} <span class="muted">(${v.agreement.frames} frame${v.agreement.frames === 1 ? '' : 's'})</span>` : '–'}</td>` : nothing}
               <td class=${d.firing.length ? 'firing' : ''}>${d.firing.map((a) => a.name ?? a.rule).join(', ') || 'none'}</td>
             </tr>`;
           })}

@@ -8,7 +8,19 @@ export const CHART_TITLES = {
   classes: 'Detections per minute by class, stacked',
   image: 'Input image: brightness, sharpness and scene distance',
   memory: 'JS heap (MB)',
+  agreement: 'Agreement with the reference model: F1, precision, recall and baseline F1',
 } as const;
+
+export type ChartName = keyof typeof CHART_TITLES;
+
+/**
+ * Whether the range has reference-model data to chart: a bucket it judged frames in (rollup `ag`), or a monitor
+ * running a reference now (its vitals). A series without the field (an older fleet server) has none.
+ */
+export const hasAgreement = (d: PanelData | undefined) => !!d && (d.series.agreement?.frames.some((n) => n > 0) || d.vitals.some((v) => v.reference));
+
+/** The charts the panel shows, in order: the agreement chart only where a reference ran or runs. */
+export const chartNames = (d: PanelData | undefined): ChartName[] => ['latency', 'confidence', 'classes', 'image', 'memory', ...(hasAgreement(d) ? (['agreement'] as const) : [])];
 
 /** The charts' colours: the element's --hp-axis, --hp-grid, --hp-alert, --hp-band and --hp-palette, else the light or dark defaults. */
 export function chartTheme(el: Element, dark: boolean): ChartTheme {
@@ -74,5 +86,32 @@ export function chartSpecs(d: PanelData, label: (id: number) => string): Record<
       spec: { title: CHART_TITLES.memory, series: [{ label: 'heap MB' }], axes: [{ scale: 'y', side: 3, label: 'MB' }] },
       data: [t, s.heapMB],
     },
+    ...(hasAgreement(d) ? { agreement: agreementChart(d) } : {}),
+  };
+}
+
+/**
+ * The deployed model's agreement with the reference per bucket (from the rollups' `ag`: F1 = 2tp / (2tp + fp +
+ * fn), precision, recall), and the baseline's F1 dashed, as the confidence chart draws its baseline. The
+ * reference runs on a duty cycle, so buckets without a run are spanned, not gaps.
+ */
+function agreementChart(d: PanelData): { spec: ChartSpec; data: uPlot.AlignedData } {
+  const s = d.series;
+  const nan = () => s.t.map(() => NaN);
+  const a = s.agreement ?? { f1: nan(), precision: nan(), recall: nan() };
+  const ref = d.vitals.find((v) => v.reference && Number.isFinite(v.reference.baselineF1))?.reference;
+  const baseline = ref?.baselineF1 ?? NaN;
+  return {
+    spec: {
+      title: CHART_TITLES.agreement,
+      series: [
+        { label: 'F1', width: 2, spanGaps: true },
+        { label: 'precision', width: 0.75, spanGaps: true },
+        { label: 'recall', width: 0.75, spanGaps: true },
+        { label: 'baseline F1', dash: [6, 4], color: 3 },
+      ],
+      scales: { y: { range: [0, 1] } },
+    },
+    data: [s.t, a.f1, a.precision, a.recall, s.t.map(() => baseline)],
   };
 }

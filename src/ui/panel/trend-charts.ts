@@ -35,6 +35,11 @@ export class TrendCharts implements ReactiveController {
       const el = this.host.renderRoot.querySelector<HTMLElement>(`[data-chart="${name}"]`);
       if (!el) continue;
       let chart = this.charts.get(name);
+      // a chart whose element was taken away and shown again (the agreement chart, as a reference comes and goes) is rebuilt in the new one
+      if (chart && !el.contains(chart.root)) {
+        chart.destroy();
+        chart = undefined;
+      }
       // a chart whose series changed (other classes on top) is rebuilt; otherwise only its data is set
       if (chart && chart.series.length !== spec.series.length + 1) {
         chart.destroy();
