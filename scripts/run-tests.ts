@@ -4,7 +4,8 @@
  * to the terminal and to JSON, then one closing line `N passed, N failed[, N skipped]` (each check counts as one).
  * Exit status is non-zero if any suite failed or ran nothing. `npm test -- unit` or `-- e2e` runs one side;
  * `npm run interop` (`-- interop`) only the checks that read a real export with third-party tools (test/interop/,
- * e2e/labelstudio.spec.ts), which the full run includes.
+ * e2e/labelstudio.spec.ts), which the full run includes, and the one that needs torch (test/interop/yolo-export.test.ts:
+ * `npm run yolo-venv` first), which it does not.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,7 +54,8 @@ if (!only.length || only.includes('unit') || only.includes('layout')) {
 
 if (!only.length || only.includes('unit') || interop) {
   const file = join(out, 'vitest.json');
-  const status = run(bin('vitest'), ['run', ...(interop ? ['test/interop'] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
+  // interop also runs test/interop/yolo-export.test.ts (torch from `npm run yolo-venv`), which `npm test` leaves out
+  const status = run(bin('vitest'), ['run', ...(interop ? ['test/interop'] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${file}`], interop ? { INTEROP_TORCH: '1' } : {});
   if (existsSync(file)) {
     const r = JSON.parse(readFileSync(file, 'utf8'));
     passed += r.numPassedTests;
