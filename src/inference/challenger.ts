@@ -1,0 +1,239 @@
+/**
+ * A challenger against the champion (the deployed model), on the same sampled frames: each frame both models
+ * ran on adds its run times and detections (`addPair`); `summarize` gives latency p50/p95 of each, detections
+ * per class, confidence histograms, the challenger's agreement with the champion (agreement.ts), and the ratios
+ * that decide the verdict — per class detections and run time, challenger ÷ champion — each with a 95 % interval
+ * from a bootstrap over frames (objects in one frame are not independent, frames are closer to it). A ratio is
+ * "equal within its interval" when the interval holds 1. Pure: plain data in and out, a seeded resampler.
+ */
+import { addAgreement, agreement, type FrameAgreement, scores } from './agreement.ts';
+import type { Detection } from '../types/detection.ts';
+
+/** one model's run on one sampled frame */
+export interface ModelRun {
+  ms: number;
+  detections: readonly Detection[];
+}
+
+/** one sampled frame both models ran on */
+export interface PairedFrame {
+  t: number;
+  champion: { ms: number; counts: Record<string, number>; scores: number[] };
+  challenger: { ms: number; counts: Record<string, number>; scores: number[] };
+  agreement: FrameAgreement;
+}
+
+/** the frames kept (the newest): enough for intervals, bounded in memory */
+export const CHALLENGER_KEEP = 400;
+/** confidence histogram: bins of 0.1 over 0–1 */
+export const CONFIDENCE_BINS = 10;
+/** a class enters the verdict with at least this many detections by either model */
+export const VERDICT_MIN_DETECTIONS = 10;
+/** at least this many paired frames before a verdict */
+export const VERDICT_MIN_FRAMES = 5;
+const RESAMPLES = 400;
+
+export interface Interval {
+  value: number;
+  lo: number;
+  hi: number;
+}
+
+export interface ClassComparison {
+  label: string;
+  champion: number;
+  challenger: number;
+  /** challenger ÷ champion detections over the frames, with its 95 % interval (NaN where the champion has none) */
+  ratio: Interval;
+  /** 'fewer' / 'more' where the interval excludes 1, else 'equal' */
+  verdict: 'fewer' | 'more' | 'equal';
+}
+
+export interface ModelSide {
+  version: string;
+  p50Ms: number;
+  p95Ms: number;
+  /** detections a frame */
+  perFrame: number;
+  /** counts per bin of 0.1 confidence */
+  confidence: number[];
+  meanConfidence: number;
+}
+
+export interface ChallengerSummary {
+  frames: number;
+  since: number;
+  until: number;
+  champion: ModelSide;
+  challenger: ModelSide;
+  /** per class, the most detected first (at most 20) */
+  classes: ClassComparison[];
+  /** all detections: challenger ÷ champion */
+  detections: Interval;
+  /** p50 run time: challenger ÷ champion, same frames, same runtime (WASM, one thread) */
+  latency: Interval;
+  /** the challenger against the champion (the champion's detections as the reference) */
+  agreement: { tp: number; fp: number; fn: number; f1: number; precision: number; recall: number };
+  verdict: 'worse' | 'better' | 'equal' | 'different' | 'too-few';
+  /** one plain line: "challenger finds 12 % fewer persons (8–15 %); 1.4× slower on this device (1.3–1.5×)" */
+  line: string;
+}
+
+/** One sampled frame both models ran on, as the accumulator keeps it. */
+export function pairFrame(t: number, champion: ModelRun, challenger: ModelRun, o: { classification?: boolean } = {}): PairedFrame {
+  const side = (r: ModelRun) => {
+    const counts: Record<string, number> = {};
+    for (const d of r.detections) counts[d.label] = (counts[d.label] ?? 0) + 1;
+    return { ms: r.ms, counts, scores: r.detections.map((d) => d.score) };
+  };
+  // the challenger is judged: the champion's detections stand in for the truth
+  return { t, champion: side(champion), challenger: side(challenger), agreement: agreement(challenger.detections, champion.detections, o) };
+}
+
+/** The newest paired frames (bounded): `add` one, `summary` over those kept. */
+export class ChallengerTally {
+  readonly frames: PairedFrame[] = [];
+  constructor(
+    readonly championVersion: string,
+    readonly challengerVersion: string,
+    private readonly keep = CHALLENGER_KEEP,
+  ) {}
+
+  add(f: PairedFrame) {
+    this.frames.push(f);
+    if (this.frames.length > this.keep) this.frames.splice(0, this.frames.length - this.keep);
+  }
+
+  summary(): ChallengerSummary {
+    return summarize(this.frames, this.championVersion, this.challengerVersion);
+  }
+}
+
+/** a small seeded generator (mulberry32): the same frames give the same intervals */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function quantile(xs: readonly number[], q: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i), hi = Math.ceil(i);
+  return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
+}
+
+/**
+ * `stat` over the frames and its 95 % percentile interval over `RESAMPLES` resamples of the frames (with
+ * replacement, seeded). Resamples where the statistic is not finite are left out.
+ */
+export function bootstrap<T>(items: readonly T[], stat: (xs: readonly T[]) => number, seed = 1): Interval {
+  const value = stat(items);
+  if (items.length < 2) return { value, lo: NaN, hi: NaN };
+  const next = rng(seed);
+  const out: number[] = [];
+  const sample: T[] = new Array(items.length);
+  for (let r = 0; r < RESAMPLES; r++) {
+    for (let i = 0; i < items.length; i++) sample[i] = items[Math.floor(next() * items.length)]!;
+    const v = stat(sample);
+    if (Number.isFinite(v)) out.push(v);
+  }
+  return { value, lo: quantile(out, 0.025), hi: quantile(out, 0.975) };
+}
+
+const sumOf = (fs: readonly PairedFrame[], side: 'champion' | 'challenger', label?: string) => {
+  let n = 0;
+  for (const f of fs) {
+    const c = f[side].counts;
+    if (label === undefined) for (const k in c) n += c[k]!;
+    else n += c[label] ?? 0;
+  }
+  return n;
+};
+
+const ratioOf = (label?: string) => (fs: readonly PairedFrame[]) => {
+  const a = sumOf(fs, 'champion', label);
+  return a ? sumOf(fs, 'challenger', label) / a : NaN;
+};
+
+const latencyRatio = (fs: readonly PairedFrame[]) => quantile(fs.map((f) => f.challenger.ms), 0.5) / quantile(fs.map((f) => f.champion.ms), 0.5);
+
+/** 'fewer' / 'more' where the interval excludes 1 */
+const direction = (i: Interval): 'fewer' | 'more' | 'equal' => (i.hi < 1 ? 'fewer' : i.lo > 1 ? 'more' : 'equal');
+
+function side(fs: readonly PairedFrame[], s: 'champion' | 'challenger', version: string): ModelSide {
+  const confidence = new Array<number>(CONFIDENCE_BINS).fill(0);
+  let sum = 0, n = 0;
+  for (const f of fs)
+    for (const c of f[s].scores) {
+      confidence[Math.min(CONFIDENCE_BINS - 1, Math.max(0, Math.floor(c * CONFIDENCE_BINS)))]!++;
+      sum += c;
+      n++;
+    }
+  const ms = fs.map((f) => f[s].ms);
+  return { version, p50Ms: quantile(ms, 0.5), p95Ms: quantile(ms, 0.95), perFrame: fs.length ? n / fs.length : NaN, confidence, meanConfidence: n ? sum / n : NaN };
+}
+
+const pct = (r: number) => Math.round(Math.abs(1 - r) * 100);
+const plural = (label: string) => (/s$/.test(label) ? label : `${label}s`);
+const times = (r: number) => (r >= 1 ? r : 1 / r).toFixed(r >= 0.95 && r <= 1.05 ? 2 : 1);
+
+/** The comparison over `frames` (see the module's comment). */
+export function summarize(frames: readonly PairedFrame[], championVersion: string, challengerVersion: string): ChallengerSummary {
+  const labels = new Map<string, number>();
+  for (const f of frames) for (const s of [f.champion.counts, f.challenger.counts]) for (const [k, v] of Object.entries(s)) labels.set(k, (labels.get(k) ?? 0) + v);
+  const classes: ClassComparison[] = [...labels.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([label], i) => {
+      const ratio = bootstrap(frames, ratioOf(label), 11 + i);
+      return { label, champion: sumOf(frames, 'champion', label), challenger: sumOf(frames, 'challenger', label), ratio, verdict: direction(ratio) };
+    });
+  const detections = bootstrap(frames, ratioOf(), 7);
+  const latency = bootstrap(frames, latencyRatio, 5);
+  const agree = frames.reduce<FrameAgreement>((a, f) => addAgreement(a, f.agreement), { tp: 0, fp: 0, fn: 0, byClass: {} });
+  const sc = scores(agree);
+  const judged = classes.filter((c) => c.champion + c.challenger >= VERDICT_MIN_DETECTIONS && Number.isFinite(c.ratio.lo));
+  const fewer = judged.filter((c) => c.verdict === 'fewer'), more = judged.filter((c) => c.verdict === 'more');
+  const verdict: ChallengerSummary['verdict'] =
+    frames.length < VERDICT_MIN_FRAMES || !judged.length ? 'too-few' : fewer.length && more.length ? 'different' : fewer.length ? 'worse' : more.length ? 'different' : 'equal';
+  const parts: string[] = [];
+  if (verdict === 'too-few') parts.push(`challenger: ${frames.length} frame${frames.length === 1 ? '' : 's'} compared, too few for a verdict`);
+  else {
+    const said = [...fewer, ...more].slice(0, 3).map((c) => `${pct(c.ratio.value)} % ${c.verdict} ${plural(c.label)} (${pct(c.verdict === 'fewer' ? c.ratio.hi : c.ratio.lo)}–${pct(c.verdict === 'fewer' ? c.ratio.lo : c.ratio.hi)} %)`);
+    if (said.length) parts.push(`challenger finds ${said.join(', ')}`);
+    else {
+      const top = judged[0]!;
+      parts.push(`challenger finds as many ${plural(top.label)}: ×${top.ratio.value.toFixed(2)} (${top.ratio.lo.toFixed(2)}–${top.ratio.hi.toFixed(2)}), equal within its interval`);
+    }
+  }
+  if (Number.isFinite(latency.lo)) {
+    const d = direction(latency);
+    parts.push(
+      d === 'equal'
+        ? `as fast on this device (×${latency.value.toFixed(2)}, ${latency.lo.toFixed(2)}–${latency.hi.toFixed(2)})`
+        : `${times(latency.value)}× ${d === 'more' ? 'slower' : 'faster'} on this device (${times(d === 'more' ? latency.lo : latency.hi)}–${times(d === 'more' ? latency.hi : latency.lo)}×)`,
+    );
+  }
+  parts.push(`agrees with the champion at F1 ${sc.f1.toFixed(2)}`);
+  const ts = frames.map((f) => f.t);
+  return {
+    frames: frames.length,
+    since: ts.length ? Math.min(...ts) : 0,
+    until: ts.length ? Math.max(...ts) : 0,
+    champion: side(frames, 'champion', championVersion),
+    challenger: side(frames, 'challenger', challengerVersion),
+    classes,
+    detections,
+    latency,
+    agreement: { tp: agree.tp, fp: agree.fp, fn: agree.fn, ...sc },
+    verdict,
+    line: parts.join('; '),
+  };
+}
