@@ -35,7 +35,7 @@ describe('challenger comparison', () => {
     expect(s.verdict).toBe('equal');
     expect(s.classes[0]!.ratio.lo).toBeLessThanOrEqual(1);
     expect(s.classes[0]!.ratio.hi).toBeGreaterThanOrEqual(1);
-    expect(s.line).toMatch(/finds as many persons: ×1\.00 \(0\.\d\d–1\.\d\d\), equal within its interval; as fast on this device/);
+    expect(s.line).toMatch(/finds as many persons: ×1\.00 \(0\.\d\d–1\.\d\d\), equal within its interval \(±10 %\); as fast on this device/);
   });
 
   it('too few frames or detections: no verdict', () => {

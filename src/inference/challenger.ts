@@ -29,9 +29,15 @@ export const CHALLENGER_KEEP = 400;
 export const CONFIDENCE_BINS = 10;
 /** a class enters the verdict with at least this many detections by either model */
 export const VERDICT_MIN_DETECTIONS = 10;
+/**
+ * a class reads fewer (more) only where its whole 95 % interval lies below 1 − this (above 1 + this): a difference
+ * smaller than a tenth, however sure, is no reason to hold a version back (two input sizes of one network differ by
+ * that much on small objects)
+ */
+export const VERDICT_MARGIN = 0.1;
 /** at least this many paired frames before a verdict */
 export const VERDICT_MIN_FRAMES = 5;
-const RESAMPLES = 400;
+const RESAMPLES = 1000;
 
 export interface Interval {
   value: number;
@@ -43,7 +49,7 @@ export interface ClassComparison {
   label: string;
   champion: number;
   challenger: number;
-  /** challenger ÷ champion detections over the frames, with its 95 % interval (NaN where the champion has none) */
+  /** challenger ÷ champion detections over the frames, with its interval: 95 % shared among the classes judged (NaN where the champion has none) */
   ratio: Interval;
   /** 'fewer' / 'more' where the interval excludes 1, else 'equal' */
   verdict: 'fewer' | 'more' | 'equal';
@@ -130,10 +136,10 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 /**
- * `stat` over the frames and its 95 % percentile interval over `RESAMPLES` resamples of the frames (with
+ * `stat` over the frames and its 1 − `alpha` percentile interval over `RESAMPLES` resamples of the frames (with
  * replacement, seeded). Resamples where the statistic is not finite are left out.
  */
-export function bootstrap<T>(items: readonly T[], stat: (xs: readonly T[]) => number, seed = 1): Interval {
+export function bootstrap<T>(items: readonly T[], stat: (xs: readonly T[]) => number, seed = 1, alpha = 0.05): Interval {
   const value = stat(items);
   if (items.length < 2) return { value, lo: NaN, hi: NaN };
   const next = rng(seed);
@@ -144,7 +150,7 @@ export function bootstrap<T>(items: readonly T[], stat: (xs: readonly T[]) => nu
     const v = stat(sample);
     if (Number.isFinite(v)) out.push(v);
   }
-  return { value, lo: quantile(out, 0.025), hi: quantile(out, 0.975) };
+  return { value, lo: quantile(out, alpha / 2), hi: quantile(out, 1 - alpha / 2) };
 }
 
 const sumOf = (fs: readonly PairedFrame[], side: 'champion' | 'challenger', label?: string) => {
@@ -164,8 +170,8 @@ const ratioOf = (label?: string) => (fs: readonly PairedFrame[]) => {
 
 const latencyRatio = (fs: readonly PairedFrame[]) => quantile(fs.map((f) => f.challenger.ms), 0.5) / quantile(fs.map((f) => f.champion.ms), 0.5);
 
-/** 'fewer' / 'more' where the interval excludes 1 */
-const direction = (i: Interval): 'fewer' | 'more' | 'equal' => (i.hi < 1 ? 'fewer' : i.lo > 1 ? 'more' : 'equal');
+/** 'fewer' / 'more' where the interval lies wholly beyond 1 ∓ `margin` */
+const direction = (i: Interval, margin = VERDICT_MARGIN): 'fewer' | 'more' | 'equal' => (i.hi < 1 - margin ? 'fewer' : i.lo > 1 + margin ? 'more' : 'equal');
 
 function side(fs: readonly PairedFrame[], s: 'champion' | 'challenger', version: string): ModelSide {
   const confidence = new Array<number>(CONFIDENCE_BINS).fill(0);
@@ -188,11 +194,13 @@ const times = (r: number) => (r >= 1 ? r : 1 / r).toFixed(r >= 0.95 && r <= 1.05
 export function summarize(frames: readonly PairedFrame[], championVersion: string, challengerVersion: string): ChallengerSummary {
   const labels = new Map<string, number>();
   for (const f of frames) for (const s of [f.champion.counts, f.challenger.counts]) for (const [k, v] of Object.entries(s)) labels.set(k, (labels.get(k) ?? 0) + v);
-  const classes: ClassComparison[] = [...labels.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 20)
+  const top = [...labels.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20);
+  // the classes judged share the 5 % between them (Bonferroni): twenty classes tested at 95 % each would find one
+  // "different" by chance alone
+  const tested = Math.max(1, top.filter(([, n]) => n >= VERDICT_MIN_DETECTIONS).length);
+  const classes: ClassComparison[] = top
     .map(([label], i) => {
-      const ratio = bootstrap(frames, ratioOf(label), 11 + i);
+      const ratio = bootstrap(frames, ratioOf(label), 11 + i, 0.05 / tested);
       return { label, champion: sumOf(frames, 'champion', label), challenger: sumOf(frames, 'challenger', label), ratio, verdict: direction(ratio) };
     });
   const detections = bootstrap(frames, ratioOf(), 7);
@@ -210,11 +218,11 @@ export function summarize(frames: readonly PairedFrame[], championVersion: strin
     if (said.length) parts.push(`challenger finds ${said.join(', ')}`);
     else {
       const top = judged[0]!;
-      parts.push(`challenger finds as many ${plural(top.label)}: ×${top.ratio.value.toFixed(2)} (${top.ratio.lo.toFixed(2)}–${top.ratio.hi.toFixed(2)}), equal within its interval`);
+      parts.push(`challenger finds as many ${plural(top.label)}: ×${top.ratio.value.toFixed(2)} (${top.ratio.lo.toFixed(2)}–${top.ratio.hi.toFixed(2)}), equal within its interval (±${Math.round(VERDICT_MARGIN * 100)} %)`);
     }
   }
   if (Number.isFinite(latency.lo)) {
-    const d = direction(latency);
+    const d = direction(latency, 0);
     parts.push(
       d === 'equal'
         ? `as fast on this device (×${latency.value.toFixed(2)}, ${latency.lo.toFixed(2)}–${latency.hi.toFixed(2)})`
