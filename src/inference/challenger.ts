@@ -214,7 +214,9 @@ export function summarize(frames: readonly PairedFrame[], championVersion: strin
   const parts: string[] = [];
   if (verdict === 'too-few') parts.push(`challenger: ${frames.length} frame${frames.length === 1 ? '' : 's'} compared, too few for a verdict`);
   else {
-    const said = [...fewer, ...more].slice(0, 3).map((c) => `${pct(c.ratio.value)} % ${c.verdict} ${plural(c.label)} (${pct(c.verdict === 'fewer' ? c.ratio.hi : c.ratio.lo)}–${pct(c.verdict === 'fewer' ? c.ratio.lo : c.ratio.hi)} %)`);
+    const said = [...fewer, ...more]
+      .slice(0, 3)
+      .map((c) => (c.challenger === 0 ? `no ${plural(c.label)} (the champion ${c.champion})` : `${pct(c.ratio.value)} % ${c.verdict} ${plural(c.label)} (${pct(c.verdict === 'fewer' ? c.ratio.hi : c.ratio.lo)}–${pct(c.verdict === 'fewer' ? c.ratio.lo : c.ratio.hi)} %)`));
     if (said.length) parts.push(`challenger finds ${said.join(', ')}`);
     else {
       const top = judged[0]!;

@@ -1,0 +1,60 @@
+/**
+ * A challenger before rollout (#27 part 2): a candidate version runs beside the deployed default (the champion) on
+ * the same sampled frames of vtest, both in the challenger's worker on WASM with one thread, and the monitor shows
+ * them side by side with a verdict line. A worse challenger — the default behind a manifest that divides the pixels
+ * by 16 (normalisation scale 16; test/challenger-vtest.test.ts measures ÷ 8 at 23 % fewer persons on 40 frames) — reads worse, with
+ * fewer persons in its row; the 512×512 original reads equal within its interval (±10 %). Real model, real
+ * footage, real Chromium; figures in the annotations.
+ */
+import { expect, type Page, test } from '@playwright/test';
+import { recordEvents, serveScaledManifest } from './helpers.ts';
+
+const summary = (page: Page) => page.evaluate(() => document.querySelector('inference-monitor')!.challengerSummary ?? null);
+
+/** waits until the challenger has a verdict on at least `frames` frames (or the verdict is firm) */
+async function verdictAfter(page: Page, frames: number, timeout: number) {
+  await expect
+    .poll(async () => {
+      const s = await summary(page);
+      return s && s.verdict !== 'too-few' && s.frames >= frames;
+    }, { timeout, intervals: [1000] })
+    .toBe(true);
+  const s = (await summary(page))!;
+  console.log(s.line, JSON.stringify(s.classes.slice(0, 3)), JSON.stringify({ frames: s.frames, p50: [s.champion.p50Ms, s.challenger.p50Ms], perFrame: [s.champion.perFrame, s.challenger.perFrame] }));
+  return s;
+}
+
+test('a challenger beside the deployed model: a worse one reads worse with fewer persons, the 512 original equal within its interval', async ({ page }) => {
+  test.setTimeout(150_000);
+  const rec = await recordEvents(page);
+  await serveScaledManifest(page, 'darker.json', 16);
+  await page.goto('/?model=models/centernet-coco.json&challenger=models/darker.json&challenger_budget=0.75&backend=wasm&camera_id=ch-1');
+  const worse = await verdictAfter(page, 14, 60_000);
+  test.info().annotations.push(
+    { type: 'worse challenger (pixels ÷ 16): verdict', description: worse.line },
+    { type: 'worse challenger: figures', description: JSON.stringify({ frames: worse.frames, champion: worse.champion, challenger: worse.challenger, latency: worse.latency, classes: worse.classes.slice(0, 4), agreement: worse.agreement }) },
+  );
+  expect(worse.verdict).toBe('worse');
+  const person = worse.classes.find((c) => c.label === 'person')!;
+  expect(person.verdict).toBe('fewer');
+  expect(person.challenger).toBeLessThan(person.champion);
+  const table = page.locator('inference-monitor section.challenger');
+  await expect(table.locator('.ch-line')).toContainText(/challenger finds \d+ % fewer persons/);
+  await expect(table.locator('tr[data-class=person]')).toHaveAttribute('data-verdict', 'fewer');
+  await expect(table.locator('tr[data-row=latency]')).toContainText(/\d+ \/ \d+/);
+  // the deployed model went on at its own pace
+  expect((await rec.events()).filter((e) => e.type === 'inference').length).toBeGreaterThan(worse.frames);
+
+  // the 512×512 original as the challenger: the pipeline starts again with it
+  await page.evaluate(() => document.querySelector('inference-monitor')!.setAttribute('challenger-model', 'models/centernet-coco-512.json'));
+  await expect.poll(async () => (await summary(page))?.challenger.version ?? null, { timeout: 30_000 }).not.toBe(worse.challenger.version);
+  const equal = await verdictAfter(page, 12, 60_000);
+  test.info().annotations.push(
+    { type: '512 original: verdict', description: equal.line },
+    { type: '512 original: figures', description: JSON.stringify({ frames: equal.frames, champion: equal.champion, challenger: equal.challenger, latency: equal.latency, classes: equal.classes.slice(0, 4), agreement: equal.agreement }) },
+  );
+  expect(equal.verdict).toBe('equal');
+  await expect(table.locator('.ch-line')).toContainText('equal within its interval');
+  expect(equal.latency.value).toBeGreaterThan(1); // 512×512 against 416×416 on the same thread
+  expect(rec.pageErrors).toEqual([]);
+});
