@@ -9,6 +9,8 @@ import * as Comlink from 'comlink';
 import type { FrameClient } from '../../capture/frame-client.ts';
 import type { ChallengerSummary } from '../../inference/challenger.ts';
 import { MonitorError, toErrorInfo } from '../../lib/errors.ts';
+import { getHub } from '../../hub/client.ts';
+import { challengerSync } from '../../sync/challenger-payload.ts';
 import { endWorker, type InferenceWorkerHandle, type LoadRequest, spawnInferenceWorker, within } from './standby.ts';
 import { WATCHDOG_MARGIN_MS } from './run-watchdog.ts';
 
@@ -96,6 +98,9 @@ export class Challenger {
 /** What a pipeline gives its challenger: the element's settings, the running champion, and where to report. */
 export interface ChallengerLaunch {
   lockName: string;
+  /** the monitor's source id and camera, as its comparisons sync */
+  sourceId: string;
+  camera: string;
   el: { challengerModel?: string; challengerBudget?: number; threshold: number; runTimeout?: number };
   champion: LoadRequest & { version: string };
   /** the frame worker now (it may have been replaced by the time the challenger starts) */
@@ -128,7 +133,11 @@ export function launchChallenger(o: ChallengerLaunch): Challenger | undefined {
       budget: o.el.challengerBudget ?? DEFAULT_CHALLENGER_BUDGET,
       current: o.current,
       ...(o.el.runTimeout ? { runTimeoutMs: o.el.runTimeout * 1000 } : {}),
-      summary: o.summary,
+      summary: (s) => {
+        o.summary(s);
+        // the latest per monitor goes in the next sync batch (the fleet page shows it per device)
+        void getHub().then((hub) => hub.noteChallenger(challengerSync(o.sourceId, o.camera, Date.now(), s)), () => {});
+      },
     }).catch((e) => o.current() && o.failed(toErrorInfo(e, 'worker-failed')));
   }, o.delayMs);
   return c;

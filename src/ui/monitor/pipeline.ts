@@ -249,7 +249,7 @@ export class Pipeline {
       if (this.el.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
       this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
       if (this.el.referenceModel && this.el.record !== 'off') this.startReference(run, ready, deployment);
-      if (this.el.challengerModel) this.challenger = launchChallenger({ lockName: `inference-monitor:${this.el.sourceId}:challenger:${++this.workerSeq}`, el: this.el, champion: { ...request, version: ready.modelVersion }, frames: () => this.frames, current: () => run === this.run, delayMs: STANDBY_DELAY_MS, summary: (s) => this.host.emit('challenger', s), failed: (e) => this.host.emit('error', { ...e, fatal: false }) });
+      if (this.el.challengerModel) this.challenger = launchChallenger({ lockName: `inference-monitor:${this.el.sourceId}:challenger:${++this.workerSeq}`, sourceId: this.el.sourceId, camera: this.el.cameraId ?? '', el: this.el, champion: { ...request, version: ready.modelVersion }, frames: () => this.frames, current: () => run === this.run, delayMs: STANDBY_DELAY_MS, summary: (s) => this.host.emit('challenger', s), failed: (e) => this.host.emit('error', { ...e, fatal: false }) });
       this.host.emit('ready', {
         backend: ready.backend,
         threads: ready.threads,
