@@ -7,7 +7,9 @@
  */
 import type Database from 'better-sqlite3';
 import type { Context } from 'hono';
-import type { ChallengerSummary } from '../inference/challenger.ts';
+import type { ChallengerSync } from '../sync/challenger-payload.ts';
+
+type ChallengerSummary = ChallengerSync['summary'];
 import type { DropCounts, Limits } from './bounds.ts';
 import type { IngestEvent } from './ingest.ts';
 import { ApiError } from './errors.ts';
