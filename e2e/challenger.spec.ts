@@ -3,7 +3,8 @@
  * the same sampled frames of vtest, both in the challenger's worker on WASM with one thread, and the monitor shows
  * them side by side with a verdict line. A worse challenger — the default behind a manifest that divides the pixels
  * by 16 (normalisation scale 16; test/challenger-vtest.test.ts measures ÷ 8 at 23 % fewer persons on 40 frames) — reads worse, with
- * fewer persons in its row; the 512×512 original reads equal within its interval (±10 %). Real model, real
+ * fewer persons in its row; the 512×512 original never reads worse — equal within its interval (±10 %), or, on
+ * frames where it finds more of the small pedestrians, "more persons". Real model, real
  * footage, real Chromium; figures in the annotations.
  */
 import { expect, type Page, test } from '@playwright/test';
@@ -24,7 +25,7 @@ async function verdictAfter(page: Page, frames: number, timeout: number) {
   return s;
 }
 
-test('a challenger beside the deployed model: a worse one reads worse with fewer persons, the 512 original equal within its interval', async ({ page }) => {
+test('a challenger beside the deployed model: a worse one reads worse with fewer persons, the 512 original never worse (equal within its interval, or more persons)', async ({ page }) => {
   test.setTimeout(150_000);
   const rec = await recordEvents(page);
   await serveScaledManifest(page, 'darker.json', 16);
@@ -53,8 +54,33 @@ test('a challenger beside the deployed model: a worse one reads worse with fewer
     { type: '512 original: verdict', description: equal.line },
     { type: '512 original: figures', description: JSON.stringify({ frames: equal.frames, champion: equal.champion, challenger: equal.challenger, latency: equal.latency, classes: equal.classes.slice(0, 4), agreement: equal.agreement }) },
   );
-  expect(equal.verdict).toBe('equal');
-  await expect(table.locator('.ch-line')).toContainText('equal within its interval');
+  // never worse: no class reads fewer. On vtest the original finds 5–22 % more persons depending on the frames
+  // sampled (the larger input sees more small pedestrians; 12 %, 1.06–1.18, on 40 frames in Node): equal within ±10 %
+  // when its interval reaches into that band, else "more persons" (the verdict 'different')
+  expect(equal.classes.filter((c) => c.verdict === 'fewer')).toEqual([]);
+  expect(['equal', 'different']).toContain(equal.verdict);
+  const persons = equal.classes.find((c) => c.label === 'person')!;
+  expect(persons.ratio.lo).toBeGreaterThan(0.9);
+  await expect(table.locator('.ch-line')).toContainText(equal.verdict === 'equal' ? 'equal within its interval' : '% more persons');
   expect(equal.latency.value).toBeGreaterThan(1); // 512×512 against 416×416 on the same thread
   expect(rec.pageErrors).toEqual([]);
+});
+
+test('the headless recorder reports a challenger: the app runs both models, recordChallenger tallies them in the recorder worker', async ({ page }) => {
+  await page.goto(`http://127.0.0.1:${Number(process.env.E2E_DEV_PORT ?? 5199)}/e2e/pages/recorder.html`);
+  await page.evaluate(() => (window as any).app.started);
+  await page.evaluate(() => {
+    const { withFrames } = (window as any).app;
+    const person = (x: number, score: number) => ({ classId: 0, label: 'person', score, box: [x, 0, 20, 40] });
+    for (let i = 0; i < 30; i++) {
+      const champion = Array.from({ length: 10 }, (_, k) => person(k * 30, 0.8));
+      withFrames.recordChallenger({ version: 'candidate-2', champion: { ms: 20 + (i % 3), detections: champion }, challenger: { ms: 30 + (i % 3), detections: champion.slice(0, 6 + (i % 2)) } });
+    }
+  });
+  await expect.poll(() => page.evaluate(async () => (await (window as any).app.withFrames.challengerSummary())?.frames ?? 0), { timeout: 10_000 }).toBe(30);
+  const s = await page.evaluate(() => (window as any).app.withFrames.challengerSummary());
+  test.info().annotations.push({ type: 'recorder challenger', description: s.line });
+  expect(s.frames).toBe(30);
+  expect(s.verdict).toBe('worse');
+  expect(s.line).toMatch(/^challenger finds 35 % fewer persons .*1\.5× slower/);
 });

@@ -62,3 +62,14 @@ describe('challenger comparison', () => {
     expect(bootstrap(xs, mean)).toEqual(bootstrap(xs, mean));
   });
 });
+
+describe('classes with few detections', () => {
+  it('are listed but not judged (too-few), and do not sway the verdict', () => {
+    const frames = Array.from({ length: 20 }, (_, i) =>
+      pairFrame(i, { ms: 10, detections: [...people(8), ...(i < 3 ? [det('backpack', 500)] : [])] }, { ms: 10, detections: people(8) }),
+    );
+    const s = summarize(frames, 'a', 'b');
+    expect(s.classes.find((c) => c.label === 'backpack')).toMatchObject({ champion: 3, challenger: 0, verdict: 'too-few' });
+    expect(s.verdict).toBe('equal');
+  });
+});

@@ -24,7 +24,7 @@ const time = v.pipe(v.number(), v.minValue(0), v.maxValue(8.64e15));
 const version = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const interval = v.strictObject({ value: num, lo: num, hi: num });
 const side = v.strictObject({ version, p50Ms: num, p95Ms: num, perFrame: num, confidence: v.pipe(v.array(count), v.maxLength(10)), meanConfidence: num });
-const direction = v.picklist(['fewer', 'more', 'equal']);
+const direction = v.picklist(['fewer', 'more', 'equal', 'too-few']);
 
 export const ChallengerSyncSchema = v.strictObject({
   src: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),

@@ -45,7 +45,7 @@ export function challengerTable(s: ChallengerSummary) {
           <tr data-row="detections"><td>detections a frame</td><td>${n(s.champion.perFrame, 1)}</td><td>${n(s.challenger.perFrame, 1)}</td><td>${ratio(s.detections)}</td></tr>
           <tr data-row="confidence"><td>confidence (mean, 0–1)</td><td>${n(s.champion.meanConfidence, 2)} ${bars(s.champion.confidence)}</td><td>${n(s.challenger.meanConfidence, 2)} ${bars(s.challenger.confidence)}</td><td></td></tr>
           ${s.classes.map(
-            (c) => html`<tr data-class=${c.label} data-verdict=${c.verdict}><td>${c.label}</td><td>${c.champion}</td><td>${c.challenger}</td><td>${ratio(c.ratio)}${c.verdict === 'equal' ? nothing : html` ${c.verdict}`}</td></tr>`,
+            (c) => html`<tr data-class=${c.label} data-verdict=${c.verdict}><td>${c.label}</td><td>${c.champion}</td><td>${c.challenger}</td><td>${ratio(c.ratio)}${c.verdict === 'equal' ? nothing : html` ${c.verdict === 'too-few' ? '(too few to judge)' : c.verdict}`}</td></tr>`,
           )}
           <tr data-row="agreement"><td>agreement with the champion</td><td colspan="3">F1 ${n(s.agreement.f1, 2)} · precision ${n(s.agreement.precision, 2)} · recall ${n(s.agreement.recall, 2)} (${s.agreement.tp} matched, ${s.agreement.fp} only the challenger's, ${s.agreement.fn} only the champion's)</td></tr>
         </tbody>
