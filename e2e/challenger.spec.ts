@@ -8,7 +8,7 @@
  * footage, real Chromium; figures in the annotations.
  */
 import { expect, type Page, test } from '@playwright/test';
-import { recordEvents, serveScaledManifest } from './helpers.ts';
+import { recordEvents, serveScaledManifest, waitForEvent } from './helpers.ts';
 
 const summary = (page: Page) => page.evaluate(() => document.querySelector('inference-monitor')!.challengerSummary ?? null);
 
@@ -83,4 +83,23 @@ test('the headless recorder reports a challenger: the app runs both models, reco
   expect(s.frames).toBe(30);
   expect(s.verdict).toBe('worse');
   expect(s.line).toMatch(/^challenger finds 35 % fewer persons .*1\.5× slower/);
+});
+
+test('a bad challenger is reported, not fatal: an invalid budget (attribute-invalid), a manifest that is not there (manifest-not-found); the deployed model goes on', async ({ page }) => {
+  const rec = await recordEvents(page);
+  await page.goto('/?challenger=models/missing.json&challenger_budget=2&backend=wasm&camera_id=ch-2&panel=off');
+  const invalid = await waitForEvent(page, 'error', (e) => e.detail.code === 'attribute-invalid', 60_000);
+  expect(invalid.detail.message).toContain('challenger-budget');
+  expect(invalid.detail.fatal).toBe(false);
+  await page.evaluate(() => {
+    const m = document.querySelector('inference-monitor')!;
+    m.setAttribute('challenger-budget', '0.1');
+    m.setAttribute('challenger-model', 'models/missing-too.json');
+  });
+  const missing = await waitForEvent(page, 'error', (e) => /^challenger model/.test(e.detail.message), 60_000);
+  expect(missing.detail).toMatchObject({ code: 'manifest-not-found', fatal: false });
+  const after = (await rec.events()).filter((e) => e.type === 'inference').length;
+  await expect.poll(async () => (await rec.events()).filter((e) => e.type === 'inference').length, { timeout: 30_000 }).toBeGreaterThan(after + 3);
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  expect(await page.evaluate(() => document.querySelector('inference-monitor')!.challengerSummary ?? null)).toBeNull();
 });
