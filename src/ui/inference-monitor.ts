@@ -5,6 +5,7 @@
 import type { ChallengerSummary } from '../inference/challenger.ts';
 import { LitElement, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
+import { challengerStyles } from './panel/challenger-table.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import { epochNow } from '../lib/epoch-now.ts';
@@ -436,7 +437,7 @@ export class InferenceMonitor extends LitElement {
     if (canvas && this.last) drawDetections(canvas.getContext('2d')!, this.last.detections, this.last.frame);
   }
 
-  static override styles = monitorStyles;
+  static override styles = [monitorStyles, challengerStyles];
 
   override render() {
     return monitorView({

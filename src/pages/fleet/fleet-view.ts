@@ -5,7 +5,7 @@ import { FleetError, ServerSource } from './server-source.ts';
 import { ago, fmt, pct } from '../../ui/format.ts';
 import { shortVersion } from '../../lib/short-version.ts';
 import type { ChallengerSummary } from '../../inference/challenger.ts';
-import { challengerTable } from '../../ui/panel/challenger-table.ts';
+import { challengerStyles, challengerTable } from '../../ui/panel/challenger-table.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
 export interface FleetDevice {
@@ -151,7 +151,7 @@ export class FleetView extends LitElement {
     );
   }
 
-  static override styles = css`
+  static override styles = [css`
     :host {
       display: block;
       font: 14px system-ui, sans-serif;
@@ -235,7 +235,7 @@ export class FleetView extends LitElement {
     inference-health-panel {
       margin-top: 0.5em;
     }
-  `;
+  `, challengerStyles];
 
   override render() {
     if (this._needsToken)

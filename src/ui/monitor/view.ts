@@ -94,8 +94,8 @@ export function monitorView(v: MonitorView) {
           ? html`<span class="alert" part="alerts" role="status" title=${[...firing.values()].map((a) => a.name).join('\n')}>⚠ ${firing.size} alert${firing.size > 1 ? 's' : ''}: ${[...firing.values()][0]!.name}</span>`
           : nothing}
       </div>
-      </div>
       ${v.challenger ? challengerTable(v.challenger) : nothing}
+      </div>
       ${panel
         ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, charts, log, alerts, controls, details" .monitor=${v.monitor} camera-id=${v.cameraId} theme=${v.theme}></inference-health-panel>`
         : nothing}

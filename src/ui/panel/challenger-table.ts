@@ -4,22 +4,22 @@
  * distribution — the ratios with their 95 % intervals, the agreement, and the verdict line. Lit templates: every
  * value (labels come from a manifest) is escaped.
  */
-import { html, nothing } from 'lit';
+import { css, html, nothing } from 'lit';
 import type { ChallengerSummary, Interval } from '../../inference/challenger.ts';
 import { shortVersion } from '../../lib/short-version.ts';
 
 const n = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const ratio = (i: Interval) => (Number.isFinite(i.value) ? `×${i.value.toFixed(2)}${Number.isFinite(i.lo) ? ` (${i.lo.toFixed(2)}–${i.hi.toFixed(2)})` : ''}` : '–');
 
-/** A confidence histogram as a row of bars (bins of 0.1), its counts in the title. */
+const BLOCKS = ' ▁▂▃▄▅▆▇█';
+/** A confidence histogram as a row of block characters (bins of 0.1, 0 to 1), its counts in the title: no inline styles (a page's CSP may forbid them). */
 function bars(counts: readonly number[]) {
   const max = Math.max(1, ...counts);
-  return html`<span class="ch-hist" title=${counts.map((c, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${c}`).join('\n')}
-    >${counts.map((c) => html`<i style=${`height:${Math.round((c / max) * 100)}%`}></i>`)}</span
-  >`;
+  return html`<span class="ch-hist" title=${counts.map((c, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${c}`).join('\n')}>${counts.map((c) => BLOCKS[c ? Math.max(1, Math.round((c / max) * 8)) : 0]).join('')}</span>`;
 }
 
-const styles = html`<style>
+/** The table's styles: adopted by the element that shows it (a `<style>` in the template would fall to a page's CSP). */
+export const challengerStyles = css`
   .challenger { font: 12px/1.4 system-ui, sans-serif; margin: 0.5em 0; overflow-x: auto; }
   .challenger table { border-collapse: collapse; }
   .challenger th, .challenger td { padding: 0.15em 0.6em; text-align: right; border-bottom: 1px solid #8884; }
@@ -28,13 +28,12 @@ const styles = html`<style>
   .challenger [data-verdict='worse'] { color: #d33; }
   .challenger [data-verdict='fewer'] { color: #d33; }
   .challenger [data-verdict='more'] { color: #c80; }
-  .ch-hist { display: inline-flex; align-items: flex-end; gap: 1px; height: 1.4em; width: 6em; vertical-align: middle; }
-  .ch-hist i { flex: 1; background: currentColor; opacity: 0.6; min-height: 1px; }
-</style>`;
+  .ch-hist { font-family: monospace; letter-spacing: 1px; white-space: pre; border-bottom: 1px solid #8886; }
+`;
 
 /** The side-by-side table and verdict line for `s`. */
 export function challengerTable(s: ChallengerSummary) {
-  return html`${styles}<section class="challenger" part="challenger" data-verdict=${s.verdict} aria-label="Challenger against the deployed model">
+  return html`<section class="challenger" part="challenger" data-verdict=${s.verdict} aria-label="Challenger against the deployed model">
       <p class="ch-line" role="status" data-verdict=${s.verdict}>${s.line}</p>
       <table>
         <thead>
