@@ -210,6 +210,8 @@ export class InferenceWorker {
   /** as a challenger: the champion (the deployed model) loaded beside it in this worker, and the tally of the two */
   private champion?: InferenceWorker;
   private tally?: ChallengerTally;
+  /** frames run as a pair so far (who goes first alternates) */
+  private pairs = 0;
 
   /**
    * Runs as a challenger model (the page's challenger.ts): loads the champion — the deployed model, `manifestUrl`
@@ -240,11 +242,16 @@ export class InferenceWorker {
     let failed = false;
     try {
       if (this.rebuilding) await this.rebuilding;
-      // the champion first, then the challenger: the same frame, one after the other on the same thread
-      const a = await this.champion!.infer({ ...f, tensor: f.champion.tensor, fit: f.champion.fit }, () => {}, () => {});
-      const b = await this.infer(f, () => {}, () => {});
-      if (a && b && this.model && !this.closing)
-        this.tally?.add(pairFrame(Math.round(f.captureEpoch ?? f.handoffEpoch), { ms: a.result.timings.inference, detections: a.result.detections }, { ms: b.result.timings.inference, detections: b.result.detections }, { classification: this.model.manifest.adapter === 'classification' }));
+      // the same frame, one after the other on the same thread, taking turns at going first (the second run of a
+      // pair finds the caches warm: always second, the challenger would read faster than it is)
+      const champion = () => this.champion!.infer({ ...f, tensor: f.champion.tensor, fit: f.champion.fit }, () => {}, () => {});
+      const challenger = () => this.infer(f, () => {}, () => {});
+      const championFirst = (this.pairs++ & 1) === 0;
+      const a = championFirst ? await champion() : undefined;
+      const b = await challenger();
+      const ran = a ?? (await champion());
+      if (ran && b && this.model && !this.closing)
+        this.tally?.add(pairFrame(Math.round(f.captureEpoch ?? f.handoffEpoch), { ms: ran.result.timings.inference, detections: ran.result.detections }, { ms: b.result.timings.inference, detections: b.result.detections }, { classification: this.model.manifest.adapter === 'classification' }));
     } catch (e) {
       failed = true;
       const info = toErrorInfo(e, 'inference-failed');
