@@ -4,6 +4,8 @@
  * "reload", back off (honouring Retry-After), report each error kind once, drop refused batches counted,
  * bound the queue (dropping the oldest, counted and reported), and fall back to plain JSON on a 415.
  */
+import { pairFrame, summarize } from '../src/inference/challenger.ts';
+import { challengerSync } from '../src/sync/challenger-payload.ts';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type Collected, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox, gzipText, retryAfter } from '../src/sync/outbox.ts';
@@ -109,6 +111,21 @@ describe('SyncOutbox', () => {
     expect(s.calls[0]!.body.source).toMatchObject({ id: 'source-1', device_id: 'kiosk-7', monitors: [{ src: 'mon-1' }] });
     expect(p.queue.size).toBe(0);
     expect(o.status()).toMatchObject({ state: 'idle', backlog: { batches: 0 }, stats: { sent: 3 } });
+    o.stop();
+  });
+
+  it('a challenger comparison alone makes a batch, and arrives as the page sent it (challengers)', async () => {
+    const p = memory();
+    const s = server();
+    const t = Date.now();
+    const frames = Array.from({ length: 10 }, (_, i) => pairFrame(t + i, { ms: 10, detections: [] }, { ms: 12, detections: [] }));
+    const ch = challengerSync('mon-1', 'line-1', t, summarize(frames, 'a'.repeat(64), 'b'.repeat(64)));
+    const o = outbox(p, s.fetch, { collect: async (cursor) => ({ rollups: [], alerts: [], flagged: [], baselines: [], challengers: [ch], cursor }) });
+    await o.configure({ url: 'http://fleet.test/v1/batches', intervalMs: 3_600_000, images: false });
+    await o.tick();
+    await settle();
+    expect(s.calls).toHaveLength(1);
+    expect(s.calls[0]!.body.challengers).toEqual([ch]);
     o.stop();
   });
 

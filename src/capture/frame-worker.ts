@@ -14,7 +14,7 @@ import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from './preproces
 import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from './yuv.ts';
 import type { Detection } from '../types/detection.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import type { Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame, ReferenceDone, ReferenceFrame } from './protocol.ts';
+import type { ChallengerFrame, Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame, ReferenceDone, ReferenceFrame } from './protocol.ts';
 import { JpegEncoder, serveEncodes } from './jpeg-encoder.ts';
 import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from './image-stats.ts';
 
@@ -23,6 +23,21 @@ type Frame = VideoFrame | ImageBitmap;
 type Shown = { seq: number; yuv?: Yuv420; frame?: Frame; epoch: number };
 /** a judged frame kept a few seconds under its inferenceId, for the hub worker to flag */
 type Judged = Shown & { id: string };
+
+/** a second model's worker fed a sample of the judged frames within a budget of the time (a reference, a challenger) */
+type Shadow = { port: MessagePort; spec: PrepSpec; budget: number; busy: boolean; lastEnd: number; lastMs: number; pool: Float32Array[]; canvas?: OffscreenCanvas };
+
+/** A shadow model's channel: idle until its worker says it is done with a frame (how long it ran sets the next rest). */
+function shadow(port: MessagePort, spec: PrepSpec, budget: number): Shadow {
+  const s: Shadow = { port, spec, budget: Math.min(1, Math.max(0.001, budget)), busy: false, lastEnd: -Infinity, lastMs: 0, pool: [] };
+  port.onmessage = (e: MessageEvent<ReferenceDone>) => {
+    s.busy = false;
+    s.lastEnd = performance.now();
+    s.lastMs = e.data.refDone.ms;
+    s.pool.push(e.data.buffer);
+  };
+  return s;
+}
 
 /** judged frames kept for flagging: as planes (a few seconds at the inference rate), or as camera frames (fewer: they hold the camera's buffers) */
 const KEEP_JUDGED = 8;
@@ -65,7 +80,12 @@ export class FrameWorker {
    * the reference model's worker, while one is attached: a judged frame is prepared again for it when it is
    * idle and the budget allows (`budget`: the share of the time it may run, so the deployed model keeps the rest)
    */
-  private ref?: { port: MessagePort; spec: PrepSpec; budget: number; busy: boolean; lastEnd: number; lastMs: number; pool: Float32Array[]; canvas?: OffscreenCanvas };
+  private ref?: Shadow;
+  /**
+   * a challenger model's worker, while one is attached: a judged frame is prepared for it twice — to the
+   * challenger's input and to the champion's — within its own budget, so both models run on the same frames there
+   */
+  private challenger?: Shadow & { champion: { pool: Float32Array[]; canvas?: OffscreenCanvas } };
   /**
    * the judged frames last sent to the reference (ids), kept past KEEP_JUDGED until the hub has decided on them:
    * the reference's verdict comes a run later, and may flag the frame
@@ -121,13 +141,22 @@ export class FrameWorker {
    */
   attachReference(port: MessagePort, spec: PrepSpec, budget: number) {
     this.ref?.port.close();
-    const ref = (this.ref = { port, spec, budget: Math.min(1, Math.max(0.001, budget)), busy: false, lastEnd: -Infinity, lastMs: 0, pool: [] as Float32Array[] });
-    port.onmessage = (e: MessageEvent<ReferenceDone>) => {
-      ref.busy = false;
-      ref.lastEnd = performance.now();
-      ref.lastMs = e.data.refDone.ms;
-      ref.pool.push(e.data.buffer);
-    };
+    this.ref = shadow(port, spec, budget);
+  }
+
+  /**
+   * Connects a challenger model's worker: like the reference, each sampled judged frame goes to it within
+   * `budget` — prepared to the challenger's `spec` and to the champion's, with the champion's detections.
+   */
+  attachChallenger(port: MessagePort, spec: PrepSpec, budget: number) {
+    this.challenger?.port.close();
+    const c = (this.challenger = Object.assign(shadow(port, spec, budget), { champion: { pool: [] as Float32Array[] } }));
+    port.addEventListener('message', (e: MessageEvent<ReferenceDone>) => void (e.data.championBuffer && c.champion.pool.push(e.data.championBuffer)));
+  }
+
+  detachChallenger() {
+    this.challenger?.port.close();
+    this.challenger = undefined;
   }
 
   detachReference() {
@@ -139,13 +168,30 @@ export class FrameWorker {
 
   /** Keeps frames sent to inference until their result comes back: to draw them ('inferred'), to flag them, or for the reference. */
   private get keepsShown() {
-    return this.view === 'inferred' || this.flagPort !== undefined || this.ref !== undefined;
+    return this.view === 'inferred' || this.flagPort !== undefined || this.ref !== undefined || this.challenger !== undefined;
   }
 
   /** Whether the reference may take a frame now: idle, and rested `lastMs · (1 − budget) / budget` since its last run. */
-  private referenceDue(now: number): boolean {
-    const r = this.ref;
+  private referenceDue(now: number, r: Shadow | undefined = this.ref): boolean {
     return Boolean(r && !r.busy && now - r.lastEnd >= (r.lastMs * (1 - r.budget)) / r.budget);
+  }
+
+  /** A judged frame prepared to `spec` (a tensor from `pool` where one fits), or undefined where the frame is gone. */
+  private prepareFor(shown: Shown, frame: { width: number; height: number }, spec: PrepSpec, pool: Float32Array[], holder: { canvas?: OffscreenCanvas }): { tensor: Float32Array; fit: Fit } | undefined {
+    const fit = fitFrame(frame.width, frame.height, spec.width, spec.height, spec.resize);
+    const n = spec.width * spec.height * 3;
+    let out = pool.pop();
+    if (!out || out.length !== n) out = new Float32Array(n);
+    if (shown.yuv) return { tensor: yuvToTensor(shown.yuv, fit, spec.width, spec.height, spec, out, spec.pad), fit };
+    if (!shown.frame) return undefined;
+    if (!holder.canvas || holder.canvas.width !== spec.width || holder.canvas.height !== spec.height) holder.canvas = new OffscreenCanvas(spec.width, spec.height);
+    const ctx = holder.canvas.getContext('2d', { willReadFrequently: true, alpha: false })!;
+    if (spec.resize === 'letterbox') {
+      ctx.fillStyle = `rgb(${(spec.pad ?? [114, 114, 114]).join(',')})`;
+      ctx.fillRect(0, 0, spec.width, spec.height);
+    }
+    ctx.drawImage(shown.frame, fit.dx, fit.dy, fit.dw, fit.dh);
+    return { tensor: rgbaToTensor(ctx.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, spec, out), fit };
   }
 
   /** Prepares a judged frame for the reference model and sends it, with the deployed model's detections. */
@@ -153,27 +199,27 @@ export class FrameWorker {
     const r = this.ref!;
     const t0 = performance.now();
     const { width, height } = d.frame;
-    const fit = fitFrame(width, height, r.spec.width, r.spec.height, r.spec.resize);
-    const n = r.spec.width * r.spec.height * 3;
-    let out = r.pool.pop();
-    if (!out || out.length !== n) out = new Float32Array(n);
-    let tensor: Float32Array;
-    if (shown.yuv) tensor = yuvToTensor(shown.yuv, fit, r.spec.width, r.spec.height, r.spec, out, r.spec.pad);
-    else if (shown.frame) {
-      if (!r.canvas || r.canvas.width !== r.spec.width || r.canvas.height !== r.spec.height) r.canvas = new OffscreenCanvas(r.spec.width, r.spec.height);
-      const ctx = r.canvas.getContext('2d', { willReadFrequently: true, alpha: false })!;
-      if (r.spec.resize === 'letterbox') {
-        ctx.fillStyle = `rgb(${(r.spec.pad ?? [114, 114, 114]).join(',')})`;
-        ctx.fillRect(0, 0, r.spec.width, r.spec.height);
-      }
-      ctx.drawImage(shown.frame, fit.dx, fit.dy, fit.dw, fit.dh);
-      tensor = rgbaToTensor(ctx.getImageData(0, 0, r.spec.width, r.spec.height).data, r.spec.width, r.spec.height, r.spec, out);
-    } else return;
+    const p = this.prepareFor(shown, d.frame, r.spec, r.pool, r);
+    if (!p) return;
     r.busy = true;
     this.refIds.push(d.id);
     if (this.refIds.length > 2) this.refIds.shift();
-    const f: ReferenceFrame = { tensor, frame: { width, height }, fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections } };
-    r.port.postMessage(f, [tensor.buffer]);
+    const f: ReferenceFrame = { tensor: p.tensor, frame: { width, height }, fit: p.fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections } };
+    r.port.postMessage(f, [p.tensor.buffer]);
+  }
+
+  /** Prepares a judged frame for the challenger and again for the champion, and sends both with the champion's detections. */
+  private sendChallenger(shown: Shown, d: Drawn) {
+    const c = this.challenger!;
+    if (!this.spec) return;
+    const t0 = performance.now();
+    const p = this.prepareFor(shown, d.frame, c.spec, c.pool, c);
+    if (!p) return;
+    const champion = this.prepareFor(shown, d.frame, this.spec, c.champion.pool, c.champion);
+    if (!champion) return void c.pool.push(p.tensor);
+    c.busy = true;
+    const f: ChallengerFrame = { tensor: p.tensor, frame: { ...d.frame }, fit: p.fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections }, champion };
+    c.port.postMessage(f, [p.tensor.buffer, champion.tensor.buffer]);
   }
 
   /** A result (or a failed run) for a frame sent to inference: drawn, then kept for flagging or released. */
@@ -188,6 +234,7 @@ export class FrameWorker {
     if (ctx && !d.failed) this.draw(ctx, d, shown);
     if (!shown) return;
     if (this.ref && !d.failed && this.referenceDue(performance.now())) this.sendReference(shown, d);
+    if (this.challenger && !d.failed && this.referenceDue(performance.now(), this.challenger)) this.sendChallenger(shown, d);
     if (!this.flagPort) return this.release(shown);
     this.judged.push({ ...shown, id: d.id });
     while (this.judged.length > KEEP_JUDGED) this.drop(this.judged.shift()!);
@@ -295,6 +342,7 @@ export class FrameWorker {
     this.flagPort?.close();
     this.flagPort = undefined;
     this.detachReference();
+    this.detachChallenger();
   }
 
   /** Camera frames lost before they reached us show as gaps in their timestamps. */

@@ -59,6 +59,16 @@ export interface ReferenceFrame extends PreparedFrame {
 export interface ReferenceDone {
   refDone: { ms: number; failed?: boolean };
   buffer: Float32Array;
+  /** a challenger's worker: the champion's tensor back too */
+  championBuffer?: Float32Array;
+}
+
+/**
+ * A judged frame for a challenger model: prepared to the challenger's input (`tensor`) and again to the
+ * champion's (the deployed model's), so that the challenger's worker runs both on the same frame the same way.
+ */
+export interface ChallengerFrame extends ReferenceFrame {
+  champion: { tensor: Float32Array; fit: Fit };
 }
 
 /** The hub worker asks for a judged frame as JPEG (and a thumbnail) over the flag port. */

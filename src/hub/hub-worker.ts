@@ -23,6 +23,7 @@ import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
 import { buildLabellingZip } from '../flagging/export/zip.ts';
 import { VerdictDb, type VerdictQuery } from '../flagging/verdict-db.ts';
 import type { Verdict } from '../flagging/verdicts.ts';
+import type { ChallengerSync } from '../sync/challenger-payload.ts';
 import { metricsCsv, metricsJson } from '../store/metrics-file.ts';
 import type { Range } from '../store/store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
@@ -298,6 +299,9 @@ const api = {
       ...(onProgress ? { onProgress } : {}),
     });
   },
+  // ---------- challenger models ----------
+  /** A monitor's challenger comparison (sync/challenger-payload.ts): the latest per monitor goes in the next sync batch (none without sync). */
+  noteChallenger: (c: ChallengerSync) => void sync?.challengers.set(c.src, c),
   // ---------- people's verdicts ----------
   /**
    * Gives (or, with `verdict: null`, clears) a person's verdict on a frame — its detections `right`, `wrong`, or

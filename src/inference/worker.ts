@@ -16,7 +16,8 @@ import { deploymentId } from './deployment.ts';
 import type { InferenceResult, ReadyInfo, ResultMessage } from './protocol.ts';
 
 type Tags = ResultMessage['tags'];
-import type { FrameRequest, PreparedFrame, ReferenceDone, ReferenceFrame } from '../capture/protocol.ts';
+import type { ChallengerFrame, FrameRequest, PreparedFrame, ReferenceDone, ReferenceFrame } from '../capture/protocol.ts';
+import { ChallengerTally, type ChallengerSummary, pairFrame } from './challenger.ts';
 import { agreement } from './agreement.ts';
 import type { Detection } from '../types/detection.ts';
 
@@ -206,6 +207,59 @@ export class InferenceWorker {
     this.port?.postMessage({ refDone: { ms: performance.now() - t0, ...(failed ? { failed } : {}) }, buffer: f.tensor } satisfies ReferenceDone, [f.tensor.buffer]);
   }
 
+  /** as a challenger: the champion (the deployed model) loaded beside it in this worker, and the tally of the two */
+  private champion?: InferenceWorker;
+  private tally?: ChallengerTally;
+  /** frames run as a pair so far (who goes first alternates) */
+  private pairs = 0;
+
+  /**
+   * Runs as a challenger model (the page's challenger.ts): loads the champion — the deployed model, `manifestUrl`
+   * — in this worker too, on the same runtime (this worker's: WASM, one thread), so that both run each sampled
+   * frame the same way and their run times compare; then takes frames prepared for both over `port`.
+   */
+  async attachChallenger(port: MessagePort, champion: { manifestUrl: string; bundled?: BundledModel; version: string }) {
+    if (!this.champion) {
+      const c = new InferenceWorker();
+      await c.load(champion.manifestUrl, this.backendChoice, undefined, this.threads, champion.bundled);
+      c.setThreshold(this.threshold);
+      await c.warmUp();
+      this.champion = c;
+      this.tally = new ChallengerTally(c.model!.version, this.model!.version);
+    }
+    this.port?.close();
+    this.port = port;
+    port.onmessage = (e: MessageEvent<ChallengerFrame>) => void this.judgeChallenger(e.data);
+  }
+
+  /** The comparison so far (challenger.ts), undefined before the challenger is attached. */
+  challengerSummary(): ChallengerSummary | undefined {
+    return this.tally?.summary();
+  }
+
+  private async judgeChallenger(f: ChallengerFrame) {
+    const t0 = performance.now();
+    let failed = false;
+    try {
+      if (this.rebuilding) await this.rebuilding;
+      // the same frame, one after the other on the same thread, taking turns at going first (the second run of a
+      // pair finds the caches warm: always second, the challenger would read faster than it is)
+      const champion = () => this.champion!.infer({ ...f, tensor: f.champion.tensor, fit: f.champion.fit }, () => {}, () => {});
+      const challenger = () => this.infer(f, () => {}, () => {});
+      const championFirst = (this.pairs++ & 1) === 0;
+      const a = championFirst ? await champion() : undefined;
+      const b = await challenger();
+      const ran = a ?? (await champion());
+      if (ran && b && this.model && !this.closing)
+        this.tally?.add(pairFrame(Math.round(f.captureEpoch ?? f.handoffEpoch), { ms: ran.result.timings.inference, detections: ran.result.detections }, { ms: b.result.timings.inference, detections: b.result.detections }, { classification: this.model.manifest.adapter === 'classification' }));
+    } catch (e) {
+      failed = true;
+      const info = toErrorInfo(e, 'inference-failed');
+      if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
+    }
+    this.port?.postMessage({ refDone: { ms: performance.now() - t0, ...(failed ? { failed } : {}) }, buffer: f.tensor, championBuffer: f.champion.tensor } satisfies ReferenceDone, [f.tensor.buffer, f.champion.tensor.buffer]);
+  }
+
   private record(r: InferenceResult, nearMisses?: Detection[]) {
     this.storePort?.postMessage({ src: this.sourceId, tags: this.tags, result: r, ...(nearMisses?.length ? { nearMisses } : {}) } satisfies ResultMessage);
   }
@@ -228,6 +282,7 @@ export class InferenceWorker {
     this.port = undefined;
     await this.engine?.dispose();
     this.engine = undefined;
+    await this.champion?.dispose();
   }
 
   /**

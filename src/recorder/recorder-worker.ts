@@ -6,6 +6,7 @@
  * and the last few frames kept for flagging (JPEG encoded here on the store's request). Nothing of it runs on
  * the host's thread.
  */
+import { type ChallengerSummary, ChallengerTally, type ModelRun, pairFrame } from '../inference/challenger.ts';
 import * as Comlink from 'comlink';
 import { type ImageStats, rgbaImageStats, ImageStatsScratch, yuvImageStats } from '../capture/image-stats.ts';
 import { yuvLayout } from '../capture/yuv.ts';
@@ -96,6 +97,20 @@ class RecorderWorker {
 
   setTags(tags: Tags) {
     this.tags = tags;
+  }
+
+  /** a challenger's runs beside the app's own model (the champion), tallied here (inference/challenger.ts) */
+  private challenger?: ChallengerTally;
+
+  /** One frame both the app's model and a challenger ran on; the tally starts again for another challenger version. */
+  compare(challengerVersion: string, t: number, champion: ModelRun, challenger: ModelRun) {
+    if (this.challenger?.challengerVersion !== challengerVersion) this.challenger = new ChallengerTally(this.mv, challengerVersion);
+    this.challenger.add(pairFrame(t, champion, challenger));
+  }
+
+  /** The comparison so far (undefined before the first compared frame). */
+  challengerSummary(): ChallengerSummary | undefined {
+    return this.challenger?.summary();
   }
 
   /** The hub worker's flag port: frames kept are encoded on its request. */

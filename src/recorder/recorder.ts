@@ -19,6 +19,8 @@ import { uuidv7 } from '../lib/uuidv7.ts';
 import { epochNow } from '../lib/epoch-now.ts';
 import type { FrameMessage, RecorderWorkerApi, RecordPost } from './recorder-worker.ts';
 import { shortVersion } from '../lib/short-version.ts';
+import type { ChallengerSummary, ModelRun } from '../inference/challenger.ts';
+import { challengerSync } from '../sync/challenger-payload.ts';
 
 export interface RecorderOptions {
   /** the camera's id (the `camera_id` tag: filters, baselines and alerts are per camera) */
@@ -346,6 +348,43 @@ export class Recorder extends EventTarget {
     checkAnnotation(inferenceId, metadata);
     await this.deliver();
     return (await getHub()).annotate(this.sourceId, inferenceId, metadata);
+  }
+
+  private challengerName?: string;
+  private challengerVersion?: Promise<string>;
+  private challengerSent = 0;
+
+  /**
+   * Reports a challenger's run beside the app's own model on the same frame (a candidate version tried before it
+   * ships): `champion` is the app's model's run (ms and detections), `challenger` the candidate's, `version` the
+   * candidate's version (any string; hashed as modelVersion is). The recorder's worker tallies them
+   * (inference/challenger.ts: latency, detections per class, confidence, agreement, a verdict line); the latest
+   * summary syncs at most every 10 s. Never throws on the caller's path.
+   */
+  recordChallenger(input: { version: string; champion: ModelRun; challenger: ModelRun; t?: number }): void {
+    const t = input.t ?? epochNow();
+    const ok = (r: ModelRun) => r && Number.isFinite(r.ms) && r.ms >= 0 && Array.isArray(r.detections);
+    if (!ok(input.champion) || !ok(input.challenger) || typeof input.version !== 'string') {
+      this.dispatchEvent(new CustomEvent('error', { detail: new RecorderError('challenger', 'recordChallenger needs {version, champion: {ms, detections}, challenger: {ms, detections}}') }));
+      return;
+    }
+    if (this.challengerName !== input.version) (this.challengerName = input.version), (this.challengerVersion = versionOf(input.version));
+    const version = this.challengerVersion!;
+    void Promise.all([version, this.ready])
+      .then(async ([v]) => {
+        await this.api.compare(v, t, input.champion, input.challenger);
+        if (Date.now() - this.challengerSent < 10_000) return;
+        this.challengerSent = Date.now();
+        const s = await this.api.challengerSummary();
+        if (s) await (await getHub()).noteChallenger(challengerSync(this.sourceId, this.tags.camera_id ?? '', Date.now(), s));
+      })
+      .catch((e) => this.dispatchEvent(new CustomEvent('error', { detail: e })));
+  }
+
+  /** The challenger's comparison so far (recordChallenger), or undefined before any. */
+  async challengerSummary(): Promise<ChallengerSummary | undefined> {
+    await this.ready;
+    return this.api.challengerSummary();
   }
 
   /** Flags a recorded frame for labelling (the last few with frames can be; default: the latest). */

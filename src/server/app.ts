@@ -24,13 +24,14 @@ import { fleetMetrics, writeExposition } from './metrics.ts';
 import { checkDepth, checkListSizes, checkSeries, mapKeys, RateLimiter, readBody, requestCost } from './limits.ts';
 import { cappedDimensions, MAX_DIMENSION_ROWS, ReadMeter } from './reads.ts';
 import { readVerdicts } from './verdicts.ts';
+import { readChallengers } from './challenger.ts';
 
 export { ApiError, RateLimiter, readBody };
 
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
 const HTML_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
-const ROUTES = ['/v1/batches', '/v1/annotations', '/v1/verdicts', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/v1/forwarding', '/healthz', '/metrics'];
+const ROUTES = ['/v1/batches', '/v1/annotations', '/v1/verdicts', '/v1/challengers', '/v1/devices', '/v1/series', '/v1/totals', '/v1/percentiles', '/v1/alerts', '/v1/dimensions', '/v1/forwarding', '/healthz', '/metrics'];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.wasm': 'application/wasm',
@@ -364,6 +365,8 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
 
   // people's verdicts on frames: precision per model version and camera, and the verdicts (verdicts.ts)
   app.get('/v1/verdicts', (c) => c.json(readVerdicts(c, db, (source) => auth.read(c.get('token'), source), (n) => reads.rows(c, n))));
+  // challenger models' latest comparisons per monitor, with each source's device (challenger.ts)
+  app.get('/v1/challengers', (c) => c.json(readChallengers(c, db, (source) => auth.read(c.get('token'), source), (n) => reads.rows(c, n))));
 
   app.get('/v1/dimensions', (c) => {
     const p = params(c, ['from', 'to', 'source']);

@@ -63,7 +63,7 @@ export function limitsFrom(env: Record<string, string | undefined>): Limits {
 }
 
 /** Why items were dropped at ingest (the `reason` label of fleet_items_dropped_total). */
-export type DropReason = 'future_rollup' | 'future_alert' | 'future_flagged' | 'alerts_per_batch' | 'firing_per_source' | 'series_per_source' | 'future_verdict' | 'verdicts_per_source';
+export type DropReason = 'future_rollup' | 'future_alert' | 'future_flagged' | 'alerts_per_batch' | 'firing_per_source' | 'series_per_source' | 'future_verdict' | 'verdicts_per_source' | 'future_challenger';
 
 /** Counts of dropped items by reason (process totals). */
 export type DropCounts = Partial<Record<DropReason, number>>;

@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS, type DropCounts, type Limits } from './bounds.ts';
 import { BatchWriter, type IngestEvent, type IngestResult } from './ingest.ts';
 import { pruneIdle } from './retention.ts';
 import { installVerdicts } from './verdicts.ts';
+import { installChallengers } from './challenger.ts';
 import { alertFromJson, openDatabase, rollupFromJson, type SourceAlert } from './schema.ts';
 
 export type { IngestEvent, IngestResult } from './ingest.ts';
@@ -79,6 +80,7 @@ export class FleetDb {
     this.db = db;
     this.writer = new BatchWriter(db, this);
     installVerdicts(this); // people's verdicts: kept by an ingest hook of their own (verdicts.ts)
+    installChallengers(this); // challenger comparisons: the latest per monitor, by an ingest hook (challenger.ts)
   }
 
   /** Opens (or creates, mode 0600) the file, sets WAL, and runs pending migrations (schema.ts). */

@@ -19,7 +19,7 @@ export interface SyncConfig {
 }
 
 /** What is new since the last batch, and the cursor that marks it taken. */
-export interface Collected extends Pick<Batch, 'rollups' | 'alerts' | 'flagged' | 'baselines' | 'annotations' | 'verdicts'> {
+export interface Collected extends Pick<Batch, 'rollups' | 'alerts' | 'flagged' | 'baselines' | 'annotations' | 'verdicts' | 'challengers'> {
   cursor: SyncCursor;
   /** more was new than one batch carries: the next batch follows at once */
   more?: boolean;
@@ -278,7 +278,7 @@ export class SyncOutbox {
     const closedUpTo = Math.floor((now - 10_000) / 60_000) * 60_000 - 60_000;
     const c = await this.deps.collect(s.cursor, closedUpTo, this.config?.images ?? false);
     if (c.skipped) s.stats = { ...s.stats, skipped: (s.stats.skipped ?? 0) + c.skipped };
-    if (!c.rollups.length && !c.alerts.length && !c.flagged.length && !c.baselines.length && !c.annotations?.length && !c.verdicts?.length && !s.droppedUnreported) {
+    if (!c.rollups.length && !c.alerts.length && !c.flagged.length && !c.baselines.length && !c.annotations?.length && !c.verdicts?.length && !c.challengers?.length && !s.droppedUnreported) {
       s.cursor = c.cursor;
       return undefined;
     }
@@ -294,6 +294,7 @@ export class SyncOutbox {
       baselines: c.baselines,
       ...(c.annotations?.length ? { annotations: c.annotations } : {}),
       ...(c.verdicts?.length ? { verdicts: c.verdicts } : {}),
+      ...(c.challengers?.length ? { challengers: c.challengers } : {}),
       dropped: s.droppedUnreported,
     };
     const body = (this.deps.format ?? JSON.stringify)(batch);

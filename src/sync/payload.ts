@@ -10,6 +10,8 @@ import type { AlertEvent, Baseline } from '../health/types.ts';
 import type { FlaggedFrame } from '../flagging/types.ts';
 import { type Verdict, VerdictSchema } from '../flagging/verdicts.ts';
 
+import { type ChallengerSync, ChallengerSyncSchema, CHALLENGER_LIMITS } from './challenger-payload.ts';
+
 export { VerdictSchema };
 
 export const SYNC_VERSION = 1;
@@ -93,6 +95,8 @@ export interface Batch {
   annotations?: AnnotationSync[];
   /** people's verdicts on frames changed since the last batch, each as it now stands (`verdict: null`: cleared) */
   verdicts?: Verdict[];
+  /** challenger models' comparisons (challenger-payload.ts): the latest per monitor, where one changed */
+  challengers?: ChallengerSync[];
   /** batches the bounded outbox dropped (oldest first) before this one, since the last batch */
   dropped: number;
 }
@@ -270,6 +274,7 @@ export const BatchSchema = v.strictObject({
   baselines: v.pipe(v.array(BaselineSchema), v.maxLength(LIMITS.baselines)),
   annotations: v.optional(v.pipe(v.array(AnnotationSchema), v.maxLength(LIMITS.annotations))),
   verdicts: v.optional(v.pipe(v.array(VerdictSchema), v.maxLength(LIMITS.verdicts))),
+  challengers: v.optional(v.pipe(v.array(ChallengerSyncSchema), v.maxLength(CHALLENGER_LIMITS.perBatch))),
   dropped: count,
 });
 

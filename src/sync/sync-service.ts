@@ -15,6 +15,8 @@ import { idTime } from '../lib/uuidv7.ts';
 import { AlertSchema, AnnotationSchema, BaselineSchema, type BaselineSummary, FlaggedSchema, type FlaggedSync, LIMITS, type MonitorInfo, RollupSchema, syncTags, validItem, VerdictSchema } from './payload.ts';
 import { toOtlp } from './otlp.ts';
 import { type Collected, gzipText, type OutboxPersistence, type OutboxState, type QueuedBatch, type SyncCursor, SyncOutbox } from './outbox.ts';
+import { type ChallengerSync, ChallengerSyncSchema } from './challenger-payload.ts';
+import * as v from 'valibot';
 
 /** per batch: rollups (whole minutes), flagged frames (fewer with their images) */
 const ROLLUPS_PER_BATCH = 300;
@@ -159,9 +161,16 @@ export function createOtlp(store: MonitorStore, database: SyncDatabase, monitors
 /** The page's sync: its outbox and the monitors that report through it. */
 export function createSync(store: MonitorStore, database: SyncDatabase, engine: () => HealthEngine | undefined, flagger: () => Flagger | undefined, onError: (e: { code: string; message: string; status?: number } | undefined) => void, verdicts: () => VerdictDb | undefined = () => undefined) {
   const monitors = new Map<string, MonitorInfo>();
+  /** challengers' latest comparisons not yet in a batch, per monitor (kept in memory: the next comes in seconds) */
+  const challengers = new Map<string, ChallengerSync>();
   const outbox = new SyncOutbox({
     persistence: idbPersistence(database),
-    collect: (cursor, closedUpTo, images) => collect(store, engine(), flagger(), cursor, closedUpTo, images, false, Date.now, verdicts()),
+    collect: async (cursor, closedUpTo, images) => {
+      const c = await collect(store, engine(), flagger(), cursor, closedUpTo, images, false, Date.now, verdicts());
+      const ch = [...challengers.values()].filter((x) => v.is(ChallengerSyncSchema, x));
+      challengers.clear();
+      return ch.length ? { ...c, challengers: ch } : c;
+    },
     monitors: () => [...monitors.values()].map((m) => ({ ...m, tags: syncTags(m.tags) })),
     deviceId: () => [...monitors.values()].map((m) => m.tags.device_id).find(Boolean),
     appVersion: APP_VERSION,
@@ -169,5 +178,5 @@ export function createSync(store: MonitorStore, database: SyncDatabase, engine: 
     gzip: gzipText,
     onError,
   });
-  return { outbox, monitors };
+  return { outbox, monitors, challengers };
 }

@@ -2,8 +2,10 @@
  * `<inference-monitor>` itself: its attributes, properties, methods, events and state. What it is made of — the
  * pipeline's lifecycle, the attribute checks, the hub subscriptions, the resource sampler, the view — is in ui/monitor/.
  */
+import type { ChallengerSummary } from '../inference/challenger.ts';
 import { LitElement, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
+import { challengerStyles } from './panel/challenger-table.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import { epochNow } from '../lib/epoch-now.ts';
@@ -48,6 +50,8 @@ export class InferenceMonitor extends LitElement {
     runTimeout: { type: Number, reflect: true, attribute: 'run-timeout' },
     referenceModel: { type: String, reflect: true, attribute: 'reference-model' },
     referenceBudget: { type: Number, reflect: true, attribute: 'reference-budget' },
+    challengerModel: { type: String, reflect: true, attribute: 'challenger-model' },
+    challengerBudget: { type: Number, reflect: true, attribute: 'challenger-budget' },
     autostart: { type: Boolean, reflect: true },
     cameraId: { type: String, reflect: true, attribute: 'camera-id' },
     location: { type: String, reflect: true },
@@ -74,6 +78,7 @@ export class InferenceMonitor extends LitElement {
     _flagNote: { state: true },
     _down: { state: true },
     _hung: { state: true },
+    _challenger: { state: true },
   };
 
   // Reactive properties are declared, not initialised as class fields: a class field would shadow
@@ -104,6 +109,13 @@ export class InferenceMonitor extends LitElement {
   declare referenceModel?: string;
   /** the share of the time the reference may run, 0–1 (default 0.1): it samples as many frames as that allows */
   declare referenceBudget?: number;
+  /**
+   * a challenger model's manifest URL: a candidate version run beside the deployed model (the champion) on the same
+   * sampled frames, both in one worker (WASM, one thread); the panel compares them side by side (`challenger` event)
+   */
+  declare challengerModel?: string;
+  /** the share of the time the challenger (both runs on a frame) may take, above 0 and at most 1 (default 0.1) */
+  declare challengerBudget?: number;
   declare autostart: boolean;
   /** metadata tags recorded with every frame */
   declare cameraId?: string;
@@ -151,6 +163,7 @@ export class InferenceMonitor extends LitElement {
   declare private _flagNote: string;
   declare private _down?: CameraDown;
   declare private _hung?: InferenceHung;
+  declare private _challenger?: ChallengerSummary;
 
   constructor() {
     super();
@@ -188,6 +201,7 @@ export class InferenceMonitor extends LitElement {
       this.state = 'loading';
       this._error = undefined;
       this._ready = undefined;
+      this._challenger = undefined;
       this._progress = progress;
     },
     progress: (text) => (this._progress = text),
@@ -200,9 +214,17 @@ export class InferenceMonitor extends LitElement {
     hung: (hung) => (this._hung = hung),
     result: (r) => this.onResult(r),
     fail: (e) => this.fail(e),
-    emit: (type, detail) => this.emit(type, detail),
+    emit: (type, detail) => {
+      if (type === 'challenger') this._challenger = detail as ChallengerSummary;
+      this.emit(type, detail);
+    },
     subscriptions: this.subscriptions,
   });
+
+  /** With `challenger-model`: the challenger compared with the deployed model so far (undefined before the first frames). */
+  get challengerSummary(): ChallengerSummary | undefined {
+    return this._challenger;
+  }
 
   /** The latest result, for hosts that poll rather than listen. */
   get lastResult(): InferenceResult | undefined {
@@ -345,7 +367,7 @@ export class InferenceMonitor extends LitElement {
     // another model (or manifest) while running: a new deployment, started in its place
     if (changed.has('model') && changed.get('model') !== undefined && api) void this.start();
     // another reference model while running: the pipeline starts again with it (or without one)
-    else if (changed.has('referenceModel') && api) void this.start();
+    else if ((changed.has('referenceModel') || changed.has('challengerModel')) && api) void this.start();
   }
 
   /** Starts (or restarts) the pipeline. Never rejects: failures go to the `error` event and the element's error state. */
@@ -415,7 +437,7 @@ export class InferenceMonitor extends LitElement {
     if (canvas && this.last) drawDetections(canvas.getContext('2d')!, this.last.detections, this.last.frame);
   }
 
-  static override styles = monitorStyles;
+  static override styles = [monitorStyles, challengerStyles];
 
   override render() {
     return monitorView({
@@ -435,6 +457,7 @@ export class InferenceMonitor extends LitElement {
       panel: this.panel !== 'off',
       monitor: this,
       cameraId: this.cameraId ?? '',
+      challenger: this.challengerModel ? this._challenger : undefined,
       theme: this.theme,
     });
   }

@@ -2,6 +2,7 @@
  * The `<inference-monitor>` events' details, and the typings that make `monitor.addEventListener('inference', (e) =>
  * e.detail.detections)` typed in a host's TypeScript. Every event bubbles and is composed.
  */
+import type { ChallengerSummary } from '../inference/challenger.ts';
 import type { AlertEvent } from '../health/types.ts';
 import type { MonitorErrorCode } from '../lib/errors.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
@@ -49,6 +50,8 @@ export interface InferenceMonitorEventMap {
   error: CustomEvent<MonitorErrorDetail>;
   alert: CustomEvent<AlertDetail>;
   flagged: CustomEvent<FlaggedDetail>;
+  /** with `challenger-model`: the challenger compared with the deployed model so far (every few seconds while frames are compared) */
+  challenger: CustomEvent<ChallengerSummary>;
 }
 
 /** Dispatches one of the monitor's events on it (bubbling, composed): how the modules it is made of (ui/monitor/) speak for it. */

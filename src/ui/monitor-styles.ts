@@ -32,6 +32,21 @@ export const monitorStyles = css`
     min-height: 120px;
     min-width: 0;
   }
+  /* the challenger's side-by-side table (challenger-table.ts): over the video's top left, scrolling within */
+  .main > section.challenger {
+    position: absolute;
+    top: 0.5em;
+    left: 0.5em;
+    max-width: calc(100% - 1em);
+    max-height: calc(100% - 4em);
+    overflow: auto;
+    margin: 0;
+    padding: 0.4em 0.6em;
+    background: rgb(0 0 0 / 0.78);
+    color: #eee;
+    border-radius: 4px;
+    z-index: 2;
+  }
   inference-health-panel {
     min-width: 0;
     min-height: 0;

@@ -4,6 +4,8 @@ import '../../ui/health-panel.ts';
 import { FleetError, ServerSource } from './server-source.ts';
 import { ago, fmt, pct } from '../../ui/format.ts';
 import { shortVersion } from '../../lib/short-version.ts';
+import type { ChallengerSummary } from '../../inference/challenger.ts';
+import { challengerStyles, challengerTable } from '../../ui/panel/challenger-table.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
 export interface FleetDevice {
@@ -21,6 +23,22 @@ export interface FleetDevice {
 
 const values = (ds: FleetDevice[], tag: string) => [...new Set(ds.flatMap((d) => d.monitors.map((m) => m.tags[tag] ?? '')).filter(Boolean))].sort();
 const TOKEN_KEY = 'inference-fleet-token';
+
+/** A monitor's latest challenger comparison, as `/v1/challengers` lists it. */
+interface FleetChallenger {
+  source: string;
+  device_id?: string;
+  src: string;
+  camera: string;
+  t: number;
+  summary: ChallengerSummary;
+}
+
+/** A device's challengers in its row: per camera, the verdict line (worse ones marked). */
+const challengerCell = (cs: FleetChallenger[]) =>
+  html`<td class="challenger">${cs.length
+    ? cs.map((c) => html`<div data-verdict=${c.summary.verdict} class=${c.summary.verdict === 'worse' ? 'firing' : ''} title=${`${c.summary.frames} frames, ${ago(c.t)}`}>${c.camera || c.src}: ${c.summary.line}</div>`)
+    : '–'}</td>`;
 
 /**
  * `<fleet-view>`: the reference server's fleet page — every device with its vital signs, firing alerts and
@@ -50,6 +68,8 @@ export class FleetView extends LitElement {
   /** the device whose panel is open ('*': the whole fleet) */
   declare private _open?: string;
   declare private _loadedAt?: number;
+  /** challenger models' latest comparisons, per monitor (GET /v1/challengers) */
+  declare private _challengers: FleetChallenger[];
   declare private _forwarding: { name: string; url: string; pending: number; delivered: number; deadLetters: number; lastError?: string }[];
   /** ms to render the device table after the last load (for the benchmark) */
   renderMs = 0;
@@ -62,6 +82,7 @@ export class FleetView extends LitElement {
     super();
     this._devices = [];
     this._forwarding = [];
+    this._challengers = [];
     this._needsToken = !this.token;
     this._camera = '';
     this._location = '';
@@ -90,11 +111,13 @@ export class FleetView extends LitElement {
   /** Reads the device list (every 10 s while visible). */
   async load(): Promise<void> {
     try {
-      const [devices, forwarding] = await Promise.all([
+      const [devices, forwarding, challengers] = await Promise.all([
         this.source().get<FleetDevice[]>('/v1/devices'),
         this.source().get<{ targets: FleetView['_forwarding'] }>('/v1/forwarding').catch(() => ({ targets: [] })),
+        this.source().get<{ rows: FleetChallenger[] }>('/v1/challengers').catch(() => ({ rows: [] })),
       ]);
       this._forwarding = forwarding.targets;
+      this._challengers = challengers.rows;
       const t0 = performance.now();
       this._devices = devices;
       this._error = undefined;
@@ -130,7 +153,7 @@ export class FleetView extends LitElement {
     );
   }
 
-  static override styles = css`
+  static override styles = [css`
     :host {
       display: block;
       font: 14px system-ui, sans-serif;
@@ -214,7 +237,7 @@ export class FleetView extends LitElement {
     inference-health-panel {
       margin-top: 0.5em;
     }
-  `;
+  `, challengerStyles];
 
   override render() {
     if (this._needsToken)
@@ -270,6 +293,7 @@ export class FleetView extends LitElement {
             <th scope="col">Confidence</th>
             ${withRef ? html`<th scope="col" title="The deployed model's F1 against the reference model on the sampled frames it judged (last 5 minutes with data)">Reference F1</th>` : nothing}
             <th scope="col">Alerts firing</th>
+            ${this._challengers.length ? html`<th scope="col">Challenger</th>` : nothing}
           </tr>
         </thead>
         <tbody>
@@ -286,6 +310,7 @@ export class FleetView extends LitElement {
               <td>${fmt(v.meanConfidence, 3)}</td>
               ${withRef ? html`<td class="reference">${v.agreement ? html`${fmt(v.agreement.f1, 2)} <span class="muted">(${v.agreement.frames} frame${v.agreement.frames === 1 ? '' : 's'})</span>` : '–'}</td>` : nothing}
               <td class=${d.firing.length ? 'firing' : ''}>${d.firing.map((a) => a.name ?? a.rule).join(', ') || 'none'}</td>
+              ${this._challengers.length ? challengerCell(this._challengers.filter((c) => c.source === d.id)) : nothing}
             </tr>`;
           })}
         </tbody>
@@ -297,6 +322,7 @@ export class FleetView extends LitElement {
               <strong>${this._open === '*' ? 'The whole fleet' : `Device ${all.find((d) => d.id === this._open)?.device_id || this._open}`}</strong>
               <button type="button" @click=${() => (this._open = undefined)}>Close</button>
             </div>
+            ${this._challengers.filter((c) => this._open === '*' || c.source === this._open).map((c) => html`<h3>Challenger on ${c.camera || c.src}</h3>${challengerTable(c.summary)}`)}
             <inference-health-panel theme="dark" range="1h" .source=${this.source(this._open === '*' ? undefined : this._open).asPanelSource()}></inference-health-panel>
           </section>`
         : nothing}`;

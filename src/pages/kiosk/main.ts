@@ -16,7 +16,7 @@ const attributes: Record<string, string> = {
   model: 'model', backend: 'backend', camera: 'camera', threshold: 'threshold', width: 'width', height: 'height',
   camera_id: 'camera-id', location: 'location', device_id: 'device-id', record: 'record',
   baseline_minutes: 'baseline-minutes', notify: 'notify', panel: 'panel', theme: 'theme', view: 'view', threads: 'threads', flagging: 'flagging',
-  reference: 'reference-model', reference_budget: 'reference-budget', run_timeout: 'run-timeout',
+  reference: 'reference-model', reference_budget: 'reference-budget', challenger: 'challenger-model', challenger_budget: 'challenger-budget', run_timeout: 'run-timeout',
   sync_url: 'sync-url', sync_token: 'sync-token', sync_interval: 'sync-interval', sync_images: 'sync-images', otlp_url: 'otlp-url', otlp_token: 'otlp-token',
 };
 if (!params.has('theme')) monitor.setAttribute('theme', 'dark'); // a screen by the line: dark by default

@@ -21,6 +21,7 @@ import { PipelineSupervisor, type RunProbe, type WorkerName } from './pipeline-s
 import { ResourceSampler } from './resource-sampler.ts';
 import { endWorker, type LoadRequest, loadInferenceWorker, type Spare, spawnInferenceWorker, Standby } from './standby.ts';
 import { DEFAULT_REFERENCE_BUDGET, Reference } from './reference.ts';
+import { type Challenger, launchChallenger } from './challenger.ts';
 import { shortVersion } from '../../lib/short-version.ts';
 
 export type MonitorState = 'idle' | 'loading' | 'running' | 'error' | 'stopped';
@@ -58,6 +59,9 @@ export interface PipelineElement extends SubscribedElement {
   readonly referenceModel?: string;
   /** the share of the time the reference may run (default 0.1) */
   readonly referenceBudget?: number;
+  /** a challenger model's manifest URL and its budget: a candidate compared with the deployed model (challenger.ts) */
+  readonly challengerModel?: string;
+  readonly challengerBudget?: number;
   readonly cameraDown?: CameraDown;
   readonly renderRoot: HTMLElement | DocumentFragment;
   state: MonitorState;
@@ -122,6 +126,7 @@ export class Pipeline {
   private loaded?: LoadRequest;
   /** the reference model's worker, while one runs */
   private reference?: Reference;
+  private challenger?: Challenger;
 
   constructor(
     private readonly el: PipelineElement,
@@ -244,6 +249,7 @@ export class Pipeline {
       if (this.el.standby) this.spare.prepare(request, STANDBY_DELAY_MS);
       this.supervisor.watchWorker(this.frameWorker!, 'frames', framesLock, framesHeld);
       if (this.el.referenceModel && this.el.record !== 'off') this.startReference(run, ready, deployment);
+      if (this.el.challengerModel) this.challenger = launchChallenger({ lockName: `inference-monitor:${this.el.sourceId}:challenger:${++this.workerSeq}`, sourceId: this.el.sourceId, camera: this.el.cameraId ?? '', el: this.el, champion: { ...request, version: ready.modelVersion }, frames: () => this.frames, current: () => run === this.run, delayMs: STANDBY_DELAY_MS, summary: (s) => this.host.emit('challenger', s), failed: (e) => this.host.emit('error', { ...e, fatal: false }) });
       this.host.emit('ready', {
         backend: ready.backend,
         threads: ready.threads,
@@ -302,6 +308,8 @@ export class Pipeline {
     this.run++;
     this.reference?.stop(this.frames);
     this.reference = undefined;
+    this.challenger?.stop(this.frames);
+    this.challenger = undefined;
     for (const stop of this.onHalt.splice(0)) stop();
     this.supervisor.disarm();
     this.spare.discard();
@@ -396,6 +404,7 @@ export class Pipeline {
       if (run !== this.run) return;
       // the reference model's channel died with the old frame worker: connected to the new one (its failure is reported, not fatal)
       await this.reference?.reconnect(this.frames!).catch((e) => this.host.emit('error', { ...toErrorInfo(e, 'worker-failed'), message: `reference model: ${toErrorInfo(e, 'worker-failed').message}`, fatal: false }));
+      await this.challenger?.reconnect(this.frames!).catch((e) => this.host.emit('error', { ...toErrorInfo(e, 'worker-failed'), message: `challenger model: ${toErrorInfo(e, 'worker-failed').message}`, fatal: false }));
       await this.attachInference(this.api!, port, run);
       if (run === this.run) this.supervisor.watchWorker(this.frameWorker!, 'frames', lock, held);
     } catch {

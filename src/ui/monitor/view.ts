@@ -10,6 +10,8 @@ import type { MonitorErrorCode } from '../../lib/errors.ts';
 import type { MonitorErrorDetail } from '../monitor-events.ts';
 import type { PanelHost } from '../panel/data-source.ts';
 import '../health-panel.ts';
+import type { ChallengerSummary } from '../../inference/challenger.ts';
+import { challengerTable } from '../panel/challenger-table.ts';
 import type { CameraDown, InferenceHung, MonitorState } from './pipeline.ts';
 
 /** What the view shows: the element's state at this render. */
@@ -37,6 +39,8 @@ export interface MonitorView {
   monitor: PanelHost;
   cameraId: string;
   theme: string;
+  /** with a challenger model: the comparison so far (the side-by-side table) */
+  challenger?: ChallengerSummary;
 }
 
 /** The monitor's shadow DOM for `v`. */
@@ -90,6 +94,7 @@ export function monitorView(v: MonitorView) {
           ? html`<span class="alert" part="alerts" role="status" title=${[...firing.values()].map((a) => a.name).join('\n')}>⚠ ${firing.size} alert${firing.size > 1 ? 's' : ''}: ${[...firing.values()][0]!.name}</span>`
           : nothing}
       </div>
+      ${v.challenger ? challengerTable(v.challenger) : nothing}
       </div>
       ${panel
         ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, charts, log, alerts, controls, details" .monitor=${v.monitor} camera-id=${v.cameraId} theme=${v.theme}></inference-health-panel>`
