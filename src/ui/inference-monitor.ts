@@ -5,7 +5,7 @@
 import type { ChallengerSummary } from '../inference/challenger.ts';
 import { LitElement, type PropertyValues } from 'lit';
 import { monitorStyles } from './monitor-styles.ts';
-import { challengerStyles } from './panel/challenger-table.ts';
+import { challengerStyles } from './monitor/challenger-table.ts';
 import type { AlertDetail, FlaggedDetail, InferenceMonitorEventMap, MonitorErrorDetail, ReadyDetail } from './monitor-events.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import { epochNow } from '../lib/epoch-now.ts';

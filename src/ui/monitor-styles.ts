@@ -32,7 +32,7 @@ export const monitorStyles = css`
     min-height: 120px;
     min-width: 0;
   }
-  /* the challenger's side-by-side table (challenger-table.ts): over the video's top left, scrolling within */
+  /* the challenger's side-by-side table (monitor/challenger-table.ts): over the video's top left, scrolling within */
   .main > section.challenger {
     position: absolute;
     top: 0.5em;

@@ -5,7 +5,7 @@ import { FleetError, ServerSource } from './server-source.ts';
 import { ago, fmt, pct } from '../../ui/format.ts';
 import { shortVersion } from '../../lib/short-version.ts';
 import type { ChallengerSummary } from '../../inference/challenger.ts';
-import { challengerStyles, challengerTable } from '../../ui/panel/challenger-table.ts';
+import { challengerStyles, challengerTable } from '../../ui/monitor/challenger-table.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
 export interface FleetDevice {

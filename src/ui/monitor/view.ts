@@ -11,7 +11,7 @@ import type { MonitorErrorDetail } from '../monitor-events.ts';
 import type { PanelHost } from '../panel/data-source.ts';
 import '../health-panel.ts';
 import type { ChallengerSummary } from '../../inference/challenger.ts';
-import { challengerTable } from '../panel/challenger-table.ts';
+import { challengerTable } from './challenger-table.ts';
 import type { CameraDown, InferenceHung, MonitorState } from './pipeline.ts';
 
 /** What the view shows: the element's state at this render. */
