@@ -8,6 +8,7 @@
  */
 import { addAgreement, agreement, type FrameAgreement, scores } from './agreement.ts';
 import type { Detection } from '../types/detection.ts';
+import { rng } from '../lib/rng.ts'; // seeded: the same frames give the same intervals
 
 /** one model's run on one sampled frame */
 export interface ModelRun {
@@ -119,17 +120,6 @@ export class ChallengerTally {
   }
 }
 
-/** a small seeded generator (mulberry32): the same frames give the same intervals */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function quantile(xs: readonly number[] | Float64Array, q: number): number {
   if (!xs.length) return NaN;

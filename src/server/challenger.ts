@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Context } from 'hono';
-import type { ChallengerSync } from '../sync/challenger-payload.ts';
+import type { ChallengerSync, SourceChallenger } from '../sync/challenger-payload.ts';
 
 type ChallengerSummary = ChallengerSync['summary'];
 import type { DropCounts, Limits } from './bounds.ts';
@@ -22,15 +22,7 @@ export interface ChallengerStore {
 }
 type ReadScope = { source?: string; only?: Set<string> };
 
-/** A comparison as `/v1/challengers` lists it. */
-export interface SourceChallenger {
-  source: string;
-  device_id?: string;
-  src: string;
-  camera: string;
-  t: number;
-  summary: ChallengerSummary;
-}
+export type { SourceChallenger };
 
 const installed = new WeakSet<ChallengerStore>();
 

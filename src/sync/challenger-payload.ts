@@ -52,3 +52,13 @@ export const ChallengerSyncSchema = v.strictObject({
 export function challengerSync(src: string, camera: string, t: number, summary: ChallengerSummary): ChallengerSync {
   return { src, camera, t, summary: JSON.parse(JSON.stringify(summary)) as ChallengerSummary };
 }
+
+/** A monitor's latest comparison as `GET /v1/challengers` lists it (the fleet server writes it, the fleet page reads it). */
+export interface SourceChallenger {
+  source: string;
+  device_id?: string;
+  src: string;
+  camera: string;
+  t: number;
+  summary: ChallengerSummary;
+}

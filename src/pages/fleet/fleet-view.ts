@@ -1,10 +1,10 @@
 /** `<fleet-view>`: the fleet page's device table (from the fleet server's /v1/devices) and the panel of the device chosen. */
+import type { SourceChallenger } from '../../sync/challenger-payload.ts';
 import { css, html, LitElement, nothing } from 'lit';
 import '../../ui/health-panel.ts';
 import { FleetError, ServerSource } from './server-source.ts';
 import { ago, fmt, pct } from '../../ui/format.ts';
 import { shortVersion } from '../../lib/short-version.ts';
-import type { ChallengerSummary } from '../../inference/challenger.ts';
 import { challengerStyles, challengerTable } from '../../ui/monitor/challenger-table.ts';
 
 /** A device (sync source) as the fleet server lists it (`GET /v1/devices`). */
@@ -25,14 +25,7 @@ const values = (ds: FleetDevice[], tag: string) => [...new Set(ds.flatMap((d) =>
 const TOKEN_KEY = 'inference-fleet-token';
 
 /** A monitor's latest challenger comparison, as `/v1/challengers` lists it. */
-interface FleetChallenger {
-  source: string;
-  device_id?: string;
-  src: string;
-  camera: string;
-  t: number;
-  summary: ChallengerSummary;
-}
+type FleetChallenger = SourceChallenger;
 
 /** A device's challengers in its row: per camera, the verdict line (worse ones marked). */
 const challengerCell = (cs: FleetChallenger[]) =>
