@@ -25,6 +25,23 @@ async function pictureStats(page: Page, el: Locator): Promise<{ mean: number; st
   }, png);
 }
 
+/**
+ * What `el` shows is a picture (luma spread over `minStd`, mean over `minMean`), within 20 s: a momentary
+ * warning veil (the system muting a starved fake camera on a loaded machine: "Camera down") may cover it
+ * for a moment, a blank canvas never passes. The veils seen on the way are noted in the report.
+ */
+async function expectPicture(page: Page, el: Locator, minStd: number, minMean = 0) {
+  const veils = new Set<string>();
+  await expect(async () => {
+    const veil = await page.locator('inference-monitor [part~=status][role=alert]').getAttribute('part', { timeout: 100 }).catch(() => null);
+    if (veil) veils.add(veil);
+    const picture = await pictureStats(page, el);
+    expect(picture.std, JSON.stringify({ ...picture, veil })).toBeGreaterThan(minStd);
+    expect(picture.mean, JSON.stringify({ ...picture, veil })).toBeGreaterThan(minMean);
+  }).toPass({ timeout: 20_000 });
+  if (veils.size) test.info().annotations.push({ type: 'veil seen before the picture', description: [...veils].join(', ') });
+}
+
 const hasPerson = (e: { detail: { detections: { label: string; score: number }[] } }) =>
   e.detail.detections.some((d) => d.label === 'person' && d.score >= 0.3);
 
@@ -63,9 +80,7 @@ for (const backend of ['wasm', 'webgpu'] as const) {
     await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
     // the default view: the judged frame itself, drawn with its boxes in the frame worker; no <video> shown
     await expect(page.locator('inference-monitor video')).toBeHidden();
-    const picture = await pictureStats(page, page.locator('inference-monitor canvas[part=overlay]'));
-    expect(picture.std, JSON.stringify(picture)).toBeGreaterThan(25); // a street scene, not a blank canvas with boxes
-    expect(picture.mean).toBeGreaterThan(40);
+    await expectPicture(page, page.locator('inference-monitor canvas[part=overlay]'), 25, 40); // a street scene, not a blank canvas with boxes
     expect(rec.pageErrors).toEqual([]);
     expect(csp).toEqual([]);
     const unhandled = (await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection');
@@ -140,8 +155,7 @@ test('kiosk with view=live and threads=1: the camera video plays under the boxes
   await expect(video).toBeVisible();
   const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
   await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 10_000 }).toBeGreaterThan(t0);
-  const picture = await pictureStats(page, page.locator('inference-monitor [part=stage]'));
-  expect(picture.std, JSON.stringify(picture)).toBeGreaterThan(25);
+  await expectPicture(page, page.locator('inference-monitor [part=stage]'), 25);
   expect(rec.pageErrors).toEqual([]);
 });
 
