@@ -287,6 +287,23 @@ test('series pages: a fresh worker reads the points of closed buckets from Index
   expect(c.frames[c.t.indexOf(t10)]).toBe(a.frames[a.t.indexOf(t10)] + 30);
 });
 
+test('migration to one baseline per condition: the baselines kept under version 8 move over under their picture\'s mode, and the engine loads them', async ({ page }) => {
+  const dbName = `legacy-${Date.now()}`;
+  await page.goto(`${DEV}/e2e/pages/store.html`);
+  await expect(page.locator('body[data-ready="1"]')).toBeAttached();
+  const legacy = (camera: string, saturation: number) => ({
+    mv: 'abcdef012345', camera, createdAt: 1, from: 0, to: 300_000, source: 'auto', windowMs: 5000, frames: 3000, seconds: 300,
+    rollup: { res: '10s', start: 0, mv: 'abcdef012345', g: '*', frames: 0 }, thumb: null, fps: 10,
+    windows: { brightness: [120, 121, 119], saturation: [saturation, saturation, saturation] },
+  });
+  await page.evaluate(([name, a, b]) => (globalThis as any).legacyDatabase(name, [a, b]), [dbName, legacy('cam-day', 0.42), legacy('cam-ir', 0.01)] as const);
+  expect((await page.evaluate((o) => (globalThis as any).openTestStore(o), { dbName })).mode).toBe('indexeddb');
+  const keys = await page.evaluate((name) => (globalThis as any).baselineKeys(name), dbName);
+  expect(keys).toEqual([['abcdef012345', 'cam-day', 'colour'], ['abcdef012345', 'cam-ir', 'mono']]);
+  const loaded = await page.evaluate(() => (globalThis as any).testStore.baselines());
+  expect(loaded.map((b: { camera: string; condition: string }) => `${b.camera} ${b.condition}`).sort()).toEqual(['cam-day colour', 'cam-ir mono']);
+});
+
 test('two tabs record side by side: every frame of each lands once, under its own source id', async ({ context }) => {
   test.setTimeout(300_000);
   const tabs = [await context.newPage(), await context.newPage()];

@@ -4,6 +4,8 @@ import type { HubApi } from '../../src/hub/hub-worker.ts';
 import type { StoreOptions } from '../../src/store/store.ts';
 import { syntheticRecords } from './synthetic.ts';
 import { rollFrames } from '../../src/telemetry/rollup.ts';
+import { openDB } from 'idb';
+import { MONITOR_DB } from '../../src/hub/database.ts';
 
 async function openTestStore(options: StoreOptions) {
   const api = Comlink.wrap<HubApi>(new Worker(new URL('../../src/hub/hub-worker.ts', import.meta.url), { type: 'module' }));
@@ -38,5 +40,24 @@ async function importDay(hours: number, fps: number, cameras: number, end: numbe
   return frames;
 }
 
-Object.assign(globalThis, { openTestStore, ingest, importDay, syntheticRecords });
+/** A database as version 8 left it (the product's own migrations up to 8), holding `baselines` keyed [mv, camera]. */
+async function legacyDatabase(name: string, baselines: object[]) {
+  const db = await openDB(name, 8, {
+    upgrade: (db, oldVersion, _newVersion, tx) => {
+      for (let v = oldVersion + 1; v <= 8; v++) MONITOR_DB.migrations[v]?.(db, tx as never);
+    },
+  });
+  for (const b of baselines) await db.put('baselines', b);
+  db.close();
+}
+
+/** The raw keys of a database's baselines store. */
+async function baselineKeys(name: string) {
+  const db = await openDB(name);
+  const keys = await db.getAllKeys('baselines');
+  db.close();
+  return keys;
+}
+
+Object.assign(globalThis, { openTestStore, ingest, importDay, syntheticRecords, legacyDatabase, baselineKeys });
 document.body.dataset.ready = '1';

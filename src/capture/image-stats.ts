@@ -16,6 +16,15 @@ export interface ImageStats {
   thumb: Uint8Array;
 }
 
+/**
+ * Under this mean saturation a picture is grey: a camera's infrared night mode (or a monochrome camera). Colour
+ * footage sits far above it (vtest: 0.42; darkened, 0.75); an IR picture at 0 plus its chroma noise.
+ */
+export const MONO_SATURATION = 0.05;
+
+/** A picture's mode, from its mean saturation: `colour`, or `mono` (an IR night mode). */
+export const pictureMode = (saturation: number): 'colour' | 'mono' => (saturation < MONO_SATURATION ? 'mono' : 'colour');
+
 export const GRID_W = 160;
 export const GRID_H = 128;
 export const THUMB = 16;

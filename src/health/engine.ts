@@ -18,10 +18,11 @@ import { partOf } from './cause.ts';
 import { DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, resourceValue, type Settings } from './evaluate.ts';
 import { streamVitals } from './vitals.ts';
 import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
-import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
+import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type ConditionSummary, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 import { shortVersion } from '../lib/short-version.ts';
 import type { AgreementSample } from '../inference/protocol.ts';
 import { addSums } from './agreement-signal.ts';
+import { type ConditionHost, conditionName, conditionOf, emptyConditions, learnt, recognise, refuse } from './conditions.ts';
 
 const PART_ORDER = { camera: 0, scene: 1, runtime: 2, model: 3 } as const;
 /** Rules in evaluation order: the camera's, the scene's, the runtime's, then the output's (stable within each). */
@@ -60,6 +61,13 @@ export class HealthEngine {
   private readonly alert = (alert: AlertEvent) => this.emit({ type: 'alert', alert });
   private keepMs = 0;
   private keepMinutesMs = 0;
+  /** what the condition machinery calls back (conditions.ts) */
+  private readonly conditionHost: ConditionHost = {
+    rules: [],
+    emit: (e) => this.emit(e),
+    alert: (a) => this.alert(a),
+    restart: restartCapture,
+  };
 
   constructor(opts: HealthOptions = {}) {
     this.windowMs = opts.windowMs ?? 5_000;
@@ -103,10 +111,16 @@ export class HealthEngine {
     this.keepMinutesMs = keepMinutesFor(this.rules);
   }
 
-  /** Baselines kept from earlier runs (IndexedDB). */
+  /**
+   * Baselines kept from earlier runs (IndexedDB): each camera's conditions' (conditions.ts), the newest in force
+   * until the frames say which condition the camera is in.
+   */
   loadBaselines(list: Baseline[]) {
-    for (const b of list) {
+    for (const b of [...list].sort((x, y) => x.createdAt - y.createdAt)) {
       const s = this.stream(b.mv, b.camera, b.location);
+      b.condition = conditionOf(b);
+      s.conditions.known.set(b.condition, b);
+      s.conditions.current = b.condition;
       s.baseline = b;
       s.capture = [];
     }
@@ -116,7 +130,7 @@ export class HealthEngine {
     const key = `${mv}|${camera}`;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, pictures: new Map(), trackers: new Map(), samples: [] };
+      s = { key, mv, camera, capture: [], recent: [], minutes: [], minutesTo: -Infinity, charts: new Map(), alerts: new Map(), signals: new Map(), lastFrameT: -Infinity, pictures: new Map(), trackers: new Map(), samples: [], conditions: emptyConditions() };
       this.streams.set(key, s);
     }
     if (location) s.location = location;
@@ -255,13 +269,16 @@ export class HealthEngine {
   private close(s: Stream) {
     const w = closeWindow(s, this.windowMs, this.keepMs, this.keepMinutesMs);
     const end = w.start + this.windowMs;
+    // the camera's condition first: a switch brings its own baseline, a new condition is learnt (conditions.ts)
+    this.conditionHost.rules = this.rules;
+    const held = recognise(s, w, end, this.conditionHost);
     const learning = !s.baseline;
     // the image's rules first, then the scene's, the runtime's and the output's: a cause is read from the
     // signals that moved with a rule (cause.ts), so those of the same window must be in already
     for (const rule of this.byPart) {
       if (rule.enabled === false || rule.aggregation === 'gap' || rule.metric === 'heap' || rule.metric === 'longtasks') continue;
       // rules against the baseline start with the first window after it
-      if (needsBaseline(rule) && learning) continue;
+      if (needsBaseline(rule) && (learning || held)) continue;
       this.evaluate(s, rule, end);
     }
     // the baseline's capture: windows of the stream's current deployment only (from captureFrom on)
@@ -315,6 +332,7 @@ export class HealthEngine {
     };
     s.capture = [];
     s.charts.clear();
+    learnt(s, s.baseline, this.conditionHost);
     this.emit({ type: 'baseline', baseline: s.baseline });
   }
 
@@ -362,6 +380,31 @@ export class HealthEngine {
     return out;
   }
 
+  /**
+   * A person accepts the condition being learnt (conditions.ts): what has been seen of it becomes its baseline now.
+   * Returns the baselines learnt.
+   */
+  acceptCondition(f: { mv?: string; camera_id?: string } = {}, now = Date.now()): Baseline[] {
+    const out: Baseline[] = [];
+    for (const s of this.matching(f)) {
+      if (!s.conditions.learning) continue;
+      if (s.cur) this.close(s);
+      const wins = s.capture.filter((w) => w.r.frames > 0);
+      if (!s.conditions.learning || !wins.length) continue;
+      this.finalize(s, wins, 'manual', now);
+      out.push(s.baseline!);
+    }
+    return out;
+  }
+
+  /**
+   * A person marks the condition being learnt a fault: the camera is judged against the condition it came from
+   * again (its rules fire) until its picture is back in that condition. Returns how many streams it applied to.
+   */
+  refuseCondition(f: { mv?: string; camera_id?: string } = {}, now = Date.now()): number {
+    return this.matching(f).filter((s) => refuse(s, now, this.conditionHost)).length;
+  }
+
   /** Forgets the baseline: a new one is captured from the next frames. */
   resetBaseline(f: { mv?: string; camera_id?: string } = {}, now = Date.now()) {
     for (const s of this.matching(f)) {
@@ -371,6 +414,7 @@ export class HealthEngine {
   }
 
   private clear(s: Stream) {
+    s.conditions = emptyConditions();
     s.baseline = undefined;
     s.comparing = undefined;
     s.capture = [];
@@ -422,8 +466,29 @@ export class HealthEngine {
     return { firing, ...(b ? { baseline: { frames: b.frames, detections: b.detections, classes: b.classes } } : {}) };
   }
 
+  /** Every stream's baselines: one per condition its camera has been learnt in. */
   baselines(): Baseline[] {
-    return [...this.streams.values()].flatMap((s) => (s.baseline ? [s.baseline] : []));
+    return [...this.streams.values()].flatMap((s) => {
+      const known = [...s.conditions.known.values()];
+      return s.baseline && !known.includes(s.baseline) ? [...known, s.baseline] : known;
+    });
+  }
+
+  /** Each stream's conditions (conditions.ts): the one in force and since when, one being learnt and how far, all known. */
+  conditions(f: { mv?: string; camera_id?: string; location?: string } = {}, now = Date.now()): ConditionSummary[] {
+    return this.matching(f)
+      .filter((s) => f.location === undefined || s.location === f.location)
+      .map((s) => {
+        const c = s.conditions;
+        const l = c.learning;
+        return {
+          mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}),
+          ...(c.current ? { current: c.current, name: conditionName(c.current) } : {}),
+          ...(c.since !== undefined ? { since: c.since } : {}),
+          ...(l ? { learning: { id: l.id, name: conditionName(l.id), since: l.since, learntMs: Math.min(this.baselineMs, Math.max(0, (s.lastFrameT > -Infinity ? s.lastFrameT : now) - l.since)), baselineMs: this.baselineMs } } : {}),
+          known: [...c.known.entries()].map(([id, b]) => ({ id, name: conditionName(id), createdAt: b.createdAt, from: b.from, to: b.to })),
+        };
+      });
   }
 
   /**

@@ -42,6 +42,11 @@ export interface Baseline {
    */
   deployment?: string;
   location?: string;
+  /**
+   * the camera's condition it was learnt in (conditions.ts: `colour`, `mono` — its IR night mode —, then numbered);
+   * absent in baselines stored before conditions, which take their picture's mode
+   */
+  condition?: string;
   createdAt: number;
   from: number;
   to: number;
@@ -180,10 +185,64 @@ export interface ResourceSample {
   downMs?: number;
 }
 
+/** A picture's mode (capture/image-stats.ts pictureMode): colour, or grey (an IR night mode). */
+export type Mode = 'colour' | 'mono';
+
+/** The per-stream state of a camera's conditions (health/conditions.ts; windows.ts Stream.conditions). */
+export interface ConditionState {
+  /** the baselines learnt, by condition id */
+  known: Map<string, Baseline>;
+  /** the condition in force (its baseline is the stream's `baseline`) */
+  current?: string;
+  /** when the condition in force began (its switch or its learning) */
+  since?: number;
+  /** a mode seen for `n` windows in a row that is not the current condition's */
+  pending?: { mode: Mode; n: number };
+  /** a new condition being learnt since `since`, and the condition it came from (back to it if the mode returns first) */
+  learning?: { id: string; since: number; from?: Baseline };
+  /** a mode a person marked a fault while it was being learnt: judged against the condition in force until the picture leaves it */
+  refused?: Mode;
+}
+
+/**
+ * A camera's condition changed (conditions.ts): `switched` to a known one, `learning` a new one, `learnt` it (its
+ * baseline is kept), or `abandoned` its learning (the picture went back first).
+ */
+export interface ConditionEvent {
+  type: 'condition';
+  state: 'switched' | 'learning' | 'learnt' | 'abandoned';
+  mv: string;
+  camera: string;
+  location?: string;
+  /** the condition now (for `abandoned`: the one no longer learnt), and its display name */
+  to: string;
+  name: string;
+  from?: string;
+  fromName?: string;
+  t: number;
+  why?: string;
+}
+
+/** A stream's conditions (HealthEngine.conditions). */
+export interface ConditionSummary {
+  mv: string;
+  camera_id: string;
+  location?: string;
+  /** the condition in force, when one is */
+  current?: string;
+  name?: string;
+  /** when it began (its switch, or its learning) */
+  since?: number;
+  /** a new condition being learnt: since when, and how much of the baseline's length it has seen */
+  learning?: { id: string; name: string; since: number; learntMs: number; baselineMs: number };
+  known: { id: string; name: string; createdAt: number; from: number; to: number }[];
+}
+
 export type HealthEvent =
   | { type: 'alert'; alert: AlertEvent }
   | { type: 'baseline'; baseline: Baseline }
-  | { type: 'baseline-cleared'; mv: string; camera: string };
+  | { type: 'baseline-cleared'; mv: string; camera: string }
+  | ConditionEvent;
 
 /** One stream's vital signs (see HealthEngine.vitals). */
 export interface Vitals {

@@ -10,7 +10,7 @@ import { addSums, type AgreementSums } from './agreement-signal.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
 import type { Cusum, Ewma } from './stats.ts';
-import type { AlertState, Baseline, Cause, ChartMetric, ResourceSample, Signal } from './types.ts';
+import type { AlertState, Baseline, Cause, ChartMetric, ConditionState, ResourceSample, Signal } from './types.ts';
 
 const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
 
@@ -69,6 +69,8 @@ export interface Stream {
   comparing?: { mv: string; deployment?: string; since: number };
   /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
   captureFrom?: number;
+  /** the camera's conditions: their baselines, the one in force, a switch pending or a new one being learnt (conditions.ts) */
+  conditions: ConditionState;
   /** the reference model's runs: when each came (the sampling rate), its version, what the last one took (ms) */
   reference?: { times: number[]; version: string; ms: number };
 }

@@ -8,7 +8,7 @@ export interface MonitorDB extends StoreDB, FlagDB, SyncDB {}
 
 export const MONITOR_DB: DbSpec = {
   name: 'inference-health',
-  version: 8,
+  version: 9,
   migrations: composeMigrations(storeMigrations, flagMigrations, syncMigrations),
 };
 

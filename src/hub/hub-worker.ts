@@ -92,7 +92,7 @@ async function startHealth(s: MonitorStore, options: HealthOptions) {
       void s.addAlert(e.alert);
       for (const l of alertListeners) l(e.alert);
     } else if (e.type === 'baseline') void s.putBaseline(e.baseline);
-    else void s.deleteBaseline(e.mv, e.camera);
+    else if (e.type === 'baseline-cleared') void s.deleteBaseline(e.mv, e.camera);
   });
   tickTimer = setInterval(() => engine?.tick(Date.now()), 1000);
 }

@@ -66,8 +66,9 @@ export const idbHistory = (db: IDBPDatabase<StoreDB>, failed: (e: unknown) => vo
     await db.put('baselines', b).catch(failed);
   },
 
+  /** Deletes the camera's baselines, every condition's. */
   async deleteBaseline(mv: string, camera: string): Promise<void> {
-    await db.delete('baselines', [mv, camera]).catch(failed);
+    await db.delete('baselines', IDBKeyRange.bound([mv, camera], [mv, camera, []])).catch(failed);
   },
 
   async addAlert(a: AlertEvent): Promise<void> {

@@ -95,11 +95,11 @@ export class MemoryBackend implements StoreBackend {
   }
 
   async putBaseline(b: Baseline): Promise<void> {
-    this.baselineMap.set(`${b.mv}|${b.camera}`, b);
+    this.baselineMap.set(`${b.mv}|${b.camera}|${b.condition ?? ''}`, b);
   }
 
   async deleteBaseline(mv: string, camera: string): Promise<void> {
-    this.baselineMap.delete(`${mv}|${camera}`);
+    for (const k of [...this.baselineMap.keys()]) if (k.startsWith(`${mv}|${camera}|`)) this.baselineMap.delete(k);
   }
 
   /** Keeps an alert state change; past retention's alertsMaxCount the oldest goes. */

@@ -5,6 +5,7 @@ import type { FrameBlock } from './frame-block.ts';
 import type { Resolution, Rollup } from '../telemetry/rollup.ts';
 import type { SeriesPage } from './series-page.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
+import { pictureMode } from '../capture/image-stats.ts';
 
 
 /** A frame's full detections, kept for the inference log's recent rows (bounded). */
@@ -30,8 +31,8 @@ export interface StoreDB extends DBSchema {
   seriesPages: { key: [string, Resolution, number]; value: SeriesPage; indexes: { page: [Resolution, number] } };
   /** alert state changes (firing, resolved), keyed by UUIDv7 id: newest last */
   alerts: { key: string; value: AlertEvent; indexes: { rule: string } };
-  /** one baseline per [model version, camera_id] */
-  baselines: { key: [string, string]; value: Baseline };
+  /** one baseline per [model version, camera_id, condition] (health/conditions.ts) */
+  baselines: { key: [string, string, string]; value: Baseline };
   /** metadata attached to inferences after the fact, by inferenceId; `seq` orders changes for sync */
   annotations: { key: string; value: import('./annotations.ts').Annotation; indexes: { seq: string } };
   models: { key: string; value: { mv: string; sha256: string; firstSeen: number } };
@@ -83,4 +84,19 @@ export const storeMigrations: Migrations = {
   7: (db) => {
     db.createObjectStore('annotations', { keyPath: 'id' }).createIndex('seq', 'seq');
   },
+  // v9: a baseline per condition of a camera (health/conditions.ts): keyed [mv, camera, condition]; the baselines
+  // kept so far move over under their picture's mode (the median of their windows' saturation, as conditions.ts reads it)
+  9: (db, tx) => {
+    void tx.objectStore('baselines').getAll().then((rows: Baseline[]) => {
+      db.deleteObjectStore('baselines');
+      const store = db.createObjectStore('baselines', { keyPath: ['mv', 'camera', 'condition'] });
+      for (const b of rows) void store.put({ ...b, condition: b.condition ?? baselineMode(b) });
+    });
+  },
 };
+
+/** A baseline's picture mode, from the median of its windows' saturation (`colour` where it has none). */
+function baselineMode(b: Baseline): string {
+  const xs = (b.windows.saturation ?? []).filter(Number.isFinite).sort((x, y) => x - y);
+  return xs.length ? pictureMode(xs[Math.floor(xs.length / 2)]!) : 'colour';
+}

@@ -1,0 +1,164 @@
+/**
+ * A camera's conditions (src/health/conditions.ts) on real pictures: vtest through the frame worker's image
+ * statistics, in colour (day) and through a camera's night mode (grey IR, darker, flatter, noisy), with faults made
+ * the way the benchmark makes them. A compressed day: the first night is learnt, not alarmed; later switches
+ * raise nothing; each condition keeps its baseline across a reload; a covered, defocused or bumped camera still
+ * fires in the night, with the cause camera; a lamp failing in colour still fires as before.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ImageStats } from '../src/capture/image-stats.ts';
+import { faultLike, windowSig, baselineSig } from '../src/health/conditions.ts';
+import { HealthEngine } from '../src/health/engine.ts';
+import type { AlertEvent, ConditionEvent, HealthEvent } from '../src/health/types.ts';
+import { BUMP, COVERED, DARKENED, DEFOCUS, footageRecords, footageStats, NIGHT_IR } from './helpers/footage.ts';
+
+const MIN = 60_000;
+let day: ImageStats[], night: ImageStats[], nightCovered: ImageStats[], nightDefocus: ImageStats[], nightBump: ImageStats[], darkened: ImageStats[], dayCovered: ImageStats[];
+
+beforeAll(async () => {
+  [day, night, nightCovered, nightDefocus, nightBump, darkened, dayCovered] = await Promise.all([
+    footageStats(''),
+    footageStats(NIGHT_IR),
+    footageStats(`${NIGHT_IR},${COVERED}`),
+    footageStats(`${DEFOCUS},${NIGHT_IR}`),
+    footageStats(`${BUMP},${NIGHT_IR}`),
+    footageStats(DARKENED),
+    footageStats(COVERED),
+  ]);
+}, 120_000);
+
+/** An engine (the kiosk's defaults: 5-s windows, a 5-minute baseline) and what it reports. */
+function watch(engine = new HealthEngine()) {
+  const events: HealthEvent[] = [];
+  engine.on((e) => events.push(e));
+  let t = Date.UTC(2026, 11, 6, 6);
+  const play = (frames: ImageStats[], seconds: number) => {
+    const from = t;
+    for (const r of footageRecords(frames, t, seconds)) engine.observe(r);
+    t += seconds * 1000;
+    engine.tick(t);
+    return from;
+  };
+  const conditions = () => events.filter((e): e is ConditionEvent => e.type === 'condition').map((e) => `${e.state} ${e.to}`);
+  const firing = (after = -Infinity) => events.filter((e): e is { type: 'alert'; alert: AlertEvent } => e.type === 'alert' && e.alert.state === 'firing' && e.alert.t >= after).map((e) => e.alert);
+  return { engine, events, play, conditions, firing, now: () => t };
+}
+
+describe('conditions on vtest: day colour and a night IR mode', () => {
+  it('the night picture is the day view in another light, not a fault; the faults are told apart', () => {
+    const sig = (frames: ImageStats[]) => {
+      const mean = (k: 'brightness' | 'contrast' | 'saturation' | 'sharpness') => frames.reduce((a, f) => a + f[k], 0) / frames.length;
+      const thumb = Array.from({ length: 256 }, (_, i) => frames.reduce((a, f) => a + f.thumb[i]!, 0) / frames.length);
+      return { brightness: mean('brightness'), contrast: mean('contrast'), saturation: mean('saturation'), sharpness: mean('sharpness'), thumb };
+    };
+    const d = sig(day), n = sig(night);
+    console.log('day', JSON.stringify({ ...d, thumb: undefined }), 'night', JSON.stringify({ ...n, thumb: undefined }));
+    expect(d.saturation).toBeGreaterThan(0.2);
+    expect(n.saturation).toBeLessThan(0.05);
+    expect(n.brightness / d.brightness).toBeGreaterThan(0.8); // ~12 % darker
+    expect(n.brightness / d.brightness).toBeLessThan(0.95);
+    expect(faultLike(n, d)).toBeUndefined();
+    expect(faultLike(sig(nightCovered), d)).toBeDefined();
+    expect(faultLike(sig(nightDefocus), d)).toMatch(/sharpness/);
+    expect(faultLike(sig(nightBump), d)).toMatch(/view/);
+    void windowSig, baselineSig;
+  });
+
+  it('a compressed day: the first night is learnt (no alert), later switches raise nothing, each condition kept across a reload', () => {
+    const w = watch();
+    w.play(day, 6 * 60); // the day baseline is learnt over the first 5 minutes
+    expect(w.engine.baselines().map((b) => b.condition)).toEqual(['colour']);
+    const dusk = w.play(night, 3 * 60);
+    expect(w.conditions()).toEqual(['learning mono']);
+    const c = w.engine.conditions()[0]!;
+    expect(c.learning).toMatchObject({ id: 'mono', name: 'night IR' });
+    expect(c.learning!.learntMs).toBeGreaterThan(2 * MIN);
+    expect(c.learning!.since - dusk).toBeLessThanOrEqual(15_000); // recognised within 2 windows (+ the one it fell in)
+    w.play(night, 3 * 60);
+    expect(w.conditions()).toEqual(['learning mono', 'learnt mono']);
+    expect(w.engine.baselines().map((b) => b.condition).sort()).toEqual(['colour', 'mono']);
+    w.play(day, 2 * 60);
+    w.play(night, 2 * 60);
+    w.play(day, 2 * 60);
+    expect(w.conditions()).toEqual(['learning mono', 'learnt mono', 'switched colour', 'switched mono', 'switched colour']);
+    expect(w.firing()).toEqual([]);
+    expect(w.engine.signals().filter((s) => s.status === 'alert')).toEqual([]);
+    // a reload: a fresh engine with the baselines kept; the night is recognised as known at once
+    const kept = w.engine.baselines();
+    expect(kept.map((b) => b.condition).sort()).toEqual(['colour', 'mono']);
+    const engine = new HealthEngine();
+    engine.loadBaselines(JSON.parse(JSON.stringify(kept)));
+    const r = watch(engine);
+    r.play(night, 2 * 60);
+    r.play(day, 2 * 60);
+    expect(r.conditions().every((x) => x.startsWith('switched'))).toBe(true);
+    expect(r.firing()).toEqual([]);
+  });
+
+  it('in the night condition, a covered lens, a defocus and a bump still fire within 30 s with the cause camera', () => {
+    const w = watch();
+    w.play(day, 6 * 60);
+    w.play(night, 6 * 60);
+    expect(w.conditions()).toEqual(['learning mono', 'learnt mono']);
+    for (const [name, frames] of [['covered', nightCovered], ['defocused', nightDefocus], ['bumped', nightBump]] as const) {
+      w.play(night, 60);
+      const before = w.conditions().length;
+      const at = w.play(frames, 60);
+      const fired = w.firing(at);
+      expect(fired.length, name).toBeGreaterThan(0);
+      expect(fired[0]!.t - at, name).toBeLessThanOrEqual(30_000);
+      expect(fired[0]!.cause, `${name}: ${fired[0]!.rule} ${fired[0]!.evidence}`).toBe('camera');
+      expect(w.conditions().slice(before), `${name} is not a condition`).toEqual([]);
+      console.log(`night ${name}: ${fired[0]!.rule} after ${((fired[0]!.t - at) / 1000).toFixed(0)} s`);
+      w.play(night, 60); // back to the night picture: the alerts resolve
+    }
+  });
+
+  it('a covered lens that turns the camera to its IR mode is a fault, not a new condition', () => {
+    const w = watch();
+    w.play(day, 6 * 60);
+    const at = w.play(nightCovered, 60);
+    expect(w.conditions()).toEqual([]);
+    const fired = w.firing(at);
+    expect(fired.length).toBeGreaterThan(0);
+    expect(fired[0]!.t - at).toBeLessThanOrEqual(30_000);
+    expect(fired[0]!.cause).toBe('camera');
+  });
+
+  it('in colour, a lamp failing (darkened) and a covered lens still fire as before: a change of light in the same mode is judged by the rules', () => {
+    for (const frames of [darkened, dayCovered]) {
+      const w = watch();
+      w.play(day, 6 * 60);
+      const at = w.play(frames, 60);
+      expect(w.conditions()).toEqual([]);
+      const fired = w.firing(at);
+      expect(fired.map((a) => a.rule)).toContain('brightness-cusum');
+      expect(fired[0]!.t - at).toBeLessThanOrEqual(30_000);
+      expect(fired[0]!.cause).toBe('camera');
+    }
+  });
+
+  it('a person accepts the condition being learnt (learnt at once) or marks it a fault (judged against the day: the lighting rule fires)', () => {
+    const a = watch();
+    a.play(day, 6 * 60);
+    a.play(night, 60);
+    expect(a.engine.acceptCondition({}, a.now()).map((b) => b.condition)).toEqual(['mono']);
+    expect(a.conditions()).toEqual(['learning mono', 'learnt mono']);
+    a.play(night, 60);
+    expect(a.firing()).toEqual([]);
+
+    const f = watch();
+    f.play(day, 6 * 60);
+    f.play(night, 60);
+    expect(f.engine.refuseCondition({}, f.now())).toBe(1);
+    const at = f.play(night, 60);
+    expect(f.conditions()).toEqual(['learning mono', 'abandoned mono']);
+    const fired = f.firing(at);
+    expect(fired.length).toBeGreaterThan(0);
+    expect(fired[0]!.cause).toBe('camera');
+    // the picture back in colour: the refusal ends, and the next night is learnt again
+    f.play(day, 60);
+    f.play(night, 30);
+    expect(f.conditions().at(-1)).toBe('learning mono');
+  });
+});
