@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageStats } from '../src/capture/image-stats.ts';
-import { faultLike, windowSig, baselineSig } from '../src/health/conditions.ts';
+import { faultLike } from '../src/health/conditions.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import type { AlertEvent, ConditionEvent, HealthEvent } from '../src/health/types.ts';
 import { BUMP, COVERED, DARKENED, DEFOCUS, footageRecords, footageStats, NIGHT_IR } from './helpers/footage.ts';
@@ -61,7 +61,6 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
     expect(faultLike(sig(nightCovered), d)).toBeDefined();
     expect(faultLike(sig(nightDefocus), d)).toMatch(/sharpness/);
     expect(faultLike(sig(nightBump), d)).toMatch(/view/);
-    void windowSig, baselineSig;
   });
 
   it('a compressed day: the first night is learnt (no alert), later switches raise nothing, each condition kept across a reload', () => {
@@ -136,6 +135,34 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
       expect(fired[0]!.t - at).toBeLessThanOrEqual(30_000);
       expect(fired[0]!.cause).toBe('camera');
     }
+  });
+
+  it('a slow dusk (light and colour fading over 3 minutes, then the IR mode) raises nothing once the night is known; a lamp dimming 10 % in colour still fires', async () => {
+    // the dusk in seven steps of real footage, 30 s each: k/6 of the way to the night's brightness, contrast and (no) colour
+    const steps = await Promise.all([1, 2, 3, 4, 5].map((k) => footageStats(`eq=brightness=${(-0.06 * k) / 6}:contrast=${1 - (0.15 * k) / 6}:saturation=${1 - k / 6}`)));
+    const w = watch();
+    w.play(day, 6 * 60);
+    w.play(night, 6 * 60);
+    w.play(day, 60);
+    expect(w.conditions()).toEqual(['learning mono', 'learnt mono', 'switched colour']);
+    const from = w.now();
+    const ways: number[] = [];
+    for (const frames of steps) {
+      w.play(frames, 30);
+      const x = w.engine.conditions()[0]!.transition;
+      ways.push(x?.way ?? NaN);
+    }
+    w.play(night, 60);
+    console.log('dusk: the way toward the night, step by step:', ways.join(', '));
+    expect(ways.filter((x) => x > 0).length).toBeGreaterThanOrEqual(4); // the transition is seen from the 2nd step on
+    expect(w.engine.conditions()[0]!.transition).toBeUndefined();
+    expect(w.conditions().at(-1)).toBe('switched mono');
+    expect(w.firing(from)).toEqual([]);
+    // the same camera, a lamp dimming by 10 % in colour: not on the way to the night (the colour stays) — the lighting rule fires
+    w.play(day, 2 * 60);
+    const dim = await footageStats('eq=brightness=-0.05');
+    const at = w.play(dim, 60);
+    expect(w.firing(at).map((a) => a.rule)).toContain('brightness-cusum');
   });
 
   it('a person accepts the condition being learnt (learnt at once) or marks it a fault (judged against the day: the lighting rule fires)', () => {

@@ -90,6 +90,24 @@ export function faultLike(now: PictureSig, ref: PictureSig): string | undefined 
   return undefined;
 }
 
+/**
+ * How far a picture lies along the way from condition `a`'s picture to `b`'s, where it lies on that way, and NaN
+ * where it does not. The way is read from the colour (0 with `a`'s saturation, 1 with `b`'s): dusk and dawn fade it
+ * in and out, as a lamp dimming or a lens fogging does not; the brightness only has to lie between the two
+ * conditions' (within `PATH_WIDTH` of the way past either end). A picture as colourful as `a` or more is not on it.
+ */
+export function along(sig: PictureSig, a: PictureSig, b: PictureSig): number {
+  const db = Math.log(b.brightness / a.brightness), ds = b.saturation - a.saturation;
+  const v = ds ? (sig.saturation - a.saturation) / ds : NaN;
+  const x = Math.log(sig.brightness / a.brightness);
+  // conditions as bright as each other: the brightness has to stay within 5 % of theirs
+  const u = Math.abs(db) < 0.02 ? (Math.abs(x) <= 0.05 ? 0 : NaN) : x / db;
+  return v <= 1 + PATH_WIDTH && u >= -PATH_WIDTH && u <= 1 + PATH_WIDTH ? v : NaN;
+}
+
+/** how far (in shares of the way between two conditions) a picture may stray from the way and still be on it */
+export const PATH_WIDTH = 0.35;
+
 /** The known condition of `mode` nearest to `sig` in brightness, if any. */
 export function nearestKnown(c: ConditionState, mode: Mode, sig: PictureSig): Baseline | undefined {
   let best: Baseline | undefined, bd = Infinity;
@@ -154,10 +172,14 @@ export function recognise(s: Stream, w: Win, end: number, h: ConditionHost): boo
   if (c.learning) {
     if (modeOfId(c.learning.id) === mode) return false; // the new condition goes on being learnt
     // the mode changed again before it was learnt: back to the condition it came from (or to another known one)
-  } else if (!s.baseline || !c.current || modeOfId(c.current) === mode) {
+  } else if (!s.baseline || !c.current) {
     c.pending = undefined;
     return false;
+  } else if (modeOfId(c.current) === mode) {
+    c.pending = undefined;
+    return (c.transition = transition(s, sig)) !== undefined;
   }
+  c.transition = undefined;
   const target = nearestKnown(c, mode, sig);
   const ref = target ?? s.baseline ?? c.learning?.from;
   const fault = ref ? faultLike(sig, baselineSig(ref)) : undefined;
@@ -195,6 +217,24 @@ export function recognise(s: Stream, w: Win, end: number, h: ConditionHost): boo
   }
   return true;
 }
+
+/**
+ * On the way from the condition in force to a known one of the other mode (dusk, dawn: the light and the colour
+ * fading together, as far as `along` reads it), and not a fault: where to, and how far. The rules that compare with a
+ * baseline wait such windows out: the picture is between two conditions it knows.
+ */
+function transition(s: Stream, sig: PictureSig): ConditionState['transition'] {
+  const c = s.conditions;
+  const other = nearestKnown(c, modeOfId(c.current!) === 'mono' ? 'colour' : 'mono', sig);
+  if (!other || !s.baseline) return undefined;
+  const a = baselineSig(s.baseline);
+  const t = along(sig, a, baselineSig(other));
+  if (!(t >= MIN_WAY && t <= 1 + PATH_WIDTH) || faultLike(sig, a)) return undefined;
+  return { toward: conditionOf(other), way: Math.round(t * 100) / 100 };
+}
+
+/** a picture this share of the way toward another condition, or more, is on its way there (less: the condition's own wander) */
+export const MIN_WAY = 0.15;
 
 /** A baseline just learnt (or marked) for the stream: the condition it belongs to, now known. */
 export function learnt(s: Stream, b: Baseline, h: Pick<ConditionHost, 'emit'>): string {

@@ -485,6 +485,7 @@ export class HealthEngine {
           mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}),
           ...(c.current ? { current: c.current, name: conditionName(c.current) } : {}),
           ...(c.since !== undefined ? { since: c.since } : {}),
+          ...(c.transition ? { transition: { ...c.transition, name: conditionName(c.transition.toward) } } : {}),
           ...(l ? { learning: { id: l.id, name: conditionName(l.id), since: l.since, learntMs: Math.min(this.baselineMs, Math.max(0, (s.lastFrameT > -Infinity ? s.lastFrameT : now) - l.since)), baselineMs: this.baselineMs } } : {}),
           known: [...c.known.entries()].map(([id, b]) => ({ id, name: conditionName(id), createdAt: b.createdAt, from: b.from, to: b.to })),
         };

@@ -200,6 +200,8 @@ export interface ConditionState {
   pending?: { mode: Mode; n: number };
   /** a new condition being learnt since `since`, and the condition it came from (back to it if the mode returns first) */
   learning?: { id: string; since: number; from?: Baseline };
+  /** on the way toward a known condition of the other mode (dusk, dawn): which, and how far (0–1) */
+  transition?: { toward: string; way: number };
   /** a mode a person marked a fault while it was being learnt: judged against the condition in force until the picture leaves it */
   refused?: Mode;
 }
@@ -233,6 +235,8 @@ export interface ConditionSummary {
   name?: string;
   /** when it began (its switch, or its learning) */
   since?: number;
+  /** on the way toward another known condition (dusk, dawn): which, and how far (0–1) */
+  transition?: { toward: string; name: string; way: number };
   /** a new condition being learnt: since when, and how much of the baseline's length it has seen */
   learning?: { id: string; name: string; since: number; learntMs: number; baselineMs: number };
   known: { id: string; name: string; createdAt: number; from: number; to: number }[];
