@@ -10,7 +10,7 @@ import { addFrame, emptyRollup } from '../telemetry/rollup.ts';
 import { addFlicker, type BoxLike, FLICKER_GAP_MS, FlickerTracker } from './flicker.ts';
 import { baselineFlicker } from './flicker-rule.ts';
 import { addChanges, pictureChanged, pictureOf } from './frozen.ts';
-import { sceneDistance, THUMB } from '../capture/image-stats.ts';
+import { pictureMode, sceneDistance, THUMB } from '../capture/image-stats.ts';
 import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
 import { medianOf, wanderKey, windowsVsRest } from './wander.ts';
 import { forgetRules, judge, resolveAll } from './alerts.ts';
@@ -472,6 +472,15 @@ export class HealthEngine {
       const known = [...s.conditions.known.values()];
       return s.baseline && !known.includes(s.baseline) ? [...known, s.baseline] : known;
     });
+  }
+
+  /**
+   * The condition a frame of model version `mv` on `camera` is recorded under now: the one being learnt, else the
+   * one in force, else (no baseline yet) the frame's picture mode (`saturation`). Undefined without any of them.
+   */
+  conditionAt(mv: string, camera: string, saturation?: number): string | undefined {
+    const c = this.streams.get(`${shortVersion(mv)}|${camera}`)?.conditions;
+    return c?.learning?.id ?? c?.current ?? (saturation !== undefined && Number.isFinite(saturation) ? pictureMode(saturation) : undefined);
   }
 
   /** Each stream's conditions (conditions.ts): the one in force and since when, one being learnt and how far, all known. */
