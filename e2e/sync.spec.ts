@@ -275,6 +275,12 @@ test('a 503 with Retry-After is honoured', async ({ page }) => {
     await recordEvents(page);
     await page.goto(kioskUrl('http://127.0.0.1:5314', '&panel=off'));
     await waitForEvent(page, 'ready');
+    // something to send at once: an annotation goes with the next batch (2 s), so the first batch request need not
+    // wait for the baseline (15 s of frames) or a closed minute. What is judged is unchanged: the request after
+    // the 503 comes no sooner than Retry-After's 8 s, where the client's own back-off would retry within 1 s
+    // (src/sync/outbox.ts: 1 s × 0.5–1 jitter after a first failure) or at the next 2-s tick.
+    const frame = await waitForEvent(page, 'inference');
+    await page.evaluate((id) => (document.querySelector('inference-monitor') as any).annotate(id, { lot: 'L-503' }), frame.detail.inferenceId);
     await expect.poll(() => seen.filter((s) => s.status === 200).length, { timeout: 130_000, intervals: [1000] }).toBeGreaterThan(0);
     const first = seen.find((s) => s.status === 503)!;
     const next = seen.find((s) => s.at > first.at)!;
