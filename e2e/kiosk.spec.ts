@@ -45,56 +45,63 @@ async function expectPicture(page: Page, el: Locator, minStd: number, minMean = 
 const hasPerson = (e: { detail: { detections: { label: string; score: number }[] } }) =>
   e.detail.detections.some((d) => d.label === 'person' && d.score >= 0.3);
 
-for (const backend of ['wasm', 'webgpu'] as const) {
-  test(`kiosk on ${backend}: ready, then person detections with stage timings and the model's sha256`, async ({ page }) => {
-    const slow = backend === 'webgpu'; // SwiftShader: a software GPU, ~100× slower than WASM
-    test.setTimeout(slow ? 540_000 : 180_000);
-    const rec = await recordEvents(page);
-    const csp: string[] = [];
-    page.on('console', (m) => /Content Security Policy|Refused to/i.test(m.text()) && csp.push(m.text()));
-    // on SwiftShader a spare worker's warm-up run would take minutes of the same software GPU: none here
-    await page.goto(`/?backend=${backend}${slow ? '&standby=off' : ''}`);
-    const ready = await waitForEvent(page, 'ready', () => true, slow ? 240_000 : 60_000);
-    expect(ready.detail.backend).toBe(backend);
-    expect(ready.detail.modelVersion).toBe(manifest.sha256);
-    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    expect(ready.detail.threads).toBe(Math.min(4, cores)); // cross-origin isolated: one WASM thread per core, up to 4
-    if (slow) test.info().annotations.push({ type: 'adapter', description: JSON.stringify(ready.detail.adapter) });
-    const hit = await waitForEvent(page, 'inference', hasPerson, slow ? 360_000 : 60_000);
-    const r = hit.detail;
-    expect(r.modelVersion).toBe(manifest.sha256);
-    expect(r.backend).toBe(backend);
-    expect(r.inferenceId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    for (const stage of ['preprocess', 'inference', 'postprocess', 'total'] as const)
-      expect(r.timings[stage], stage).toBeGreaterThan(0);
-    expect(r.timings.total).toBeGreaterThanOrEqual(r.timings.inference);
-    expect(r.frame).toEqual({ width: 640, height: 480 });
-    const person = r.detections.find((d: { label: string }) => d.label === 'person');
-    const [x, y, w, h] = person.box;
-    expect(x).toBeGreaterThanOrEqual(0);
-    expect(y).toBeGreaterThanOrEqual(0);
-    expect(x + w).toBeLessThanOrEqual(640);
-    expect(y + h).toBeLessThanOrEqual(480);
-    expect(w * h).toBeGreaterThan(100);
-    test.info().annotations.push({ type: 'timings', description: JSON.stringify(r.timings) });
-    await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
-    // the default view: the judged frame itself, drawn with its boxes in the frame worker; no <video> shown
-    await expect(page.locator('inference-monitor video')).toBeHidden();
-    await expectPicture(page, page.locator('inference-monitor canvas[part=overlay]'), 25, 40); // a street scene, not a blank canvas with boxes
-    expect(rec.pageErrors).toEqual([]);
-    expect(csp).toEqual([]);
-    const unhandled = (await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection');
-    expect(unhandled).toEqual([]);
-  });
+/**
+ * Loads the kiosk on `backend` and checks its first run: ready on that backend with the model's sha256 and one
+ * WASM thread per core (up to 4), then a person detection with stage timings, frame size and a box inside the
+ * frame, the element running, the judged frame drawn as a picture (no <video>), and no page errors, CSP
+ * refusals or unhandled rejections. Returns what the page recorded, for a test that goes on from there.
+ */
+async function expectFirstRun(page: Page, backend: 'wasm' | 'webgpu') {
+  const slow = backend === 'webgpu'; // SwiftShader: a software GPU, ~100× slower than WASM
+  const rec = await recordEvents(page);
+  const csp: string[] = [];
+  page.on('console', (m) => /Content Security Policy|Refused to/i.test(m.text()) && csp.push(m.text()));
+  // on SwiftShader a spare worker's warm-up run would take minutes of the same software GPU: none here
+  await page.goto(`/?backend=${backend}${slow ? '&standby=off' : ''}`);
+  const ready = await waitForEvent(page, 'ready', () => true, slow ? 240_000 : 60_000);
+  expect(ready.detail.backend).toBe(backend);
+  expect(ready.detail.modelVersion).toBe(manifest.sha256);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  expect(ready.detail.threads).toBe(Math.min(4, cores)); // cross-origin isolated: one WASM thread per core, up to 4
+  if (slow) test.info().annotations.push({ type: 'adapter', description: JSON.stringify(ready.detail.adapter) });
+  const hit = await waitForEvent(page, 'inference', hasPerson, slow ? 360_000 : 60_000);
+  const r = hit.detail;
+  expect(r.modelVersion).toBe(manifest.sha256);
+  expect(r.backend).toBe(backend);
+  expect(r.inferenceId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  for (const stage of ['preprocess', 'inference', 'postprocess', 'total'] as const)
+    expect(r.timings[stage], stage).toBeGreaterThan(0);
+  expect(r.timings.total).toBeGreaterThanOrEqual(r.timings.inference);
+  expect(r.frame).toEqual({ width: 640, height: 480 });
+  const person = r.detections.find((d: { label: string }) => d.label === 'person');
+  const [x, y, w, h] = person.box;
+  expect(x).toBeGreaterThanOrEqual(0);
+  expect(y).toBeGreaterThanOrEqual(0);
+  expect(x + w).toBeLessThanOrEqual(640);
+  expect(y + h).toBeLessThanOrEqual(480);
+  expect(w * h).toBeGreaterThan(100);
+  test.info().annotations.push({ type: 'timings', description: JSON.stringify(r.timings) });
+  await expect(page.locator('inference-monitor')).toHaveAttribute('state', 'running');
+  // the default view: the judged frame itself, drawn with its boxes in the frame worker; no <video> shown
+  await expect(page.locator('inference-monitor video')).toBeHidden();
+  await expectPicture(page, page.locator('inference-monitor canvas[part=overlay]'), 25, 40); // a street scene, not a blank canvas with boxes
+  expect(rec.pageErrors).toEqual([]);
+  expect(csp).toEqual([]);
+  const unhandled = (await rec.events()).filter((e) => (e.type as string) === 'unhandledrejection');
+  expect(unhandled).toEqual([]);
+  return rec;
 }
 
-test('kiosk on webgpu: a lost GPU device is reported, the session rebuilt on a new device, and detection carries on', async ({ page }) => {
+test('kiosk on wasm: ready, then person detections with stage timings and the model\'s sha256', async ({ page }) => {
+  test.setTimeout(180_000);
+  await expectFirstRun(page, 'wasm');
+});
+
+// One page load for both WebGPU checks (SwiftShader makes each model load and first run cost minutes of CPU):
+// the first run is checked as on WASM, then the device is lost on that same page.
+test('kiosk on webgpu: ready, then person detections with stage timings and the model\'s sha256; then a lost GPU device is reported, the session rebuilt on a new device, and detection carries on', async ({ page }) => {
   test.setTimeout(900_000); // SwiftShader: two sessions' first runs
-  const rec = await recordEvents(page);
-  await page.goto('/?backend=webgpu&panel=off&standby=off'); // no spare worker's GPU device in the way (SwiftShader)
-  const ready = await waitForEvent(page, 'ready', () => true, 240_000);
-  expect(ready.detail.backend).toBe('webgpu');
-  await waitForEvent(page, 'inference', () => true, 360_000);
+  const rec = await expectFirstRun(page, 'webgpu');
   // Lose the device as a GPU reset or a GPU-process crash would: the next WebGPU call the inference worker
   // makes destroys its device (GPUDevice.destroy() settles device.lost, as a real loss does).
   // (onnxruntime's own pthread workers sit in a wait loop and never answer an evaluate: skip them)

@@ -111,12 +111,21 @@ test('faults: the server down 35 s, a reload and a browser restart while it is d
     await recordEvents(page);
     await page.goto(kioskUrl(server.url, '&panel=off'));
     await waitForEvent(page, 'ready');
+    // an annotation goes with the next batch (2 s): the device is known to the server at once, not after the first
+    // baseline (15 s of frames), which now comes while the server is down and is one more batch that must arrive once
+    const annotate = async (p: Page, meta: Record<string, string>) => {
+      const since = Date.now();
+      const e = await waitForEvent(p, 'inference', (x) => x.at >= since);
+      await p.evaluate(([id, meta]) => (document.querySelector('inference-monitor') as any).annotate(id, meta), [e.detail.inferenceId, meta] as const);
+    };
+    await annotate(page, { lot: 'before' });
     await expect.poll(async () => (await server.get<unknown[]>('/v1/devices')).length, { timeout: 60_000 }).toBe(1);
     const [device] = await server.get<{ id: string }[]>('/v1/devices');
 
     // the server goes away for 35 s; the kiosk keeps batching, says so once, and loses nothing
     await server.stop();
     const downAt = Date.now();
+    await annotate(page, { lot: 'during' }); // a batch to send while it is down, whatever else the kiosk has by then
     await waitForEvent(page, 'error', (e) => e.detail.code === 'sync-failed', 30_000);
     await expect.poll(async () => (await syncStatus(page)).state, { timeout: 10_000 }).toMatch(/waiting|sending/);
     // a reload while it is down: the queue survives
@@ -275,6 +284,12 @@ test('a 503 with Retry-After is honoured', async ({ page }) => {
     await recordEvents(page);
     await page.goto(kioskUrl('http://127.0.0.1:5314', '&panel=off'));
     await waitForEvent(page, 'ready');
+    // something to send at once: an annotation goes with the next batch (2 s), so the first batch request need not
+    // wait for the baseline (15 s of frames) or a closed minute. What is judged is unchanged: the request after
+    // the 503 comes no sooner than Retry-After's 8 s, where the client's own back-off would retry within 1 s
+    // (src/sync/outbox.ts: 1 s × 0.5–1 jitter after a first failure) or at the next 2-s tick.
+    const frame = await waitForEvent(page, 'inference');
+    await page.evaluate((id) => (document.querySelector('inference-monitor') as any).annotate(id, { lot: 'L-503' }), frame.detail.inferenceId);
     await expect.poll(() => seen.filter((s) => s.status === 200).length, { timeout: 130_000, intervals: [1000] }).toBeGreaterThan(0);
     const first = seen.find((s) => s.status === 503)!;
     const next = seen.find((s) => s.at > first.at)!;
