@@ -32,7 +32,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied|health-dark|health-frozen|health-covered|health-stretches|flagging-still|frozen-still/,
+      testIgnore: /camera-denied|health-dark|health-frozen|health-covered|health-stretches|health-conditions|flagging-still|frozen-still/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -64,6 +64,12 @@ export default defineConfig({
       name: 'stretches',
       testMatch: /health-stretches/,
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-stretches.y4m')}`] } },
+    },
+    {
+      // a compressed day: 40 s of vtest in colour, then 30 s as a camera's night IR mode shows it, looping (#29)
+      name: 'daynight',
+      testMatch: /health-conditions/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed

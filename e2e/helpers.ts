@@ -11,7 +11,7 @@ export const screenshotPath = (name: string) => join(process.env.UPDATE_SCREENSH
 export const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'models', 'centernet-coco.json'), 'utf8'));
 
 export interface Recorded {
-  type: 'ready' | 'inference' | 'error' | 'alert' | 'flagged';
+  type: 'ready' | 'inference' | 'error' | 'alert' | 'flagged' | 'condition';
   detail: any;
   at: number;
 }
@@ -23,7 +23,7 @@ export async function recordEvents(page: Page) {
   await page.addInitScript(() => {
     const w = window as unknown as { __events: unknown[] };
     w.__events = [];
-    for (const type of ['ready', 'inference', 'error', 'alert', 'flagged'])
+    for (const type of ['ready', 'inference', 'error', 'alert', 'flagged', 'condition'])
       document.addEventListener(type, (e) => {
         if (e instanceof CustomEvent) w.__events.push({ type, detail: JSON.parse(JSON.stringify(e.detail)), at: Date.now() });
       });

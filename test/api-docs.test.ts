@@ -64,7 +64,7 @@ describe('docs/api.md', () => {
     expect(ms).toContain('annotate');
     expect(missing(sec, ms), 'methods and getters').toEqual([]);
     const events = [...src('ui/monitor-events.ts').matchAll(/^ {2}(\w+): CustomEvent</gm)].map((m) => m[1]!);
-    expect(events.sort()).toEqual(['alert', 'challenger', 'error', 'flagged', 'inference', 'ready']);
+    expect(events.sort()).toEqual(['alert', 'challenger', 'condition', 'error', 'flagged', 'inference', 'ready']);
     expect(missing(sec, events), 'events').toEqual([]);
     expect(parts(all)).toEqual(expect.arrayContaining(['stage', 'bar', 'panel']));
     expect(missing(sec, parts(all)), 'CSS parts').toEqual([]);

@@ -16,7 +16,8 @@ import type { FlagDB } from '../flagging/schema.ts';
 import type { SyncDB } from '../sync/schema.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { upShare } from '../health/uptime.ts';
-import type { AlertEvent, HealthOptions, ResourceSample } from '../health/types.ts';
+import type { AlertEvent, ConditionEvent, HealthOptions, ResourceSample } from '../health/types.ts';
+import { ConditionLog, type ConditionQuery } from './condition-log.ts';
 import { type AlertRule, parseRules } from '../health/rules.ts';
 import { FlagDb, type FlaggedQuery } from '../flagging/flag-db.ts';
 import { type FlaggedEvent, Flagger } from '../flagging/flagger.ts';
@@ -39,6 +40,8 @@ let lastMode: StoreStatus['mode'] | undefined;
 let engine: HealthEngine | undefined;
 let tickTimer: ReturnType<typeof setInterval> | undefined;
 const alertListeners = new Set<(a: AlertEvent) => void>();
+let conditionLog: ConditionLog | undefined;
+const conditionListeners = new Set<(e: ConditionEvent) => void>();
 let flagger: Flagger | undefined;
 let verdicts: VerdictDb | undefined;
 const flagListeners = new Set<(f: FlaggedEvent) => void>();
@@ -87,12 +90,18 @@ async function startHealth(s: MonitorStore, options: HealthOptions) {
   }
   engine = new HealthEngine({ ...options, ...(rules ? { rules } : {}) });
   engine.loadBaselines(await s.baselines().catch(() => []));
+  conditionLog = new ConditionLog(s);
+  await conditionLog.load();
   engine.on((e) => {
     if (e.type === 'alert') {
       void s.addAlert(e.alert);
       for (const l of alertListeners) l(e.alert);
     } else if (e.type === 'baseline') void s.putBaseline(e.baseline);
     else if (e.type === 'baseline-cleared') void s.deleteBaseline(e.mv, e.camera);
+    else if (e.type === 'condition') {
+      conditionLog?.add(e);
+      for (const l of conditionListeners) l(e);
+    }
   });
   tickTimer = setInterval(() => engine?.tick(Date.now()), 1000);
 }
@@ -244,6 +253,19 @@ const api = {
   markHealthy: (...a: Parameters<HealthEngine['markHealthy']>) => engine!.markHealthy(...a),
   resetBaseline: (...a: Parameters<HealthEngine['resetBaseline']>) => engine!.resetBaseline(...a),
   baselines: () => engine!.baselines(),
+  // ---------- a camera's conditions (health/conditions.ts) ----------
+  /** Each stream's conditions: the one in force, one being learnt, those known. */
+  conditions: (...a: Parameters<HealthEngine['conditions']>) => engine!.conditions(...a),
+  /** The condition being learnt becomes its camera's baseline now (a person accepts it). */
+  acceptCondition: (...a: Parameters<HealthEngine['acceptCondition']>) => engine!.acceptCondition(...a),
+  /** The condition being learnt is a fault (a person says so): judged against the condition before it. */
+  refuseCondition: (...a: Parameters<HealthEngine['refuseCondition']>) => engine!.refuseCondition(...a),
+  /** Condition changes kept, newest first. */
+  conditionEvents: (q?: ConditionQuery) => conditionLog?.query(q) ?? [],
+  /** Condition changes as they happen. */
+  onCondition(cb: (e: ConditionEvent) => void) {
+    conditionListeners.add(cb);
+  },
   alerts: (...a: Parameters<MonitorStore['alerts']>) => store!.alerts(...a),
   // ---------- flagging ----------
   /** A monitor's frame worker (it holds the judged frames and encodes those flagged), by source id. */

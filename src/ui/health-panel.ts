@@ -14,6 +14,7 @@ import { dateTime, fmt, toLocalInput } from './format.ts';
 import { CHART_TITLES, chartNames, chartSpecs, chartTheme } from './panel/chart-specs.ts';
 import { TrendCharts } from './panel/trend-charts.ts';
 import { renderTile, tiles } from './panel/tiles.ts';
+import { type ConditionActions, conditionsSection } from './panel/conditions.ts';
 import { classTable } from './panel/class-table.ts';
 import { verdictTable } from './panel/verdicts.ts';
 import type { VerdictEstimate, VerdictKind } from '../flagging/verdicts.ts';
@@ -65,6 +66,8 @@ export class InferenceHealthPanel extends LitElement {
   declare monitor?: PanelHost;
   /** where the data comes from: this page's store (default), or a fleet server's (see PanelSource) */
   declare source?: PanelSource;
+  /** the source the last refresh read (the page's hub when none was given) */
+  private resolved?: PanelSource;
   declare private _data?: PanelData;
   declare private _from: number;
   declare private _to: number;
@@ -168,6 +171,7 @@ export class InferenceHealthPanel extends LitElement {
     this.lastRefresh = now;
     try {
       const store = await sourceOf(this.source);
+      this.resolved = store;
       const range = { ...this.window(), ...this.filters() };
       const live = this.filters();
       // Tiles follow every refresh; the trend charts, whose buckets are 10 s to 1 h wide, at most every
@@ -177,7 +181,7 @@ export class InferenceHealthPanel extends LitElement {
       const stale = (at: number, every: number) => full || !prev || now - at >= every;
       const wantSeries = stale(this.seriesAt, Math.min(60_000, Math.max(1000, bucketMs / 6)));
       const wantSlow = stale(this.slowAt, 10_000);
-      const [series, totals, latency, overview, vitals, usage, alerts, dims, sync] = await Promise.all([
+      const [series, totals, latency, overview, vitals, usage, alerts, dims, sync, conditions, conditionEvents] = await Promise.all([
         wantSeries ? store.series(range) : prev!.series,
         store.totals(range),
         store.percentiles(range, 'inference', [0.5, 0.95]),
@@ -187,11 +191,13 @@ export class InferenceHealthPanel extends LitElement {
         store.alerts({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), limit: 200 }),
         wantSlow ? store.dimensions(range) : prev!.dims,
         store.syncStatus(),
+        store.conditions?.(live),
+        store.conditionEvents?.({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), limit: 20 }),
       ]);
       if (wantSeries) this.seriesAt = now;
       if (wantSlow) this.slowAt = now;
       const t0 = performance.now();
-      this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims, sync };
+      this._data = { range, series, totals, latency, overview, vitals, usage, alerts: alerts.rows, dims, sync, ...(conditions ? { conditions } : {}), ...(conditionEvents ? { conditionEvents } : {}) };
       this._error = undefined;
       this.charts.marks = alerts.rows.map((a) => ({ t: a.t, state: a.state }));
       await this.updateComplete;
@@ -309,6 +315,7 @@ export class InferenceHealthPanel extends LitElement {
           ? tiles(d, { monitor: this.monitor, backend: this._log.rows[0]?.b, network: this.network }).map(renderTile)
           : html`<p class="muted">Loading…</p>`}
       </section>
+      ${conditionsSection(d?.conditions, d?.conditionEvents, this.conditionActions())}
       <section class="charts" part="charts" aria-label="Trends">
         ${chartNames(d).map((name) => {
           const title = CHART_TITLES[name];
@@ -343,6 +350,15 @@ export class InferenceHealthPanel extends LitElement {
         ></inference-flag-gallery>
       </section>
     </div>`;
+  }
+
+  /** The conditions section's answers for a camera's condition being learnt: accepted, or a fault (then a refresh). */
+  private conditionActions(): ConditionActions {
+    const src = this.resolved;
+    if (!src?.acceptCondition || !src.refuseCondition) return {};
+    const run = (f: Promise<unknown>) => void f.then(() => this.refresh(true), (e: unknown) => (this._error = `Condition: ${e instanceof Error ? e.message : String(e)}`));
+    const stream = (camera: string) => ({ camera_id: camera, ...(this.modelVersion ? { mv: this.modelVersion } : {}) });
+    return { accept: (camera) => run(src.acceptCondition!(stream(camera))), refuse: (camera) => run(src.refuseCondition!(stream(camera))) };
   }
 
   private renderControls(d?: PanelData) {

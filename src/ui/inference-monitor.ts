@@ -14,7 +14,7 @@ import { getHub, type HubClient } from '../hub/client.ts';
 import { checkAnnotation } from '../store/annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
 import type { Tags } from '../telemetry/record.ts';
-import type { AlertEvent, Baseline, Signal, Vitals } from '../health/types.ts';
+import type { AlertEvent, Baseline, ConditionEvent, ConditionSummary, Signal, Vitals } from '../health/types.ts';
 import type { AlertRule } from '../health/rules.ts';
 import type { FlaggedFrame, FlagRule } from '../flagging/types.ts';
 import type { FlaggedQuery } from '../flagging/flag-db.ts';
@@ -273,6 +273,25 @@ export class InferenceMonitor extends LitElement {
   /** Forgets this stream's baseline; a new one is captured from the next frames. */
   async resetBaseline(): Promise<void> {
     await (await getHub()).resetBaseline(this.streamFilter());
+  }
+  /**
+   * This camera's conditions (its day colour, its night IR…: docs/health.md): the one in force and since when, one
+   * being learnt and how far, one being switched to (dusk, dawn), all those known.
+   */
+  async conditions(): Promise<ConditionSummary | undefined> {
+    return (await (await getHub()).conditions(this.streamFilter()))[0];
+  }
+  /** A person accepts the condition being learnt: what has been seen of it becomes its baseline now. */
+  async acceptCondition(): Promise<Baseline | undefined> {
+    return (await (await getHub()).acceptCondition(this.streamFilter()))[0];
+  }
+  /** A person marks the condition being learnt a fault: judged against the condition before it (its rules fire). */
+  async refuseCondition(): Promise<boolean> {
+    return (await (await getHub()).refuseCondition(this.streamFilter())) > 0;
+  }
+  /** This camera's condition changes, newest first. */
+  async conditionEvents(q: { from?: number; to?: number; limit?: number } = {}): Promise<ConditionEvent[]> {
+    return (await getHub()).conditionEvents({ camera_id: this.cameraId ?? '', ...q });
   }
   // ---------- flagging ----------
   /** The page's flag rules (defaults until changed). */

@@ -3,7 +3,7 @@
  * e.detail.detections)` typed in a host's TypeScript. Every event bubbles and is composed.
  */
 import type { ChallengerSummary } from '../inference/challenger.ts';
-import type { AlertEvent } from '../health/types.ts';
+import type { AlertEvent, ConditionEvent } from '../health/types.ts';
 import type { MonitorErrorCode } from '../lib/errors.ts';
 import type { InferenceResult, ReadyInfo } from '../inference/protocol.ts';
 import type { Detection } from '../types/detection.ts';
@@ -25,6 +25,12 @@ export interface MonitorErrorDetail {
 
 /** `alert`: an alert rule's state changed for this monitor's stream. */
 export type AlertDetail = AlertEvent & { ruleId: string; time: number };
+
+/**
+ * `condition`: this monitor's camera changed condition (health/conditions.ts): `switched` to a known one (no alert),
+ * `learning` a new one, `learnt` it, or `abandoned` learning it.
+ */
+export type ConditionDetail = ConditionEvent;
 
 /** `flagged`: a frame of this monitor was kept for labelling. */
 export interface FlaggedDetail {
@@ -49,6 +55,7 @@ export interface InferenceMonitorEventMap {
   inference: CustomEvent<InferenceResult>;
   error: CustomEvent<MonitorErrorDetail>;
   alert: CustomEvent<AlertDetail>;
+  condition: CustomEvent<ConditionDetail>;
   flagged: CustomEvent<FlaggedDetail>;
   /** with `challenger-model`: the challenger compared with the deployed model so far (every few seconds while frames are compared) */
   challenger: CustomEvent<ChallengerSummary>;

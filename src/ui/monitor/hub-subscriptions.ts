@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { ReactiveControllerHost } from 'lit';
 import type { HubClient } from '../../hub/client.ts';
-import type { AlertEvent } from '../../health/types.ts';
+import type { AlertEvent, ConditionEvent } from '../../health/types.ts';
 import type { FlaggedEvent } from '../../flagging/flagger.ts';
 import type { ReadyInfo } from '../../inference/protocol.ts';
 import type { MonitorErrorCode } from '../../lib/errors.ts';
@@ -55,6 +55,7 @@ export class HubSubscriptions {
     if (this.alertsSubscribed) return;
     this.alertsSubscribed = true;
     await store.onAlert(Comlink.proxy((a: AlertEvent) => this.onAlert(a)));
+    await store.onCondition(Comlink.proxy((e: ConditionEvent) => this.onCondition(e)));
   }
 
   /** Frames of this monitor that the hub flagged become `flagged` events. */
@@ -97,6 +98,14 @@ export class HubSubscriptions {
   private onFlagged(f: FlaggedEvent) {
     if (f.src !== this.el.sourceId) return;
     this.emit('flagged', { inferenceId: f.id, reasons: f.reasons, time: f.t, tags: f.tags, modelVersion: f.mv, width: f.width, height: f.height, detections: f.detections, ...(f.reference ? { reference: f.reference } : {}), bytes: f.bytes, evicted: f.evicted });
+  }
+
+  /** This monitor's camera changed condition: a `condition` event, and the bar and panel redrawn. */
+  private onCondition(e: ConditionEvent) {
+    const ready = this.el.readyInfo;
+    if (!ready || e.mv !== shortVersion(ready.modelVersion) || e.camera !== (this.el.cameraId ?? '')) return;
+    this.el.requestUpdate();
+    this.emit('condition', e);
   }
 
   private onAlert(a: AlertEvent) {

@@ -97,7 +97,7 @@ export function monitorView(v: MonitorView) {
       ${v.challenger ? challengerTable(v.challenger) : nothing}
       </div>
       ${panel
-        ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, charts, log, alerts, controls, details" .monitor=${v.monitor} camera-id=${v.cameraId} theme=${v.theme}></inference-health-panel>`
+        ? html`<inference-health-panel part="panel" exportparts="tile, chart, tiles, conditions, charts, log, alerts, controls, details" .monitor=${v.monitor} camera-id=${v.cameraId} theme=${v.theme}></inference-health-panel>`
         : nothing}
     </div>`;
 }

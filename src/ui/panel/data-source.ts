@@ -5,7 +5,7 @@
  */
 import type { FlaggedFrame } from '../../flagging/types.ts';
 import { getHub, type HubClient } from '../../hub/client.ts';
-import type { AlertEvent, Signal, Vitals } from '../../health/types.ts';
+import type { AlertEvent, ConditionEvent, ConditionSummary, Signal, Vitals } from '../../health/types.ts';
 import type { SyncStatus } from '../../sync/outbox.ts';
 
 export type PanelSource = Pick<
@@ -30,7 +30,9 @@ export type PanelSource = Pick<
   | 'exportFlagged'
 > &
   /** people's verdicts on frames: the page's store keeps them; a source without them (the fleet page) shows none */
-  Partial<Pick<HubClient, 'setVerdict' | 'verdicts' | 'verdictEstimates'>>;
+  Partial<Pick<HubClient, 'setVerdict' | 'verdicts' | 'verdictEstimates'>> &
+  /** the cameras' conditions (health/conditions.ts): the page's engine has them; a source without them shows none */
+  Partial<Pick<HubClient, 'conditions' | 'conditionEvents' | 'acceptCondition' | 'refuseCondition'>>;
 
 /** The panel's source: the one it was given, else this page's store. */
 export const sourceOf = (given?: PanelSource): Promise<PanelSource> => (given ? Promise.resolve(given) : getHub());
@@ -47,6 +49,9 @@ export interface PanelData {
   alerts: AlertEvent[];
   dims: { mv: string[]; camera_id: string[]; location: string[] };
   sync?: SyncStatus;
+  /** the cameras' conditions and their latest changes, where the source has them */
+  conditions?: ConditionSummary[];
+  conditionEvents?: ConditionEvent[];
 }
 
 /** What the panel shows of a running monitor (the `<inference-monitor>` it sits in, if any). */

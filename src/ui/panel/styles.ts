@@ -173,6 +173,29 @@ export const panelStyles = [
     .verdict-estimates {
       min-width: 0;
     }
+    .conditions {
+      margin: 0.5em 0;
+    }
+    .conditions h2 {
+      font-size: 1em;
+      margin: 0 0 0.25em;
+    }
+    .conditions .condition {
+      border-left: 4px solid var(--_ok);
+      padding: 0.2em 0.6em;
+    }
+    .conditions .condition[data-learning]:not([data-learning='']) {
+      border-left-color: var(--_warn);
+    }
+    .conditions button {
+      margin-left: 0.5em;
+    }
+    .condition-changes {
+      margin: 0.25em 0 0;
+      padding-left: 1.2em;
+      max-height: 6.5em;
+      overflow-y: auto;
+    }
     .verdict-estimates .scroll {
       overflow-x: auto;
     }
