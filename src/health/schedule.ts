@@ -133,16 +133,21 @@ const SpanSchema = v.pipe(
 const ListSchema = v.pipe(v.array(SpanSchema), v.minLength(1, 'at least one span'), v.maxLength(32, 'at most 32 spans'));
 
 /**
- * The first problem of a schedule (one span `{from?, to?, days?, cameras?, tz?}` or a list of 1–32) as
- * "path: message", or undefined when it is valid.
+ * The first problem of a schedule (one span `{from?, to?, days?, cameras?, tz?}` or a list of 1–32): where (a path
+ * such as "1.from", "" for the whole) and what, or undefined when it is valid.
  */
-export function hoursProblem(input: unknown): string | undefined {
-  if (input === null || typeof input !== 'object') return 'expected a span {from, to, days?, cameras?, tz?} or a list of them';
+export function hoursIssue(input: unknown): { path: string; message: string } | undefined {
+  if (input === null || typeof input !== 'object') return { path: '', message: 'expected a span {from, to, days?, cameras?, tz?} or a list of them' };
   const res = Array.isArray(input) ? v.safeParse(ListSchema, input) : v.safeParse(SpanSchema, input);
   if (res.success) return undefined;
   const issue = res.issues[0];
-  const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-  return `${path ? `${path}: ` : ''}${issue.message}`;
+  return { path: issue.path?.map((p) => String(p.key)).join('.') ?? '', message: issue.message };
+}
+
+/** The first problem of a schedule as "path: message", or undefined when it is valid. */
+export function hoursProblem(input: unknown): string | undefined {
+  const i = hoursIssue(input);
+  return i && `${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 
 /** A valid schedule, or a TypeError naming what is wrong (`what`: where it came from). */
