@@ -7,10 +7,17 @@
  * setting stops the server from starting. The hours are real wall-clock spans, to the second, set a few seconds
  * around the test's start (no clock is faked).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/server/config.ts';
+import { FleetDb } from '../src/server/db.ts';
 import { parseQuietHours, quietAt } from '../src/server/forward/quiet-hours.ts';
+import { QuietHours, quietStatus } from '../src/server/forward/quiet.ts';
+import type { AlertEvent } from '../src/health/types.ts';
+import { parseBatch } from '../src/sync/payload.ts';
 import { zoneClock } from '../src/health/schedule.ts';
 import { alert, batch, getJson, parseMetrics, post, type Server, startServer } from './server-helpers.ts';
 
@@ -116,6 +123,88 @@ describe('FLEET_QUIET_HOURS: the setting', () => {
   it('a server with a bad setting refuses to start, saying why', async () => {
     await expect(startServer({ FLEET_TOKENS: `kiosk:${TOKEN}:*`, FLEET_QUIET_HOURS: '22:00-24:30' })).rejects.toThrow(/exited \(1\)[\s\S]*fleet server: FLEET_QUIET_HOURS: "22:00-24:30": to: a time of day/);
   }, 30_000);
+});
+
+describe('quiet hours: what is held and released (in-process, time given)', () => {
+  const H = 3600_000;
+  const NIGHT = Date.UTC(2026, 10, 23, 23); // Monday 23:00 UTC
+  let dir: string;
+  let db: FleetDb;
+  let seq = 0;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fleet-quiet-'));
+    db = FleetDb.open(join(dir, 'fleet.sqlite'));
+  });
+  afterAll(() => {
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A forwarder stand-in: queueing goes through `quiet`, and what passes is recorded as sent. */
+  const host = (quiet: QuietHours, sent: string[]) => {
+    const h = {
+      db,
+      context: (source: string) => ({ source, device: source, panel: '' }),
+      enqueue: (ctx: { source: string }, a: AlertEvent, now: number, latest: boolean) => {
+        if (quiet.hold(h, ctx as never, a, now, latest)) return 0;
+        sent.push(`${a.id}${latest ? '' : ' (not latest)'}`);
+        return 1;
+      },
+    };
+    return h;
+  };
+  /** Stores `a` as a page's batch would (alerts, alert_state), then queues it at `now`. */
+  const change = (h: ReturnType<typeof host>, source: string, a: AlertEvent, now: number) => {
+    db.ingest(parseBatch(JSON.parse(JSON.stringify(batch(source, ++seq, [], { alerts: [a], sentAt: now }, source)))), 'tok', now);
+    h.enqueue({ source }, a, now, true);
+  };
+
+  it('holds a night\'s firings; one still firing at 06:00 goes then, once; a superseded or resolved one is muted', () => {
+    const quiet = new QuietHours(db, parseQuietHours('[{"from":"22:00","to":"06:00","tz":"UTC"}]'));
+    const sent: string[] = [];
+    const h = host(quiet, sent);
+    change(h, 's1', alert('drift', 'cam-1', 'firing', NIGHT, 'a1'), NIGHT);
+    change(h, 's1', alert('drift', 'cam-1', 'firing', NIGHT + 60_000, 'a2'), NIGHT + 60_000); // the page fired it again
+    change(h, 's1', alert('blur', 'cam-2', 'firing', NIGHT, 'b1'), NIGHT);
+    change(h, 's1', alert('blur', 'cam-2', 'resolved', NIGHT + H, 'b2'), NIGHT + H);
+    expect(quiet.release(h, NIGHT + 6 * H)).toBe(0); // 05:00: still quiet
+    expect(sent).toEqual([]);
+    expect(quietStatus(db)).toEqual({ held: 1, muted: 2, released: 0 });
+    expect(quiet.release(h, NIGHT + 7 * H)).toBe(1); // 06:00
+    expect(sent).toEqual(['a2']);
+    expect(quiet.release(h, NIGHT + 8 * H)).toBe(0);
+    expect(quietStatus(db)).toEqual({ held: 0, muted: 2, released: 1 });
+    // after the night, changes go straight out
+    change(h, 's1', alert('drift', 'cam-1', 'resolved', NIGHT + 9 * H, 'a3'), NIGHT + 9 * H);
+    expect(sent).toEqual(['a2', 'a3']);
+  });
+
+  it('a resolve of an alert notified before the night waits for its end, then goes with a later firing after it', () => {
+    const quiet = new QuietHours(db, parseQuietHours('[{"from":"22:00","to":"06:00","tz":"UTC"}]'));
+    const sent: string[] = [];
+    const h = host(quiet, sent);
+    const evening = NIGHT - 2 * H;
+    change(h, 's2', alert('glare', 'cam-1', 'firing', evening, 'g1'), evening);
+    expect(sent).toEqual(['g1']);
+    change(h, 's2', alert('glare', 'cam-1', 'resolved', NIGHT, 'g2'), NIGHT);
+    change(h, 's2', alert('glare', 'cam-1', 'firing', NIGHT + H, 'g3'), NIGHT + H);
+    expect(sent).toEqual(['g1']);
+    // the first change of the alert after the night releases what it held before itself
+    change(h, 's2', alert('glare', 'cam-1', 'resolved', NIGHT + 8 * H, 'g4'), NIGHT + 8 * H);
+    expect(sent).toEqual(['g1', 'g2 (not latest)', 'g3', 'g4']);
+  });
+
+  it('what other quiet hours held is released by a server without them; a forgotten source\'s is muted', () => {
+    const sent: string[] = [];
+    const before = new QuietHours(db, parseQuietHours('{"from":"22:00","to":"06:00","tz":"UTC"}'));
+    change(host(before, []), 's3', alert('drift', 'cam-1', 'firing', NIGHT, 'c1'), NIGHT);
+    host(before, []).enqueue({ source: 'ghost' }, alert('drift', 'cam-1', 'firing', NIGHT, 'x1'), NIGHT, true); // a source no longer kept
+    const muted = quietStatus(db).muted;
+    const after = new QuietHours(db, []);
+    expect(after.release(host(after, sent), NIGHT + 60_000)).toBe(1);
+    expect(sent).toEqual(['c1']);
+    expect(quietStatus(db)).toMatchObject({ held: 0, muted: muted + 1 });
+  });
 });
 
 describe('quiet hours with the real server and receivers', () => {

@@ -117,25 +117,40 @@ export class QuietHours {
 
   /** Forwards what is held of alerts whose quiet hours no longer cover `now` (in a transaction of its own); returns the rows queued. */
   release(fw: QuietHost, now: number): number {
-    const rows = st(this.db, 'SELECT alert_key, source, rule, camera_id, class_id, firing, resolve FROM quiet_held ORDER BY held_at, alert_key').all() as HeldRow[];
+    let rows = st(this.db, 'SELECT alert_key, source, rule, camera_id, class_id, firing, resolve FROM quiet_held ORDER BY held_at, alert_key').all() as HeldRow[];
+    if (!rows.length) return 0;
+    // sources forgotten meanwhile (FLEET_SOURCE_RETENTION_DAYS): what they held goes with them, muted
+    const gone = st(this.db, 'SELECT alert_key, firing FROM quiet_held WHERE source NOT IN (SELECT id FROM sources)').all() as { alert_key: string; firing: string | null }[];
+    if (gone.length) {
+      this.db.db.transaction(() => {
+        for (const g of gone) st(this.db, 'DELETE FROM quiet_held WHERE alert_key = ?').run(g.alert_key);
+        const muted = gone.filter((g) => g.firing).length;
+        if (muted) this.count('muted', muted);
+      })();
+      const keys = new Set(gone.map((g) => g.alert_key));
+      rows = rows.filter((r) => !keys.has(r.alert_key));
+    }
     const due = rows.filter((r) => !quietAt(this.spans, now, r.source, r.camera_id));
     if (!due.length) return 0;
     return this.db.db.transaction(() => due.reduce((n, r) => n + this.releaseRow(fw, r, now), 0))();
   }
 
-  /** Queues a held alert's resolve, then its firing if the alert still fires (else it is muted); forgets the row. */
+  /**
+   * Queues a held alert's resolve, then its firing (it was firing when the hours ended: a resolve in them would have
+   * dropped it; a change after them, the caller's, comes next), unless the alert is no longer kept (muted); forgets the row.
+   */
   private releaseRow(fw: QuietHost, row: HeldRow, now: number): number {
     st(this.db, 'DELETE FROM quiet_held WHERE alert_key = ?').run(row.alert_key);
     const ctx = fw.context(row.source);
     const state = st(this.db, 'SELECT state FROM alert_state WHERE source = ? AND rule = ? AND camera_id = ? AND class_id = ?').pluck().get(row.source, row.rule, row.camera_id, row.class_id) as string | undefined;
     const firing = row.firing ? (JSON.parse(row.firing) as AlertEvent) : null;
-    const fires = firing !== null && state === 'firing';
+    const fires = firing !== null && state !== undefined;
     let n = 0;
     if (row.resolve) n += fw.enqueue(ctx, JSON.parse(row.resolve) as AlertEvent, now, !fires);
     if (fires) {
       n += fw.enqueue(ctx, firing, now, true);
       this.count('released');
-    } else if (firing) this.count('muted'); // no longer firing (its source forgotten meanwhile)
+    } else if (firing) this.count('muted'); // its alert state forgotten meanwhile (retention)
     return n;
   }
 }
