@@ -5,6 +5,7 @@
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type AlertRule, needsBaseline, passes } from './rules.ts';
 import { probableCause } from './cause.ts';
+import { covers, describeHours } from './schedule.ts';
 import type { AlertEvent, AlertState, Reading } from './types.ts';
 import type { Stream } from './windows.ts';
 
@@ -13,19 +14,32 @@ export type { Reading } from './types.ts';
 /**
  * Moves a rule's alert through inactive → pending → firing → resolved for a new value (`clear`, when
  * given, decides resolution instead), and keeps the rule's signal. Returns true when the alert resolved.
+ *
+ * A rule with `hours` (schedule.ts) fires only inside them, on the cameras they name: outside, its condition is
+ * still followed (inactive ⇄ pending, so a new deployment is not adopted while it holds) but never fires, and
+ * a firing alert resolves at the first value after its hours end, whatever the value, its evidence saying so.
+ * A condition that held since before the hours begin fires as soon as they do (once it held for `for`).
  */
 export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, emit: (alert: AlertEvent) => void): boolean {
   const { value, threshold, clear: clearValue = value, classId } = reading;
   let resolved = false;
   const st = s.alerts.get(rule.id) ?? { state: 'inactive' as AlertState, since: t };
   const learning = needsBaseline(rule) && !s.baseline;
-  if (Number.isFinite(value)) {
+  const active = covers(rule.hours, t, s.camera);
+  if (!active && st.state === 'firing') {
+    const evidence = `outside the rule's hours (${describeHours(rule.hours!)})${st.evidence ? `; it fired on: ${st.evidence}` : ''}`.slice(0, 300);
+    emit(alertEvent(s, rule, 'resolved', value, threshold, t, st.since, classId, st.cause ? { cause: st.cause, evidence } : undefined));
+    const breach = Number.isFinite(value) && passes(value, rule.comparator, threshold);
+    st.state = breach ? 'pending' : 'inactive';
+    st.since = t;
+    resolved = true;
+  } else if (Number.isFinite(value)) {
     const breach = passes(value, rule.comparator, threshold);
     if (st.state === 'inactive' && breach) {
       st.state = 'pending';
       st.since = t;
     } else if (st.state === 'pending' && !breach) st.state = 'inactive';
-    if (st.state === 'pending' && t - st.since >= rule.for) {
+    if (st.state === 'pending' && active && t - st.since >= rule.for) {
       st.state = 'firing';
       const why = probableCause(s, rule, reading);
       st.cause = why.cause;

@@ -29,6 +29,7 @@
  * monitor runs).
  */
 import * as v from 'valibot';
+import { type Hours, hoursProblem } from './schedule.ts';
 
 export const AGGREGATIONS = ['mean', 'p50', 'p95', 'count', 'rate', 'ratio', 'ewma', 'cusum', 'psi', 'js', 'ks', 'slope', 'gap'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
@@ -62,6 +63,11 @@ export interface AlertRule {
   /** hysteresis: a firing alert resolves only once the value no longer passes this (default: threshold) */
   clear?: number;
   enabled?: boolean;
+  /**
+   * when and where the rule alerts (schedule.ts): a span `{from, to, days?, cameras?, tz?}` or a list of them;
+   * outside them it does not fire and a firing alert resolves (its value is still read and shown). Default: always, every camera
+   */
+  hours?: Hours;
 }
 
 const RuleSchema = v.object({
@@ -76,6 +82,8 @@ const RuleSchema = v.object({
   severity: v.picklist(SEVERITIES),
   clear: v.optional(v.pipe(v.number(), v.finite())),
   enabled: v.optional(v.boolean()),
+  // checked by schedule.ts (hoursProblem), for a message that names the span and field
+  hours: v.optional(v.unknown()),
 });
 
 const CHART_METRICS: readonly Metric[] = ['confidence', 'brightness', 'contrast', 'saturation', 'sharpness', 'scene'];
@@ -113,6 +121,10 @@ export function parseRules(input: unknown): AlertRule[] {
       const issue = res.issues[0];
       const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
       throw new TypeError(`rule ${i} (${(r as { id?: unknown })?.id ?? '?'}): ${path ? `${path}: ` : ''}${issue.message}`);
+    }
+    if (res.output.hours !== undefined) {
+      const problem = hoursProblem(res.output.hours);
+      if (problem) throw new TypeError(`rule ${i} (${res.output.id}): hours: ${problem}`);
     }
     if (ids.has(res.output.id)) throw new TypeError(`rule ${i}: duplicate id '${res.output.id}'`);
     const { metric, aggregation } = res.output;

@@ -19,6 +19,7 @@ import { Auth, clientAddress } from './auth.ts';
 import { AUTH_DEFAULTS, type Config, DEFAULT_IMAGE_QUOTA_MB, DEFAULT_READ_RATE, DEFAULT_SOURCE_RATE, type TokenEntry } from './config.ts';
 import type { FleetDb, RollupFilters } from './db.ts';
 import { forwardingStatus } from './forward/queue.ts';
+import { quietStatus } from './forward/quiet.ts';
 import { ApiError } from './errors.ts';
 import { fleetMetrics, writeExposition } from './metrics.ts';
 import { checkDepth, checkListSizes, checkSeries, mapKeys, RateLimiter, readBody, requestCost } from './limits.ts';
@@ -434,7 +435,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   app.get('/v1/forwarding', (c) => {
     params(c, []);
     auth.readFleet(c.get('token'), 'forwarding state');
-    return c.json(forwardingStatus(db, config));
+    return c.json({ ...forwardingStatus(db, config), ...(config.forward?.quietHours?.length ? { quiet: quietStatus(db) } : {}) });
   });
 
   app.get('/healthz', (c) => (db.ping() ? c.json({ ok: true, db: 'ok' }) : c.json({ ok: false, db: 'error' }, 503)));
@@ -453,6 +454,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
       batches: stats.batches, http, droppedSoFar: stats.seriesDropped,
       forwarding: forwardingStatus(db, config).targets.map((t) => ({ target: t.name, delivered: t.delivered, deadLetters: t.deadLetters, pending: t.pending, dropped: t.dropped })),
       itemsDropped: db.dropped,
+      quiet: quietStatus(db),
     });
     stats.seriesDropped += dropped;
     return c.body(writeExposition(families), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });

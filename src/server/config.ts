@@ -30,6 +30,7 @@
  * | FLEET_PUBLIC_URL | the server's public base URL, for links to a device's panel in forwarded alerts | http://HOST:PORT |
  * | FLEET_FORWARD_ATTEMPTS | delivery attempts per alert and target before it is dead-lettered (24: about 1.5 h of an outage at the 5-min cap) | 24 |
  * | FLEET_FORWARD_BACKOFF_MS, FLEET_FORWARD_BACKOFF_MAX_MS | back-off after a failed delivery: doubling from the first, at most the second (with jitter) | 1000, 300000 |
+ * | FLEET_QUIET_HOURS | when firing alerts are not forwarded (stored and shown all the same; still firing when the hours end: forwarded then; resolved meanwhile: never, counted muted): JSON spans `[{from, to, days?, cameras?, sources?, tz?}]` or `22:00-06:00[,…]` (server's local time): forward/quiet-hours.ts | none |
  *
  * What one source may make the server keep (read by bounds.ts `limitsFrom`; past each, items are dropped and counted):
  *
@@ -49,6 +50,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as v from 'valibot';
+import { parseQuietHours, type QuietSpan } from './forward/quiet-hours.ts';
 
 /** What a token may do with its ids: read them, write them, or both (`rw`, the default). */
 export type TokenAccess = 'rw' | 'read' | 'write';
@@ -130,6 +132,8 @@ export interface ForwardConfig {
   /** back-off after the first failure (ms), doubling up to backoffMaxMs, with jitter */
   backoffMs: number;
   backoffMaxMs: number;
+  /** FLEET_QUIET_HOURS: when firing alerts are held back instead of forwarded (forward/quiet.ts); absent or empty: never */
+  quietHours?: QuietSpan[];
 }
 
 /** FLEET_SOURCE_RATE's default: cost units per minute per source (a page once a minute: ~1.1; a day's backlog of 1,440 batches drains in ~14 min). */
@@ -199,6 +203,12 @@ function forwardConfig(env: Record<string, string | undefined>): ForwardConfig {
   const webhookUrl = httpUrl(env, 'FLEET_WEBHOOK_URL', 'a webhook URL', false);
   const publicUrl = httpUrl(env, 'FLEET_PUBLIC_URL', "the server's public base URL like https://fleet.example.com");
   const otlpUrl = httpUrl(env, 'FLEET_OTLP_URL', "an OpenTelemetry Collector's OTLP/HTTP metrics endpoint like http://127.0.0.1:4318/v1/metrics", false);
+  let quietHours: QuietSpan[];
+  try {
+    quietHours = parseQuietHours(env.FLEET_QUIET_HOURS);
+  } catch (e) {
+    throw new ConfigError(`FLEET_QUIET_HOURS: ${(e as Error).message}`);
+  }
   const d = FORWARD_DEFAULTS;
   const backoffMs = int(env, 'FLEET_FORWARD_BACKOFF_MS', d.backoffMs, 10, 3600_000);
   const backoffMaxMs = int(env, 'FLEET_FORWARD_BACKOFF_MAX_MS', Math.max(d.backoffMaxMs, backoffMs), backoffMs, 24 * 3600_000);
@@ -212,6 +222,7 @@ function forwardConfig(env: Record<string, string | undefined>): ForwardConfig {
     attempts: int(env, 'FLEET_FORWARD_ATTEMPTS', d.attempts, 1, 1000),
     backoffMs,
     backoffMaxMs,
+    ...(quietHours.length ? { quietHours } : {}),
   };
 }
 

@@ -28,8 +28,11 @@
  * source's next batch resolves it in the same transaction. Which sources are down is alert_state itself, so a
  * restart neither repeats nor loses it.
  *
+ * Quiet hours (FLEET_QUIET_HOURS): firing alerts of the sources and cameras they cover are held back, not queued —
+ * forwarded when the hours end if still firing, never if they resolved meanwhile (counted muted): forward/quiet.ts.
+ *
  * This file is the Forwarder that puts these together; the parts are in forward/: targets.ts, formats.ts (the
- * bodies), queue.ts (the outgoing table), lane.ts (a target's worker) and device-down.ts.
+ * bodies), queue.ts (the outgoing table), lane.ts (a target's worker), device-down.ts and quiet.ts.
  */
 import { toOtlp } from '../sync/otlp.ts';
 import type { AlertEvent } from '../health/types.ts';
@@ -39,6 +42,7 @@ import { checkDevices, downAlert, resolveDown } from './forward/device-down.ts';
 import { type AlertContext, alertmanagerAlert, panelLink, slackMessage, webhookEvent } from './forward/formats.ts';
 import { Lane } from './forward/lane.ts';
 import { alertKey, type Log, queueRow, trimQueue, withFiringCause } from './forward/queue.ts';
+import { heldKeys, QuietHours } from './forward/quiet.ts';
 import { st } from './forward/statements.ts';
 import { targetsOf } from './forward/targets.ts';
 
@@ -52,6 +56,9 @@ export class Forwarder {
   private publicUrl: string;
   private startedAt = Date.now();
   private checkTimer: NodeJS.Timeout | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
+  /** quiet hours (FLEET_QUIET_HOURS): what is held back, and released when they end */
+  readonly quiet: QuietHours;
   private kickPending = false;
   private stopped = false;
 
@@ -64,6 +71,7 @@ export class Forwarder {
     const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
     this.publicUrl = this.settings.publicUrl ?? `http://${host}:${config.port}`;
     this.lanes = targetsOf(this.settings).map((t) => new Lane(this, t));
+    this.quiet = new QuietHours(db, this.settings.quietHours ?? []);
     db.onIngest((e) => this.ingested(e));
   }
 
@@ -73,6 +81,12 @@ export class Forwarder {
     this.startedAt = Date.now();
     this.checkTimer = setInterval(() => this.check(), Math.max(5000, this.config.intervalMs / 4));
     this.checkTimer.unref();
+    // held back before (under other quiet hours, or before a restart without them): out now if no longer quiet
+    this.releaseQuiet();
+    if (this.settings.quietHours?.length) {
+      this.quietTimer = setInterval(() => this.releaseQuiet(), 1000);
+      this.quietTimer.unref();
+    }
     for (const l of this.lanes) l.kick();
   }
 
@@ -81,6 +95,8 @@ export class Forwarder {
     this.stopped = true;
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.checkTimer = null;
+    if (this.quietTimer) clearInterval(this.quietTimer);
+    this.quietTimer = null;
     await Promise.all(this.lanes.map((l) => l.stop(graceMs)));
   }
 
@@ -97,8 +113,12 @@ export class Forwarder {
     return { source, device, panel: this.panel(source) };
   }
 
-  /** Queues an alert state change for each target (Alertmanager only when it is the alert's latest state); returns the rows queued. */
+  /**
+   * Queues an alert state change for each target (Alertmanager only when it is the alert's latest state); returns the
+   * rows queued. In the alert's quiet hours it is held back instead (forward/quiet.ts).
+   */
   enqueue(ctx: AlertContext, a: AlertEvent, now: number, latest: boolean): number {
+    if (this.settings.quietHours?.length && this.quiet.hold(this, ctx, a, now, latest)) return 0;
     let n = 0;
     for (const { target: t } of this.lanes) {
       let body: unknown;
@@ -148,6 +168,27 @@ export class Forwarder {
       this.kickPending = false;
       for (const l of this.lanes) l.kick();
     });
+  }
+
+  /** The alerts whose firing quiet hours hold back: Alertmanager's re-post leaves them out. */
+  held(): Set<string> {
+    return this.settings.quietHours?.length ? heldKeys(this.db) : new Set();
+  }
+
+  /** Forwards what quiet hours held back of alerts no longer in them (now; every second while quiet hours are set). */
+  releaseQuiet(now = Date.now()): number {
+    if (this.stopped) return 0;
+    try {
+      const n = this.quiet.release(this, now);
+      if (n) {
+        this.db.db.transaction(() => this.trim())();
+        this.kickSoon();
+      }
+      return n;
+    } catch (e) {
+      this.log.error(`fleet server: releasing alerts held in quiet hours failed: ${(e as Error).message}`);
+      return 0;
+    }
   }
 
   // ---------- device down ----------

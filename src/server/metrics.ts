@@ -125,6 +125,8 @@ export interface FleetInput {
   droppedSoFar: number;
   /** alert forwarding per target (forward.ts); `dropped`: rows dropped unsent from a full queue */
   forwarding?: { target: string; delivered: number; deadLetters: number; pending: number; dropped?: number }[];
+  /** quiet hours (forward/quiet.ts): alerts held back now, muted (never sent) and released, all time */
+  quiet?: { held: number; muted: number; released: number };
   /** items dropped at ingest by reason (bounds.ts: future times, alerts per batch, firing per source) */
   itemsDropped?: Record<string, number>;
 }
@@ -274,6 +276,7 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
       { name: 'fleet_batches_total', help: 'POST /v1/batches by result', type: 'counter', samples: Object.entries(input.batches).sort().map(([result, value]) => ({ labels: { result }, value })) },
       { name: 'fleet_http_requests_total', help: 'HTTP requests by route and status code', type: 'counter', samples: [...input.http].sort((a, b) => a.route.localeCompare(b.route) || a.code - b.code).map((h) => ({ labels: { route: h.route, code: String(h.code) }, value: h.n })) },
       ...forwardFamilies(input.forwarding ?? []),
+      ...(input.quiet ? quietFamilies(input.quiet) : []),
     ],
   };
 }
@@ -286,5 +289,14 @@ function forwardFamilies(targets: NonNullable<FleetInput['forwarding']>): Family
     { name: 'fleet_alerts_dead_letter_total', help: 'Alert state changes a target never took (dead-lettered after FLEET_FORWARD_ATTEMPTS)', type: 'counter', samples: per((t) => t.deadLetters) },
     { name: 'fleet_alerts_pending', help: 'Alert state changes queued for a target', type: 'gauge', samples: per((t) => t.pending) },
     { name: 'fleet_alerts_dropped_total', help: "Alert state changes dropped unsent because the target's queue was full (FLEET_FORWARD_QUEUE_MAX, oldest first)", type: 'counter', samples: per((t) => t.dropped ?? 0) },
+  ];
+}
+
+/** Quiet hours (FLEET_QUIET_HOURS): alerts held back now, muted and released when the hours ended. */
+function quietFamilies(q: NonNullable<FleetInput['quiet']>): Family[] {
+  return [
+    { name: 'fleet_alerts_muted_total', help: 'Firing alerts never forwarded because quiet hours held them back and they resolved before the hours ended (FLEET_QUIET_HOURS)', type: 'counter', samples: [{ labels: {}, value: q.muted }] },
+    { name: 'fleet_alerts_held', help: 'Firing alerts held back by quiet hours now, forwarded when the hours end if still firing', type: 'gauge', samples: [{ labels: {}, value: q.held }] },
+    { name: 'fleet_alerts_released_total', help: 'Firing alerts held back by quiet hours and forwarded when the hours ended', type: 'counter', samples: [{ labels: {}, value: q.released }] },
   ];
 }

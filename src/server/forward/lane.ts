@@ -24,6 +24,8 @@ export interface LaneHost {
   readonly log: Log;
   /** the link to a source's panel */
   panel(source: string): string;
+  /** alerts (alertKey) whose firing quiet hours hold back: not re-posted to Alertmanager */
+  held?(): Set<string>;
 }
 
 /** A Retry-After header (seconds or an HTTP date) in ms from now, or undefined. */
@@ -106,7 +108,7 @@ export class Lane {
     }
     if (name === 'alertmanager' && !this.stopped && Date.now() >= this.refreshAt) {
       this.refreshAt = Date.now() + this.fw.settings.alertmanagerRepeatMs;
-      const alerts = firingForAlertmanager(this.fw.db, (source) => this.fw.panel(source));
+      const alerts = firingForAlertmanager(this.fw.db, (source) => this.fw.panel(source), this.fw.held?.());
       for (let i = 0; i < alerts.length && !this.stopped; i += REFRESH_CHUNK) {
         const r = await this.send(JSON.stringify(alerts.slice(i, i + REFRESH_CHUNK)));
         if (r.aborted) return IDLE_MS;

@@ -150,8 +150,8 @@ export function withFiringCause(db: FleetDb, source: string, a: AlertEvent): Ale
   return { ...rest, ...(firing.cause ? { cause: firing.cause } : {}), ...(firing.evidence ? { evidence: firing.evidence } : {}) };
 }
 
-/** Every firing alert as Alertmanager takes it, but those with rows still queued for it (they go with those). */
-export function firingForAlertmanager(db: FleetDb, panel: (source: string) => string): AlertmanagerAlert[] {
+/** Every firing alert as Alertmanager takes it, but those with rows still queued for it (they go with those) and those in `skip` (alertKey: held back in quiet hours). */
+export function firingForAlertmanager(db: FleetDb, panel: (source: string) => string, skip: ReadonlySet<string> = new Set()): AlertmanagerAlert[] {
   const queued = new Set(st(db, "SELECT DISTINCT alert_key FROM outgoing WHERE target = 'alertmanager' AND state = 'pending'").pluck().all() as string[]);
   const rows = st(db, `
     SELECT a.source, a.data, coalesce(s.device_id, a.source) AS device FROM alert_state a LEFT JOIN sources s ON s.id = a.source
@@ -162,7 +162,8 @@ export function firingForAlertmanager(db: FleetDb, panel: (source: string) => st
     const a = JSON.parse(r.data) as AlertEvent;
     a.value ??= NaN;
     a.threshold ??= NaN;
-    if (!queued.has(alertKey(r.source, a))) out.push(alertmanagerAlert(a, { source: r.source, device: r.device, panel: panel(r.source) }));
+    const key = alertKey(r.source, a);
+    if (!queued.has(key) && !skip.has(key)) out.push(alertmanagerAlert(a, { source: r.source, device: r.device, panel: panel(r.source) }));
   }
   return out;
 }
