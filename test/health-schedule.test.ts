@@ -147,6 +147,23 @@ describe('rules limited to hours', () => {
     expect(alerts.map((a) => `${a.state} ${new Date(a.t).toISOString().slice(0, 19)}`)).toEqual(['firing 2026-11-23T22:00:00', 'resolved 2026-11-24T06:00:00']);
   });
 
+  it('a firing alert resolves when its hours end even if the frames stopped before (the engine\'s tick judges it)', () => {
+    const engine = new HealthEngine({ rules: parseRules([malformedRule({ from: '08:00', to: '18:00', tz: 'UTC' })]) });
+    const events: HealthEvent[] = [];
+    engine.on((e) => events.push(e));
+    for (const r of broken(at(0, 8), 1)) {
+      engine.observe(r);
+      engine.tick(r.t);
+    }
+    // no frames after 09:00: the camera's window rules get no more windows; time passes to 18:00:05
+    for (let t = at(0, 9); t <= at(0, 18, 0, 5); t += 1000) engine.tick(t);
+    const alerts = events.flatMap((e) => (e.type === 'alert' && e.alert.rule === 'malformed-output' ? [e.alert] : []));
+    expect(alerts.map((a) => a.state)).toEqual(['firing', 'resolved']);
+    expect(alerts[0]!.t - at(0, 8)).toBeLessThanOrEqual(10_000);
+    expect(hhmm(alerts[1]!.t)).toBe('18:00:00');
+    expect(alerts[1]!.evidence).toMatch(/^outside the rule's hours/);
+  });
+
   it('a firing alert whose condition ends inside its hours resolves as usual (no hours reason)', () => {
     const engine = new HealthEngine({ rules: parseRules([malformedRule({ from: '08:00', to: '18:00', tz: 'UTC' })]) });
     const alerts = run(engine, [...broken(at(0, 9), 1), ...healthRecords(at(0, 10), 600, {}, { fps: 0.5, seed: 4 })]);

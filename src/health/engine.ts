@@ -15,6 +15,7 @@ import { type AlertRule, DEFAULT_RULES, needsBaseline } from './rules.ts';
 import { medianOf, wanderKey, windowsVsRest } from './wander.ts';
 import { forgetRules, judge, resolveAll } from './alerts.ts';
 import { partOf } from './cause.ts';
+import { covers } from './schedule.ts';
 import { DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, resourceValue, type Settings } from './evaluate.ts';
 import { streamVitals } from './vitals.ts';
 import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
@@ -262,6 +263,8 @@ export class HealthEngine {
         if (rule.enabled === false) continue;
         if (rule.aggregation === 'gap') judge(s, rule, { value: gapValue(s, now), threshold: rule.threshold }, now, this.alert);
         else if (rule.metric === 'heap' || rule.metric === 'longtasks') judge(s, rule, { value: resourceValue(s, rule, now, this.baselineMs), threshold: rule.threshold }, now, this.alert);
+        // a window rule's alert firing when its hours end resolves then, frames or none (schedule.ts)
+        else if (rule.hours && s.alerts.get(rule.id)?.state === 'firing' && !covers(rule.hours, now, s.camera) && judge(s, rule, { value: NaN, threshold: rule.threshold }, now, this.alert)) s.charts.delete(rule.id);
       }
     }
   }
