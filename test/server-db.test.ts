@@ -209,11 +209,38 @@ describe('fleet db', () => {
       CREATE TABLE batch_hashes (source TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (source, seq)) WITHOUT ROWID;
     `);
     raw.prepare('INSERT INTO batch_hashes VALUES (?, ?, ?, ?)').run('s1', 1, Buffer.alloc(32, 9), NOW);
-    raw.pragma(`user_version = ${SCHEMA_VERSION - 2}`); // this migration and the one since
+    raw.pragma(`user_version = ${SCHEMA_VERSION - 3}`); // this migration and the two since (the last, baselines by condition, finds its column there and does nothing)
     raw.close();
     db = FleetDb.open(join(dir, 'fleet.sqlite'));
     expect(db.batchHash('s1', 1)).toEqual(Buffer.alloc(32, 9));
     expect(db.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'batch_hashes'").pluck().get()).toBe(0);
+  });
+
+  it("keeps a camera's baseline per condition (its day and its night), and moves an older database's baselines over under the condition ''", () => {
+    const baseline = (condition: string | undefined, createdAt: number) => ({
+      mv: MV, camera: 'gate-2', ...(condition ? { condition } : {}), createdAt, from: createdAt - 5 * MIN, to: createdAt, source: 'auto' as const, frames: 3000, fps: 10,
+      rollup: rollupsFor(T0, 1, 1)[0]!,
+    });
+    db.ingest(parsed(batch('s1', 1, [], { baselines: [baseline('colour', T0), baseline('mono', T0 + MIN)] })), 'tok', NOW);
+    db.ingest(parsed(batch('s1', 2, [], { baselines: [baseline('colour', T0 + 2 * MIN)] })), 'tok', NOW); // the day learnt anew: replaces the day's only
+    const rows = () => db.db.prepare("SELECT condition, json_extract(data, '$.createdAt') AS at FROM baselines WHERE source = 's1' ORDER BY condition").all();
+    expect(rows()).toEqual([{ condition: 'colour', at: T0 + 2 * MIN }, { condition: 'mono', at: T0 + MIN }]);
+    // a bad condition is refused with the batch's other errors, naming the field
+    expect(() => parsed(batch('s1', 3, [], { baselines: [baseline('night IR!', T0)] }))).toThrow(/condition/);
+    db.close();
+    // the schema before: baselines keyed (source, mv, camera)
+    const raw = new Database(join(dir, 'fleet.sqlite'));
+    raw.exec(`
+      DROP TABLE baselines;
+      CREATE TABLE baselines (source TEXT NOT NULL, mv TEXT NOT NULL, camera TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (source, mv, camera));
+    `);
+    raw.prepare('INSERT INTO baselines VALUES (?, ?, ?, ?)').run('s1', MV, 'gate-2', JSON.stringify(baseline(undefined, T0)));
+    raw.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    raw.close();
+    db = FleetDb.open(join(dir, 'fleet.sqlite'));
+    expect(rows()).toEqual([{ condition: '', at: T0 }]);
+    db.ingest(parsed(batch('s1', 4, [], { baselines: [baseline('mono', T0 + 3 * MIN)] })), 'tok', NOW);
+    expect(rows()).toEqual([{ condition: '', at: T0 }, { condition: 'mono', at: T0 + 3 * MIN }]);
   });
 
   it('ingests an hour of minutes one batch at a time and in one batch to the same rows (its cost is in bench/server.ts)', () => {

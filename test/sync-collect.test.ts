@@ -10,6 +10,8 @@ import { uuidv7 } from '../src/lib/uuidv7.ts';
 import type { MonitorStore } from '../src/store/store.ts';
 import type { SyncCursor } from '../src/sync/outbox.ts';
 import { collect, FLAGGED_SETTLE_MS } from '../src/sync/sync-service.ts';
+import { emptyRollup } from '../src/telemetry/rollup.ts';
+import { tagKey } from '../src/telemetry/record.ts';
 
 const store = {
   rollupsBetween: async () => [],
@@ -65,5 +67,30 @@ describe('collect: flagged frames', () => {
     const c = await collect(store, undefined, f, cursor, now - 120_000, false, false, () => now);
     expect(c.flagged.map((x) => x.id)).toEqual([old]);
     expect(c.cursor.flaggedAfter).toBe(old);
+  });
+});
+
+describe('collect: baselines, one per condition of a camera', () => {
+  it("a camera's day and night baselines are each sent once, with their condition, and again only when one is learnt anew", async () => {
+    const baseline = (condition: string, createdAt: number) => ({ mv: 'abcdef012345', camera: 'gate-2', condition, createdAt, from: createdAt - 300_000, to: createdAt, source: 'auto', windowMs: 5000, frames: 3000, seconds: 300, fps: 10, thumb: null, windows: {}, rollup: emptyRollup('10s', createdAt - 300_000, 'abcdef012345', tagKey({ camera_id: 'gate-2' })) });
+    let kept = [baseline('colour', 1_800_000_000_000), baseline('mono', 1_800_000_600_000)];
+    const s = { ...store, baselines: async () => kept } as unknown as MonitorStore;
+    const now = 1_800_001_000_000;
+    // an outbox cursor from before conditions (keyed mv|camera): forgotten, both go once
+    let cursor: SyncCursor = { rollupsUpTo: now - 3_600_000, alertsAfter: '', flaggedAfter: '', baselines: { 'abcdef012345|gate-2': 1_800_000_600_000 } };
+    const engine = {} as never;
+    const sent: string[] = [];
+    const tick = async () => {
+      const c = await collect(s, engine, undefined, cursor, now - 120_000, false, false, () => now);
+      sent.push(...c.baselines.map((b) => `${b.condition} ${b.createdAt}`));
+      cursor = c.cursor;
+    };
+    await tick();
+    await tick();
+    expect(sent).toEqual(['colour 1800000000000', 'mono 1800000600000']);
+    expect(Object.keys(cursor.baselines).sort()).toEqual(['abcdef012345|gate-2|colour', 'abcdef012345|gate-2|mono']);
+    kept = [baseline('colour', 1_800_000_900_000), kept[1]!]; // the day learnt anew
+    await tick();
+    expect(sent.slice(2)).toEqual(['colour 1800000900000']);
   });
 });

@@ -340,8 +340,8 @@ export class BatchWriter {
     }
     if (imagesKept || imagesDropped || keysDropped || seriesDropped)
       this.st('UPDATE sources SET image_bytes = ?, images_dropped = images_dropped + ?, keys_dropped = keys_dropped + ?, series_dropped = series_dropped + ? WHERE id = ?').run(imageBytes, imagesDropped, keysDropped, seriesDropped, src.id);
-    const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, data) VALUES (?, ?, ?, ?)');
-    for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, JSON.stringify(x));
+    const putBaseline = this.st('INSERT OR REPLACE INTO baselines (source, mv, camera, condition, data) VALUES (?, ?, ?, ?, ?)');
+    for (const x of b.baselines) putBaseline.run(src.id, x.mv, x.camera, x.condition ?? '', JSON.stringify(x));
     // an annotation as it now stands replaces what came before (a page sends the whole of it each time)
     const putAnnotation = this.st('INSERT OR REPLACE INTO annotations (source, id, t, src, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     for (const a of b.annotations ?? []) putAnnotation.run(src.id, a.id, uuidTime(a.id), a.src, JSON.stringify(a.meta), now);

@@ -115,6 +115,20 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       ALTER TABLE cumulative ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
       UPDATE cumulative SET updated_at = coalesce((SELECT last_seen FROM sources WHERE sources.id = cumulative.source), 0);
     `),
+  // a baseline per condition of a camera (health/conditions.ts: its day colour, its night IR…): the condition joins
+  // the key ('' for those sent before conditions). Idempotent: a table that has the column already is left as it is.
+  (db) => {
+    if ((db.prepare("SELECT name FROM pragma_table_info('baselines')").pluck().all() as string[]).includes('condition')) return;
+    db.exec(`
+      CREATE TABLE baselines_by_condition (
+        source TEXT NOT NULL, mv TEXT NOT NULL, camera TEXT NOT NULL, condition TEXT NOT NULL DEFAULT '', data TEXT NOT NULL,
+        PRIMARY KEY (source, mv, camera, condition)
+      );
+      INSERT INTO baselines_by_condition (source, mv, camera, condition, data) SELECT source, mv, camera, '', data FROM baselines;
+      DROP TABLE baselines;
+      ALTER TABLE baselines_by_condition RENAME TO baselines;
+    `);
+  },
 ];
 
 /** The schema version a fresh database reaches. */

@@ -35,7 +35,7 @@ export interface SyncCursor {
   alertsAfter: string;
   /** newest flagged id sent */
   flaggedAfter: string;
-  /** baselines sent: `mv|camera` → createdAt */
+  /** baselines sent: `mv|camera|condition` → createdAt */
   baselines: Record<string, number>;
   /** the last annotation change sent (absent in a cursor saved before annotations: none sent yet) */
   annotationsAfter?: string;

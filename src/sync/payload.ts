@@ -66,7 +66,7 @@ export interface SourceInfo {
 }
 
 /** A baseline as the server keeps it: when and from what it was learnt, and its merged rollup (not its windows or thumbnail). */
-export type BaselineSummary = Pick<Baseline, 'mv' | 'camera' | 'location' | 'createdAt' | 'from' | 'to' | 'source' | 'frames' | 'fps' | 'rollup'>;
+export type BaselineSummary = Pick<Baseline, 'mv' | 'camera' | 'location' | 'condition' | 'createdAt' | 'from' | 'to' | 'source' | 'frames' | 'fps' | 'rollup'>;
 
 /** A flagged frame's metadata, and its JPEG (base64) when the host opted in (`sync-images`). */
 export type FlaggedSync = Omit<FlaggedFrame, 'encodeMs' | 'hashMs'> & { jpeg?: string };
@@ -243,6 +243,8 @@ export const BaselineSchema = v.strictObject({
   mv,
   camera: text(LIMITS.tagLength),
   location: v.optional(text(LIMITS.tagLength)),
+  /** the camera's condition it was learnt in (health/conditions.ts): `colour`, `mono`, then numbered */
+  condition: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{1,16}(-[0-9]{1,4})?$/, 'a condition: colour, mono, or one of them numbered (mono-2)'))),
   createdAt: time,
   from: time,
   to: time,

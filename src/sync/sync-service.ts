@@ -109,13 +109,14 @@ export async function collect(store: MonitorStore, engine: HealthEngine | undefi
     flagged.push(jpeg && jpeg.size <= LIMITS.imageBytes ? { ...item, jpeg: base64(new Uint8Array(await jpeg.arrayBuffer())) } : item);
   }
   const baselines: BaselineSummary[] = [];
-  const sent = { ...cursor.baselines };
+  // the cursor keeps the baselines kept now (one gone, or keyed as before conditions, is forgotten)
+  const sent: Record<string, number> = {};
   // as stored: every page's (sync is run by one page of the origin)
   for (const b of engine ? await store.baselines() : []) {
-    const key = `${b.mv}|${b.camera}`;
-    if (sent[key] === b.createdAt) continue;
+    const key = `${b.mv}|${b.camera}|${b.condition ?? ''}`; // a baseline per condition (health/conditions.ts)
     sent[key] = b.createdAt;
-    baselines.push({ mv: b.mv, camera: b.camera, ...(b.location ? { location: b.location } : {}), createdAt: b.createdAt, from: b.from, to: b.to, source: b.source, frames: b.frames, fps: b.fps, rollup: b.rollup });
+    if (cursor.baselines[key] === b.createdAt) continue;
+    baselines.push({ mv: b.mv, camera: b.camera, ...(b.location ? { location: b.location } : {}), ...(b.condition ? { condition: b.condition } : {}), createdAt: b.createdAt, from: b.from, to: b.to, source: b.source, frames: b.frames, fps: b.fps, rollup: b.rollup });
   }
   const changes = rollupsOnly ? [] : await store.annotationsAfter(cursor.annotationsAfter ?? '', LIMITS.annotations);
   if (changes.length === LIMITS.annotations) more = true;
