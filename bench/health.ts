@@ -24,7 +24,11 @@
  *   - reference model (#27 part 1): the default's 512×512 original judging a frame every 5 s (the kiosk's default
  *     budget) — the unchanged hour with it on (no alert expected), and a deployment wrong more often (pixels ×2.5:
  *     ordinary-looking boxes) → reference-disagreement and its delay, with the F1 against the reference.
- * Prints two tables, writes bench/results/health.json.
+ *   - conditions (#29): a compressed day — 6 minutes of the plain clip, then the clip as a camera's night IR mode
+ *     shows it (grey, darker, flatter, noisy), day and night alternating —, then in the night a covered lens, a
+ *     defocus and a bump, each between night stretches, and a blind deployment at night → the condition events,
+ *     and per stretch the alerts fired (none expected in the day and night stretches; each fault's delay and cause).
+ * Prints three tables, writes bench/results/health.json.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,10 +39,11 @@ import { feedShape, inputSize, type ModelManifest } from '../src/inference/manif
 import { fitFrame } from '../src/capture/preprocess.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
 import { yuvLayout, yuvToTensor } from '../src/capture/yuv.ts';
-import { ImageStatsScratch, yuvImageStats } from '../src/capture/image-stats.ts';
+import { ImageStatsScratch, sceneDistance, yuvImageStats } from '../src/capture/image-stats.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { agreement } from '../src/inference/agreement.ts';
-import type { AlertEvent } from '../src/health/types.ts';
+import type { AlertEvent, ConditionEvent } from '../src/health/types.ts';
+import { faultLike } from '../src/health/conditions.ts';
 import { type FrameRecord, toFrameRecord } from '../src/telemetry/record.ts';
 import { FlickerTally, variantFlicker } from './health-flicker.ts';
 import { heapTrace, loadTrace, rng } from './health-traces.ts';
@@ -237,6 +242,87 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
   };
 }
 
+/** What a camera's night IR mode does to the clip (as test/helpers/footage.ts and scripts/fixtures.sh make it). */
+const NIGHT_IR = 'hue=s=0,eq=brightness=-0.06:contrast=0.85,noise=c0s=8:c0f=t';
+
+/**
+ * #29: a camera's conditions on the real model. The engine (defaults) watches stretches of variants of the clip at its
+ * 10 fps, each from the clip's start, with the machine's load replayed as runScenario does: a compressed day (its
+ * first night learnt), then faults in the night between night stretches. Per stretch, the alerts fired (delay after
+ * the stretch began, cause) and the condition events.
+ */
+function runConditions(frames: Record<string, Frame[]>, wander: { sigma: number; tauS: number; noise: number[] }, seed = 3) {
+  const engine = new HealthEngine();
+  const alerts: AlertEvent[] = [];
+  const changes: ConditionEvent[] = [];
+  engine.on((e) => (e.type === 'alert' ? alerts.push(e.alert) : e.type === 'condition' ? changes.push(e) : undefined));
+  const plan: { name: string; variant: string; minutes: number; deployment?: string; fault?: boolean }[] = [
+    { name: 'day (its baseline)', variant: 'plain', minutes: 6 },
+    { name: 'first night (a new condition: learnt)', variant: 'night', minutes: 7 },
+    { name: 'day', variant: 'plain', minutes: 4 },
+    { name: 'night', variant: 'night', minutes: 4 },
+    { name: 'day', variant: 'plain', minutes: 4 },
+    { name: 'night', variant: 'night', minutes: 3 },
+    { name: 'night: lens covered', variant: 'night-covered', minutes: 2, fault: true },
+    { name: 'night', variant: 'night', minutes: 3 },
+    { name: 'night: defocused', variant: 'night-defocused', minutes: 2, fault: true },
+    { name: 'night', variant: 'night', minutes: 3 },
+    { name: 'night: bumped (64×48 px)', variant: 'night-bumped', minutes: 2, fault: true },
+    { name: 'night', variant: 'night', minutes: 3 },
+    { name: 'night: blind deployment (pixels ÷ 255)', variant: 'night-blind', minutes: 3, deployment: 'b1b1b1b1b1b1', fault: true },
+  ];
+  const total = plan.reduce((a, p) => a + p.minutes * 60 * FPS, 0);
+  const load = loadTrace(total, wander.sigma, wander.tauS, seed, FPS);
+  const heap = heapTrace(Math.ceil(total / FPS / 60) + 1, seed + 1);
+  const r = rng(seed + 2);
+  const typical = median(frames.plain!.map((f) => f.inferenceMs));
+  const t0 = Date.UTC(2026, 11, 6, 16);
+  let i = 0, results = 0, nextTick = t0;
+  const out = [];
+  for (const p of plan) {
+    const from = t0 + Math.round((i * 1000) / FPS);
+    const clip = frames[p.variant]!;
+    for (let k = 0; k < p.minutes * 60 * FPS; k++, i++) {
+      const t = t0 + Math.round((i * 1000) / FPS);
+      const f = clip[k % clip.length]!;
+      engine.observe(record(f, t, 'bench-cam', 1, typical * wander.noise[Math.floor(r() * wander.noise.length)]! * load[i]!, p.deployment), f.detections);
+      results++;
+      if (t >= nextTick) {
+        const sec = Math.round((nextTick - t0) / 1000);
+        nextTick += 1000;
+        if (sec % 5 === 0) {
+          const k30 = sec / 30;
+          engine.observeResources({ t, mv: manifest.sha256.slice(0, 12), camera_id: 'bench-cam', ...(Number.isInteger(k30) ? { heapMB: heap[k30]! } : {}), longTasks: 0, results });
+          results = 0;
+        }
+        engine.tick(t);
+      }
+    }
+    const to = t0 + Math.round((i * 1000) / FPS);
+    const fired = alerts.filter((a) => a.state === 'firing' && a.t >= from && a.t < to);
+    out.push({
+      stretch: p.name,
+      minutes: p.minutes,
+      fault: Boolean(p.fault),
+      conditions: changes.filter((e) => e.t >= from && e.t < to).map((e) => ({ state: e.state, to: e.to, afterS: (e.t - from) / 1000 })),
+      alerts: fired.map((a) => ({ rule: a.rule, afterS: (a.t - from) / 1000, cause: a.cause ?? null })),
+    });
+  }
+  // the thresholds' evidence: the night picture against the day's, each fault's against the night's (5-s windows' means over the clip)
+  const sig = (v: string) => {
+    const fs = frames[v]!;
+    const mean = (k: 'brightness' | 'contrast' | 'saturation' | 'sharpness') => fs.reduce((a, f) => a + f.image[k], 0) / fs.length;
+    const thumb = Array.from({ length: 256 }, (_, j) => fs.reduce((a, f) => a + f.image.thumb[j]!, 0) / fs.length);
+    return { brightness: mean('brightness'), contrast: mean('contrast'), saturation: mean('saturation'), sharpness: mean('sharpness'), thumb };
+  };
+  const day = sig('plain'), night = sig('night');
+  const pictures = Object.fromEntries(['plain', 'night', 'night-covered', 'night-defocused', 'night-bumped'].map((v) => {
+    const x = sig(v), ref = v === 'night' ? day : night;
+    return [v, { brightness: x.brightness, contrast: x.contrast, saturation: x.saturation, sharpForContrast: x.sharpness / x.contrast ** 2, sharpShareOfRef: x.sharpness / x.contrast ** 2 / (ref.sharpness / ref.contrast ** 2), sceneDistanceToRef: v === 'plain' ? 0 : sceneDistance(x.thumb, ref.thumb), faultLike: v === 'plain' ? null : faultLike(x, ref) ?? null }];
+  }));
+  return { stretches: out, pictures, quietStretchAlerts: out.filter((x) => !x.fault).reduce((a, x) => a + x.alerts.length, 0) };
+}
+
 async function main() {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const session = await ort.InferenceSession.create(join(root, 'models', 'centernet-coco.onnx'), { intraOpNumThreads: 2 });
@@ -259,6 +345,12 @@ async function main() {
     'wrong-2.5x': '',
     // and the reference model's own view of the plain clip
     reference: '',
+    // #29: the clip as a camera's night IR mode shows it, and faults in the night
+    night: NIGHT_IR,
+    'night-covered': `${NIGHT_IR},gblur=sigma=60,eq=brightness=-0.75:contrast=0.3,noise=alls=3:allf=t`,
+    'night-defocused': `gblur=sigma=3,${NIGHT_IR}`,
+    'night-bumped': `crop=${W - 64}:${H - 48}:64:48,scale=${W}:${H},${NIGHT_IR}`,
+    'night-blind': NIGHT_IR,
   };
   const deployments: Record<string, { manifest?: ModelManifest; threshold?: number }> = {
     // the everyday integration mistake: pixels scaled to 0–1 (÷ 255) where the graph wants 0–255
@@ -267,6 +359,7 @@ async function main() {
     'sees-less': { threshold: 0.5 },
     'wrong-2.5x': { manifest: { ...plainManifest, input: { ...plainManifest.input, normalization: { ...plainManifest.input.normalization, scale: 0.4 } } } },
     reference: { manifest: referenceManifest },
+    'night-blind': { manifest: { ...plainManifest, input: { ...plainManifest.input, normalization: { ...plainManifest.input.normalization, scale: 255 } } } },
   };
   const referenceSession = await ort.InferenceSession.create(join(root, 'models', 'centernet-coco-512.onnx'), { intraOpNumThreads: 2 });
   // HEALTH_REUSE=1: the frames analysed by the last run (bench/results/health-frames.json), to iterate on scenarios
@@ -291,6 +384,7 @@ async function main() {
   const plain = frames.plain!;
   // the machine's load, as measured: each analysis pass's 10-s blocks (100 frames) and their medians
   const all = Object.entries(frames).flatMap(([k, fs]) => (k === 'reference' ? [] : fs.map((f) => f.inferenceMs)));
+  // (the night variants' times are among them: the load of the whole analysis)
   const blocks: number[][] = [];
   for (let i = 0; i + 100 <= all.length; i += 100) blocks.push(all.slice(i, i + 100));
   const blockMedians = blocks.map((b) => median(b));
@@ -341,6 +435,7 @@ async function main() {
   const SEEDS = Number(process.env.HEALTH_SEEDS ?? 5);
   const hours = Array.from({ length: SEEDS }, (_, k) => runScenario(plain, scenarios[0]![0], 60, wander, 101 + k * 7));
   const overloaded = measuredSigma > 0.1 ? runScenario(plain, scenarios[0]![0], 60, { ...wander, sigma: measuredSigma }, 5) : undefined;
+  const conditions = runConditions(frames, wander);
   const summary = {
     date: new Date().toISOString(),
     clip: 'vtest.avi (opencv-doc), 795 frames, 10 fps, 640×480',
@@ -351,6 +446,7 @@ async function main() {
     // each variant's flicker on the same stretch of the clip (its second half, the part the altered scenarios alter),
     // at the clip's 10 fps and at the kiosk's 3 a second (frames 0, 3, 6, 10, 13…, drifting through the clip's loops)
     flickerByVariant: variantFlicker(frames, Object.keys(variants), { fps10: 1, fps3: FPS / 3 }),
+    conditions,
     ...(overloaded ? { unchangedHourAtMeasuredSigma: { sigma: measuredSigma, alerts: overloaded.falseAlarms, rules: overloaded.falseAlarmRules } } : {}),
     targets: { unchangedFalseAlarms: 0, darkenedDelayS: '≤ 30', imageStatsMs: '≤ 1' },
   };
@@ -368,6 +464,10 @@ async function main() {
   console.log('the same stretch of the clip (its second half), each variant against plain:');
   for (const [v, by] of Object.entries(summary.flickerByVariant))
     console.log(`  ${v.padEnd(10)} 10 fps ${pc(by.fps10!.secondHalf).padStart(8)} (×${fmt(by.fps10!.secondHalf.rate / summary.flickerByVariant.plain!.fps10!.secondHalf.rate, 2)})   3 a second ${pc(by.fps3!.secondHalf).padStart(8)} (×${fmt(by.fps3!.secondHalf.rate / summary.flickerByVariant.plain!.fps3!.secondHalf.rate, 2)})`);
+  console.log('\n== conditions (#29): a compressed day, then faults in the night (real model, default rules) ==');
+  for (const x of conditions.stretches)
+    console.log(`  ${x.stretch.padEnd(42)} ${String(x.minutes).padStart(2)} min  conditions: ${x.conditions.map((c) => `${c.state} ${c.to} +${fmt(c.afterS, 0)} s`).join(', ') || '—'}  alerts: ${x.alerts.map((a) => `${a.rule} +${fmt(a.afterS, 0)} s (${a.cause})`).join(', ') || 'none'}`);
+  console.log(`  alerts in the day and night stretches: ${conditions.quietStretchAlerts}`);
   if (overloaded) console.log(`unchanged hour at this machine's measured load wander (σ ${fmt(measuredSigma * 100)} %, overloaded): ${overloaded.falseAlarms} alerts (${overloaded.falseAlarmRules.join(', ') || 'none'})`);
   console.log(`input-image statistics: median ${fmt(summary.imageStatsMs.median, 3)} ms, p95 ${fmt(summary.imageStatsMs.p95, 3)} ms per 640×480 frame (target ≤ 1)`);
   console.log('written: bench/results/health.json');

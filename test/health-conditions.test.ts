@@ -113,6 +113,18 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
     }
   });
 
+  it('a lens covered while the night is being learnt is not learnt into it: the learning starts again after it', () => {
+    const w = watch();
+    w.play(day, 6 * 60);
+    w.play(night, 60);
+    w.play(nightCovered, 60);
+    const clear = w.play(night, 6 * 60);
+    expect(w.conditions()).toEqual(['learning mono', 'learnt mono']);
+    const mono = w.engine.baselines().find((b) => b.condition === 'mono')!;
+    expect(mono.from).toBeGreaterThanOrEqual(clear);
+    expect(Math.min(...mono.windows.brightness!)).toBeGreaterThan(80); // none of the covered (black) windows
+  });
+
   it('a covered lens that turns the camera to its IR mode is a fault, not a new condition', () => {
     const w = watch();
     w.play(day, 6 * 60);

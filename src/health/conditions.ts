@@ -113,7 +113,7 @@ export function nearestKnown(c: ConditionState, mode: Mode, sig: PictureSig): Ba
   let best: Baseline | undefined, bd = Infinity;
   for (const [id, b] of c.known) {
     if (modeOfId(id) !== mode) continue;
-    const d = Math.abs(Math.log(sig.brightness / baselineSig(b).brightness));
+    const d = Math.abs(Math.log((sig.brightness + 1) / (baselineSig(b).brightness + 1))); // +1: a black picture is still nearest the darkest
     if (!(d >= bd)) (best = b), (bd = d);
   }
   return best;
@@ -170,6 +170,13 @@ export function recognise(s: Stream, w: Win, end: number, h: ConditionHost): boo
     return false;
   }
   if (c.learning) {
+    // a fault while it is learnt (covered, defocused, bumped: against the condition it came from), whatever its
+    // mode, is not learnt: its learning starts again after it
+    if (c.learning.from && faultLike(sig, baselineSig(c.learning.from))) {
+      c.pending = undefined;
+      h.restart(s, end);
+      return true;
+    }
     if (modeOfId(c.learning.id) === mode) return false; // the new condition goes on being learnt
     // the mode changed again before it was learnt: back to the condition it came from (or to another known one)
   } else if (!s.baseline || !c.current) {
