@@ -118,6 +118,18 @@ test('history page: the panel alone reads the recorded history; ranges, filters,
   await expect(panel.locator('select').first()).toHaveValue('line-7');
   const tags = await panel.locator('tr.log-row').first().locator('td').nth(4).textContent();
   expect(tags).toContain('camera_id=line-7');
+  // the condition filter lists the conditions the hub recorded the frames under, by name, and filters by them
+  const condition = panel.locator('label', { hasText: 'Condition' }).locator('select');
+  await expect.poll(() => condition.locator('option').count(), { timeout: 15_000 }).toBeGreaterThan(1);
+  const ids = await condition.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean));
+  expect(ids.every((id) => /^(colour|mono)(-\d+)?$/.test(id))).toBe(true);
+  await expect(condition.locator('option').nth(1)).toHaveText(/^(day colour|night IR)( \d+)?$/);
+  expect(tags).toMatch(new RegExp(`condition=(${ids.join('|')})`));
+  await condition.selectOption(ids[0]!);
+  await expect(panel).toHaveAttribute('condition', ids[0]!);
+  await expect(panel.locator('tr.log-row').first().locator('td').nth(4)).toContainText(`condition=${ids[0]}`);
+  await condition.selectOption('');
+  await expect(panel).toHaveAttribute('condition', '');
   // keyboard: tab to the range buttons and pick 1 h
   await panel.locator('.ranges button').first().focus();
   await page.keyboard.press('Tab');

@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, sha256Hex } from '../src/server/config.ts';
 import { coarseLatency, CONFIDENCE_BOUNDS, escapeLabel, fleetMetrics, type FleetInput, LATENCY_SECONDS, writeExposition } from '../src/server/metrics.ts';
 import { LATENCY_BOUNDS, latencyBucket } from '../src/telemetry/histogram.ts';
 import { emptyRollup } from '../src/telemetry/rollup.ts';
-import { MV, parseMetrics, rollupsFor } from './server-helpers.ts';
+import { alert, MV, parseMetrics, rollupsFor } from './server-helpers.ts';
 
 describe('exposition writer', () => {
   it('escapes label values and HELP text', () => {
@@ -59,10 +59,24 @@ describe('fleet metrics', () => {
     const { samples } = parseMetrics(writeExposition(fleetMetrics(input()).families));
     const frames = samples.filter((s) => s.name === 'inference_frames_total');
     expect(frames.map((s) => s.labels.device).sort()).toEqual(['dev-1', 'dev-1', 's2', 's2']);
-    expect(frames[0]!.labels).toEqual({ device: 'dev-1', camera_id: 'cam-1', location: 'line-3', model_version: MV });
+    expect(frames[0]!.labels).toEqual({ device: 'dev-1', camera_id: 'cam-1', location: 'line-3', condition: '', model_version: MV });
     expect(samples.find((s) => s.name === 'inference_device_up' && s.labels.device === 's2')?.value).toBe(0);
     expect(samples.find((s) => s.name === 'inference_device_up' && s.labels.device === 'dev-1')?.value).toBe(1);
     expect(samples.find((s) => s.name === 'inference_sync_dropped_batches_total' && s.labels.device === 's2')?.value).toBe(4);
+  });
+
+  it('labels series by the camera condition they were recorded under (escaped as any label); alerts firing carry none', () => {
+    const tagged = (condition: string, seed: number) => rollupsFor(NOW - 3600_000, 2, seed, ['cam-1'], { condition }).map((rollup) => ({ source: 's1', rollup }));
+    const firing = [{ ...alert('r1', 'cam-1', 'firing', NOW - 60_000, 'a1'), source: 's1' }];
+    const { samples } = parseMetrics(writeExposition(fleetMetrics(input({ cumulative: [...tagged('colour', 1), ...tagged('mono', 2), ...tagged('a"b\\c', 3)], recent: [], firing })).families));
+    const frames = samples.filter((s) => s.name === 'inference_frames_total');
+    expect(frames.map((s) => s.labels.condition).sort()).toEqual(['a"b\\c', 'colour', 'mono']);
+    const mono = frames.find((s) => s.labels.condition === 'mono')!;
+    expect(mono.labels).toEqual({ device: 'dev-1', camera_id: 'cam-1', location: 'line-3', condition: 'mono', model_version: MV });
+    expect(mono.value).toBe(2 * 60 * 5);
+    const alerts = samples.filter((s) => s.name === 'inference_drift_alert_firing');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.labels).toEqual({ device: 'dev-1', camera_id: 'cam-1', location: 'line-3', model_version: MV, rule: 'r1' });
   });
 
   it('keeps at most maxSeries label sets, and at most maxSeries samples per family (per stage too), dropping the devices seen longest ago', () => {

@@ -42,7 +42,7 @@ describe('/v1/dimensions is capped', () => {
 
   it(`lists at most ${MAX_DIMENSION_VALUES} cameras and locations (the first in order) and says truncated; a small fleet's answer is whole`, async () => {
     const small = await get(server, `/v1/dimensions?from=${T0}&to=${T0 + 3_600_000}`);
-    expect(await small.json()).toEqual({ mv: [], camera_id: [], location: [], source: [], truncated: false });
+    expect(await small.json()).toEqual({ mv: [], camera_id: [], location: [], condition: [], source: [], truncated: false });
     // 9 sources × 128 cameras (the most series one batch may carry): 1,152 distinct cameras and locations
     for (let s = 0; s < 9; s++) await send(server, batch(`dims-${s}`, 1, Array.from({ length: 128 }, (_, i) => tiny(T0, `c${String(s * 128 + i).padStart(4, '0')}`))));
     const res = await get(server, `/v1/dimensions?from=${T0}&to=${T0 + 3_600_000}`);

@@ -250,7 +250,7 @@ describe('fleet server: ingest', () => {
   });
 
   it('lists dimensions', async () => {
-    expect((await q(`/v1/dimensions?${range}`)).body).toEqual({ mv: [MV], camera_id: ['cam-1', 'cam-2'], location: ['line-3'], source: ['kiosk-a', 'kiosk-b'], truncated: false });
+    expect((await q(`/v1/dimensions?${range}`)).body).toEqual({ mv: [MV], camera_id: ['cam-1', 'cam-2'], location: ['line-3'], condition: [], source: ['kiosk-a', 'kiosk-b'], truncated: false });
     expect((await q(`/v1/dimensions?${range}&source=kiosk-b`)).body.source).toEqual(['kiosk-b']);
   });
 

@@ -12,6 +12,7 @@ import { failureRecord, type FrameRecord, tagKey, toFrameRecord } from '../telem
 import type { ResultMessage } from '../inference/protocol.ts';
 import { MonitorStore, type StoreOptions, type StoreStatus } from '../store/store.ts';
 import { MONITOR_DB, sliceOf } from './database.ts';
+import { conditionTagger } from './condition-tag.ts';
 import type { FlagDB } from '../flagging/schema.ts';
 import type { SyncDB } from '../sync/schema.ts';
 import { HealthEngine } from '../health/engine.ts';
@@ -115,6 +116,9 @@ function notify() {
   }
 }
 
+/** `g` with the `condition` tag its camera is recorded under now (condition-tag.ts); as it is where none is known. */
+const conditioned = conditionTagger(() => engine);
+
 async function retention(upkeep = true) {
   if (!store) return;
   const run = async () => {
@@ -184,10 +188,11 @@ const api = {
       if (m.model) store.noteModel(m.model);
       // a reference model's verdict on a frame: a vital sign of the deployed model (health/agreement-signal.ts)
       if (m.agreement) {
-        engine?.observeAgreement({ ...m.agreement, g: tagKey(m.tags) });
+        const g = tagKey(m.tags);
+        engine?.observeAgreement({ ...m.agreement, g });
         flagger?.observeAgreement(m.src, m.agreement);
-        // and rolled up with the judged frame's bucket (rollup.ts `ag`): charted, exported and synced
-        store.addAgreement(m.agreement.t, shortVersion(m.agreement.modelVersion), tagKey(m.tags), m.agreement.counts);
+        // and rolled up with the judged frame's bucket (rollup.ts `ag`) under its camera's condition, as the frame's record: charted, exported and synced
+        store.addAgreement(m.agreement.t, shortVersion(m.agreement.modelVersion), conditioned(g, m.agreement.modelVersion), m.agreement.counts);
         return;
       }
       const r = m.result;
@@ -197,7 +202,9 @@ const api = {
       // scene distance, drops the thumbnail and associates the boxes with the frame before (flicker)
       flagger?.observe(record, r?.detections, m.nearMisses);
       engine?.observe(record, r?.detections);
-      store.add([record], r?.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined);
+      // stored (rolled up, synced, exported) under the condition its camera is in now; flagging keeps the record as it came
+      const g = conditioned(record.g, record.mv, record.i?.sa);
+      store.add([g === record.g ? record : { ...record, g }], r?.detections.length ? [{ id: r.inferenceId, t: Math.round(r.timestamp), detections: r.detections }] : undefined);
       notify();
     };
   },
@@ -229,7 +236,7 @@ const api = {
   /** A resource sample from a page running a monitor (heap, long tasks, results since the last). */
   observeResources(x: ResourceSample & { g?: string }) {
     engine?.observeResources(x);
-    store?.addGauges(x.t, x.mv, x.g ?? tagKey({ camera_id: x.camera_id }), {
+    store?.addGauges(x.t, x.mv, conditioned(x.g ?? tagKey({ camera_id: x.camera_id }), x.mv), {
       ...(x.heapMB !== undefined ? { heapMB: x.heapMB } : {}),
       longTasks: x.longTasks,
       up: upShare(x),

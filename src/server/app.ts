@@ -93,16 +93,18 @@ function str(p: Map<string, string>, name: string, re: RegExp, what: string): st
 
 const TAG_VALUE = new RegExp(`^[^]{0,${LIMITS.tagLength}}$`);
 const SOURCE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-const FILTER_PARAMS = ['camera_id', 'location', 'mv', 'source'] as const;
+const FILTER_PARAMS = ['camera_id', 'location', 'condition', 'mv', 'source'] as const;
 
 function filters(p: Map<string, string>): RollupFilters {
   const f: RollupFilters = {};
   const camera = str(p, 'camera_id', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
   const location = str(p, 'location', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
+  const condition = str(p, 'condition', TAG_VALUE, `a condition id (colour, mono, colour-2…): at most ${LIMITS.tagLength} characters`);
   const mv = str(p, 'mv', /^[0-9a-f]{12}([0-9a-f]{52})?$/, 'a model version: 12 or 64 hex digits');
   const source = str(p, 'source', SOURCE_ID, 'a source id (letters, digits, . _ : -)');
   if (camera !== undefined) f.camera_id = camera;
   if (location !== undefined) f.location = location;
+  if (condition !== undefined) f.condition = condition;
   if (mv !== undefined) f.mv = mv;
   if (source !== undefined) f.source = source;
   return f;

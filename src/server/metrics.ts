@@ -146,11 +146,12 @@ function cap<S extends { labels: Labels }>(samples: S[], max: number, rank: (l: 
   return { kept: keep.map((o) => o.s), left: samples.length - max };
 }
 
-const SERIES_LABELS = ['device', 'camera_id', 'location', 'model_version'] as const;
+const SERIES_LABELS = ['device', 'camera_id', 'location', 'condition', 'model_version'] as const;
 
 /**
- * The fleet's metric families. Labels: device (device_id, else the source id), camera_id, location,
- * model_version (12 hex). At most `maxSeries` label sets, and at most `maxSeries` samples in every family of
+ * The fleet's metric families. Labels: device (device_id, else the source id), camera_id, location, condition
+ * (the camera condition the hub recorded the frames under: health/conditions.ts; '' where none), model_version
+ * (12 hex); alerts firing carry no condition. At most `maxSeries` label sets, and at most `maxSeries` samples in every family of
  * these labels (per stage, error kind or rule too): past that, the devices seen longest ago lose theirs (counted
  * in `dropped`, which the caller adds to inference_metrics_series_dropped_total). Error kinds past the
  * ERROR_KINDS_MAX most frequent are summed into kind="other".
@@ -164,10 +165,11 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
     lastSeen.set(d, Math.max(lastSeen.get(d) ?? 0, s.last_seen));
     outboxDropped.set(d, (outboxDropped.get(d) ?? 0) + s.dropped);
   }
-  const labelsOf = (source: string, mv: string, tags: { camera_id?: string; location?: string }): Labels => ({
+  const labelsOf = (source: string, mv: string, tags: { camera_id?: string; location?: string; condition?: string }): Labels => ({
     device: deviceOf.get(source) ?? source,
     camera_id: tags.camera_id ?? '',
     location: tags.location ?? '',
+    condition: tags.condition ?? '',
     model_version: shortVersion(mv),
   });
   const keyOf = (l: Labels) => JSON.stringify(SERIES_LABELS.map((k) => l[k]));
@@ -196,7 +198,6 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
     kept = kept.slice(0, input.maxSeries);
   }
   kept.sort((a, b) => keyOf(a.labels).localeCompare(keyOf(b.labels)));
-  const keptKeys = new Set(kept.map((s) => keyOf(s.labels)));
   const keptDevices = new Set(kept.map((s) => s.labels.device!));
   const droppedDevices = new Set([...sets.values()].map((s) => s.labels.device!).filter((d) => !keptDevices.has(d)));
   const devices = [...lastSeen.keys()].filter((d) => !droppedDevices.has(d)).sort();
@@ -231,8 +232,9 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
 
   const firing = new Map<string, Sample>();
   for (const a of input.firing) {
-    const labels: Labels = { ...labelsOf(a.source, a.mv, a), rule: a.rule };
-    if (!keptKeys.has(keyOf(labels)) && droppedDevices.has(labels.device!)) continue;
+    const { condition: _, ...own } = labelsOf(a.source, a.mv, a);
+    const labels: Labels = { ...own, rule: a.rule };
+    if (droppedDevices.has(labels.device!)) continue;
     const key = JSON.stringify(labels);
     const s = firing.get(key);
     if (s) s.value++;

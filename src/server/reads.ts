@@ -12,7 +12,7 @@ import { RateLimiter } from './limits.ts';
 export const READ_COST = { rowsPerUnit: 1000 } as const;
 export const readCost = (rows: number) => 1 + rows / READ_COST.rowsPerUnit;
 
-/** The most values /v1/dimensions lists per dimension (model versions, cameras, locations, sources), the first in sort order. */
+/** The most values /v1/dimensions lists per dimension (model versions, cameras, locations, conditions, sources), the first in sort order. */
 export const MAX_DIMENSION_VALUES = 1000;
 /** The most distinct (model version, tag key, source) rows one /v1/dimensions read loads. */
 export const MAX_DIMENSION_ROWS = 100_000;
@@ -22,7 +22,7 @@ export function cappedDimensions(rows: { mv: string; g: string; source: string }
   const d = dimensionsOf(rows);
   const lists = { ...d, source: [...new Set(rows.map((r) => r.source))].sort() };
   let truncated = moreRows;
-  for (const k of ['mv', 'camera_id', 'location', 'source'] as const)
+  for (const k of ['mv', 'camera_id', 'location', 'condition', 'source'] as const)
     if (lists[k].length > MAX_DIMENSION_VALUES) {
       lists[k] = lists[k].slice(0, MAX_DIMENSION_VALUES);
       truncated = true;

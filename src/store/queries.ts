@@ -14,6 +14,8 @@ export interface Filters {
   mv?: string;
   camera_id?: string;
   location?: string;
+  /** a camera condition's id (health/conditions.ts: `colour`, `mono`, `colour-2`…), the `condition` tag the hub records */
+  condition?: string;
   classId?: number;
 }
 
@@ -30,11 +32,11 @@ export function resolutionFor(from: number, to: number): Resolution {
   return '1h';
 }
 
-/** Whether a tag key (see tagKey) passes the camera_id and location filters. */
+/** Whether a tag key (see tagKey) passes the camera_id, location and condition filters. */
 export const matchesTags = (g: string, f: Filters) => {
-  if (f.camera_id === undefined && f.location === undefined) return true;
+  if (f.camera_id === undefined && f.location === undefined && f.condition === undefined) return true;
   const t = parseTagKey(g);
-  return (f.camera_id === undefined || t.camera_id === f.camera_id) && (f.location === undefined || t.location === f.location);
+  return (f.camera_id === undefined || t.camera_id === f.camera_id) && (f.location === undefined || t.location === f.location) && (f.condition === undefined || t.condition === f.condition);
 };
 
 /** Whether a rollup passes the model-version and tag filters. */
@@ -158,15 +160,16 @@ export function percentilesOf(m: Rollup, what: Stage | 'confidence', qs: number[
   return { n: histTotal(h), values: qs.map((q) => (what === 'confidence' ? confidenceQuantile(h, q) : latencyQuantile(h, q))) };
 }
 
-/** The model versions, cameras and locations that rollup rows name, each sorted: the filters the panel and the fleet API offer. */
+/** The model versions, cameras, locations and camera conditions that rollup rows name, each sorted: the filters the panel and the fleet API offer. */
 export function dimensionsOf(rows: Iterable<Pick<Rollup, 'mv' | 'g'>>) {
-  const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>();
+  const mv = new Set<string>(), camera_id = new Set<string>(), location = new Set<string>(), condition = new Set<string>();
   for (const r of rows) {
     mv.add(r.mv);
     const t = parseTagKey(r.g);
     if (t.camera_id) camera_id.add(t.camera_id);
     if (t.location) location.add(t.location);
+    if (t.condition) condition.add(t.condition);
   }
   const sorted = (s: Set<string>) => [...s].sort();
-  return { mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location) };
+  return { mv: sorted(mv), camera_id: sorted(camera_id), location: sorted(location), condition: sorted(condition) };
 }

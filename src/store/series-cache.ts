@@ -94,7 +94,7 @@ export class SeriesCache {
     const start = bucketStart(range.from, res);
     const to = range.to;
     const closedUpTo = lastClosedBucket(res);
-    const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}`;
+    const key = `${res}|${range.mv ?? ''}|${range.camera_id ?? ''}|${range.location ?? ''}${range.condition !== undefined ? `|${range.condition}` : ''}`;
     let mem = this.points.get(key);
     if (!mem) this.points.set(key, (mem = { points: new Map(), pages: new Map(), saved: new Map() }));
     const pageMs = seriesPageMs(res);

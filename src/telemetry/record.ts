@@ -64,6 +64,9 @@ export function tagKey(tags: Tags): string {
     .join('&');
 }
 
+/** `g` (a tag key) with the tag `name` set to `value` (replacing any such tag), still canonical; no value: `g` as it is. */
+export const withTag = (g: string, name: string, value: string | undefined): string => (value ? tagKey({ ...parseTagKey(g), [name]: value }) : g);
+
 /** A URI-decoded key or value; one that does not decode (a malformed escape) is kept as it was, so reading stored data never throws. */
 function decodePart(s: string): string {
   try {

@@ -20,6 +20,7 @@ import { verdictTable } from './panel/verdicts.ts';
 import type { VerdictEstimate, VerdictKind } from '../flagging/verdicts.ts';
 import { InferenceLog, LOG_LIVE_ROWS, type LogRow } from './panel/log.ts';
 import { shortVersion } from '../lib/short-version.ts';
+import { conditionName } from '../health/conditions.ts';
 
 type Range = '5m' | '1h' | '24h' | '7d' | 'custom';
 const SPANS: Record<Exclude<Range, 'custom'>, number> = { '5m': 5 * 60_000, '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 };
@@ -37,6 +38,7 @@ export class InferenceHealthPanel extends LitElement {
   static override properties = {
     cameraId: { type: String, reflect: true, attribute: 'camera-id' },
     location: { type: String, reflect: true },
+    condition: { type: String, reflect: true },
     modelVersion: { type: String, reflect: true, attribute: 'model-version' },
     range: { type: String, reflect: true },
     theme: { type: String, reflect: true },
@@ -54,6 +56,8 @@ export class InferenceHealthPanel extends LitElement {
   /** filters (empty: all) */
   declare cameraId: string;
   declare location: string;
+  /** a camera condition's id (`colour`, `mono`, `colour-2`…: the `condition` tag the hub records with each frame) */
+  declare condition: string;
   declare modelVersion: string;
   /** `5m` | `1h` | `24h` | `7d` | `custom` */
   declare range: Range;
@@ -108,6 +112,7 @@ export class InferenceHealthPanel extends LitElement {
     super();
     this.cameraId = '';
     this.location = '';
+    this.condition = '';
     this.modelVersion = '';
     this.range = '1h';
     this.theme = 'auto';
@@ -141,7 +146,7 @@ export class InferenceHealthPanel extends LitElement {
   }
 
   protected override updated(changed: PropertyValues) {
-    if (['cameraId', 'location', 'modelVersion', 'range', 'source'].some((k) => changed.has(k)) && this.hasUpdated) void this.refresh(true);
+    if (['cameraId', 'location', 'condition', 'modelVersion', 'range', 'source'].some((k) => changed.has(k)) && this.hasUpdated) void this.refresh(true);
   }
 
   private window(): { from: number; to: number } {
@@ -154,6 +159,7 @@ export class InferenceHealthPanel extends LitElement {
     return {
       ...(this.cameraId ? { camera_id: this.cameraId } : {}),
       ...(this.location ? { location: this.location } : {}),
+      ...(this.condition ? { condition: this.condition } : {}),
       ...(this.modelVersion ? { mv: this.modelVersion } : {}),
     };
   }
@@ -362,8 +368,8 @@ export class InferenceHealthPanel extends LitElement {
   }
 
   private renderControls(d?: PanelData) {
-    const dims = d?.dims ?? { mv: [], camera_id: [], location: [] };
-    const select = (label: string, prop: 'cameraId' | 'location' | 'modelVersion', options: string[], show: (o: string) => string = (o) => o) => html`<label
+    const dims = d?.dims ?? { mv: [], camera_id: [], location: [], condition: [] };
+    const select = (label: string, prop: 'cameraId' | 'location' | 'condition' | 'modelVersion', options: string[], show: (o: string) => string = (o) => o) => html`<label
       >${label}
       <select
         @change=${(e: Event) => (this[prop] = (e.target as HTMLSelectElement).value)}
@@ -384,6 +390,7 @@ export class InferenceHealthPanel extends LitElement {
             <label>To <input type="datetime-local" .value=${toLocalInput(this._to)} @change=${(e: Event) => this.setCustom('to', (e.target as HTMLInputElement).value)} /></label>`
         : nothing}
       ${select('Camera', 'cameraId', dims.camera_id)} ${select('Location', 'location', dims.location)}
+      ${select('Condition', 'condition', dims.condition, conditionName)}
       ${select('Model', 'modelVersion', dims.mv, (o) => shortVersion(o))}
       <label
         >Live

@@ -51,7 +51,7 @@ export class ServerSource {
   }
 
   private range(r: Range) {
-    return { from: Math.floor(r.from), to: Math.ceil(r.to), camera_id: r.camera_id, location: r.location, mv: r.mv };
+    return { from: Math.floor(r.from), to: Math.ceil(r.to), camera_id: r.camera_id, location: r.location, condition: r.condition, mv: r.mv };
   }
 
   async series(r: Range) {
@@ -81,8 +81,8 @@ export class ServerSource {
   }
 
   async dimensions(r: { from: number; to: number }) {
-    const d = await this.get<{ mv: string[]; camera_id: string[]; location: string[] }>('/v1/dimensions', { from: Math.floor(r.from), to: Math.ceil(r.to) });
-    return { mv: d.mv, camera_id: d.camera_id, location: d.location, models: {} };
+    const d = await this.get<{ mv: string[]; camera_id: string[]; location: string[]; condition?: string[] }>('/v1/dimensions', { from: Math.floor(r.from), to: Math.ceil(r.to) });
+    return { mv: d.mv, camera_id: d.camera_id, location: d.location, condition: d.condition ?? [], models: {} };
   }
 
   /** The firing alerts of the device (or the fleet), from the server's device list. */

@@ -47,7 +47,8 @@ export interface PanelData {
   vitals: Vitals[];
   usage: Awaited<ReturnType<HubClient['usage']>>;
   alerts: AlertEvent[];
-  dims: { mv: string[]; camera_id: string[]; location: string[] };
+  /** the filter choices in the range (`condition`: camera conditions' ids, shown by their names: health/conditions.ts conditionName) */
+  dims: { mv: string[]; camera_id: string[]; location: string[]; condition: string[] };
   sync?: SyncStatus;
   /** the cameras' conditions and their latest changes, where the source has them */
   conditions?: ConditionSummary[];
