@@ -199,6 +199,9 @@ export function recognise(s: Stream, w: Win, end: number, h: ConditionHost): boo
   c.pending = undefined;
   const from = c.learning?.id ?? c.current;
   resolveBaselineRules(s, h, end);
+  // the rules' windows start afresh: a window reaching back into the other condition would compare its frames with this one's baseline
+  s.from = end;
+  for (const x of s.trackers.values()) x.tracker.reset();
   if (c.learning) {
     h.emit(event(s, 'abandoned', c.learning.id, end, undefined, `the picture went back to ${mode} before ${conditionName(c.learning.id)} was learnt`));
     c.learning = undefined;

@@ -374,7 +374,7 @@ export class HealthEngine {
       if (s.cur) this.close(s);
       resolveAll(s, this.rules, now, this.alert);
       const end = s.recent.at(-1) ? s.recent.at(-1)!.start + this.windowMs : now;
-      const wins = s.recent.filter((w) => w.start >= end - this.baselineMs && w.r.frames > 0);
+      const wins = s.recent.filter((w) => w.start >= Math.max(end - this.baselineMs, s.from ?? -Infinity) && w.r.frames > 0);
       if (wins.length) {
         this.finalize(s, wins, 'manual', now);
         out.push(s.baseline!);

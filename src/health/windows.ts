@@ -69,6 +69,8 @@ export interface Stream {
   comparing?: { mv: string; deployment?: string; since: number };
   /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
   captureFrom?: number;
+  /** windows before this are another condition's (conditions.ts): the rules read none of them */
+  from?: number;
   /** the camera's conditions: their baselines, the one in force, a switch pending or a new one being learnt (conditions.ts) */
   conditions: ConditionState;
   /** the reference model's runs: when each came (the sampling rate), its version, what the last one took (ms) */
@@ -158,8 +160,8 @@ export function closeWindow(s: Stream, windowMs: number, keepMs: number, keepMin
  * 5-s windows after them.
  */
 export function span(s: Stream, window: number, end: number) {
-  if (window <= LONG) return s.recent.filter((w) => w.start >= end - window && w.start < end);
-  const from = end - window;
+  const from = Math.max(end - window, s.from ?? -Infinity);
+  if (window <= LONG) return s.recent.filter((w) => w.start >= from && w.start < end);
   return [
     ...s.minutes.filter((w) => w.start >= from && w.start < s.minutesTo),
     ...s.recent.filter((w) => w.start >= Math.max(s.minutesTo, from) && w.start < end),
