@@ -62,7 +62,8 @@ test('example: two cameras, two monitors with their own tags, one panel over bot
   expect(q.two).toBeGreaterThan(0);
   expect(q.all).toBeGreaterThanOrEqual(q.one + q.two);
   expect(q.src1).not.toBe(q.src2); // two monitors, two sources
-  expect([q.g1, q.g2]).toEqual(['camera_id=door-1&location=dock', 'camera_id=door-2&location=dock']);
+  // each stored under its camera's condition (docs/health.md#conditions): vtest is in colour
+  expect([q.g1, q.g2]).toEqual(['camera_id=door-1&condition=colour&location=dock', 'camera_id=door-2&condition=colour&location=dock']);
 
   // the panel: both cameras, then one through its filter (fewer frames), then the other
   const panel = page.locator('inference-health-panel');

@@ -107,7 +107,8 @@ test('an app with its own model reports through createRecorder: store, vitals, r
   expect(q.totals[1].frames).toBeGreaterThanOrEqual(q.recorded - 1);
   expect(q.log.rows[0].mv).toBe(q.mv);
   expect(q.log.rows[0].b).toBe('js');
-  expect(q.log.rows[0].g).toBe('camera_id=rec-cam&location=bench%202');
+  // stored under its camera's condition (docs/health.md#conditions): its frames are in colour
+  expect(q.log.rows[0].g).toBe('camera_id=rec-cam&condition=colour&location=bench%202');
   expect(q.annotatedRow.annotations).toEqual({ lot: 'L-17', verdict: 'scrap', weight: '12.5' });
   // vital signs: image statistics from the frames; none without
   const [withImg, without] = q.vitals;

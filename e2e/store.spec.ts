@@ -42,7 +42,7 @@ test('the kiosk on the vtest camera writes records that the query API returns', 
   for (const id of ids) expect(logged.has(id), `record ${id}`).toBe(true);
   const row = q.log.rows.find((r: any) => r.id === ids[0]);
   expect(row.mv).toBe(manifest.sha256.slice(0, 12));
-  expect(row.g).toBe('camera_id=cam-7&location=line%203');
+  expect(row.g).toBe('camera_id=cam-7&condition=colour&location=line%203'); // with its camera's condition (vtest: colour)
   expect(row.l[3]).toBeGreaterThan(0);
   expect(q.log.rows[0].t).toBeGreaterThanOrEqual(q.log.rows.at(-1).t); // newest first
   expect(q.filtered.rows.length).toBeGreaterThan(0);
@@ -337,7 +337,7 @@ test('two tabs record side by side: every frame of each lands once, under its ow
   });
   for (const [i, ids] of results.entries()) {
     expect(ids.length).toBeGreaterThan(3);
-    const mine = q.rows.filter((r) => r.g === `camera_id=tab-${i}`);
+    const mine = q.rows.filter((r) => r.g === `camera_id=tab-${i}&condition=colour`); // vtest: its camera's condition is colour
     const stored = new Set(mine.map((r) => r.id));
     for (const id of ids) expect(stored.has(id), id).toBe(true);
     expect(stored.size).toBe(mine.length); // no duplicates
@@ -347,7 +347,7 @@ test('two tabs record side by side: every frame of each lands once, under its ow
     expect(new Set(mine.map((r) => r.src)).size).toBe(1);
     expect(i === 0 ? q.t0 : q.t1).toBe(mine.length); // rollups merged from both tabs' commits, nothing lost or doubled
   }
-  expect(q.rows.find((r) => r.g === 'camera_id=tab-0')!.src).not.toBe(q.rows.find((r) => r.g === 'camera_id=tab-1')!.src);
+  expect(q.rows.find((r) => r.g === 'camera_id=tab-0&condition=colour')!.src).not.toBe(q.rows.find((r) => r.g === 'camera_id=tab-1&condition=colour')!.src);
 });
 
 test('IndexedDB unavailable (a newer database version holds it): the monitor keeps running in memory and says so', async ({ page }) => {
