@@ -38,6 +38,8 @@ describe('the condition tag', () => {
     expect(at).toBe('mono');
     expect(parseTagKey(tag(g, MV, 0.01))).toEqual({ ...parseTagKey(g), condition: 'mono' });
     expect(isTagKey(tag(g, MV, 0.01))).toBe(true);
+    // a reference verdict or a resource sample (no picture of its own) before any baseline: under the camera's latest picture's mode, as its frames
+    expect(parseTagKey(tag(g, MV)).condition).toBe('mono');
     // a fresh engine decides by the picture alone
     const other = conditionTagger(() => new HealthEngine());
     expect(parseTagKey(other(colour!.g, MV, 0.3)).condition).toBe('colour');

@@ -148,6 +148,7 @@ export class HealthEngine {
     const s = this.stream(rec.mv, tags.camera, tags.location);
     const th = rec.th;
     const picture = pictureOf(rec);
+    if (rec.i?.sa !== undefined && Number.isFinite(rec.i.sa)) s.mode = pictureMode(rec.i.sa);
     delete rec.th;
     if (th && s.baseline?.thumb && rec.i) rec.i.sc = Math.round(sceneDistance(th, s.baseline.thumb) * 1e4) / 1e4;
     const start = Math.floor(rec.t / this.windowMs) * this.windowMs;
@@ -479,11 +480,14 @@ export class HealthEngine {
 
   /**
    * The condition a frame of model version `mv` on `camera` is recorded under now: the one being learnt, else the
-   * one in force, else (no baseline yet) the frame's picture mode (`saturation`). Undefined without any of them.
+   * one in force, else (no baseline yet) the frame's picture mode (`saturation`), else that of the camera's latest
+   * frame with a picture (what a reference verdict or a resource sample, which carry none, is recorded under).
+   * Undefined without any of them.
    */
   conditionAt(mv: string, camera: string, saturation?: number): string | undefined {
-    const c = this.streams.get(`${shortVersion(mv)}|${camera}`)?.conditions;
-    return c?.learning?.id ?? c?.current ?? (saturation !== undefined && Number.isFinite(saturation) ? pictureMode(saturation) : undefined);
+    const s = this.streams.get(`${shortVersion(mv)}|${camera}`);
+    const c = s?.conditions;
+    return c?.learning?.id ?? c?.current ?? (saturation !== undefined && Number.isFinite(saturation) ? pictureMode(saturation) : s?.mode);
   }
 
   /** Each stream's conditions (conditions.ts): the one in force and since when, one being learnt and how far, all known. */

@@ -10,7 +10,7 @@ import { addSums, type AgreementSums } from './agreement-signal.ts';
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import type { AlertRule } from './rules.ts';
 import type { Cusum, Ewma } from './stats.ts';
-import type { AlertState, Baseline, Cause, ChartMetric, ConditionState, ResourceSample, Signal } from './types.ts';
+import type { AlertState, Baseline, Cause, ChartMetric, ConditionState, Mode, ResourceSample, Signal } from './types.ts';
 
 const IMAGE_KEY: Record<Exclude<ChartMetric, 'confidence' | 'scene'>, string> = { brightness: 'br', contrast: 'co', saturation: 'sa', sharpness: 'sh' };
 
@@ -69,6 +69,8 @@ export interface Stream {
   comparing?: { mv: string; deployment?: string; since: number };
   /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
   captureFrom?: number;
+  /** the picture mode of its latest frame with image statistics (conditions.ts: colour or mono) */
+  mode?: Mode;
   /** windows before this are another condition's (conditions.ts): the rules read none of them */
   from?: number;
   /** the camera's conditions: their baselines, the one in force, a switch pending or a new one being learnt (conditions.ts) */
