@@ -14,7 +14,7 @@
  *
  * Pure logic over the engine's streams (windows.ts): the engine calls `recognise` as each window closes.
  */
-import { pictureMode, sceneDistance } from '../capture/image-stats.ts';
+import { type ImageStats, pictureMode, sceneDistance } from '../capture/image-stats.ts';
 import { meanOf } from '../telemetry/rollup.ts';
 import { needsBaseline, type AlertRule } from './rules.ts';
 import { alertEvent } from './alerts.ts';
@@ -31,14 +31,8 @@ export const SAME_VIEW = 0.1;
 export const SHARP_SHARE = 0.5;
 
 
-/** What a condition is recognised by: its picture's statistics (means) and scene signature. */
-export interface PictureSig {
-  brightness: number;
-  contrast: number;
-  saturation: number;
-  sharpness: number;
-  thumb: number[] | null;
-}
+/** What a condition is recognised by: its picture's statistics (means, as capture/image-stats.ts measures them) and mean scene signature. */
+export type PictureSig = Omit<ImageStats, 'thumb'> & { thumb: number[] | null };
 
 export const emptyConditions = (): ConditionState => ({ known: new Map() });
 
@@ -127,7 +121,8 @@ function newId(c: ConditionState, mode: Mode): string {
 
 /** What the engine does with the stream's condition machinery (engine.ts). */
 export interface ConditionHost {
-  rules: readonly AlertRule[];
+  /** the rules in force */
+  rules(): readonly AlertRule[];
   emit(e: ConditionEvent): void;
   alert(a: AlertEvent): void;
   /** the stream's baseline capture starts afresh from `t` */
@@ -142,7 +137,7 @@ function event(s: Stream, state: ConditionEvent['state'], to: string, t: number,
 /** The alerts of the rules that compare with a baseline resolve: the baseline they compared with is no longer in force. */
 function resolveBaselineRules(s: Stream, h: ConditionHost, t: number) {
   for (const [id, st] of s.alerts) {
-    const rule = h.rules.find((r) => r.id === id);
+    const rule = h.rules().find((r) => r.id === id);
     if (!rule || !needsBaseline(rule)) continue;
     if (st.state === 'firing') {
       const sig = s.signals.get(id);

@@ -64,7 +64,7 @@ export class HealthEngine {
   private keepMinutesMs = 0;
   /** what the condition machinery calls back (conditions.ts) */
   private readonly conditionHost: ConditionHost = {
-    rules: [],
+    rules: () => this.rules,
     emit: (e) => this.emit(e),
     alert: (a) => this.alert(a),
     restart: restartCapture,
@@ -274,7 +274,6 @@ export class HealthEngine {
     const w = closeWindow(s, this.windowMs, this.keepMs, this.keepMinutesMs);
     const end = w.start + this.windowMs;
     // the camera's condition first: a switch brings its own baseline, a new condition is learnt (conditions.ts)
-    this.conditionHost.rules = this.rules;
     const held = recognise(s, w, end, this.conditionHost);
     const learning = !s.baseline;
     // the image's rules first, then the scene's, the runtime's and the output's: a cause is read from the
