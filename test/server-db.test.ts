@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FleetDb, RETENTION, SCHEMA_VERSION } from '../src/server/db.ts';
+import { versionBefore } from '../src/server/schema.ts';
 import { parseBatch } from '../src/sync/payload.ts';
 import { bucketStart, emptyRollup, mergeRollup } from '../src/telemetry/rollup.ts';
 import { alert, batch, MIN, MV, rollupsFor } from './server-helpers.ts';
@@ -209,7 +210,7 @@ describe('fleet db', () => {
       CREATE TABLE batch_hashes (source TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (source, seq)) WITHOUT ROWID;
     `);
     raw.prepare('INSERT INTO batch_hashes VALUES (?, ?, ?, ?)').run('s1', 1, Buffer.alloc(32, 9), NOW);
-    raw.pragma(`user_version = ${SCHEMA_VERSION - 3}`); // this migration and the two since (the last, baselines by condition, finds its column there and does nothing)
+    raw.pragma(`user_version = ${versionBefore('batch-hash-in-row')}`); // this migration and those since (baselines by condition finds its column there and does nothing)
     raw.close();
     db = FleetDb.open(join(dir, 'fleet.sqlite'));
     expect(db.batchHash('s1', 1)).toEqual(Buffer.alloc(32, 9));
@@ -235,12 +236,28 @@ describe('fleet db', () => {
       CREATE TABLE baselines (source TEXT NOT NULL, mv TEXT NOT NULL, camera TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (source, mv, camera));
     `);
     raw.prepare('INSERT INTO baselines VALUES (?, ?, ?, ?)').run('s1', MV, 'gate-2', JSON.stringify(baseline(undefined, T0)));
-    raw.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    raw.pragma(`user_version = ${versionBefore('baselines-by-condition')}`);
     raw.close();
     db = FleetDb.open(join(dir, 'fleet.sqlite'));
     expect(rows()).toEqual([{ condition: '', at: T0 }]);
     db.ingest(parsed(batch('s1', 4, [], { baselines: [baseline('mono', T0 + 3 * MIN)] })), 'tok', NOW);
     expect(rows()).toEqual([{ condition: '', at: T0 }, { condition: 'mono', at: T0 + 3 * MIN }]);
+  });
+
+  it('makes the challenger and quiet-hours tables by migration, and keeps the rows of a server that made them on first use', () => {
+    const tables = () => db.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('challengers', 'quiet_held', 'quiet_totals') ORDER BY name").pluck().all();
+    expect(tables()).toEqual(['challengers', 'quiet_held', 'quiet_totals']);
+    db.db.prepare('INSERT INTO challengers VALUES (?, ?, ?, ?, ?, ?)').run('s1', 'm1', 'gate-2', T0, '{}', NOW);
+    db.db.prepare('INSERT INTO quiet_totals (id, muted, released) VALUES (1, 4, 2)').run();
+    db.close();
+    // a server of the version before: the tables made on first use, user_version one short
+    const raw = new Database(join(dir, 'fleet.sqlite'));
+    raw.pragma(`user_version = ${versionBefore('challengers-and-quiet-hours')}`);
+    raw.close();
+    db = FleetDb.open(join(dir, 'fleet.sqlite'));
+    expect(db.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.db.prepare('SELECT src, camera FROM challengers').all()).toEqual([{ src: 'm1', camera: 'gate-2' }]);
+    expect(db.db.prepare('SELECT muted, released FROM quiet_totals').get()).toEqual({ muted: 4, released: 2 });
   });
 
   it('ingests an hour of minutes one batch at a time and in one batch to the same rows (its cost is in bench/server.ts)', () => {

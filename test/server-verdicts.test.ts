@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FleetDb, SCHEMA_VERSION } from '../src/server/db.ts';
+import { versionBefore } from '../src/server/schema.ts';
 import { installVerdicts } from '../src/server/verdicts.ts';
 import { LIMITS, parseBatch } from '../src/sync/payload.ts';
 import { ServerSource } from '../src/pages/fleet/server-source.ts';
@@ -126,7 +127,7 @@ describe('verdicts in the fleet database (in-process)', () => {
       db.close();
       const raw = new Database(path);
       raw.exec('DROP TABLE verdicts; ALTER TABLE batches DROP COLUMN hash; ALTER TABLE cumulative DROP COLUMN updated_at'); // it and the two migrations since
-      raw.pragma(`user_version = ${SCHEMA_VERSION - 4}`); // and the baselines by condition since (finding its column, it does nothing)
+      raw.pragma(`user_version = ${versionBefore('verdicts')}`); // and the migrations since (baselines by condition finds its column and does nothing)
       raw.close();
       db = FleetDb.open(path);
       expect(db.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);

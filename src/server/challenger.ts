@@ -2,8 +2,8 @@
  * Challenger comparisons on the fleet server: the latest synced summary per (source, monitor) — a later one
  * replaces it, an older one arriving late does not — and `GET /v1/challengers` to read them back per device, so a
  * team sees on which cameras a candidate version would do worse before it ships. Written inside each batch's
- * transaction by an ingest hook (FleetDb.onIngest), as verdicts.ts is; its table is made here if missing (one
- * row per monitor, nothing to migrate), so schema.ts and ingest.ts need no change.
+ * transaction by an ingest hook (FleetDb.onIngest), as verdicts.ts is; its table `challengers` is schema.ts's
+ * (migration 'challengers-and-quiet-hours').
  */
 import type Database from 'better-sqlite3';
 import type { Context } from 'hono';
@@ -30,10 +30,6 @@ const installed = new WeakSet<ChallengerStore>();
 export function installChallengers(db: ChallengerStore): void {
   if (installed.has(db)) return;
   installed.add(db);
-  db.db.exec(`CREATE TABLE IF NOT EXISTS challengers (
-    source TEXT NOT NULL, src TEXT NOT NULL, camera TEXT NOT NULL, t INTEGER NOT NULL, summary TEXT NOT NULL, updated_at INTEGER NOT NULL,
-    PRIMARY KEY (source, src)
-  ) WITHOUT ROWID`);
   const put = db.db.prepare(`
     INSERT INTO challengers (source, src, camera, t, summary, updated_at) VALUES (@source, @src, @camera, @t, @summary, @now)
     ON CONFLICT (source, src) DO UPDATE SET camera = excluded.camera, t = excluded.t, summary = excluded.summary, updated_at = excluded.updated_at

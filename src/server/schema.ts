@@ -129,10 +129,43 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       ALTER TABLE baselines_by_condition RENAME TO baselines;
     `);
   },
+  // challenger comparisons (challenger.ts: the latest per monitor) and quiet hours' held alerts and totals
+  // (forward/quiet.ts). Servers before this migration made them when first used, so a table already there is kept.
+  (db) =>
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS challengers (
+        source TEXT NOT NULL, src TEXT NOT NULL, camera TEXT NOT NULL, t INTEGER NOT NULL, summary TEXT NOT NULL, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source, src)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS quiet_held (
+        alert_key TEXT PRIMARY KEY, source TEXT NOT NULL, rule TEXT NOT NULL, camera_id TEXT NOT NULL, class_id INTEGER NOT NULL,
+        firing TEXT, resolve TEXT, held_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS quiet_totals (id INTEGER PRIMARY KEY CHECK (id = 1), muted INTEGER NOT NULL DEFAULT 0, released INTEGER NOT NULL DEFAULT 0);
+    `),
 ];
+
+/** Each migration's name, in order (tests roll a file back to the version before one by its name: `versionBefore`). */
+const MIGRATION_NAMES = [
+  'initial',
+  'forwarding',
+  'annotations',
+  'forward-dropped',
+  'source-costs',
+  'series-dropped',
+  'verdicts',
+  'batch-hash-in-row',
+  'cumulative-updated-at',
+  'baselines-by-condition',
+  'challengers-and-quiet-hours',
+] as const;
+if (MIGRATION_NAMES.length !== MIGRATIONS.length) throw new Error('schema.ts: every migration needs its name in MIGRATION_NAMES');
 
 /** The schema version a fresh database reaches. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The user_version a database had before the migration `name` ran. */
+export const versionBefore = (name: (typeof MIGRATION_NAMES)[number]): number => MIGRATION_NAMES.indexOf(name);
 
 /** Opens (or creates, mode 0600) the file, sets WAL, and runs pending migrations. */
 export function openDatabase(path: string): Database.Database {

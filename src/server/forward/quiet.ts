@@ -2,7 +2,7 @@
  * Quiet hours (FLEET_QUIET_HOURS, forward/quiet-hours.ts): during them alert state changes are not forwarded to
  * Alertmanager or webhooks; they are stored, counted and shown as always (alerts, alert_state: /v1/alerts,
  * /v1/devices, the fleet page, /metrics' firing series). Per alert (source, rule, camera, class), in the database
- * so a restart neither loses nor repeats them (table quiet_held):
+ * so a restart neither loses nor repeats them (tables quiet_held and quiet_totals, schema.ts):
  *
  * - a **firing** in quiet hours is held; when the hours end (checked every second, and before each batch's and
  *   device-down check's changes are queued) an alert **still firing** is forwarded then, as it was;
@@ -39,23 +39,8 @@ interface HeldRow {
   resolve: string | null;
 }
 
-const ready = new WeakSet<FleetDb>();
-/** The tables quiet hours keep (made once per database; a server that never had quiet hours has them empty). */
-function install(db: FleetDb): void {
-  if (ready.has(db)) return;
-  db.db.exec(`
-    CREATE TABLE IF NOT EXISTS quiet_held (
-      alert_key TEXT PRIMARY KEY, source TEXT NOT NULL, rule TEXT NOT NULL, camera_id TEXT NOT NULL, class_id INTEGER NOT NULL,
-      firing TEXT, resolve TEXT, held_at INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS quiet_totals (id INTEGER PRIMARY KEY CHECK (id = 1), muted INTEGER NOT NULL DEFAULT 0, released INTEGER NOT NULL DEFAULT 0);
-  `);
-  ready.add(db);
-}
-
 /** Alerts held back now (a firing not forwarded yet), muted (never sent) and released (forwarded when quiet hours ended), all time. */
 export function quietStatus(db: FleetDb): { held: number; muted: number; released: number } {
-  install(db);
   const held = st(db, 'SELECT count(*) FROM quiet_held WHERE firing IS NOT NULL').pluck().get() as number;
   const tot = st(db, 'SELECT muted, released FROM quiet_totals WHERE id = 1').get() as { muted: number; released: number } | undefined;
   return { held, muted: tot?.muted ?? 0, released: tot?.released ?? 0 };
@@ -63,7 +48,6 @@ export function quietStatus(db: FleetDb): { held: number; muted: number; release
 
 /** The keys (forward/queue.ts alertKey) of alerts whose firing is held back: Alertmanager's re-post leaves them out. */
 export function heldKeys(db: FleetDb): Set<string> {
-  install(db);
   return new Set(st(db, 'SELECT alert_key FROM quiet_held WHERE firing IS NOT NULL').pluck().all() as string[]);
 }
 
@@ -73,8 +57,7 @@ export class QuietHours {
     readonly db: FleetDb,
     readonly spans: readonly QuietSpan[],
   ) {
-    install(db);
-  }
+    }
 
   private count(column: 'muted' | 'released', n = 1): void {
     st(this.db, `INSERT INTO quiet_totals (id, ${column}) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET ${column} = ${column} + excluded.${column}`).run(n);
