@@ -184,3 +184,62 @@ describe('the page’s store and sync with ag', () => {
     expect(sent.rollups.map((r) => r.ag?.frames)).toEqual([2, 1]);
   });
 });
+
+describe('agreement per label (rollup ag.byClass)', () => {
+  const perLabel = (person: [number, number, number], car?: [number, number, number]) => {
+    const c = (x: [number, number, number]) => ({ tp: x[0], fp: x[1], fn: x[2] });
+    const byClass = { person: c(person), ...(car ? { car: c(car) } : {}) };
+    const sum = Object.values(byClass).reduce((a, x) => ({ tp: a.tp + x.tp, fp: a.fp + x.fp, fn: a.fn + x.fn }), { tp: 0, fp: 0, fn: 0 });
+    return { ...sum, byClass };
+  };
+
+  it('is kept per label at every resolution and merged by addition; the hour is the merge of its minutes', () => {
+    const t = START + 61_234;
+    const a = agreementRollups(t, MV, G, perLabel([3, 1, 0], [0, 0, 2]));
+    for (const d of a) expect(d.ag!.byClass).toEqual({ person: { tp: 3, fp: 1, fn: 0 }, car: { tp: 0, fp: 0, fn: 2 } });
+    const hour = [a[2]!, agreementRollups(t + 120_000, MV, G, perLabel([1, 0, 1]))[2]!].reduce((h, r) => mergeRollup(h, r), emptyRollup('1h', START, MV, G));
+    expect(hour.ag).toEqual({ frames: 2, tp: 4, fp: 1, fn: 3, byClass: { person: { tp: 4, fp: 1, fn: 1 }, car: { tp: 0, fp: 0, fn: 2 } } });
+    // a verdict without labels (none detected by either model) adds no map
+    expect(agreementRollups(t, MV, G, { tp: 0, fp: 0, fn: 0, byClass: {} })[0]!.ag).toEqual({ frames: 1, tp: 0, fp: 0, fn: 0 });
+  });
+
+  it('the server’s bounded merge keeps at most MAP_BOUNDS.classes labels and counts the rest as keys left out; totals still add up', () => {
+    const into = emptyRollup('1h', START, MV, G);
+    const many = Object.fromEntries(Array.from({ length: 1003 }, (_, i) => [`label-${i}`, { tp: 1, fp: 0, fn: 0 }]));
+    const d = agreementRollups(START + 1000, MV, G, { tp: 1003, fp: 0, fn: 0, byClass: many })[2]!;
+    expect(mergeBounded(into, d)).toBe(3);
+    expect(Object.keys(into.ag!.byClass!)).toHaveLength(1000);
+    expect(into.ag).toMatchObject({ frames: 1, tp: 1003 });
+    mergeBounded(into, agreementRollups(START + 2000, MV, G, perLabel([2, 0, 0]))[2]!); // a label it has: merged
+    expect(into.ag!.byClass!['label-0']).toEqual({ tp: 1, fp: 0, fn: 0 });
+    expect(into.ag!.tp).toBe(1005);
+  });
+
+  it('the sync schema takes labelled counts and refuses bad ones, naming the field', () => {
+    const send = (ag: unknown) => () => {
+      const [r] = withAgreement(1, [{ tp: 1, fp: 0, fn: 0 }]);
+      return parseBatch(viaJson(batch('src-a', 1, [{ ...r!, ag } as Rollup])));
+    };
+    expect(send({ frames: 1, ...perLabel([1, 0, 0]) })().rollups[0]!.ag!.byClass).toEqual({ person: { tp: 1, fp: 0, fn: 0 } });
+    expect(send({ frames: 1, tp: 1, fp: 0, fn: 0, byClass: { person: { tp: -1, fp: 0, fn: 0 } } })).toThrow(/^rollups\.0\.ag\.byClass\.person\.tp: /);
+    expect(send({ frames: 1, tp: 1, fp: 0, fn: 0, byClass: { person: { tp: 1, fp: 0 } } })).toThrow(/^rollups\.0\.ag\.byClass\.person\.fn: /);
+    expect(send({ frames: 1, tp: 1, fp: 0, fn: 0, byClass: { ['x'.repeat(201)]: { tp: 1, fp: 0, fn: 0 } } })).toThrow(/^rollups\.0\.ag\.byClass\b/);
+    expect(send({ frames: 1, tp: 1, fp: 0, fn: 0, byClass: { '': { tp: 1, fp: 0, fn: 0 } } })).toThrow(/^rollups\.0\.ag\.byClass\b/);
+    const tooMany = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`l${i}`, { tp: 0, fp: 0, fn: 1 }]));
+    expect(send({ frames: 1, tp: 0, fp: 0, fn: 1001, byClass: tooMany })).toThrow(/at most 1000 entries/);
+  });
+
+  it('the page’s store keeps them, and the range’s totals give them per label', async () => {
+    const { MonitorStore } = await import('../src/store/store.ts');
+    const { MONITOR_DB } = await import('../src/hub/database.ts');
+    const store = new MonitorStore({}, MONITOR_DB);
+    await store.open();
+    const recs = frames('cam-1', START, 1, 5);
+    store.add(recs);
+    store.addAgreement(recs[3]!.t, MV, recs[0]!.g, perLabel([2, 1, 0], [1, 0, 1]));
+    store.addAgreement(recs[30]!.t, MV, recs[0]!.g, perLabel([0, 0, 2]));
+    await store.flush();
+    const totals = await store.totals({ from: START, to: START + MIN });
+    expect(totals.agreement).toMatchObject({ frames: 2, tp: 3, fp: 1, fn: 3, byClass: { person: { tp: 2, fp: 1, fn: 2 }, car: { tp: 1, fp: 0, fn: 1 } } });
+  });
+});

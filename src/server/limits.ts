@@ -122,13 +122,14 @@ async function discard(reader: ChunkReader) {
 export const COST = { bytesPerUnit: 64 << 10, rollupsPerUnit: 32, mapKeysPerUnit: 600 } as const;
 export const requestCost = (inflatedBytes: number, rollups: number, mapKeys = 0) => 1 + inflatedBytes / COST.bytesPerUnit + rollups / COST.rollupsPerUnit + mapKeys / COST.mapKeysPerUnit;
 
-/** The per-class and error map keys of a batch's rollups (classes, classScore, each class's histogram buckets, errors): merging them costs in proportion. */
+/** The per-class and error map keys of a batch's rollups (classes, classScore, each class's histogram buckets, per-label agreement, errors): merging them costs in proportion. */
 export function mapKeys(b: Batch): number {
   let n = 0;
   for (const r of b.rollups) {
     for (const _ in r.classes) n += 2; // classes and classScore
     for (const _ in r.errors) n++;
     if (r.cc) for (const k in r.cc) for (const _ in r.cc[k as unknown as number]) n++;
+    if (r.ag?.byClass) for (const _ in r.ag.byClass) n++;
   }
   return n;
 }
@@ -270,6 +271,8 @@ function addBounded<V>(into: Record<string, V>, from: Record<string, V>, max: nu
 
 const addCount = (have: number | undefined, v: number) => (have ?? 0) + v;
 const addHist = (have: Hist | undefined, v: Hist) => mergeHist(have ?? {}, v);
+type Counts = { tp: number; fp: number; fn: number };
+const addCounts = (have: Counts | undefined, v: Counts): Counts => (have ? ((have.tp += v.tp), (have.fp += v.fp), (have.fn += v.fn), have) : { tp: v.tp, fp: v.fp, fn: v.fn });
 const NONE: Record<string, number> = Object.freeze({}) as Record<string, number>;
 
 /** mergeRollup with `into`'s maps held to MAP_BOUNDS, merged in place; returns how many keys were folded or left out (0 on a real page's data). */
@@ -286,6 +289,8 @@ export function mergeBounded(into: Rollup, from: Rollup): number {
   n += addBounded(into.classes, from.classes, MAP_BOUNDS.classes, addCount);
   n += addBounded(into.classScore, from.classScore, MAP_BOUNDS.classes, addCount);
   if (from.cc) n += addBounded((into.cc ??= {}), from.cc, MAP_BOUNDS.classes, addHist);
-  mergeRollup(into, { ...from, errors: NONE, classes: NONE, classScore: NONE, cc: undefined });
+  // labels past the bound are left out of the per-label agreement (its totals still count them)
+  if (from.ag?.byClass) n += addBounded(((into.ag ??= { frames: 0, tp: 0, fp: 0, fn: 0 }).byClass ??= {}), from.ag.byClass, MAP_BOUNDS.classes, addCounts);
+  mergeRollup(into, { ...from, errors: NONE, classes: NONE, classScore: NONE, cc: undefined, ...(from.ag ? { ag: { frames: from.ag.frames, tp: from.ag.tp, fp: from.ag.fp, fn: from.ag.fn } } : {}) });
   return n;
 }

@@ -191,7 +191,7 @@ export class MonitorStore {
    * counts against the reference): kept in the rollups' `ag` of the frame's buckets (telemetry/rollup.ts
    * agreementRollups), committed with the next flush.
    */
-  addAgreement(t: number, mv: string, g: string, counts: { tp: number; fp: number; fn: number }) {
+  addAgreement(t: number, mv: string, g: string, counts: { tp: number; fp: number; fn: number; byClass?: Record<string, { tp: number; fp: number; fn: number }> }) {
     this.gauges.push(...agreementRollups(t, mv, g, counts));
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
   }

@@ -38,6 +38,8 @@ export const LIMITS = {
   /** histogram buckets per histogram */
   buckets: 200,
   classes: 1000,
+  /** a class label (a detection's, or a key of per-label agreement) */
+  label: 200,
   detections: 200,
   imageBytes: 4_000_000,
   /** the deepest nesting of arrays and objects a batch has (baselines[i].rollup.cc[k][bucket]: 5) */
@@ -151,8 +153,14 @@ const within = (sum: number, n: number) => sum <= n * (1 + 1e-9) + 1e-6;
  * a bucket's reference-model runs (rollup `ag`): whole counts; a judged frame is counted in `frames`, so counts
  * without a judged frame are refused
  */
+const agreementCounts = { tp: count, fp: count, fn: count };
 const agreement = v.pipe(
-  v.strictObject({ frames: count, tp: count, fp: count, fn: count }),
+  v.strictObject({
+    frames: count,
+    ...agreementCounts,
+    // per label: a label as a manifest names it (the two models' own, so not a class id)
+    byClass: v.optional(sparse(v.pipe(text(LIMITS.label), v.minLength(1)), v.strictObject(agreementCounts), LIMITS.classes)),
+  }),
   v.check((a) => a.frames > 0 || a.tp + a.fp + a.fn === 0, 'agreement counts (tp, fp, fn) need at least one judged frame (frames ≥ 1)'),
 );
 
@@ -215,7 +223,7 @@ export const AlertSchema = v.strictObject({
 });
 
 const box = v.tuple([finite, finite, finite, finite]);
-const detection = v.strictObject({ classId: v.pipe(v.number(), v.integer(), v.minValue(0)), label: text(200), score: v.pipe(v.number(), v.minValue(0), v.maxValue(1)), box });
+const detection = v.strictObject({ classId: v.pipe(v.number(), v.integer(), v.minValue(0)), label: text(LIMITS.label), score: v.pipe(v.number(), v.minValue(0), v.maxValue(1)), box });
 export const FlaggedSchema = v.strictObject({
   id,
   t: time,

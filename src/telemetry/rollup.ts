@@ -54,6 +54,26 @@ export interface RollupAgreement {
   tp: number;
   fp: number;
   fn: number;
+  /**
+   * the same counts per label (labels, not class ids: the two models may number their classes differently); a
+   * label counts where either model detected it. Absent in rollups stored before it was kept.
+   */
+  byClass?: Record<string, AgreementCounts>;
+}
+
+/** One label's (or all labels') agreement counts: confirmed, only the deployed model's, only the reference's. */
+export interface AgreementCounts {
+  tp: number;
+  fp: number;
+  fn: number;
+}
+
+/** Adds `from`'s per-label counts into `into`. */
+export function addAgreementByClass(into: Record<string, AgreementCounts>, from: Readonly<Record<string, AgreementCounts>>) {
+  for (const k in from) {
+    const c = from[k]!, t = (into[k] ??= { tp: 0, fp: 0, fn: 0 });
+    (t.tp += c.tp), (t.fp += c.fp), (t.fn += c.fn);
+  }
 }
 
 export const bucketStart = (t: number, res: Resolution) => Math.floor(t / RESOLUTIONS[res]) * RESOLUTIONS[res];
@@ -164,6 +184,7 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
     a.tp += from.ag.tp;
     a.fp += from.ag.fp;
     a.fn += from.ag.fn;
+    if (from.ag.byClass) addAgreementByClass((a.byClass ??= {}), from.ag.byClass);
   }
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
@@ -205,6 +226,7 @@ export function agreementRollups(t: number, mv: string, g: string, c: Omit<Rollu
   return (Object.keys(RESOLUTIONS) as Resolution[]).map((res) => {
     const r = emptyRollup(res, bucketStart(t, res), mv, g);
     r.ag = { frames: 1, tp: c.tp, fp: c.fp, fn: c.fn };
+    if (c.byClass && Object.keys(c.byClass).length) addAgreementByClass((r.ag.byClass = {}), c.byClass);
     return r;
   });
 }
