@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrap, ChallengerTally, pairFrame, quantile, summarize } from '../src/inference/challenger.ts';
+import { againstFrame, bootstrap, ChallengerTally, pairFrame, quantile, summarize } from '../src/inference/challenger.ts';
 import type { Detection } from '../src/types/detection.ts';
 
 const det = (label: string, x: number, score = 0.8): Detection => ({ classId: 0, label, score, box: [x, 0, 10, 10] });
@@ -71,5 +71,69 @@ describe('classes with few detections', () => {
     const s = summarize(frames, 'a', 'b');
     expect(s.classes.find((c) => c.label === 'backpack')).toMatchObject({ champion: 3, challenger: 0, verdict: 'too-few' });
     expect(s.verdict).toBe('equal');
+  });
+});
+
+describe('against a reference model (where one is set, on the frames it judged too)', () => {
+  // the reference sees 8 persons a frame at x = 0, 20, …; the champion finds the same 8, the challenger 8 boxes
+  // shifted off them (as many detections, other places): counts say equal, the reference says worse
+  const shifted = (n: number) => Array.from({ length: n }, (_, i) => det('person', i * 20 + 7));
+  const frames = (n: number, withRef: (i: number) => boolean) =>
+    Array.from({ length: n }, (_, i) => pairFrame(1000 + i, { ms: 100 + (i % 5), detections: people(8) }, { ms: 100 + ((i + 2) % 5), detections: i % 4 ? shifted(8) : people(8) }, withRef(i) ? { reference: people(8) } : {}));
+
+  it('a challenger with as many boxes but in other places reads worse, its F1 against the reference lower beyond the margin', () => {
+    const s = summarize(frames(40, () => true), 'a'.repeat(64), 'b'.repeat(64));
+    expect(s.classes[0]!.verdict).toBe('equal'); // as many persons
+    expect(s.reference).toBeDefined();
+    const r = s.reference!;
+    expect(r.frames).toBe(40);
+    expect(r.champion).toMatchObject({ tp: 320, fp: 0, fn: 0, f1: 1 });
+    expect(r.challenger.tp).toBe(80); // every fourth frame the challenger's boxes are the reference's
+    expect(r.challenger.f1).toBeCloseTo(0.25, 5);
+    expect(r.f1Difference.value).toBeCloseTo(-0.75, 5);
+    expect(r.f1Difference.hi).toBeLessThan(-0.05);
+    expect(r.verdict).toBe('worse');
+    expect(s.verdict).toBe('worse');
+    expect(s.line).toMatch(/against the reference, F1 0\.25 vs the champion's 1\.00 \(−0\.75, −0\.\d\d to −0\.\d\d\)$/);
+  });
+
+  it("only the frames the reference judged count; with none the summary has no reference part and the counts' verdict stands", () => {
+    const some = summarize(frames(40, (i) => i < 12), 'a', 'b');
+    expect(some.reference!.frames).toBe(12);
+    expect(summarize(frames(40, () => false), 'a', 'b').reference).toBeUndefined();
+    expect(summarize(frames(40, () => false), 'a', 'b').verdict).toBe('equal');
+    // under VERDICT_MIN_FRAMES frames judged: shown, not judged, and the verdict is the counts'
+    const few = summarize(frames(40, (i) => i < 3), 'a', 'b');
+    expect(few.reference!.verdict).toBe('too-few');
+    expect(few.verdict).toBe('equal');
+    expect(few.line).not.toMatch(/against the reference/);
+  });
+
+  it('the same model as challenger and reference agrees fully: F1 1, and a challenger equal to the champion reads equal', () => {
+    const same = Array.from({ length: 30 }, (_, i) => pairFrame(i, { ms: 100, detections: people(6 + (i % 3)) }, { ms: 100, detections: people(6 + (i % 3)) }, { reference: people(6 + (i % 3)) }));
+    const s = summarize(same, 'a', 'b');
+    expect(s.reference).toMatchObject({ frames: 30, verdict: 'equal', champion: { f1: 1 }, challenger: { f1: 1 }, f1Difference: { value: 0 } });
+    expect(s.verdict).toBe('equal');
+    expect(s.line).toMatch(/equal within its interval\)$/);
+  });
+
+  it("the reference's verdict that comes after the pair: set on the kept frame, the next summary made anew (changed)", () => {
+    const t = new ChallengerTally('a', 'b');
+    for (const f of frames(10, () => false)) t.add(f);
+    expect(t.summary().reference).toBeUndefined();
+    t.frames[9]!.reference = againstFrame(people(8), people(8), people(8));
+    expect(t.summary().reference).toBeUndefined(); // the cached summary, until told
+    t.changed();
+    expect(t.summary().reference!.frames).toBe(1);
+  });
+
+  it('restore: frames kept before a reload go first, those older than the newest kept are not doubled, the newest `keep` stay', () => {
+    const t = new ChallengerTally('a', 'b', 12);
+    const all = frames(20, () => false);
+    t.add(all[15]!);
+    t.add(all[16]!);
+    t.restore(all.slice(0, 16)); // kept before the reload, the last of them also came again since
+    expect(t.frames.map((f) => f.t)).toEqual(Array.from({ length: 12 }, (_, i) => 1005 + i));
+    expect(t.summary().frames).toBe(12);
   });
 });

@@ -32,6 +32,15 @@ describe('the challenger payload', () => {
     const b = parseBatch({ ...batch('dev-a', 1, [], {}, 'dev-a'), challengers: [s] });
     expect(b.challengers![0]!.summary.verdict).toBe('worse');
   });
+  it('the reference part (both models against a reference) passes, and a bad one is refused', () => {
+    const withRef = summarize(Array.from({ length: 20 }, (_, i) => pairFrame(NOW - 20_000 + i, { ms: 100, detections: people(10) }, { ms: 150, detections: people(7) }, { reference: people(10) })), A, B);
+    const s = challengerSync('mon-1', 'cam-1', NOW, withRef);
+    expect(s.summary.reference).toMatchObject({ frames: 20, champion: { f1: 1 }, verdict: 'worse' });
+    const b = parseBatch({ ...batch('dev-a', 1, [], {}, 'dev-a'), challengers: [s] });
+    expect(b.challengers![0]!.summary.reference!.challenger.tp).toBe(140);
+    expect(v.is(ChallengerSyncSchema, { ...s, summary: { ...s.summary, reference: { ...s.summary.reference!, verdict: 'great' } } })).toBe(false);
+    expect(v.is(ChallengerSyncSchema, { ...s, summary: { ...s.summary, reference: { ...s.summary.reference!, frames: -1 } } })).toBe(false);
+  });
   it('bounds: a long line, a bad version, too many classes or comparisons are refused', () => {
     const s = challengerSync('mon-1', 'cam-1', NOW, summary(7));
     expect(v.is(ChallengerSyncSchema, { ...s, summary: { ...s.summary, line: 'x'.repeat(501) } })).toBe(false);

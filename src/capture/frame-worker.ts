@@ -14,7 +14,7 @@ import { type Fit, fitFrame, rgbaToTensor, type TensorLayout } from './preproces
 import { type Yuv420, yuvLayout, yuvToRgba, yuvToTensor } from './yuv.ts';
 import type { Detection } from '../types/detection.ts';
 import { drawDetections } from '../lib/draw-detections.ts';
-import type { ChallengerFrame, Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame, ReferenceDone, ReferenceFrame } from './protocol.ts';
+import type { ChallengerFrame, ChallengerReference, Drawn, EncodeReply, FrameRequest, PrepSpec, PreparedFrame, ReferenceDone, ReferenceFrame } from './protocol.ts';
 import { JpegEncoder, serveEncodes } from './jpeg-encoder.ts';
 import { type ImageStats, ImageStatsScratch, rgbaImageStats, yuvImageStats } from './image-stats.ts';
 
@@ -28,13 +28,14 @@ type Judged = Shown & { id: string };
 type Shadow = { port: MessagePort; spec: PrepSpec; budget: number; busy: boolean; lastEnd: number; lastMs: number; pool: Float32Array[]; canvas?: OffscreenCanvas };
 
 /** A shadow model's channel: idle until its worker says it is done with a frame (how long it ran sets the next rest). */
-function shadow(port: MessagePort, spec: PrepSpec, budget: number): Shadow {
+function shadow(port: MessagePort, spec: PrepSpec, budget: number, done?: (d: ReferenceDone) => void): Shadow {
   const s: Shadow = { port, spec, budget: Math.min(1, Math.max(0.001, budget)), busy: false, lastEnd: -Infinity, lastMs: 0, pool: [] };
   port.onmessage = (e: MessageEvent<ReferenceDone>) => {
     s.busy = false;
     s.lastEnd = performance.now();
     s.lastMs = e.data.refDone.ms;
     s.pool.push(e.data.buffer);
+    done?.(e.data);
   };
   return s;
 }
@@ -85,7 +86,7 @@ export class FrameWorker {
    * a challenger model's worker, while one is attached: a judged frame is prepared for it twice — to the
    * challenger's input and to the champion's — within its own budget, so both models run on the same frames there
    */
-  private challenger?: Shadow & { champion: { pool: Float32Array[]; canvas?: OffscreenCanvas } };
+  private challenger?: Shadow & { champion: { pool: Float32Array[]; canvas?: OffscreenCanvas }; withReference: Set<string> };
   /**
    * the judged frames last sent to the reference (ids), kept past KEEP_JUDGED until the hub has decided on them:
    * the reference's verdict comes a run later, and may flag the frame
@@ -141,7 +142,13 @@ export class FrameWorker {
    */
   attachReference(port: MessagePort, spec: PrepSpec, budget: number) {
     this.ref?.port.close();
-    this.ref = shadow(port, spec, budget);
+    // the reference's detections on a frame the challenger has too: passed on, so the challenger's worker can hold
+    // both models against the reference on the same frames
+    this.ref = shadow(port, spec, budget, (d) => {
+      const c = this.challenger;
+      if (!d.judged || !c?.withReference.delete(d.judged.id)) return;
+      c.port.postMessage({ referenceFor: d.judged } satisfies ChallengerReference);
+    });
   }
 
   /**
@@ -150,7 +157,7 @@ export class FrameWorker {
    */
   attachChallenger(port: MessagePort, spec: PrepSpec, budget: number) {
     this.challenger?.port.close();
-    const c = (this.challenger = Object.assign(shadow(port, spec, budget), { champion: { pool: [] as Float32Array[] } }));
+    const c = (this.challenger = Object.assign(shadow(port, spec, budget), { champion: { pool: [] as Float32Array[] }, withReference: new Set<string>() }));
     port.addEventListener('message', (e: MessageEvent<ReferenceDone>) => void (e.data.championBuffer && c.champion.pool.push(e.data.championBuffer)));
   }
 
@@ -194,22 +201,23 @@ export class FrameWorker {
     return { tensor: rgbaToTensor(ctx.getImageData(0, 0, spec.width, spec.height).data, spec.width, spec.height, spec, out), fit };
   }
 
-  /** Prepares a judged frame for the reference model and sends it, with the deployed model's detections. */
-  private sendReference(shown: Shown, d: Drawn) {
+  /** Prepares a judged frame for the reference model and sends it, with the deployed model's detections; false where the frame is gone. */
+  private sendReference(shown: Shown, d: Drawn): boolean {
     const r = this.ref!;
     const t0 = performance.now();
     const { width, height } = d.frame;
     const p = this.prepareFor(shown, d.frame, r.spec, r.pool, r);
-    if (!p) return;
+    if (!p) return false;
     r.busy = true;
     this.refIds.push(d.id);
     if (this.refIds.length > 2) this.refIds.shift();
     const f: ReferenceFrame = { tensor: p.tensor, frame: { width, height }, fit: p.fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections } };
     r.port.postMessage(f, [p.tensor.buffer]);
+    return true;
   }
 
-  /** Prepares a judged frame for the challenger and again for the champion, and sends both with the champion's detections. */
-  private sendChallenger(shown: Shown, d: Drawn) {
+  /** Prepares a judged frame for the challenger and again for the champion, and sends both with the champion's detections (`withReference`: the reference has it too). */
+  private sendChallenger(shown: Shown, d: Drawn, withReference: boolean) {
     const c = this.challenger!;
     if (!this.spec) return;
     const t0 = performance.now();
@@ -218,7 +226,11 @@ export class FrameWorker {
     const champion = this.prepareFor(shown, d.frame, this.spec, c.champion.pool, c.champion);
     if (!champion) return void c.pool.push(p.tensor);
     c.busy = true;
-    const f: ChallengerFrame = { tensor: p.tensor, frame: { ...d.frame }, fit: p.fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections }, champion };
+    const f: ChallengerFrame = { tensor: p.tensor, frame: { ...d.frame }, fit: p.fit, handoffEpoch: shown.epoch, captureEpoch: shown.epoch, preprocessMs: performance.now() - t0, seq: shown.seq, dropped: 0, deployed: { id: d.id, detections: d.detections }, champion, ...(withReference ? { withReference } : {}) };
+    if (withReference) {
+      c.withReference.add(d.id);
+      if (c.withReference.size > 4) c.withReference.delete(c.withReference.values().next().value!); // a reference run that failed: never answered
+    }
     c.port.postMessage(f, [p.tensor.buffer, champion.tensor.buffer]);
   }
 
@@ -233,8 +245,10 @@ export class FrameWorker {
       }
     if (ctx && !d.failed) this.draw(ctx, d, shown);
     if (!shown) return;
-    if (this.ref && !d.failed && this.referenceDue(performance.now())) this.sendReference(shown, d);
-    if (this.challenger && !d.failed && this.referenceDue(performance.now(), this.challenger)) this.sendChallenger(shown, d);
+    const toReference = Boolean(this.ref && !d.failed && this.referenceDue(performance.now())) && this.sendReference(shown, d);
+    // with a reference set, the challenger takes only frames the reference takes (when its own budget allows), so
+    // that all three models are compared on the same frames
+    if (this.challenger && !d.failed && (toReference || !this.ref) && this.referenceDue(performance.now(), this.challenger)) this.sendChallenger(shown, d, toReference);
     if (!this.flagPort) return this.release(shown);
     this.judged.push({ ...shown, id: d.id });
     while (this.judged.length > KEEP_JUDGED) this.drop(this.judged.shift()!);

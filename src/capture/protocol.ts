@@ -58,6 +58,8 @@ export interface ReferenceFrame extends PreparedFrame {
 /** The reference worker is done with a frame: how long it ran (ms), for the budget. */
 export interface ReferenceDone {
   refDone: { ms: number; failed?: boolean };
+  /** the reference's own detections on the frame (the deployed model's inferenceId), where its run succeeded */
+  judged?: { id: string; detections: Detection[] };
   buffer: Float32Array;
   /** a challenger's worker: the champion's tensor back too */
   championBuffer?: Float32Array;
@@ -69,6 +71,13 @@ export interface ReferenceDone {
  */
 export interface ChallengerFrame extends ReferenceFrame {
   champion: { tensor: Float32Array; fit: Fit };
+  /** the reference model judges this frame too: its detections follow as a `ChallengerReference` (if its run succeeds) */
+  withReference?: boolean;
+}
+
+/** The frame worker passes the reference's detections on a frame it also sent the challenger (by inferenceId). */
+export interface ChallengerReference {
+  referenceFor: { id: string; detections: Detection[] };
 }
 
 /** The hub worker asks for a judged frame as JPEG (and a thumbnail) over the flag port. */

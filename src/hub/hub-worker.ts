@@ -26,6 +26,8 @@ import { buildLabellingZip } from '../flagging/export/zip.ts';
 import { VerdictDb, type VerdictQuery } from '../flagging/verdict-db.ts';
 import type { Verdict } from '../flagging/verdicts.ts';
 import type { ChallengerSync } from '../sync/challenger-payload.ts';
+import type { PairedFrame } from '../inference/challenger.ts';
+import { challengerKey, keepChallenger, keptChallenger } from './challenger-keep.ts';
 import { metricsCsv, metricsJson } from '../store/metrics-file.ts';
 import type { Range } from '../store/store.ts';
 import { createOtlp, createSync } from '../sync/sync-service.ts';
@@ -331,6 +333,10 @@ const api = {
   // ---------- challenger models ----------
   /** A monitor's challenger comparison (sync/challenger-payload.ts): the latest per monitor goes in the next sync batch (none without sync). */
   noteChallenger: (c: ChallengerSync) => void sync?.challengers.set(c.src, c),
+  /** Keeps a camera's compared frames of two versions (challenger-keep.ts), to go on from after a reload. */
+  keepChallenger: (camera: string, champion: string, challenger: string, frames: PairedFrame[]) => (store ? keepChallenger(store, challengerKey(camera, champion, challenger), frames) : Promise.resolve()),
+  /** The frames kept for a camera's two versions, oldest first ([] where none). */
+  keptChallenger: (camera: string, champion: string, challenger: string) => (store ? keptChallenger(store, challengerKey(camera, champion, challenger)) : Promise.resolve([])),
   // ---------- people's verdicts ----------
   /**
    * Gives (or, with `verdict: null`, clears) a person's verdict on a frame — its detections `right`, `wrong`, or

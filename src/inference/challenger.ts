@@ -4,9 +4,12 @@
  * per class, confidence histograms, the challenger's agreement with the champion (agreement.ts), and the ratios
  * that decide the verdict — per class detections and run time, challenger ÷ champion — each with a 95 % interval
  * from a bootstrap over frames (objects in one frame are not independent, frames closer to it, blocks of consecutive frames closer still). A ratio is
- * "equal within its interval" when the interval holds 1. Pure: plain data in and out, a seeded resampler.
+ * "equal within its interval" when the interval holds 1. Where a reference model is set, the frames it judged too
+ * carry its detections (`withReference`): both models' agreement with the reference on those frames, and the
+ * difference of their F1 with its interval, which also enters the verdict (a challenger that finds as many boxes,
+ * but other ones, reads worse). Pure: plain data in and out, a seeded resampler.
  */
-import { addAgreement, agreement, type FrameAgreement, scores } from './agreement.ts';
+import { addAgreement, agreement, type AgreementCounts, type FrameAgreement, scores } from './agreement.ts';
 import type { Detection } from '../types/detection.ts';
 import { rng } from '../lib/rng.ts'; // seeded: the same frames give the same intervals
 
@@ -22,6 +25,8 @@ export interface PairedFrame {
   champion: { ms: number; counts: Record<string, number>; scores: number[] };
   challenger: { ms: number; counts: Record<string, number>; scores: number[] };
   agreement: FrameAgreement;
+  /** where the reference model judged the frame too: each model against the reference's detections */
+  reference?: { champion: FrameAgreement; challenger: FrameAgreement };
 }
 
 /** the frames kept (the newest): enough for intervals, bounded in memory */
@@ -38,6 +43,11 @@ export const VERDICT_MIN_DETECTIONS = 10;
 export const VERDICT_MARGIN = 0.1;
 /** at least this many paired frames before a verdict */
 export const VERDICT_MIN_FRAMES = 5;
+/**
+ * against a reference: the challenger reads worse (better) only where the whole 95 % interval of its F1 minus the
+ * champion's lies below −this (above +this), on at least VERDICT_MIN_FRAMES frames the reference judged
+ */
+export const VERDICT_F1_MARGIN = 0.05;
 const RESAMPLES = 1000;
 
 export interface Interval {
@@ -67,6 +77,9 @@ export interface ModelSide {
   meanConfidence: number;
 }
 
+/** summed agreement counts and the scores they give */
+export type AgreementScores = { tp: number; fp: number; fn: number; f1: number; precision: number; recall: number };
+
 export interface ChallengerSummary {
   frames: number;
   since: number;
@@ -80,21 +93,33 @@ export interface ChallengerSummary {
   /** p50 run time: challenger ÷ champion, same frames, same runtime (WASM, one thread) */
   latency: Interval;
   /** the challenger against the champion (the champion's detections as the reference) */
-  agreement: { tp: number; fp: number; fn: number; f1: number; precision: number; recall: number };
+  agreement: AgreementScores;
+  /**
+   * on the frames the reference model judged too (where one is set): each model against the reference, and the
+   * challenger's F1 minus the champion's with its 95 % interval; `verdict` where the interval lies beyond ∓VERDICT_F1_MARGIN
+   */
+  reference?: { frames: number; champion: AgreementScores; challenger: AgreementScores; f1Difference: Interval; verdict: 'worse' | 'better' | 'equal' | 'too-few' };
   verdict: 'worse' | 'better' | 'equal' | 'different' | 'too-few';
   /** one plain line: "challenger finds 12 % fewer persons (8–15 %); 1.4× slower on this device (1.3–1.5×)" */
   line: string;
 }
 
-/** One sampled frame both models ran on, as the accumulator keeps it. */
-export function pairFrame(t: number, champion: ModelRun, challenger: ModelRun, o: { classification?: boolean } = {}): PairedFrame {
+/** One sampled frame both models ran on, as the accumulator keeps it (`reference`: the reference's detections on it, where it judged the frame). */
+export function pairFrame(t: number, champion: ModelRun, challenger: ModelRun, o: { classification?: boolean; reference?: readonly Detection[] } = {}): PairedFrame {
   const side = (r: ModelRun) => {
     const counts: Record<string, number> = {};
     for (const d of r.detections) counts[d.label] = (counts[d.label] ?? 0) + 1;
     return { ms: r.ms, counts, scores: r.detections.map((d) => d.score) };
   };
   // the challenger is judged: the champion's detections stand in for the truth
-  return { t, champion: side(champion), challenger: side(challenger), agreement: agreement(challenger.detections, champion.detections, o) };
+  const f: PairedFrame = { t, champion: side(champion), challenger: side(challenger), agreement: agreement(challenger.detections, champion.detections, o) };
+  if (o.reference) f.reference = againstFrame(champion.detections, challenger.detections, o.reference, o);
+  return f;
+}
+
+/** Each model's detections on a frame against the reference's there. */
+export function againstFrame(champion: readonly Detection[], challenger: readonly Detection[], reference: readonly Detection[], o: { classification?: boolean } = {}): NonNullable<PairedFrame['reference']> {
+  return { champion: agreement(champion, reference, o), challenger: agreement(challenger, reference, o) };
 }
 
 /** The newest paired frames (bounded): `add` one, `summary` over those kept. */
@@ -112,6 +137,18 @@ export class ChallengerTally {
   add(f: PairedFrame) {
     this.frames.push(f);
     if (this.frames.length > this.keep) this.frames.splice(0, this.frames.length - this.keep);
+    this.last = undefined;
+  }
+
+  /** Frames compared before (kept across a reload) go first, the newest `keep` of all stay. */
+  restore(earlier: readonly PairedFrame[]) {
+    this.frames.unshift(...earlier.filter((f) => !this.frames.length || f.t < this.frames[0]!.t));
+    if (this.frames.length > this.keep) this.frames.splice(0, this.frames.length - this.keep);
+    this.last = undefined;
+  }
+
+  /** A frame kept here changed (the reference's verdict on it came after the pair): the next summary is made anew. */
+  changed() {
     this.last = undefined;
   }
 
@@ -253,8 +290,10 @@ export function summarize(frames: readonly PairedFrame[], championVersion: strin
   const sc = scores(agree);
   const judged = classes.filter((c) => c.verdict !== 'too-few' && Number.isFinite(c.ratio.lo));
   const fewer = judged.filter((c) => c.verdict === 'fewer'), more = judged.filter((c) => c.verdict === 'more');
-  const verdict: ChallengerSummary['verdict'] =
+  const byCounts: ChallengerSummary['verdict'] =
     frames.length < VERDICT_MIN_FRAMES || !judged.length ? 'too-few' : fewer.length && more.length ? 'different' : fewer.length ? 'worse' : more.length ? 'different' : 'equal';
+  const reference = againstReference(frames);
+  const verdict = withReference(byCounts, reference?.verdict, fewer.length > 0);
   const parts: string[] = [];
   if (verdict === 'too-few') parts.push(`challenger: ${frames.length} frame${frames.length === 1 ? '' : 's'} compared, too few for a verdict`);
   else {
@@ -276,6 +315,11 @@ export function summarize(frames: readonly PairedFrame[], championVersion: strin
     );
   }
   parts.push(`agrees with the champion at F1 ${sc.f1.toFixed(2)}`);
+  if (reference && reference.verdict !== 'too-few') {
+    const d = reference.f1Difference;
+    const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+    parts.push(`against the reference, F1 ${reference.challenger.f1.toFixed(2)} vs the champion's ${reference.champion.f1.toFixed(2)} (${signed(d.value)}, ${signed(d.lo)} to ${signed(d.hi)}${reference.verdict === 'equal' ? ', equal within its interval' : ''})`);
+  }
   const ts = frames.map((f) => f.t);
   return {
     frames: frames.length,
@@ -287,7 +331,40 @@ export function summarize(frames: readonly PairedFrame[], championVersion: strin
     detections,
     latency,
     agreement: { tp: agree.tp, fp: agree.fp, fn: agree.fn, ...sc },
+    ...(reference ? { reference } : {}),
     verdict,
     line: parts.join('; '),
   };
+}
+
+const summed = (fs: readonly PairedFrame[], side: 'champion' | 'challenger'): AgreementCounts => {
+  const a = { tp: 0, fp: 0, fn: 0 };
+  for (const f of fs) {
+    const r = f.reference![side];
+    (a.tp += r.tp), (a.fp += r.fp), (a.fn += r.fn);
+  }
+  return a;
+};
+const withScores = (c: AgreementCounts): AgreementScores => ({ tp: c.tp, fp: c.fp, fn: c.fn, ...scores(c) });
+
+/** Both models against the reference on the frames it judged (none: undefined), the F1 difference's block-bootstrap interval. */
+function againstReference(frames: readonly PairedFrame[]): ChallengerSummary['reference'] {
+  const judged = frames.filter((f) => f.reference);
+  if (!judged.length) return undefined;
+  const f1 = (fs: readonly PairedFrame[], side: 'champion' | 'challenger') => scores(summed(fs, side)).f1;
+  const f1Difference = bootstrap(judged, (fs) => f1(fs, 'challenger') - f1(fs, 'champion'), 11);
+  const verdict =
+    judged.length < VERDICT_MIN_FRAMES || !Number.isFinite(f1Difference.lo) ? 'too-few' : f1Difference.hi < -VERDICT_F1_MARGIN ? 'worse' : f1Difference.lo > VERDICT_F1_MARGIN ? 'better' : 'equal';
+  return { frames: judged.length, champion: withScores(summed(judged, 'champion')), challenger: withScores(summed(judged, 'challenger')), f1Difference, verdict };
+}
+
+/**
+ * The verdict from the counts, then the reference's: a challenger that agrees clearly less with the reference is
+ * worse (or 'different' where it finds more of something); one that agrees clearly more is better, unless it finds
+ * fewer of a class (then 'different': a person weighs the two).
+ */
+function withReference(byCounts: ChallengerSummary['verdict'], ref: 'worse' | 'better' | 'equal' | 'too-few' | undefined, fewer: boolean): ChallengerSummary['verdict'] {
+  if (byCounts === 'too-few' || !ref || ref === 'too-few' || ref === 'equal') return byCounts;
+  if (ref === 'worse') return byCounts === 'equal' || byCounts === 'worse' ? 'worse' : 'different';
+  return fewer ? 'different' : 'better';
 }

@@ -16,8 +16,8 @@ import { deploymentId } from './deployment.ts';
 import type { InferenceResult, ReadyInfo, ResultMessage } from './protocol.ts';
 
 type Tags = ResultMessage['tags'];
-import type { ChallengerFrame, FrameRequest, PreparedFrame, ReferenceDone, ReferenceFrame } from '../capture/protocol.ts';
-import { ChallengerTally, type ChallengerSummary, pairFrame } from './challenger.ts';
+import type { ChallengerFrame, ChallengerReference, FrameRequest, PreparedFrame, ReferenceDone, ReferenceFrame } from '../capture/protocol.ts';
+import { againstFrame, ChallengerTally, type ChallengerSummary, type PairedFrame, pairFrame } from './challenger.ts';
 import { agreement } from './agreement.ts';
 import type { Detection } from '../types/detection.ts';
 
@@ -190,10 +190,12 @@ export class InferenceWorker {
   private async judgeReference(f: ReferenceFrame) {
     const t0 = performance.now();
     let failed = false;
+    let judged: ReferenceDone['judged'];
     try {
       if (this.rebuilding) await this.rebuilding;
       const out = await this.infer(f, () => {}, () => {});
       const m = this.model, d = this.deployed;
+      if (out) judged = { id: f.deployed.id, detections: out.result.detections };
       if (out && m && d && !this.closing) {
         const counts = agreement(f.deployed.detections, out.result.detections, { classification: m.manifest.adapter === 'classification' });
         const sample = { id: f.deployed.id, t: Math.round(f.captureEpoch ?? f.handoffEpoch), modelVersion: d.modelVersion, ...(d.deployment ? { deployment: d.deployment } : {}), reference: m.version, counts, detections: out.result.detections, ms: out.result.timings.inference };
@@ -204,7 +206,7 @@ export class InferenceWorker {
       const info = toErrorInfo(e, 'inference-failed');
       if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
     }
-    this.port?.postMessage({ refDone: { ms: performance.now() - t0, ...(failed ? { failed } : {}) }, buffer: f.tensor } satisfies ReferenceDone, [f.tensor.buffer]);
+    this.port?.postMessage({ refDone: { ms: performance.now() - t0, ...(failed ? { failed } : {}) }, buffer: f.tensor, ...(judged ? { judged } : {}) } satisfies ReferenceDone, [f.tensor.buffer]);
   }
 
   /** as a challenger: the champion (the deployed model) loaded beside it in this worker, and the tally of the two */
@@ -212,6 +214,11 @@ export class InferenceWorker {
   private tally?: ChallengerTally;
   /** frames run as a pair so far (who goes first alternates) */
   private pairs = 0;
+  /**
+   * frames the reference judges too, by inferenceId: a pair done before the reference's detections came (`pair`),
+   * or the reference's detections come before the pair was done (`reference`); a few at most
+   */
+  private withReference = new Map<string, { pair?: { frame: PairedFrame; champion: Detection[]; challenger: Detection[] }; reference?: Detection[] }>();
 
   /**
    * Runs as a challenger model (the page's challenger.ts): loads the champion — the deployed model, `manifestUrl`
@@ -229,12 +236,22 @@ export class InferenceWorker {
     }
     this.port?.close();
     this.port = port;
-    port.onmessage = (e: MessageEvent<ChallengerFrame>) => void this.judgeChallenger(e.data);
+    port.onmessage = (e: MessageEvent<ChallengerFrame | ChallengerReference>) => void ('referenceFor' in e.data ? this.meetReference(e.data.referenceFor.id, { reference: e.data.referenceFor.detections }) : this.judgeChallenger(e.data));
   }
 
   /** The comparison so far (challenger.ts), undefined before the challenger is attached. */
   challengerSummary(): ChallengerSummary | undefined {
     return this.tally?.summary();
+  }
+
+  /** The frames compared so far (to keep across a reload), oldest first. */
+  challengerFrames(): PairedFrame[] {
+    return this.tally ? [...this.tally.frames] : [];
+  }
+
+  /** Goes on from frames compared before (a reload): they come before any compared since. */
+  restoreChallenger(frames: PairedFrame[]) {
+    this.tally?.restore(frames);
   }
 
   private async judgeChallenger(f: ChallengerFrame) {
@@ -250,14 +267,30 @@ export class InferenceWorker {
       const a = championFirst ? await champion() : undefined;
       const b = await challenger();
       const ran = a ?? (await champion());
-      if (ran && b && this.model && !this.closing)
-        this.tally?.add(pairFrame(Math.round(f.captureEpoch ?? f.handoffEpoch), { ms: ran.result.timings.inference, detections: ran.result.detections }, { ms: b.result.timings.inference, detections: b.result.detections }, { classification: this.model.manifest.adapter === 'classification' }));
+      if (ran && b && this.model && !this.closing) {
+        const frame = pairFrame(Math.round(f.captureEpoch ?? f.handoffEpoch), { ms: ran.result.timings.inference, detections: ran.result.detections }, { ms: b.result.timings.inference, detections: b.result.detections }, { classification: this.model.manifest.adapter === 'classification' });
+        this.tally?.add(frame);
+        if (f.withReference) this.meetReference(f.deployed.id, { pair: { frame, champion: ran.result.detections, challenger: b.result.detections } });
+      }
     } catch (e) {
       failed = true;
       const info = toErrorInfo(e, 'inference-failed');
       if (info.code === 'inference-timeout' || info.code === 'device-lost') await this.rebuild();
     }
     this.port?.postMessage({ refDone: { ms: performance.now() - t0, ...(failed ? { failed } : {}) }, buffer: f.tensor, championBuffer: f.champion.tensor } satisfies ReferenceDone, [f.tensor.buffer, f.champion.tensor.buffer]);
+  }
+
+  /** A pair and the reference's detections on one frame, whichever comes second: the frame is held against the reference. */
+  private meetReference(id: string, part: { pair?: { frame: PairedFrame; champion: Detection[]; challenger: Detection[] }; reference?: Detection[] }) {
+    const m = { ...this.withReference.get(id), ...part };
+    this.withReference.delete(id);
+    if (!m.pair || !m.reference) {
+      this.withReference.set(id, m);
+      if (this.withReference.size > 4) this.withReference.delete(this.withReference.keys().next().value!); // its other half never came
+      return;
+    }
+    m.pair.frame.reference = againstFrame(m.pair.champion, m.pair.challenger, m.reference, { classification: this.model?.manifest.adapter === 'classification' });
+    this.tally?.changed();
   }
 
   private record(r: InferenceResult, nearMisses?: Detection[]) {

@@ -25,6 +25,7 @@ const version = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const interval = v.strictObject({ value: num, lo: num, hi: num });
 const side = v.strictObject({ version, p50Ms: num, p95Ms: num, perFrame: num, confidence: v.pipe(v.array(count), v.maxLength(10)), meanConfidence: num });
 const direction = v.picklist(['fewer', 'more', 'equal', 'too-few']);
+const scores = v.strictObject({ tp: count, fp: count, fn: count, f1: num, precision: num, recall: num });
 
 export const ChallengerSyncSchema = v.strictObject({
   src: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
@@ -42,7 +43,8 @@ export const ChallengerSyncSchema = v.strictObject({
     ),
     detections: interval,
     latency: interval,
-    agreement: v.strictObject({ tp: count, fp: count, fn: count, f1: num, precision: num, recall: num }),
+    agreement: scores,
+    reference: v.optional(v.strictObject({ frames: count, champion: scores, challenger: scores, f1Difference: interval, verdict: v.picklist(['worse', 'better', 'equal', 'too-few']) })),
     verdict: v.picklist(['worse', 'better', 'equal', 'different', 'too-few']),
     line: v.pipe(v.string(), v.maxLength(CHALLENGER_LIMITS.line)),
   }),

@@ -11,6 +11,10 @@ import { shortVersion } from '../../lib/short-version.ts';
 const n = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const ratio = (i: Interval) => (Number.isFinite(i.value) ? `×${i.value.toFixed(2)}${Number.isFinite(i.lo) ? ` (${i.lo.toFixed(2)}–${i.hi.toFixed(2)})` : ''}` : '–');
 
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+/** a difference with its interval: "−0.21 (−0.30 to −0.12)" */
+const diff = (i: Interval) => (Number.isFinite(i.value) ? `${signed(i.value)}${Number.isFinite(i.lo) ? ` (${signed(i.lo)} to ${signed(i.hi)})` : ''}` : '–');
+
 const BLOCKS = ' ▁▂▃▄▅▆▇█';
 /** A confidence histogram as a row of block characters (bins of 0.1, 0 to 1), its counts in the title: no inline styles (a page's CSP may forbid them). */
 function bars(counts: readonly number[]) {
@@ -28,6 +32,7 @@ export const challengerStyles = css`
   .challenger [data-verdict='worse'] { color: #d33; }
   .challenger [data-verdict='fewer'] { color: #d33; }
   .challenger [data-verdict='more'] { color: #c80; }
+  .challenger [data-verdict='better'] { color: #2a7; }
   .ch-hist { font-family: monospace; letter-spacing: 1px; white-space: pre; border-bottom: 1px solid #8886; }
 `;
 
@@ -47,6 +52,9 @@ export function challengerTable(s: ChallengerSummary) {
             (c) => html`<tr data-class=${c.label} data-verdict=${c.verdict}><td>${c.label}</td><td>${c.champion}</td><td>${c.challenger}</td><td>${ratio(c.ratio)}${c.verdict === 'equal' ? nothing : html` ${c.verdict === 'too-few' ? '(too few to judge)' : c.verdict}`}</td></tr>`,
           )}
           <tr data-row="agreement"><td>agreement with the champion</td><td colspan="3">F1 ${n(s.agreement.f1, 2)} · precision ${n(s.agreement.precision, 2)} · recall ${n(s.agreement.recall, 2)} (${s.agreement.tp} matched, ${s.agreement.fp} only the challenger's, ${s.agreement.fn} only the champion's)</td></tr>
+          ${s.reference
+            ? html`<tr data-row="reference" data-verdict=${s.reference.verdict}><td>agreement with the reference (F1, ${s.reference.frames} frames)</td><td>${n(s.reference.champion.f1, 2)}</td><td>${n(s.reference.challenger.f1, 2)}</td><td>${diff(s.reference.f1Difference)}${s.reference.verdict === 'equal' ? nothing : html` ${s.reference.verdict === 'too-few' ? '(too few to judge)' : s.reference.verdict}`}</td></tr>`
+            : nothing}
         </tbody>
       </table>
     </section>`;

@@ -18,9 +18,13 @@ import { WATCHDOG_MARGIN_MS } from './run-watchdog.ts';
 export const DEFAULT_CHALLENGER_BUDGET = 0.1;
 /** how often the summary is asked for */
 const POLL_MS = 2000;
+/** how often the compared frames are kept (hub/challenger-keep.ts) while they change */
+const KEEP_MS = 15_000;
 
 export interface ChallengerStart {
   manifestUrl: string;
+  /** the camera compared on (the frames compared are kept per camera and pair of versions) */
+  camera: string;
   /** the deployed model, as it was loaded: the champion */
   champion: LoadRequest & { version: string };
   frames: FrameClient;
@@ -54,12 +58,23 @@ export class Challenger {
       await Promise.race([within(h.api.warmUp(), bound + WATCHDOG_MARGIN_MS, "the challenger model's first run"), h.failed]);
       this.prep = ready.prep;
       this.started = o;
+      // the frames compared before a reload of this camera's pair of versions: the comparison goes on from them
+      const key = [o.camera, o.champion.version, ready.modelVersion] as const;
+      const kept = await getHub().then((hub) => hub.keptChallenger(...key), () => []);
+      if (kept.length) await Promise.race([h.api.restoreChallenger(kept), h.failed]);
       await this.connect(h, o, o.frames);
       if (!o.current() || this.handle !== h) return;
-      let last = 0;
+      let last = '', keptAt = Date.now(), unkept = false;
       this.timer = setInterval(() => {
         void h.api.challengerSummary().then((s) => {
-          if (s && s.frames !== last && this.handle === h && o.current()) (last = s.frames), o.summary(s);
+          if (!s || this.handle !== h || !o.current()) return;
+          // a new frame, or the reference's verdict on one (the count stops at CHALLENGER_KEEP: the newest's time moves)
+          const now = `${s.frames}|${s.until}|${s.reference?.frames ?? 0}`;
+          if (now !== last) (last = now), (unkept = true), o.summary(s);
+          if (unkept && Date.now() - keptAt >= KEEP_MS) {
+            (keptAt = Date.now()), (unkept = false);
+            void h.api.challengerFrames().then((fs) => getHub().then((hub) => hub.keepChallenger(...key, fs)), () => {});
+          }
         }, () => {});
       }, POLL_MS);
     } catch (e) {
@@ -127,6 +142,7 @@ export function launchChallenger(o: ChallengerLaunch): Challenger | undefined {
     if (!o.current() || !frames) return;
     c.start({
       manifestUrl: new URL(o.el.challengerModel!, document.baseURI).href,
+      camera: o.camera,
       champion: o.champion,
       frames,
       threshold: o.el.threshold,
