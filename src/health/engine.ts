@@ -187,7 +187,10 @@ export class HealthEngine {
       s.trackers.set(rec.src, x);
       if (s.trackers.size > 8) s.trackers.delete(s.trackers.keys().next().value!); // sources of reloads gone by
     }
-    s.cur!.fl = addFlicker(s.cur!.fl, x.tracker.push(boxes));
+    const c = x.tracker.push(boxes);
+    s.cur!.fl = addFlicker(s.cur!.fl, c);
+    // on the record too, so that the store rolls it up (rollup.ts `fl`), charted, synced and exported with the rest
+    if (c.frames || c.flips) rec.fk = [c.frames, c.tracked, c.blinks, c.flips];
   }
 
   /**

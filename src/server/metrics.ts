@@ -211,6 +211,10 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
   const agCounter = (name: string, help: string, pick: (a: NonNullable<Rollup['ag']>) => number): Family => ({
     name, help, type: 'counter', samples: kept.filter((s) => s.all.ag).map((s) => ({ labels: s.labels, value: pick(s.all.ag!) })),
   });
+  // flicker (rollup `fl`): only label sets whose boxes were associated frame to frame have samples
+  const flCounter = (name: string, help: string, pick: (f: NonNullable<Rollup['fl']>) => number): Family => ({
+    name, help, type: 'counter', samples: kept.filter((s) => s.all.fl).map((s) => ({ labels: s.labels, value: pick(s.all.fl!) })),
+  });
   const errors: Sample[] = [];
   for (const s of kept) {
     const by = new Map<string, number>();
@@ -253,6 +257,9 @@ export function fleetMetrics(input: FleetInput): { families: Family[]; dropped: 
       agCounter('inference_reference_tp_total', "Deployed detections the reference model confirms (same label, IoU ≥ 0.5; classifiers: same top-1 label)", (a) => a.tp),
       agCounter('inference_reference_fp_total', 'Deployed detections the reference model does not have', (a) => a.fp),
       agCounter('inference_reference_fn_total', "Reference model's detections the deployed model missed", (a) => a.fn),
+      flCounter('inference_flicker_tracked_total', 'Boxes associated with the frame before (flicker: the denominator of its rate)', (f) => f.tracked),
+      flCounter('inference_flicker_blinks_total', 'Tracked objects that blinked out for one or two frames and came back', (f) => f.blinks),
+      flCounter('inference_flicker_flips_total', "Tracked boxes whose class flipped from the frame before", (f) => f.flips),
       { name: 'inference_errors_total', help: 'Malformed outputs and failed frames by kind', type: 'counter', samples: errors },
       { name: 'inference_stage_latency_seconds', help: 'Latency per pipeline stage (buckets coarsened to every third log-spaced bound; _sum estimated from bucket midpoints)', type: 'histogram', samples: latency },
       { name: 'inference_confidence', help: 'Detection scores (20 bins on [0, 1]; _sum from per-class mean scores)', type: 'histogram', samples: confidence },

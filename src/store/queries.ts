@@ -148,6 +148,8 @@ export function totalsOf(m: Rollup) {
     classCounts: m.classes,
     /** the reference model's runs (frames judged, tp, fp, fn) and the scores they give; absent where none ran */
     ...(m.ag?.frames ? { agreement: { ...m.ag, ...agreementScores(m.ag) } } : {}),
+    /** flicker (rollup `fl`: frames associated, boxes tracked, blinks, flips) and its rate, (blinks + flips) ÷ tracked; absent where none was associated */
+    ...(m.fl && (m.fl.frames || m.fl.flips) ? { flicker: { ...m.fl, rate: m.fl.tracked ? (m.fl.blinks + m.fl.flips) / m.fl.tracked : NaN } } : {}),
     first: m.first,
     last: m.last,
   };

@@ -142,6 +142,13 @@ export function toOtlp(batch: Pick<Batch, 'source' | 'rollups'>, serviceName = '
         objects('inference.reference.fp', 'Deployed detections the reference model does not have', r.ag.fp);
         objects('inference.reference.fn', "Reference model's detections the deployed model missed", r.ag.fn);
       }
+      // flicker in the minute (rollup `fl`), where boxes were associated frame to frame
+      if (r.fl && (r.fl.frames || r.fl.flips)) {
+        const boxes = (name: string, description: string, n: number) => metric(name, description, '{detection}', 'sum').sum!.dataPoints.push({ ...at(), asInt: String(n) });
+        boxes('inference.flicker.tracked', 'Boxes associated with the frame before', r.fl.tracked);
+        boxes('inference.flicker.blinks', 'Tracked objects that blinked out for one or two frames and came back', r.fl.blinks);
+        boxes('inference.flicker.flips', 'Tracked boxes whose class flipped from the frame before', r.fl.flips);
+      }
     }
     resourceMetrics.push({ resource, scopeMetrics: [{ scope: SCOPE, metrics: [...sums.values()].filter((m) => (m.sum ?? m.gauge ?? m.histogram)!.dataPoints.length) }] });
   }

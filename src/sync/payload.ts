@@ -186,6 +186,8 @@ const RollupEntries = {
   img: sums,
   gauge: v.optional(sums),
   ag: v.optional(agreement),
+  // flicker (rollup `fl`): frames associated, boxes tracked, blinks and flips (whole counts)
+  fl: v.optional(v.strictObject({ frames: count, tracked: count, blinks: count, flips: count })),
   first: bound,
   last: bound,
 };

@@ -50,6 +50,13 @@ export interface FrameRecord {
   g: string;
   /** the deployment (model file and manifest together, 12 hex: inference/deployment.ts), when the worker says */
   dp?: string;
+  /**
+   * the frame's flicker (health/flicker.ts, set by the health engine as it associates the boxes with the frame
+   * before): [frames counted (0 or 1: 1 once there is a frame two back), boxes tracked, blinks, class flips], as
+   * the engine's windows add them; absent where all are 0 or the frame was not associated (the first after a gap,
+   * a failed or malformed frame, a record without boxes)
+   */
+  fk?: [number, number, number, number];
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;

@@ -44,6 +44,11 @@ export interface Rollup {
    * missed (fn), summed; absent where no reference ran (and in rollups stored before it was kept)
    */
   ag?: RollupAgreement;
+  /**
+   * flicker (health/flicker.ts): frames whose boxes were associated with the frame before, boxes tracked, blinks
+   * and class flips, summed; absent where nothing was associated (and in rollups stored before it was kept)
+   */
+  fl?: RollupFlicker;
   first: number;
   last: number;
 }
@@ -59,6 +64,14 @@ export interface RollupAgreement {
    * label counts where either model detected it. Absent in rollups stored before it was kept.
    */
   byClass?: Record<string, AgreementCounts>;
+}
+
+/** A bucket's flicker counts (the rate is (blinks + flips) ÷ tracked). */
+export interface RollupFlicker {
+  frames: number;
+  tracked: number;
+  blinks: number;
+  flips: number;
 }
 
 /** One label's (or all labels') agreement counts: confirmed, only the deployed model's, only the reference's. */
@@ -140,6 +153,13 @@ export function addFrame(r: Rollup, f: FrameRecord): Rollup {
     a[0] += v;
     a[1]++;
   }
+  if (f.fk) {
+    const fl = (r.fl ??= { frames: 0, tracked: 0, blinks: 0, flips: 0 });
+    fl.frames += f.fk[0];
+    fl.tracked += f.fk[1];
+    fl.blinks += f.fk[2];
+    fl.flips += f.fk[3];
+  }
   r.first = Math.min(r.first, f.t);
   r.last = Math.max(r.last, f.t);
   return r;
@@ -185,6 +205,13 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
     a.fp += from.ag.fp;
     a.fn += from.ag.fn;
     if (from.ag.byClass) addAgreementByClass((a.byClass ??= {}), from.ag.byClass);
+  }
+  if (from.fl) {
+    const fl = (into.fl ??= { frames: 0, tracked: 0, blinks: 0, flips: 0 });
+    fl.frames += from.fl.frames;
+    fl.tracked += from.fl.tracked;
+    fl.blinks += from.fl.blinks;
+    fl.flips += from.fl.flips;
   }
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
