@@ -63,6 +63,12 @@ describe('the fleet server filters by camera condition', () => {
     expect((await get(`/v1/series?${range}&condition=mono`)).body.t).toEqual(night.map((r) => r.start));
   });
 
+  it("/v1/devices gives each camera's condition in its latest minute (none for a camera recorded without one)", async () => {
+    const d = await get('/v1/devices');
+    expect(d.status).toBe(200);
+    expect(d.body.find((x: { id: string }) => x.id === 'kiosk-1').vitals.conditions).toEqual({ 'cam-1': 'mono' });
+  });
+
   it('refuses a bad condition with a 400 naming it', async () => {
     const long = await get(`/v1/totals?${range}&condition=${'x'.repeat(201)}`);
     expect(long.status).toBe(400);

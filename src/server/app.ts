@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { type Batch, LIMITS, parseBatch } from '../sync/payload.ts';
 import { percentilesOf, seriesOf, totalsOf, type Filters } from '../store/queries.ts';
-import { STAGES, type Stage } from '../telemetry/record.ts';
+import { parseTagKey, STAGES, type Stage } from '../telemetry/record.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { Auth, clientAddress } from './auth.ts';
 import { AUTH_DEFAULTS, type Config, DEFAULT_IMAGE_QUOTA_MB, DEFAULT_READ_RATE, DEFAULT_SOURCE_RATE, type TokenEntry } from './config.ts';
@@ -408,10 +408,21 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
             rate.set(r.g, x);
           }
         const fps = [...rate.values()].reduce((a, [n, sec]) => a + n / sec, 0);
+        // each camera's condition (the hub's `condition` tag: its day colour, its night IR…) in its latest minute with frames
+        const latest = new Map<string, { last: number; condition: string }>();
+        for (const r of rows) {
+          if (!r.frames) continue;
+          const tags = parseTagKey(r.g);
+          const cam = tags.camera_id ?? '', was = latest.get(cam);
+          if (tags.condition && (!was || r.last > was.last)) latest.set(cam, { last: r.last, condition: tags.condition });
+        }
         const [p50, p95] = percentilesOf(m, 'inference', [0.5, 0.95]).values;
         vitals = { from, to: s.last_data + MINUTE, frames: t.frames, fps, p50, p95, successRate: t.successRate, meanConfidence: t.meanConfidence,
           // the reference model's runs in those minutes (frames judged, tp/fp/fn, precision/recall/F1), where one ran
-          ...(t.agreement ? { agreement: t.agreement } : {}) };
+          ...(t.agreement ? { agreement: t.agreement } : {}),
+          // flicker in those minutes (boxes tracked, blinks, flips and the rate), where boxes were associated
+          ...(t.flicker ? { flicker: t.flicker } : {}),
+          ...(latest.size ? { conditions: Object.fromEntries([...latest].map(([cam, l]) => [cam, l.condition])) } : {}) };
       }
       return {
         id: s.id,

@@ -17,7 +17,9 @@ export interface FleetDevice {
   monitors: { src: string; mv: string; backend: string; tags: Record<string, string> }[];
   vitals?: { fps?: number | null; p50?: number | null; p95?: number | null; successRate?: number | null; meanConfidence?: number | null; frames?: number;
     /** the reference model's runs in those minutes, where one ran: frames judged and the deployed model's agreement with it */
-    agreement?: { frames: number; f1?: number | null; precision?: number | null; recall?: number | null } };
+    agreement?: { frames: number; f1?: number | null; precision?: number | null; recall?: number | null };
+    /** each camera's condition in its latest minute with frames (the hub's `condition` tag), where it has one */
+    conditions?: Record<string, string> };
   firing: { rule: string; name?: string; camera_id?: string; severity?: string }[];
 }
 
@@ -47,6 +49,7 @@ export class FleetView extends LitElement {
     _camera: { state: true },
     _location: { state: true },
     _mv: { state: true },
+    _condition: { state: true },
     _open: { state: true },
     _loadedAt: { state: true },
     _forwarding: { state: true },
@@ -58,6 +61,7 @@ export class FleetView extends LitElement {
   declare private _camera: string;
   declare private _location: string;
   declare private _mv: string;
+  declare private _condition: string;
   /** the device whose panel is open ('*': the whole fleet) */
   declare private _open?: string;
   declare private _loadedAt?: number;
@@ -80,6 +84,7 @@ export class FleetView extends LitElement {
     this._camera = '';
     this._location = '';
     this._mv = '';
+    this._condition = '';
     if (location.hash) history.replaceState(null, '', location.pathname + location.search); // the token leaves the address bar
   }
 
@@ -140,9 +145,12 @@ export class FleetView extends LitElement {
   }
 
   private shown(): FleetDevice[] {
-    return this._devices.filter((d) =>
-      d.monitors.some((m) => (!this._camera || m.tags.camera_id === this._camera) && (!this._location || m.tags.location === this._location) && (!this._mv || m.mv.startsWith(this._mv))) ||
-      (!d.monitors.length && !this._camera && !this._location && !this._mv),
+    return this._devices.filter(
+      (d) =>
+        (d.monitors.some((m) => (!this._camera || m.tags.camera_id === this._camera) && (!this._location || m.tags.location === this._location) && (!this._mv || m.mv.startsWith(this._mv))) ||
+          (!d.monitors.length && !this._camera && !this._location && !this._mv)) &&
+        // a condition: the devices with a camera in it now (in their latest minute), the camera filter's where one is set
+        (!this._condition || Object.entries(d.vitals?.conditions ?? {}).some(([cam, c]) => c === this._condition && (!this._camera || cam === this._camera))),
     );
   }
 
@@ -252,12 +260,14 @@ export class FleetView extends LitElement {
         ${options.map((o) => html`<option value=${o} ?selected=${o === value}>${show(o)}</option>`)}
       </select></label>`;
     const mvs = [...new Set(all.flatMap((d) => d.monitors.map((m) => shortVersion(m.mv))))].sort();
+    const conditions = [...new Set(all.flatMap((d) => Object.values(d.vitals?.conditions ?? {})))].sort();
     return html`<h1>Inference health — fleet</h1>
       <div class="bar">
         <span><strong>${all.length}</strong> devices, <span class=${down ? 'down' : 'up'}>${down} down</span>, ${all.reduce((a, d) => a + d.firing.length, 0)} alerts firing</span>
         ${select('Camera', this._camera, (v) => (this._camera = v), values(all, 'camera_id'))}
         ${select('Location', this._location, (v) => (this._location = v), values(all, 'location'))}
         ${select('Model', this._mv, (v) => (this._mv = v), mvs)}
+        ${conditions.length ? select('Condition', this._condition, (v) => (this._condition = v), conditions) : nothing}
         <button type="button" class="fleet" @click=${() => (this._open = '*')}>Whole fleet's panel</button>
         <span class="muted">${this._loadedAt ? `updated ${ago(this._loadedAt)}` : 'loading…'}</span>
       </div>
@@ -295,7 +305,7 @@ export class FleetView extends LitElement {
             return html`<tr data-device=${d.id} data-down=${d.down ? 'true' : 'false'}>
               <th scope="row"><button type="button" class="device" @click=${() => (this._open = d.id)}>${d.device_id || d.id}</button></th>
               <td><span class=${d.down ? 'down' : 'up'}>${d.down ? 'down' : 'up'}</span> <span class="muted">${ago(d.lastSeen)}</span></td>
-              <td>${d.monitors.map((m) => [m.tags.camera_id || '–', m.tags.location].filter(Boolean).join(' @ ')).join(', ') || '–'}</td>
+              <td>${d.monitors.map((m) => [m.tags.camera_id || '–', m.tags.location].filter(Boolean).join(' @ ') + (d.vitals?.conditions?.[m.tags.camera_id ?? ''] ? ` (${d.vitals.conditions[m.tags.camera_id ?? '']})` : '')).join(', ') || '–'}</td>
               <td>${[...new Set(d.monitors.map((m) => `${shortVersion(m.mv)} · ${m.backend}`))].join(', ') || '–'}</td>
               <td>${fmt(v.fps)}</td>
               <td>${fmt(v.p50, 0)} / ${fmt(v.p95, 0)} ms</td>
