@@ -71,27 +71,38 @@ export function alertEvent(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'sev
   return { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since, ...(why?.cause ? { cause: why.cause, ...(why.evidence ? { evidence: why.evidence } : {}) } : {}) };
 }
 
-/** Forgets the alert, chart and signal of every rule not in `kept`; alerts firing resolve. */
-export function forgetRules(s: Stream, kept: Set<string>, now: number, emit: (alert: AlertEvent) => void) {
+/**
+ * Resolves and forgets the stream's alert state of the rules `which` picks (all by default): each alert firing
+ * emits `resolved` — under its rule (`rule(id)`, else the name its last signal had), its class and its cause, the
+ * evidence followed by `note` where one is given —, then its state is forgotten, and with `forget` its signal and
+ * control chart too.
+ */
+export function resolveAlerts(
+  s: Stream,
+  now: number,
+  emit: (alert: AlertEvent) => void,
+  o: { rule: (id: string) => AlertRule | undefined; which?: (id: string, rule: AlertRule | undefined) => boolean; note?: string; forget?: { signals?: boolean; charts?: boolean } },
+) {
   for (const [id, st] of s.alerts) {
-    if (kept.has(id)) continue;
+    const rule = o.rule(id);
+    if (o.which && !o.which(id, rule)) continue;
     if (st.state === 'firing') {
-      const old = s.signals.get(id);
-      emit(alertEvent(s, { id, name: old?.name ?? id, severity: old?.severity ?? 'info' } as AlertRule, 'resolved', old?.value ?? NaN, old?.threshold ?? NaN, now, st.since, undefined, st));
+      const sig = s.signals.get(id);
+      const why = o.note && st.cause ? { cause: st.cause, evidence: `${st.evidence ?? ''}; ${o.note}`.replace(/^; /, '') } : st;
+      emit(alertEvent(s, rule ?? { id, name: sig?.name ?? id, severity: sig?.severity ?? 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId, why));
     }
     s.alerts.delete(id);
-    s.charts.delete(id);
-    s.signals.delete(id);
+    if (o.forget?.signals) s.signals.delete(id);
+    if (o.forget?.charts) s.charts.delete(id);
   }
+}
+
+/** Forgets the alert, chart and signal of every rule not in `kept`; alerts firing resolve. */
+export function forgetRules(s: Stream, kept: Set<string>, now: number, emit: (alert: AlertEvent) => void) {
+  resolveAlerts(s, now, emit, { rule: () => undefined, which: (id) => !kept.has(id), forget: { signals: true, charts: true } });
 }
 
 /** Resolves the stream's firing alerts and forgets its alert state. */
 export function resolveAll(s: Stream, rules: readonly AlertRule[], now: number, emit: (alert: AlertEvent) => void) {
-  for (const [id, st] of s.alerts) {
-    if (st.state === 'firing') {
-      const sig = s.signals.get(id);
-      emit(alertEvent(s, rules.find((r) => r.id === id) ?? { id, name: id, severity: 'info' }, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, now, st.since, sig?.classId, st));
-    }
-  }
-  s.alerts.clear();
+  resolveAlerts(s, now, emit, { rule: (id) => rules.find((r) => r.id === id) });
 }

@@ -17,7 +17,7 @@
 import { type ImageStats, pictureMode, sceneDistance } from '../capture/image-stats.ts';
 import { meanOf } from '../telemetry/rollup.ts';
 import { needsBaseline, type AlertRule } from './rules.ts';
-import { alertEvent } from './alerts.ts';
+import { resolveAlerts } from './alerts.ts';
 import type { AlertEvent, Baseline, ConditionEvent, ConditionState, Mode } from './types.ts';
 
 export type { ConditionState, Mode };
@@ -136,16 +136,8 @@ function event(s: Stream, state: ConditionEvent['state'], to: string, t: number,
 
 /** The alerts of the rules that compare with a baseline resolve: the baseline they compared with is no longer in force. */
 function resolveBaselineRules(s: Stream, h: ConditionHost, t: number) {
-  for (const [id, st] of s.alerts) {
-    const rule = h.rules().find((r) => r.id === id);
-    if (!rule || !needsBaseline(rule)) continue;
-    if (st.state === 'firing') {
-      const sig = s.signals.get(id);
-      h.alert(alertEvent(s, rule, 'resolved', sig?.value ?? NaN, sig?.threshold ?? NaN, t, st.since, sig?.classId, st.cause ? { cause: st.cause, evidence: `${st.evidence ?? ''}; the camera switched condition`.replace(/^; /, '') } : undefined));
-    }
-    s.alerts.delete(id);
-    s.signals.delete(id);
-  }
+  const rules = h.rules();
+  resolveAlerts(s, t, (a) => h.alert(a), { rule: (id) => rules.find((r) => r.id === id), which: (_, rule) => !!rule && needsBaseline(rule), note: 'the camera switched condition', forget: { signals: true } });
   s.charts.clear();
 }
 
