@@ -30,7 +30,6 @@
  *     and per stretch the alerts fired (none expected in the day and night stretches; each fault's delay and cause).
  * Prints three tables, writes bench/results/health.json.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -38,7 +37,7 @@ import { decodeOutputs } from '../src/inference/adapters/index.ts';
 import { feedShape, inputSize, type ModelManifest } from '../src/inference/manifest.ts';
 import { fitFrame } from '../src/capture/preprocess.ts';
 import type { InferenceResult } from '../src/inference/protocol.ts';
-import { yuvLayout, yuvToTensor } from '../src/capture/yuv.ts';
+import { yuvToTensor } from '../src/capture/yuv.ts';
 import { ImageStatsScratch, sceneDistance, yuvImageStats } from '../src/capture/image-stats.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { agreement } from '../src/inference/agreement.ts';
@@ -48,8 +47,9 @@ import { type FrameRecord, toFrameRecord } from '../src/telemetry/record.ts';
 import { FlickerTally, variantFlicker } from './health-flicker.ts';
 import { heapTrace, loadTrace, rng } from './health-traces.ts';
 import { fmt, median, q, root } from './lib.ts';
+import { BUMP, COVERED, DARKENED, DEFOCUS, H, i420Frames, NIGHT_IR, W } from './footage.ts';
 
-const W = 640, H = 480, FPS = 10;
+const FPS = 10;
 const clip = join(root, 'fixtures', 'opencv-doc', 'usr', 'share', 'doc', 'opencv-doc', 'examples', 'data', 'vtest.avi');
 const plainManifest = JSON.parse(readFileSync(join(root, 'models', 'centernet-coco.json'), 'utf8')) as ModelManifest;
 /** the reference model (#27): the default's 512×512 original, as the docs suggest for the bundled default */
@@ -68,32 +68,23 @@ interface Frame {
 /** Decodes the clip through an ffmpeg filter to I420 frames and runs each through the monitor's per-frame path. */
 async function analyse(session: ort.InferenceSession, filter: string, statsMs: number[], opts: { manifest?: ModelManifest; threshold?: number } = {}): Promise<Frame[]> {
   const manifest = opts.manifest ?? plainManifest;
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', clip, '-vf', `scale=${W}:${H}${filter ? `,${filter}` : ''}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const size = W * H * 1.5;
   const { width: iw, height: ih } = inputSize(manifest);
   const fit = fitFrame(W, H, iw, ih, manifest.input.resize);
   const scratch = new ImageStatsScratch();
   const frames: Frame[] = [];
-  let pending = Buffer.alloc(0);
   const tensor = new Float32Array(iw * ih * 3);
-  for await (const chunk of ff.stdout) {
-    pending = Buffer.concat([pending, chunk as Buffer]);
-    while (pending.length >= size) {
-      const data = new Uint8Array(pending.subarray(0, size));
-      pending = pending.subarray(size);
-      const yuv = yuvLayout('I420', data, [{ offset: 0, stride: W }, { offset: W * H, stride: W / 2 }, { offset: W * H * 1.25, stride: W / 2 }], W, H, { matrix: 'bt601', fullRange: false })!;
-      yuvToTensor(yuv, fit, iw, ih, { layout: manifest.input.layout, channels: manifest.input.channels, normalization: manifest.input.normalization }, tensor);
-      const t0 = performance.now();
-      const image = { ...yuvImageStats(yuv, scratch), ms: 0 };
-      image.ms = performance.now() - t0;
-      statsMs.push(image.ms);
-      const t1 = performance.now();
-      const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, feedShape(manifest)) });
-      const inferenceMs = performance.now() - t1;
-      const outputs = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { data: t.data as Float32Array, dims: t.dims }]));
-      const d = decodeOutputs(manifest, outputs, { width: W, height: H, fit, inputWidth: iw, inputHeight: ih }, opts.threshold ?? 0.3);
-      frames.push({ detections: d.detections, image, inferenceMs, ...(d.malformed ? { malformed: d.malformed } : {}) });
-    }
+  for await (const yuv of i420Frames(clip, filter)) {
+    yuvToTensor(yuv, fit, iw, ih, { layout: manifest.input.layout, channels: manifest.input.channels, normalization: manifest.input.normalization }, tensor);
+    const t0 = performance.now();
+    const image = { ...yuvImageStats(yuv, scratch), ms: 0 };
+    image.ms = performance.now() - t0;
+    statsMs.push(image.ms);
+    const t1 = performance.now();
+    const out = await session.run({ [manifest.input.name]: new ort.Tensor('float32', tensor, feedShape(manifest)) });
+    const inferenceMs = performance.now() - t1;
+    const outputs = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { data: t.data as Float32Array, dims: t.dims }]));
+    const d = decodeOutputs(manifest, outputs, { width: W, height: H, fit, inputWidth: iw, inputHeight: ih }, opts.threshold ?? 0.3);
+    frames.push({ detections: d.detections, image, inferenceMs, ...(d.malformed ? { malformed: d.malformed } : {}) });
   }
   return frames;
 }
@@ -143,6 +134,28 @@ function f1Of(v: { tp: number; fp: number; fn: number }[]): number {
   return 2 * tp + fp + fn ? (2 * tp) / (2 * tp + fp + fn) : 1;
 }
 
+/**
+ * The page's side of a replay, called once a frame (at its time `t`): each second the engine ticks, and every 5 s
+ * it gets a resource sample with the results since (the heap every 30 s, as the page measures it:
+ * measureUserAgentSpecificMemory; the samples between carry none). `after(sec)` runs after each tick.
+ */
+function pageClock(engine: HealthEngine, t0: number, heap: readonly number[]) {
+  let results = 0, nextTick = t0;
+  return (t: number, after?: (sec: number) => void) => {
+    results++;
+    if (t < nextTick) return;
+    const sec = Math.round((nextTick - t0) / 1000);
+    nextTick += 1000;
+    if (sec % 5 === 0) {
+      const k30 = sec / 30;
+      engine.observeResources({ t, mv: manifest.sha256.slice(0, 12), camera_id: 'bench-cam', ...(Number.isInteger(k30) ? { heapMB: heap[k30]! } : {}), longTasks: 0, results });
+      results = 0;
+    }
+    engine.tick(t);
+    after?.(sec);
+  };
+}
+
 function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sigma: number; tauS: number; noise: number[] }, seed = 1) {
   const engine = new HealthEngine(); // defaults: 5-min baseline, default rules
   const alerts: AlertEvent[] = [];
@@ -158,8 +171,7 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
   const r = rng(seed + 2);
   const typical = median(plain.map((f) => f.inferenceMs));
   let changeAt: number | undefined = s.leakMBPerMin ? t0 + (s.leakFromMin ?? 0) * 60_000 : undefined;
-  let results = 0;
-  let nextTick = t0;
+  const clock = pageClock(engine, t0, heap);
   let nextReference = t0;
   const judged: Record<'baseline' | 'after' | 'changed', { tp: number; fp: number; fn: number }[]> = { baseline: [], after: [], changed: [] };
   // the flicker the engine's association counts on the same boxes: the baseline's, the changed frames', the rest's
@@ -191,24 +203,14 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
       judged[altered ? 'changed' : afterBaseline ? 'after' : 'baseline'].push(counts);
     }
     flicker.push(f.detections, !afterBaseline ? 'baseline' : altered && s.altered ? 'changed' : 'after');
-    results++;
-    if (t >= nextTick) {
-      const sec = Math.round((nextTick - t0) / 1000);
-      nextTick += 1000;
-      if (sec % 5 === 0) {
-        // the page measures the heap every 30 s (measureUserAgentSpecificMemory); the samples between carry none
-        const k30 = sec / 30;
-        engine.observeResources({ t, mv: manifest.sha256.slice(0, 12), camera_id: 'bench-cam', ...(Number.isInteger(k30) ? { heapMB: heap[k30]! } : {}), longTasks: 0, results });
-        results = 0;
-      }
-      engine.tick(t);
+    clock(t, (sec) => {
       // the flicker rule's reading after the change (after the baseline where nothing changes): its peak against
       // the threshold in force then
       if ((s.altered || s.latencyScale || s.leakMBPerMin ? changeAt !== undefined : afterBaseline) && sec % 5 === 0) {
         const x = engine.signals().find((g) => g.rule === 'flicker-rise');
         if (x && Number.isFinite(x.value) && !(x.value / x.threshold <= peak.value / peak.threshold)) peak = { value: x.value, threshold: x.threshold };
       }
-    }
+    });
   }
   const firing = alerts.filter((a) => a.state === 'firing');
   const before = changeAt === undefined ? firing : firing.filter((a) => a.t < changeAt);
@@ -242,9 +244,6 @@ function runScenario(plain: Frame[], s: Scenario, minutes: number, wander: { sig
   };
 }
 
-/** What a camera's night IR mode does to the clip (as test/helpers/footage.ts and scripts/fixtures.sh make it). */
-const NIGHT_IR = 'hue=s=0,eq=brightness=-0.06:contrast=0.85,noise=c0s=8:c0f=t';
-
 /**
  * #29: a camera's conditions on the real model. The engine (defaults) watches stretches of variants of the clip at its
  * 10 fps, each from the clip's start, with the machine's load replayed as runScenario does: a compressed day (its
@@ -277,7 +276,8 @@ function runConditions(frames: Record<string, Frame[]>, wander: { sigma: number;
   const r = rng(seed + 2);
   const typical = median(frames.plain!.map((f) => f.inferenceMs));
   const t0 = Date.UTC(2026, 11, 6, 16);
-  let i = 0, results = 0, nextTick = t0;
+  const clock = pageClock(engine, t0, heap);
+  let i = 0;
   const out = [];
   let previousFault = false;
   for (const p of plan) {
@@ -287,17 +287,7 @@ function runConditions(frames: Record<string, Frame[]>, wander: { sigma: number;
       const t = t0 + Math.round((i * 1000) / FPS);
       const f = clip[k % clip.length]!;
       engine.observe(record(f, t, 'bench-cam', 1, typical * wander.noise[Math.floor(r() * wander.noise.length)]! * load[i]!, p.deployment), f.detections);
-      results++;
-      if (t >= nextTick) {
-        const sec = Math.round((nextTick - t0) / 1000);
-        nextTick += 1000;
-        if (sec % 5 === 0) {
-          const k30 = sec / 30;
-          engine.observeResources({ t, mv: manifest.sha256.slice(0, 12), camera_id: 'bench-cam', ...(Number.isInteger(k30) ? { heapMB: heap[k30]! } : {}), longTasks: 0, results });
-          results = 0;
-        }
-        engine.tick(t);
-      }
+      clock(t);
     }
     const to = t0 + Math.round((i * 1000) / FPS);
     const fired = alerts.filter((a) => a.state === 'firing' && a.t >= from && a.t < to);
@@ -336,9 +326,9 @@ async function main() {
   const statsMs: number[] = [];
   const variants: Record<string, string> = {
     plain: '',
-    darkened: 'eq=brightness=-0.45',
-    defocused: 'gblur=sigma=3',
-    bumped: `crop=${W - 64}:${H - 48}:64:48,scale=${W}:${H}`,
+    darkened: DARKENED,
+    defocused: DEFOCUS,
+    bumped: BUMP,
     // another scene with the same image statistics: the hall seen mirrored (as a camera swapped for one
     // facing the other way would), every pixel's value kept
     swapped: 'hflip',
@@ -351,9 +341,9 @@ async function main() {
     reference: '',
     // #29: the clip as a camera's night IR mode shows it, and faults in the night
     night: NIGHT_IR,
-    'night-covered': `${NIGHT_IR},gblur=sigma=60,eq=brightness=-0.75:contrast=0.3,noise=alls=3:allf=t`,
-    'night-defocused': `gblur=sigma=3,${NIGHT_IR}`,
-    'night-bumped': `crop=${W - 64}:${H - 48}:64:48,scale=${W}:${H},${NIGHT_IR}`,
+    'night-covered': `${NIGHT_IR},${COVERED}`,
+    'night-defocused': `${DEFOCUS},${NIGHT_IR}`,
+    'night-bumped': `${BUMP},${NIGHT_IR}`,
     'night-blind': NIGHT_IR,
   };
   const deployments: Record<string, { manifest?: ModelManifest; threshold?: number }> = {

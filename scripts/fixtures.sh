@@ -62,12 +62,14 @@ make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:
 # (byte-identical frames, as a hung encoder or a paused stream sends), for the frozen-feed e2e test (the
 # alert must fire within 30 s of the freeze, and resolve once the loop moves again).
 make vtest-frozen.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,tpad=stop_mode=clone:stop_duration=30" -pix_fmt yuv420p
-# A compressed day (#29): vtest's first 10 s looped, 40 s in colour (the kiosk loads and learns its day in them),
-# then 30 s as a camera's night mode shows it (grey IR, darker, flatter, sensor noise on luma: the same filter as
-# test/helpers/footage.ts NIGHT_IR), at 5 fps; the fake camera loops it, so day (40 s) and night (30 s) alternate.
-# The same 10 s throughout, so that a baseline of a few seconds sees all of what comes after, by day and by night.
-# The first night is learnt, the later switches raise nothing.
-make vtest-daynight.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=6:size=50:start=0,setpts=N/5/TB,hue=s=0:enable='gte(t,40)',eq=brightness=-0.06:contrast=0.85:enable='gte(t,40)',noise=c0s=8:c0f=t:enable='gte(t,40)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
+# A compressed day (#29): vtest's first 10 s looped at 5 fps — 40 s in colour (the kiosk loads and learns its day in
+# them), 30 s as a camera's night mode shows it (grey IR, darker, flatter, sensor noise on luma: the same filter as
+# bench/footage.ts NIGHT_IR), 30 s of day, 20 s of night, then 30 s of night out of focus (gaussian blur σ 3
+# before the night filter, as bench/health.ts defocuses it: the optics blur, the sensor adds its noise) — 150 s,
+# looped by the fake camera. The same 10 s throughout, so that a baseline of a few seconds sees all of what comes
+# after, by day and by night. The first night is learnt, the later switches raise nothing; the defocus in the
+# night condition fires the sharpness rules with the cause camera.
+make vtest-daynight-defocus.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=14:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,120)',hue=s=0:enable='between(t,40,70)+gte(t,100)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,70)+gte(t,100)',noise=c0s=8:c0f=t:enable='between(t,40,70)+gte(t,100)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
 # Stretches of one scene, then another scene (#24): vtest's first 75 s (the kiosk learns its baseline in
 # them, however long its model takes to load), its quietest 20 s (30–50 s) twice, its busiest 20 s (9–29 s) twice
 # (bench/health.ts finds both), then 40 s of the hall mirrored — another scene with the same image
