@@ -2,6 +2,7 @@
  * Helpers for the fleet server tests: start the real server process (node + tsx) on a free port with a temp
  * database, build realistic batches from synthetic frame records, and post them.
  */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -191,4 +192,81 @@ export function parseMetrics(text: string) {
     samples.push({ name: m[1]!, labels, value: v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v) });
   }
   return { types, samples };
+}
+
+/** Polls `fn` until it returns something truthy and not an empty array (every 200 ms), or fails naming `what`. */
+export async function until<T>(fn: () => T | Promise<T>, what: string, timeout = 20_000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    let v: T | undefined;
+    try {
+      v = await fn();
+    } catch {
+      // not there yet
+    }
+    if (v && !(Array.isArray(v) && v.length === 0)) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A request a receiver got, and what it answered. */
+export interface Delivery {
+  path: string;
+  key: string | undefined;
+  body: any;
+  status: number;
+  at: number;
+}
+
+/** An HTTP receiver that records every POST and answers what `answer` says (200 by default). */
+export class Receiver {
+  got: Delivery[] = [];
+  answer: (d: Delivery) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 });
+  port = 0;
+  private server: HttpServer | null = null;
+
+  async listen(port = this.port): Promise<void> {
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch { /* not JSON */ }
+        const d: Delivery = { path: req.url ?? '', key: req.headers['idempotency-key'] as string | undefined, body, status: 0, at: Date.now() };
+        const a = this.answer(d);
+        d.status = a.status;
+        this.got.push(d);
+        res.writeHead(a.status, { 'content-type': 'text/plain', ...a.headers });
+        res.end(a.status < 300 ? 'ok' : 'failed');
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as { port: number }).port;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops listening and drops open connections (a client then gets ECONNREFUSED). */
+  async close(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    this.server = null;
+    const closed = new Promise((r) => s.close(r));
+    s.closeAllConnections();
+    await closed;
+  }
+
+  /** Deliveries with an Idempotency-Key answered 2xx. */
+  ok(key: string) {
+    return this.got.filter((d) => d.key === key && d.status >= 200 && d.status < 300);
+  }
 }

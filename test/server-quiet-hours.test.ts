@@ -8,7 +8,6 @@
  * around the test's start (no clock is faked).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,67 +18,10 @@ import { QuietHours, quietStatus } from '../src/server/forward/quiet.ts';
 import type { AlertEvent } from '../src/health/types.ts';
 import { parseBatch } from '../src/sync/payload.ts';
 import { zoneClock } from '../src/health/schedule.ts';
-import { alert, batch, getJson, parseMetrics, post, type Server, startServer } from './server-helpers.ts';
+import { alert, batch, getJson, parseMetrics, post, Receiver, type Server, startServer, until } from './server-helpers.ts';
 
 const TOKEN = 'quiet-hours-test-token-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns something truthy (every 100 ms), or fails naming `what`. */
-async function until<T>(fn: () => T | Promise<T>, what: string, timeout = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** A POST a receiver got, and when. */
-interface Got {
-  path: string;
-  body: any;
-  at: number;
-}
-
-/** An HTTP receiver that answers 200 and records every POST. */
-class Receiver {
-  got: Got[] = [];
-  private server: HttpServer | null = null;
-  port = 0;
-
-  async listen(): Promise<void> {
-    const server = createHttpServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        let body: unknown = null;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch { /* not JSON */ }
-        this.got.push({ path: req.url ?? '', body, at: Date.now() });
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    this.server = server;
-    this.port = (server.address() as { port: number }).port;
-  }
-
-  get url() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async close(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    const closed = new Promise((r) => s.close(r));
-    s.closeAllConnections();
-    await closed;
-  }
-}
 
 /** "HH:MM:SS" of `t` in UTC. */
 const hms = (t: number) => new Date(t).toISOString().slice(11, 19);
