@@ -69,7 +69,7 @@ export default defineConfig({
       // a compressed day: 40 s of vtest in colour, then 30 s as a camera's night IR mode shows it, looping (#29)
       name: 'daynight',
       testMatch: /health-conditions/,
-      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight.y4m')}`] } },
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight-defocus.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed
