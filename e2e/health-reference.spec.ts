@@ -59,6 +59,12 @@ test('a reference model on a sample of frames: agreement is a vital sign, and a 
   expect(rolled.withFrames, 'ag lands in the buckets of the judged frames').toBe(true);
   expect(rolled.totals!.frames).toBe(rolled.frames);
   expect(rolled.totals!.f1).toBeGreaterThan(0.7);
+  // per label too (rollup ag.byClass): vtest's persons, their counts summing within the totals
+  const persons = rolled.totals!.byClass!.person!;
+  expect(persons.tp).toBeGreaterThan(0);
+  expect(persons.tp).toBeLessThanOrEqual(rolled.totals!.tp);
+  // the panel's class table shows each class's F1 against the reference over the range shown
+  await expect(page.locator('inference-monitor inference-health-panel section.classes td[data-col=reference-f1]').first()).toHaveText(/^[01]\.\d\d$/, { timeout: 30_000 });
   expect(rolled.judged).toBeGreaterThan(0);
   expect(rolled.f1.every((f) => f >= 0 && f <= 1)).toBe(true);
   const chart = page.locator('inference-monitor inference-health-panel [data-chart=agreement]');

@@ -15,6 +15,9 @@ import { chromium, expect, type Page, test } from '@playwright/test';
 import Database from 'better-sqlite3';
 import { recordEvents, waitForEvent, screenshotPath } from './helpers.ts';
 import { type FleetServer, startFleetServer } from './fleet-server.ts';
+import { batch, post } from '../test/server-helpers.ts';
+import { pairFrame, summarize } from '../src/inference/challenger.ts';
+import { challengerSync } from '../src/sync/challenger-payload.ts';
 
 const KIOSK = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 5200)}`;
 const TOKEN = 'kiosk-token-0123456789';
@@ -73,17 +76,40 @@ test('a kiosk syncs to the real server: totals and percentiles match the kioskâ€
     await expect(page.locator('inference-health-panel [data-tile=sync] .value')).toContainText('synced', { timeout: 15_000 });
     await expect(page.locator('inference-health-panel [data-tile=sync]')).toHaveAttribute('data-level', 'ok');
 
+    // a second device synced a challenger's comparison against a reference (its classes and camera named with markup)
+    const box = (n: number) => Array.from({ length: n }, (_, i) => ({ classId: 0, label: '<b>box</b>', score: 0.7, box: [i * 20, 0, 10, 10] as [number, number, number, number] }));
+    const compared = summarize(Array.from({ length: 20 }, (_, i) => pairFrame(Date.now() - 30_000 + i * 1000, { ms: 100, detections: box(10) }, { ms: 150, detections: box(7) }, { reference: box(10) })), 'a'.repeat(64), 'b'.repeat(64));
+    const lab = await post(server.url, TOKEN, JSON.stringify({ ...batch('lab-b', 1, [], {}, 'lab-b'), challengers: [challengerSync('mon-9', 'dock <i>3</i>', Date.now(), compared)] }));
+    expect(lab.status).toBe(200);
+
     // the fleet page: the device, up, its tags as text; its panel reads the server
     const fleet = await context.newPage();
     const errors: string[] = [];
     fleet.on('pageerror', (e) => errors.push(e.message));
     await fleet.goto(`${server.url}/#token=${TOKEN}`);
-    const row = fleet.locator('fleet-view tr[data-device]');
+    // the other device's row: its challenger's verdict line, worse ones marked (text, not markup)
+    const labRow = fleet.locator('fleet-view tr[data-device=lab-b]');
+    await expect(labRow.locator('td.challenger [data-verdict=worse]')).toHaveText(`dock <i>3</i>: ${compared.line}`, { timeout: 20_000 });
+    await expect(labRow.locator('td.challenger .firing')).toHaveCount(1);
+    await labRow.locator('button.device').click();
+    const labTable = fleet.locator('fleet-view section.panel section.challenger');
+    await expect(labTable.locator('tr[data-class="<b>box</b>"]')).toHaveAttribute('data-verdict', 'fewer');
+    await expect(labTable.locator('tr[data-row=reference]')).toContainText('agreement with the reference (F1, 20 frames)');
+    await expect(labTable.locator('tr[data-row=reference]')).toHaveAttribute('data-verdict', 'worse');
+    await expect(fleet.locator('fleet-view section.panel h3')).toHaveText('Challenger on dock <i>3</i>');
+    const row = fleet.locator('fleet-view tr[data-device]').filter({ hasText: 'kiosk-a' });
     await expect(row).toHaveCount(1, { timeout: 20_000 });
     await expect(row.locator('th')).toHaveText('kiosk-a');
     await expect(row).toContainText('up');
-    await expect(row).toContainText('sync-cam @ <b>hall</b>'); // text, not markup
-    expect(await fleet.locator('fleet-view').evaluate((el) => el.shadowRoot!.querySelectorAll('b').length)).toBe(0);
+    await expect(row).toContainText('sync-cam @ <b>hall</b> (colour)'); // text, not markup; the camera's condition now (vtest: day colour)
+    // the condition filter: the kiosk is in day colour, not in night IR
+    const condition = fleet.locator('fleet-view label', { hasText: 'Condition' }).locator('select');
+    await expect(condition.locator('option')).toHaveText(['all', 'colour']);
+    await condition.selectOption('colour');
+    await expect(row).toHaveCount(1);
+    await expect(labRow).toHaveCount(0); // a device with no frames has no condition
+    await condition.selectOption('');
+    expect(await fleet.locator('fleet-view').evaluate((el) => el.shadowRoot!.querySelectorAll('b, i').length)).toBe(0);
     await row.locator('button.device').click();
     const panel = fleet.locator('fleet-view inference-health-panel');
     const totals1h = await server.get<Totals>('/v1/totals', { from: Date.now() - 3600_000, to: Date.now() });
