@@ -58,11 +58,13 @@ export class Challenger {
       await Promise.race([within(h.api.warmUp(), bound + WATCHDOG_MARGIN_MS, "the challenger model's first run"), h.failed]);
       this.prep = ready.prep;
       this.started = o;
+      await this.connect(h, o, o.frames);
+      if (!o.current() || this.handle !== h) return;
       // the frames compared before a reload of this camera's pair of versions: the comparison goes on from them
+      // (the tally is made as the challenger's worker is connected; frames compared since go after them)
       const key = [o.camera, o.champion.version, ready.modelVersion] as const;
       const kept = await getHub().then((hub) => hub.keptChallenger(...key), () => []);
       if (kept.length) await Promise.race([h.api.restoreChallenger(kept), h.failed]);
-      await this.connect(h, o, o.frames);
       if (!o.current() || this.handle !== h) return;
       let last = '', keptAt = Date.now(), unkept = false;
       this.timer = setInterval(() => {
