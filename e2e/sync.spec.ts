@@ -96,14 +96,14 @@ test('a kiosk syncs to the real server: totals and percentiles match the kioskâ€
     await expect(labTable.locator('tr[data-class="<b>box</b>"]')).toHaveAttribute('data-verdict', 'fewer');
     await expect(labTable.locator('tr[data-row=reference]')).toContainText('agreement with the reference (F1, 20 frames)');
     await expect(labTable.locator('tr[data-row=reference]')).toHaveAttribute('data-verdict', 'worse');
-    await expect(fleet.locator('fleet-view section.panel h3')).toHaveText('Challenger on dock <i>3</i>');
+    await expect(fleet.locator('fleet-view section.panel > h3')).toHaveText('Challenger on dock <i>3</i>');
     const row = fleet.locator('fleet-view tr[data-device]').filter({ hasText: 'kiosk-a' });
     await expect(row).toHaveCount(1, { timeout: 20_000 });
     await expect(row.locator('th')).toHaveText('kiosk-a');
     await expect(row).toContainText('up');
     await expect(row).toContainText('sync-cam @ <b>hall</b> (colour)'); // text, not markup; the camera's condition now (vtest: day colour)
     // the condition filter: the kiosk is in day colour, not in night IR
-    const condition = fleet.locator('fleet-view label', { hasText: 'Condition' }).locator('select');
+    const condition = fleet.locator('fleet-view h1 + div.bar label', { hasText: 'Condition' }).locator('select'); // the fleet's own (the opened panel has one too)
     await expect(condition.locator('option')).toHaveText(['all', 'colour']);
     await condition.selectOption('colour');
     await expect(row).toHaveCount(1);
