@@ -5,14 +5,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, launchChromium, q, root, startDevServer } from './lib.ts';
+import type { ChildProcess } from 'node:child_process';
+import type { Browser } from '@playwright/test';
+import { fmt, launchChromium, q, root, startDevServer, startPreviewServer } from './lib.ts';
 
 const PORT = Number(process.env.BENCH_PORT ?? 5302);
 
 async function main() {
   const { base, server } = await startDevServer(PORT, '/e2e/pages/store.html');
+  let browser: Browser | undefined;
+  let preview: ChildProcess | undefined;
   try {
-    const browser = await launchChromium();
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${base}/e2e/pages/store.html`);
     await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
@@ -77,14 +81,17 @@ async function main() {
       return { points: r.t.length, res: r.res };
     }, end);
 
-    // 3. main-thread time added per frame by recording: kiosk with record=on vs record=off, alternated
+    // 3. main-thread time added per frame by recording: kiosk with record=on vs record=off, alternated; the kiosk
+    // as it ships (production build), as the other benchmarks run it
+    const shipped = await startPreviewServer(PORT + 10, '/');
+    preview = shipped.server;
     const kiosk = await browser.newPage();
     await kiosk.addInitScript(() => {
       (window as any).__n = 0;
       document.addEventListener('inference', () => (window as any).__n++);
     });
     const measure = async (record: 'on' | 'off') => {
-      await kiosk.goto(`${base}/?backend=wasm&record=${record}&camera_id=bench&panel=off`); // the panel's own cost is bench/panel.ts
+      await kiosk.goto(`${shipped.base}/?backend=wasm&record=${record}&camera_id=bench&panel=off`); // the panel's own cost is bench/panel.ts
       await kiosk.waitForFunction(() => (window as any).__n >= 5, undefined, { timeout: 120_000 });
       const cdp = await kiosk.context().newCDPSession(kiosk);
       await cdp.send('Performance.enable');
@@ -107,8 +114,6 @@ async function main() {
       offI.push(a.instrMedian);
       onI.push(b.instrMedian);
     }
-    await browser.close();
-
     const summary = {
       date: new Date().toISOString(),
       ingest: { recordsPerSecond: q(rates, 0.5), rounds: rates, target: '≥ 20,000' },
@@ -130,6 +135,8 @@ async function main() {
     console.log(`main thread per frame, recording off → on: all tasks ${fmt(mt.cdpTaskMsPerFrame.off, 2)} → ${fmt(mt.cdpTaskMsPerFrame.on, 2)} ms (Δ ${fmt(mt.cdpTaskMsPerFrame.delta, 3)}); monitor's own handler ${fmt(mt.instrumentedMsPerFrame.off, 3)} → ${fmt(mt.instrumentedMsPerFrame.on, 3)} ms (target Δ ≤ 0.1 ms)`);
     console.log('written: bench/results/store.json');
   } finally {
+    await browser?.close();
+    preview?.kill();
     server.kill();
   }
 }
