@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type Batch, LIMITS } from '../sync/payload.ts';
 import { type Hist, merge as mergeHist } from '../telemetry/histogram.ts';
-import { mergeRollup, type Rollup } from '../telemetry/rollup.ts';
+import { addCounts, type AgreementCounts, mergeRollup, type Rollup } from '../telemetry/rollup.ts';
 import { ApiError } from './errors.ts';
 
 const MINUTE = 60_000;
@@ -271,8 +271,7 @@ function addBounded<V>(into: Record<string, V>, from: Record<string, V>, max: nu
 
 const addCount = (have: number | undefined, v: number) => (have ?? 0) + v;
 const addHist = (have: Hist | undefined, v: Hist) => mergeHist(have ?? {}, v);
-type Counts = { tp: number; fp: number; fn: number };
-const addCounts = (have: Counts | undefined, v: Counts): Counts => (have ? ((have.tp += v.tp), (have.fp += v.fp), (have.fn += v.fn), have) : { tp: v.tp, fp: v.fp, fn: v.fn });
+const addLabelCounts = (have: AgreementCounts | undefined, v: AgreementCounts) => addCounts(have, v, () => ({ tp: 0, fp: 0, fn: 0 }));
 const NONE: Record<string, number> = Object.freeze({}) as Record<string, number>;
 
 /** mergeRollup with `into`'s maps held to MAP_BOUNDS, merged in place; returns how many keys were folded or left out (0 on a real page's data). */
@@ -290,7 +289,7 @@ export function mergeBounded(into: Rollup, from: Rollup): number {
   n += addBounded(into.classScore, from.classScore, MAP_BOUNDS.classes, addCount);
   if (from.cc) n += addBounded((into.cc ??= {}), from.cc, MAP_BOUNDS.classes, addHist);
   // labels past the bound are left out of the per-label agreement (its totals still count them)
-  if (from.ag?.byClass) n += addBounded(((into.ag ??= { frames: 0, tp: 0, fp: 0, fn: 0 }).byClass ??= {}), from.ag.byClass, MAP_BOUNDS.classes, addCounts);
+  if (from.ag?.byClass) n += addBounded(((into.ag ??= { frames: 0, tp: 0, fp: 0, fn: 0 }).byClass ??= {}), from.ag.byClass, MAP_BOUNDS.classes, addLabelCounts);
   mergeRollup(into, { ...from, errors: NONE, classes: NONE, classScore: NONE, cc: undefined, ...(from.ag ? { ag: { frames: from.ag.frames, tp: from.ag.tp, fp: from.ag.fp, fn: from.ag.fn } } : {}) });
   return n;
 }

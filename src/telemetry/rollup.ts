@@ -1,6 +1,9 @@
 /** Rollups: mergeable summaries of the frames of one model version and tag combination in a time bucket (browser and server merge them with this code). */
 import { addTo, type Hist, latencyBucket, merge } from './histogram.ts';
 import { type FrameRecord, STAGES, type Stage } from './record.ts';
+import type { AgreementCounts } from '../inference/agreement.ts';
+
+export type { AgreementCounts };
 
 export const RESOLUTIONS = { '10s': 10_000, '1m': 60_000, '1h': 3_600_000 } as const;
 export type Resolution = keyof typeof RESOLUTIONS;
@@ -74,19 +77,21 @@ export interface RollupFlicker {
   flips: number;
 }
 
-/** One label's (or all labels') agreement counts: confirmed, only the deployed model's, only the reference's. */
-export interface AgreementCounts {
-  tp: number;
-  fp: number;
-  fn: number;
+/**
+ * Adds each count of `from` into `into` (`into` created from `empty` when absent); returns it. The counts objects a
+ * rollup sums (agreement, its per-label counts, flicker) merge with this.
+ */
+export function addCounts<T extends object>(into: T | undefined, from: Readonly<T>, empty: () => T): T {
+  const t = (into ?? empty()) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(from)) if (typeof v === 'number') t[k] = ((t[k] as number | undefined) ?? 0) + v;
+  return t as T;
 }
+
+const noAgreement = (): AgreementCounts => ({ tp: 0, fp: 0, fn: 0 });
 
 /** Adds `from`'s per-label counts into `into`. */
 export function addAgreementByClass(into: Record<string, AgreementCounts>, from: Readonly<Record<string, AgreementCounts>>) {
-  for (const k in from) {
-    const c = from[k]!, t = (into[k] ??= { tp: 0, fp: 0, fn: 0 });
-    (t.tp += c.tp), (t.fp += c.fp), (t.fn += c.fn);
-  }
+  for (const k in from) into[k] = addCounts(into[k], from[k]!, noAgreement);
 }
 
 export const bucketStart = (t: number, res: Resolution) => Math.floor(t / RESOLUTIONS[res]) * RESOLUTIONS[res];
@@ -199,20 +204,11 @@ export function mergeRollup(into: Rollup, from: Rollup): Rollup {
   addSums(into.img, from.img);
   if (from.gauge) addSums((into.gauge ??= {}), from.gauge);
   if (from.ag) {
-    const a = (into.ag ??= { frames: 0, tp: 0, fp: 0, fn: 0 });
-    a.frames += from.ag.frames;
-    a.tp += from.ag.tp;
-    a.fp += from.ag.fp;
-    a.fn += from.ag.fn;
+    // the counts (addCounts skips the per-label map, which merges label by label)
+    const a = (into.ag = addCounts<RollupAgreement>(into.ag, from.ag, () => ({ frames: 0, tp: 0, fp: 0, fn: 0 })));
     if (from.ag.byClass) addAgreementByClass((a.byClass ??= {}), from.ag.byClass);
   }
-  if (from.fl) {
-    const fl = (into.fl ??= { frames: 0, tracked: 0, blinks: 0, flips: 0 });
-    fl.frames += from.fl.frames;
-    fl.tracked += from.fl.tracked;
-    fl.blinks += from.fl.blinks;
-    fl.flips += from.fl.flips;
-  }
+  if (from.fl) into.fl = addCounts(into.fl, from.fl, () => ({ frames: 0, tracked: 0, blinks: 0, flips: 0 }));
   into.first = Math.min(into.first, from.first);
   into.last = Math.max(into.last, from.last);
   return into;
