@@ -113,9 +113,9 @@ test('a kiosk syncs to the real server: totals and percentiles match the kioskâ€
     await row.locator('button.device').click();
     const panel = fleet.locator('fleet-view inference-health-panel');
     const totals1h = await server.get<Totals>('/v1/totals', { from: Date.now() - 3600_000, to: Date.now() });
-    await expect(panel.locator('[data-tile=success] .detail')).toContainText(/\d+ frames/, { timeout: 20_000 });
-    const shown = Number(/(\d+) frames/.exec((await panel.locator('[data-tile=success] .detail').textContent())!)![1]);
-    expect(shown).toBeGreaterThanOrEqual(totals1h.frames); // the server's 1-h totals (more may have synced since)
+    // the panel draws "0 frames" until its first read from the server lands: wait for the read, not for the first drawing
+    const shown = async () => Number(/(\d+) frames/.exec((await panel.locator('[data-tile=success] .detail').textContent({ timeout: 20_000 })) ?? '')?.[1] ?? -1);
+    await expect.poll(shown, { timeout: 20_000 }).toBeGreaterThanOrEqual(totals1h.frames); // the server's 1-h totals (more may have synced since)
     await expect(panel.locator('figure .uplot canvas')).toHaveCount(5, { timeout: 20_000 });
     await fleet.screenshot({ path: screenshotPath('fleet.png') });
     expect(errors).toEqual([]);
