@@ -32,7 +32,7 @@ export default defineConfig({
   projects: [
     {
       name: 'chromium',
-      testIgnore: /camera-denied|health-dark|health-frozen|health-covered|health-stretches|health-conditions|flagging-still|frozen-still/,
+      testIgnore: /camera-denied|health-dark|health-frozen|health-night|health-stretches|health-conditions|flagging-still|frozen-still/,
       use: { launchOptions: { executablePath, args: [...base, '--use-fake-ui-for-media-stream'] } },
     },
     {
@@ -54,10 +54,10 @@ export default defineConfig({
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-frozen.y4m')}`] } },
     },
     {
-      // the lens is covered halfway through the clip (dark, flat, blurred: a hand or a cap), then uncovered
-      name: 'covered',
-      testMatch: /health-covered/,
-      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-covered.y4m')}`] } },
+      // a camera's faults at night: night (learnt first), day (learnt), night again — covered, bumped, then a blind deployment (#29)
+      name: 'night',
+      testMatch: /health-night/,
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-night-faults.y4m')}`] } },
     },
     {
       // a quiet and a busy stretch of vtest, looped, then the hall mirrored (another scene, same image statistics)
@@ -66,10 +66,10 @@ export default defineConfig({
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-stretches.y4m')}`] } },
     },
     {
-      // a compressed day: 40 s of vtest in colour, then 30 s as a camera's night IR mode shows it, looping (#29)
+      // a compressed day: day, night (learnt), day, a 90-s dusk into the night, then a defocus at night, looping (#29)
       name: 'daynight',
       testMatch: /health-conditions/,
-      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight-defocus.y4m')}`] } },
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight-dusk.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed

@@ -1,18 +1,21 @@
 /**
  * A camera's conditions (#29) on real footage in the kiosk: a compressed day — vtest's first 10 s looped, 40 s in
- * colour, 30 s of it through a camera's night IR mode (grey, darker, flatter, noisy), 30 s of day, 20 s of night, then
- * 30 s of night out of focus, looping (fixtures/vtest-daynight-defocus.y4m). The day's baseline is learnt first
- * (15 s); the first night is a new condition, learnt and shown as learning — no alert —; the later switches are
- * known (a `switched` event, no alert); the defocus in the second night fires the sharpness rule against the
- * night's own baseline, with the cause camera; after a reload (the fake camera starts its clip again) both
- * conditions are still known and the switch back to day is a known one. The night's other faults (covered, bumped), a dusk and a lamp failing are proven on the
- * same pictures in test/health-conditions.test.ts and bench/health.ts.
+ * colour, 30 s of it through a camera's night IR mode (grey, darker, flatter, noisy), 20 s of day, a 90-s dusk (the
+ * light and the colour fading frame by frame to the night's), 20 s of night, then 30 s of night out of focus,
+ * looping (fixtures/vtest-daynight-dusk.y4m). The day's baseline is learnt first (15 s); the first night is a new
+ * condition, learnt and shown as learning — no alert —; the switch back to day is known (a `switched` event, no
+ * alert); the dusk is seen as the way toward the known night (the panel says how far) and raises nothing; the
+ * defocus in the second night fires the sharpness rule against the night's own baseline, with the cause camera;
+ * after a reload (the fake camera starts its clip again) both conditions are still known and the switch back to
+ * day is a known one. The night's other faults (covered, bumped, a blind deployment) are in
+ * e2e/health-night.spec.ts; a 3-minute dusk against a 5-minute baseline, and a lamp failing, in
+ * test/health-conditions.test.ts and bench/health.ts.
  */
 import { expect, test } from '@playwright/test';
 import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
 
-test('a compressed day: the first night is learnt ("learning" shown, no alert), later switches raise nothing, both conditions kept across a reload; a defocus at night still fires (sharpness, cause camera) within 30 s', async ({ page }) => {
-  test.setTimeout(330_000);
+test('a compressed day: the first night is learnt ("learning" shown, no alert), later switches and a dusk raise nothing, both conditions kept across a reload; a defocus at night still fires (sharpness, cause camera) within 30 s', async ({ page }) => {
+  test.setTimeout(420_000);
   const rec = await recordEvents(page);
   await page.goto('/?backend=wasm&camera_id=gate-2&baseline_minutes=0.25');
   await waitForEvent(page, 'ready', () => true, 60_000);
@@ -26,7 +29,20 @@ test('a compressed day: the first night is learnt ("learning" shown, no alert), 
   await waitForEvent(page, 'condition', (e) => e.detail.state === 'learnt' && e.detail.to === 'mono', 60_000);
   const day = await waitForEvent(page, 'condition', (e) => e.detail.state === 'switched' && e.detail.to === 'colour', 90_000);
   expect(day.detail).toMatchObject({ from: 'mono', name: 'day colour' });
-  const night = await waitForEvent(page, 'condition', (e) => e.detail.state === 'switched' && e.detail.to === 'mono' && e.at > day.at, 90_000);
+  // the dusk: on the way toward the known night, step by step (the panel says how far); then the IR mode, a known switch
+  const ways: number[] = [];
+  let shown = '';
+  for (const end = Date.now() + 150_000; Date.now() < end; await page.waitForTimeout(3000)) {
+    if ((await rec.events()).some((e: Recorded) => e.type === 'condition' && e.detail.to === 'mono' && e.at > day.at)) break;
+    const way = await page.evaluate(() => document.querySelector('inference-monitor')!.conditions().then((c) => c?.transition?.way ?? 0));
+    ways.push(Math.round(way * 100) / 100);
+    if (way > 0 && !shown) shown = (await section.locator('.transition').textContent({ timeout: 5000 }).catch(() => '')) ?? '';
+  }
+  const night = await waitForEvent(page, 'condition', (e) => e.detail.state === 'switched' && e.detail.to === 'mono' && e.at > day.at, 10_000);
+  test.info().annotations.push({ type: 'the dusk: the way toward the night, every 3 s', description: ways.join(', ') });
+  console.log(`dusk: the way toward the night, every 3 s: ${ways.join(', ')}`);
+  expect(ways.filter((w) => w > 0).length, `the way toward the night: ${ways.join(', ')}`).toBeGreaterThanOrEqual(4);
+  expect(shown).toMatch(/on the way to night IR \(\d+ %\)/);
   await expect(section.locator('.current')).toContainText(/Now: (night IR|day colour)/);
   await expect(section.locator('.condition-changes li[data-state=switched]').first()).toBeVisible();
   const summary = await page.evaluate(() => document.querySelector('inference-monitor')!.conditions());

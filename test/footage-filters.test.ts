@@ -6,16 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COVERED, DARKENED, DEFOCUS, NIGHT_IR } from '../bench/footage.ts';
+import { BUMP, COVERED, DARKENED, DEFOCUS, NIGHT_IR } from '../bench/footage.ts';
 
 const script = readFileSync(join(import.meta.dirname, '..', 'scripts', 'fixtures.sh'), 'utf8');
 const line = (target: string) => script.split('\n').find((l) => l.startsWith(`make ${target} `)) ?? '';
 
 describe('footage filters have one home', () => {
   it.each([
-    ['vtest-daynight-defocus.y4m', NIGHT_IR],
-    ['vtest-daynight-defocus.y4m', DEFOCUS],
-    ['vtest-covered.y4m', COVERED],
+    ['vtest-daynight-dusk.y4m', NIGHT_IR],
+    ['vtest-daynight-dusk.y4m', DEFOCUS],
+    ['vtest-night-faults.y4m', NIGHT_IR],
+    ['vtest-night-faults.y4m', COVERED],
+    ['vtest-night-faults.y4m', BUMP],
     ['vtest-dark.y4m', DARKENED],
   ])('%s is made with %s', (target, filter) => {
     const l = line(target);
