@@ -72,6 +72,16 @@ test('a compressed day: the first night is learnt ("learning" shown, no alert), 
   expect(inFault.filter((e) => e.type === 'condition')).toEqual([]);
   expect(inFault.filter((e) => e.type === 'alert' && e.detail.state === 'firing' && e.detail.cause !== 'runtime' && e.detail.cause !== 'camera').map((e) => e.detail.ruleId)).toEqual([]);
 
+  // the panel's alert list by condition: the defocus was judged at night — listed under night IR, not under day colour
+  const panel = page.locator('inference-monitor inference-health-panel');
+  const conditionFilter = panel.locator('label', { hasText: 'Condition' }).locator('select');
+  await conditionFilter.selectOption('mono');
+  await expect(panel.locator('ul.alerts li', { hasText: 'cause: camera' }).first()).toBeVisible({ timeout: 15_000 });
+  await conditionFilter.selectOption('colour');
+  await expect(panel.locator('ul.alerts li', { hasText: 'cause: camera' })).toHaveCount(0, { timeout: 15_000 });
+  await conditionFilter.selectOption('');
+  await expect(panel.locator('ul.alerts li', { hasText: 'cause: camera' }).first()).toBeVisible({ timeout: 15_000 });
+
   // a reload (the fake camera starts its clip again: day): both conditions kept (IndexedDB); the next switch is to
   // a known one, nothing is learnt again
   const reloadedAt = Date.now();

@@ -107,6 +107,7 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
       expect(fired.length, name).toBeGreaterThan(0);
       expect(fired[0]!.t - at, name).toBeLessThanOrEqual(30_000);
       expect(fired[0]!.cause, `${name}: ${fired[0]!.rule} ${fired[0]!.evidence}`).toBe('camera');
+      expect(fired[0]!.condition, `${name}: judged in the night condition, and says so (the panel's condition filter reads it)`).toBe('mono');
       expect(w.conditions().slice(before), `${name} is not a condition`).toEqual([]);
       console.log(`night ${name}: ${fired[0]!.rule} after ${((fired[0]!.t - at) / 1000).toFixed(0)} s`);
       w.play(night, 60); // back to the night picture: the alerts resolve
@@ -146,6 +147,7 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
       expect(fired.map((a) => a.rule)).toContain('brightness-cusum');
       expect(fired[0]!.t - at).toBeLessThanOrEqual(30_000);
       expect(fired[0]!.cause).toBe('camera');
+      expect(fired[0]!.condition).toBe('colour');
     }
   });
 

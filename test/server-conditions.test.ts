@@ -1,12 +1,14 @@
 /**
  * The camera condition as a dimension of the fleet (#29), on the real server process and its SQLite: rollups of one
  * camera under two conditions (the hub's `condition` tag) are read back filtered by `condition` on /v1/series,
- * /v1/totals and /v1/percentiles, listed by /v1/dimensions, labelled on /metrics; a bad `condition` is a clear 400.
+ * /v1/totals and /v1/percentiles, listed by /v1/dimensions, labelled on /metrics; alerts are read back by the condition
+ * they were judged in on /v1/alerts; a bad `condition` is a clear 400.
  */
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percentilesOf, totalsOf } from '../src/store/queries.ts';
 import { emptyRollup, mergeRollup, type Rollup } from '../src/telemetry/rollup.ts';
-import { batch, MIN, MV, parseMetrics, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
+import { alert, batch, MIN, MV, parseMetrics, post, rollupsFor, type Server, startServer } from './server-helpers.ts';
 
 const TOKEN = 'conditions-token-0123456789abcdef';
 const T0 = Math.floor((Date.now() - 30 * MIN) / MIN) * MIN;
@@ -26,7 +28,13 @@ describe('the fleet server filters by camera condition', () => {
 
   beforeAll(async () => {
     server = await startServer({ FLEET_TOKENS: `fleet:${TOKEN}:*` });
-    const res = await post(server.url, TOKEN, JSON.stringify(batch('kiosk-1', 1, [...day, ...night, ...none])));
+    // alerts judged by day, at night, and one from a page that knew no condition
+    const alerts = [
+      { ...alert('brightness-cusum', 'cam-1', 'firing', T0 + MIN, 'al-day'), condition: 'colour' },
+      { ...alert('sharpness-cusum', 'cam-1', 'firing', T0 + 4 * MIN, 'al-night'), condition: 'mono' },
+      alert('success-rate', 'cam-2', 'firing', T0 + 2 * MIN, 'al-none'),
+    ];
+    const res = await post(server.url, TOKEN, JSON.stringify(batch('kiosk-1', 1, [...day, ...night, ...none], { alerts })));
     expect(res.status, await res.clone().text()).toBe(200);
   }, 60_000);
   afterAll(() => server?.stop());
@@ -76,10 +84,31 @@ describe('the fleet server filters by camera condition', () => {
     const twice = await get(`/v1/series?${range}&condition=mono&condition=colour`);
     expect(twice.status).toBe(400);
     expect(twice.body.error).toBe('condition: given more than once');
-    // the alert history has no condition
-    const alerts = await get(`/v1/alerts?${range}&condition=mono`);
+    // an alert from a device whose condition is not one: the batch refused, naming it
+    const bad = await post(server.url, TOKEN, JSON.stringify(batch('kiosk-1', 2, [], { alerts: [{ ...alert('x', 'cam-1', 'firing', T0, 'al-x'), condition: '<b>night</b>' }] })));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/condition.*a condition: colour, mono/);
+    const alerts = await get(`/v1/alerts?${range}&condition=${'x'.repeat(201)}`);
     expect(alerts.status).toBe(400);
-    expect(alerts.body.error).toMatch(/^condition: unknown parameter/);
+    expect(alerts.body.error).toMatch(/^condition: expected a condition id/);
+  });
+
+  it('/v1/alerts reads the alerts judged in one condition (the history page and the fleet panel filter by it)', async () => {
+    const ids = async (q: string) => ((await get(`/v1/alerts?${range}${q}`)).body.rows as { id: string; condition?: string }[]).map((a) => `${a.id} ${a.condition ?? '-'}`);
+    expect(await ids('&condition=mono')).toEqual(['al-night mono']);
+    expect(await ids('&condition=colour&camera_id=cam-1')).toEqual(['al-day colour']);
+    expect(await ids('&condition=colour-2')).toEqual([]);
+    expect(await ids('')).toEqual(['al-night mono', 'al-none -', 'al-day colour']);
+  });
+
+  it('a stored alert whose data is not JSON is skipped by the condition filter, not a failed read', async () => {
+    const db = new Database(server.dbPath);
+    db.prepare(`INSERT INTO alerts (source, id, t, camera_id, rule, data) VALUES ('kiosk-1', 'al-bad', ?, 'cam-1', 'x', '{not json')`).run(T0 + 5 * MIN);
+    db.close();
+    const r = await get(`/v1/alerts?${range}&condition=mono`);
+    expect(r.status).toBe(200);
+    expect(r.body.rows.map((a: { id: string }) => a.id)).toEqual(['al-night']);
+    expect((await get(`/v1/alerts?${range}`)).status).toBe(200);
   });
 
   it('/metrics labels the series by condition', async () => {

@@ -1,7 +1,7 @@
 /**
  * The camera condition as a recorded dimension (#29): the hub's `condition` tag (hub/condition-tag.ts, from the health
  * engine's conditionAt), tag keys that stay canonical with it, and the store's queries — dimensions, totals, series,
- * the log — filtered by it as by camera_id and location.
+ * the log, the alerts — filtered by it as by camera_id and location.
  */
 import { describe, expect, it } from 'vitest';
 import { isTagKey, parseTagKey, tagKey, withTag } from '../src/telemetry/record.ts';
@@ -103,5 +103,11 @@ describe('queries filtered by condition', () => {
     expect(log.rows.length).toBeGreaterThan(0);
     expect(log.rows.every((r) => parseTagKey(r.g).condition === 'mono')).toBe(true);
     expect(log.rows.length).toBe(night.length);
+    // alerts by the condition they were judged in (the history page's Condition filter); one judged in none matches only no filter
+    const alert = (id: string, t: number, condition?: string) => ({ id, rule: 'brightness-cusum', name: 'Lighting', severity: 'warning' as const, state: 'firing' as const, value: 1, threshold: 0, mv: MV, camera_id: 'cam-1', ...(condition ? { condition } : {}), t, since: t });
+    for (const a of [alert('a1', START + MIN, 'colour'), alert('a2', START + 3 * MIN, 'mono'), alert('a3', START + 4 * MIN)]) await store.addAlert(a);
+    expect((await store.alerts({ ...range, condition: 'mono' })).rows.map((a) => a.id)).toEqual(['a2']);
+    expect((await store.alerts({ ...range, condition: 'colour' })).rows.map((a) => a.id)).toEqual(['a1']);
+    expect((await store.alerts(range)).rows.map((a) => a.id)).toEqual(['a3', 'a2', 'a1']);
   });
 });

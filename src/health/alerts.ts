@@ -7,7 +7,7 @@ import { type AlertRule, needsBaseline, passes } from './rules.ts';
 import { probableCause } from './cause.ts';
 import { covers, describeHours } from './schedule.ts';
 import type { AlertEvent, AlertState, Reading } from './types.ts';
-import type { Stream } from './windows.ts';
+import { recordedCondition, type Stream } from './windows.ts';
 
 export type { Reading } from './types.ts';
 
@@ -68,7 +68,8 @@ export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, e
 
 /** An alert state change of a stream's rule, as reported. */
 export function alertEvent(s: Stream, rule: Pick<AlertRule, 'id' | 'name' | 'severity'>, state: AlertEvent['state'], value: number, threshold: number, t: number, since: number, classId?: number, why?: Pick<AlertEvent, 'cause' | 'evidence'>): AlertEvent {
-  return { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), t, since, ...(why?.cause ? { cause: why.cause, ...(why.evidence ? { evidence: why.evidence } : {}) } : {}) };
+  const condition = recordedCondition(s);
+  return { id: uuidv7(t), rule: rule.id, name: rule.name, severity: rule.severity, state, value, threshold, ...(classId !== undefined ? { classId } : {}), mv: s.mv, camera_id: s.camera, ...(s.location ? { location: s.location } : {}), ...(condition ? { condition } : {}), t, since, ...(why?.cause ? { cause: why.cause, ...(why.evidence ? { evidence: why.evidence } : {}) } : {}) };
 }
 
 /**

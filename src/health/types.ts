@@ -158,6 +158,8 @@ export interface AlertEvent {
   mv: string;
   camera_id: string;
   location?: string;
+  /** the camera's condition it was judged in (health/conditions.ts: `colour`, `mono`, numbered), where one is known */
+  condition?: string;
   /** when the state changed (epoch ms; frame time for frame-driven rules) */
   t: number;
   /** when the condition started (firing) or the alert fired (resolved) */

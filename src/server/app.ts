@@ -340,7 +340,7 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
   });
 
   app.get('/v1/alerts', (c) => {
-    const p = params(c, ['from', 'to', 'camera_id', 'source', 'rule', 'before', 'limit']);
+    const p = params(c, ['from', 'to', 'camera_id', 'condition', 'source', 'rule', 'before', 'limit']);
     // from and to are optional here (the page size bounds the cost): all alerts kept, by default
     const r = p.has('from') || p.has('to') ? range(p) : { from: 0, to: 8.64e15 };
     const limit = num(p, 'limit') ?? 100;
@@ -348,8 +348,9 @@ export function createApp(config: Config, db: FleetDb, stats: Stats = { batches:
     const camera_id = str(p, 'camera_id', TAG_VALUE, `at most ${LIMITS.tagLength} characters`);
     const source = auth.readOne(c.get('token'), str(p, 'source', SOURCE_ID, 'a source id'));
     const rule = str(p, 'rule', /^[a-z0-9][a-z0-9-]{0,63}$/i, 'a rule id');
+    const condition = str(p, 'condition', TAG_VALUE, `a condition id (colour, mono, colour-2…): at most ${LIMITS.tagLength} characters`);
     const before = cursor(p);
-    const page = db.alerts({ ...r, limit, ...(camera_id !== undefined ? { camera_id } : {}), ...(source ? { source } : {}), ...(rule ? { rule } : {}), ...(before ? { before } : {}) });
+    const page = db.alerts({ ...r, limit, ...(camera_id !== undefined ? { camera_id } : {}), ...(condition ? { condition } : {}), ...(source ? { source } : {}), ...(rule ? { rule } : {}), ...(before ? { before } : {}) });
     reads.rows(c, page.rows.length);
     return c.json({ rows: page.rows, next: page.next ? toCursor(page.next) : null });
   });

@@ -178,26 +178,27 @@ export class FleetDb {
   /** Alerts whose latest state (per source, rule, camera and class) is firing. */
   firing(source?: string): SourceAlert[] {
     const rows = this.st(`SELECT source, data FROM alert_state WHERE state = 'firing' AND (@source IS NULL OR source = @source) ORDER BY source, rule, camera_id, class_id`).all({ source: source ?? null }) as { source: string; data: string }[];
-    return rows.map((r) => alertFromJson(r.data, r.source));
+    return rows.flatMap((r) => alertFromJson(r.data, r.source) ?? []);
   }
 
   /**
    * Alert state changes in [from, to], newest first (by t, then source, then id), at most `limit`; `before`
    * continues after a row ([t, source, id], as the previous page's `next`).
    */
-  alerts(q: { from: number; to: number; camera_id?: string; source?: string; rule?: string; before?: [number, string, string]; limit: number }): { rows: SourceAlert[]; next: [number, string, string] | null } {
+  alerts(q: { from: number; to: number; camera_id?: string; condition?: string; source?: string; rule?: string; before?: [number, string, string]; limit: number }): { rows: SourceAlert[]; next: [number, string, string] | null } {
     const [bt, bs, bi] = q.before ?? [null, null, null];
     const rows = this.st(`
       SELECT source, id, t, data FROM alerts
       WHERE t >= @from AND t <= @to
         AND (@camera IS NULL OR camera_id = @camera) AND (@source IS NULL OR source = @source) AND (@rule IS NULL OR rule = @rule)
+        AND (@condition IS NULL OR CASE WHEN json_valid(data) THEN json_extract(data, '$.condition') END = @condition)
         AND (@bt IS NULL OR (t, source, id) < (@bt, @bs, @bi))
       ORDER BY t DESC, source DESC, id DESC LIMIT @limit
-    `).all({ from: q.from, to: q.to, camera: q.camera_id ?? null, source: q.source ?? null, rule: q.rule ?? null, bt, bs, bi, limit: q.limit + 1 }) as { source: string; id: string; t: number; data: string }[];
+    `).all({ from: q.from, to: q.to, camera: q.camera_id ?? null, condition: q.condition ?? null, source: q.source ?? null, rule: q.rule ?? null, bt, bs, bi, limit: q.limit + 1 }) as { source: string; id: string; t: number; data: string }[];
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
-    return { rows: page.map((r) => alertFromJson(r.data, r.source)), next: more && last ? [last.t, last.source, last.id] : null };
+    return { rows: page.flatMap((r) => alertFromJson(r.data, r.source) ?? []), next: more && last ? [last.t, last.source, last.id] : null };
   }
 
   /** Annotations of inferences made in [from, to] (by their ids' time), newest first, at most `limit`. */

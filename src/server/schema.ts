@@ -202,9 +202,18 @@ export function rollupFromJson(s: string): Rollup {
   r.last ??= -Infinity;
   return r;
 }
-/** Stored JSON → an alert state change of `source` (a null value or threshold back to NaN). */
-export const alertFromJson = (s: string, source: string): SourceAlert => {
-  const a = JSON.parse(s) as AlertEvent;
+/**
+ * Stored JSON → an alert state change of `source` (a null value or threshold back to NaN); undefined for a row that
+ * is not one (a damaged file, a hand edit): the reads skip it rather than fail.
+ */
+export const alertFromJson = (s: string, source: string): SourceAlert | undefined => {
+  let a: AlertEvent;
+  try {
+    a = JSON.parse(s) as AlertEvent;
+  } catch {
+    return undefined;
+  }
+  if (typeof a !== 'object' || a === null || typeof a.id !== 'string' || typeof a.rule !== 'string') return undefined;
   a.value ??= NaN;
   a.threshold ??= NaN;
   return { ...a, source };

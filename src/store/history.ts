@@ -16,6 +16,8 @@ export interface AlertQuery {
   from?: number;
   to?: number;
   camera_id?: string;
+  /** the camera's condition the alert was judged in (AlertEvent.condition) */
+  condition?: string;
   rule?: string;
   before?: string;
   limit?: number;
@@ -23,7 +25,7 @@ export interface AlertQuery {
 
 /** Whether an alert state change passes a query (its time range, filters and `before`). */
 export const alertMatches = (q: AlertQuery) => (a: AlertEvent) =>
-  (q.from === undefined || a.t >= q.from) && (q.to === undefined || a.t <= q.to) && (q.camera_id === undefined || a.camera_id === q.camera_id) && (q.rule === undefined || a.rule === q.rule) && (q.before === undefined || a.id < q.before);
+  (q.from === undefined || a.t >= q.from) && (q.to === undefined || a.t <= q.to) && (q.camera_id === undefined || a.camera_id === q.camera_id) && (q.condition === undefined || a.condition === q.condition) && (q.rule === undefined || a.rule === q.rule) && (q.before === undefined || a.id < q.before);
 
 /**
  * The history operations of the IndexedDB backend (see backend.ts). Writes resolve even when they fail: the

@@ -114,6 +114,8 @@ const finite = v.pipe(v.number(), v.finite(), v.minValue(-LIMITS.magnitude), v.m
 const scoreSum = v.pipe(v.number(), v.minValue(0), v.maxValue(LIMITS.count));
 const time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15));
 const mv = v.pipe(v.string(), v.regex(/^[0-9a-f]{12}([0-9a-f]{52})?$/, 'a model version: 12 or 64 hex digits'));
+/** a camera's condition (health/conditions.ts): `colour`, `mono`, then numbered */
+const condition = v.pipe(v.string(), v.regex(/^[a-z]{1,16}(-[0-9]{1,4})?$/, 'a condition: colour, mono, or one of them numbered (mono-2)'));
 const classKey = v.pipe(v.string(), v.regex(/^\d{1,5}$/, 'a class id'));
 /** a key that is not a built-in object member (`toString`, `constructor`…): merging into such a key would write into the prototype's */
 const own = v.check((k: string) => !(k in Object.prototype), 'not a built-in object member');
@@ -217,6 +219,8 @@ export const AlertSchema = v.strictObject({
   mv,
   camera_id: text(LIMITS.tagLength),
   location: v.optional(text(LIMITS.tagLength)),
+  /** the camera's condition it was judged in */
+  condition: v.optional(condition),
   t: time,
   since: time,
   /** which part most likely broke (health/cause.ts) and the evidence for it, one line */
@@ -254,7 +258,7 @@ export const BaselineSchema = v.strictObject({
   camera: text(LIMITS.tagLength),
   location: v.optional(text(LIMITS.tagLength)),
   /** the camera's condition it was learnt in (health/conditions.ts): `colour`, `mono`, then numbered */
-  condition: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{1,16}(-[0-9]{1,4})?$/, 'a condition: colour, mono, or one of them numbered (mono-2)'))),
+  condition: v.optional(condition),
   createdAt: time,
   from: time,
   to: time,

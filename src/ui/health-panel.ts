@@ -194,7 +194,7 @@ export class InferenceHealthPanel extends LitElement {
         store.overview(live),
         store.vitals(live),
         wantSlow ? store.usage() : prev!.usage,
-        store.alerts({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), limit: 200 }),
+        store.alerts({ from: range.from, to: range.to, ...(this.cameraId ? { camera_id: this.cameraId } : {}), ...(this.condition ? { condition: this.condition } : {}), limit: 200 }),
         wantSlow ? store.dimensions(range) : prev!.dims,
         store.syncStatus(),
         store.conditions?.(live),

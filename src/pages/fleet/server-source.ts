@@ -75,7 +75,7 @@ export class ServerSource {
     return { n: p.n, values: nums(p.values) };
   }
 
-  async alerts(q: { from?: number; to?: number; camera_id?: string; rule?: string; before?: string; limit?: number } = {}) {
+  async alerts(q: { from?: number; to?: number; camera_id?: string; condition?: string; rule?: string; before?: string; limit?: number } = {}) {
     const a = await this.get<{ rows: { value: number | null; threshold: number | null }[]; next?: string }>('/v1/alerts', q);
     return { rows: a.rows.map((x) => ({ ...x, value: x.value ?? NaN, threshold: x.threshold ?? NaN })), ...(a.next ? { next: a.next } : {}) };
   }
