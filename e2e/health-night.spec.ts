@@ -61,6 +61,7 @@ test('at night, against the night’s own baseline: a covered lens and a bump fi
 
     // a blind deployment of the same file, at night: compared with the night's baseline of the deployment before,
     // the detection-rate rule fires within 30 s of its first blind frame, with the cause model
+    const switchedAt = Date.now();
     await page.evaluate(() => document.querySelector('inference-monitor')!.setAttribute('model', 'models/blind.json'));
     const blindReady = await waitForEvent(page, 'ready', (e) => e.at > ready.at, 60_000);
     expect(blindReady.detail.deployment).not.toBe(ready.detail.deployment);
@@ -68,6 +69,8 @@ test('at night, against the night’s own baseline: a covered lens and a bump fi
     const seen = (await events()).filter((e) => e.type === 'inference' && e.at >= blindReady.at && e.at <= alert.at);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.filter((e) => !mono(e)).length, 'every blind frame up to the alert was a night frame').toBe(0);
+    // the model's load on purpose (the pipeline stopped and started again) is not a stalled camera
+    expect((await events()).filter((e) => firing(e, switchedAt) && e.detail.ruleId === 'frames-stalled')).toEqual([]);
     expect(rec.pageErrors).toEqual([]);
   } finally {
     const t = (await timeline()).join(' | ');

@@ -203,6 +203,27 @@ describe('health engine: drift is caught', () => {
     expect(stalled[0]!.t - (T0 + 20_000)).toBeLessThanOrEqual(12_000);
   });
 
+  it('a pipeline stopped on purpose (stop(), a new model loading for 13 s) is not a stalled camera; once it runs again a stall fires as before', () => {
+    const engine = new HealthEngine();
+    run(engine, healthRecords(T0, 20));
+    const events: HealthEvent[] = [];
+    engine.on((e) => events.push(e));
+    const sample = (t: number) => engine.observeResources({ t, mv: 'abcdef012345', camera_id: 'cam-1', longTasks: 0, results: 0 });
+    sample(T0 + 19_000); // the last sample before the stop
+    engine.stopped('abcdef012345', 'cam-1', T0 + 20_000);
+    for (let t = T0 + 20_000; t <= T0 + 33_000; t += 1000) engine.tick(t);
+    const stalled = () => events.flatMap((e) => (e.type === 'alert' && e.alert.rule === 'frames-stalled' ? [e.alert] : []));
+    expect(stalled()).toEqual([]);
+    // running again: its frames come, then stop for good while the page still samples — the stall fires
+    run(engine, healthRecords(T0 + 33_000, 10, {}, { seed: 5 }));
+    for (let t = T0 + 43_000; t <= T0 + 60_000; t += 1000) {
+      if (t % 5000 === 0) sample(t);
+      engine.tick(t);
+    }
+    expect(stalled()[0]?.state).toBe('firing');
+    expect(stalled()[0]!.t - (T0 + 43_000)).toBeLessThanOrEqual(12_000);
+  });
+
   it('memory staircase: heap growing 2 MB/min with GC dips fires; a flat sawtooth does not', () => {
     const feed = (slope: number) => {
       const engine = new HealthEngine();

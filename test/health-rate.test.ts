@@ -206,6 +206,35 @@ describe('probable cause', () => {
     expect(slow.map((a) => a.cause)).toEqual(slow.map(() => 'runtime'));
   });
 
+  it('a lens covered, or the camera bumped, for a minute, then put right: nothing blames the model or the scene afterwards (the output charts restart with the picture back)', () => {
+    for (const [name, fault] of [['covered', { brightness: 8, confidenceShift: -0.25, detectionShare: 0.1 }], ['bumped', { viewShift: 2, confidenceShift: -0.2 }]] as const) {
+      const engine = new HealthEngine();
+      run(engine, healthRecords(T0, 5 * 60, {}, { seed: 1 }));
+      engine.tick(T0 + 5 * MIN + 10_000);
+      const during = run(engine, healthRecords(T0 + 5 * MIN, 60, fault, { seed: 2 }));
+      expect(firing(during.alerts).map((a) => a.cause), name).toContain('camera');
+      const after = run(engine, healthRecords(T0 + 6 * MIN, 3 * 60, {}, { seed: 3 }));
+      const blamed = firing(after.alerts).filter((a) => a.cause !== 'camera' && a.cause !== 'runtime');
+      expect(blamed.map((a) => `${name}: ${a.rule}: ${a.cause} (${a.evidence})`)).toEqual([]);
+      if (name === 'covered') {
+        // what still fires on windows that hold the cover says so
+        const lingering = firing(after.alerts).filter((a) => a.cause === 'camera' && a.t >= T0 + 6 * MIN);
+        expect(lingering.map((a) => a.evidence).filter((e) => /window still holds the camera's fault \([a-z-]+, over \d+ s ago\)/.test(e ?? '')).length, JSON.stringify(lingering.map((a) => a.evidence))).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('a bumped view that also costs confidence: the output rules blame the camera too (the view moved), not the scene', () => {
+    const d = firing(blindRun({ viewShift: 2, confidenceShift: -0.2 }, 4).alerts);
+    expect(d.map((a) => a.rule)).toEqual(expect.arrayContaining(['scene-cusum', 'confidence-cusum']));
+    expect(d.filter((a) => a.cause !== 'camera').map((a) => `${a.rule}: ${a.cause}`)).toEqual([]);
+    expect(d.find((a) => a.rule === 'confidence-cusum')!.evidence).toMatch(/with the (view moved by -?\d, -?\d sixteenths of the frame \(a bumped camera\)|scene's rules that blame the camera); moved with it: scene-/);
+    // a swapped scene costing confidence still blames the scene
+    const swapped = firing(blindRun({ swap: true, confidenceShift: -0.2 }, 4).alerts).filter((a) => a.rule.startsWith('confidence-'));
+    expect(swapped.length).toBeGreaterThan(0);
+    expect(swapped.map((a) => a.cause)).toEqual(swapped.map(() => 'scene'));
+  });
+
   it('a darkened picture that also costs detections and confidence: every alert, the output rules\' too, blames the camera (the image\'s rules are judged first in each window)', () => {
     const d = firing(blindRun({ brightness: 55, confidenceShift: -0.2, detectionShare: 0.3 }, 4).alerts);
     expect(d.map((a) => a.rule)).toEqual(expect.arrayContaining(['brightness-cusum', 'detections-drop']));

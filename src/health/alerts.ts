@@ -4,7 +4,7 @@
  */
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type AlertRule, needsBaseline, passes } from './rules.ts';
-import { probableCause } from './cause.ts';
+import { partOf, probableCause } from './cause.ts';
 import { covers, describeHours } from './schedule.ts';
 import type { AlertEvent, AlertState, Reading } from './types.ts';
 import { recordedCondition, type Stream } from './windows.ts';
@@ -41,7 +41,7 @@ export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, e
     } else if (st.state === 'pending' && !breach) st.state = 'inactive';
     if (st.state === 'pending' && active && t - st.since >= rule.for) {
       st.state = 'firing';
-      const why = probableCause(s, rule, reading);
+      const why = probableCause(s, rule, reading, t);
       st.cause = why.cause;
       st.evidence = why.evidence;
       emit(alertEvent(s, rule, 'firing', value, threshold, t, st.since, classId, why));
@@ -56,6 +56,8 @@ export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, e
     }
   }
   s.alerts.set(rule.id, st);
+  // a camera's fault over: an image rule's alert, or a scene rule's that blamed the camera (a bumped view), resolved
+  if (resolved && (partOf(rule.metric) === 'camera' || st.cause === 'camera')) s.cameraFault = { rule: rule.id, until: t };
   const near = Number.isFinite(value) && passes(value, rule.comparator, threshold);
   s.signals.set(rule.id, {
     rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,

@@ -53,11 +53,12 @@ export function viewShift(now: ArrayLike<number>, ref: ArrayLike<number>, max = 
 /**
  * The probable cause of `rule` firing on `s` with `reading`, and its evidence. Camera rules blame the camera;
  * a scene or output rule blames the camera when image signals moved with it (or the view only shifted), the
- * scene when the scene moved with an output rule, and the model when image and scene are healthy or a new
+ * scene when the scene moved with an output rule (the camera when that scene is the view shifted, or when the
+ * rule's window still holds a camera fault that has just ended), and the model when image and scene are healthy or a new
  * deployment runs against the previous one's baseline; runtime rules blame the runtime (a new deployment's
  * latency, the model).
  */
-export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric'>, reading: Reading): { cause: Cause; evidence: string } {
+export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric' | 'window'>, reading: Reading, t = -Infinity): { cause: Cause; evidence: string } {
   const off = [...s.signals.values()].filter((x) => x.rule !== rule.id && (x.status === 'warn' || x.status === 'alert' || x.status === 'silent'));
   const camera = off.filter((x) => partOf(x.metric) === 'camera');
   const scene = off.filter((x) => partOf(x.metric) === 'scene');
@@ -66,24 +67,45 @@ export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric'>,
   const deployed = s.comparing ? `new deployment ${s.deployment ?? s.mv} against the previous deployment's baseline (${s.comparing.deployment ?? s.comparing.mv})` : '';
   const part = partOf(rule.metric);
   const line = (cause: Cause, text: string) => ({ cause, evidence: text.length > 300 ? `${text.slice(0, 299)}…` : text });
+  // a camera's fault that ended within the rule's window (a lens just uncovered): the window still holds it
+  const fault = s.cameraFault && t - s.cameraFault.until < rule.window ? s.cameraFault : undefined;
+  const lingering = fault ? `: its ${Math.round(rule.window / 1000)}-s window still holds the camera's fault (${fault.rule}, over ${Math.max(0, Math.round((t - fault.until) / 1000))} s ago)` : '';
   if (part === 'camera') return line('camera', `${self}${also(camera)}`);
   if (part === 'runtime') return deployed && rule.metric.startsWith('latency.') ? line('model', `${deployed}: ${self}`) : line('runtime', `${self}${also(off.filter((x) => partOf(x.metric) === 'runtime'))}`);
   if (part === 'scene') {
     if (camera.length) return line('camera', `${self}, with the image${also(camera)}`);
+    if (fault) return line('camera', `${self}${lingering}`);
     const shift = rule.metric === 'scene' ? shiftOf(s) : undefined;
     if (shift) return line('camera', `${self}: the view moved by ${shift.dx}, ${shift.dy} sixteenths of the frame (a bumped camera), image statistics healthy`);
     return line('scene', `${self}, image healthy${also(scene)}`);
   }
   if (deployed) return line('model', `${deployed}: ${self}${also(off)}`);
   if (camera.length) return line('camera', `${self}, with the image${also(camera)}`);
-  if (scene.length) return line('scene', `${self}, with the scene${also(scene)}`);
+  if (fault) return line('camera', `${self}${lingering}`);
+  if (scene.length) {
+    // the scene moved because the view did (a bumped camera): the output follows the camera, as the scene's rules
+    // do — those firing that blamed it, or the view shifted now
+    const byCamera = scene.filter((x) => s.alerts.get(x.rule)?.state === 'firing' && s.alerts.get(x.rule)?.cause === 'camera');
+    if (byCamera.length) return line('camera', `${self}, with the scene's rules that blame the camera${also(byCamera)}`);
+    const shift = shiftOf(s);
+    if (shift) return line('camera', `${self}, with the view moved by ${shift.dx}, ${shift.dy} sixteenths of the frame (a bumped camera)${also(scene)}`);
+    return line('scene', `${self}, with the scene${also(scene)}`);
+  }
   return line('model', `${self}; image and scene healthy`);
 }
 
-/** The view's shift over the last two windows against the baseline's thumbnail (see viewShift). */
+/**
+ * The view's shift against the baseline's thumbnail (see viewShift): over the last window — the one a rule fires
+ * on, whole after a bump even when the window before it was not — else over the last two (less noise).
+ */
 function shiftOf(s: Stream) {
   const ref = s.baseline?.thumb;
-  const recent = s.recent.slice(-2);
-  const now = recent.length ? meanThumb(mergeWins(recent, recent[0]!.start)) : null;
-  return ref && now ? viewShift(now, ref) : undefined;
+  if (!ref) return undefined;
+  for (const n of [1, 2]) {
+    const recent = s.recent.slice(-n);
+    const now = recent.length ? meanThumb(mergeWins(recent, recent[0]!.start)) : null;
+    const shift = now ? viewShift(now, ref) : undefined;
+    if (shift) return shift;
+  }
+  return undefined;
 }

@@ -281,11 +281,17 @@ export class HealthEngine {
     const learning = !s.baseline;
     // the image's rules first, then the scene's, the runtime's and the output's: a cause is read from the
     // signals that moved with a rule (cause.ts), so those of the same window must be in already
+    let cameraCleared = false;
     for (const rule of this.byPart) {
       if (rule.enabled === false || rule.aggregation === 'gap' || rule.metric === 'heap' || rule.metric === 'longtasks') continue;
       // rules against the baseline start with the first window after it
       if (needsBaseline(rule) && (learning || held)) continue;
-      this.evaluate(s, rule, end);
+      const camera = partOf(rule.metric) === 'camera';
+      // a camera's fault just over (a lens uncovered, a bumped view put back: alerts.ts cameraFault): the scene's and
+      // the output's control charts restart, as its own do — what they summed under the fault was the camera's,
+      // not a drift of the scene or the model to blame once the picture is back
+      if (cameraCleared && !camera && (rule.aggregation === 'ewma' || rule.aggregation === 'cusum')) s.charts.delete(rule.id);
+      if (this.evaluate(s, rule, end) && s.cameraFault?.rule === rule.id && s.cameraFault.until === end) cameraCleared = true;
     }
     // the baseline's capture: windows of the stream's current deployment only (from captureFrom on)
     if ((learning || s.comparing) && w.start >= (s.captureFrom ?? -Infinity)) {
@@ -355,12 +361,14 @@ export class HealthEngine {
   }
 
   /** A window-driven rule at the end of a window: what it reads (evaluate.ts), through its alert state (alerts.ts). */
-  private evaluate(s: Stream, rule: AlertRule, end: number) {
+  /** Judges `rule` on the window ending at `end`; true when its alert resolved. */
+  private evaluate(s: Stream, rule: AlertRule, end: number): boolean {
     const reading = evaluateRule(s, rule, end, this.cfg);
-    if (!reading) return;
+    if (!reading) return false;
     const resolved = judge(s, rule, reading, end, this.alert);
     // a control chart restarts once its alert resolves, as after any out-of-control signal (evaluate.ts)
     if (resolved && (rule.aggregation === 'ewma' || rule.aggregation === 'cusum')) s.charts.delete(rule.id);
+    return resolved;
   }
 
   private matching(f: { mv?: string; camera_id?: string } = {}) {
@@ -490,6 +498,16 @@ export class HealthEngine {
     const s = this.streams.get(`${shortVersion(mv)}|${camera}`);
     const c = s?.conditions;
     return c?.learning?.id ?? c?.current ?? (saturation !== undefined && Number.isFinite(saturation) ? pictureMode(saturation) : s?.mode);
+  }
+
+  /**
+   * The page stopped a stream's pipeline on purpose (the element's stop(), a start() with another model, the element
+   * leaving the page): the frames that stop coming are not a stalled camera. The stream's next resource sample (its
+   * pipeline running again) ends it.
+   */
+  stopped(mv: string, camera: string, now = Date.now()) {
+    const s = this.streams.get(`${shortVersion(mv)}|${camera}`);
+    if (s) s.stoppedAt = now;
   }
 
   /** Each stream's conditions (conditions.ts): the one in force and since when, one being learnt and how far, all known. */

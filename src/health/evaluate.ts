@@ -286,6 +286,8 @@ export function heapSlope(s: Stream, heap: ResourceSample[], windowMs: number, n
  * run's first sample with no frame yet; NaN while no page runs.
  */
 export function gapValue(s: Stream, now: number): number {
-  const running = s.samples.length > 0 && now - s.samples.at(-1)!.t < 15_000;
+  // the page samples every 5 s while its pipeline runs; one stopped on purpose since its last sample awaits no frames
+  const last = s.samples.at(-1);
+  const running = last !== undefined && now - last.t < 15_000 && !(s.stoppedAt !== undefined && s.stoppedAt >= last.t);
   return running && Number.isFinite(s.lastFrameT) ? Math.max(0, now - s.lastFrameT) / 1000 : running ? (now - s.samples[0]!.t) / 1000 : NaN;
 }

@@ -69,6 +69,10 @@ export interface Stream {
   comparing?: { mv: string; deployment?: string; since: number };
   /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
   captureFrom?: number;
+  /** the camera's latest fault to end: the rule whose alert resolved last, and when (cause.ts: windows that still hold it) */
+  cameraFault?: { rule: string; until: number };
+  /** when the page stopped this stream's pipeline on purpose (stop(), another model): no frames are awaited until its next resource sample */
+  stoppedAt?: number;
   /** the picture mode of its latest frame with image statistics (conditions.ts: colour or mono) */
   mode?: Mode;
   /** windows before this are another condition's (conditions.ts): the rules read none of them */

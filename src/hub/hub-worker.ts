@@ -244,6 +244,10 @@ const api = {
       up: upShare(x),
     });
   },
+  /** A page stopped a monitor's pipeline on purpose (not a crash): its stream awaits no frames (HealthEngine.stopped). */
+  monitorStopped(x: { mv: string; camera_id: string; t: number }) {
+    engine?.stopped(x.mv, x.camera_id, x.t);
+  },
   vitals: (...a: Parameters<HealthEngine['vitals']>) => engine!.vitals(...a),
   signals: (...a: Parameters<HealthEngine['signals']>) => engine!.signals(...a),
   overview: (...a: Parameters<HealthEngine['overview']>) => engine!.overview(...a),

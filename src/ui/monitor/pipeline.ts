@@ -316,7 +316,7 @@ export class Pipeline {
     this.loaded = undefined;
     this.host.down(undefined);
     this.host.hung(undefined);
-    this.sampler.stop();
+    this.sampler.stop(!dead); // a crash's gap is down time (frames-stalled fires); a stop or restart on purpose is not
     if (this.fallbackLoop) cancelAnimationFrame(this.fallbackLoop);
     this.fallbackLoop = undefined;
     closeCamera(this.stream);

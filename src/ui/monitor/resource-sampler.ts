@@ -17,6 +17,8 @@ export class ResourceSampler implements ReactiveController {
   private longTasks?: PerformanceObserver;
   /** results since the last sample */
   private results = 0;
+  /** the model version sampled for while running */
+  private mv?: string;
 
   constructor(
     private readonly host: SampledElement,
@@ -36,6 +38,7 @@ export class ResourceSampler implements ReactiveController {
    * performance.memory), long tasks, results since the last sample and down time.
    */
   start(current: () => boolean, mv: string) {
+    this.mv = mv;
     let longTasks = 0;
     if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
       this.longTasks = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
@@ -61,8 +64,15 @@ export class ResourceSampler implements ReactiveController {
     }, 5000);
   }
 
-  /** Stops sampling (the pipeline stopped). */
-  stop() {
+  /**
+   * Stops sampling (the pipeline stopped). `onPurpose` (a stop() or a new start(), not a crash): the health engine is
+   * told, so that the frames no longer coming are not a stalled camera.
+   */
+  stop(onPurpose = false) {
+    if (onPurpose && this.timer !== undefined && this.mv) {
+      const x = { mv: this.mv, camera_id: this.host.cameraId ?? '', t: Date.now() };
+      void getHub().then((s) => s.monitorStopped(x)).catch(() => undefined);
+    }
     clearInterval(this.timer);
     this.timer = undefined;
     this.longTasks?.disconnect();
@@ -70,6 +80,6 @@ export class ResourceSampler implements ReactiveController {
   }
 
   hostDisconnected() {
-    this.stop();
+    this.stop(true);
   }
 }
