@@ -4,7 +4,7 @@
  */
 import { uuidv7 } from '../lib/uuidv7.ts';
 import { type AlertRule, needsBaseline, passes } from './rules.ts';
-import { partOf, probableCause } from './cause.ts';
+import { probableCause } from './cause.ts';
 import { covers, describeHours } from './schedule.ts';
 import type { AlertEvent, AlertState, Reading } from './types.ts';
 import { recordedCondition, type Stream } from './windows.ts';
@@ -56,8 +56,8 @@ export function judge(s: Stream, rule: AlertRule, reading: Reading, t: number, e
     }
   }
   s.alerts.set(rule.id, st);
-  // a camera's fault over: an image rule's alert, or a scene rule's that blamed the camera (a bumped view), resolved
-  if (resolved && (partOf(rule.metric) === 'camera' || st.cause === 'camera')) s.cameraFault = { rule: rule.id, until: t };
+  // a camera's fault over: an alert that blamed the camera (every image rule's, a scene rule's on a bumped view) resolved
+  if (resolved && st.cause === 'camera') s.cameraFault = { rule: rule.id, until: t };
   const near = Number.isFinite(value) && passes(value, rule.comparator, threshold);
   s.signals.set(rule.id, {
     rule: rule.id, name: rule.name, metric: rule.metric, aggregation: rule.aggregation, severity: rule.severity,

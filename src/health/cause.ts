@@ -85,7 +85,10 @@ export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric' |
   if (scene.length) {
     // the scene moved because the view did (a bumped camera): the output follows the camera, as the scene's rules
     // do — those firing that blamed it, or the view shifted now
-    const byCamera = scene.filter((x) => s.alerts.get(x.rule)?.state === 'firing' && s.alerts.get(x.rule)?.cause === 'camera');
+    const byCamera = scene.filter((x) => {
+      const a = s.alerts.get(x.rule);
+      return a?.state === 'firing' && a.cause === 'camera';
+    });
     if (byCamera.length) return line('camera', `${self}, with the scene's rules that blame the camera${also(byCamera)}`);
     const shift = shiftOf(s);
     if (shift) return line('camera', `${self}, with the view moved by ${shift.dx}, ${shift.dy} sixteenths of the frame (a bumped camera)${also(scene)}`);

@@ -18,7 +18,7 @@ import { partOf } from './cause.ts';
 import { covers } from './schedule.ts';
 import { DEFAULT_SIGMA_FLOOR, evaluateRule, gapValue, resourceValue, type Settings } from './evaluate.ts';
 import { streamVitals } from './vitals.ts';
-import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, type Stream, tagsOf, type Win } from './windows.ts';
+import { chartValue, closeWindow, keepMinutesFor, keepWindowsFor, meanThumb, mergeWins, recordedCondition, type Stream, tagsOf, type Win } from './windows.ts';
 import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type ConditionSummary, type HealthEvent, type HealthOptions, type ResourceSample, type Signal, type Vitals } from './types.ts';
 import { shortVersion } from '../lib/short-version.ts';
 import type { AgreementSample } from '../inference/protocol.ts';
@@ -30,6 +30,8 @@ const PART_ORDER = { camera: 0, scene: 1, runtime: 2, model: 3 } as const;
 const ordered = (rules: AlertRule[]) => [...rules].sort((a, b) => PART_ORDER[partOf(a.metric)] - PART_ORDER[partOf(b.metric)]);
 
 /** The longest an enabled output rule takes to judge a deployment: its window and its `for`. */
+/** A control chart's rule (its state persists across windows until it restarts). */
+const isChart = (rule: AlertRule) => rule.aggregation === 'ewma' || rule.aggregation === 'cusum';
 const judgeFor = (rules: AlertRule[]) => Math.max(0, ...rules.filter((r) => r.enabled !== false && partOf(r.metric) === 'model').map((r) => r.window + r.for));
 
 /** The stream's baseline capture starts afresh with the windows from `t` on (a deployment changed). */
@@ -290,7 +292,7 @@ export class HealthEngine {
       // a camera's fault just over (a lens uncovered, a bumped view put back: alerts.ts cameraFault): the scene's and
       // the output's control charts restart, as its own do — what they summed under the fault was the camera's,
       // not a drift of the scene or the model to blame once the picture is back
-      if (cameraCleared && !camera && (rule.aggregation === 'ewma' || rule.aggregation === 'cusum')) s.charts.delete(rule.id);
+      if (cameraCleared && !camera && isChart(rule)) s.charts.delete(rule.id);
       if (this.evaluate(s, rule, end) && s.cameraFault?.rule === rule.id && s.cameraFault.until === end) cameraCleared = true;
     }
     // the baseline's capture: windows of the stream's current deployment only (from captureFrom on)
@@ -360,14 +362,13 @@ export class HealthEngine {
     return Object.keys(wander).length ? { wander } : {};
   }
 
-  /** A window-driven rule at the end of a window: what it reads (evaluate.ts), through its alert state (alerts.ts). */
-  /** Judges `rule` on the window ending at `end`; true when its alert resolved. */
+  /** A window-driven rule at the end of a window: what it reads (evaluate.ts), through its alert state (alerts.ts); true when its alert resolved. */
   private evaluate(s: Stream, rule: AlertRule, end: number): boolean {
     const reading = evaluateRule(s, rule, end, this.cfg);
     if (!reading) return false;
     const resolved = judge(s, rule, reading, end, this.alert);
     // a control chart restarts once its alert resolves, as after any out-of-control signal (evaluate.ts)
-    if (resolved && (rule.aggregation === 'ewma' || rule.aggregation === 'cusum')) s.charts.delete(rule.id);
+    if (resolved && isChart(rule)) s.charts.delete(rule.id);
     return resolved;
   }
 
@@ -496,8 +497,8 @@ export class HealthEngine {
    */
   conditionAt(mv: string, camera: string, saturation?: number): string | undefined {
     const s = this.streams.get(`${shortVersion(mv)}|${camera}`);
-    const c = s?.conditions;
-    return c?.learning?.id ?? c?.current ?? (saturation !== undefined && Number.isFinite(saturation) ? pictureMode(saturation) : s?.mode);
+    const mode = saturation !== undefined && Number.isFinite(saturation) ? pictureMode(saturation) : s?.mode;
+    return s ? recordedCondition(s, mode) : mode;
   }
 
   /**

@@ -83,8 +83,8 @@ export interface Stream {
   reference?: { times: number[]; version: string; ms: number };
 }
 
-/** The condition a stream is recorded under now: the one being learnt, else the one in force, else its picture's mode (before any baseline). */
-export const recordedCondition = (s: Pick<Stream, 'conditions' | 'mode'>): string | undefined => s.conditions.learning?.id ?? s.conditions.current ?? s.mode;
+/** The condition a stream is recorded under now: the one being learnt, else the one in force, else its picture's `mode` (before any baseline). */
+export const recordedCondition = (s: Pick<Stream, 'conditions' | 'mode'>, mode = s.mode): string | undefined => s.conditions.learning?.id ?? s.conditions.current ?? mode;
 
 const tagsCache = new Map<string, { camera: string; location?: string }>();
 /** The camera_id and location of a record's tag key (cached). */
