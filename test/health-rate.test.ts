@@ -248,6 +248,23 @@ describe('probable cause', () => {
     expect(d.filter((a) => a.cause !== 'camera').map((a) => `${a.rule}: ${a.cause}`)).toEqual([]);
   });
 
+  it('a lens covered at night between the image charts\' samples: the collapse fires first and still blames the camera (the image\'s latest window is far off its baseline)', () => {
+    // a night-dark picture (mean luma 40) covered 6 s into a 10-s chart window: the collapse fires on the 5-s
+    // window that ends 9 s later, the image's charts (one sample per whole 10 s) only 5 s after that
+    const engine = new HealthEngine();
+    run(engine, healthRecords(T0, 5 * 60, { brightness: 40 }, { seed: 1 }));
+    run(engine, healthRecords(T0 + 5 * MIN, 16, { brightness: 40 }, { seed: 2 }));
+    const { alerts } = run(engine, healthRecords(T0 + 5 * MIN + 16_000, 40, { brightness: 20, detectionShare: 0 }, { seed: 3 }));
+    const d = firing(alerts);
+    const collapse = d.find((a) => a.rule === 'detections-collapse')!;
+    const image = d.filter((a) => /^(brightness|sharpness)-/.test(a.rule));
+    expect(image.length).toBeGreaterThan(0);
+    expect(collapse.t).toBeLessThan(Math.min(...image.map((a) => a.t)));
+    expect(collapse.cause).toBe('camera');
+    expect(collapse.evidence).toMatch(/with the image; moved with it: (brightness|sharpness)-ewma [\d.]+ against [\d.]+, \d+σ/);
+    expect(d.filter((a) => a.cause !== 'camera').map((a) => `${a.rule}: ${a.cause}`)).toEqual([]);
+  });
+
   it('the cause travels with the resolved event too', () => {
     const engine = new HealthEngine();
     run(engine, healthRecords(T0, 5 * 60, {}, { seed: 1 }));

@@ -5,8 +5,8 @@
  */
 import { sceneDistance, THUMB } from '../capture/image-stats.ts';
 import type { AlertRule, Metric } from './rules.ts';
-import type { Cause, Reading, Signal } from './types.ts';
-import { meanThumb, mergeWins, type Stream } from './windows.ts';
+import type { Cause, ChartMetric, Reading, Signal } from './types.ts';
+import { chartValue, meanThumb, mergeWins, span, type Stream } from './windows.ts';
 
 /** Which part a metric watches. */
 export function partOf(metric: Metric): Cause {
@@ -52,7 +52,8 @@ export function viewShift(now: ArrayLike<number>, ref: ArrayLike<number>, max = 
 
 /**
  * The probable cause of `rule` firing on `s` with `reading`, and its evidence. Camera rules blame the camera;
- * a scene or output rule blames the camera when image signals moved with it (or the view only shifted), the
+ * a scene or output rule blames the camera when image signals moved with it (their rules say so, or their latest
+ * window is already far off the baseline: see imageFar) or the view only shifted, the
  * scene when the scene moved with an output rule (the camera when that scene is the view shifted, or when the
  * rule's window still holds a camera fault that has just ended), and the model when image and scene are healthy or a new
  * deployment runs against the previous one's baseline; runtime rules blame the runtime (a new deployment's
@@ -69,18 +70,21 @@ export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric' |
   const line = (cause: Cause, text: string) => ({ cause, evidence: text.length > 300 ? `${text.slice(0, 299)}…` : text });
   // a camera's fault that ended within the rule's window (a lens just uncovered): the window still holds it
   const fault = s.cameraFault && t - s.cameraFault.until < rule.window ? s.cameraFault : undefined;
+  // the image moved: its rules say so, or (before their charts' next sample) its latest window is far off the baseline
+  const farNow = camera.length ? [] : imageFar(s, rule.window, t);
+  const image = camera.length ? `, with the image${also(camera)}` : farNow.length ? `, with the image; moved with it: ${farNow.join(', ')}` : '';
   const lingering = fault ? `: its ${Math.round(rule.window / 1000)}-s window still holds the camera's fault (${fault.rule}, over ${Math.max(0, Math.round((t - fault.until) / 1000))} s ago)` : '';
   if (part === 'camera') return line('camera', `${self}${also(camera)}`);
   if (part === 'runtime') return deployed && rule.metric.startsWith('latency.') ? line('model', `${deployed}: ${self}`) : line('runtime', `${self}${also(off.filter((x) => partOf(x.metric) === 'runtime'))}`);
   if (part === 'scene') {
-    if (camera.length) return line('camera', `${self}, with the image${also(camera)}`);
+    if (image) return line('camera', `${self}${image}`);
     if (fault) return line('camera', `${self}${lingering}`);
     const shift = rule.metric === 'scene' ? shiftOf(s) : undefined;
     if (shift) return line('camera', `${self}: the view moved by ${shift.dx}, ${shift.dy} sixteenths of the frame (a bumped camera), image statistics healthy`);
     return line('scene', `${self}, image healthy${also(scene)}`);
   }
   if (deployed) return line('model', `${deployed}: ${self}${also(off)}`);
-  if (camera.length) return line('camera', `${self}, with the image${also(camera)}`);
+  if (image) return line('camera', `${self}${image}`);
   if (fault) return line('camera', `${self}${lingering}`);
   if (scene.length) {
     // the scene moved because the view did (a bumped camera): the output follows the camera, as the scene's rules
@@ -95,6 +99,31 @@ export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric' |
     return line('scene', `${self}, with the scene${also(scene)}`);
   }
   return line('model', `${self}; image and scene healthy`);
+}
+
+/** How far (in its charts' σ) an image statistic's latest window stands from the baseline to count as moved before its charts say so. */
+export const FAR_SIGMA = 6;
+
+/**
+ * The image statistics whose latest window within `window` before `t` stands FAR_SIGMA or more of their
+ * control chart's σ off the baseline, one line each ("brightness-ewma 4.1 against 52.3, 19σ"): a covered lens
+ * or a lamp gone out is seen at once, while the charts sample once per whole window and may not have yet.
+ */
+function imageFar(s: Stream, window: number, t: number): string[] {
+  const w = span(s, window, t).at(-1);
+  if (!w) return [];
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const [id, chart] of s.charts) {
+    const metric = s.signals.get(id)?.metric;
+    if (!metric || partOf(metric) !== 'camera' || seen.has(metric)) continue;
+    const x = chartValue(metric as ChartMetric, w.r, null, null);
+    const z = Math.abs(x - chart.mu0) / chart.sigma;
+    if (!(z >= FAR_SIGMA)) continue;
+    seen.add(metric);
+    out.push(`${id} ${fmt(x)} against ${fmt(chart.mu0)}, ${z.toFixed(0)}σ`);
+  }
+  return out;
 }
 
 /**
