@@ -13,6 +13,7 @@ type ChallengerSummary = ChallengerSync['summary'];
 import type { DropCounts, Limits } from './bounds.ts';
 import type { IngestEvent } from './ingest.ts';
 import { ApiError } from './errors.ts';
+import { storedJson } from './schema.ts';
 
 export interface ChallengerStore {
   readonly db: Database.Database;
@@ -61,7 +62,11 @@ export function readChallengers(c: Context, db: Pick<ChallengerStore, 'db'>, rea
     .all(source !== undefined ? { source } : {}) as { source: string; device_id: string | null; src: string; camera: string; t: number; summary: string }[];
   const out = rows
     .filter((r) => !scope.only || scope.only.has(r.source))
-    .map(({ device_id, summary, ...r }) => ({ ...r, ...(device_id !== null ? { device_id } : {}), summary: JSON.parse(summary) as ChallengerSummary }));
+    .flatMap(({ device_id, summary, ...r }) => {
+      // a stored summary that cannot be read (a damaged file, a hand edit) is skipped, not a failed read
+      const parsed = storedJson(summary);
+      return parsed && typeof parsed === 'object' ? [{ ...r, ...(device_id !== null ? { device_id } : {}), summary: parsed as ChallengerSummary }] : [];
+    });
   loaded(out.length);
   return { rows: out };
 }

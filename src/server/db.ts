@@ -20,7 +20,7 @@ import { BatchWriter, type IngestEvent, type IngestResult } from './ingest.ts';
 import { pruneIdle } from './retention.ts';
 import { installVerdicts } from './verdicts.ts';
 import { installChallengers } from './challenger.ts';
-import { alertFromJson, openDatabase, rollupFromJson, type SourceAlert } from './schema.ts';
+import { alertFromJson, openDatabase, rollupFromJson, type SourceAlert, storedJson } from './schema.ts';
 
 export type { IngestEvent, IngestResult } from './ingest.ts';
 export { rollupFromJson, SCHEMA_VERSION, type SourceAlert } from './schema.ts';
@@ -154,14 +154,17 @@ export class FleetDb {
     for (const row of rows) {
       loaded?.();
       const r = rollupFromJson(row.data);
-      if (rollupMatches(r, f)) yield { source: row.source, rollup: r };
+      if (r && rollupMatches(r, f)) yield { source: row.source, rollup: r };
     }
   }
 
   /** Every source, oldest first. */
   sources(): SourceRow[] {
     const rows = this.st('SELECT id, device_id, token, app_version, first_seen, last_seen, last_seq, monitors, dropped, last_data, image_bytes, images_dropped, keys_dropped, series_dropped FROM sources ORDER BY first_seen, id').all() as (Omit<SourceRow, 'monitors'> & { monitors: string })[];
-    return rows.map((r) => ({ ...r, monitors: JSON.parse(r.monitors) }));
+    return rows.map((r) => {
+      const monitors = storedJson(r.monitors);
+      return { ...r, monitors: Array.isArray(monitors) ? monitors : [] };
+    });
   }
 
   /** Distinct (mv, g) series per source: its all-time rows. */
@@ -172,7 +175,10 @@ export class FleetDb {
 
   /** The all-time merged rollup of every (source, mv, g). */
   cumulative(): { source: string; rollup: Rollup }[] {
-    return (this.st('SELECT source, data FROM cumulative ORDER BY source, mv, g').all() as { source: string; data: string }[]).map((r) => ({ source: r.source, rollup: rollupFromJson(r.data) }));
+    return (this.st('SELECT source, data FROM cumulative ORDER BY source, mv, g').all() as { source: string; data: string }[]).flatMap((r) => {
+      const rollup = rollupFromJson(r.data);
+      return rollup ? [{ source: r.source, rollup }] : [];
+    });
   }
 
   /** Alerts whose latest state (per source, rule, camera and class) is firing. */
@@ -204,7 +210,10 @@ export class FleetDb {
   /** Annotations of inferences made in [from, to] (by their ids' time), newest first, at most `limit`. */
   annotations(q: { from: number; to: number; source?: string; limit: number }): { source: string; id: string; t: number; src: string; meta: Record<string, string> }[] {
     const rows = this.st('SELECT source, id, t, src, data FROM annotations WHERE t >= @from AND t <= @to AND (@source IS NULL OR source = @source) ORDER BY t DESC, id DESC LIMIT @limit').all({ from: q.from, to: q.to, source: q.source ?? null, limit: q.limit }) as { source: string; id: string; t: number; src: string; data: string }[];
-    return rows.map((r) => ({ source: r.source, id: r.id, t: r.t, src: r.src, meta: JSON.parse(r.data) }));
+    return rows.flatMap((r) => {
+      const meta = storedJson(r.data);
+      return meta && typeof meta === 'object' && !Array.isArray(meta) ? [{ source: r.source, id: r.id, t: r.t, src: r.src, meta: meta as Record<string, string> }] : [];
+    });
   }
 
   /** Model versions, tag keys and sources with 1-hour rows overlapping [from, to] (at most `limit`; -1: all). */

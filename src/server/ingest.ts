@@ -293,9 +293,10 @@ export class BatchWriter {
       if (unread) {
         if (tryRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m)).changes) continue;
         // the minute was there (a page that sent it again with other frames): merged into the stored row
+        // (a stored row that cannot be read is replaced by what came)
         const stored = rollupFromJson(getRow.get(m.res, m.start, m.mv, m.g, src.id) as string);
-        keysDropped += mergeBounded(stored, m);
-        updRow.run(this.stored(stored), m.res, m.start, m.mv, m.g, src.id);
+        if (stored) keysDropped += mergeBounded(stored, m);
+        updRow.run(this.stored(stored ?? m), m.res, m.start, m.mv, m.g, src.id);
       } else if (fresh) insRow.run(m.res, m.start, m.mv, m.g, src.id, this.stored(m));
       else updRow.run(this.stored(m), m.res, m.start, m.mv, m.g, src.id);
     }
@@ -364,7 +365,7 @@ export class BatchWriter {
     else {
       const old = read();
       fresh = old === undefined;
-      row = old !== undefined ? rollupFromJson(old) : make();
+      row = (old !== undefined ? rollupFromJson(old) : undefined) ?? make(); // a stored row that cannot be read is replaced
       this.rowBytes.set(row, old?.length ?? 0);
       this.cacheBytes += old?.length ?? 0;
     }

@@ -195,25 +195,38 @@ export function openDatabase(path: string): Database.Database {
 
 /** A rollup → its stored JSON (±Infinity first/last become null). */
 export const toJson = (r: Rollup) => JSON.stringify(r);
-/** Stored JSON → a rollup. */
-export function rollupFromJson(s: string): Rollup {
-  const r = JSON.parse(s) as Rollup;
-  r.first ??= Infinity;
-  r.last ??= -Infinity;
-  return r;
+/** Stored JSON → its value; undefined for a text that is not JSON (a damaged file, a hand edit). */
+export function storedJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
 }
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * Stored JSON → a rollup; undefined for a row that is not one (a damaged file, a hand edit: not JSON, or without
+ * the counts and maps a merge reads): the reads skip it rather than fail, and a write replaces it.
+ */
+export function rollupFromJson(s: string): Rollup | undefined {
+  const r = storedJson(s);
+  if (!isRecord(r) || typeof r.frames !== 'number' || typeof r.mv !== 'string' || typeof r.g !== 'string') return undefined;
+  if (![r.lat, r.conf, r.img, r.classes, r.classScore, r.errors].every(isRecord)) return undefined;
+  const out = r as unknown as Rollup;
+  out.first ??= Infinity;
+  out.last ??= -Infinity;
+  return out;
+}
+
 /**
  * Stored JSON → an alert state change of `source` (a null value or threshold back to NaN); undefined for a row that
  * is not one (a damaged file, a hand edit): the reads skip it rather than fail.
  */
 export const alertFromJson = (s: string, source: string): SourceAlert | undefined => {
-  let a: AlertEvent;
-  try {
-    a = JSON.parse(s) as AlertEvent;
-  } catch {
-    return undefined;
-  }
-  if (typeof a !== 'object' || a === null || typeof a.id !== 'string' || typeof a.rule !== 'string') return undefined;
+  const a = storedJson(s) as AlertEvent | undefined;
+  if (!isRecord(a) || typeof a.id !== 'string' || typeof a.rule !== 'string') return undefined;
   a.value ??= NaN;
   a.threshold ??= NaN;
   return { ...a, source };
