@@ -188,6 +188,21 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
     a.play(night, 60);
     expect(a.firing()).toEqual([]);
 
+    // accepted within seconds of its learning (one 5-s window of it, shorter than a control chart's 10-s sample): the
+    // night judges against what was seen, its σ the rules' floors; a defocus then still fires
+    const early = watch();
+    early.play(day, 6 * 60);
+    early.play(night, 12);
+    expect(early.conditions()).toEqual(['learning mono']);
+    const [b] = early.engine.acceptCondition({}, early.now());
+    expect(b!.to - b!.from, JSON.stringify(b!.windows)).toBeLessThanOrEqual(5000);
+    early.play(night, 30);
+    const blurredAt = early.play(nightDefocus, 60);
+    const blurred = early.firing(blurredAt).filter((x) => x.rule.startsWith('sharpness-'));
+    expect(blurred.length, 'a defocus against a night accepted early').toBeGreaterThan(0);
+    expect(blurred[0]!.t - blurredAt).toBeLessThanOrEqual(30_000);
+    expect(early.firing(0).filter((x) => x.t < blurredAt)).toEqual([]);
+
     const f = watch();
     f.play(day, 6 * 60);
     f.play(night, 60);

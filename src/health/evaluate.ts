@@ -202,11 +202,14 @@ function distance(agg: 'psi' | 'ks' | 'js', a: number[], e: number[], n: number,
   return { value, threshold: Math.max(min, nullThreshold(agg, bins, nEff, mEff, alpha)) };
 }
 
-/** μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. */
+/**
+ * μ0 and σ of a chart metric's windows of `window` ms in the baseline, σ floored. A baseline shorter than one such
+ * window (a condition a person accepted seconds into its learning) gives its windows' mean, σ the floors alone.
+ */
 function chartReference(b: Baseline, metric: ChartMetric, window: number, cfg: Settings) {
   const xs = b.windows[metric];
   if (!xs?.length) return undefined;
-  const k = Math.max(1, Math.round(window / b.windowMs));
+  const k = Math.min(xs.length, Math.max(1, Math.round(window / b.windowMs)));
   const chunks: number[] = [];
   for (let i = 0; i + k <= xs.length; i += k) {
     const part = xs.slice(i, i + k).filter(Number.isFinite);
