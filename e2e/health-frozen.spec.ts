@@ -1,9 +1,12 @@
 /**
- * A frozen feed on real footage: the fake camera plays vtest.avi for 40 s, then repeats its last frame for
- * 30 s (byte-identical frames, as a hung encoder or a paused stream sends) and loops. The kiosk learns a
- * baseline from the first 15 s; `frame-frozen` must fire within 30 s of the freeze, no alert before it, the
- * panel's camera tile says the picture is frozen, and the alert resolves once the loop brings moving
- * pictures back.
+ * A frozen feed at night (#29) on real footage: the fake camera plays vtest.avi for 40 s as a camera's night mode
+ * shows it (grey IR, darker, sensor noise that changes every live frame), then repeats its last frame for 30 s
+ * (byte-identical frames, noise and all, as a hung encoder or a paused stream sends) and loops
+ * (fixtures/vtest-frozen-night.y4m). The kiosk learns the night as its first condition (15 s); `frame-frozen`
+ * must fire within 30 s of the freeze, against the night's own baseline, no alert before it, the panel's camera
+ * tile says the picture is frozen, and the alert resolves once the loop brings moving pictures back. A still
+ * scene by day that was still in its baseline too does not fire (e2e/frozen-still.spec.ts); the rule itself by
+ * on synthetic frames in test/health-frozen.test.ts.
  */
 import { expect, test } from '@playwright/test';
 import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
@@ -11,7 +14,7 @@ import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
 /** the frame worker's own statistics of a frame: a repeated picture repeats them exactly */
 const picture = (e: Recorded) => `${e.detail.image?.brightness}|${e.detail.image?.contrast}|${e.detail.image?.sharpness}`;
 
-test('frozen footage: frame-frozen fires within 30 s of the freeze, none before, and resolves when the picture moves again', async ({ page }) => {
+test('frozen footage at night: frame-frozen fires within 30 s of the freeze against the night’s baseline, none before, and resolves when the picture moves again', async ({ page }) => {
   test.setTimeout(300_000);
   const rec = await recordEvents(page);
   await page.goto('/?backend=wasm&camera_id=gate-2&baseline_minutes=0.25');
@@ -52,6 +55,12 @@ test('frozen footage: frame-frozen fires within 30 s of the freeze, none before,
     return { baseline: v.baseline.state, baselineTo: v.baseline.to, changed: v.image.changed, baselineChanged: v.image.baseline?.changed, signal: { status: s.status, value: s.value }, bar: m.shadowRoot!.querySelector('[part=alerts]')?.textContent ?? '' };
   });
   expect(seen.baseline).toBe('ready');
+  // the night's own baseline: the camera's IR picture (no colour) is its condition, and nothing took the freeze for another
+  expect(frames.filter((e) => e.detail.image.saturation >= 0.05).length, 'every frame a night frame').toBe(0);
+  const conditions = await page.evaluate(() => document.querySelector('inference-monitor')!.conditions());
+  expect(conditions).toMatchObject({ current: 'mono' });
+  expect(conditions!.known.map((k) => k.id)).toEqual(['mono']);
+  expect(all.filter((e) => e.type === 'condition' && e.detail.state !== 'learnt').map((e) => `${e.detail.state} ${e.detail.to}`)).toEqual([]);
   expect(seen.baselineTo, 'baseline learnt before the freeze').toBeLessThanOrEqual(freeze.detail.timestamp);
   expect(seen.baselineChanged).toBeGreaterThan(0.9);
   expect(seen.changed).toBeLessThan(seen.baselineChanged!);

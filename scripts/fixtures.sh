@@ -55,27 +55,30 @@ make vtest-dark.y4m -i "$data/vtest.avi" -t 50 -vf "scale=640:480,eq=brightness=
 # A still scene for near-duplicate suppression: messi5.jpg held for 20 s at 10 fps with a little sensor
 # noise (every frame differs slightly, as a real camera's would).
 make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:480,noise=alls=2:allf=t" -pix_fmt yuv420p
-# Frozen feed: 40 s of vtest (the kiosk starts and learns its baseline), then its last frame repeated for 30 s
-# (byte-identical frames, as a hung encoder or a paused stream sends), for the frozen-feed e2e test (the
-# alert must fire within 30 s of the freeze, and resolve once the loop moves again).
-make vtest-frozen.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,tpad=stop_mode=clone:stop_duration=30" -pix_fmt yuv420p
+# Frozen feed at night (#29): 40 s of vtest as a camera's night mode shows it (grey IR, darker, flatter, sensor
+# noise on luma: bench/footage.ts NIGHT_IR; the kiosk starts and learns the night as its first condition), then
+# its last frame repeated for 30 s — noise and all: byte-identical frames, as a hung encoder or a paused stream
+# sends —, for the frozen-feed e2e test (the alert must fire within 30 s of the freeze, and resolve once the
+# loop moves again). The sensor's noise changes every live frame, so only a frozen feed repeats one.
+make vtest-frozen-night.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,hue=s=0,eq=brightness=-0.06:contrast=0.85,noise=c0s=8:c0f=t,tpad=stop_mode=clone:stop_duration=30" -pix_fmt yuv420p
 # A compressed day (#29): vtest's first 10 s looped at 5 fps — 40 s in colour (the kiosk loads and learns its day in
 # them), 30 s as a camera's night mode shows it (grey IR, darker, flatter, sensor noise on luma: the same filter as
-# bench/footage.ts NIGHT_IR), 20 s of day, then a dusk: 90 s of the light and the colour fading, frame by frame,
-# to the night's brightness, contrast and (no) colour (as test/health-conditions.test.ts steps it), then the IR
-# mode again for 20 s, then 30 s of night out of focus (gaussian blur σ 3 before the night filter, as
-# bench/health.ts defocuses it: the optics blur, the sensor adds its noise) — 230 s, looped by the fake camera.
+# bench/footage.ts NIGHT_IR), 20 s of day, then a slow dusk: 3 minutes of the light and the colour fading, frame
+# by frame, to the night's brightness, contrast and (no) colour (as test/health-conditions.test.ts steps it), then
+# the IR mode again for 20 s, then 30 s of night out of focus (gaussian blur σ 3 before the night filter, as
+# bench/health.ts defocuses it: the optics blur, the sensor adds its noise) — 320 s, looped by the fake camera.
 # The same 10 s throughout, so that a baseline of a few seconds sees all of what comes after, by day and by night.
 # The first night is learnt, the later switches and the dusk raise nothing; the defocus in the night condition
 # fires the sharpness rules with the cause camera.
-make vtest-daynight-dusk.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=22:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,200)',eq=brightness='-0.06*(t-90)/90':contrast='1-0.15*(t-90)/90':saturation='1-(t-90)/90':eval=frame:enable='between(t,90,180)',hue=s=0:enable='between(t,40,70)+gte(t,180)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,70)+gte(t,180)',noise=c0s=8:c0f=t:enable='between(t,40,70)+gte(t,180)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
+make vtest-daynight-slowdusk.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=31:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,290)',eq=brightness='-0.06*(t-90)/180':contrast='1-0.15*(t-90)/180':saturation='1-(t-90)/180':eval=frame:enable='between(t,90,270)',hue=s=0:enable='between(t,40,70)+gte(t,270)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,70)+gte(t,270)',noise=c0s=8:c0f=t:enable='between(t,40,70)+gte(t,270)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
 # The camera's faults at night (#29): the same 10 s looped at 5 fps — 40 s of night as the camera's IR mode shows it
-# (the kiosk loads and learns it: its first condition), 40 s of day (a new condition, learnt), then the night again
-# for the rest: 25 s of it (a known switch), 25 s through a covered lens (bench/footage.ts COVERED after the night
-# filter: the IR picture through a hand), 25 s of night, 25 s of the camera bumped (the view moved 64×48 px, as
-# bench/footage.ts BUMP, before the night filter), 20 s of night — 200 s, looped by the fake camera (a restarted
-# clip starts at night too: the blind deployment switched to after the bump runs at night).
-make vtest-night-faults.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=19:size=50:start=0,setpts=N/5/TB,split[a][b];[b]crop=576:432:64:48,scale=640:480[moved];[a][moved]overlay=enable='between(t,155,180)',hue=s=0:enable='lt(t,40)+gte(t,80)',eq=brightness=-0.06:contrast=0.85:enable='lt(t,40)+gte(t,80)',noise=c0s=8:c0f=t:enable='lt(t,40)+gte(t,80)',gblur=sigma=60:enable='between(t,105,130)',eq=brightness=-0.75:contrast=0.3:enable='between(t,105,130)',noise=alls=3:allf=t:enable='between(t,105,130)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
+# (the kiosk loads and learns it: its first condition), 60 s of day (a new condition: the e2e marks it a fault from
+# the panel while it is learnt, and the day is judged against the night for the rest of it), then the night again
+# for the rest: 20 s of it, 25 s through a covered lens (bench/footage.ts COVERED after the night filter: the IR
+# picture through a hand), 25 s of night, 25 s of the camera bumped (the view moved 64×48 px, as bench/footage.ts
+# BUMP, before the night filter), 25 s of night — 220 s, looped by the fake camera (a restarted clip starts at night
+# too: the blind deployment switched to after the bump runs at night).
+make vtest-night-faults-long-day.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=21:size=50:start=0,setpts=N/5/TB,split[a][b];[b]crop=576:432:64:48,scale=640:480[moved];[a][moved]overlay=enable='between(t,170,195)',hue=s=0:enable='lt(t,40)+gte(t,100)',eq=brightness=-0.06:contrast=0.85:enable='lt(t,40)+gte(t,100)',noise=c0s=8:c0f=t:enable='lt(t,40)+gte(t,100)',gblur=sigma=60:enable='between(t,120,145)',eq=brightness=-0.75:contrast=0.3:enable='between(t,120,145)',noise=alls=3:allf=t:enable='between(t,120,145)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
 # Stretches of one scene, then another scene (#24): vtest's first 75 s (the kiosk learns its baseline in
 # them, however long its model takes to load), its quietest 20 s (30–50 s) twice, its busiest 20 s (9–29 s) twice
 # (bench/health.ts finds both), then 40 s of the hall mirrored — another scene with the same image
