@@ -43,3 +43,16 @@ export function toErrorInfo(e: unknown, fallback: MonitorErrorCode): { code: Mon
     return { code: (e as { code: MonitorErrorCode }).code, message: String((e as { message: unknown }).message) };
   return { code: fallback, message: e instanceof Error ? e.message : String(e) };
 }
+
+/**
+ * What a thrown thing says, for a person: its message, else its name (a DOMException such as an IndexedDB
+ * transaction's QuotaExceededError may carry only that), else itself as text.
+ */
+export function errorText(e: unknown): string {
+  if (e && typeof e === 'object') {
+    const { message, name } = e as { message?: unknown; name?: unknown };
+    if (typeof message === 'string' && message) return message;
+    if (typeof name === 'string' && name) return name;
+  }
+  return e === undefined || e === null ? 'unknown error' : String(e);
+}

@@ -10,6 +10,7 @@ export { type Filters, type Range, resolutionFor } from './queries.ts';
 import type { AlertEvent, Baseline } from '../health/types.ts';
 import { type Annotation, checkAnnotation, mergeAnnotation } from './annotations.ts';
 import { uuidv7 } from '../lib/uuidv7.ts';
+import { errorText } from '../lib/errors.ts';
 import type { StoreBackend } from './backend.ts';
 import { type IndexedDbBackend, indexedDbBackend } from './indexeddb.ts';
 import { MemoryBackend } from './memory.ts';
@@ -379,7 +380,7 @@ export class MonitorStore {
 
   private noteFailure(e: unknown) {
     this.status.failedCommits++;
-    this.status.error = `a write failed: ${(e as Error)?.message ?? e}`;
+    this.status.error = `a write failed: ${errorText(e)}`;
   }
 
   /** Storage used and quota (navigator.storage.estimate), and whether storage is persistent. */
