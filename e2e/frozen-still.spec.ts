@@ -14,7 +14,7 @@ test('a still scene with a live sensor, still in the baseline too: frame-frozen 
   const vitals = () => page.evaluate(async () => await document.querySelector('inference-monitor')!.vitals());
   await expect.poll(async () => (await vitals())?.baseline.state, { timeout: 90_000 }).toBe('ready');
   // longer than the rule needs to fire (a 10-s window, then 10 s pending)
-  await page.waitForTimeout(35_000);
+  await page.waitForTimeout(25_000);
   const v = (await vitals())!;
   const s = (await page.evaluate(async () => document.querySelector('inference-monitor')!.signals())).find((x) => x.rule === 'frame-frozen')!;
   const alerts = (await rec.events()).filter((e) => e.type === 'alert' && e.detail.ruleId === 'frame-frozen');

@@ -1,7 +1,8 @@
 /**
- * The bundled models in Chromium with onnxruntime-web, on both execution providers: the 512×512 one gives the
- * original TF.js model's top-10 detections on a real photo, the default (416×416) gives the same top-10 as
- * onnxruntime's native CPU build — and both run wholly on the provider asked for.
+ * The bundled models in Chromium with onnxruntime-web: on WASM the 512×512 one gives the original TF.js model's
+ * top-10 detections on a real photo, and on both execution providers the default (416×416) gives the same top-10
+ * as onnxruntime's native CPU build, running wholly on the provider asked for. (WebGPU here is SwiftShader, a CPU
+ * emulation: one run of the 512×512 model took 36 s, so only the model the kiosk deploys is run on it.)
  */
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ function expectSameTop10(top: Det[], want: Det[], what: string) {
 }
 
 for (const backend of ['wasm', 'webgpu'] as const) {
-  test(`onnxruntime-web ${backend}: same top-10 as the original (512×512) and as native onnxruntime (the 416×416 default), no CPU fallback`, async ({ page }) => {
+  test(`onnxruntime-web ${backend}: ${backend === 'wasm' ? 'same top-10 as the original (512×512) and' : 'the deployed model:'} same top-10 as native onnxruntime (the 416×416 default), no CPU fallback`, async ({ page }) => {
     test.setTimeout(backend === 'webgpu' ? 420_000 : 120_000);
     const console: string[] = [];
     page.on('console', (m) => console.push(m.text()));
@@ -55,11 +56,11 @@ for (const backend of ['wasm', 'webgpu'] as const) {
         ([b, f, m]) => (globalThis as unknown as { runParity: (b: string, f: string, m: string) => Promise<any> }).runParity(b, f, m),
         [backend, f, manifest] as const,
       );
-    const result = await run(fixture, '/models/centernet-coco-512.json');
+    const result = backend === 'wasm' ? await run(fixture, '/models/centernet-coco-512.json') : undefined;
     const byDefault = await run('messi5-416.rgb', '/models/centernet-coco.json');
-    test.info().annotations.push({ type: 'timing', description: `${backend}: 512 create ${result.createMs.toFixed(0)} ms, run ${result.runMs.toFixed(0)} ms; 416 run ${byDefault.runMs.toFixed(0)} ms` });
-    if (backend === 'webgpu') test.info().annotations.push({ type: 'adapter', description: JSON.stringify(result.adapterInfo) });
-    expectSameTop10(result.top, expected, '512×512 vs the original');
+    test.info().annotations.push({ type: 'timing', description: `${backend}: ${result ? `512 create ${result.createMs.toFixed(0)} ms, run ${result.runMs.toFixed(0)} ms; ` : ''}416 create ${byDefault.createMs.toFixed(0)} ms, run ${byDefault.runMs.toFixed(0)} ms` });
+    if (backend === 'webgpu') test.info().annotations.push({ type: 'adapter', description: JSON.stringify(byDefault.adapterInfo) });
+    if (result) expectSameTop10(result.top, expected, '512×512 vs the original');
     expectSameTop10(byDefault.top, expectedDefault, 'default vs native onnxruntime');
     // onnxruntime logs node placement at verbose level; nothing may land on the CPU provider under WebGPU.
     const placements = console.filter((l) => /placed on \[|were not assigned to the preferred/i.test(l));
