@@ -51,7 +51,7 @@ export default defineConfig({
       // at night (the camera's IR picture), the picture freezes halfway through the clip (its last frame repeated, as a hung encoder sends)
       name: 'frozen',
       testMatch: /health-frozen/,
-      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-frozen-night.y4m')}`] } },
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-night-frozen.y4m')}`] } },
     },
     {
       // a camera's faults at night: night (learnt first), day (marked a fault), night again — covered, bumped, then a blind deployment (#29)
@@ -66,10 +66,10 @@ export default defineConfig({
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-stretches.y4m')}`] } },
     },
     {
-      // a compressed day: day, night (learnt), day, a 3-minute dusk into the night, then a defocus at night, looping (#29)
+      // a compressed day: day, night (learnt), day, a 90-s dusk into the night, then a defocus at night, looping (#29)
       name: 'daynight',
       testMatch: /health-conditions/,
-      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight-slowdusk.y4m')}`] } },
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight-dusk.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed

@@ -1,22 +1,22 @@
 /**
  * A camera's conditions (#29) on real footage in the kiosk: a compressed day — vtest's first 10 s looped, 40 s in
- * colour, 30 s of it through a camera's night IR mode (grey, darker, flatter, noisy), 20 s of day, a 3-minute dusk
+ * colour, 30 s of it through a camera's night IR mode (grey, darker, flatter, noisy), 20 s of day, a 90-s dusk
  * (the light and the colour fading frame by frame to the night's), 20 s of night, then 30 s of night out of focus,
- * looping (fixtures/vtest-daynight-slowdusk.y4m). The day's baseline is learnt first (15 s); the first night is a
+ * looping (fixtures/vtest-daynight-dusk.y4m). The day's baseline is learnt first (15 s); the first night is a
  * new condition, shown as learning — no alert —, and accepted from the panel's button (learnt from what was seen
- * of it so far); the switch back to day is known (a `switched` event, no alert); the slow dusk is seen as the way
+ * of it so far); the switch back to day is known (a `switched` event, no alert); the dusk is seen as the way
  * toward the known night (the panel says how far) and raises nothing; the
  * defocus in the second night fires the sharpness rule against the night's own baseline, with the cause camera;
  * after a reload (the fake camera starts its clip again) both conditions are still known and the switch back to
  * day is a known one. The night's other faults (covered, bumped, a blind deployment) are in
- * e2e/health-night.spec.ts, with the panel's other button (a new condition marked a fault); the same dusk against
+ * e2e/health-night.spec.ts, with the panel's other button (a new condition marked a fault); a 3-minute dusk against
  * a 5-minute baseline, and a lamp failing, in test/health-conditions.test.ts and bench/health.ts.
  */
 import { expect, test } from '@playwright/test';
 import { recordEvents, type Recorded, waitForEvent } from './helpers.ts';
 
-test('a compressed day: the first night is learnt ("learning" shown, accepted from the panel, no alert), later switches and a 3-minute dusk raise nothing, both conditions kept across a reload; a defocus at night still fires (sharpness, cause camera) within 30 s', async ({ page }) => {
-  test.setTimeout(540_000);
+test('a compressed day: the first night is learnt ("learning" shown, accepted from the panel, no alert), later switches and a dusk raise nothing, both conditions kept across a reload; a defocus at night still fires (sharpness, cause camera) within 30 s', async ({ page }) => {
+  test.setTimeout(420_000);
   const rec = await recordEvents(page);
   await page.goto('/?backend=wasm&camera_id=gate-2&baseline_minutes=0.25');
   await waitForEvent(page, 'ready', () => true, 60_000);
@@ -44,7 +44,7 @@ test('a compressed day: the first night is learnt ("learning" shown, accepted fr
   // the dusk: on the way toward the known night, step by step (the panel says how far); then the IR mode, a known switch
   const ways: number[] = [];
   let shown = '';
-  for (const end = Date.now() + 240_000; Date.now() < end; await page.waitForTimeout(3000)) {
+  for (const end = Date.now() + 150_000; Date.now() < end; await page.waitForTimeout(3000)) {
     if ((await rec.events()).some((e: Recorded) => e.type === 'condition' && e.detail.to === 'mono' && e.at > day.at)) break;
     const way = await page.evaluate(() => document.querySelector('inference-monitor')!.conditions().then((c) => c?.transition?.way ?? 0));
     ways.push(Math.round(way * 100) / 100);
@@ -53,9 +53,9 @@ test('a compressed day: the first night is learnt ("learning" shown, accepted fr
   const night = await waitForEvent(page, 'condition', (e) => e.detail.state === 'switched' && e.detail.to === 'mono' && e.at > day.at, 10_000);
   test.info().annotations.push({ type: 'the dusk: the way toward the night, every 3 s', description: ways.join(', ') });
   console.log(`dusk: the way toward the night, every 3 s: ${ways.join(', ')}`);
-  // followed step by step through the dusk (its colour fading, it is the picture's mode that switches first: half a
-  // minute of it at least), most of the way to the night
-  expect(ways.filter((w) => w > 0).length, `the way toward the night: ${ways.join(', ')}`).toBeGreaterThanOrEqual(12);
+  // followed step by step through the dusk (its colour fading, it is the picture's mode that switches first), most
+  // of the way to the night
+  expect(ways.filter((w) => w > 0).length, `the way toward the night: ${ways.join(', ')}`).toBeGreaterThanOrEqual(4);
   expect(Math.max(...ways)).toBeGreaterThanOrEqual(0.5);
   expect(shown).toMatch(/on the way to night IR \(\d+ %\)/);
   await expect(section.locator('.current')).toContainText(/Now: (night IR|day colour)/);

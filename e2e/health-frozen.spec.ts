@@ -1,8 +1,8 @@
 /**
  * A frozen feed at night (#29) on real footage: the fake camera plays vtest.avi for 40 s as a camera's night mode
- * shows it (grey IR, darker, sensor noise that changes every live frame), then repeats its last frame for 30 s
+ * shows it (grey IR, darker, sensor noise that changes every live frame), then repeats its last frame for 22 s
  * (byte-identical frames, noise and all, as a hung encoder or a paused stream sends) and loops
- * (fixtures/vtest-frozen-night.y4m). The kiosk learns the night as its first condition (15 s); `frame-frozen`
+ * (fixtures/vtest-night-frozen.y4m). The kiosk learns the night as its first condition (15 s); `frame-frozen`
  * must fire within 30 s of the freeze, against the night's own baseline, no alert before it, the panel's camera
  * tile says the picture is frozen, and the alert resolves once the loop brings moving pictures back. A still
  * scene by day that was still in its baseline too does not fire (e2e/frozen-still.spec.ts); the rule itself by

@@ -1,14 +1,15 @@
 /**
- * A camera's faults at night (#29), on real footage in the kiosk (fixtures/vtest-night-faults-long-day.y4m, 5 fps): the
- * camera starts at night — its IR mode, learnt as its first condition (15 s) —, then day: a new condition, shown
- * as learning, which a person marks a fault from the panel ("It is a fault"): the day is judged against the night
- * then, and the image rules fire (cause camera) until the night is back, when they resolve; the day is never
- * learnt. Then, in the night condition, judged against the night's own baseline: a lens covered for 25 s, the night, the camera bumped for 25 s (the view moved), the night; then the
- * element's `model` attribute changes to a blind deployment of the same file (its start opens the camera again:
- * the clip starts over, at night). The covered lens and the bump each fire within 30 s with the cause `camera`,
- * the blind deployment within 30 s with the cause `model`; none of them is taken for a condition. The defocus at
- * night is in e2e/health-conditions.spec.ts; a covered lens by day, and these on the same pictures against a
- * 5-minute baseline, in test/health-conditions.test.ts.
+ * A camera's faults at night (#29), on real footage in the kiosk (fixtures/vtest-night-faults-long-day.y4m, 5
+ * fps): the camera starts at night — its IR mode, learnt as its first condition (15 s) —, then day: a new
+ * condition, shown as learning, which a person marks a fault from the panel ("It is a fault"): the day is judged
+ * against the night then, and the image rules fire (cause camera) until the night is back, when they resolve; the
+ * day is never learnt. Then, in the night condition, judged against the night's own baseline: a lens covered for
+ * 25 s, the night, the camera bumped for 25 s (the view moved), the night; then the element's `model` attribute
+ * changes to a blind deployment of the same file (its start opens the camera again: the clip starts over, at
+ * night). The covered lens and the bump each fire within 30 s with the cause `camera`, the blind deployment within
+ * 30 s with the cause `model`; none of them is taken for a condition. The defocus at night is in
+ * e2e/health-conditions.spec.ts; a covered lens by day, and these on the same pictures against a 5-minute
+ * baseline, in test/health-conditions.test.ts.
  */
 import { expect, test } from '@playwright/test';
 import { expectBlindAlert } from './blind.ts';

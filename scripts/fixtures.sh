@@ -57,20 +57,20 @@ make vtest-dark.y4m -i "$data/vtest.avi" -t 50 -vf "scale=640:480,eq=brightness=
 make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:480,noise=alls=2:allf=t" -pix_fmt yuv420p
 # Frozen feed at night (#29): 40 s of vtest as a camera's night mode shows it (grey IR, darker, flatter, sensor
 # noise on luma: bench/footage.ts NIGHT_IR; the kiosk starts and learns the night as its first condition), then
-# its last frame repeated for 30 s — noise and all: byte-identical frames, as a hung encoder or a paused stream
-# sends —, for the frozen-feed e2e test (the alert must fire within 30 s of the freeze, and resolve once the
-# loop moves again). The sensor's noise changes every live frame, so only a frozen feed repeats one.
-make vtest-frozen-night.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,hue=s=0,eq=brightness=-0.06:contrast=0.85,noise=c0s=8:c0f=t,tpad=stop_mode=clone:stop_duration=30" -pix_fmt yuv420p
+# its last frame repeated for 22 s — noise and all: byte-identical frames, as a hung encoder or a paused stream
+# sends —, for the frozen-feed e2e test (the alert fires 12.5–18 s after the freeze in frame time, and must
+# resolve once the loop moves again). The sensor's noise changes every live frame, so only a frozen feed repeats one.
+make vtest-night-frozen.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,hue=s=0,eq=brightness=-0.06:contrast=0.85,noise=c0s=8:c0f=t,tpad=stop_mode=clone:stop_duration=22" -pix_fmt yuv420p
 # A compressed day (#29): vtest's first 10 s looped at 5 fps — 40 s in colour (the kiosk loads and learns its day in
 # them), 30 s as a camera's night mode shows it (grey IR, darker, flatter, sensor noise on luma: the same filter as
-# bench/footage.ts NIGHT_IR), 20 s of day, then a slow dusk: 3 minutes of the light and the colour fading, frame
-# by frame, to the night's brightness, contrast and (no) colour (as test/health-conditions.test.ts steps it), then
-# the IR mode again for 20 s, then 30 s of night out of focus (gaussian blur σ 3 before the night filter, as
-# bench/health.ts defocuses it: the optics blur, the sensor adds its noise) — 320 s, looped by the fake camera.
+# bench/footage.ts NIGHT_IR), 20 s of day, then a dusk: 90 s of the light and the colour fading, frame by frame,
+# to the night's brightness, contrast and (no) colour (as test/health-conditions.test.ts steps it), then the IR
+# mode again for 20 s, then 30 s of night out of focus (gaussian blur σ 3 before the night filter, as
+# bench/health.ts defocuses it: the optics blur, the sensor adds its noise) — 230 s, looped by the fake camera.
 # The same 10 s throughout, so that a baseline of a few seconds sees all of what comes after, by day and by night.
 # The first night is learnt, the later switches and the dusk raise nothing; the defocus in the night condition
 # fires the sharpness rules with the cause camera.
-make vtest-daynight-slowdusk.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=31:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,290)',eq=brightness='-0.06*(t-90)/180':contrast='1-0.15*(t-90)/180':saturation='1-(t-90)/180':eval=frame:enable='between(t,90,270)',hue=s=0:enable='between(t,40,70)+gte(t,270)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,70)+gte(t,270)',noise=c0s=8:c0f=t:enable='between(t,40,70)+gte(t,270)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
+make vtest-daynight-dusk.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=22:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,200)',eq=brightness='-0.06*(t-90)/90':contrast='1-0.15*(t-90)/90':saturation='1-(t-90)/90':eval=frame:enable='between(t,90,180)',hue=s=0:enable='between(t,40,70)+gte(t,180)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,70)+gte(t,180)',noise=c0s=8:c0f=t:enable='between(t,40,70)+gte(t,180)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
 # The camera's faults at night (#29): the same 10 s looped at 5 fps — 40 s of night as the camera's IR mode shows it
 # (the kiosk loads and learns it: its first condition), 60 s of day (a new condition: the e2e marks it a fault from
 # the panel while it is learnt, and the day is judged against the night for the rest of it), then the night again

@@ -13,13 +13,13 @@ const line = (target: string) => script.split('\n').find((l) => l.startsWith(`ma
 
 describe('footage filters have one home', () => {
   it.each([
-    ['vtest-daynight-slowdusk.y4m', NIGHT_IR],
-    ['vtest-daynight-slowdusk.y4m', DEFOCUS],
+    ['vtest-daynight-dusk.y4m', NIGHT_IR],
+    ['vtest-daynight-dusk.y4m', DEFOCUS],
     ['vtest-night-faults-long-day.y4m', NIGHT_IR],
     ['vtest-night-faults-long-day.y4m', COVERED],
     ['vtest-night-faults-long-day.y4m', BUMP],
     ['vtest-dark.y4m', DARKENED],
-    ['vtest-frozen-night.y4m', NIGHT_IR],
+    ['vtest-night-frozen.y4m', NIGHT_IR],
   ])('%s is made with %s', (target, filter) => {
     const l = line(target);
     expect(l, `no 'make ${target}' line in scripts/fixtures.sh`).not.toBe('');
