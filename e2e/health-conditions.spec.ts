@@ -68,7 +68,8 @@ test('a compressed day: the first night is learnt ("learning" shown, no alert), 
   expect(defocus.detail).toMatchObject({ camera_id: 'gate-2', cause: 'camera' });
   expect(defocusDelay).toBeLessThanOrEqual(30);
   // nothing was learnt or mistaken for a condition in it, and only the camera's rules fired on it
-  const inFault = (await rec.events()).filter((e: Recorded) => e.at > night.at);
+  // (up to the alert: on a slow run the clip may loop back to day soon after it, a known switch)
+  const inFault = (await rec.events()).filter((e: Recorded) => e.at > night.at && e.at <= defocus.at);
   expect(inFault.filter((e) => e.type === 'condition')).toEqual([]);
   expect(inFault.filter((e) => e.type === 'alert' && e.detail.state === 'firing' && e.detail.cause !== 'runtime' && e.detail.cause !== 'camera').map((e) => e.detail.ruleId)).toEqual([]);
 
