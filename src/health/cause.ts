@@ -70,12 +70,12 @@ export function probableCause(s: Stream, rule: Pick<AlertRule, 'id' | 'metric' |
   const line = (cause: Cause, text: string) => ({ cause, evidence: text.length > 300 ? `${text.slice(0, 299)}…` : text });
   // a camera's fault that ended within the rule's window (a lens just uncovered): the window still holds it
   const fault = s.cameraFault && t - s.cameraFault.until < rule.window ? s.cameraFault : undefined;
-  // the image moved: its rules say so, or (before their charts' next sample) its latest window is far off the baseline
-  const farNow = camera.length ? [] : imageFar(s, rule.window, t);
-  const image = camera.length ? `, with the image${also(camera)}` : farNow.length ? `, with the image; moved with it: ${farNow.join(', ')}` : '';
   const lingering = fault ? `: its ${Math.round(rule.window / 1000)}-s window still holds the camera's fault (${fault.rule}, over ${Math.max(0, Math.round((t - fault.until) / 1000))} s ago)` : '';
   if (part === 'camera') return line('camera', `${self}${also(camera)}`);
   if (part === 'runtime') return deployed && rule.metric.startsWith('latency.') ? line('model', `${deployed}: ${self}`) : line('runtime', `${self}${also(off.filter((x) => partOf(x.metric) === 'runtime'))}`);
+  // the image moved: its rules say so, or (before their charts' next sample) its latest window is far off the baseline
+  const far = camera.length ? [] : imageFar(s, rule.window, t);
+  const image = camera.length ? `, with the image${also(camera)}` : far.length ? `, with the image; moved with it: ${far.join(', ')}` : '';
   if (part === 'scene') {
     if (image) return line('camera', `${self}${image}`);
     if (fault) return line('camera', `${self}${lingering}`);

@@ -13,7 +13,7 @@ type ChallengerSummary = ChallengerSync['summary'];
 import type { DropCounts, Limits } from './bounds.ts';
 import type { IngestEvent } from './ingest.ts';
 import { ApiError } from './errors.ts';
-import { storedJson } from './schema.ts';
+import { storedRecord } from './schema.ts';
 
 export interface ChallengerStore {
   readonly db: Database.Database;
@@ -64,8 +64,8 @@ export function readChallengers(c: Context, db: Pick<ChallengerStore, 'db'>, rea
     .filter((r) => !scope.only || scope.only.has(r.source))
     .flatMap(({ device_id, summary, ...r }) => {
       // a stored summary that cannot be read (a damaged file, a hand edit) is skipped, not a failed read
-      const parsed = storedJson(summary);
-      return parsed && typeof parsed === 'object' ? [{ ...r, ...(device_id !== null ? { device_id } : {}), summary: parsed as ChallengerSummary }] : [];
+      const parsed = storedRecord(summary);
+      return parsed ? [{ ...r, ...(device_id !== null ? { device_id } : {}), summary: parsed as unknown as ChallengerSummary }] : [];
     });
   loaded(out.length);
   return { rows: out };

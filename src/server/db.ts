@@ -20,7 +20,7 @@ import { BatchWriter, type IngestEvent, type IngestResult } from './ingest.ts';
 import { pruneIdle } from './retention.ts';
 import { installVerdicts } from './verdicts.ts';
 import { installChallengers } from './challenger.ts';
-import { alertFromJson, openDatabase, rollupFromJson, type SourceAlert, storedJson } from './schema.ts';
+import { alertFromJson, openDatabase, rollupFromJson, type SourceAlert, storedJson, storedRecord } from './schema.ts';
 
 export type { IngestEvent, IngestResult } from './ingest.ts';
 export { rollupFromJson, SCHEMA_VERSION, type SourceAlert } from './schema.ts';
@@ -211,8 +211,8 @@ export class FleetDb {
   annotations(q: { from: number; to: number; source?: string; limit: number }): { source: string; id: string; t: number; src: string; meta: Record<string, string> }[] {
     const rows = this.st('SELECT source, id, t, src, data FROM annotations WHERE t >= @from AND t <= @to AND (@source IS NULL OR source = @source) ORDER BY t DESC, id DESC LIMIT @limit').all({ from: q.from, to: q.to, source: q.source ?? null, limit: q.limit }) as { source: string; id: string; t: number; src: string; data: string }[];
     return rows.flatMap((r) => {
-      const meta = storedJson(r.data);
-      return meta && typeof meta === 'object' && !Array.isArray(meta) ? [{ source: r.source, id: r.id, t: r.t, src: r.src, meta: meta as Record<string, string> }] : [];
+      const meta = storedRecord(r.data);
+      return meta ? [{ source: r.source, id: r.id, t: r.t, src: r.src, meta: meta as Record<string, string> }] : [];
     });
   }
 

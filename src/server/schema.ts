@@ -206,13 +206,19 @@ export function storedJson(s: string): unknown {
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
+/** Stored JSON → its object; undefined for a text that is not a JSON object (a damaged file, a hand edit). */
+export function storedRecord(s: string): Record<string, unknown> | undefined {
+  const x = storedJson(s);
+  return isRecord(x) ? x : undefined;
+}
+
 /**
  * Stored JSON → a rollup; undefined for a row that is not one (a damaged file, a hand edit: not JSON, or without
  * the counts and maps a merge reads): the reads skip it rather than fail, and a write replaces it.
  */
 export function rollupFromJson(s: string): Rollup | undefined {
-  const r = storedJson(s);
-  if (!isRecord(r) || typeof r.frames !== 'number' || typeof r.mv !== 'string' || typeof r.g !== 'string') return undefined;
+  const r = storedRecord(s);
+  if (!r || typeof r.frames !== 'number' || typeof r.mv !== 'string' || typeof r.g !== 'string') return undefined;
   if (![r.lat, r.conf, r.img, r.classes, r.classScore, r.errors].every(isRecord)) return undefined;
   const out = r as unknown as Rollup;
   out.first ??= Infinity;
@@ -225,8 +231,8 @@ export function rollupFromJson(s: string): Rollup | undefined {
  * is not one (a damaged file, a hand edit): the reads skip it rather than fail.
  */
 export const alertFromJson = (s: string, source: string): SourceAlert | undefined => {
-  const a = storedJson(s) as AlertEvent | undefined;
-  if (!isRecord(a) || typeof a.id !== 'string' || typeof a.rule !== 'string') return undefined;
+  const a = storedRecord(s) as AlertEvent | undefined;
+  if (!a || typeof a.id !== 'string' || typeof a.rule !== 'string') return undefined;
   a.value ??= NaN;
   a.threshold ??= NaN;
   return { ...a, source };
