@@ -202,6 +202,30 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
     expect(blurred.length, 'a defocus against a night accepted early').toBeGreaterThan(0);
     expect(blurred[0]!.t - blurredAt).toBeLessThanOrEqual(30_000);
     expect(early.firing(0).filter((x) => x.t < blurredAt)).toEqual([]);
+    // its baseline went on taking the night's windows (short of the 5-minute baseline) until the defocus: that
+    // looked like a fault, so the completion ended with what was accepted — no blurred window was learnt
+    const accepted = early.engine.baselines().find((x) => x.condition === 'mono')!;
+    expect(accepted.to - accepted.from).toBeLessThanOrEqual(5000);
+    expect(early.events.filter((e) => e.type === 'baseline').length).toBe(2); // the day's, the night's on the click
+
+    // accepted early with a baseline of 30 s: the night's next windows complete it (learnt again from 30 s of the
+    // night, the charts restarting against it), with no second `learnt` — the condition was already known
+    const c = watch(new HealthEngine({ baselineMs: 30_000 }));
+    c.play(day, 60);
+    c.play(night, 12);
+    const [short] = c.engine.acceptCondition({}, c.now());
+    expect(short!.to - short!.from).toBeLessThanOrEqual(5000);
+    c.play(night, 10);
+    expect(c.engine.conditions()[0]!.completing).toMatchObject({ id: 'mono', baselineMs: 30_000 });
+    expect(c.engine.conditions()[0]!.completing!.learntMs).toBeLessThan(30_000);
+    c.play(night, 30);
+    expect(c.engine.conditions()[0]!.completing).toBeUndefined();
+    const full = c.engine.baselines().find((x) => x.condition === 'mono')!;
+    expect(full.to - full.from).toBe(30_000);
+    expect(full.source).toBe('manual');
+    expect(full.from).toBe(short!.from);
+    expect(c.conditions()).toEqual(['learning mono', 'learnt mono']);
+    expect(c.firing()).toEqual([]);
 
     const f = watch();
     f.play(day, 6 * 60);

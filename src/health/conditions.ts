@@ -18,6 +18,8 @@ import { type ImageStats, pictureMode, sceneDistance } from '../capture/image-st
 import { meanOf } from '../telemetry/rollup.ts';
 import { needsBaseline, type AlertRule } from './rules.ts';
 import { resolveAlerts } from './alerts.ts';
+import { DEFAULT_SIGMA_FLOOR } from './evaluate.ts';
+import { meanStd } from './stats.ts';
 import type { AlertEvent, Baseline, ConditionEvent, ConditionState, Mode } from './types.ts';
 
 export type { ConditionState, Mode };
@@ -224,14 +226,32 @@ function transition(s: Stream, sig: PictureSig): ConditionState['transition'] {
   const c = s.conditions;
   const other = nearestKnown(c, modeOfId(c.current!) === 'mono' ? 'colour' : 'mono', sig);
   if (!other || !s.baseline) return undefined;
-  const a = baselineSig(s.baseline);
-  const t = along(sig, a, baselineSig(other));
-  if (!(t >= MIN_WAY && t <= 1 + PATH_WIDTH) || faultLike(sig, a)) return undefined;
+  const a = baselineSig(s.baseline), b = baselineSig(other);
+  const t = along(sig, a, b);
+  if (!(t >= minWay(s.baseline, a, b) && t <= 1 + PATH_WIDTH) || faultLike(sig, a)) return undefined;
   return { toward: conditionOf(other), way: Math.round(t * 100) / 100 };
 }
 
-/** a picture this share of the way toward another condition, or more, is on its way there (less: the condition's own wander) */
-export const MIN_WAY = 0.15;
+/**
+ * How far toward another condition a picture must be to be on its way there: its colour faded past the condition's
+ * own wander — `WANDER_SIGMAS` times the spread of its baseline's window saturations (at least `SATURATION_WANDER`) —,
+ * as a share of the way, between `MIN_WAY` and `MAX_MIN_WAY`. A picture nearer than that is the condition's own; the
+ * rules judge it. The sooner a dusk is seen, the less of it the lighting rules sum: its light falls from its start.
+ */
+export function minWay(base: Baseline, a: PictureSig, b: PictureSig): number {
+  const sd = meanStd(base.windows?.saturation ?? []).std;
+  const share = (WANDER_SIGMAS * Math.max(Number.isFinite(sd) ? sd : 0, SATURATION_WANDER)) / Math.abs(b.saturation - a.saturation);
+  return Number.isFinite(share) ? Math.min(MAX_MIN_WAY, Math.max(MIN_WAY, share)) : MAX_MIN_WAY;
+}
+
+/** the least share of the way a picture is on its way at, whatever its condition's wander */
+export const MIN_WAY = 0.05;
+/** the most: a condition whose colour wanders over more than this share of the way is not left for another before it */
+export const MAX_MIN_WAY = 0.2;
+/** how many of its own wander's σ a picture's colour must fade to be on its way */
+export const WANDER_SIGMAS = 3;
+/** the least wander of a window's mean saturation: the saturation chart's σ floor */
+const SATURATION_WANDER = DEFAULT_SIGMA_FLOOR.saturation;
 
 /** A baseline just learnt (or marked) for the stream: the condition it belongs to, now known. */
 export function learnt(s: Stream, b: Baseline, h: Pick<ConditionHost, 'emit'>): string {
@@ -266,4 +286,24 @@ export function refuse(s: Stream, t: number, h: Pick<ConditionHost, 'emit' | 're
   h.restart(s, t);
   h.emit(event(s, 'abandoned', l.id, t, undefined, 'marked a fault: judged against the condition before it'));
   return true;
+}
+
+/**
+ * A condition accepted by a person before its baseline was full is judged at once against what had been seen; its
+ * baseline goes on taking the condition's windows (the engine learns it again from all of them once they span a
+ * baseline, and the charts restart against it). Whether window `w` is one of them: not while a switch is pending or
+ * the picture is on its way to another condition (`held`). It ends — what was accepted stays — when the camera
+ * leaves the condition, a picture, scene or model alert fires (`alarmed`), or the window looks like a fault against
+ * what was accepted (as a fault is kept out of a condition being learnt).
+ */
+export function completes(s: Stream, w: Win, held: boolean, alarmed: boolean): boolean {
+  const last = s.capture.at(-1), sig = windowSig(w);
+  const fault = s.baseline && Number.isFinite(sig.brightness) && faultLike(sig, baselineSig(s.baseline));
+  if (!s.baseline || !last || alarmed || fault || s.conditions.current !== s.completing || s.conditions.learning) {
+    s.completing = undefined;
+    s.capture = [];
+    return false;
+  }
+  // (the window cut short by the click goes on in a second one from the same start: one of them is taken)
+  return !held && w.r.frames > 0 && w.start > last.start;
 }

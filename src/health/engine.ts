@@ -23,7 +23,7 @@ import { type AlertEvent, type AlertState, type Baseline, CHART_METRICS, type Co
 import { shortVersion } from '../lib/short-version.ts';
 import type { AgreementSample } from '../inference/protocol.ts';
 import { addSums } from './agreement-signal.ts';
-import { type ConditionHost, conditionName, conditionOf, emptyConditions, learnt, recognise, refuse } from './conditions.ts';
+import { completes, type ConditionHost, conditionName, conditionOf, emptyConditions, learnt, recognise, refuse } from './conditions.ts';
 
 const PART_ORDER = { camera: 0, scene: 1, runtime: 2, model: 3 } as const;
 /** Rules in evaluation order: the camera's, the scene's, the runtime's, then the output's (stable within each). */
@@ -295,8 +295,10 @@ export class HealthEngine {
       if (cameraCleared && !camera && isChart(rule)) s.charts.delete(rule.id);
       if (this.evaluate(s, rule, end) && s.cameraFault?.rule === rule.id && s.cameraFault.until === end) cameraCleared = true;
     }
+    // a condition accepted early: its baseline completes with the condition's next windows, while nothing fires
+    if (s.completing !== undefined) this.complete(s, w, end, held);
     // the baseline's capture: windows of the stream's current deployment only (from captureFrom on)
-    if ((learning || s.comparing) && w.start >= (s.captureFrom ?? -Infinity)) {
+    else if ((learning || s.comparing) && w.start >= (s.captureFrom ?? -Infinity)) {
       s.capture.push(w);
       // a new deployment keeps its own baseline only once nothing fires or waits to, judged on this window
       // first: never a broken deployment as the new normal
@@ -308,7 +310,17 @@ export class HealthEngine {
     }
   }
 
+  /** A window of a condition accepted early (conditions.ts completes): into its baseline, learnt again once full. */
+  private complete(s: Stream, w: Win, end: number, held: boolean) {
+    // an alert of the picture, the scene or the model (the machine's own say nothing of the condition)
+    const alarmed = [...s.alerts].some(([id, x]) => x.state !== 'inactive' && partOf(this.rules.find((r) => r.id === id)?.metric ?? 'fps') !== 'runtime');
+    if (!completes(s, w, held, alarmed)) return;
+    s.capture.push(w);
+    if (end - s.capture[0]!.start >= this.baselineMs) this.finalize(s, s.capture, 'manual', end);
+  }
+
   private finalize(s: Stream, wins: Win[], source: Baseline['source'], now: number) {
+    s.completing = undefined;
     const all = mergeWins(wins, wins[0]!.start);
     const thumb = meanThumb(all);
     const windows: Baseline['windows'] = {};
@@ -408,6 +420,11 @@ export class HealthEngine {
       if (!s.conditions.learning || !wins.length) continue;
       this.finalize(s, wins, 'manual', now);
       out.push(s.baseline!);
+      // shorter than a baseline: completed with the condition's next windows (complete)
+      if (s.baseline!.to - s.baseline!.from < this.baselineMs) {
+        s.completing = s.conditions.current;
+        s.capture = wins;
+      }
     }
     return out;
   }
@@ -429,6 +446,7 @@ export class HealthEngine {
   }
 
   private clear(s: Stream) {
+    s.completing = undefined;
     s.conditions = emptyConditions();
     s.baseline = undefined;
     s.comparing = undefined;
@@ -524,6 +542,7 @@ export class HealthEngine {
           ...(c.since !== undefined ? { since: c.since } : {}),
           ...(c.transition ? { transition: { ...c.transition, name: conditionName(c.transition.toward) } } : {}),
           ...(l ? { learning: { id: l.id, name: conditionName(l.id), since: l.since, learntMs: Math.min(this.baselineMs, Math.max(0, (s.lastFrameT > -Infinity ? s.lastFrameT : now) - l.since)), baselineMs: this.baselineMs } } : {}),
+          ...(s.completing !== undefined && s.capture.length ? { completing: { id: s.completing, name: conditionName(s.completing), learntMs: s.capture.at(-1)!.start + this.windowMs - s.capture[0]!.start, baselineMs: this.baselineMs } } : {}),
           known: [...c.known.entries()].map(([id, b]) => ({ id, name: conditionName(id), createdAt: b.createdAt, from: b.from, to: b.to })),
         };
       });

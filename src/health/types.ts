@@ -241,6 +241,8 @@ export interface ConditionSummary {
   transition?: { toward: string; name: string; way: number };
   /** a new condition being learnt: since when, and how much of the baseline's length it has seen */
   learning?: { id: string; name: string; since: number; learntMs: number; baselineMs: number };
+  /** a condition accepted before its baseline was full, completed by its next windows: how much it spans so far */
+  completing?: { id: string; name: string; learntMs: number; baselineMs: number };
   known: { id: string; name: string; createdAt: number; from: number; to: number }[];
 }
 

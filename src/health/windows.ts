@@ -67,6 +67,12 @@ export interface Stream {
    * which it keeps only once no alert fires
    */
   comparing?: { mv: string; deployment?: string; since: number };
+  /**
+   * a condition accepted by a person before its baseline was full (engine.ts acceptCondition): judged at once against
+   * what had been seen, its baseline goes on taking the condition's windows until it is as long as any other — or
+   * until the camera leaves the condition or an alert fires (then the accepted one stays)
+   */
+  completing?: string;
   /** the baseline's capture takes windows that start from here on (the deployment's first whole window) */
   captureFrom?: number;
   /** the camera's latest fault to end: the rule whose alert resolved last, and when (cause.ts: windows that still hold it) */

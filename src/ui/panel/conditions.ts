@@ -50,6 +50,9 @@ export function conditionsSection(summaries: ConditionSummary[] | undefined, cha
           : c.name
             ? html`<span class="current">Now: <strong>${c.name}</strong>${c.since !== undefined ? html` <span class="muted">since ${time(c.since)}</span>` : nothing}</span>`
             : html`<span class="muted">No condition yet: the first baseline is being learnt.</span>`}
+        ${c.completing
+          ? html`<span class="completing muted"> · ${c.completing.name} accepted: its baseline completes as it goes on, ${progress(c.completing.learntMs, c.completing.baselineMs)}</span>`
+          : nothing}
         ${c.transition ? html`<span class="transition muted"> · on the way to ${c.transition.name} (${Math.round(c.transition.way * 100)} %)</span>` : nothing}
         ${c.known.length
           ? html`<br /><span class="known muted">Known: ${c.known.map((k, i) => html`${i ? ', ' : ''}<span data-known=${k.id} title=${`learnt ${dateTime(k.createdAt)}`}>${k.name}</span>`)}</span>`
