@@ -66,10 +66,10 @@ export default defineConfig({
       use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-stretches.y4m')}`] } },
     },
     {
-      // a compressed day: day, night (learnt), day, a 90-s dusk into the night, then a defocus at night, looping (#29)
+      // a compressed day: day, night (learnt), day, a 3-minute dusk into the night, then a defocus at night, looping (#29)
       name: 'daynight',
       testMatch: /health-conditions/,
-      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-daynight-dusk.y4m')}`] } },
+      use: { launchOptions: { executablePath, args: [...flags, '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${resolve(import.meta.dirname, 'fixtures', 'vtest-compressed-day.y4m')}`] } },
     },
     {
       // a still scene (a photo held, with sensor noise): near-duplicate suppression; not a frozen feed

@@ -62,15 +62,18 @@ make still.y4m -loop 1 -framerate 10 -i "$data/messi5.jpg" -t 20 -vf "scale=640:
 # resolve once the loop moves again). The sensor's noise changes every live frame, so only a frozen feed repeats one.
 make vtest-night-frozen.y4m -t 40 -i "$data/vtest.avi" -vf "scale=640:480,hue=s=0,eq=brightness=-0.06:contrast=0.85,noise=c0s=8:c0f=t,tpad=stop_mode=clone:stop_duration=22" -pix_fmt yuv420p
 # A compressed day (#29): vtest's first 10 s looped at 5 fps — 40 s in colour (the kiosk loads and learns its day in
-# them), 30 s as a camera's night mode shows it (grey IR, darker, flatter, sensor noise on luma: the same filter as
-# bench/footage.ts NIGHT_IR), 20 s of day, then a dusk: 90 s of the light and the colour fading, frame by frame,
-# to the night's brightness, contrast and (no) colour (as test/health-conditions.test.ts steps it), then the IR
-# mode again for 20 s, then 30 s of night out of focus (gaussian blur σ 3 before the night filter, as
-# bench/health.ts defocuses it: the optics blur, the sensor adds its noise) — 230 s, looped by the fake camera.
-# The same 10 s throughout, so that a baseline of a few seconds sees all of what comes after, by day and by night.
-# The first night is learnt, the later switches and the dusk raise nothing; the defocus in the night condition
-# fires the sharpness rules with the cause camera.
-make vtest-daynight-dusk.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=22:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,200)',eq=brightness='-0.06*(t-90)/90':contrast='1-0.15*(t-90)/90':saturation='1-(t-90)/90':eval=frame:enable='between(t,90,180)',hue=s=0:enable='between(t,40,70)+gte(t,180)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,70)+gte(t,180)',noise=c0s=8:c0f=t:enable='between(t,40,70)+gte(t,180)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
+# them), 40 s as a camera's night mode shows it (grey IR, darker, flatter, sensor noise on luma: the same filter as
+# bench/footage.ts NIGHT_IR; the e2e accepts it from the panel early in its learning, and its baseline is completed
+# by the rest of it), 20 s of day, then a dusk: 3 minutes of the light and the colour fading, frame by frame, to
+# the night's brightness, contrast and (no) colour, then the IR mode again for 20 s, then 30 s of night out of
+# focus (gaussian blur σ 3 before the night filter, as bench/health.ts defocuses it: the optics blur, the sensor
+# adds its noise) — 330 s, looped by the fake camera. The dusk fades the light with hue's brightness (one luma level
+# at a time) and the contrast with eq's (1/4096 steps): eq's brightness moves in steps of 0.01 (2.5 levels),
+# truncated toward zero, so a dusk made with it darkens by a whole step on its first frame — a 3 % step of the
+# light, which the lighting rules are right to catch. The same 10 s throughout, so that a baseline of a few seconds
+# sees all of what comes after, by day and by night. The first night is learnt, the later switches and the dusk
+# raise nothing; the defocus in the night condition fires the sharpness rules with the cause camera.
+make vtest-compressed-day.y4m -i "$data/vtest.avi" -filter_complex "[0:v]trim=end=10,setpts=PTS-STARTPTS,scale=640:480,fps=5,loop=loop=32:size=50:start=0,setpts=N/5/TB,gblur=sigma=3:enable='gte(t,300)',hue=s='1-(t-100)/180':b='-0.68*(t-100)/180':enable='between(t,100,280)',eq=contrast='1-0.15*(t-100)/180':eval=frame:enable='between(t,100,280)',hue=s=0:enable='between(t,40,80)+gte(t,280)',eq=brightness=-0.06:contrast=0.85:enable='between(t,40,80)+gte(t,280)',noise=c0s=8:c0f=t:enable='between(t,40,80)+gte(t,280)'[out]" -map "[out]" -r 5 -pix_fmt yuv420p
 # The camera's faults at night (#29): the same 10 s looped at 5 fps — 40 s of night as the camera's IR mode shows it
 # (the kiosk loads and learns it: its first condition), 60 s of day (a new condition: the e2e marks it a fault from
 # the panel while it is learnt, and the day is judged against the night for the rest of it), then the night again

@@ -13,8 +13,8 @@ const line = (target: string) => script.split('\n').find((l) => l.startsWith(`ma
 
 describe('footage filters have one home', () => {
   it.each([
-    ['vtest-daynight-dusk.y4m', NIGHT_IR],
-    ['vtest-daynight-dusk.y4m', DEFOCUS],
+    ['vtest-compressed-day.y4m', NIGHT_IR],
+    ['vtest-compressed-day.y4m', DEFOCUS],
     ['vtest-night-faults-long-day.y4m', NIGHT_IR],
     ['vtest-night-faults-long-day.y4m', COVERED],
     ['vtest-night-faults-long-day.y4m', BUMP],
