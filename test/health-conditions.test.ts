@@ -223,6 +223,9 @@ describe('conditions on vtest: day colour and a night IR mode', () => {
     const full = c.engine.baselines().find((x) => x.condition === 'mono')!;
     expect(full.to - full.from).toBe(30_000);
     expect(full.source).toBe('manual');
+    // 30 s of frames at 10 a second: the window the click cut short counts once, with the rest of its frames
+    expect(full.frames).toBe(300);
+    expect(full.fps).toBe(10);
     expect(full.from).toBe(short!.from);
     expect(c.conditions()).toEqual(['learning mono', 'learnt mono']);
     expect(c.firing()).toEqual([]);

@@ -23,7 +23,7 @@ import { meanStd } from './stats.ts';
 import type { AlertEvent, Baseline, ConditionEvent, ConditionState, Mode } from './types.ts';
 
 export type { ConditionState, Mode };
-import { meanThumb, type Stream, type Win } from './windows.ts';
+import { meanThumb, mergeWins, type Stream, type Win } from './windows.ts';
 
 /** consecutive windows of the other mode before a switch (10 s at the 5-s windows): a passing headlight is not a night */
 export const SWITCH_WINDOWS = 2;
@@ -304,6 +304,11 @@ export function completes(s: Stream, w: Win, held: boolean, alarmed: boolean): b
     s.capture = [];
     return false;
   }
-  // (the window cut short by the click goes on in a second one from the same start: one of them is taken)
-  return !held && w.r.frames > 0 && w.start > last.start;
+  if (held || !w.r.frames) return false;
+  // the window cut short by the click goes on in a second one from the same start: the two are one window's frames
+  if (w.start === last.start) {
+    s.capture[s.capture.length - 1] = mergeWins([last, w], last.start);
+    return false;
+  }
+  return w.start > last.start;
 }
