@@ -6,11 +6,10 @@
  * the way toward the night is recognised (nearer than `minWay` the rules judge the dusk as any change of light).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { i420Frames } from '../bench/footage.ts';
-import { type ImageStats, ImageStatsScratch, yuvImageStats } from '../src/capture/image-stats.ts';
+import type { ImageStats } from '../src/capture/image-stats.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import type { AlertEvent, ConditionEvent, HealthEvent } from '../src/health/types.ts';
-import { footageRecords } from './helpers/footage.ts';
+import { footageRecords, footageStats } from './helpers/footage.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 
 const FPS = 5;
@@ -19,12 +18,7 @@ const DUSK = [100, 280], DEFOCUS_AT = 300;
 let frames: ImageStats[];
 
 beforeAll(async () => {
-  frames = [];
-  const scratch = new ImageStatsScratch();
-  for await (const yuv of i420Frames(fixturePath('vtest-compressed-day.y4m'), '')) {
-    const s = yuvImageStats(yuv, scratch);
-    frames.push({ ...s, thumb: Uint8Array.from(s.thumb) });
-  }
+  frames = await footageStats('', Infinity, fixturePath('vtest-compressed-day.y4m'));
 }, 120_000);
 
 describe("the kiosk's compressed day, replayed", () => {

@@ -14,15 +14,15 @@ export { BUMP, COVERED, DARKENED, DEFOCUS, NIGHT_IR } from '../../bench/footage.
 
 export const vtest = fixturePath('opencv-doc/usr/share/doc/opencv-doc/examples/data/vtest.avi');
 
-/** The image statistics of the first `seconds` of vtest through `filter` (640×480, 10 fps). */
-export async function footageStats(filter: string, seconds = 20): Promise<ImageStats[]> {
+/** The image statistics of the first `seconds` of a clip (vtest unless told; Infinity: all of it) through `filter`, at 640×480. */
+export async function footageStats(filter: string, seconds = 20, clip = vtest): Promise<ImageStats[]> {
   const scratch = new ImageStatsScratch();
   const out: ImageStats[] = [];
-  for await (const yuv of i420Frames(vtest, filter, seconds)) {
+  for await (const yuv of i420Frames(clip, filter, Number.isFinite(seconds) ? seconds : undefined)) {
     const s = yuvImageStats(yuv, scratch);
     out.push({ ...s, thumb: Uint8Array.from(s.thumb) });
   }
-  if (!out.length) throw new Error(`ffmpeg decoded no frames of ${vtest} through '${filter}'`);
+  if (!out.length) throw new Error(`ffmpeg decoded no frames of ${clip} through '${filter}'`);
   return out;
 }
 
