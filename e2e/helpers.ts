@@ -59,9 +59,14 @@ export async function waitForEvent(
  */
 export async function serveScaledManifest(page: Page, name: string, scale: number) {
   await page.route(`**/models/${name}`, async (route) => {
-    const res = await route.fetch({ url: route.request().url().replace(name, 'centernet-coco.json') });
-    const m = await res.json();
-    m.input.normalization.scale = scale;
-    await route.fulfill({ response: res, json: m });
+    try {
+      const res = await route.fetch({ url: route.request().url().replace(name, 'centernet-coco.json') });
+      const m = await res.json();
+      m.input.normalization.scale = scale;
+      await route.fulfill({ response: res, json: m });
+    } catch (e) {
+      // the page moved on (a reload, a new model) while the manifest was fetched: its request is gone with it
+      if (!/disposed|closed|Target/i.test(String(e))) throw e;
+    }
   });
 }
